@@ -1,0 +1,242 @@
+/**
+ * DHCPv6 messages: client/server messages, relay messages and the unknown-type fallback,
+ * with the message registry and the top-level {@link parseMessage} / {@link serializeMessage}.
+ * @module
+ */
+
+import { ParseError, ValidationError } from "./errors.ts";
+import { formatIPv6, need, Writer } from "./bytes.ts";
+import { findOption, findOptions, type Option, parseOptions, writeOptions } from "./option.ts";
+import { checkOccurrence, messageOccurrence } from "./occurrence.ts";
+
+/** A class of message that can be registered: its type code, its name and its parser. */
+export interface MessageType<T extends Message = Message> {
+  /** The message type code (1-255). */
+  readonly messageType: number;
+  /** Lower-case name, e.g. `solicit`, `relay-forward`. */
+  readonly messageName: string;
+  /** Parse a whole message in `buf[start, end)` (including the type byte). */
+  parse(buf: Uint8Array, start: number, end: number): T;
+}
+
+/** Base of every DHCPv6 message. */
+export abstract class Message {
+  /** The options of the message, in wire order. */
+  abstract options: Option[];
+
+  /** The message type code, taken from the class's static `messageType`. */
+  get type(): number {
+    return (this.constructor as unknown as { messageType: number }).messageType;
+  }
+
+  /** The lower-case message name. */
+  get name(): string {
+    return (this.constructor as unknown as { messageName: string }).messageName;
+  }
+
+  /** Append the whole message to `w`. */
+  abstract write(w: Writer): void;
+
+  /** Check the message against the protocol rules; throws {@link ValidationError}. */
+  validate(): void {
+    checkOccurrence(this.name, messageOccurrence.get(this.type), this.options);
+    checkUniqueIaids(this.options, this.name);
+    for (const option of this.options) option.validate();
+  }
+
+  /** The first option of class `type`, if any. */
+  getOption<T extends Option>(type: abstract new (...args: never[]) => T): T | undefined {
+    return findOption(this.options, type);
+  }
+
+  /** Every option of class `type`, in order. */
+  getOptions<T extends Option>(type: abstract new (...args: never[]) => T): T[] {
+    return findOptions(this.options, type);
+  }
+}
+
+/** An option carrying an IAID (IA_NA, IA_TA, IA_PD); used for the unique-IAID rule. */
+export interface HasIaid {
+  /** The identity association identifier. */
+  iaid: number;
+}
+
+/** Throw when two IA options of the same code share an IAID. */
+export function checkUniqueIaids(options: readonly Option[], where: string): void {
+  let seen: Set<string> | undefined;
+  for (const option of options) {
+    const iaid = (option as unknown as Partial<HasIaid>).iaid;
+    if (typeof iaid !== "number") continue;
+    seen ??= new Set();
+    const key = `${option.code}:${iaid}`;
+    if (seen.has(key)) {
+      throw new ValidationError(`${where} contains option ${option.code} with IAID ${iaid} twice`);
+    }
+    seen.add(key);
+  }
+}
+
+/** A client/server message: type, 24-bit transaction id and options. */
+export abstract class ClientServerMessage extends Message {
+  /** Create a message with a transaction id (0 to 0xffffff) and options. */
+  constructor(public transactionId: number = 0, public options: Option[] = []) {
+    super();
+  }
+
+  /** Append the message to `w`. */
+  write(w: Writer): void {
+    w.ensure(4);
+    const b = w.buf;
+    let p = w.pos;
+    b[p++] = this.type;
+    b[p++] = this.transactionId >>> 16;
+    b[p++] = this.transactionId >>> 8;
+    b[p++] = this.transactionId;
+    w.pos = p;
+    writeOptions(w, this.options);
+  }
+
+  /** Also checks the transaction id range. */
+  override validate(): void {
+    if (
+      !Number.isInteger(this.transactionId) || this.transactionId < 0 ||
+      this.transactionId > 0xffffff
+    ) {
+      throw new ValidationError(`transaction id ${this.transactionId} out of range`);
+    }
+    super.validate();
+  }
+}
+
+/** Parse the common client/server layout into a new instance of `ctor`. */
+export function parseClientServer<T extends ClientServerMessage>(
+  ctor: new (transactionId: number, options: Option[]) => T,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): T {
+  need(start, end, 4, "message header");
+  const xid = (buf[start + 1] << 16) | (buf[start + 2] << 8) | buf[start + 3];
+  return new ctor(xid, parseOptions(buf, start + 4, end));
+}
+
+/** Relay-Forward and Relay-Reply: hop count, link address, peer address and options. */
+export abstract class RelayMessage extends Message {
+  /** Create a relay message. */
+  constructor(
+    public hopCount: number = 0,
+    public linkAddress: string = "::",
+    public peerAddress: string = "::",
+    public options: Option[] = [],
+  ) {
+    super();
+  }
+
+  /** Append the message to `w`. */
+  write(w: Writer): void {
+    w.ensure(2);
+    w.buf[w.pos++] = this.type;
+    w.buf[w.pos++] = this.hopCount;
+    w.address(this.linkAddress);
+    w.address(this.peerAddress);
+    writeOptions(w, this.options);
+  }
+
+  /** Also checks the hop count range and that the addresses are not multicast. */
+  override validate(): void {
+    if (!Number.isInteger(this.hopCount) || this.hopCount < 0 || this.hopCount > 255) {
+      throw new ValidationError(`hop count ${this.hopCount} out of range`);
+    }
+    if (this.linkAddress.startsWith("ff")) throw new ValidationError("link address is multicast");
+    if (this.peerAddress.startsWith("ff")) throw new ValidationError("peer address is multicast");
+    super.validate();
+  }
+}
+
+/** Parse the common relay layout into a new instance of `ctor`. */
+export function parseRelay<T extends RelayMessage>(
+  ctor: new (hopCount: number, link: string, peer: string, options: Option[]) => T,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): T {
+  need(start, end, 34, "relay message header");
+  return new ctor(
+    buf[start + 1],
+    formatIPv6(buf, start + 2),
+    formatIPv6(buf, start + 18),
+    parseOptions(buf, start + 34, end),
+  );
+}
+
+/** A message of a type without a registered class: kept as raw bytes after the type byte. */
+export class UnknownMessage extends Message {
+  /** The name used for messages without a registered class. */
+  static readonly messageName = "unknown";
+  /** Unknown messages have no parsed options. */
+  options: Option[] = [];
+
+  /** Create an unknown message with its type code and the raw bytes after the type byte. */
+  constructor(public messageTypeCode: number, public data: Uint8Array) {
+    super();
+  }
+
+  /** The type code as received. */
+  override get type(): number {
+    return this.messageTypeCode;
+  }
+
+  /** Write the type byte and the raw data back. */
+  write(w: Writer): void {
+    w.u8(this.messageTypeCode);
+    w.bytes(this.data);
+  }
+
+  /** Unknown messages are never valid requests. */
+  override validate(): void {
+    throw new ValidationError(`unknown message type ${this.messageTypeCode}`);
+  }
+}
+
+/** Type code -> message class for every registered message type. */
+export const messageTypes: Map<number, MessageType> = new Map();
+/** Name -> message class for every registered message type. */
+export const messageTypesByName: Map<string, MessageType> = new Map();
+
+/** Register a message class under its type code. */
+export function registerMessage(type: MessageType): void {
+  messageTypes.set(type.messageType, type);
+  messageTypesByName.set(type.messageName, type);
+}
+
+/** Parse one message filling exactly `buf[start, end)`. */
+export function parseMessageAt(buf: Uint8Array, start: number, end: number): Message {
+  if (end <= start) throw new ParseError(start, "empty message");
+  const code = buf[start];
+  const type = messageTypes.get(code);
+  if (!type) return new UnknownMessage(code, buf.slice(start + 1, end));
+  return type.parse(buf, start, end);
+}
+
+/**
+ * Parse a DHCPv6 message from its wire bytes. Throws only {@link ParseError}; does not validate
+ * (call `message.validate()` for the protocol rules).
+ */
+export function parseMessage(bytes: Uint8Array): Message {
+  try {
+    return parseMessageAt(bytes, 0, bytes.length);
+  } catch (e) {
+    if (e instanceof ParseError) throw e;
+    // Defence in depth: no other error type may escape a parse.
+    throw new ParseError(0, `internal parser error: ${(e as Error)?.message ?? e}`);
+  }
+}
+
+const sharedWriter = new Writer(2048);
+
+/** Serialise a message to new wire bytes. */
+export function serializeMessage(message: Message): Uint8Array {
+  sharedWriter.reset();
+  message.write(sharedWriter);
+  return sharedWriter.toBytes();
+}
