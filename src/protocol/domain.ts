@@ -9,7 +9,7 @@
 
 import { domainToASCII, domainToUnicode } from "node:url";
 import { ParseError, SerializeError } from "./errors.ts";
-import { Writer } from "./bytes.ts";
+import type { Writer } from "./bytes.ts";
 
 /** A name read from the wire. */
 export interface WireName {

@@ -6,7 +6,7 @@
  */
 
 import { ParseError, ValidationError } from "../errors.ts";
-import { exactLength, formatIPv6, Writer } from "../bytes.ts";
+import { exactLength, formatIPv6, type Writer } from "../bytes.ts";
 import { type Duid, parseDuid } from "../duid.ts";
 import { readDomainList, writeDomainList } from "../domain.ts";
 import { Option } from "../option.ts";

@@ -12,12 +12,12 @@ import {
   readBytes,
   readU16,
   readU32,
-  Writer,
+  type Writer,
 } from "../bytes.ts";
-import { type Duid } from "../duid.ts";
+import type { Duid } from "../duid.ts";
 import { type Message, parseMessageAt } from "../message.ts";
 import { allowInMessage, allowInOption, checkOccurrence, optionOccurrence } from "../occurrence.ts";
-import { Option, parseOptions, registerOption, UnknownOption, writeOptions } from "../option.ts";
+import { Option, parseOptions, registerOption, type UnknownOption, writeOptions } from "../option.ts";
 import {
   checkRoutable,
   DuidOption,
