@@ -13,6 +13,6 @@ export * from "./messages.ts";
 export * from "./duid.ts";
 export * from "./domain.ts";
 export * from "./names.ts";
+export * from "./prefix.ts";
 export * from "./json.ts";
-export * from "./options/base.ts";
-export * from "./options/core.ts";
+export * from "./options/all.ts";

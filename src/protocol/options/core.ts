@@ -17,7 +17,13 @@ import {
 import type { Duid } from "../duid.ts";
 import { type Message, parseMessageAt } from "../message.ts";
 import { allowInMessage, allowInOption, checkOccurrence, optionOccurrence } from "../occurrence.ts";
-import { Option, parseOptions, registerOption, type UnknownOption, writeOptions } from "../option.ts";
+import {
+  Option,
+  parseOptions,
+  registerOption,
+  type UnknownOption,
+  writeOptions,
+} from "../option.ts";
 import {
   checkRoutable,
   DuidOption,

@@ -1,0 +1,85 @@
+/**
+ * `dhcpkit serve [-v...] [-p PIDFILE] [-c SOCKET] [--demo] CONFIG`: run the server.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
+import { DEMO_CONFIG, DEMO_PORT } from "../src/server/demo.ts";
+import { Server, StartupError } from "../src/server/server.ts";
+
+const USAGE = `usage: dhcpkit serve [-v...] [-p PIDFILE] [-c SOCKET] CONFIG
+       dhcpkit serve --demo
+
+Run the DHCPv6 server with the configuration in CONFIG.
+
+options:
+  -v, --verbose         more log output on stderr (repeat up to 5 times)
+  -p, --pidfile PATH    write the process id here (overrides pid-file)
+  -c, --control-socket PATH  control socket location (overrides control-socket)
+      --demo            run the embedded demo configuration (no root needed)
+  -h, --help            show this help`;
+
+/** Run the `serve` subcommand; resolves with the exit status when the server stops. */
+export async function serveCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        verbose: { type: "boolean", short: "v", multiple: true },
+        pidfile: { type: "string", short: "p" },
+        "control-socket": { type: "string", short: "c" },
+        demo: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    console.error(`dhcpkit serve: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const demo = values.demo ?? false;
+  if (!demo && positionals.length !== 1) {
+    console.error(`dhcpkit serve: exactly one CONFIG file is needed\n\n${USAGE}`);
+    return 2;
+  }
+  const verbosity = values.verbose?.length ?? (demo ? 2 : 0);
+  const level = levelForVerbosity(verbosity);
+  await setupConsoleLogging(level);
+  const server = new Server({
+    configPath: demo ? "<demo>" : positionals[0],
+    configText: demo ? DEMO_CONFIG : undefined,
+    pidFile: demo ? false : values.pidfile,
+    controlSocket: demo ? false : values["control-socket"],
+    logLevel: level,
+  });
+  try {
+    await server.start();
+  } catch (e) {
+    console.error(`dhcpkit serve: ${e instanceof StartupError ? e.message : (e as Error).stack}`);
+    await server.stop();
+    return 1;
+  }
+  if (demo) {
+    console.error(
+      `dhcpkit demo server listening on [::1]:${DEMO_PORT}. Ask it something with:\n` +
+        `  deno task query    (or: dhcpkit query --server ::1 --port ${DEMO_PORT} information-request)`,
+    );
+  }
+  const stop = () => void server.stop();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  const reload = () => void server.reload();
+  Deno.addSignalListener("SIGHUP", reload);
+  await server.stopped;
+  Deno.removeSignalListener("SIGTERM", stop);
+  Deno.removeSignalListener("SIGINT", stop);
+  Deno.removeSignalListener("SIGHUP", reload);
+  return 0;
+}

@@ -1,0 +1,295 @@
+/**
+ * The handlers the server always runs: server and client identifiers, relay echo, unicast rules,
+ * rapid commit, answers for IAs no handler took, and the missing status codes.
+ * @module
+ */
+
+import {
+  AdvertiseMessage,
+  bytesEqual,
+  ClientIdOption,
+  ConfirmMessage,
+  DeclineMessage,
+  type Duid,
+  EchoRequestOption,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  IATAOption,
+  InformationRequestMessage,
+  InterfaceIdOption,
+  LeasequeryMessage,
+  messageOccurrence,
+  type Option,
+  optionTypes,
+  RapidCommitOption,
+  RebindMessage,
+  type RelayForwardMessage,
+  RelayMessageOption,
+  type RelayReplyMessage,
+  ReleaseMessage,
+  RenewMessage,
+  ReplyMessage,
+  RequestMessage,
+  ServerIdOption,
+  SolicitMessage,
+  StatusCode,
+  StatusCodeOption,
+} from "../protocol/mod.ts";
+import type { TransactionBundle } from "./bundle.ts";
+import { CannotRespond, ForOtherServer, UseMulticast } from "./errors.ts";
+import { CopyRelayOptionHandler, Handler, RelayHandler } from "./handler.ts";
+
+/** Puts our Server ID in every response and drops requests meant for another server. */
+export class ServerIdHandler extends Handler {
+  readonly #option: ServerIdOption;
+  readonly #duidBytes: Uint8Array;
+
+  /** Create the handler for the server's DUID. */
+  constructor(readonly duid: Duid) {
+    super();
+    this.#option = new ServerIdOption(duid);
+    this.#duidBytes = duid.toBytes();
+  }
+
+  /** Drop requests naming another server, and those that must not name one at all. */
+  override pre(bundle: TransactionBundle): void {
+    const request = bundle.request;
+    const serverId = request.getOption(ServerIdOption);
+    if (!serverId) return;
+    if (
+      request instanceof SolicitMessage || request instanceof ConfirmMessage ||
+      request instanceof RebindMessage
+    ) {
+      throw new CannotRespond(`${request.name} must not carry a Server Identifier`);
+    }
+    if (!bytesEqual(serverId.duid.toBytes(), this.#duidBytes)) {
+      throw new ForOtherServer(`message is for server ${serverId.duid.toHex()}`);
+    }
+  }
+
+  /** Our Server ID, placed first. */
+  override handle(bundle: TransactionBundle): void {
+    const options = bundle.response.options;
+    for (let i = options.length - 1; i >= 0; i--) {
+      if (options[i] instanceof ServerIdOption) options.splice(i, 1);
+    }
+    options.unshift(this.#option);
+  }
+}
+
+/** Copies the client's Client ID to the front of the response. */
+export class ClientIdHandler extends Handler {
+  /** Copy the Client ID. */
+  override handle(bundle: TransactionBundle): void {
+    const clientId = bundle.request.getOption(ClientIdOption);
+    if (!clientId) return;
+    const options = bundle.response.options;
+    if (!options.some((o) => o instanceof ClientIdOption)) options.unshift(clientId);
+  }
+}
+
+/** Echoes each relay's Interface ID in its relay-reply. */
+export class InterfaceIdHandler extends CopyRelayOptionHandler {
+  /** Create the handler. */
+  constructor() {
+    super(InterfaceIdOption.code);
+  }
+}
+
+/** True when an IA option in a response carries the given failure status. */
+function iaHasStatus(option: Option, code: number): boolean {
+  const sub = (option as { options?: Option[] }).options ?? [];
+  return sub.some((o) => o instanceof StatusCodeOption && o.statusCode === code);
+}
+
+/** Turns an Advertise into a Reply when the client asked for rapid commit and it is allowed. */
+export class RapidCommitHandler extends Handler {
+  /** With `rejections`, rapid commit also happens when some IA is refused. */
+  constructor(readonly rejections = false) {
+    super();
+  }
+
+  /** Upgrade the response after every handler has answered. */
+  override post(bundle: TransactionBundle): void {
+    if (!bundle.allowRapidCommit) return;
+    if (
+      !(bundle.request instanceof SolicitMessage) || !(bundle.response instanceof AdvertiseMessage)
+    ) return;
+    if (!bundle.request.getOption(RapidCommitOption)) return;
+    if (!this.rejections) {
+      for (const option of bundle.request.options) {
+        if (
+          (option instanceof IANAOption || option instanceof IATAOption ||
+            option instanceof IAPDOption) &&
+          !bundle.handledOptions.has(option)
+        ) return;
+      }
+      for (const option of bundle.response.options) {
+        if (
+          (option instanceof IANAOption || option instanceof IATAOption) &&
+          iaHasStatus(option, StatusCode.NoAddrsAvail)
+        ) return;
+        if (option instanceof IAPDOption && iaHasStatus(option, StatusCode.NoPrefixAvail)) return;
+      }
+    }
+    bundle.response = new ReplyMessage(bundle.response.transactionId, [
+      new RapidCommitOption(),
+      ...bundle.response.options,
+    ]);
+  }
+}
+
+/**
+ * Applies the unicast rules of RFC 8415 §16 and §18.4 to clients that reach us by unicast without
+ * a relay and without a Server Unicast permission: Solicit, Confirm, Rebind and
+ * Information-request are dropped, other requests are told to use multicast. Leasequery and TCP
+ * are exempt.
+ */
+export class RejectUnwantedUnicastHandler extends Handler {
+  /** Check the transport of the request. */
+  override pre(bundle: TransactionBundle): void {
+    if (bundle.receivedOverMulticast || bundle.receivedOverTcp || bundle.allowUnicast) return;
+    if (bundle.incomingRelayMessages.length > 1) return;
+    const request = bundle.request;
+    if (request instanceof LeasequeryMessage) return;
+    if (
+      request instanceof SolicitMessage || request instanceof ConfirmMessage ||
+      request instanceof RebindMessage || request instanceof InformationRequestMessage
+    ) {
+      throw new CannotRespond(`${request.name} received by unicast`);
+    }
+    throw new UseMulticast(`${request.name} received by unicast without permission`);
+  }
+}
+
+function zeroLifetimes(options: readonly Option[]): Option[] {
+  const out: Option[] = [];
+  for (const o of options) {
+    if (o instanceof IAAddressOption) out.push(new IAAddressOption(o.address, 0, 0));
+    else if (o instanceof IAPrefixOption) {
+      out.push(new IAPrefixOption(0, 0, o.prefixLength, o.prefix));
+    }
+  }
+  return out;
+}
+
+function hasLeases(options: readonly Option[]): boolean {
+  return options.some((o) => o instanceof IAAddressOption || o instanceof IAPrefixOption);
+}
+
+function status(code: number, message: string): StatusCodeOption {
+  return new StatusCodeOption(code, message);
+}
+
+/**
+ * Answers every IA_NA, IA_TA and IA_PD no handler took, as an authoritative server must
+ * (RFC 8415 §18.3, RFC 7550): no addresses/prefixes in Solicit and Request, withdrawal or NoBinding
+ * in Renew and Rebind, NoBinding in Release and Decline, NotOnLink for Confirm.
+ */
+export class UnansweredIAHandler extends Handler {
+  /** Answer what is left. */
+  override handle(bundle: TransactionBundle): void {
+    const request = bundle.request;
+    const response = bundle.response.options;
+    const isSolicitOrRequest = request instanceof SolicitMessage ||
+      request instanceof RequestMessage;
+    const isRenewOrRebind = request instanceof RenewMessage || request instanceof RebindMessage;
+    for (const ia of bundle.getUnhandledOptions(IANAOption)) {
+      const answer = (options: Option[]) => response.push(new IANAOption(ia.iaid, 0, 0, options));
+      if (isSolicitOrRequest) answer([status(StatusCode.NoAddrsAvail, "No addresses available")]);
+      else if (isRenewOrRebind) {
+        answer(
+          hasLeases(ia.options)
+            ? zeroLifetimes(ia.options)
+            : [status(StatusCode.NoBinding, "No binding for this IA")],
+        );
+      } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
+        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
+      } else continue;
+      bundle.markHandled(ia);
+    }
+    for (const ia of bundle.getUnhandledOptions(IATAOption)) {
+      const answer = (options: Option[]) => response.push(new IATAOption(ia.iaid, options));
+      if (isSolicitOrRequest) answer([status(StatusCode.NoAddrsAvail, "No addresses available")]);
+      else if (isRenewOrRebind) {
+        answer(
+          hasLeases(ia.options)
+            ? zeroLifetimes(ia.options)
+            : [status(StatusCode.NoBinding, "No binding for this IA")],
+        );
+      } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
+        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
+      } else continue;
+      bundle.markHandled(ia);
+    }
+    for (const ia of bundle.getUnhandledOptions(IAPDOption)) {
+      const answer = (options: Option[]) => response.push(new IAPDOption(ia.iaid, 0, 0, options));
+      if (isSolicitOrRequest) answer([status(StatusCode.NoPrefixAvail, "No prefixes available")]);
+      else if (isRenewOrRebind) {
+        answer(
+          hasLeases(ia.options)
+            ? zeroLifetimes(ia.options)
+            : [status(StatusCode.NoBinding, "No binding for this IA")],
+        );
+      } else if (request instanceof ReleaseMessage) {
+        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
+      } else continue;
+      bundle.markHandled(ia);
+    }
+    if (request instanceof ConfirmMessage) {
+      const unconfirmed = request.options.some((o) =>
+        (o instanceof IANAOption || o instanceof IATAOption || o instanceof IAPDOption) &&
+        !bundle.handledOptions.has(o) && hasLeases(o.options)
+      );
+      if (unconfirmed && !response.some((o) => o instanceof StatusCodeOption)) {
+        response.push(
+          status(StatusCode.NotOnLink, "Those addresses are not appropriate on this link"),
+        );
+      }
+    }
+  }
+}
+
+/** Adds a Success status to replies to Confirm, Release and Decline when no handler set one. */
+export class AddMissingStatusHandler extends Handler {
+  /** Add the status. */
+  override handle(bundle: TransactionBundle): void {
+    const options = bundle.response.options;
+    if (options.some((o) => o instanceof StatusCodeOption)) return;
+    const request = bundle.request;
+    if (request instanceof ConfirmMessage) {
+      options.push(status(StatusCode.Success, "Assignments confirmed"));
+    } else if (request instanceof ReleaseMessage) {
+      options.push(status(StatusCode.Success, "Thank you for releasing your resources"));
+    } else if (request instanceof DeclineMessage) {
+      options.push(
+        status(StatusCode.Success, "Our apologies for assigning you unusable addresses"),
+      );
+    }
+  }
+}
+
+/**
+ * Relay Echo Request (RFC 4994): copies each option a relay asked to have echoed from its
+ * relay-forward to its relay-reply, unless already there.
+ */
+export class RelayEchoRequestHandler extends RelayHandler {
+  /** Echo the requested options of one relay layer. */
+  handleRelay(
+    _bundle: TransactionBundle,
+    relayIn: RelayForwardMessage,
+    relayOut: RelayReplyMessage,
+  ): void {
+    const ero = relayIn.getOption(EchoRequestOption);
+    if (!ero) return;
+    const allowed = messageOccurrence.get(relayOut.type);
+    for (const code of ero.requestedOptions) {
+      if (code === RelayMessageOption.code) continue;
+      if (relayOut.options.some((o) => o.code === code)) continue;
+      if (optionTypes.has(code) && allowed && !allowed.has(code)) continue;
+      for (const o of relayIn.options) if (o.code === code) relayOut.options.push(o);
+    }
+  }
+}

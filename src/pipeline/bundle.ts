@@ -1,0 +1,172 @@
+/**
+ * The TransactionBundle: everything handlers know and change about one request.
+ * @module
+ */
+
+import {
+  ClientIdOption,
+  type ClientServerMessage,
+  type Duid,
+  type Message,
+  type Option,
+  RelayForwardMessage,
+  RelayMessageOption,
+  RelayReplyMessage,
+} from "../protocol/mod.ts";
+
+/** True when a link address identifies a link: not unspecified, loopback or link-local. */
+function usableLinkAddress(address: string): boolean {
+  return address !== "::" && address !== "::1" && !/^fe[89ab]/.test(address);
+}
+
+/** One request on its way through the pipeline. */
+export class TransactionBundle {
+  /** The request without relay layers. */
+  readonly request: ClientServerMessage;
+  /** The relay-forward layers, closest to the client first; the last is the server's own wrapper. */
+  readonly incomingRelayMessages: RelayForwardMessage[];
+  /** Marks from the listener and from handlers. */
+  readonly marks: Set<string>;
+  /** Request options (IA_NA, IA_TA, IA_PD, LQ_QUERY) that a handler has answered. */
+  readonly handledOptions: Set<Option> = new Set();
+  /** Free storage for handlers, keyed by anything they like. */
+  readonly handlerData: Map<unknown, unknown> = new Map();
+  /** Set by handlers (server-unicast) to permit unicast from this client. */
+  allowUnicast = false;
+  /** May start as true from the configuration; handlers may only turn it off. */
+  allowRapidCommit: boolean;
+  /** The responses; the first is {@link TransactionBundle.response}, more only for bulk leasequery. */
+  responses: ClientServerMessage[] = [];
+  /** Further responses produced lazily (bulk leasequery streams). */
+  moreResponses?: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>;
+  /** The relay-reply layers mirroring {@link TransactionBundle.incomingRelayMessages}. */
+  outgoingRelayMessages: RelayReplyMessage[] = [];
+
+  /**
+   * Create a bundle from the message as wrapped by the server (a relay-forward whose peer is the
+   * sender, possibly around further relay layers).
+   */
+  constructor(
+    /** The received message including the server's internal relay wrapper. */
+    readonly incomingMessage: Message,
+    /** The client (or relay) used multicast to reach us. */
+    readonly receivedOverMulticast: boolean,
+    /** The message came over a TCP connection. */
+    readonly receivedOverTcp = false,
+    allowRapidCommit = false,
+    marks: Iterable<string> = ["unmarked"],
+  ) {
+    this.allowRapidCommit = allowRapidCommit;
+    this.marks = new Set(marks);
+    const relays: RelayForwardMessage[] = [];
+    let current: Message = incomingMessage;
+    while (current instanceof RelayForwardMessage) {
+      relays.push(current);
+      const inner = current.getOption(RelayMessageOption);
+      if (!inner) throw new TypeError("relay-forward without a relay-message option");
+      current = inner.message;
+    }
+    relays.reverse();
+    this.incomingRelayMessages = relays;
+    this.request = current as ClientServerMessage;
+  }
+
+  /** The first response (undefined until the pipeline creates it). */
+  get response(): ClientServerMessage {
+    return this.responses[0];
+  }
+
+  /** Replace the first response. */
+  set response(message: ClientServerMessage) {
+    this.responses[0] = message;
+  }
+
+  /** Add a mark. */
+  addMark(mark: string): void {
+    this.marks.add(mark);
+  }
+
+  /** Record that a request option has been answered. */
+  markHandled(option: Option): void {
+    this.handledOptions.add(option);
+  }
+
+  /** Request options of class `type` that no handler has answered yet. */
+  getUnhandledOptions<T extends Option>(type: abstract new (...args: never[]) => T): T[] {
+    const out: T[] = [];
+    for (const o of this.request.options) {
+      if (o instanceof type && !this.handledOptions.has(o)) out.push(o as T);
+    }
+    return out;
+  }
+
+  /** The client's DUID, if the request has a Client ID. */
+  get clientDuid(): Duid | undefined {
+    return this.request.getOption(ClientIdOption)?.duid;
+  }
+
+  /**
+   * The address identifying the client's link: for TCP the peer; otherwise the first relay
+   * link-address (closest to the client) that is not unspecified, loopback or link-local; else `::`.
+   */
+  get linkAddress(): string {
+    if (this.receivedOverTcp) {
+      return this.incomingRelayMessages[this.incomingRelayMessages.length - 1].peerAddress;
+    }
+    for (const relay of this.incomingRelayMessages) {
+      if (usableLinkAddress(relay.linkAddress)) return relay.linkAddress;
+    }
+    return "::";
+  }
+
+  /** Link addresses of every relay (including the server's own wrapper) that are not `::`. */
+  get relays(): string[] {
+    return this.incomingRelayMessages.map((r) => r.linkAddress).filter((a) => a !== "::");
+  }
+
+  /** The relay layers added by real relay agents (without the server's own wrapper). */
+  get realRelays(): RelayForwardMessage[] {
+    return this.incomingRelayMessages.slice(0, -1);
+  }
+
+  /** Build the relay-reply chain mirroring the incoming relay-forward chain. */
+  createOutgoingRelayMessages(): void {
+    this.outgoingRelayMessages = this.incomingRelayMessages.map((r) =>
+      new RelayReplyMessage(r.hopCount, r.linkAddress, r.peerAddress, [])
+    );
+  }
+
+  /** Wrap `response` in the outgoing relay chain (outermost = server's wrapper). */
+  wrap(response: ClientServerMessage): RelayReplyMessage {
+    let inner: Message = response;
+    let outer: RelayReplyMessage | undefined;
+    for (const relay of this.outgoingRelayMessages) {
+      const copy = new RelayReplyMessage(relay.hopCount, relay.linkAddress, relay.peerAddress, [
+        ...relay.options.filter((o) => !(o instanceof RelayMessageOption)),
+        new RelayMessageOption(inner),
+      ]);
+      inner = outer = copy;
+    }
+    if (!outer) throw new TypeError("no outgoing relay chain");
+    return outer;
+  }
+
+  /** The first response wrapped in the relay chain. */
+  get outgoingMessage(): RelayReplyMessage | undefined {
+    return this.response ? this.wrap(this.response) : undefined;
+  }
+
+  /** A one-line summary for logs. */
+  toString(): string {
+    const duid = this.clientDuid?.toHex() ?? "unknown";
+    const via = this.realRelays.map((r) => r.linkAddress === "::" ? "LDRA" : r.linkAddress);
+    const server = this.incomingRelayMessages[this.incomingRelayMessages.length - 1];
+    let text = `${this.request.name} from ${duid}${
+      this.receivedOverTcp ? " over TCP" : ""
+    } at ${server.peerAddress}`;
+    if (via.length) text += ` via ${via.reverse().join(" -> ")}`;
+    const marks = [...this.marks].filter((m) => m !== "unmarked");
+    if (marks.length) text += ` with marks ${marks.map((m) => `'${m}'`).join(", ")}`;
+    return text;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Filters: a condition on the request, with the filters and handlers that apply when it holds.
+ * @module
+ */
+
+import type { TransactionBundle } from "./bundle.ts";
+import type { Handler } from "./handler.ts";
+
+/** A node of the filter tree. Subclasses implement {@link Filter.match}. */
+export abstract class Filter {
+  /** Nested filters, in configuration order. */
+  filters: Filter[] = [];
+  /** Handlers of this scope, in configuration order. */
+  handlers: Handler[] = [];
+
+  /** True when the request matches this filter's condition. */
+  abstract match(bundle: TransactionBundle): boolean;
+
+  /** Human-readable description for logs. */
+  abstract describe(): string;
+
+  /**
+   * Append the handlers that apply to `bundle` to `out`: nested filters' handlers first (most
+   * specific scope first), then this filter's own.
+   */
+  collect(bundle: TransactionBundle, out: Handler[]): void {
+    if (!this.match(bundle)) return;
+    for (const f of this.filters) f.collect(bundle, out);
+    for (const h of this.handlers) out.push(h);
+  }
+
+  /** Every handler in this subtree (for per-worker initialisation). */
+  allHandlers(out: Handler[] = []): Handler[] {
+    for (const f of this.filters) f.allHandlers(out);
+    out.push(...this.handlers);
+    return out;
+  }
+}

@@ -1,0 +1,487 @@
+/**
+ * The request pipeline: from received bytes to the bytes to send back.
+ *
+ * A packet is parsed, validated and wrapped in an internal Relay-Forward (so every request has at
+ * least one relay layer, whose Interface-ID names the server interface); the handlers that apply
+ * are collected from the filter tree; the phases run; signals are turned into silence or status
+ * replies; the response is wrapped in the relay-reply chain and addressed.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import {
+  AdvertiseMessage,
+  CLIENT_TO_SERVER_TYPES,
+  ClientIdOption,
+  type ClientServerMessage,
+  ConfirmMessage,
+  DeclineMessage,
+  type Duid,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  IATAOption,
+  InformationRequestMessage,
+  InterfaceIdOption,
+  LeasequeryMessage,
+  LeasequeryReplyMessage,
+  type Message,
+  type Option,
+  ParseError,
+  parseMessage,
+  RebindMessage,
+  RelayForwardMessage,
+  RelayMessageOption,
+  type RelayReplyMessage,
+  RelaySourcePortOption,
+  ReleaseMessage,
+  RenewMessage,
+  ReplyMessage,
+  RequestMessage,
+  serializeMessage,
+  ServerIdOption,
+  SolicitMessage,
+  StatusCode,
+  StatusCodeOption,
+  ValidationError,
+} from "../protocol/mod.ts";
+import { TransactionBundle } from "./bundle.ts";
+import {
+  AddMissingStatusHandler,
+  ClientIdHandler,
+  InterfaceIdHandler,
+  RapidCommitHandler,
+  RejectUnwantedUnicastHandler,
+  RelayEchoRequestHandler,
+  ServerIdHandler,
+  UnansweredIAHandler,
+} from "./builtin.ts";
+import {
+  CannotRespond,
+  ForOtherServer,
+  ReplyWithLeasequeryError,
+  ReplyWithStatus,
+  UseMulticast,
+} from "./errors.ts";
+import type { Filter } from "./filter.ts";
+import type { Handler } from "./handler.ts";
+import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
+import type { StatisticsCategories } from "./categories.ts";
+
+const log = getLogger(["dhcpkit", "pipeline"]);
+
+/** The maximum number of relay layers accepted (RFC 8415 HOP_COUNT_LIMIT). */
+export const HOP_COUNT_LIMIT = 32;
+
+/** A datagram or TCP message as a listener received it. */
+export interface IncomingPacket {
+  /** The raw message bytes. */
+  data: Uint8Array;
+  /** Sender address (without scope). */
+  source: string;
+  /** Sender port. */
+  sourcePort: number;
+  /** Name of the server interface it arrived on (`""` when unknown). */
+  interfaceName: string;
+  /** The listener's link address (its global address, or `::`). */
+  linkAddress: string;
+  /** Sent to a multicast address. */
+  receivedOverMulticast: boolean;
+  /** Arrived over a TCP connection. */
+  receivedOverTcp: boolean;
+  /** The listener's marks. */
+  marks: readonly string[];
+  /** Packet id for log lines. */
+  id?: string;
+}
+
+/** A message to send. */
+export interface OutgoingPacket {
+  /** The message bytes. */
+  data: Uint8Array;
+  /** Destination address. */
+  destination: string;
+  /** Destination port: 547 for relays, 546 for clients. */
+  port: number;
+  /** Interface to send on (from the internal Interface-ID), `""` when not known. */
+  interfaceName: string;
+  /** Message type code of the payload's innermost message (for statistics and logs). */
+  messageType: number;
+}
+
+/** The configuration-derived parts of a pipeline. */
+export interface PipelineOptions {
+  /** The server's DUID. */
+  serverDuid: Duid;
+  /** Top-level filters, in configuration order. */
+  filters: Filter[];
+  /** Top-level handlers, in configuration order. */
+  handlers: Handler[];
+  /** `allow-rapid-commit`. */
+  allowRapidCommit?: boolean;
+  /** `rapid-commit-rejections`. */
+  rapidCommitRejections?: boolean;
+  /** Extra handlers run right after the built-in setup handlers (extension setup). */
+  setupHandlers?: Handler[];
+  /** Extra handlers run before the built-in cleanup handlers (extension cleanup). */
+  cleanupHandlers?: Handler[];
+  /** Which statistics categories this configuration asks for. */
+  categories?: StatisticsCategories;
+}
+
+/** What happened to one request. */
+export type Outcome =
+  | "reply"
+  | "unparsable"
+  | "for_other_server"
+  | "do_not_respond"
+  | "use_multicast"
+  | "status"
+  | "handling_error";
+
+/** Outcome of {@link MessageHandler.handle}. */
+export interface HandleResult {
+  /** What happened. */
+  outcome: Outcome;
+  /** Messages to send (several only for bulk leasequery). */
+  replies: OutgoingPacket[];
+  /** The bundle, when the request could be parsed. */
+  bundle?: TransactionBundle;
+}
+
+function responseFor(request: ClientServerMessage): ClientServerMessage | undefined {
+  const xid = request.transactionId;
+  if (request instanceof SolicitMessage) return new AdvertiseMessage(xid, []);
+  if (
+    request instanceof RequestMessage || request instanceof RenewMessage ||
+    request instanceof RebindMessage ||
+    request instanceof ReleaseMessage || request instanceof DeclineMessage ||
+    request instanceof InformationRequestMessage || request instanceof ConfirmMessage
+  ) return new ReplyMessage(xid, []);
+  if (request instanceof LeasequeryMessage) return new LeasequeryReplyMessage(xid, []);
+  return undefined;
+}
+
+function confirmHasLeases(request: ClientServerMessage): boolean {
+  return request.options.some((o: Option) =>
+    (o instanceof IANAOption || o instanceof IATAOption || o instanceof IAPDOption) &&
+    o.options.some((s) => s instanceof IAAddressOption || s instanceof IAPrefixOption)
+  );
+}
+
+/** Parse, validate and wrap a packet into a bundle; throws ParseError / ValidationError. */
+export function bundleFromPacket(
+  packet: IncomingPacket,
+  allowRapidCommit: boolean,
+): TransactionBundle {
+  const message = parseMessage(packet.data);
+  if (!CLIENT_TO_SERVER_TYPES.has(message.type)) {
+    throw new ValidationError(`${message.name} (${message.type}) is not sent to servers`);
+  }
+  message.validate();
+  let depth = 0;
+  let inner: Message = message;
+  while (inner instanceof RelayForwardMessage) {
+    if (++depth > HOP_COUNT_LIMIT) {
+      throw new ValidationError(`more than ${HOP_COUNT_LIMIT} relay layers`);
+    }
+    const relayed = inner.getOption(RelayMessageOption);
+    if (!relayed) throw new ValidationError("relay-forward without a relay-message option");
+    inner = relayed.message;
+  }
+  if (!CLIENT_TO_SERVER_TYPES.has(inner.type) || inner instanceof RelayForwardMessage) {
+    throw new ValidationError(`relayed ${inner.name} (${inner.type}) is not sent to servers`);
+  }
+  const wrapper = new RelayForwardMessage(
+    message instanceof RelayForwardMessage ? Math.min(255, message.hopCount + 1) : 0,
+    packet.linkAddress,
+    packet.source,
+    [
+      new InterfaceIdOption(new TextEncoder().encode(packet.interfaceName)),
+      new RelayMessageOption(message),
+    ],
+  );
+  return new TransactionBundle(
+    wrapper,
+    packet.receivedOverMulticast,
+    packet.receivedOverTcp,
+    allowRapidCommit,
+    packet.marks,
+  );
+}
+
+/** Address the wrapped reply: the server wrapper's peer, port 547 for relays else 546. */
+export function addressReply(outgoing: RelayReplyMessage, relayPort?: number): OutgoingPacket {
+  const payload = outgoing.getOption(RelayMessageOption)!.message;
+  const interfaceId = outgoing.getOption(InterfaceIdOption);
+  let innermost: Message = payload;
+  while (innermost.type === 13) {
+    innermost = (innermost as RelayReplyMessage).getOption(RelayMessageOption)!.message;
+  }
+  return {
+    data: serializeMessage(payload),
+    destination: outgoing.peerAddress,
+    port: payload.type === 13 ? (relayPort ?? 547) : 546,
+    interfaceName: interfaceId ? new TextDecoder().decode(interfaceId.data) : "",
+    messageType: innermost.type,
+  };
+}
+
+/**
+ * The port to send a Relay-reply to: the relay's source port when the relay that sent us the
+ * message included a Relay Source Port option (RFC 8357), else the standard port.
+ */
+function relayPortOf(
+  bundle: TransactionBundle,
+  packet: IncomingPacket | undefined,
+): number | undefined {
+  const relays = bundle.incomingRelayMessages;
+  if (!packet || relays.length < 2) return undefined;
+  return relays[relays.length - 2].getOption(RelaySourcePortOption) ? packet.sourcePort : undefined;
+}
+
+/** The request pipeline built from one configuration. */
+export class MessageHandler {
+  readonly #setup: Handler[];
+  readonly #cleanup: Handler[];
+  readonly #serverIdOption: ServerIdOption;
+  /** The configuration-derived parts. */
+  readonly options: PipelineOptions;
+
+  /** Build the pipeline. */
+  constructor(options: PipelineOptions) {
+    this.options = options;
+    this.#serverIdOption = new ServerIdOption(options.serverDuid);
+    this.#setup = [
+      ...(options.allowRapidCommit
+        ? [new RapidCommitHandler(options.rapidCommitRejections ?? false)]
+        : []),
+      new ServerIdHandler(options.serverDuid),
+      new ClientIdHandler(),
+      new InterfaceIdHandler(),
+      ...(options.setupHandlers ?? []),
+    ];
+    this.#cleanup = [
+      ...(options.cleanupHandlers ?? []),
+      new RejectUnwantedUnicastHandler(),
+      new UnansweredIAHandler(),
+      new RelayEchoRequestHandler(),
+      new AddMissingStatusHandler(),
+    ];
+  }
+
+  /** Every configured handler (filters' handlers included), for initialisation and closing. */
+  allHandlers(): Handler[] {
+    const out: Handler[] = [...this.#setup];
+    for (const f of this.options.filters) f.allHandlers(out);
+    out.push(...this.options.handlers, ...this.#cleanup);
+    return out;
+  }
+
+  /** Run every handler's per-worker initialisation. */
+  async workerInit(): Promise<void> {
+    for (const h of this.allHandlers()) await h.workerInit();
+  }
+
+  /** Release every handler's resources. */
+  async close(): Promise<void> {
+    for (const h of this.allHandlers()) await h.close();
+  }
+
+  /** The handlers that apply to `bundle`, in order. */
+  handlersFor(bundle: TransactionBundle): Handler[] {
+    const out: Handler[] = [...this.#setup];
+    for (const f of this.options.filters) f.collect(bundle, out);
+    for (const h of this.options.handlers) out.push(h);
+    for (const h of this.#cleanup) out.push(h);
+    return out;
+  }
+
+  /** Handle one received packet, counting into `stats`. */
+  handle(packet: IncomingPacket, stats: StatisticsStore): HandleResult {
+    const categories = this.options.categories;
+    let keys = categories ? categories.packetKeys(packet) : NO_KEYS;
+    stats.add(keys, I_INCOMING);
+    let bundle: TransactionBundle;
+    try {
+      bundle = bundleFromPacket(packet, this.options.allowRapidCommit ?? false);
+    } catch (e) {
+      if (e instanceof ParseError || e instanceof ValidationError) {
+        stats.add(keys, I_UNPARSABLE);
+        log.debug("{id}: dropping unparsable message from {source}: {reason}", {
+          id: packet.id ?? "-",
+          source: packet.source,
+          reason: e.message,
+        });
+        return { outcome: "unparsable", replies: [] };
+      }
+      throw e;
+    }
+    if (categories) keys = categories.bundleKeys(bundle, keys);
+    const inIndex = messageInIndex(bundle.request.type);
+    if (inIndex !== undefined) stats.add(keys, inIndex);
+    const result = this.#run(bundle, packet);
+    switch (result.outcome) {
+      case "for_other_server":
+        stats.add(keys, I_FOR_OTHER);
+        break;
+      case "do_not_respond":
+        stats.add(keys, I_DO_NOT_RESPOND);
+        break;
+      case "handling_error":
+        stats.add(keys, I_HANDLING_ERRORS);
+        break;
+      case "use_multicast":
+        stats.add(keys, I_USE_MULTICAST);
+        break;
+      case "status": {
+        const code = (bundle.response.getOption(StatusCodeOption)?.statusCode) ?? -1;
+        stats.add(keys, STATUS_COUNTER.get(code) ?? I_OTHER_ERROR);
+        break;
+      }
+    }
+    if (result.replies.length > 0) {
+      const outIndex = messageOutIndex(result.replies[0].messageType);
+      if (outIndex !== undefined) stats.add(keys, outIndex);
+      stats.add(keys, I_OUTGOING, result.replies.length);
+    }
+    return result;
+  }
+
+  #packet?: IncomingPacket;
+
+  #run(bundle: TransactionBundle, packet: IncomingPacket): HandleResult {
+    this.#packet = packet;
+    const id = packet.id ?? "-";
+    const handlers = this.handlersFor(bundle);
+    for (const h of handlers) {
+      try {
+        h.analysePre(bundle);
+      } catch (e) {
+        log.error("{id}: {handler} failed to analyse the request: {error}", {
+          id,
+          handler: h.constructor.name,
+          error: e,
+        });
+      }
+    }
+    try {
+      for (const h of handlers) h.pre(bundle);
+      const response = responseFor(bundle.request);
+      if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
+      if (bundle.request instanceof ConfirmMessage && !confirmHasLeases(bundle.request)) {
+        throw new CannotRespond("confirm without addresses or prefixes");
+      }
+      bundle.responses = [response];
+      bundle.createOutgoingRelayMessages();
+      for (const h of handlers) h.handle(bundle);
+      for (const h of handlers) h.post(bundle);
+    } catch (e) {
+      return this.#signal(bundle, e, id);
+    }
+    for (const h of handlers) {
+      try {
+        h.analysePost(bundle);
+      } catch (e) {
+        log.error("{id}: {handler} failed to analyse the response: {error}", {
+          id,
+          handler: h.constructor.name,
+          error: e,
+        });
+      }
+    }
+    log.debug("{id}: answering {bundle} with {type}", {
+      id,
+      bundle: String(bundle),
+      type: bundle.response.name,
+    });
+    const port = relayPortOf(bundle, packet);
+    return {
+      outcome: "reply",
+      replies: bundle.responses.map((r) => addressReply(bundle.wrap(r), port)),
+      bundle,
+    };
+  }
+
+  #statusReply(
+    bundle: TransactionBundle,
+    code: number,
+    message: string,
+    leasequery: boolean,
+  ): OutgoingPacket {
+    const xid = bundle.request.transactionId;
+    const options: Option[] = [];
+    const clientId = bundle.request.getOption(ClientIdOption);
+    if (clientId) options.push(clientId);
+    options.push(this.#serverIdOption, new StatusCodeOption(code, message));
+    bundle.responses = [
+      leasequery ? new LeasequeryReplyMessage(xid, options) : new ReplyMessage(xid, options),
+    ];
+    if (bundle.outgoingRelayMessages.length === 0) bundle.createOutgoingRelayMessages();
+    // Relays still need their Interface-ID echoed.
+    new InterfaceIdHandler().handle(bundle);
+    return addressReply(bundle.wrap(bundle.response), relayPortOf(bundle, this.#packet));
+  }
+
+  #signal(bundle: TransactionBundle, e: unknown, id: string): HandleResult {
+    if (e instanceof ForOtherServer) {
+      log.debug("{id}: {bundle}: {reason}", { id, bundle: String(bundle), reason: e.message });
+      return { outcome: "for_other_server", replies: [], bundle };
+    }
+    if (e instanceof CannotRespond) {
+      log.debug("{id}: not responding to {bundle}: {reason}", {
+        id,
+        bundle: String(bundle),
+        reason: e.message,
+      });
+      return { outcome: "do_not_respond", replies: [], bundle };
+    }
+    if (e instanceof UseMulticast) {
+      if (bundle.receivedOverMulticast) return { outcome: "do_not_respond", replies: [], bundle };
+      log.debug("{id}: telling {bundle} to use multicast", { id, bundle: String(bundle) });
+      const reply = this.#statusReply(
+        bundle,
+        StatusCode.UseMulticast,
+        "You cannot send requests directly to this server, please use the proper multicast addresses",
+        false,
+      );
+      return { outcome: "use_multicast", replies: [reply], bundle };
+    }
+    if (e instanceof ReplyWithStatus) {
+      log.debug("{id}: replying to {bundle} with status {code}: {reason}", {
+        id,
+        bundle: String(bundle),
+        code: e.statusCode,
+        reason: e.message,
+      });
+      const leasequery = e instanceof ReplyWithLeasequeryError ||
+        bundle.request instanceof LeasequeryMessage;
+      const reply = this.#statusReply(bundle, e.statusCode, e.statusMessage, leasequery);
+      return { outcome: "status", replies: [reply], bundle };
+    }
+    log.error("{id}: error while handling {bundle}: {error}", {
+      id,
+      bundle: String(bundle),
+      error: e,
+    });
+    return { outcome: "handling_error", replies: [], bundle };
+  }
+}
+
+const NO_KEYS: readonly string[] = [];
+const I_INCOMING = scalarIndex("incoming_packets");
+const I_OUTGOING = scalarIndex("outgoing_packets");
+const I_UNPARSABLE = scalarIndex("unparsable_packets");
+const I_HANDLING_ERRORS = scalarIndex("handling_errors");
+const I_FOR_OTHER = scalarIndex("for_other_server");
+const I_DO_NOT_RESPOND = scalarIndex("do_not_respond");
+const I_USE_MULTICAST = scalarIndex("use_multicast");
+const I_OTHER_ERROR = scalarIndex("other_error");
+const STATUS_COUNTER = new Map<number, number>([
+  [StatusCode.UnknownQueryType, scalarIndex("unknown_query_type")],
+  [StatusCode.MalformedQuery, scalarIndex("malformed_query")],
+  [StatusCode.NotAllowed, scalarIndex("not_allowed")],
+]);
+
+export { StatisticsStore };

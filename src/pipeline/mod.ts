@@ -1,0 +1,13 @@
+/**
+ * The request pipeline: bundles, handlers, filters, built-in handlers, signals and statistics.
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./bundle.ts";
+export * from "./handler.ts";
+export * from "./filter.ts";
+export * from "./builtin.ts";
+export * from "./statistics.ts";
+export * from "./categories.ts";
+export * from "./message_handler.ts";

@@ -1,0 +1,63 @@
+/**
+ * What the main thread and the workers send each other.
+ * @module
+ */
+
+/** A received packet as sent to a worker. */
+export interface WirePacket {
+  /** Packet id for logs. */
+  id: string;
+  /** Index of the listener it came from (replies go out through it). */
+  listener: number;
+  /** The message bytes. */
+  data: Uint8Array;
+  /** Sender address. */
+  source: string;
+  /** Sender port. */
+  sourcePort: number;
+  /** Server interface name. */
+  interfaceName: string;
+  /** Listener link address. */
+  linkAddress: string;
+  /** Sent to a multicast address. */
+  multicast: boolean;
+  /** Marks of the listener. */
+  marks: readonly string[];
+}
+
+/** A reply a worker asks the main thread to send. */
+export interface WireReply {
+  /** Listener to send through. */
+  listener: number;
+  /** The message bytes. */
+  data: Uint8Array;
+  /** Destination address. */
+  destination: string;
+  /** Destination port. */
+  port: number;
+}
+
+/** How a worker gets its configuration. */
+export interface WorkerInit {
+  /** Discriminator. */
+  kind: "init";
+  /** Worker number, for logs. */
+  workerId: number;
+  /** Path of the configuration file (or the name given to `configText`). */
+  configPath: string;
+  /** Configuration text when it does not come from a file (the embedded demo). */
+  configText?: string;
+  /** The server DUID bytes chosen by the main thread. */
+  serverDuid: Uint8Array;
+  /** Console log level for the worker. */
+  logLevel: string;
+}
+
+/** Main thread -> worker messages. */
+export type ToWorker = WorkerInit | { kind: "batch"; packets: WirePacket[] } | { kind: "stop" };
+
+/** Worker -> main thread messages. */
+export type FromWorker =
+  | { kind: "ready" }
+  | { kind: "init-error"; message: string }
+  | { kind: "done"; count: number; replies: WireReply[]; stats: Array<[string, number[]]> };
