@@ -1,0 +1,53 @@
+/**
+ * `dhcpkit config-docs [-o DIR]`: write the configuration reference generated from the schema.
+ *
+ * @module
+ */
+
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generateConfigDocs } from "../src/config/docs.ts";
+import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import type { CommandOutput } from "./check_config.ts";
+
+const USAGE = `Usage: dhcpkit config-docs [-o DIR]
+
+Write the configuration reference (Markdown, one page per section type plus
+index.md) to DIR (default: docs/config). Stale .md files in DIR are removed.`;
+
+/** Run `config-docs`; returns the exit code. */
+export function configDocsCommand(
+  args: string[],
+  output: CommandOutput = { out: (l) => console.log(l), err: (l) => console.error(l) },
+): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        output: { type: "string", short: "o", default: "docs/config" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    output.err(`config-docs: ${(e as Error).message}`);
+    output.err(USAGE);
+    return Promise.resolve(2);
+  }
+  if (parsed.values.help) {
+    output.out(USAGE);
+    return Promise.resolve(0);
+  }
+  const dir = parsed.values.output;
+  const pages = generateConfigDocs(registerBuiltinSections());
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(".md") && !pages.has(f)) rmSync(join(dir, f));
+  }
+  for (const [name, text] of pages) writeFileSync(join(dir, name), text);
+  output.out(`wrote ${pages.size} pages to ${dir}`);
+  return Promise.resolve(0);
+}
+
+if (import.meta.main) Deno.exit(await configDocsCommand(Deno.args));

@@ -1,0 +1,47 @@
+/**
+ * Keys shared by several section types.
+ *
+ * @module
+ */
+
+import { boolean, integer, mark } from "../datatypes.ts";
+import type { KeySpec } from "../schema.ts";
+
+/** `always-send`: for handlers that add an option, send it even when the client did not ask. */
+export const alwaysSendKey: KeySpec<boolean> = {
+  name: "always-send",
+  type: boolean,
+  default: false,
+  description: "Add the option to every response, even when the client did not list it in its " +
+    "Option Request option.",
+  example: "yes",
+};
+
+/** `mark`: tags a listener puts on every request it receives. */
+export const markKey: KeySpec<string> = {
+  name: "mark",
+  property: "marks",
+  type: mark,
+  multiple: true,
+  default: ["unmarked"],
+  description: "A tag attached to every request received by this listener. Use the " +
+    "[marked-with](marked-with.md) filter to treat requests differently depending on where they " +
+    "arrived. May be given more than once.",
+  example: "relay-pool-1",
+};
+
+/** `port`: the UDP/TCP port a listener binds (547 unless testing without root). */
+export const portKey: KeySpec<number> = {
+  name: "port",
+  type: integer(1, 65535, "port"),
+  default: 547,
+  description: "The port to listen on. DHCPv6 servers use 547; other ports are useful for tests " +
+    "that run without root privileges.",
+  example: "10547",
+};
+
+/** Values every option-adding handler has. */
+export interface OptionHandlerValues {
+  /** Send the option even when the client did not request it. */
+  alwaysSend: boolean;
+}

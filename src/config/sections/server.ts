@@ -1,0 +1,165 @@
+/**
+ * The top level of the configuration file: server settings.
+ *
+ * @module
+ */
+
+import { cpus } from "node:os";
+import { boolean, groupName, integer, pathInExistingDir, seconds, userName } from "../datatypes.ts";
+import { defineSection } from "../schema.ts";
+
+/** Typed top-level settings. */
+export interface ServerValues {
+  /** User to run as. */
+  user: string;
+  /** Group to run as; undefined = the user's primary group. */
+  group?: string;
+  /** Where the main process writes its PID. */
+  pidFile: string;
+  /** Path of the control socket. */
+  controlSocket: string;
+  /** Owner of the control socket; undefined = the process owner. */
+  controlSocketUser?: string;
+  /** Group of the control socket; undefined = the owner's primary group. */
+  controlSocketGroup?: string;
+  /** Number of worker threads; 0 = handle requests in the main thread. */
+  workers: number;
+  /** Whether rapid commit is allowed when a client asks for it. */
+  allowRapidCommit: boolean;
+  /** Whether rapid commit is also used for responses that refuse the request. */
+  rapidCommitRejections: boolean;
+  /** Length of the window in which unexpected errors are counted, in seconds. */
+  exceptionWindow: number;
+  /** More unexpected errors than this within the window stop the server. */
+  maxExceptions: number;
+}
+
+function cpuCount(): number {
+  try {
+    return Math.max(1, navigator.hardwareConcurrency || cpus().length);
+  } catch {
+    return 1;
+  }
+}
+
+/** The root section: keys written at the top of the file, outside any section. */
+export const serverSection = defineSection<ServerValues>({
+  type: "server",
+  kind: "root",
+  description:
+    "Settings written at the top level of the file, outside any section. They control the " +
+    "process itself: which account it runs as, where it keeps its PID file and control socket, " +
+    "how many workers handle requests and how it reacts to unexpected errors. The top level " +
+    "also holds the logging, statistics and server DUID sections, the listeners, and the " +
+    "filters and handlers that build responses.",
+  example: [
+    "user dhcpkit",
+    "group dhcpkit",
+    "workers 4",
+    "",
+    "<duid-ll server-id>",
+    "    hardware-type 1",
+    "    link-layer-address 00:24:36:ef:1d:89",
+    "</duid-ll>",
+    "",
+    "<listen-unicast 2001:db8::1 />",
+    "",
+    "<recursive-name-servers>",
+    "    address 2001:db8::53",
+    "</recursive-name-servers>",
+  ].join("\n"),
+  keys: [
+    {
+      name: "user",
+      type: userName,
+      default: "nobody",
+      description: "The account the server switches to after binding its sockets.",
+      example: "dhcpkit",
+    },
+    {
+      name: "group",
+      type: groupName,
+      defaultText: "the primary group of `user`",
+      description: "The group the server switches to after binding its sockets.",
+      example: "dhcpkit",
+    },
+    {
+      name: "pid-file",
+      type: pathInExistingDir,
+      default: "/var/run/ipv6-dhcpd.pid",
+      description: "File in which the main process records its process ID. The folder must exist.",
+      example: "/run/dhcpkit/dhcpkit.pid",
+    },
+    {
+      name: "control-socket",
+      type: pathInExistingDir,
+      default: "/var/run/ipv6-dhcpd.sock",
+      description: "Path of the Unix socket through which `dhcpkit ctl` talks to the running " +
+        "server. The folder must exist.",
+      example: "/run/dhcpkit/dhcpkit.sock",
+    },
+    {
+      name: "control-socket-user",
+      type: userName,
+      defaultText: "the user that starts the server",
+      description: "Account that owns the control socket.",
+      example: "root",
+    },
+    {
+      name: "control-socket-group",
+      type: groupName,
+      defaultText: "the primary group of the socket's owner",
+      description: "Group that owns the control socket.",
+      example: "adm",
+    },
+    {
+      name: "workers",
+      type: integer(0, 1024),
+      defaultFrom: cpuCount,
+      defaultText: "the number of CPUs of the machine",
+      description: "How many worker threads process requests. With 0 the main thread handles " +
+        "them itself.",
+      example: "4",
+    },
+    {
+      name: "allow-rapid-commit",
+      type: boolean,
+      default: false,
+      description: "Answer a Solicit that carries the Rapid Commit option with a Reply straight " +
+        "away (two-message exchange).",
+      example: "yes",
+    },
+    {
+      name: "rapid-commit-rejections",
+      type: boolean,
+      default: false,
+      description: "Also use rapid commit when the answer refuses some of the requested " +
+        "addresses or prefixes. When off, such Solicits get a normal Advertise.",
+      example: "yes",
+    },
+    {
+      name: "exception-window",
+      type: seconds,
+      default: 10.0,
+      description: "Length in seconds of the sliding window in which unexpected errors while " +
+        "handling requests are counted.",
+      example: "10.0",
+    },
+    {
+      name: "max-exceptions",
+      type: integer(0, 1_000_000),
+      default: 5,
+      description: "When more unexpected errors than this happen within `exception-window`, the " +
+        "server shuts down instead of going on in a broken state.",
+      example: "5",
+    },
+  ],
+  contains: [
+    { kind: "logging", max: 1 },
+    { kind: "statistics", max: 1 },
+    { kind: "duid", max: 1 },
+    { kind: "listener" },
+    { kind: "filter" },
+    { kind: "handler" },
+  ],
+});

@@ -1,0 +1,96 @@
+/**
+ * Leasequery section types: the `<leasequery>` handler and the `<lq-sqlite>` store.
+ *
+ * @module
+ */
+
+import {
+  type ConfigSection,
+  defineSection,
+  type IPv6Prefix,
+  ipv6Prefix,
+  optionCode,
+  pathInExistingDir,
+} from "../../config/mod.ts";
+
+/** Values of `<leasequery>`. */
+export interface LeasequeryValues {
+  /** Requestors allowed to query; empty = everyone (with a warning at start-up). */
+  allowFrom: IPv6Prefix[];
+  /** Option codes never disclosed to requestors. */
+  sensitiveOptions: number[];
+}
+
+/** Values of `<lq-sqlite FILE>`. */
+export interface LqSqliteValues {
+  /** Absolute path of the SQLite database. */
+  path: string;
+}
+
+/** `<leasequery>` handler. */
+export const leasequerySection = defineSection<LeasequeryValues>({
+  type: "leasequery",
+  kind: "handler",
+  description: "Records the leases this server hands out and answers Leasequery (RFC 5007) and " +
+    "Bulk Leasequery (RFC 5460) requests about them. It needs exactly one store section, such " +
+    "as `<lq-sqlite>`. Bulk leasequery runs over TCP, so it also needs a `<listen-tcp>` " +
+    "listener that admits the requestor.",
+  example: [
+    "<leasequery>",
+    "    allow-from 2001:db8::ffff:1",
+    "    allow-from 2001:db8:1:2::/64",
+    "    sensitive-option recursive-name-servers",
+    "    <lq-sqlite /var/lib/dhcpkit/leasequery.sqlite />",
+    "</leasequery>",
+  ].join("\n"),
+  keys: [
+    {
+      name: "allow-from",
+      property: "allowFrom",
+      type: ipv6Prefix({ allowAddress: true }),
+      multiple: true,
+      default: [],
+      description: "Address or prefix of requestors that may send leasequeries. Lease data " +
+        "reveals a lot about a network; without any `allow-from` everybody may query, which is " +
+        "not recommended.",
+      example: "2001:db8:beef::/48",
+    },
+    {
+      name: "sensitive-option",
+      property: "sensitiveOptions",
+      type: optionCode,
+      multiple: true,
+      default: [],
+      description: "An option, by name or number, that is never returned to a requestor even " +
+        "when it asks for it.",
+      example: "recursive-name-servers",
+    },
+  ],
+  contains: [{ kind: "leasequery-store", min: 1, max: 1 }],
+  validate(section: ConfigSection<LeasequeryValues>, check) {
+    if (section.values.allowFrom.length === 0) {
+      check.warning("<leasequery> without allow-from answers leasequeries from everywhere");
+    }
+  },
+});
+
+/** `<lq-sqlite FILE>` leasequery store. */
+export const lqSqliteSection = defineSection<LqSqliteValues>({
+  type: "lq-sqlite",
+  kind: "leasequery-store",
+  description: "Keeps the leases seen in outgoing replies in an SQLite database, named by the " +
+    "section, and answers all leasequery and bulk leasequery query types from it. The database " +
+    "is created when it does not exist; its folder must exist.",
+  example: "<lq-sqlite /var/lib/dhcpkit/leasequery.sqlite />",
+  name: {
+    type: pathInExistingDir,
+    required: true,
+    property: "path",
+    description: "Path of the database file; relative paths start at the configuration " +
+      "file's folder.",
+  },
+  keys: [],
+});
+
+/** The leasequery section types. */
+export const leasequerySections = [leasequerySection, lqSqliteSection] as const;
