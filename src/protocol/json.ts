@@ -10,7 +10,7 @@ import { toHex } from "./bytes.ts";
 import { Duid } from "./duid.ts";
 import { toUnicodeDomain } from "./domain.ts";
 import { ClientServerMessage, Message, RelayMessage, UnknownMessage } from "./message.ts";
-import { Option, optionTypes } from "./option.ts";
+import { Option, optionTypes, UnknownOption } from "./option.ts";
 import { STATUS_NAMES } from "./options/core.ts";
 
 function snake(key: string): string {
@@ -44,11 +44,18 @@ function fields(target: object, skip: ReadonlySet<string>): Record<string, unkno
 
 const OPTION_SKIP = new Set(["optionCode"]);
 
+/** The name of an option's own class (sub-option spaces such as NTP have their own), else the registry's. */
+function optionNameOf(option: Option): string {
+  if (option instanceof UnknownOption) return "unknown";
+  return (option.constructor as { optionName?: string }).optionName ??
+    optionTypes.get(option.code)?.optionName ?? "unknown";
+}
+
 /** Describe an option: `code`, `name`, then its fields (unknown options: `data` hex). */
 export function describeOption(option: Option): Record<string, unknown> {
   const out: Record<string, unknown> = {
     code: option.code,
-    name: optionTypes.get(option.code)?.optionName ?? "unknown",
+    name: optionNameOf(option),
     ...fields(option, OPTION_SKIP),
   };
   if (typeof out.status_code === "number" && option.code === 13) {

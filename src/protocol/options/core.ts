@@ -401,7 +401,8 @@ export class ServerUnicastOption extends Option {
   }
 }
 
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the text, so the bytes survive a round trip.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 /** Decode UTF-8 bytes in `buf[start, end)`, throwing {@link ParseError} when invalid. */
@@ -711,6 +712,12 @@ export class IAPrefixOption extends Option {
       throw new ValidationError("ia-prefix preferred lifetime is greater than its valid lifetime");
     }
     validateChildren(this, "ia-prefix", this.options);
+    // Sub-options that depend on the delegated prefix (PD-Exclude, RFC 6603) check against it.
+    for (const o of this.options) {
+      (o as { checkDelegatedLength?: (length: number) => void }).checkDelegatedLength?.(
+        this.prefixLength,
+      );
+    }
   }
 }
 

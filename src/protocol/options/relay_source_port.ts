@@ -4,7 +4,7 @@
  * @module
  */
 
-import { exactLength, Writer } from "../bytes.ts";
+import { exactLength, type Writer } from "../bytes.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
 import { checkUint } from "./core.ts";
