@@ -309,11 +309,11 @@ export class MessageHandler {
     } catch (e) {
       if (e instanceof ParseError || e instanceof ValidationError) {
         stats.add(keys, I_UNPARSABLE);
-        log.debug("{id}: dropping unparsable message from {source}: {reason}", {
+        log.debug("{id}: dropping unparsable message from {source}: {reason}", () => ({
           id: packet.id ?? "-",
           source: packet.source,
           reason: e.message,
-        });
+        }));
         return { outcome: "unparsable", replies: [] };
       }
       throw e;
@@ -391,11 +391,11 @@ export class MessageHandler {
         });
       }
     }
-    log.debug("{id}: answering {bundle} with {type}", {
+    log.debug("{id}: answering {bundle} with {type}", () => ({
       id,
       bundle: String(bundle),
       type: bundle.response.name,
-    });
+    }));
     const port = relayPortOf(bundle, packet);
     return {
       outcome: "reply",
@@ -426,20 +426,23 @@ export class MessageHandler {
 
   #signal(bundle: TransactionBundle, e: unknown, id: string): HandleResult {
     if (e instanceof ForOtherServer) {
-      log.debug("{id}: {bundle}: {reason}", { id, bundle: String(bundle), reason: e.message });
+      log.debug(
+        "{id}: {bundle}: {reason}",
+        () => ({ id, bundle: String(bundle), reason: e.message }),
+      );
       return { outcome: "for_other_server", replies: [], bundle };
     }
     if (e instanceof CannotRespond) {
-      log.debug("{id}: not responding to {bundle}: {reason}", {
+      log.debug("{id}: not responding to {bundle}: {reason}", () => ({
         id,
         bundle: String(bundle),
         reason: e.message,
-      });
+      }));
       return { outcome: "do_not_respond", replies: [], bundle };
     }
     if (e instanceof UseMulticast) {
       if (bundle.receivedOverMulticast) return { outcome: "do_not_respond", replies: [], bundle };
-      log.debug("{id}: telling {bundle} to use multicast", { id, bundle: String(bundle) });
+      log.debug("{id}: telling {bundle} to use multicast", () => ({ id, bundle: String(bundle) }));
       const reply = this.#statusReply(
         bundle,
         StatusCode.UseMulticast,
@@ -449,12 +452,12 @@ export class MessageHandler {
       return { outcome: "use_multicast", replies: [reply], bundle };
     }
     if (e instanceof ReplyWithStatus) {
-      log.debug("{id}: replying to {bundle} with status {code}: {reason}", {
+      log.debug("{id}: replying to {bundle} with status {code}: {reason}", () => ({
         id,
         bundle: String(bundle),
         code: e.statusCode,
         reason: e.message,
-      });
+      }));
       const leasequery = e instanceof ReplyWithLeasequeryError ||
         bundle.request instanceof LeasequeryMessage;
       const reply = this.#statusReply(bundle, e.statusCode, e.statusMessage, leasequery);

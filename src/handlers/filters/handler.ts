@@ -1,0 +1,180 @@
+/**
+ * Filters: `<subnet>`, `<subnet-group>` (link address inside a prefix), `<marked-with>` (mark on
+ * the request) and `<elapsed-time>` (Elapsed Time option within bounds).
+ * @module
+ */
+
+import type { ConfigSection } from "../../config/mod.ts";
+import { Filter, type TransactionBundle } from "../../pipeline/mod.ts";
+import { ElapsedTimeOption, formatIPv6, maskBytes, parseIPv6 } from "../../protocol/mod.ts";
+import { registerFilterFactory } from "../registry.ts";
+import type {
+  ElapsedTimeValues,
+  MarkedWithValues,
+  SubnetGroupValues,
+  SubnetValues,
+} from "./section.ts";
+
+const LINK_BYTES = Symbol("link-address bytes");
+
+/** The bundle's link address as 16 bytes, parsed once per request. */
+export function linkAddressBytes(bundle: TransactionBundle): Uint8Array {
+  let bytes = bundle.handlerData.get(LINK_BYTES) as Uint8Array | undefined;
+  if (!bytes) {
+    bytes = parseIPv6(bundle.linkAddress);
+    bundle.handlerData.set(LINK_BYTES, bytes);
+  }
+  return bytes;
+}
+
+/** A prefix prepared for fast containment tests. */
+interface PreparedPrefix {
+  /** Network bytes (host bits zero). */
+  readonly bytes: Uint8Array;
+  /** Whole bytes to compare. */
+  readonly full: number;
+  /** Mask for the partial byte after them (0 = none). */
+  readonly mask: number;
+  /** `address/length` text. */
+  readonly text: string;
+}
+
+/** A prefix as configured: 16 network bytes and a length. */
+export interface PrefixSpec {
+  /** The prefix address bytes. */
+  readonly bytes: Uint8Array;
+  /** The prefix length 0-128. */
+  readonly length: number;
+  /** Text form for descriptions. */
+  readonly text?: string;
+}
+
+function prepare(prefix: PrefixSpec): PreparedPrefix {
+  const bytes = maskBytes(prefix.bytes, prefix.length);
+  const rest = prefix.length & 7;
+  return {
+    bytes,
+    full: prefix.length >> 3,
+    mask: rest ? (0xff << (8 - rest)) & 0xff : 0,
+    text: prefix.text ?? `${formatIPv6(bytes)}/${prefix.length}`,
+  };
+}
+
+function inPrefix(p: PreparedPrefix, address: Uint8Array): boolean {
+  const { bytes, full, mask } = p;
+  for (let i = 0; i < full; i++) if (bytes[i] !== address[i]) return false;
+  return mask === 0 || (bytes[full] & mask) === (address[full] & mask);
+}
+
+/** Matches requests whose link address lies in one prefix. */
+export class SubnetFilter extends Filter {
+  readonly #prefix: PreparedPrefix;
+
+  /** Create the filter for `prefix`. */
+  constructor(prefix: PrefixSpec) {
+    super();
+    this.#prefix = prepare(prefix);
+  }
+
+  /** True when the link address is inside the prefix. */
+  match(bundle: TransactionBundle): boolean {
+    return inPrefix(this.#prefix, linkAddressBytes(bundle));
+  }
+
+  /** `subnet <prefix>`. */
+  describe(): string {
+    return `subnet ${this.#prefix.text}`;
+  }
+}
+
+/** Matches requests whose link address lies in any of several prefixes. */
+export class SubnetGroupFilter extends Filter {
+  readonly #prefixes: readonly PreparedPrefix[];
+
+  /** Create the filter for `prefixes`. */
+  constructor(prefixes: readonly PrefixSpec[]) {
+    super();
+    this.#prefixes = prefixes.map(prepare);
+  }
+
+  /** True when the link address is inside one of the prefixes. */
+  match(bundle: TransactionBundle): boolean {
+    const address = linkAddressBytes(bundle);
+    for (const p of this.#prefixes) if (inPrefix(p, address)) return true;
+    return false;
+  }
+
+  /** `subnet-group <prefix>, ...`. */
+  describe(): string {
+    return `subnet-group ${this.#prefixes.map((p) => p.text).join(", ")}`;
+  }
+}
+
+/** Matches requests that carry a mark. */
+export class MarkedWithFilter extends Filter {
+  /** Create the filter for `mark`. */
+  constructor(readonly mark: string) {
+    super();
+  }
+
+  /** True when the request has the mark. */
+  match(bundle: TransactionBundle): boolean {
+    return bundle.marks.has(this.mark);
+  }
+
+  /** `marked-with <mark>`. */
+  describe(): string {
+    return `marked-with ${this.mark}`;
+  }
+}
+
+/**
+ * Matches requests whose Elapsed Time option (hundredths of a second) is more than `moreThan`
+ * and/or less than `lessThan` seconds. Requests without the option never match.
+ */
+export class ElapsedTimeFilter extends Filter {
+  readonly #above: number;
+  readonly #below: number;
+
+  /** Create the filter; give at least one bound, in seconds. */
+  constructor(readonly moreThan?: number, readonly lessThan?: number) {
+    super();
+    this.#above = moreThan === undefined ? -1 : moreThan * 100;
+    this.#below = lessThan === undefined ? Infinity : lessThan * 100;
+  }
+
+  /** True when the elapsed time is within the bounds. */
+  match(bundle: TransactionBundle): boolean {
+    const option = bundle.request.getOption(ElapsedTimeOption);
+    if (!option) return false;
+    const t = option.elapsedTime;
+    return t > this.#above && t < this.#below;
+  }
+
+  /** `elapsed-time more-than Ns less-than Ns`. */
+  describe(): string {
+    const parts = ["elapsed-time"];
+    if (this.moreThan !== undefined) parts.push(`more-than ${this.moreThan}s`);
+    if (this.lessThan !== undefined) parts.push(`less-than ${this.lessThan}s`);
+    return parts.join(" ");
+  }
+}
+
+/** Register the factories of this extension (idempotent). */
+export function register(): void {
+  registerFilterFactory("subnet", (section) => {
+    return new SubnetFilter((section as ConfigSection<SubnetValues>).values.prefix);
+  });
+  registerFilterFactory("subnet-group", (section) => {
+    return new SubnetGroupFilter((section as ConfigSection<SubnetGroupValues>).values.prefixes);
+  });
+  registerFilterFactory("marked-with", (section) => {
+    return new MarkedWithFilter((section as ConfigSection<MarkedWithValues>).values.mark);
+  });
+  registerFilterFactory("elapsed-time", (section) => {
+    const v = (section as ConfigSection<ElapsedTimeValues>).values;
+    return new ElapsedTimeFilter(v.moreThan, v.lessThan);
+  });
+}
+
+register();

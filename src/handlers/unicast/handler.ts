@@ -1,0 +1,34 @@
+/**
+ * Handler for `<server-unicast>`: permits unicast from clients it applies to and tells them the
+ * address (option 12, always sent where the response type allows it).
+ * @module
+ */
+
+import type { ConfigSection } from "../../config/mod.ts";
+import { SimpleOptionHandler, type TransactionBundle } from "../../pipeline/mod.ts";
+import { ServerUnicastOption } from "../../protocol/mod.ts";
+import { registerHandlerFactory } from "../registry.ts";
+import type { ServerUnicastValues } from "./section.ts";
+
+/** Allows unicast and adds the Server Unicast option (12). */
+export class ServerUnicastOptionHandler extends SimpleOptionHandler<ServerUnicastOption> {
+  /** Create the handler for the server's unicast address (canonical IPv6 text). */
+  constructor(address: string) {
+    super(new ServerUnicastOption(address), true);
+  }
+
+  /** Permit unicast before the built-in unicast check runs. */
+  override pre(bundle: TransactionBundle): void {
+    bundle.allowUnicast = true;
+  }
+}
+
+/** Register the factory of this extension (idempotent). */
+export function register(): void {
+  registerHandlerFactory("server-unicast", (section) => {
+    const v = (section as ConfigSection<ServerUnicastValues>).values;
+    return new ServerUnicastOptionHandler(v.address.text);
+  });
+}
+
+register();
