@@ -33,7 +33,10 @@ export function readU32(buf: Uint8Array, pos: number, end: number, what = "uint3
   return buf[pos] * 0x1000000 + ((buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]);
 }
 
-/** Copy `length` bytes starting at `pos`. */
+/**
+ * The `length` bytes starting at `pos`, as a view (no copy). Parsing works on a private copy of
+ * the input (see `parseMessage`), so views stay valid and independent of the caller's buffer.
+ */
 export function readBytes(
   buf: Uint8Array,
   pos: number,
@@ -42,7 +45,7 @@ export function readBytes(
   what = "bytes",
 ): Uint8Array {
   need(pos, end, length, what);
-  return buf.slice(pos, pos + length);
+  return buf.subarray(pos, pos + length);
 }
 
 /** Read a 16-byte IPv6 address and return its canonical (RFC 5952) text. */
@@ -153,6 +156,12 @@ export class Writer {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+let groupText: string[] | undefined;
+
+/** Text of every 16-bit group value (built on first use; formatting addresses is hot). */
+function groups(): string[] {
+  return groupText ??= Array.from({ length: 65536 }, (_, i) => i.toString(16));
+}
 
 /** Lower-case hex of `data` without separators. */
 export function toHex(data: Uint8Array, separator = ""): string {
@@ -193,6 +202,7 @@ export function formatIPv6(buf: Uint8Array, pos = 0): string {
   if (bestStart === 0 && bestLen === 5 && buf[pos + 10] === 0xff && buf[pos + 11] === 0xff) {
     return `::ffff:${buf[pos + 12]}.${buf[pos + 13]}.${buf[pos + 14]}.${buf[pos + 15]}`;
   }
+  const text = groups();
   let out = "";
   for (let g = 0; g < 8; g++) {
     if (g === bestStart) {
@@ -200,7 +210,7 @@ export function formatIPv6(buf: Uint8Array, pos = 0): string {
       g += bestLen - 1;
       continue;
     }
-    out += ((buf[pos + g * 2] << 8) | buf[pos + g * 2 + 1]).toString(16);
+    out += text[(buf[pos + g * 2] << 8) | buf[pos + g * 2 + 1]];
     if (g < 7) out += ":";
   }
   return out;

@@ -102,15 +102,17 @@ export function writeDomainName(w: Writer, name: string, absolute = true): void 
           `domain name ${JSON.stringify(name)} has a label of ${label.length} characters`,
         );
       }
-      w.u8(label.length);
+      w.ensure(label.length + 1);
+      const b = w.buf;
+      b[w.pos++] = label.length;
       for (let i = 0; i < label.length; i++) {
         const c = label.charCodeAt(i);
+        b[w.pos++] = c;
         if (c <= 0x20 || c >= 0x7f) {
           throw new SerializeError(
             `domain name ${JSON.stringify(name)} is not ASCII; convert it with toAsciiDomain()`,
           );
         }
-        w.u8(c);
       }
     }
   } else if (!absolute) {

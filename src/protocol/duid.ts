@@ -185,7 +185,7 @@ export class UuidDuid extends Duid {
     if (end - start !== 16) {
       throw new ParseError(start, `DUID-UUID must be 16 bytes, not ${end - start}`);
     }
-    return new UuidDuid(buf.slice(start, end));
+    return new UuidDuid(buf.subarray(start, end));
   }
 
   /** Append the data after the type. */
@@ -234,7 +234,9 @@ for (const t of [LinkLayerTimeDuid, EnterpriseDuid, LinkLayerDuid, UuidDuid]) re
 export function parseDuid(buf: Uint8Array, start: number, end: number): Duid {
   const code = readU16(buf, start, end, "DUID type");
   const type = duidTypes.get(code);
-  return type ? type.parse(buf, start + 2, end) : new UnknownDuid(code, buf.slice(start + 2, end));
+  return type
+    ? type.parse(buf, start + 2, end)
+    : new UnknownDuid(code, buf.subarray(start + 2, end));
 }
 
 /** Parse a DUID from its whole bytes. */

@@ -214,7 +214,7 @@ export function parseMessageAt(buf: Uint8Array, start: number, end: number): Mes
   if (end <= start) throw new ParseError(start, "empty message");
   const code = buf[start];
   const type = messageTypes.get(code);
-  if (!type) return new UnknownMessage(code, buf.slice(start + 1, end));
+  if (!type) return new UnknownMessage(code, buf.subarray(start + 1, end));
   return type.parse(buf, start, end);
 }
 
@@ -224,7 +224,9 @@ export function parseMessageAt(buf: Uint8Array, start: number, end: number): Mes
  */
 export function parseMessage(bytes: Uint8Array): Message {
   try {
-    return parseMessageAt(bytes, 0, bytes.length);
+    // One private copy: every byte field of the result is a view into it.
+    const own = bytes.slice();
+    return parseMessageAt(own, 0, own.length);
   } catch (e) {
     if (e instanceof ParseError) throw e;
     // Defence in depth: no other error type may escape a parse.

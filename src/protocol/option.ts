@@ -113,7 +113,7 @@ export function parseOptions(
       options.push(
         type
           ? type.parse(buf, dataStart, dataEnd)
-          : new UnknownOption(code, buf.slice(dataStart, dataEnd)),
+          : new UnknownOption(code, buf.subarray(dataStart, dataEnd)),
       );
       pos = dataEnd;
     }

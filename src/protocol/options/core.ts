@@ -574,7 +574,7 @@ export class InterfaceIdOption extends OpaqueOption {
   static readonly optionName = "interface-id";
   /** Parse the option data. */
   static parse(buf: Uint8Array, start: number, end: number): InterfaceIdOption {
-    return new InterfaceIdOption(buf.slice(start, end));
+    return new InterfaceIdOption(buf.subarray(start, end));
   }
 }
 

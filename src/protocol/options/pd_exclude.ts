@@ -40,7 +40,7 @@ export class PDExcludeOption extends Option {
     if (length < 2 || length > 17) {
       throw new ParseError(start, `pd-exclude length must be 2 to 17, not ${length}`);
     }
-    return new PDExcludeOption(buf[start], buf.slice(start + 1, end));
+    return new PDExcludeOption(buf[start], buf.subarray(start + 1, end));
   }
 
   /** Build the option excluding `excludedPrefix/excludedLength` from `delegatedPrefix/delegatedLength`. */

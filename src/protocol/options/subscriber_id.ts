@@ -17,7 +17,7 @@ export class SubscriberIdOption extends OpaqueOption {
 
   /** Parse the option data (opaque bytes). */
   static parse(buf: Uint8Array, start: number, end: number): SubscriberIdOption {
-    return new SubscriberIdOption(buf.slice(start, end));
+    return new SubscriberIdOption(buf.subarray(start, end));
   }
 
   /** RFC 4580 §2: the subscriber-id is at least 1 octet. */
