@@ -1,0 +1,81 @@
+/**
+ * Robustness under malformed traffic: one process floods the server with garbage at a high rate
+ * (random bytes, truncated messages, server-to-client types, relay chains deeper than 32 layers,
+ * unknown types) while another sends well-formed relayed Information-requests one after another.
+ * Every well-formed request must be answered, the server must keep running and still answer
+ * afterwards. Runs with `workers 0` (main thread) and `workers 2` (worker pool), on loopback.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { e2eTest, freeUdpPort, PYTHON, sleep, type Topology, withTopology } from "./netns.ts";
+
+const SCRIPT = new URL("./scapy_client.py", import.meta.url).pathname;
+const SECONDS = 4;
+const FLOOD_RATE = 5000;
+
+function config(port: number, workers: number): string {
+  return `workers ${workers}
+
+<duid-ll server-id>
+    hardware-type 1
+    link-layer-address 02:00:00:00:00:01
+</duid-ll>
+
+<listen-unicast ::1>
+    port ${port}
+</listen-unicast>
+
+<recursive-name-servers>
+    address 2001:db8::53
+</recursive-name-servers>
+`;
+}
+
+/** Run the probe for `seconds`; resolves with its counts. */
+async function probe(t: Topology, port: number, seconds: number) {
+  const p = t.spawn(undefined, PYTHON, [SCRIPT, "probe", "::1", String(port), String(seconds)]);
+  await p.wait((seconds + 30) * 1000);
+  assert.equal(p.status?.code, 0, p.output);
+  return JSON.parse(p.stdout.trim().split("\n").at(-1)!) as {
+    sent: number;
+    answered: number;
+    late: number;
+  };
+}
+
+for (const workers of [0, 2]) {
+  e2eTest(
+    `e2e robustness: malformed flood with workers ${workers}, every good request answered`,
+    { scapy: true },
+    () =>
+      withTopology(async (t) => {
+        const port = freeUdpPort();
+        const server = await t.startServer({ config: config(port, workers), verbosity: 2 });
+        const flood = t.spawn(undefined, PYTHON, [
+          SCRIPT,
+          "flood",
+          "::1",
+          String(port),
+          String(SECONDS),
+          String(FLOOD_RATE),
+        ], "flood");
+        await sleep(300); // let the flood get going first
+        const during = await probe(t, port, SECONDS - 0.6);
+        await flood.wait(30_000);
+        const flooded = JSON.parse(flood.stdout.trim()) as { sent: number };
+        console.log(
+          `workers ${workers}: ${flooded.sent} malformed datagrams; ` +
+            `${during.answered}/${during.sent} well-formed requests answered during the flood`,
+        );
+        assert.ok(flooded.sent > FLOOD_RATE * (SECONDS - 1), "the flood ran at its rate");
+        assert.ok(during.sent > 50, "the probe sent requests during the flood");
+        assert.equal(during.answered, during.sent, "every well-formed request was answered");
+        assert.equal(server.status, undefined, "the server is still running");
+        const after = await probe(t, port, 0.5);
+        assert.ok(after.sent > 0);
+        assert.equal(after.answered, after.sent, "still answering after the flood");
+        assert.doesNotMatch(server.log, /\[(ERR|FTL|CRT)|\[ERROR|\[CRITICAL|Uncaught/);
+      }),
+  );
+}
