@@ -1,0 +1,344 @@
+/**
+ * Handlers for `<static-csv FILE>` and `<static-sqlite FILE>`: give each known client its fixed
+ * address and/or prefix.
+ *
+ * The client is identified by the first of these that has an assignment: its DUID, then the
+ * Interface-ID, Remote-ID, Subscriber-ID and Link-Layer-ID of the relay closest to it (for a
+ * directly connected client, the Interface-ID is the name of the server interface). Both backends
+ * use this one order.
+ *
+ * Answers (IAs not taken here are answered by the built-in unanswered-IA handler):
+ * - Solicit / Request: the prefix goes into the first unhandled IA_PD that already asks for it,
+ *   else the first unhandled IA_PD; the address likewise into an IA_NA.
+ * - Renew / Rebind: with an assigned address, every unhandled IA_NA that carries addresses is
+ *   answered, renewing the assigned address and withdrawing every other one (lifetimes 0); with
+ *   an assigned prefix, every IA_PD with a prefix overlapping it is answered the same way. When
+ *   no IA of the request holds the assignment any more (it changed), the assigned address or
+ *   prefix is added to the first IA of its kind, as RFC 8415 §18.3.4-5 allow. IAs left alone get
+ *   the built-in answer, which withdraws what they carry or says NoBinding, so a client without
+ *   an assignment sees the same, while a later static handler (another source) still gets a turn.
+ * - Confirm: an IA whose addresses (prefixes) are all the assigned ones is confirmed (handled);
+ *   anything else is left for the built-in NotOnLink answer.
+ * - Release / Decline: IAs holding the assignment are marked handled (static leases have no
+ *   state to change), so the reply says Success.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { ConfigSection } from "../../config/mod.ts";
+import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
+import {
+  ConfirmMessage,
+  DeclineMessage,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  IPv6Prefix,
+  parseIPv6,
+  RebindMessage,
+  ReleaseMessage,
+  RenewMessage,
+  RequestMessage,
+  SolicitMessage,
+} from "../../protocol/mod.ts";
+import { registerHandlerFactory } from "../registry.ts";
+import { type Assignment, candidateIds } from "./ids.ts";
+import { loadCsvAssignments } from "./csv/mod.ts";
+import { SqliteAssignmentSource } from "./sqlite/mod.ts";
+import type { AssignmentSource } from "./source.ts";
+import type { StaticAssignmentValues } from "./section.ts";
+
+const log = getLogger(["dhcpkit", "static"]);
+
+/** The four lifetimes of a static assignment section, in seconds. */
+export interface StaticLifetimes {
+  /** Preferred lifetime of addresses. */
+  addressPreferredLifetime: number;
+  /** Valid lifetime of addresses. */
+  addressValidLifetime: number;
+  /** Preferred lifetime of prefixes. */
+  prefixPreferredLifetime: number;
+  /** Valid lifetime of prefixes. */
+  prefixValidLifetime: number;
+}
+
+/** Opens the assignment source; called once per worker. */
+export type SourceOpener = () => AssignmentSource | Promise<AssignmentSource>;
+
+/** Addresses from the wire and from sources are both in RFC 5952 form, so text compares. */
+function sameAddress(a: string, b: string): boolean {
+  return a === b;
+}
+
+function samePrefix(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
+  return option.prefixLength === prefix.length && prefix.contains(option.prefix);
+}
+
+function overlaps(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
+  try {
+    return prefix.overlaps(new IPv6Prefix(parseIPv6(option.prefix), option.prefixLength));
+  } catch {
+    return false;
+  }
+}
+
+const addressesOf = (ia: IANAOption) =>
+  ia.options.filter((o): o is IAAddressOption => o instanceof IAAddressOption);
+const prefixesOf = (ia: IAPDOption) =>
+  ia.options.filter((o): o is IAPrefixOption => o instanceof IAPrefixOption);
+
+/**
+ * Assigns the fixed address and/or prefix that an {@link AssignmentSource} holds for the client.
+ * The source is opened in {@link StaticAssignmentHandler.workerInit}, once per worker.
+ */
+export class StaticAssignmentHandler extends Handler {
+  #source?: AssignmentSource;
+
+  /** Create the handler; `open` is called in each worker to open the assignment source. */
+  constructor(readonly lifetimes: StaticLifetimes, readonly open: SourceOpener) {
+    super();
+  }
+
+  /** The source in use (after {@link StaticAssignmentHandler.workerInit}). */
+  get source(): AssignmentSource | undefined {
+    return this.#source;
+  }
+
+  /** Open the assignment source; a source that cannot be used stops the server from starting. */
+  override async workerInit(): Promise<void> {
+    this.#source?.close();
+    this.#source = await this.open();
+  }
+
+  /** Close the source. */
+  override close(): void {
+    this.#source?.close();
+    this.#source = undefined;
+  }
+
+  /** The assignment for the client of `bundle`, if any. */
+  getAssignment(bundle: TransactionBundle): Assignment | undefined {
+    if (!this.#source) throw new Error("static assignments used before workerInit()");
+    const ids = candidateIds(bundle);
+    const found = this.#source.lookup(ids);
+    log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
+      bundle: String(bundle),
+      ids: ids.join(", "),
+      found: found
+        ? `${found.address ?? "no address"}, ${found.prefix?.toString() ?? "no prefix"}`
+        : "none",
+    }));
+    return found;
+  }
+
+  /** Answer the request's IAs. */
+  override handle(bundle: TransactionBundle): void {
+    const request = bundle.request;
+    if (request instanceof SolicitMessage || request instanceof RequestMessage) {
+      this.#handleRequest(bundle);
+    } else if (request instanceof RenewMessage || request instanceof RebindMessage) {
+      this.#handleRenewRebind(bundle);
+    } else if (request instanceof ConfirmMessage) {
+      this.#handleConfirm(bundle);
+    } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
+      this.#handleReleaseDecline(bundle);
+    }
+  }
+
+  #addressOption(address: string): IAAddressOption {
+    const l = this.lifetimes;
+    return new IAAddressOption(address, l.addressPreferredLifetime, l.addressValidLifetime);
+  }
+
+  #prefixOption(prefix: IPv6Prefix): IAPrefixOption {
+    const l = this.lifetimes;
+    return new IAPrefixOption(
+      l.prefixPreferredLifetime,
+      l.prefixValidLifetime,
+      prefix.length,
+      prefix.address,
+    );
+  }
+
+  #handleRequest(bundle: TransactionBundle): void {
+    const iapds = bundle.getUnhandledOptions(IAPDOption);
+    const ianas = bundle.getUnhandledOptions(IANAOption);
+    if (iapds.length === 0 && ianas.length === 0) return;
+    const assignment = this.getAssignment(bundle);
+    if (!assignment) return;
+    const response = bundle.response.options;
+    const { address, prefix } = assignment;
+    if (prefix) {
+      const ia = iapds.find((o) => prefixesOf(o).some((p) => samePrefix(p, prefix))) ?? iapds[0];
+      if (ia) {
+        response.push(new IAPDOption(ia.iaid, 0, 0, [this.#prefixOption(prefix)]));
+        bundle.markHandled(ia);
+      } else {
+        log.debug("{bundle}: prefix {prefix} assigned but not requested", () => ({
+          bundle: String(bundle),
+          prefix: prefix.toString(),
+        }));
+      }
+    }
+    if (address) {
+      const ia = ianas.find((o) => addressesOf(o).some((a) => sameAddress(a.address, address))) ??
+        ianas[0];
+      if (ia) {
+        response.push(new IANAOption(ia.iaid, 0, 0, [this.#addressOption(address)]));
+        bundle.markHandled(ia);
+      } else {
+        log.debug("{bundle}: address {address} assigned but not requested", () => ({
+          bundle: String(bundle),
+          address,
+        }));
+      }
+    }
+  }
+
+  #handleRenewRebind(bundle: TransactionBundle): void {
+    const iapds = bundle.getUnhandledOptions(IAPDOption);
+    const ianas = bundle.getUnhandledOptions(IANAOption);
+    if (iapds.length === 0 && ianas.length === 0) return;
+    // Without an assignment nothing is touched: the built-in handler withdraws what the client
+    // has, and a later static handler (another source) still gets its chance.
+    const assignment = this.getAssignment(bundle);
+    if (!assignment) return;
+    const response = bundle.response.options;
+    const { address, prefix } = assignment;
+
+    if (prefix) {
+      const holdsIt = (ia: IAPDOption) => prefixesOf(ia).some((p) => samePrefix(p, prefix));
+      const touching = iapds.filter((ia) => prefixesOf(ia).some((p) => overlaps(p, prefix)));
+      // Deliver a changed assignment in the first IA_PD when no IA_PD holds it.
+      const target = touching.find(holdsIt) ?? touching[0] ?? iapds[0];
+      for (const ia of iapds) {
+        if (ia !== target && !touching.includes(ia)) continue;
+        const answer: IAPrefixOption[] = prefixesOf(ia).map((p) =>
+          samePrefix(p, prefix)
+            ? this.#prefixOption(prefix)
+            : new IAPrefixOption(0, 0, p.prefixLength, p.prefix)
+        );
+        if (ia === target && !holdsIt(ia)) answer.push(this.#prefixOption(prefix));
+        response.push(new IAPDOption(ia.iaid, 0, 0, answer));
+        bundle.markHandled(ia);
+      }
+    }
+
+    if (address === undefined) return;
+    const holdsAddress = (ia: IANAOption) =>
+      addressesOf(ia).some((a) => sameAddress(a.address, address));
+    const addressTarget = ianas.find(holdsAddress) ?? ianas[0];
+    for (const ia of ianas) {
+      const current = addressesOf(ia);
+      if (current.length === 0 && ia !== addressTarget) continue; // left for NoBinding
+      const answer: IAAddressOption[] = current.map((a) =>
+        sameAddress(a.address, address)
+          ? this.#addressOption(address)
+          : new IAAddressOption(a.address, 0, 0)
+      );
+      if (ia === addressTarget && !holdsAddress(ia)) answer.push(this.#addressOption(address));
+      response.push(new IANAOption(ia.iaid, 0, 0, answer));
+      bundle.markHandled(ia);
+    }
+  }
+
+  #handleConfirm(bundle: TransactionBundle): void {
+    const iapds = bundle.getUnhandledOptions(IAPDOption);
+    const ianas = bundle.getUnhandledOptions(IANAOption);
+    if (iapds.length === 0 && ianas.length === 0) return;
+    const assignment = this.getAssignment(bundle);
+    if (!assignment) return;
+    const { address, prefix } = assignment;
+    if (address !== undefined) {
+      for (const ia of ianas) {
+        const addresses = addressesOf(ia);
+        if (addresses.length > 0 && addresses.every((a) => sameAddress(a.address, address))) {
+          bundle.markHandled(ia);
+        }
+      }
+    }
+    if (prefix) {
+      for (const ia of iapds) {
+        const prefixes = prefixesOf(ia);
+        if (prefixes.length > 0 && prefixes.every((p) => samePrefix(p, prefix))) {
+          bundle.markHandled(ia);
+        }
+      }
+    }
+  }
+
+  #handleReleaseDecline(bundle: TransactionBundle): void {
+    const iapds = bundle.getUnhandledOptions(IAPDOption);
+    const ianas = bundle.getUnhandledOptions(IANAOption);
+    if (iapds.length === 0 && ianas.length === 0) return;
+    const assignment = this.getAssignment(bundle);
+    if (!assignment) return;
+    const { address, prefix } = assignment;
+    if (address !== undefined) {
+      for (const ia of ianas) {
+        if (addressesOf(ia).some((a) => sameAddress(a.address, address))) bundle.markHandled(ia);
+      }
+    }
+    if (prefix) {
+      for (const ia of iapds) {
+        if (prefixesOf(ia).some((p) => overlaps(p, prefix))) bundle.markHandled(ia);
+      }
+    }
+  }
+}
+
+/** How many skipped rows are logged one by one before the rest is only counted. */
+const PROBLEMS_LOGGED = 20;
+
+/** Open a CSV file as an assignment source, logging skipped rows. */
+export async function openCsvSource(path: string): Promise<AssignmentSource> {
+  const started = performance.now();
+  const { source, problems } = await loadCsvAssignments(path);
+  for (const p of problems.slice(0, PROBLEMS_LOGGED)) {
+    log.warning("{path}:{line}: {message}", { path, line: p.line, message: p.message });
+  }
+  if (problems.length > PROBLEMS_LOGGED) {
+    log.warning("{path}: {count} more rows skipped", {
+      path,
+      count: problems.length - PROBLEMS_LOGGED,
+    });
+  }
+  if (source.size === 0) log.warning("{path}: no usable assignments", { path });
+  log.info("{path}: {count} static assignments loaded in {ms} ms", {
+    path,
+    count: source.size,
+    ms: Math.round(performance.now() - started),
+  });
+  return source;
+}
+
+function lifetimesOf(values: StaticAssignmentValues): StaticLifetimes {
+  return {
+    addressPreferredLifetime: values.addressPreferredLifetime,
+    addressValidLifetime: values.addressValidLifetime,
+    prefixPreferredLifetime: values.prefixPreferredLifetime,
+    prefixValidLifetime: values.prefixValidLifetime,
+  };
+}
+
+/**
+ * Register the factories of `<static-csv>` and `<static-sqlite>` (idempotent). Files are opened
+ * in each worker's `workerInit()`; when that fails the server does not start, and a reload keeps
+ * the previous pipeline (and with it the previous table) running.
+ */
+export function register(): void {
+  registerHandlerFactory("static-csv", (section) => {
+    const values = (section as ConfigSection<StaticAssignmentValues>).values;
+    return new StaticAssignmentHandler(lifetimesOf(values), () => openCsvSource(values.path));
+  });
+  registerHandlerFactory("static-sqlite", (section) => {
+    const values = (section as ConfigSection<StaticAssignmentValues>).values;
+    return new StaticAssignmentHandler(
+      lifetimesOf(values),
+      () => new SqliteAssignmentSource(values.path),
+    );
+  });
+}
+
+register();

@@ -1,0 +1,24 @@
+/**
+ * The storage interface behind the static assignment handler. Each backend (CSV in memory,
+ * SQLite, later PostgreSQL) lives in its own folder and implements {@link AssignmentSource}.
+ * @module
+ */
+
+import type { Assignment } from "./ids.ts";
+
+export type { Assignment } from "./ids.ts";
+
+/** Where static assignments are looked up. */
+export interface AssignmentSource {
+  /** A short description for log lines, e.g. `CSV file /etc/dhcpkit/assignments.csv`. */
+  readonly description: string;
+
+  /**
+   * The assignment of the first key in `ids` (canonical keys, in lookup order) that has one, or
+   * `undefined` when none has. Throws when the storage itself fails.
+   */
+  lookup(ids: readonly string[]): Assignment | undefined;
+
+  /** Release the storage (close connections). */
+  close(): void;
+}
