@@ -10,6 +10,7 @@ import { listenInterfaceSection, listenTcpSection, listenUnicastSection } from "
 import { consoleSection, fileSection, loggingSection, syslogSection } from "./logging.ts";
 import { serverSection } from "./server.ts";
 import { statisticsSection } from "./statistics.ts";
+import { metricsSection } from "./metrics.ts";
 
 /** The core section types, in documentation order. */
 export const coreSections = [
@@ -79,4 +80,12 @@ export function registerCoreSections(registry: SchemaRegistry): void {
     description: "Mapping rules inside `<map-e>` and `<map-t>`.",
   });
   for (const spec of coreSections) registry.register(spec);
+  registry.registerKind("metrics", {
+    title: "Metrics",
+    description: "The optional `<metrics>` section: statistics over HTTP for Prometheus.",
+  });
+  registry.register(metricsSection);
+  if (!registry.get("server")?.contains?.some((c) => c.kind === "metrics")) {
+    registry.extendSection("server", { contains: [{ kind: "metrics", max: 1 }] });
+  }
 }

@@ -1,0 +1,418 @@
+/**
+ * The control socket: a Unix stream socket through which `dhcpkit ctl` (or the original
+ * `ipv6-dhcpctl`) talks to the running server.
+ *
+ * Protocol: on connect the server sends `DHCPKit DHCPv6 Server <version>`; the client sends one
+ * command per line (case-insensitive, empty lines ignored); each reply is zero or more output
+ * lines followed by `OK`, `OK: <text>` or `UNKNOWN`. Lines that are too long or not UTF-8 get
+ * `UNKNOWN`. Every connection is served on its own; a client that stops reading is disconnected
+ * when a write does not complete within the write timeout, and an idle one after the idle
+ * timeout, so no client can hold up the server.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { VERSION } from "../version.ts";
+import { lookupGroup, lookupUser } from "./privileges.ts";
+
+const log = getLogger(["dhcpkit", "control"]);
+
+/** What the control socket can ask the server to do. */
+export interface ControlCommands {
+  /** The `stats` text. */
+  stats(): string;
+  /** The `stats-json` line. */
+  statsJson(): string;
+  /** Start a reload (the reply is sent before it runs). */
+  reload(): void;
+  /** Stop the server (the reply is sent and the connection closed first). */
+  shutdown(): void;
+}
+
+/** Limits of the control socket. */
+export interface ControlLimits {
+  /** Longest accepted command line in bytes. */
+  maxLineLength: number;
+  /** Milliseconds a write may take before the client is disconnected. */
+  writeTimeoutMs: number;
+  /** Milliseconds without a command before the client is disconnected. */
+  idleTimeoutMs: number;
+  /** Simultaneous connections; more are refused. */
+  maxConnections: number;
+}
+
+/** Default limits. */
+export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
+  maxLineLength: 1024,
+  writeTimeoutMs: 10_000,
+  idleTimeoutMs: 600_000,
+  maxConnections: 64,
+};
+
+/** The commands `help` lists. */
+export const CONTROL_COMMANDS = ["help", "stats", "stats-json", "reload", "shutdown", "quit"];
+
+/** The greeting line. */
+export const GREETING = `DHCPKit DHCPv6 Server ${VERSION}`;
+
+/** A control socket that cannot be created. */
+export class ControlSocketError extends Error {
+  /** Create the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ControlSocketError";
+  }
+}
+
+/** Who should own the socket file. */
+export interface ControlSocketOwner {
+  /** User name (or uid); undefined = leave as created. */
+  user?: string;
+  /** Group name (or gid); undefined = the user's primary group, or leave as created. */
+  group?: string;
+}
+
+function isAlive(path: string): Promise<boolean> {
+  return Deno.connect({ transport: "unix", path }).then(
+    (c) => {
+      c.close();
+      return true;
+    },
+    (e) => {
+      if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound) {
+        return false;
+      }
+      throw e;
+    },
+  );
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A listening control socket and its connections. */
+export class ControlSocket {
+  readonly #listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  readonly #connections = new Set<Deno.UnixConn>();
+  #closed = false;
+  #removed = false;
+  #accepting = false;
+
+  private constructor(
+    readonly path: string,
+    listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>,
+    readonly commands: ControlCommands,
+    readonly limits: ControlLimits,
+  ) {
+    this.#listener = listener;
+  }
+
+  /**
+   * Start answering clients. Until then connections wait in the backlog (the server calls this
+   * once it is ready, so a client never talks to a half-started server).
+   */
+  serve(): void {
+    if (this.#accepting || this.#closed) return;
+    this.#accepting = true;
+    this.#acceptLoop();
+  }
+
+  /** Number of open client connections. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Create the socket at `path` (mode 0660, owned as asked); call {@link ControlSocket.serve} to
+   * start answering. A stale socket
+   * (nobody listening) is replaced; a live one, a path that is not a socket or a missing folder
+   * is an error.
+   */
+  static async open(
+    path: string,
+    commands: ControlCommands,
+    owner: ControlSocketOwner = {},
+    limits: Partial<ControlLimits> = {},
+  ): Promise<ControlSocket> {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new ControlSocketError(`cannot use control socket ${path}: ${(e as Error).message}`);
+      }
+    }
+    if (info) {
+      if (!info.isSocket) {
+        throw new ControlSocketError(
+          `control socket ${path} exists and is not a socket; remove it or choose another path`,
+        );
+      }
+      let alive: boolean;
+      try {
+        alive = await isAlive(path);
+      } catch (e) {
+        throw new ControlSocketError(
+          `cannot check control socket ${path}: ${(e as Error).message}`,
+        );
+      }
+      if (alive) {
+        throw new ControlSocketError(
+          `control socket ${path} is in use: is another server running?`,
+        );
+      }
+      log.debug("Replacing stale control socket {path}", { path });
+      try {
+        Deno.removeSync(path);
+      } catch (e) {
+        throw new ControlSocketError(
+          `cannot remove stale control socket ${path}: ${(e as Error).message}`,
+        );
+      }
+    }
+    let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+    try {
+      listener = Deno.listen({ transport: "unix", path });
+    } catch (e) {
+      const reason = e instanceof Deno.errors.NotFound
+        ? "its folder does not exist"
+        : (e as Error).message;
+      throw new ControlSocketError(`cannot create control socket ${path}: ${reason}`);
+    }
+    try {
+      Deno.chmodSync(path, 0o660);
+    } catch (e) {
+      listener.close();
+      throw new ControlSocketError(
+        `cannot set the mode of control socket ${path}: ${(e as Error).message}`,
+      );
+    }
+    try {
+      const ids = ownerIds(owner);
+      if (ids) Deno.chownSync(path, ids.uid, ids.gid);
+    } catch (e) {
+      log.error("Cannot change the owner of control socket {path}: {error}", {
+        path,
+        error: (e as Error).message,
+      });
+    }
+    log.info("Control socket at {path}", { path });
+    return new ControlSocket(path, listener, commands, { ...DEFAULT_CONTROL_LIMITS, ...limits });
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closed || e instanceof Deno.errors.BadResource) return;
+        log.warning("Control socket accept failed: {error}", { error: (e as Error).message });
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      if (this.#connections.size >= this.limits.maxConnections) {
+        log.warning("Too many control connections; refusing one");
+        try {
+          conn.close();
+        } catch {
+          // gone
+        }
+        continue;
+      }
+      this.#connections.add(conn);
+      this.#serve(conn).catch((e) =>
+        log.debug("Control connection ended: {error}", { error: (e as Error)?.message ?? e })
+      ).finally(() => {
+        this.#connections.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      });
+    }
+  }
+
+  async #write(conn: Deno.UnixConn, text: string): Promise<void> {
+    const data = encoder.encode(text);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+        reject(new Error("control client is not reading; disconnected"));
+      }, this.limits.writeTimeoutMs);
+    });
+    try {
+      let off = 0;
+      while (off < data.length) {
+        off += await Promise.race([conn.write(data.subarray(off)), timeout]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #serve(conn: Deno.UnixConn): Promise<void> {
+    log.debug("New control connection");
+    await this.#write(conn, GREETING + "\n");
+    const buffer = new Uint8Array(4096);
+    let line: number[] = [];
+    let overflow = false;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const resetIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      }, this.limits.idleTimeoutMs);
+    };
+    try {
+      resetIdle();
+      while (true) {
+        let n: number | null;
+        try {
+          n = await conn.read(buffer);
+        } catch {
+          return;
+        }
+        if (n === null) return;
+        resetIdle();
+        for (let i = 0; i < n; i++) {
+          const b = buffer[i];
+          if (b !== 0x0a) {
+            if (line.length < this.limits.maxLineLength) line.push(b);
+            else overflow = true;
+            continue;
+          }
+          const raw = line;
+          const tooLong = overflow;
+          line = [];
+          overflow = false;
+          if (!(await this.#command(conn, raw, tooLong))) return;
+        }
+      }
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  /** Run one command line; false when the connection should be closed. */
+  async #command(conn: Deno.UnixConn, raw: number[], tooLong: boolean): Promise<boolean> {
+    let command: string;
+    if (tooLong) {
+      log.warning("Control command longer than {max} bytes ignored", {
+        max: this.limits.maxLineLength,
+      });
+      await this.#write(conn, "UNKNOWN\n");
+      return true;
+    }
+    try {
+      command = decoder.decode(new Uint8Array(raw)).replace(/\r$/, "").trim().toLowerCase();
+    } catch {
+      await this.#write(conn, "UNKNOWN\n");
+      return true;
+    }
+    if (!command) return true;
+    log.debug("Received control command {command}", { command });
+    switch (command) {
+      case "help":
+        await this.#write(
+          conn,
+          ["Recognised commands:", ...CONTROL_COMMANDS.map((c) => `  ${c}`), "OK", ""].join("\n"),
+        );
+        return true;
+      case "stats":
+        await this.#write(conn, this.commands.stats() + "\nOK\n");
+        return true;
+      case "stats-json":
+        await this.#write(conn, this.commands.statsJson() + "\nOK\n");
+        return true;
+      case "reload":
+        await this.#write(conn, "OK: Reloading\n");
+        this.commands.reload();
+        return true;
+      case "shutdown":
+        try {
+          await this.#write(conn, "OK: Shutting down\n");
+        } finally {
+          this.commands.shutdown();
+        }
+        return false;
+      case "quit":
+        await this.#write(conn, "OK\n");
+        return false;
+      default:
+        await this.#write(conn, "UNKNOWN\n");
+        return true;
+    }
+  }
+
+  /** Stop accepting connections and remove the socket file (open connections stay). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    this.#remove();
+  }
+
+  /** Close the socket and every open connection. */
+  closeAll(): void {
+    this.close();
+    for (const c of this.#connections) {
+      try {
+        c.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.#connections.clear();
+  }
+
+  #remove(): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    try {
+      Deno.lstatSync(this.path);
+    } catch {
+      return; // removed by Deno when the listener closed
+    }
+    try {
+      Deno.removeSync(this.path);
+    } catch (e) {
+      log.warning("Cannot remove control socket {path}: {error}", {
+        path: this.path,
+        error: (e as Error).message,
+      });
+    }
+  }
+}
+
+function ownerIds(owner: ControlSocketOwner): { uid: number; gid: number } | undefined {
+  if (owner.user === undefined && owner.group === undefined) return undefined;
+  let uid = Deno.uid() ?? 0;
+  let gid = Deno.gid() ?? 0;
+  if (owner.user !== undefined) {
+    const account = lookupUser(owner.user);
+    if (!account) throw new Error(`user ${owner.user} does not exist`);
+    uid = account.uid;
+    gid = account.gid;
+  }
+  if (owner.group !== undefined) {
+    const g = lookupGroup(owner.group);
+    if (g === undefined) throw new Error(`group ${owner.group} does not exist`);
+    gid = g;
+  }
+  return { uid, gid };
+}

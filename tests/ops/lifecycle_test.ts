@@ -1,0 +1,185 @@
+/**
+ * Reload and shutdown through the control socket, against a server subprocess.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sendControlCommand } from "../../cli/ctl.ts";
+import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
+import {
+  baseConfig,
+  ctl,
+  exists,
+  freeUdpPort,
+  informationRequest,
+  makeWorkDir,
+  RelayClient,
+  startServer,
+  waitFor,
+  writeConfig,
+} from "./helpers.ts";
+
+function dnsServers(message: unknown): string[] {
+  const options = (message as InformationRequestMessage | undefined)?.options ?? [];
+  const dns = options.find((o) => o.code === 23) as unknown as { addresses?: string[] };
+  return dns?.addresses ?? [];
+}
+
+function config(port: number, dir: string, dns: string): string {
+  return baseConfig(
+    port,
+    `
+<logging>
+    <file ${join(dir, "server.log")}>
+        level info
+    </file>
+</logging>
+
+<recursive-name-servers>
+    address ${dns}
+</recursive-name-servers>
+`,
+  );
+}
+
+Deno.test("reload: a broken config keeps the old one serving, a good one takes over", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  const conf = join(dir, "server.conf");
+  writeConfig(conf, config(port, dir, "2001:db8::53"));
+  const server = await startServer(dir);
+  const client = new RelayClient(port);
+  try {
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
+
+    writeConfig(conf, config(port, dir, "2001:db8::53") + "\n<no-such-section>\n");
+    const bad = await ctl(server.socket, "reload");
+    assert.equal(bad.code, 0, bad.stderr);
+    assert.equal(bad.stdout, "Reloading\n");
+    await waitFor(
+      () => server.stderr().includes("Not reloading"),
+      10_000,
+      "the reload error on stderr",
+    );
+    assert.match(server.stderr(), /\[CRITICAL\] Not reloading: .*no-such-section/);
+    await waitFor(
+      () => Deno.readTextFileSync(join(dir, "server.log")).includes("Not reloading"),
+      5000,
+      "the reload error in the log file",
+    );
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
+
+    writeConfig(conf, config(port, dir, "2001:db8::99"));
+    const good = await sendControlCommand(server.socket, "reload");
+    assert.equal(good.feedback, "Reloading");
+    await waitFor(
+      () => Deno.readTextFileSync(join(dir, "server.log")).includes("Configuration reloaded"),
+      10_000,
+      "the reload",
+    );
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
+
+    // Statistics survive the reloads.
+    const stats = JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
+    assert.equal(stats.global.incoming_packets, 3);
+    assert.equal(stats.global.messages_out.reply, 3);
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("shutdown: clean exit, control socket and PID file removed", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  writeConfig(join(dir, "server.conf"), config(port, dir, "2001:db8::53"));
+  const server = await startServer(dir);
+  try {
+    assert.ok(exists(server.socket));
+    assert.ok(exists(server.pidFile));
+    assert.equal(
+      (Deno.lstatSync(server.socket).mode! & 0o777).toString(8),
+      "660",
+      "control socket mode",
+    );
+    const pid = Number(Deno.readTextFileSync(server.pidFile).trim());
+    assert.equal(pid, server.child.pid);
+
+    const result = await ctl(server.socket, "shutdown");
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "Shutting down\n");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      server.status,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 10_000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(status, "the server exits");
+    assert.equal(status.code, 0, server.stderr());
+    assert.ok(!exists(server.socket), "control socket removed");
+    assert.ok(!exists(server.pidFile), "PID file removed");
+
+    const gone = await ctl(server.socket, "stats");
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no server: control socket .* does not exist/);
+  } finally {
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve -c overrides control-socket", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  writeConfig(join(dir, "server.conf"), config(port, dir, "2001:db8::53"));
+  const other = join(dir, "other.sock");
+  // startServer waits for ctl.sock; start by hand and wait for the other path.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-net",
+      "--allow-all",
+      join(new URL("../../", import.meta.url).pathname, "cli/main.ts"),
+      "serve",
+      "-c",
+      other,
+      join(dir, "server.conf"),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  try {
+    await waitFor(
+      async () => {
+        if (exited) throw new Error("the server exited during start-up");
+        try {
+          await sendControlCommand(other, "help", 2);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      "the control socket given with -c",
+    );
+    assert.ok(!exists(join(dir, "ctl.sock")));
+    const help = await ctl(other, "help");
+    assert.equal(help.code, 0);
+    assert.equal(
+      help.stdout,
+      "Recognised commands:\n  help\n  stats\n  stats-json\n  reload\n  shutdown\n  quit\n",
+    );
+  } finally {
+    if (!exited) child.kill("SIGTERM");
+    await status;
+    assert.ok(!exists(other), "removed after SIGTERM");
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

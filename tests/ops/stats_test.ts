@@ -1,0 +1,326 @@
+/**
+ * After a known set of requests, `dhcpkit ctl stats-json` / `stats` and `/metrics` show the
+ * exact expected counters, globally and per interface, subnet and relay.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sendControlCommand } from "../../cli/ctl.ts";
+import {
+  baseConfig,
+  ctl,
+  freeTcpPort,
+  freeUdpPort,
+  informationRequest,
+  makeWorkDir,
+  RelayClient,
+  requestForOtherServer,
+  solicit,
+  startServer,
+  waitFor,
+  writeConfig,
+} from "./helpers.ts";
+
+type Counters = Record<string, number | Record<string, number>>;
+
+function counters(
+  incoming: number,
+  outgoing: number,
+  extra: Record<string, number>,
+  messagesIn: Record<string, number>,
+  messagesOut: Record<string, number>,
+): Counters {
+  return {
+    incoming_packets: incoming,
+    outgoing_packets: outgoing,
+    unparsable_packets: 0,
+    handling_errors: 0,
+    for_other_server: 0,
+    do_not_respond: 0,
+    use_multicast: 0,
+    unknown_query_type: 0,
+    malformed_query: 0,
+    not_allowed: 0,
+    other_error: 0,
+    ...extra,
+    messages_in: {
+      solicit: 0,
+      request: 0,
+      confirm: 0,
+      renew: 0,
+      rebind: 0,
+      release: 0,
+      decline: 0,
+      information_request: 0,
+      leasequery: 0,
+      ...messagesIn,
+    },
+    messages_out: {
+      advertise: 0,
+      reply: 0,
+      reconfigure: 0,
+      leasequery_reply: 0,
+      leasequery_done: 0,
+      leasequery_data: 0,
+      ...messagesOut,
+    },
+  };
+}
+
+function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+const METRIC_OF: Record<string, string> = {
+  incoming_packets: "pkt6_received",
+  outgoing_packets: "pkt6_sent",
+  unparsable_packets: "pkt6_parse_failed",
+  handling_errors: "pkt6_handling_failed",
+  for_other_server: "pkt6_for_other_server",
+  do_not_respond: "pkt6_not_answered",
+  use_multicast: "pkt6_use_multicast",
+  unknown_query_type: "pkt6_unknown_query_type",
+  malformed_query: "pkt6_malformed_query",
+  not_allowed: "pkt6_not_allowed",
+  other_error: "pkt6_other_error",
+  "in.solicit": "pkt6_solicit_received",
+  "in.request": "pkt6_request_received",
+  "in.confirm": "pkt6_confirm_received",
+  "in.renew": "pkt6_renew_received",
+  "in.rebind": "pkt6_rebind_received",
+  "in.release": "pkt6_release_received",
+  "in.decline": "pkt6_decline_received",
+  "in.information_request": "pkt6_infrequest_received",
+  "in.leasequery": "pkt6_lease_query_received",
+  "out.advertise": "pkt6_advertise_sent",
+  "out.reply": "pkt6_reply_sent",
+  "out.reconfigure": "pkt6_reconfigure_sent",
+  "out.leasequery_reply": "pkt6_lease_query_reply_sent",
+  "out.leasequery_done": "pkt6_lease_query_done_sent",
+  "out.leasequery_data": "pkt6_lease_query_data_sent",
+};
+
+function flatten(c: Counters): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v === "number") out.set(k, v);
+    else {
+      const prefix = k === "messages_in" ? "in." : "out.";
+      for (const [k2, v2] of Object.entries(v)) out.set(prefix + k2, v2);
+    }
+  }
+  return out;
+}
+
+Deno.test("stats-json, stats and /metrics count a known set of requests", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  const metricsPort = freeTcpPort();
+  // Worker log lines reach syslog through the main thread, with their packet ids.
+  const syslogPath = join(dir, "syslog.sock");
+  const syslog = Deno.listenDatagram({ transport: "unixpacket", path: syslogPath });
+  Deno.chmodSync(syslogPath, 0o666); // the server writes to it after dropping root
+  const seen: string[] = [];
+  (async () => {
+    const decoder = new TextDecoder();
+    try {
+      while (true) seen.push(decoder.decode((await syslog.receive())[0]));
+    } catch {
+      // closed
+    }
+  })();
+  writeConfig(
+    join(dir, "server.conf"),
+    baseConfig(
+      port,
+      `
+<statistics>
+    interface lo
+    interface eth-unused
+    subnet 2001:db8::/64
+    subnet 2001:db8:99::/64
+    relay 2001:db8::1
+    relay 2001:db8:77::1
+</statistics>
+
+<metrics>
+    address ::1
+    port ${metricsPort}
+</metrics>
+
+<logging>
+    <syslog ${syslogPath}>
+        facility local5
+        level debug
+    </syslog>
+</logging>
+
+<recursive-name-servers>
+    address 2001:db8::53
+</recursive-name-servers>
+`,
+    ),
+  );
+  const server = await startServer(dir);
+  const client = new RelayClient(port);
+  try {
+    // Answered: two Information-Requests via 2001:db8::1, one via 2001:db8:99::1, a Solicit.
+    assert.equal((await client.ask(informationRequest()))?.type, 7);
+    assert.equal((await client.ask(informationRequest()))?.type, 7);
+    assert.equal((await client.ask(informationRequest(), "2001:db8:99::1"))?.type, 7);
+    assert.equal((await client.ask(solicit()))?.type, 2);
+    // Not answered: a Request for another server and two unparsable packets.
+    await client.send(requestForOtherServer());
+    await client.sendRaw(new Uint8Array([0xff]));
+    await client.sendRaw(new Uint8Array([12, 0, 1]));
+    assert.equal(await client.receive(300), undefined);
+
+    const read = async () =>
+      JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
+    await waitFor(
+      async () => (await read()).global.incoming_packets === 7,
+      10_000,
+      "7 incoming packets",
+    );
+
+    const result = await ctl(server.socket, "stats-json");
+    assert.equal(result.code, 0, result.stderr);
+    const lines = result.stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 1, "stats-json is one line");
+    assert.match(lines[0], /^\{"global": \{"incoming_packets": 7, "outgoing_packets": 4, /);
+    const stats: Record<string, Record<string, unknown>> = JSON.parse(lines[0]);
+
+    const viaDb8 = counters(
+      4,
+      3,
+      { for_other_server: 1 },
+      { solicit: 1, request: 1, information_request: 2 },
+      { advertise: 1, reply: 2 },
+    );
+    const expected: Record<string, unknown> = {
+      global: counters(
+        7,
+        4,
+        { unparsable_packets: 2, for_other_server: 1 },
+        { solicit: 1, request: 1, information_request: 3 },
+        { advertise: 1, reply: 3 },
+      ),
+      interfaces: {
+        "eth-unused": counters(0, 0, {}, {}, {}),
+        lo: counters(
+          7,
+          4,
+          { unparsable_packets: 2, for_other_server: 1 },
+          { solicit: 1, request: 1, information_request: 3 },
+          { advertise: 1, reply: 3 },
+        ),
+      },
+      // Incoming packets are counted before the request is parsed, so only per interface.
+      subnets: {
+        "2001:db8::/64": { ...viaDb8, incoming_packets: 0 },
+        "2001:db8:99::/64": {
+          ...counters(0, 1, {}, { information_request: 1 }, { reply: 1 }),
+        },
+      },
+      relays: {
+        "2001:db8::1": { ...viaDb8, incoming_packets: 0 },
+        "2001:db8:77::1": counters(0, 0, {}, {}, {}),
+      },
+    };
+    assert.deepEqual(stats, expected);
+    // Key order is the original's.
+    assert.deepEqual(Object.keys(stats), ["global", "interfaces", "subnets", "relays"]);
+    assert.deepEqual(Object.keys(stats.interfaces), ["eth-unused", "lo"]);
+
+    // The text format.
+    const text = await ctl(server.socket, "stats");
+    assert.equal(text.code, 0);
+    const t = text.stdout.split("\n");
+    assert.deepEqual(t.slice(0, 5), [
+      "Global",
+      "- Packets",
+      "  - Incoming packets: 7",
+      "  - Outgoing packets: 4",
+      "- Errors",
+    ]);
+    assert.ok(t.includes("  - InformationRequest: 3"));
+    assert.ok(t.includes("  - Unparsable packets: 2"));
+    assert.deepEqual(
+      t.filter((l) => /^(Interface|Subnet|Relay) /.test(l)),
+      [
+        "Interface eth-unused",
+        "Interface lo",
+        "Subnet 2001:db8::/64",
+        "Subnet 2001:db8:99::/64",
+        "Relay 2001:db8::1",
+        "Relay 2001:db8:77::1",
+      ],
+    );
+
+    // /metrics shows the same numbers.
+    const response = await fetch(`http://[::1]:${metricsPort}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const metrics = parseMetrics(await response.text());
+    const categories: Array<[string, string | undefined, Counters]> = [
+      ["global", undefined, stats.global as Counters],
+    ];
+    for (
+      const [kind, key] of [["interface", "interfaces"], ["subnet", "subnets"], [
+        "relay",
+        "relays",
+      ]]
+    ) {
+      for (const [entry, c] of Object.entries(stats[key])) {
+        categories.push([kind, entry, c as Counters]);
+      }
+    }
+    let checked = 0;
+    for (const [category, entry, c] of categories) {
+      for (const [name, value] of flatten(c)) {
+        const labels = entry === undefined
+          ? `category="${category}"`
+          : `category="${category}",entry="${entry}"`;
+        const key = `dhcpkit_${METRIC_OF[name]}_total{${labels}}`;
+        assert.equal(metrics.get(key), value, key);
+        checked++;
+      }
+    }
+    assert.equal(checked, 7 * 26);
+    assert.equal(metrics.get("dhcpkit_pkt6_receive_drop_total"), 0);
+    // Every handled packet was timed.
+    assert.equal(metrics.get("dhcpkit_request_duration_seconds_count"), 7);
+    assert.equal(metrics.get('dhcpkit_request_duration_seconds_bucket{le="+Inf"}'), 7);
+
+    // OpenMetrics on request.
+    const om = await fetch(`http://[::1]:${metricsPort}/metrics`, {
+      headers: { accept: "application/openmetrics-text; version=1.0.0" },
+    });
+    const omText = await om.text();
+    assert.match(om.headers.get("content-type") ?? "", /^application\/openmetrics-text/);
+    assert.ok(omText.endsWith("# EOF\n"));
+    assert.ok(omText.includes("# TYPE dhcpkit_pkt6_received counter\n"));
+    assert.equal((await fetch(`http://[::1]:${metricsPort}/other`)).status, 404);
+
+    await waitFor(
+      () =>
+        seen.some((l) =>
+          /^<175>.* dhcpkit\[\d+\]: Worker-\d: \[DEBUG\] #[0-9A-F]{6}: answering /.test(l)
+        ),
+      10_000,
+      "a worker's debug line in syslog",
+    );
+    assert.ok(seen.some((l) => /^<174>.*Main: \[INFO\] Ready to handle requests/.test(l)));
+  } finally {
+    syslog.close();
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
