@@ -1,0 +1,615 @@
+/**
+ * `<listen-tcp>`: TCP listeners for Bulk Leasequery (RFC 5460).
+ *
+ * Where TCP queries are handled: in the main thread, by an {@link Engine} of its own (or the
+ * main engine when `workers 0`). Everything a query does before its first reply is a few indexed
+ * SQLite look-ups; a bulk answer is then pulled lazily from the store (one client per step) by
+ * the connection's writer, which packs the messages into chunks of at most 16 KiB or 4 ms of
+ * work, awaits each write (back-pressure: a slow reader slows the query, never fills memory) and
+ * yields to the event loop between chunks. The main thread therefore keeps receiving and
+ * dispatching UDP while any number of bulk queries stream. Handling TCP in a worker would need
+ * a credit protocol between threads for the same back-pressure and gains nothing, since the
+ * work per message is tiny.
+ *
+ * Rules enforced here: `allow-from` at accept time, `max-connections` (extra connections are
+ * closed at once), 2-byte length framing with partial reads, several queries per connection
+ * (answered in order), an idle timeout (no complete query for a while) and a send timeout
+ * (a peer that stops reading). Everything refused or dropped is counted in
+ * {@link TcpListener.counters}; only LEASEQUERY is answered (the pipeline's setup handler drops
+ * anything else).
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { ListenerConfig, ListenTcpValues, ServerConfig } from "../config/mod.ts";
+import type { HandleResult, IncomingPacket } from "../pipeline/mod.ts";
+import {
+  type ClientServerMessage,
+  type Duid,
+  IPv6Prefix,
+  LeasequeryDoneMessage,
+  normalizeIPv6,
+  serializeMessage,
+  StatusCode,
+  StatusCodeOption,
+} from "../protocol/mod.ts";
+import { Engine } from "./engine.ts";
+import type { HostInterface } from "./interfaces.ts";
+import { ListenerError } from "./listeners.ts";
+
+const log = getLogger(["dhcpkit", "tcp"]);
+
+/** How a TCP listener behaves. */
+export interface TcpListenerSettings {
+  /** Address to accept connections on. */
+  address: string;
+  /** Port (547 by default). */
+  port: number;
+  /** Connections open at the same time; more are closed immediately. */
+  maxConnections: number;
+  /** Peers allowed to connect; empty = everybody. */
+  allowFrom: readonly { bytes: Uint8Array; length: number }[];
+  /** Marks for requests received here. */
+  marks: readonly string[];
+  /** Server interface name put in the internal Interface-ID. */
+  interfaceName: string;
+  /** Close a connection that sends no complete query for this long (ms), default 120 s. */
+  idleTimeout?: number;
+  /** Close a connection when a write does not complete in this time (ms), default 300 s. */
+  sendTimeout?: number;
+}
+
+/** Answers one query (synchronously; bulk results come lazily in `bundle.moreResponses`). */
+export type TcpAnswer = (packet: IncomingPacket) => HandleResult | undefined;
+
+/** What a TCP listener has seen. */
+export interface TcpCounters {
+  /** Connections accepted. */
+  accepted: number;
+  /** Connections closed at once: peer outside allow-from. */
+  refusedNotAllowed: number;
+  /** Connections closed at once: max-connections reached. */
+  refusedTooMany: number;
+  /** Messages received. */
+  messages: number;
+  /** Messages that got no answer (unparsable, not leasequery, dropped by a handler). */
+  dropped: number;
+  /** Messages sent. */
+  sent: number;
+  /** Connections closed because no complete query arrived in time. */
+  idleTimeouts: number;
+  /** Connections closed because the peer stopped reading. */
+  sendTimeouts: number;
+  /** Bulk replies cut short (server stopping): ended with QueryTerminated. */
+  terminated: number;
+}
+
+const MAX_CHUNK = 16384;
+const MAX_SLICE_MS = 4;
+
+/** Resolve on the next turn of the event loop (lets socket I/O run). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+interface Connection {
+  conn: Deno.TcpConn;
+  peer: string;
+  peerPort: number;
+  closed: boolean;
+  busy: boolean;
+  done: Promise<void>;
+}
+
+/** One `<listen-tcp>` socket and its connections. */
+export class TcpListener {
+  /** Counters (see {@link TcpCounters}). */
+  readonly counters: TcpCounters = {
+    accepted: 0,
+    refusedNotAllowed: 0,
+    refusedTooMany: 0,
+    messages: 0,
+    dropped: 0,
+    sent: 0,
+    idleTimeouts: 0,
+    sendTimeouts: 0,
+    terminated: 0,
+  };
+  /** The function queries are passed to (replaceable on reload). */
+  answer: TcpAnswer = () => undefined;
+  readonly #listener: Deno.TcpListener;
+  readonly #connections = new Set<Connection>();
+  #settings!: TcpListenerSettings;
+  #allow: IPv6Prefix[] = [];
+  #closing = false;
+  #accepting?: Promise<void>;
+  #counter = 0;
+
+  /** Bind the socket (throws {@link ListenerError}). */
+  constructor(settings: TcpListenerSettings) {
+    this.settings = settings;
+    try {
+      this.#listener = Deno.listen({
+        transport: "tcp",
+        hostname: settings.address,
+        port: settings.port,
+      });
+    } catch (e) {
+      throw new ListenerError(
+        `cannot listen on TCP [${settings.address}]:${settings.port}: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** The settings in use; assigning new ones applies to new connections and queries. */
+  get settings(): TcpListenerSettings {
+    return this.#settings;
+  }
+
+  set settings(settings: TcpListenerSettings) {
+    this.#settings = settings;
+    this.#allow = settings.allowFrom.map((p) => new IPv6Prefix(p.bytes, p.length));
+  }
+
+  /** Identity of the socket, for re-use across reloads. */
+  get key(): string {
+    return `tcp|${normalizeIPv6(this.#settings.address)}|${this.#settings.port}`;
+  }
+
+  /** The port actually bound (useful with port 0). */
+  get port(): number {
+    return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
+  /** For logs. */
+  get description(): string {
+    return `tcp [${this.#settings.address}]:${this.port}`;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Start accepting connections. */
+  serve(answer?: TcpAnswer): void {
+    if (answer) this.answer = answer;
+    this.#accepting ??= this.#acceptLoop();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closing) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closing || e instanceof Deno.errors.BadResource) return;
+        log.warning("accept on {listener} failed: {error}", {
+          listener: this.description,
+          error: (e as Error).message,
+        });
+        await nextTurn();
+        continue;
+      }
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      const peer = remote.hostname.replace(/%.*$/, "");
+      if (this.#allow.length > 0 && !this.#allowed(peer)) {
+        this.counters.refusedNotAllowed++;
+        log.info("Refusing TCP connection from {peer}: not in allow-from", { peer });
+        this.#abort(conn);
+        continue;
+      }
+      if (this.#connections.size >= this.#settings.maxConnections) {
+        this.counters.refusedTooMany++;
+        log.warning("Refusing TCP connection from {peer}: {max} connections already open", {
+          peer,
+          max: this.#settings.maxConnections,
+        });
+        this.#abort(conn);
+        continue;
+      }
+      this.counters.accepted++;
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // not important
+      }
+      const c: Connection = {
+        conn,
+        peer,
+        peerPort: remote.port,
+        closed: false,
+        busy: false,
+        done: Promise.resolve(),
+      };
+      this.#connections.add(c);
+      c.done = this.#serveConnection(c).finally(() => {
+        this.#close(c);
+        this.#connections.delete(c);
+      });
+    }
+  }
+
+  #allowed(peer: string): boolean {
+    try {
+      return this.#allow.some((p) => p.contains(peer));
+    } catch {
+      return false;
+    }
+  }
+
+  #abort(conn: Deno.TcpConn): void {
+    try {
+      conn.close();
+    } catch {
+      // gone already
+    }
+  }
+
+  #close(c: Connection): void {
+    if (c.closed) return;
+    c.closed = true;
+    this.#abort(c.conn);
+  }
+
+  async #serveConnection(c: Connection): Promise<void> {
+    let buffer = new Uint8Array(4096);
+    let filled = 0;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const startIdle = () => {
+      idle = setTimeout(() => {
+        this.counters.idleTimeouts++;
+        log.info("Closing idle TCP connection from {peer}", { peer: c.peer });
+        this.#close(c);
+      }, this.#settings.idleTimeout ?? 120_000);
+    };
+    startIdle();
+    try {
+      while (!c.closed && !this.#closing) {
+        // Answer every complete frame in the buffer.
+        while (filled >= 2) {
+          const length = (buffer[0] << 8) | buffer[1];
+          if (filled < 2 + length) {
+            if (buffer.length < 2 + length) {
+              const bigger = new Uint8Array(2 + length);
+              bigger.set(buffer.subarray(0, filled));
+              buffer = bigger;
+            }
+            break;
+          }
+          const frame = buffer.slice(2, 2 + length);
+          buffer.copyWithin(0, 2 + length, filled);
+          filled -= 2 + length;
+          clearTimeout(idle);
+          c.busy = true;
+          try {
+            await this.#query(c, frame);
+          } finally {
+            c.busy = false;
+          }
+          if (c.closed || this.#closing) return;
+          startIdle();
+        }
+        let n: number | null;
+        try {
+          n = await c.conn.read(buffer.subarray(filled));
+        } catch {
+          return;
+        }
+        if (n === null) return;
+        filled += n;
+      }
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  async #query(c: Connection, frame: Uint8Array): Promise<void> {
+    this.counters.messages++;
+    this.#counter = (this.#counter + 1) & 0xffffff;
+    const packet: IncomingPacket = {
+      data: frame,
+      source: c.peer,
+      sourcePort: c.peerPort,
+      interfaceName: this.#settings.interfaceName,
+      linkAddress: this.#settings.address,
+      receivedOverMulticast: false,
+      receivedOverTcp: true,
+      marks: this.#settings.marks,
+      id: "T" + this.#counter.toString(16).toUpperCase().padStart(6, "0"),
+    };
+    let result: HandleResult | undefined;
+    try {
+      result = this.answer(packet);
+    } catch (e) {
+      log.error("Error handling TCP message from {peer}: {error}", {
+        peer: c.peer,
+        error: (e as Error).message,
+      });
+    }
+    const more = result?.bundle?.moreResponses;
+    if (!result || result.replies.length === 0) {
+      this.counters.dropped++;
+      closeIterable(more);
+      return;
+    }
+    const writer = new FrameWriter(this, c);
+    for (const r of result.replies) writer.add(r.data);
+    if (more && result.outcome === "reply") {
+      const xid = frame.length >= 4 ? (frame[1] << 16) | (frame[2] << 8) | frame[3] : 0;
+      if (!await this.#stream(writer, more, xid)) return;
+    } else {
+      closeIterable(more);
+    }
+    await writer.flush();
+  }
+
+  /** Send the lazily produced rest of a bulk reply; false when the connection is gone. */
+  async #stream(
+    writer: FrameWriter,
+    more: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>,
+    xid: number,
+  ): Promise<boolean> {
+    const sync = Symbol.iterator in more;
+    const iterator = sync
+      ? (more as Iterable<ClientServerMessage>)[Symbol.iterator]()
+      : (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      let slice = performance.now();
+      while (true) {
+        if (this.#closing) {
+          this.counters.terminated++;
+          writer.add(
+            serializeMessage(
+              new LeasequeryDoneMessage(xid, [
+                new StatusCodeOption(StatusCode.QueryTerminated, "Server is shutting down"),
+              ]),
+            ),
+          );
+          break;
+        }
+        const step = sync
+          ? (iterator as Iterator<ClientServerMessage>).next()
+          : await iterator.next();
+        if (step.done) {
+          finished = true;
+          break;
+        }
+        writer.add(serializeMessage(step.value));
+        if (writer.size >= MAX_CHUNK || performance.now() - slice > MAX_SLICE_MS) {
+          if (!await writer.flush()) return false;
+          await nextTurn();
+          slice = performance.now();
+        }
+      }
+    } finally {
+      if (!finished) {
+        try {
+          await iterator.return?.();
+        } catch {
+          // the store's cleanup failed; nothing more to do
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Write with the send timeout; false (and the connection closed) when it fails. */
+  async write(c: Connection, data: Uint8Array): Promise<boolean> {
+    if (c.closed) return false;
+    const timer = setTimeout(() => {
+      this.counters.sendTimeouts++;
+      log.warning("TCP peer {peer} does not read; closing the connection", { peer: c.peer });
+      this.#close(c);
+    }, this.#settings.sendTimeout ?? 300_000);
+    try {
+      let offset = 0;
+      while (offset < data.length) offset += await c.conn.write(data.subarray(offset));
+      return true;
+    } catch {
+      this.#close(c);
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stop accepting, end running bulk replies with QueryTerminated and close every connection. */
+  async close(graceMs = 1000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // closed already
+    }
+    const all = [...this.#connections];
+    // Idle connections are waiting in read(): close them now; busy ones end their reply first.
+    for (const c of all) if (!c.busy) this.#close(c);
+    const timer = setTimeout(() => all.forEach((c) => this.#close(c)), graceMs);
+    await Promise.all(all.map((c) => c.done.catch(() => {})));
+    clearTimeout(timer);
+    await this.#accepting?.catch(() => {});
+  }
+}
+
+function closeIterable(
+  more: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage> | undefined,
+): void {
+  if (!more) return;
+  try {
+    if (Symbol.iterator in more) {
+      (more as Iterable<ClientServerMessage>)[Symbol.iterator]().return?.();
+    } else (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]().return?.();
+  } catch {
+    // ignore
+  }
+}
+
+/** Packs framed messages into one buffer and writes them in chunks. */
+class FrameWriter {
+  #parts: Uint8Array[] = [];
+  /** Bytes waiting. */
+  size = 0;
+
+  constructor(readonly listener: TcpListener, readonly c: Connection) {}
+
+  add(message: Uint8Array): void {
+    if (message.length > 0xffff) {
+      log.error("Not sending a {n}-byte message over TCP: too long to frame", {
+        n: message.length,
+      });
+      return;
+    }
+    const framed = new Uint8Array(2 + message.length);
+    framed[0] = message.length >> 8;
+    framed[1] = message.length & 0xff;
+    framed.set(message, 2);
+    this.#parts.push(framed);
+    this.size += framed.length;
+    this.listener.counters.sent++;
+  }
+
+  async flush(): Promise<boolean> {
+    if (this.size === 0) return !this.c.closed;
+    const out = new Uint8Array(this.size);
+    let p = 0;
+    for (const part of this.#parts) {
+      out.set(part, p);
+      p += part.length;
+    }
+    this.#parts = [];
+    this.size = 0;
+    return await this.listener.write(this.c, out);
+  }
+}
+
+/** The settings of a `<listen-tcp>` section. */
+export function tcpSettings(
+  section: ListenerConfig,
+  interfaces: readonly HostInterface[],
+): TcpListenerSettings {
+  const v = section.values as ListenTcpValues;
+  const address = v.address?.text ?? (section.nameValue as { text: string } | undefined)?.text;
+  if (!address) {
+    throw new ListenerError(`${section.file}:${section.line}: <listen-tcp> needs an address`);
+  }
+  const iface = interfaces.find((i) => i.ipv6.includes(address));
+  return {
+    address,
+    port: v.port ?? 547,
+    maxConnections: v.maxConnections ?? 10,
+    allowFrom: v.allowFrom ?? [],
+    marks: v.marks?.length ? v.marks : ["unmarked"],
+    interfaceName: iface?.name ?? "lo",
+  };
+}
+
+/** Callbacks of the TCP service. */
+export interface TcpServiceEvents {
+  /** Statistics deltas from the TCP engine. */
+  stats(delta: Array<[string, number[]]>): void;
+}
+
+/**
+ * Every `<listen-tcp>` of the running configuration plus the engine answering them. The server
+ * calls {@link TcpService.listen} while it may still bind privileged ports and
+ * {@link TcpService.start} once the request pipeline exists.
+ */
+export class TcpService {
+  #listeners: TcpListener[] = [];
+  #engine?: Engine;
+  #ownEngine = false;
+
+  /** Create the service (no sockets yet). */
+  constructor(readonly events: TcpServiceEvents) {}
+
+  /** The open listeners. */
+  get listeners(): readonly TcpListener[] {
+    return this.#listeners;
+  }
+
+  /**
+   * Open the listeners of `config` (keeping already open ones with the same address and port),
+   * close the ones no longer configured. Throws {@link ListenerError}; nothing changes then.
+   */
+  async listen(config: ServerConfig, interfaces: readonly HostInterface[]): Promise<void> {
+    const sections = config.listeners.filter((s) => s.type === "listen-tcp");
+    const next: TcpListener[] = [];
+    const opened: TcpListener[] = [];
+    try {
+      for (const section of sections) {
+        const settings = tcpSettings(section, interfaces);
+        const key = `tcp|${normalizeIPv6(settings.address)}|${settings.port}`;
+        const existing = this.#listeners.find((l) => l.key === key && !next.includes(l));
+        if (existing) {
+          existing.settings = settings;
+          next.push(existing);
+        } else {
+          let listener: TcpListener;
+          try {
+            listener = new TcpListener(settings);
+          } catch (e) {
+            throw new ListenerError(`${section.file}:${section.line}: ${(e as Error).message}`);
+          }
+          opened.push(listener);
+          next.push(listener);
+        }
+      }
+    } catch (e) {
+      await Promise.all(opened.map((l) => l.close(0)));
+      throw e;
+    }
+    const removed = this.#listeners.filter((l) => !next.includes(l));
+    this.#listeners = next;
+    await Promise.all(removed.map((l) => l.close()));
+  }
+
+  /**
+   * Answer TCP queries with `engine` (the main thread's, when it handles requests itself) or,
+   * when undefined, with an engine of its own built from `config`. The previous engine, if it
+   * was the service's own, is closed.
+   */
+  async start(config: ServerConfig, serverDuid: Duid, engine?: Engine): Promise<void> {
+    const previous = this.#ownEngine ? this.#engine : undefined;
+    if (this.#listeners.length === 0) {
+      this.#engine = undefined;
+      this.#ownEngine = false;
+    } else if (engine) {
+      this.#engine = engine;
+      this.#ownEngine = false;
+    } else {
+      this.#engine = await Engine.create(config, serverDuid);
+      this.#ownEngine = true;
+    }
+    for (const l of this.#listeners) l.serve((packet) => this.#answer(packet));
+    if (previous && previous !== this.#engine) await previous.handler.close();
+    if (this.#listeners.length) {
+      log.info("Answering bulk leasequery on {listeners}", {
+        listeners: this.#listeners.map((l) => l.description).join(", "),
+      });
+    }
+  }
+
+  #answer(packet: IncomingPacket): HandleResult | undefined {
+    const engine = this.#engine;
+    if (!engine) return undefined;
+    try {
+      return engine.handler.handle(packet, engine.stats);
+    } finally {
+      const delta = engine.stats.drain();
+      if (delta.length) this.events.stats(delta);
+    }
+  }
+
+  /** Close every listener and the service's own engine. */
+  async close(): Promise<void> {
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    await Promise.all(listeners.map((l) => l.close()));
+    if (this.#ownEngine) await this.#engine?.handler.close();
+    this.#engine = undefined;
+    this.#ownEngine = false;
+  }
+}
