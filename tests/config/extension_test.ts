@@ -60,9 +60,9 @@ Deno.test("extensions register section types that come out typed, in order and n
 Deno.test("extendSection adds keys to the top level", () => {
   const registry = registerBuiltinSections(new SchemaRegistry());
   registry.extendSection("server", {
-    keys: [{ name: "extension", type: integer(0, 9), multiple: true, description: "test" }],
+    keys: [{ name: "vendor-flag", type: integer(0, 9), multiple: true, description: "test" }],
   });
-  const r = loadText("extension 1\nextension 2\n", { registry });
+  const r = loadText("vendor-flag 1\nvendor-flag 2\n", { registry });
   deepEqual(r.errors, []);
-  deepEqual((r.config!.root.values as unknown as { extension: number[] }).extension, [1, 2]);
+  deepEqual((r.config!.root.values as unknown as { vendorFlag: number[] }).vendorFlag, [1, 2]);
 });
