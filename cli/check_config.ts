@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatIssue, loadConfig } from "../src/config/mod.ts";
+import { formatIssue, loadConfig, loadExtensions } from "../src/config/mod.ts";
 import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
 
 /** Where the command writes; replaceable for tests. */
@@ -30,8 +30,11 @@ and no privileges are dropped.
                     addresses, users and groups, existence of files)
   -h, --help        show this help`;
 
-/** Run `check-config`; returns the exit code (0 = valid, 1 = errors, 2 = usage). */
-export function checkConfigCommand(
+/**
+ * Run `check-config`; returns the exit code (0 = valid, 1 = errors, 2 = usage). The extension
+ * modules the configuration names are imported first, so their section types are checked too.
+ */
+export async function checkConfigCommand(
   args: string[],
   output: CommandOutput = consoleOutput,
 ): Promise<number> {
@@ -48,19 +51,26 @@ export function checkConfigCommand(
   } catch (e) {
     output.err(`check-config: ${(e as Error).message}`);
     output.err(USAGE);
-    return Promise.resolve(2);
+    return 2;
   }
   if (parsed.values.help) {
     output.out(USAGE);
-    return Promise.resolve(0);
+    return 0;
   }
   if (parsed.positionals.length !== 1) {
     output.err("check-config: expected exactly one configuration file");
     output.err(USAGE);
-    return Promise.resolve(2);
+    return 2;
   }
   const file = parsed.positionals[0];
   const hostChecks = !parsed.values["no-host-checks"];
+  const extensions = await loadExtensions(file);
+  if (extensions.errors.length > 0) {
+    for (const issue of extensions.errors) output.err(formatIssue(issue));
+    const n = extensions.errors.length;
+    output.err(`${file}: ${n} extension${n === 1 ? "" : "s"} could not be loaded`);
+    return 1;
+  }
   const result = loadConfig(file, { registry: registerBuiltinSections(), hostChecks });
   for (const issue of result.issues) output.err(formatIssue(issue));
   if (result.errors.length > 0) {
@@ -70,10 +80,10 @@ export function checkConfigCommand(
       `${file}: ${n} error${n === 1 ? "" : "s"}` +
         (host > 0 ? ` (${host} from host checks; --no-host-checks skips those)` : ""),
     );
-    return Promise.resolve(1);
+    return 1;
   }
   output.out(`${file}: OK`);
-  return Promise.resolve(0);
+  return 0;
 }
 
 if (import.meta.main) Deno.exit(await checkConfigCommand(Deno.args));

@@ -30,9 +30,17 @@ export const COMMANDS: Record<string, Command> = {
     summary: "write the configuration reference generated from the schema",
     run: async (args) => (await import("./config_docs.ts")).configDocsCommand(args),
   },
+  "build-sqlite": {
+    summary: "convert an assignment CSV file into a database for <static-sqlite>",
+    run: async (args) => (await import("./build_sqlite.ts")).buildSqliteCommand(args),
+  },
   decode: {
     summary: "decode DHCPv6 messages from hex or a pcap file to JSON lines",
     run: async (args) => (await import("./decode.ts")).decodeCommand(args),
+  },
+  leasequery: {
+    summary: "send a (bulk) leasequery to a server and print the answers",
+    run: async (args) => (await import("./leasequery.ts")).leasequeryCommand(args),
   },
   query: {
     summary: "send one request to a server and print the reply (for testing)",

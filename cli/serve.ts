@@ -57,7 +57,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     configText: demo ? DEMO_CONFIG : undefined,
     pidFile: demo ? false : values.pidfile,
     controlSocket: demo ? false : values["control-socket"],
-    logLevel: level,
+    // Only an explicit -v overrides the configured console level.
+    logLevel: verbosity > 0 ? level : undefined,
   });
   try {
     await server.start();

@@ -13,6 +13,7 @@
 
 export * from "./datatypes.ts";
 export * from "./errors.ts";
+export * from "./extensions.ts";
 export * from "./loader.ts";
 export * from "./parser.ts";
 export * from "./schema.ts";

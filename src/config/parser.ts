@@ -5,7 +5,8 @@
  *
  * Supported syntax: `<type>`, `<type name>`, `</type>`, `<type/>`, `<type name />`, `key value`,
  * `key = value`, whole-line `#` comments, blank lines, `%include FILE` and `%define NAME value`
- * with `$NAME`, `${NAME}` and `$$` in values and section names.
+ * with `$NAME`, `${NAME}` and `$$` in values and section names, and `%import MODULE` (the same as
+ * a top-level `extension MODULE` key).
  *
  * @module
  */
@@ -272,11 +273,25 @@ function directive(
       return;
     }
     state.defines.set(key, { value, file, line: lineNo });
+  } else if (name === "import") {
+    // `%import MODULE` is another spelling of the top-level `extension MODULE` key.
+    if (rest === "") {
+      state.issues.error(file, lineNo, "%import needs a module");
+    } else if (current.type !== "") {
+      state.issues.error(file, lineNo, "%import is only allowed at the top level");
+    } else {
+      const before = state.issues.issues.length;
+      const value = substitute(state, rest, file, lineNo);
+      const key = { key: "extension", value, file, line: lineNo };
+      current.keys.push(state.issues.issues.length > before ? { ...key, invalid: true } : key);
+    }
   } else {
     state.issues.error(
       file,
       lineNo,
-      `unknown directive %${name}${didYouMean(name, ["include", "define"], (s) => "%" + s)}`,
+      `unknown directive %${name}${
+        didYouMean(name, ["include", "define", "import"], (s) => "%" + s)
+      }`,
     );
   }
 }

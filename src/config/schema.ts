@@ -157,8 +157,9 @@ export function propertyOf(key: KeySpec): string {
   return key.property ?? key.name.replace(/[-._]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
+/** A section type whose values are not known statically (what the registry stores). */
 // deno-lint-ignore no-explicit-any
-type AnySpec = SectionSpec<any>;
+export type AnySpec = SectionSpec<any>;
 
 /** The set of known section types and kinds. */
 export class SchemaRegistry {

@@ -47,7 +47,8 @@ export const MESSAGES_OUT: ReadonlyArray<readonly [string, number]> = [
 export type ScalarCounter = typeof SCALAR_COUNTERS[number];
 
 /** Number of counters in one set. */
-export const COUNTER_COUNT = SCALAR_COUNTERS.length + MESSAGES_IN.length + MESSAGES_OUT.length;
+export const COUNTER_COUNT: number = SCALAR_COUNTERS.length + MESSAGES_IN.length +
+  MESSAGES_OUT.length;
 
 const SCALAR_INDEX = new Map<string, number>(SCALAR_COUNTERS.map((n, i) => [n, i]));
 const IN_INDEX = new Map<number, number>(

@@ -4,10 +4,18 @@
  * @module
  */
 
-import { formatIssue, loadConfig, loadConfigText, type ServerConfig } from "../config/mod.ts";
+import {
+  formatIssue,
+  loadConfig,
+  loadConfigText,
+  loadExtensions,
+  type ServerConfig,
+} from "../config/mod.ts";
 import { type Duid, duidFromBytes } from "../protocol/mod.ts";
 import { type MessageHandler, StatisticsStore } from "../pipeline/mod.ts";
 import { buildMessageHandler } from "./pipeline_builder.ts";
+import { setPacketId } from "./logging.ts";
+import { LatencyHistogram } from "./metrics.ts";
 import { registerBuiltinSections } from "../handlers/builtin_sections.ts";
 
 registerBuiltinSections();
@@ -24,10 +32,29 @@ export function loadServerConfig(path: string, text?: string, hostChecks = true)
   return result.config;
 }
 
+/**
+ * Like {@link loadServerConfig}, after importing the extension modules the configuration names
+ * (and those composed into the program), so that their section types are known. Both the main
+ * thread and every worker load the configuration this way.
+ */
+export async function loadServerConfigAsync(
+  path: string,
+  text?: string,
+  hostChecks = true,
+): Promise<ServerConfig> {
+  const extensions = await loadExtensions(path, text);
+  if (extensions.errors.length > 0) {
+    throw new Error(extensions.errors.map(formatIssue).join("\n"));
+  }
+  return loadServerConfig(path, text, hostChecks);
+}
+
 /** A pipeline ready to handle packets, with its own statistics. */
 export class Engine {
   /** Counters not yet reported to the main thread. */
   readonly stats = new StatisticsStore();
+  /** Request-handling latency not yet reported to the main thread. */
+  readonly latency = new LatencyHistogram();
 
   /** Wrap a pipeline. */
   constructor(readonly handler: MessageHandler) {}
@@ -43,17 +70,25 @@ export class Engine {
   /** Handle a batch, appending the replies to `out`. */
   handleBatch(packets: readonly WirePacket[], out: WireReply[]): void {
     for (const p of packets) {
-      const result = this.handler.handle({
-        data: p.data,
-        source: p.source,
-        sourcePort: p.sourcePort,
-        interfaceName: p.interfaceName,
-        linkAddress: p.linkAddress,
-        receivedOverMulticast: p.multicast,
-        receivedOverTcp: false,
-        marks: p.marks,
-        id: p.id,
-      }, this.stats);
+      setPacketId(p.id);
+      const start = performance.now();
+      let result;
+      try {
+        result = this.handler.handle({
+          data: p.data,
+          source: p.source,
+          sourcePort: p.sourcePort,
+          interfaceName: p.interfaceName,
+          linkAddress: p.linkAddress,
+          receivedOverMulticast: p.multicast,
+          receivedOverTcp: false,
+          marks: p.marks,
+          id: p.id,
+        }, this.stats);
+      } finally {
+        this.latency.observe((performance.now() - start) / 1000);
+        setPacketId(undefined);
+      }
       for (const r of result.replies) {
         out.push({ listener: p.listener, data: r.data, destination: r.destination, port: r.port });
       }

@@ -7,6 +7,10 @@ import { dirname } from "node:path";
 import type { ServerConfig } from "../config/mod.ts";
 import "../handlers/builtin_handlers.ts";
 import { buildHandlerTree } from "../handlers/registry.ts";
+import {
+  leasequeryCleanupHandlers,
+  leasequerySetupHandlers,
+} from "../handlers/leasequery/handler.ts";
 import { MessageHandler, StatisticsCategories } from "../pipeline/mod.ts";
 import type { Duid } from "../protocol/mod.ts";
 
@@ -30,5 +34,7 @@ export function buildMessageHandler(config: ServerConfig, serverDuid: Duid): Mes
     allowRapidCommit: config.allowRapidCommit,
     rapidCommitRejections: config.rapidCommitRejections,
     categories: categoriesOf(config),
+    setupHandlers: leasequerySetupHandlers(),
+    cleanupHandlers: leasequeryCleanupHandlers(),
   });
 }

@@ -10,7 +10,7 @@ import type { ListenInterfaceValues, ListenUnicastValues, ServerConfig } from ".
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { StatisticsStore } from "../pipeline/mod.ts";
 import { VERSION } from "../version.ts";
-import { Engine, loadServerConfig } from "./engine.ts";
+import { Engine, loadServerConfigAsync } from "./engine.ts";
 import { hostInterfaces } from "./interfaces.ts";
 import {
   closeListener,
@@ -23,9 +23,22 @@ import { dropPrivileges } from "./privileges.ts";
 import { duidFromConfig, duidFromInterfaces } from "./server_duid.ts";
 import { categoriesOf } from "./pipeline_builder.ts";
 import { WorkerPool } from "./worker_pool.ts";
+import { TcpService } from "./tcp_listener.ts";
+import { exportSharedBuffers } from "../handlers/shared_memory.ts";
+import { ControlSocket } from "./control_socket.ts";
+import { logSystem, wantedLevel } from "./logging.ts";
+import { LatencyHistogram, MetricsServer, type MetricsSources } from "./metrics.ts";
+import type { MetricsValues } from "../config/sections/metrics.ts";
+import {
+  formatStatsJson,
+  formatStatsText,
+  type StatisticsEntries,
+  statisticsEntries,
+} from "./stats_output.ts";
 import type { WirePacket, WireReply } from "./wire.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
+const packetLog = getLogger(["dhcpkit", "packets"]);
 
 /** How the server was started. */
 export interface ServerOptions {
@@ -37,7 +50,7 @@ export interface ServerOptions {
   pidFile?: string | false;
   /** Overrides `control-socket`. */
   controlSocket?: string | false;
-  /** Console log level (our level names). */
+  /** Console log level from `-v` (our level names); overrides the configured console level. */
   logLevel?: string;
   /** Run host checks on the configuration (default true). */
   hostChecks?: boolean;
@@ -68,6 +81,13 @@ export class Server {
   readonly stats = new StatisticsStore();
   /** Packets dropped because the workers were saturated. */
   queueDrops = 0;
+  /** Request-handling latency across all workers. */
+  readonly latency = new LatencyHistogram();
+  #control?: ControlSocket;
+  #metrics?: MetricsServer;
+  #entries: StatisticsEntries = { interfaces: [], subnets: [], relays: [] };
+  #reloading: Promise<boolean> = Promise.resolve(true);
+  #dropWarnedAt = -Infinity;
   #listeners: UdpListener[] = [];
   #handling?: Handling;
   #packetCounter = 0;
@@ -76,6 +96,8 @@ export class Server {
   #resolveStopped!: () => void;
   #pidFile?: string;
   #exceptions: number[] = [];
+  /** `<listen-tcp>` listeners (bulk leasequery), answered in the main thread. */
+  #tcp = new TcpService({ stats: (delta) => this.stats.merge(delta) });
 
   /** Create a server (nothing happens until {@link Server.start}). */
   constructor(readonly options: ServerOptions) {
@@ -96,7 +118,7 @@ export class Server {
   async start(): Promise<void> {
     log.info("Starting dhcpkit {version}", { version: VERSION });
     try {
-      this.config = loadServerConfig(
+      this.config = await loadServerConfigAsync(
         this.options.configPath,
         this.options.configText,
         this.options.hostChecks ?? true,
@@ -104,6 +126,8 @@ export class Server {
     } catch (e) {
       throw new StartupError((e as Error).message);
     }
+    await logSystem.apply(this.config.logging, this.options.logLevel);
+    this.#entries = statisticsEntries(this.config);
     const interfaces = hostInterfaces();
     const duid = this.config.serverId
       ? duidFromConfig(this.config.serverId)
@@ -117,8 +141,25 @@ export class Server {
     log.info("Server DUID is {duid}", { duid: toHex(duid.toBytes()) });
 
     this.#listeners = await this.#openListeners(this.config, interfaces, []);
+    try {
+      await this.#tcp.listen(this.config, interfaces);
+    } catch (e) {
+      this.#closeListeners();
+      throw new StartupError((e as Error).message);
+    }
     if (this.#listeners.length === 0) {
       log.warning("No listeners configured: this server will not receive anything");
+    }
+
+    // The control socket and the metrics endpoint are opened while still root.
+    try {
+      const controlPath = this.options.controlSocket ?? this.config.controlSocket;
+      if (controlPath) this.#control = await this.#openControlSocket(controlPath, this.config);
+      this.#metrics = this.#startMetrics(this.config);
+    } catch (e) {
+      this.#closeListeners();
+      this.#control?.closeAll();
+      throw new StartupError((e as Error).message);
     }
 
     if (Deno.uid() === 0) {
@@ -126,6 +167,8 @@ export class Server {
         log.info(dropPrivileges(this.config.user, this.config.group));
       } catch (e) {
         this.#closeListeners();
+        this.#control?.closeAll();
+        await this.#metrics?.stop();
         throw new StartupError(`cannot drop privileges: ${(e as Error).message}`);
       }
     } else {
@@ -134,8 +177,15 @@ export class Server {
 
     try {
       this.#handling = await this.#startHandling(this.config);
+      await this.#tcp.start(
+        this.config,
+        this.serverDuid,
+        this.#handling.kind === "main" ? this.#handling.engine : undefined,
+      );
     } catch (e) {
       this.#closeListeners();
+      this.#control?.closeAll();
+      await this.#metrics?.stop();
       throw new StartupError((e as Error).message);
     }
 
@@ -153,9 +203,73 @@ export class Server {
     }
 
     for (const listener of this.#listeners) this.#receiveLoops(listener);
+    this.#control?.serve();
     log.info("Ready to handle requests on {listeners}", {
       listeners: this.#listeners.map((l) => l.description).join(", ") || "nothing",
     });
+  }
+
+  /** The metrics endpoint address, when `<metrics>` is configured. */
+  get metricsAddr(): Deno.NetAddr | undefined {
+    return this.#metrics?.addr;
+  }
+
+  /** The control socket path, when there is one. */
+  get controlSocketPath(): string | undefined {
+    return this.#control?.path;
+  }
+
+  /** What `/metrics` shows. */
+  metricsSources(): MetricsSources {
+    return {
+      stats: this.stats,
+      entries: this.#entries,
+      latency: this.latency,
+      queueDrops: this.queueDrops,
+      logDrops: logSystem.drops(),
+    };
+  }
+
+  /** The `stats` text. */
+  statsText(): string {
+    return formatStatsText(this.stats, this.#entries);
+  }
+
+  /** The `stats-json` line. */
+  statsJson(): string {
+    return formatStatsJson(this.stats, this.#entries);
+  }
+
+  #openControlSocket(path: string, config: ServerConfig): Promise<ControlSocket> {
+    return ControlSocket.open(path, {
+      stats: () => this.statsText(),
+      statsJson: () => this.statsJson(),
+      reload: () => void this.reload(),
+      shutdown: () => void this.stop(),
+    }, { user: config.controlSocketUser, group: config.controlSocketGroup });
+  }
+
+  #metricsConfig(config: ServerConfig): MetricsValues | undefined {
+    return config.root?.children.find((c) => c.type === "metrics")?.values as
+      | MetricsValues
+      | undefined;
+  }
+
+  #startMetrics(config: ServerConfig): MetricsServer | undefined {
+    const m = this.#metricsConfig(config);
+    if (!m) return undefined;
+    try {
+      const server = MetricsServer.start(m.address, m.port, () => this.metricsSources());
+      log.info("Metrics on http://{host}:{port}/metrics", {
+        host: m.address.includes(":") ? `[${m.address}]` : m.address,
+        port: server.addr.port,
+      });
+      return server;
+    } catch (e) {
+      throw new StartupError(
+        `cannot serve metrics on [${m.address}]:${m.port}: ${(e as Error).message}`,
+      );
+    }
   }
 
   async #openListeners(
@@ -183,12 +297,7 @@ export class Server {
             ? { ...existing, index, marks: values.marks?.length ? values.marks : ["unmarked"] }
             : openUnicastListener(section, values, interfaces, index);
         } else {
-          log.warning("{file}:{line}: <{type}> is not supported yet; ignored", {
-            file: section.file,
-            line: section.line,
-            type: section.type,
-          });
-          continue;
+          continue; // <listen-tcp> is opened by the TcpService
         }
         opened.push(listener);
       }
@@ -207,11 +316,15 @@ export class Server {
       configPath: this.options.configPath,
       configText: this.options.configText,
       serverDuid: this.serverDuid.toBytes(),
-      logLevel: this.options.logLevel ?? "error",
+      logLevel: wantedLevel(config.logging, this.options.logLevel),
+      logMultiprocessing: config.logging.logMultiprocessing,
+      sharedBuffers: exportSharedBuffers(),
     }, {
       replies: (replies) => this.#send(replies),
       stats: (delta) => this.stats.merge(delta),
       failure: (message) => this.#exception(message),
+      latency: (delta) => this.latency.merge(delta),
+      logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
     });
     await pool.start();
     return { kind: "pool", pool };
@@ -246,6 +359,13 @@ export class Server {
             multicast: socket.multicast,
             marks: listener.marks,
           };
+          packetLog.trace("{id}: received {size} bytes from [{source}]:{port} on {listener}", {
+            id: packet.id,
+            size: packet.data.length,
+            source: packet.source,
+            port: packet.sourcePort,
+            listener: listener.description,
+          });
           this.#dispatch(packet);
         }
       })();
@@ -263,10 +383,20 @@ export class Server {
         this.#exception(`handling ${packet.id}: ${(e as Error).message}`);
       }
       this.stats.merge(handling.engine.stats.drain());
+      const latency = handling.engine.latency.drain();
+      if (latency) this.latency.merge(latency);
       this.#send(replies);
     } else if (!handling.pool.dispatch(packet)) {
       this.queueDrops++;
       log.debug("{id}: dropped, all workers are busy", { id: packet.id });
+      const now = Date.now();
+      if (now - this.#dropWarnedAt >= 60_000) {
+        // Said once a minute at most, with the running total.
+        this.#dropWarnedAt = now;
+        log.warning("All workers are busy: dropping packets ({total} dropped so far)", {
+          total: this.queueDrops,
+        });
+      }
     }
   }
 
@@ -274,6 +404,12 @@ export class Server {
     for (const r of replies) {
       const listener = this.#listeners[r.listener];
       if (!listener) continue;
+      packetLog.trace("Sending {size} bytes to [{dest}]:{port} via {listener}", {
+        size: r.data.length,
+        dest: r.destination,
+        port: r.port,
+        listener: listener.description,
+      });
       listener.reply.send(r.data, { transport: "udp", hostname: r.destination, port: r.port })
         .catch((e) => {
           log.warning("Cannot send to [{dest}]:{port} via {listener}: {error}", {
@@ -301,12 +437,25 @@ export class Server {
     }
   }
 
-  /** Re-read the configuration and swap in a new pipeline; a bad configuration changes nothing. */
-  async reload(): Promise<boolean> {
+  /**
+   * Re-read the configuration and swap in a new pipeline; a bad configuration changes nothing.
+   * Reloads run one at a time.
+   */
+  reload(): Promise<boolean> {
+    const run = this.#reloading.then(() => this.#stopped ? false : this.#reload());
+    this.#reloading = run.catch(() => false);
+    return run;
+  }
+
+  async #reload(): Promise<boolean> {
     log.info("Reloading configuration");
     let config: ServerConfig;
     try {
-      config = loadServerConfig(this.options.configPath, this.options.configText, false);
+      config = await loadServerConfigAsync(
+        this.options.configPath,
+        this.options.configText,
+        false,
+      );
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
       return false;
@@ -315,6 +464,7 @@ export class Server {
     let listeners: UdpListener[];
     try {
       listeners = await this.#openListeners(config, hostInterfaces(), this.#listeners);
+      await this.#tcp.listen(config, hostInterfaces());
       handling = await this.#startHandling(config);
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
@@ -325,21 +475,67 @@ export class Server {
     this.config = config;
     this.#handling = handling;
     this.#listeners = listeners;
+    try {
+      await this.#tcp.start(
+        config,
+        this.serverDuid,
+        handling.kind === "main" ? handling.engine : undefined,
+      );
+    } catch (e) {
+      log.error("Cannot answer TCP queries with the new configuration: {error}", {
+        error: (e as Error).message,
+      });
+    }
     for (const l of oldListeners) if (!listeners.some((n) => n.reply === l.reply)) closeListener(l);
     for (const l of listeners) {
       if (!oldListeners.some((o) => o.reply === l.reply)) this.#receiveLoops(l);
     }
     const categories = categoriesOf(config);
     this.stats.retain((key) => categories.hasKey(key));
+    this.#entries = statisticsEntries(config);
     if (old?.kind === "pool") old.pool.stop();
     else if (old?.kind === "main") await old.engine.handler.close();
+    await logSystem.apply(config.logging, this.options.logLevel);
+    await this.#reloadControlSocket(config);
+    await this.#reloadMetrics(config);
     log.info("Configuration reloaded");
     return true;
+  }
+
+  async #reloadControlSocket(config: ServerConfig): Promise<void> {
+    if (this.options.controlSocket !== undefined) return; // fixed on the command line
+    const path = config.controlSocket;
+    if (this.#control?.path === path) return;
+    try {
+      const control = path ? await this.#openControlSocket(path, config) : undefined;
+      this.#control?.close();
+      this.#control = control;
+      control?.serve();
+    } catch (e) {
+      log.error("Keeping control socket {old}: {error}", {
+        old: this.#control?.path ?? "(none)",
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  async #reloadMetrics(config: ServerConfig): Promise<void> {
+    const m = this.#metricsConfig(config);
+    const key = m ? `${m.address}|${m.port}` : undefined;
+    if (this.#metrics?.key === key) return;
+    await this.#metrics?.stop();
+    this.#metrics = undefined;
+    try {
+      this.#metrics = this.#startMetrics(config);
+    } catch (e) {
+      log.error("{error}", { error: (e as Error).message });
+    }
   }
 
   #closeListeners(): void {
     for (const l of this.#listeners) closeListener(l);
     this.#listeners = [];
+    void this.#tcp.close();
   }
 
   /** Stop serving, release everything and remove the PID file. */
@@ -347,12 +543,18 @@ export class Server {
     if (this.#stopped) return;
     this.#stopped = true;
     log.info("Shutting down dhcpkit {version}", { version: VERSION });
+    await this.#tcp.close();
     this.#closeListeners();
     const handling = this.#handling;
     this.#handling = undefined;
+    this.#control?.closeAll();
+    this.#control = undefined;
+    await this.#metrics?.stop();
+    this.#metrics = undefined;
     if (handling?.kind === "pool") handling.pool.stop();
     else if (handling?.kind === "main") await handling.engine.handler.close();
     if (this.#pidFile) removePidFile(this.#pidFile);
+    await logSystem.close();
     this.#resolveStopped();
   }
 }

@@ -3,6 +3,8 @@
  * @module
  */
 
+import type { LogLine } from "./log_outputs.ts";
+
 /** A received packet as sent to a worker. */
 export interface WirePacket {
   /** Packet id for logs. */
@@ -49,8 +51,12 @@ export interface WorkerInit {
   configText?: string;
   /** The server DUID bytes chosen by the main thread. */
   serverDuid: Uint8Array;
-  /** Console log level for the worker. */
+  /** Least important level the worker forwards to the main thread's log outputs. */
   logLevel: string;
+  /** Also forward worker-pool records below warning. */
+  logMultiprocessing?: boolean;
+  /** Shared memory for handlers (rate-limit buckets), see `handlers/shared_memory.ts`. */
+  sharedBuffers?: Record<string, SharedArrayBuffer>;
 }
 
 /** Main thread -> worker messages. */
@@ -60,4 +66,12 @@ export type ToWorker = WorkerInit | { kind: "batch"; packets: WirePacket[] } | {
 export type FromWorker =
   | { kind: "ready" }
   | { kind: "init-error"; message: string }
-  | { kind: "done"; count: number; replies: WireReply[]; stats: Array<[string, number[]]> };
+  | {
+    kind: "done";
+    count: number;
+    replies: WireReply[];
+    stats: Array<[string, number[]]>;
+    /** Latency histogram delta (see LatencyHistogram), when anything was handled. */
+    latency?: number[];
+  }
+  | { kind: "logs"; lines: LogLine[]; dropped: number };

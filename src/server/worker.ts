@@ -6,8 +6,9 @@
 
 /// <reference lib="deno.worker" />
 
-import { Engine, loadServerConfig } from "./engine.ts";
+import { Engine, loadServerConfigAsync } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
+import { installSharedBuffers } from "../handlers/shared_memory.ts";
 import type { FromWorker, ToWorker, WireReply } from "./wire.ts";
 
 let engine: Engine | undefined;
@@ -20,8 +21,18 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "init") {
     try {
-      await setupWorkerLogging(message.logLevel, message.workerId);
-      const config = loadServerConfig(message.configPath, message.configText, false);
+      await setupWorkerLogging(
+        message.logLevel,
+        message.workerId,
+        (lines, dropped) => post({ kind: "logs", lines, dropped }),
+        message.logMultiprocessing ?? false,
+      );
+      const config = await loadServerConfigAsync(
+        message.configPath,
+        message.configText,
+        false,
+      );
+      installSharedBuffers(message.sharedBuffers);
       engine = await Engine.create(config, message.serverDuid);
       post({ kind: "ready" });
     } catch (e) {
@@ -31,8 +42,9 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     const replies: WireReply[] = [];
     if (engine) engine.handleBatch(message.packets, replies);
     const stats = engine ? engine.stats.drain() : [];
+    const latency = engine?.latency.drain();
     post(
-      { kind: "done", count: message.packets.length, replies, stats },
+      { kind: "done", count: message.packets.length, replies, stats, latency },
       replies.map((r) => r.data.buffer as ArrayBuffer),
     );
   } else if (message.kind === "stop") {

@@ -7,6 +7,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { FromWorker, ToWorker, WirePacket, WireReply, WorkerInit } from "./wire.ts";
+import type { LogLine } from "./log_outputs.ts";
 
 const log = getLogger(["dhcpkit", "workers"]);
 
@@ -18,6 +19,10 @@ export interface PoolEvents {
   stats(delta: Array<[string, number[]]>): void;
   /** A worker died or failed to start. */
   failure(message: string): void;
+  /** Request-latency histogram delta from a worker. */
+  latency?(delta: number[]): void;
+  /** Log lines forwarded by a worker (`dropped` did not fit in its buffer). */
+  logs?(lines: LogLine[], dropped: number): void;
 }
 
 class PoolWorker {
@@ -39,12 +44,14 @@ class PoolWorker {
     this.ready = new Promise((resolve, reject) => {
       this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
         const m = event.data;
-        if (m.kind === "ready") resolve();
+        if (m.kind === "logs") this.pool.events.logs?.(m.lines, m.dropped);
+        else if (m.kind === "ready") resolve();
         else if (m.kind === "init-error") {
           reject(new Error(`worker ${this.id} failed to start: ${m.message}`));
         } else if (m.kind === "done") {
           this.inFlight -= m.count;
           if (m.stats.length) this.pool.events.stats(m.stats);
+          if (m.latency) this.pool.events.latency?.(m.latency);
           if (m.replies.length) this.pool.events.replies(m.replies);
         }
       };

@@ -5,7 +5,16 @@
  */
 
 import { cpus } from "node:os";
-import { boolean, groupName, integer, pathInExistingDir, seconds, userName } from "../datatypes.ts";
+import {
+  boolean,
+  dataType,
+  groupName,
+  integer,
+  pathInExistingDir,
+  seconds,
+  userName,
+} from "../datatypes.ts";
+import { ConfigValueError } from "../errors.ts";
 import { defineSection } from "../schema.ts";
 
 /** Typed top-level settings. */
@@ -32,7 +41,22 @@ export interface ServerValues {
   exceptionWindow: number;
   /** More unexpected errors than this within the window stop the server. */
   maxExceptions: number;
+  /** Extension modules imported before the configuration is validated, in file order. */
+  extensions: string[];
 }
+
+/** A module to import: a path (relative to the file it is written in) or a URL-like specifier. */
+const moduleSpecifier = dataType(
+  "module",
+  (t) => {
+    if (t === "" || /\s/.test(t)) {
+      throw new ConfigValueError("expected one module path or specifier without spaces");
+    }
+    return t;
+  },
+  "a path relative to the folder of the file it is written in, an absolute path, or a " +
+    "`file:`, `https:`, `npm:` or `jsr:` specifier",
+);
 
 function cpuCount(): number {
   try {
@@ -152,6 +176,21 @@ export const serverSection = defineSection<ServerValues>({
       description: "When more unexpected errors than this happen within `exception-window`, the " +
         "server shuts down instead of going on in a broken state.",
       example: "5",
+    },
+    {
+      name: "extension",
+      property: "extensions",
+      type: moduleSpecifier,
+      multiple: true,
+      default: [],
+      description: "A module that extends the server with its own options, handlers and section " +
+        "types. It is imported before the rest of the file is checked, so the sections it adds " +
+        "can be used anywhere in the file; it is imported in every worker too. Give it once " +
+        "per module. `%import MODULE` means the same. A relative path is resolved against the " +
+        "folder of the file the key is written in. A compiled executable can only import " +
+        "modules built into it: compose extensions into it with `compile.sh --extension` " +
+        "instead.",
+      example: "/etc/dhcpkit/extensions/acme.ts",
     },
   ],
   contains: [

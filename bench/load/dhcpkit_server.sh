@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
+# reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
+#   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
+set -euo pipefail
+wd=$KB_WORKDIR
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+deno_run=(deno run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
+{
+  echo "id,address,prefix"
+  while IFS=, read -r duid addr pfx; do echo "duid:${duid//:/},$addr,$pfx"; done <"$KB_RESV_CSV"
+} >"$wd/assignments.csv"
+backend=${DHCPKIT_BACKEND:-csv}
+if [ "$backend" = sqlite ]; then
+  "${deno_run[@]}" "$repo/cli/main.ts" build-sqlite -f "$wd/assignments.csv" "$wd/assignments.sqlite" >/dev/null
+  static="<static-sqlite assignments.sqlite>"; close="</static-sqlite>"
+else
+  static="<static-csv assignments.csv>"; close="</static-csv>"
+fi
+cat >"$wd/dhcpkit.conf" <<CONF
+user root
+group root
+workers ${DHCPKIT_WORKERS:-0}
+pid-file $wd/dhcpkit.pid
+control-socket $wd/dhcpkit.sock
+<duid-ll server-id>
+    hardware-type 1
+    link-layer-address 00:16:3e:00:00:08
+</duid-ll>
+<listen-interface $KB_IFACE>
+    link-address $KB_SRV_ADDR
+</listen-interface>
+<listen-unicast $KB_SRV_ADDR />
+$static
+    address-preferred-lifetime 3000
+    address-valid-lifetime 4000
+    prefix-preferred-lifetime 3000
+    prefix-valid-lifetime 4000
+$close
+<iana-timing-limits>
+    min-t1 1000
+    min-t2 2000
+</iana-timing-limits>
+<iapd-timing-limits>
+    min-t1 1000
+    min-t2 2000
+</iapd-timing-limits>
+CONF
+exec "${deno_run[@]}" "$repo/cli/main.ts" serve "$wd/dhcpkit.conf"

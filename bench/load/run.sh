@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Load benchmark: dhcpkit and ISC Kea under the same perfdhcp invocations, side by side.
+#
+#   sudo bench/load/run.sh            (deno task bench:load)
+#
+# Two network namespaces joined by a veth pair; the server is pinned to core 1 and perfdhcp to
+# core 0. perfdhcp itself saturates a core at ~10-12k exchanges/s on a 2-core machine, so the
+# comparison is server CPU per exchange at a fixed rate (RATES, default 5000/s). Every client has
+# a host reservation in Kea and the same assignment in dhcpkit's static CSV / SQLite, so both
+# servers do the same work. Prints one table with the ratio dhcpkit/Kea of CPU per exchange.
+#
+# Knobs: RATES ("5000"), PERIOD (5 s), REPS (1), CLIENTS (10000), CASES (see below), OUT_DIR.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" != 0 ]; then echo "bench:load needs root (network namespaces, port 547)" >&2; exit 1; fi
+for tool in perfdhcp kea-dhcp6 ip taskset deno; do
+  command -v "$tool" >/dev/null || { echo "bench:load needs $tool (apt-get install kea-dhcp6-server kea-admin)" >&2; exit 1; }
+done
+
+export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
+OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
+# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS)
+CASES=${CASES:-"
+2-way NA+PD|sa2-resv|kea
+2-way NA+PD|sa2-resv|dhcpkit:csv:0
+4-way NA+PD static CSV|sarr-resv|kea
+4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0
+4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
+4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
+4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
+4-way static CSV, workers 1|sarr-resv|dhcpkit:csv:1
+4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2
+"}
+
+results="$OUT_DIR/results.tsv"
+: >"$results"
+trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true' EXIT
+while IFS='|' read -r label scenario server; do
+  [ -z "$label" ] && continue
+  name=$server
+  if [[ $server == dhcpkit:* ]]; then
+    IFS=: read -r _ backend workers <<<"$server"
+    name="dhcpkit ($backend, workers $workers)"
+    export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers
+    cmd="$here/dhcpkit_server.sh" ready=4 tree=1
+  else
+    cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
+  fi
+  echo "== $label: $name" >&2
+  SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready CPU_TREE=$tree \
+    OUT_DIR="$OUT_DIR/$(echo "$label-$server" | tr -c 'A-Za-z0-9-' _)" \
+    bash "$here/harness.sh" bench 2>"$OUT_DIR/last.log" | grep '^RUN ' | while read -r line; do
+      rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
+      done_=$(sed -n 's/.*completed\/s=\([0-9.]*\).*/\1/p' <<<"$line")
+      drops=$(sed -n 's/.*drops=\([0-9.]*\)%.*/\1/p' <<<"$line")
+      cpu=$(sed -n 's/.*srv_cpu=\([0-9.]*\)%.*/\1/p' <<<"$line")
+      us=$(sed -n 's/.*srv_us_per_exch=\([0-9.]*\).*/\1/p' <<<"$line")
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rate" "$name" "$done_" "$drops" "$cpu" "$us" "$scenario" >>"$results"
+    done
+done <<<"$CASES"
+
+echo
+echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
+awk -F'\t' '
+  BEGIN { printf "%-34s %6s  %-28s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
+  { row[NR] = $0; if ($3 == "kea") kea[$8 "|" $2] = $7 }
+  END {
+    for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]
+      ratio = (f[3] != "kea" && kea[k] > 0) ? sprintf("%.2f", f[7] / kea[k]) : "-"
+      printf "%-34s %6s  %-28s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
+echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"
