@@ -2,10 +2,11 @@
 # SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
 # reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
+#   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 set -euo pipefail
 wd=$KB_WORKDIR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-deno_run=(deno run --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
+deno_run=(deno run ${DHCPKIT_DENO_FLAGS:-} --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
 {
   echo "id,address,prefix"
   while IFS=, read -r duid addr pfx; do echo "duid:${duid//:/},$addr,$pfx"; done <"$KB_RESV_CSV"

@@ -19,6 +19,7 @@ done
 
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
+mkdir -p "$OUT_DIR"
 # case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS)
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea

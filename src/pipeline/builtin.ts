@@ -6,7 +6,6 @@
 
 import {
   AdvertiseMessage,
-  bytesEqual,
   ClientIdOption,
   ConfirmMessage,
   DeclineMessage,
@@ -44,13 +43,11 @@ import { CopyRelayOptionHandler, Handler, RelayHandler } from "./handler.ts";
 /** Puts our Server ID in every response and drops requests meant for another server. */
 export class ServerIdHandler extends Handler {
   readonly #option: ServerIdOption;
-  readonly #duidBytes: Uint8Array;
 
   /** Create the handler for the server's DUID. */
   constructor(readonly duid: Duid) {
     super();
     this.#option = new ServerIdOption(duid);
-    this.#duidBytes = duid.toBytes();
   }
 
   /** Drop requests naming another server, and those that must not name one at all. */
@@ -64,7 +61,7 @@ export class ServerIdHandler extends Handler {
     ) {
       throw new CannotRespond(`${request.name} must not carry a Server Identifier`);
     }
-    if (!bytesEqual(serverId.duid.toBytes(), this.#duidBytes)) {
+    if (!serverId.duid.equals(this.duid)) {
       throw new ForOtherServer(`message is for server ${serverId.duid.toHex()}`);
     }
   }

@@ -170,6 +170,18 @@ function confirmHasLeases(request: ClientServerMessage): boolean {
   );
 }
 
+const interfaceIds = new Map<string, InterfaceIdOption>();
+
+/** The internal Interface-ID option naming a server interface (one shared instance per name). */
+function interfaceIdOf(name: string): InterfaceIdOption {
+  let option = interfaceIds.get(name);
+  if (!option) {
+    option = new InterfaceIdOption(new TextEncoder().encode(name));
+    if (interfaceIds.size < 1024) interfaceIds.set(name, option);
+  }
+  return option;
+}
+
 /** Parse, validate and wrap a packet into a bundle; throws ParseError / ValidationError. */
 export function bundleFromPacket(
   packet: IncomingPacket,
@@ -198,7 +210,7 @@ export function bundleFromPacket(
     packet.linkAddress,
     packet.source,
     [
-      new InterfaceIdOption(new TextEncoder().encode(packet.interfaceName)),
+      interfaceIdOf(packet.interfaceName),
       new RelayMessageOption(message),
     ],
   );

@@ -34,22 +34,42 @@ export abstract class Duid {
 
   /** The whole DUID as bytes. */
   toBytes(): Uint8Array {
-    const w = new Writer(32);
-    this.write(w);
-    return w.toBytes();
+    scratch.reset();
+    this.write(scratch);
+    return scratch.toBytes();
   }
 
   /** The whole DUID as lower-case hex (the canonical key used by assignments and stores). */
   toHex(): string {
-    return toHex(this.toBytes());
+    scratch.reset();
+    this.write(scratch);
+    return toHex(scratch.buf.subarray(0, scratch.pos));
+  }
+
+  /** True when `other` encodes to the same bytes (no allocation). */
+  equals(other: Duid): boolean {
+    if (other === this) return true;
+    scratch.reset();
+    this.write(scratch);
+    const middle = scratch.pos;
+    other.write(scratch);
+    if (scratch.pos - middle !== middle) return false;
+    const b = scratch.buf;
+    for (let i = 0; i < middle; i++) if (b[i] !== b[middle + i]) return false;
+    return true;
   }
 
   /** Check the length rules (at most 128 bytes in all). */
   validate(): void {
-    const length = this.toBytes().length;
+    scratch.reset();
+    this.write(scratch);
+    const length = scratch.pos;
     if (length > 130) throw new ValidationError(`DUID is ${length - 2} bytes long, more than 128`);
   }
 }
+
+/** Scratch space for encoding DUIDs without allocating; never held across calls. */
+const scratch = new Writer(256);
 
 /** DUID-LLT (1): hardware type, time (seconds since 2000-01-01 UTC) and link-layer address. */
 export class LinkLayerTimeDuid extends Duid {

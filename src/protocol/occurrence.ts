@@ -53,13 +53,17 @@ export function allowInOption(
   }
 }
 
+/** Reused by {@link checkOccurrence}, which never recurses while counting. */
+const occurrenceCounts = new Map<number, number>();
+
 /** Check `options` against `rules` (registered codes only); `where` names the container. */
 export function checkOccurrence(
   where: string,
   rules: Map<number, Occurrence> | undefined,
   options: readonly Option[],
 ): void {
-  const counts = new Map<number, number>();
+  const counts = occurrenceCounts;
+  counts.clear();
   for (const option of options) {
     const code = option.code;
     if (!optionTypes.has(code)) continue;

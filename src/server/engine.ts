@@ -21,11 +21,33 @@ import { registerBuiltinSections } from "../handlers/builtin_sections.ts";
 registerBuiltinSections();
 import type { WirePacket, WireReply } from "./wire.ts";
 
+/** Reads a configuration file (or an included one) as text. */
+export type ConfigReader = (path: string) => string;
+
+/** A reader that keeps what it read, so workers can load the same files without reading them. */
+export function recordingReader(): { readFile: ConfigReader; files: Record<string, string> } {
+  const files: Record<string, string> = {};
+  return {
+    files,
+    readFile: (path) => files[path] = Deno.readTextFileSync(path),
+  };
+}
+
+/** A reader that serves files from a snapshot taken by {@link recordingReader}. */
+export function snapshotReader(files: Readonly<Record<string, string>>): ConfigReader {
+  return (path) => files[path] ?? Deno.readTextFileSync(path);
+}
+
 /** Load a configuration from a file or text, throwing one error listing every problem. */
-export function loadServerConfig(path: string, text?: string, hostChecks = true): ServerConfig {
+export function loadServerConfig(
+  path: string,
+  text?: string,
+  hostChecks = true,
+  readFile?: ConfigReader,
+): ServerConfig {
   const result = text === undefined
-    ? loadConfig(path, { hostChecks })
-    : loadConfigText(text, path, { hostChecks });
+    ? loadConfig(path, { hostChecks, readFile })
+    : loadConfigText(text, path, { hostChecks, readFile });
   if (!result.config) {
     throw new Error(result.errors.map(formatIssue).join("\n") || "configuration failed to load");
   }
@@ -41,30 +63,39 @@ export async function loadServerConfigAsync(
   path: string,
   text?: string,
   hostChecks = true,
+  readFile?: ConfigReader,
 ): Promise<ServerConfig> {
-  const extensions = await loadExtensions(path, text);
+  const extensions = await loadExtensions(path, text, { readFile });
   if (extensions.errors.length > 0) {
     throw new Error(extensions.errors.map(formatIssue).join("\n"));
   }
-  return loadServerConfig(path, text, hostChecks);
+  return loadServerConfig(path, text, hostChecks, readFile);
 }
 
-/** A pipeline ready to handle packets, with its own statistics. */
+/**
+ * A pipeline ready to handle packets. A worker's engine counts into stores of its own that are
+ * drained to the main thread; the main thread's engine (`workers 0`) counts straight into the
+ * server's stores.
+ */
 export class Engine {
-  /** Counters not yet reported to the main thread. */
-  readonly stats = new StatisticsStore();
-  /** Request-handling latency not yet reported to the main thread. */
-  readonly latency = new LatencyHistogram();
-
-  /** Wrap a pipeline. */
-  constructor(readonly handler: MessageHandler) {}
+  /** Wrap a pipeline, counting into `stats` and `latency`. */
+  constructor(
+    readonly handler: MessageHandler,
+    readonly stats: StatisticsStore = new StatisticsStore(),
+    readonly latency: LatencyHistogram = new LatencyHistogram(),
+  ) {}
 
   /** Build an engine for a configuration and server DUID, running per-worker initialisation. */
-  static async create(config: ServerConfig, serverDuid: Duid | Uint8Array): Promise<Engine> {
+  static async create(
+    config: ServerConfig,
+    serverDuid: Duid | Uint8Array,
+    stats?: StatisticsStore,
+    latency?: LatencyHistogram,
+  ): Promise<Engine> {
     const duid = serverDuid instanceof Uint8Array ? duidFromBytes(serverDuid) : serverDuid;
     const handler = buildMessageHandler(config, duid);
     await handler.workerInit();
-    return new Engine(handler);
+    return new Engine(handler, stats, latency);
   }
 
   /** Handle a batch, appending the replies to `out`. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { withRootSync } from "./privileges.ts";
 import { lookup } from "node:dns/promises";
 import { basename, dirname, join } from "node:path";
 import type { RotateMode, SyslogDestination, SyslogFacility } from "../config/mod.ts";
@@ -325,9 +326,9 @@ export class FileOutput extends LogOutput {
     if (
       rotate === "size" && size !== undefined && this.#size > 0 && this.#size + data.length > size
     ) {
-      file = this.#rotate();
+      file = withRootSync(() => this.#rotate());
     } else if (rotate && rotate !== "size" && this.#now() >= this.#rollover) {
-      file = this.#rotate();
+      file = withRootSync(() => this.#rotate());
     }
     await writeAll(file, data);
     this.#size += data.length;

@@ -10,7 +10,7 @@ import type { ListenInterfaceValues, ListenUnicastValues, ServerConfig } from ".
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { StatisticsStore } from "../pipeline/mod.ts";
 import { VERSION } from "../version.ts";
-import { Engine, loadServerConfigAsync } from "./engine.ts";
+import { Engine, loadServerConfigAsync, recordingReader } from "./engine.ts";
 import { hostInterfaces } from "./interfaces.ts";
 import {
   closeListener,
@@ -19,7 +19,7 @@ import {
   type UdpListener,
 } from "./listeners.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
-import { dropPrivileges } from "./privileges.ts";
+import { dropPrivileges, withRoot, withRootSync } from "./privileges.ts";
 import { duidFromConfig, duidFromInterfaces } from "./server_duid.ts";
 import { categoriesOf } from "./pipeline_builder.ts";
 import { WorkerPool } from "./worker_pool.ts";
@@ -95,6 +95,8 @@ export class Server {
   #stoppedPromise: Promise<void>;
   #resolveStopped!: () => void;
   #pidFile?: string;
+  /** The configuration files as read (as root) at the last successful load, for the workers. */
+  #configFiles: Record<string, string> = {};
   #exceptions: number[] = [];
   /** `<listen-tcp>` listeners (bulk leasequery), answered in the main thread. */
   #tcp = new TcpService({ stats: (delta) => this.stats.merge(delta) });
@@ -118,11 +120,14 @@ export class Server {
   async start(): Promise<void> {
     log.info("Starting dhcpkit {version}", { version: VERSION });
     try {
+      const reader = recordingReader();
       this.config = await loadServerConfigAsync(
         this.options.configPath,
         this.options.configText,
         this.options.hostChecks ?? true,
+        reader.readFile,
       );
+      this.#configFiles = reader.files;
     } catch (e) {
       throw new StartupError((e as Error).message);
     }
@@ -310,11 +315,15 @@ export class Server {
 
   async #startHandling(config: ServerConfig): Promise<Handling> {
     if (config.workers === 0) {
-      return { kind: "main", engine: await Engine.create(config, this.serverDuid) };
+      return {
+        kind: "main",
+        engine: await Engine.create(config, this.serverDuid, this.stats, this.latency),
+      };
     }
     const pool = new WorkerPool(config.workers, {
       configPath: this.options.configPath,
       configText: this.options.configText,
+      configFiles: this.#configFiles,
       serverDuid: this.serverDuid.toBytes(),
       logLevel: wantedLevel(config.logging, this.options.logLevel),
       logMultiprocessing: config.logging.logMultiprocessing,
@@ -352,20 +361,23 @@ export class Server {
             id: "#" + this.#packetCounter.toString(16).toUpperCase().padStart(6, "0"),
             listener: listener.index,
             data: view.slice(),
-            source: net.hostname.replace(/%.*$/, ""),
+            source: net.hostname.includes("%") ? net.hostname.replace(/%.*$/, "") : net.hostname,
             sourcePort: net.port,
             interfaceName: listener.interfaceName,
             linkAddress: listener.linkAddress,
             multicast: socket.multicast,
             marks: listener.marks,
           };
-          packetLog.trace("{id}: received {size} bytes from [{source}]:{port} on {listener}", {
-            id: packet.id,
-            size: packet.data.length,
-            source: packet.source,
-            port: packet.sourcePort,
-            listener: listener.description,
-          });
+          packetLog.trace(
+            "{id}: received {size} bytes from [{source}]:{port} on {listener}",
+            () => ({
+              id: packet.id,
+              size: packet.data.length,
+              source: packet.source,
+              port: packet.sourcePort,
+              listener: listener.description,
+            }),
+          );
           this.#dispatch(packet);
         }
       })();
@@ -382,9 +394,6 @@ export class Server {
       } catch (e) {
         this.#exception(`handling ${packet.id}: ${(e as Error).message}`);
       }
-      this.stats.merge(handling.engine.stats.drain());
-      const latency = handling.engine.latency.drain();
-      if (latency) this.latency.merge(latency);
       this.#send(replies);
     } else if (!handling.pool.dispatch(packet)) {
       this.queueDrops++;
@@ -404,12 +413,12 @@ export class Server {
     for (const r of replies) {
       const listener = this.#listeners[r.listener];
       if (!listener) continue;
-      packetLog.trace("Sending {size} bytes to [{dest}]:{port} via {listener}", {
+      packetLog.trace("Sending {size} bytes to [{dest}]:{port} via {listener}", () => ({
         size: r.data.length,
         dest: r.destination,
         port: r.port,
         listener: listener.description,
-      });
+      }));
       listener.reply.send(r.data, { transport: "udp", hostname: r.destination, port: r.port })
         .catch((e) => {
           log.warning("Cannot send to [{dest}]:{port} via {listener}: {error}", {
@@ -450,11 +459,16 @@ export class Server {
   async #reload(): Promise<boolean> {
     log.info("Reloading configuration");
     let config: ServerConfig;
+    const reader = recordingReader();
     try {
-      config = await loadServerConfigAsync(
-        this.options.configPath,
-        this.options.configText,
-        false,
+      // The configuration may be readable by root only: read it as root, as at start-up.
+      config = await withRoot(() =>
+        loadServerConfigAsync(
+          this.options.configPath,
+          this.options.configText,
+          false,
+          reader.readFile,
+        )
       );
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
@@ -462,11 +476,18 @@ export class Server {
     }
     let handling: Handling;
     let listeners: UdpListener[];
+    const previousFiles = this.#configFiles;
     try {
-      listeners = await this.#openListeners(config, hostInterfaces(), this.#listeners);
-      await this.#tcp.listen(config, hostInterfaces());
+      // Binding port 547 needs root; handlers initialise as the service user, as at start-up.
+      listeners = await withRoot(async () => {
+        const opened = await this.#openListeners(config, hostInterfaces(), this.#listeners);
+        await this.#tcp.listen(config, hostInterfaces());
+        return opened;
+      });
+      this.#configFiles = reader.files;
       handling = await this.#startHandling(config);
     } catch (e) {
+      this.#configFiles = previousFiles;
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
       return false;
     }
@@ -495,8 +516,10 @@ export class Server {
     this.#entries = statisticsEntries(config);
     if (old?.kind === "pool") old.pool.stop();
     else if (old?.kind === "main") await old.engine.handler.close();
-    await logSystem.apply(config.logging, this.options.logLevel);
-    await this.#reloadControlSocket(config);
+    await withRoot(async () => {
+      await logSystem.apply(config.logging, this.options.logLevel);
+      await this.#reloadControlSocket(config);
+    });
     await this.#reloadMetrics(config);
     log.info("Configuration reloaded");
     return true;
@@ -547,13 +570,13 @@ export class Server {
     this.#closeListeners();
     const handling = this.#handling;
     this.#handling = undefined;
-    this.#control?.closeAll();
+    withRootSync(() => this.#control?.closeAll());
     this.#control = undefined;
     await this.#metrics?.stop();
     this.#metrics = undefined;
     if (handling?.kind === "pool") handling.pool.stop();
     else if (handling?.kind === "main") await handling.engine.handler.close();
-    if (this.#pidFile) removePidFile(this.#pidFile);
+    if (this.#pidFile) withRootSync(() => removePidFile(this.#pidFile!));
     await logSystem.close();
     this.#resolveStopped();
   }

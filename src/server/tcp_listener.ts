@@ -598,8 +598,12 @@ export class TcpService {
     try {
       return engine.handler.handle(packet, engine.stats);
     } finally {
-      const delta = engine.stats.drain();
-      if (delta.length) this.events.stats(delta);
+      // The main thread's engine counts straight into the server's statistics; only an engine
+      // of our own has counts to hand over.
+      if (this.#ownEngine) {
+        const delta = engine.stats.drain();
+        if (delta.length) this.events.stats(delta);
+      }
     }
   }
 

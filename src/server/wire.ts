@@ -49,6 +49,11 @@ export interface WorkerInit {
   configPath: string;
   /** Configuration text when it does not come from a file (the embedded demo). */
   configText?: string;
+  /**
+   * The configuration file and its includes as the main thread read them (as root, before
+   * dropping privileges), so workers need not be able to read them.
+   */
+  configFiles?: Record<string, string>;
   /** The server DUID bytes chosen by the main thread. */
   serverDuid: Uint8Array;
   /** Least important level the worker forwards to the main thread's log outputs. */

@@ -6,7 +6,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { Engine, loadServerConfigAsync } from "./engine.ts";
+import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
 import { installSharedBuffers } from "../handlers/shared_memory.ts";
 import type { FromWorker, ToWorker, WireReply } from "./wire.ts";
@@ -31,6 +31,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         message.configPath,
         message.configText,
         false,
+        snapshotReader(message.configFiles ?? {}),
       );
       installSharedBuffers(message.sharedBuffers);
       engine = await Engine.create(config, message.serverDuid);

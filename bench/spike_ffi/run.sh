@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Reproduce the FFI spike table: the Deno.listenDatagram echo vs the FFI recvmmsg/sendmmsg echo
+# (three loop shapes) under the same open-loop load generator, one after another.
+#
+#   bash bench/spike_ffi/run.sh                 # all backends, RATES + ping-pong
+#   RATES="5000 10000" PERIOD=5 BACKENDS="deno ffi-poll" bash bench/spike_ffi/run.sh
+#
+# Server pinned to core 1 (all its threads), load generator to core 0. CPU per packet =
+# server process utime+stime (all threads, /proc/PID/stat; 10 ms ticks) and the schedstat sum
+# (ns) over the measured period (after a 1 s warm-up at the same rate), divided by packets sent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+RATES=${RATES:-"5000 10000 20000 40000"}
+PERIOD=${PERIOD:-5}
+WARM=${WARM:-1}
+PORT=${PORT:-17000}
+BACKENDS=${BACKENDS:-"deno ffi-poll ffi-waitforone ffi-main-async ffi-poll-nopktinfo c-floor"}
+OUT_DIR=${OUT_DIR:-$(mktemp -d -t spike-ffi-XXXXXX)}
+mkdir -p "$OUT_DIR"
+gcc -O2 -Wall -o "$OUT_DIR/loadgen" "$here/loadgen.c"
+gcc -O2 -Wall -o "$OUT_DIR/echo_c" "$here/echo_c.c"
+
+server_cmd() {
+  case $1 in
+    deno) echo "deno run --unstable-net --allow-net $here/echo_deno.ts ::1 $PORT" ;;
+    ffi-poll) echo "deno run --allow-ffi --allow-read $here/echo_ffi.ts --port $PORT --mode poll" ;;
+    ffi-poll-nopktinfo) echo "deno run --allow-ffi --allow-read $here/echo_ffi.ts --port $PORT --mode poll --source kernel" ;;
+    ffi-waitforone) echo "deno run --allow-ffi --allow-read $here/echo_ffi.ts --port $PORT --mode waitforone" ;;
+    ffi-main-async) echo "deno run --allow-ffi --allow-read $here/echo_ffi.ts --port $PORT --mode main-async" ;;
+    c-floor) echo "$OUT_DIR/echo_c $PORT" ;;
+    *) echo "unknown backend $1" >&2; exit 2 ;;
+  esac
+}
+
+results="$OUT_DIR/results.tsv"
+: >"$results"
+for backend in $BACKENDS; do
+  # shellcheck disable=SC2046
+  taskset -c 1 $(server_cmd "$backend") 2>"$OUT_DIR/$backend.log" &
+  pid=$!
+  trap 'kill $pid 2>/dev/null || true' EXIT
+  sleep 2
+  for rate in $RATES 0; do
+    taskset -c 0 "$OUT_DIR/loadgen" -a ::1 -p "$PORT" -r "$rate" -d "$PERIOD" -w "$WARM" \
+      -P "$pid" -l "$backend" | tee -a "$results" >&2
+    sleep 0.5
+  done
+  echo "threads: $(ls /proc/$pid/task | wc -l)" >>"$OUT_DIR/$backend.log"
+  kill -TERM "$pid"
+  wait "$pid" 2>/dev/null || true
+  sleep 0.5
+done
+
+echo
+printf '| backend | rate (pkt/s) | sent | replies | loss | CPU µs/pkt (stat) | user | sys | CPU µs/pkt (schedstat) | RTT p50 µs | RTT p99 µs | rx drops |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+awk -F'\t' '{ r = ($2 == 0) ? sprintf("ping-pong (%d/s)", $6) : $2;
+  printf "| %s | %s | %d | %d | %.2f%% | %.1f | %.1f | %.1f | %.1f | %d | %d | %d |\n", $1, r, $3, $4, $5, $7, $12, $13, $8, $9, $10, $11 }' "$results"
+echo "(raw: $results, logs: $OUT_DIR)"
