@@ -7,6 +7,7 @@
 import {
   AdvertiseMessage,
   ClientIdOption,
+  type ClientServerMessage,
   ConfirmMessage,
   DeclineMessage,
   type Duid,
@@ -180,6 +181,32 @@ function status(code: number, message: string): StatusCodeOption {
   return new StatusCodeOption(code, message);
 }
 
+const NO_ADDRESSES = status(StatusCode.NoAddrsAvail, "No addresses available");
+const NO_PREFIXES = status(StatusCode.NoPrefixAvail, "No prefixes available");
+const NO_BINDING = status(StatusCode.NoBinding, "No binding for this IA");
+
+/**
+ * The sub-options an authoritative server puts in an IA no handler answered, or undefined when
+ * the request type leaves such IAs unanswered (Confirm: see the message-level NotOnLink).
+ */
+function unansweredIA(
+  request: ClientServerMessage,
+  held: readonly Option[],
+  noneAvailable: StatusCodeOption,
+  declinable: boolean,
+): Option[] | undefined {
+  if (request instanceof SolicitMessage || request instanceof RequestMessage) {
+    return [noneAvailable];
+  }
+  if (request instanceof RenewMessage || request instanceof RebindMessage) {
+    return hasLeases(held) ? zeroLifetimes(held) : [NO_BINDING];
+  }
+  if (request instanceof ReleaseMessage || (declinable && request instanceof DeclineMessage)) {
+    return [NO_BINDING];
+  }
+  return undefined;
+}
+
 /**
  * Answers every IA_NA, IA_TA and IA_PD no handler took, as an authoritative server must
  * (RFC 8415 §18.3, RFC 7550): no addresses/prefixes in Solicit and Request, withdrawal or NoBinding
@@ -190,51 +217,23 @@ export class UnansweredIAHandler extends Handler {
   override handle(bundle: TransactionBundle): void {
     const request = bundle.request;
     const response = bundle.response.options;
-    const isSolicitOrRequest = request instanceof SolicitMessage ||
-      request instanceof RequestMessage;
-    const isRenewOrRebind = request instanceof RenewMessage || request instanceof RebindMessage;
-    for (const ia of bundle.getUnhandledOptions(IANAOption)) {
-      const answer = (options: Option[]) => response.push(new IANAOption(ia.iaid, 0, 0, options));
-      if (isSolicitOrRequest) answer([status(StatusCode.NoAddrsAvail, "No addresses available")]);
-      else if (isRenewOrRebind) {
-        answer(
-          hasLeases(ia.options)
-            ? zeroLifetimes(ia.options)
-            : [status(StatusCode.NoBinding, "No binding for this IA")],
-        );
-      } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
-        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
-      } else continue;
-      bundle.markHandled(ia);
-    }
-    for (const ia of bundle.getUnhandledOptions(IATAOption)) {
-      const answer = (options: Option[]) => response.push(new IATAOption(ia.iaid, options));
-      if (isSolicitOrRequest) answer([status(StatusCode.NoAddrsAvail, "No addresses available")]);
-      else if (isRenewOrRebind) {
-        answer(
-          hasLeases(ia.options)
-            ? zeroLifetimes(ia.options)
-            : [status(StatusCode.NoBinding, "No binding for this IA")],
-        );
-      } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
-        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
-      } else continue;
-      bundle.markHandled(ia);
-    }
-    for (const ia of bundle.getUnhandledOptions(IAPDOption)) {
-      const answer = (options: Option[]) => response.push(new IAPDOption(ia.iaid, 0, 0, options));
-      if (isSolicitOrRequest) answer([status(StatusCode.NoPrefixAvail, "No prefixes available")]);
-      else if (isRenewOrRebind) {
-        answer(
-          hasLeases(ia.options)
-            ? zeroLifetimes(ia.options)
-            : [status(StatusCode.NoBinding, "No binding for this IA")],
-        );
-      } else if (request instanceof ReleaseMessage) {
-        answer([status(StatusCode.NoBinding, "No binding for this IA")]);
-      } else continue;
-      bundle.markHandled(ia);
-    }
+    const answerAll = <T extends IANAOption | IATAOption | IAPDOption>(
+      type: abstract new (...args: never[]) => T,
+      rebuild: (ia: T, options: Option[]) => Option,
+      noneAvailable: StatusCodeOption,
+      declinable: boolean,
+    ) => {
+      for (const ia of bundle.getUnhandledOptions(type)) {
+        const answer = unansweredIA(request, ia.options, noneAvailable, declinable);
+        if (!answer) continue;
+        response.push(rebuild(ia, answer));
+        bundle.markHandled(ia);
+      }
+    };
+    answerAll(IANAOption, (ia, o) => new IANAOption(ia.iaid, 0, 0, o), NO_ADDRESSES, true);
+    answerAll(IATAOption, (ia, o) => new IATAOption(ia.iaid, o), NO_ADDRESSES, true);
+    // Decline is about addresses only (RFC 8415 §18.2.8); an IA_PD in one is left alone.
+    answerAll(IAPDOption, (ia, o) => new IAPDOption(ia.iaid, 0, 0, o), NO_PREFIXES, false);
     if (request instanceof ConfirmMessage) {
       const unconfirmed = request.options.some((o) =>
         (o instanceof IANAOption || o instanceof IATAOption || o instanceof IAPDOption) &&
