@@ -20,6 +20,7 @@ import {
   serializeMessage,
 } from "../src/protocol/mod.ts";
 import { freeUdpPort, sleep, withTopology } from "../tests/e2e/netns.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -38,15 +39,8 @@ function config(port: number, workers: number): string {
   return `workers ${workers}
 allow-rapid-commit yes
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-
-<listen-unicast ::1>
-    port ${port}
-</listen-unicast>
-
+${serverIdConfig()}
+${loopbackListenerConfig(port)}
 <recursive-name-servers>
     address 2001:db8::53
     address 2001:db8::153

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { outputUsage, parseCommandArgs } from "./args.ts";
 import {
   type BuildLogLevel,
   buildSqlite,
@@ -78,30 +78,20 @@ export async function buildSqliteCommand(
   args: string[],
   output: BuildSqliteOutput = consoleOutput(),
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        force: { type: "boolean", short: "f", default: false },
-        verbosity: { type: "boolean", short: "v", multiple: true, default: [] },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    output.err(`build-sqlite: ${(e as Error).message}`);
-    output.err(USAGE);
-    return EXIT_ERROR;
-  }
-  if (parsed.values.help) {
-    output.out(USAGE);
-    return EXIT_OK;
-  }
+  const usage = outputUsage("build-sqlite", USAGE, output, EXIT_ERROR);
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      force: { type: "boolean", short: "f", default: false },
+      verbosity: { type: "boolean", short: "v", multiple: true, default: [] },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length !== 2) {
-    output.err("build-sqlite: expected SOURCE and DEST");
-    output.err(USAGE);
-    return EXIT_ERROR;
+    usage.error("expected SOURCE and DEST");
+    return usage.errorStatus;
   }
   const [source, destination] = parsed.positionals;
   const verbosity = parsed.values.verbosity.length;

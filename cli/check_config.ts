@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { outputUsage, parseCommandArgs } from "./args.ts";
 import { formatIssue, loadConfig, loadExtensions } from "../src/config/mod.ts";
 import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
 
@@ -38,29 +38,19 @@ export async function checkConfigCommand(
   args: string[],
   output: CommandOutput = consoleOutput,
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "no-host-checks": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    output.err(`check-config: ${(e as Error).message}`);
-    output.err(USAGE);
-    return 2;
-  }
-  if (parsed.values.help) {
-    output.out(USAGE);
-    return 0;
-  }
+  const usage = outputUsage("check-config", USAGE, output);
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "no-host-checks": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length !== 1) {
-    output.err("check-config: expected exactly one configuration file");
-    output.err(USAGE);
-    return 2;
+    usage.error("expected exactly one configuration file");
+    return usage.errorStatus;
   }
   const file = parsed.positionals[0];
   const hostChecks = !parsed.values["no-host-checks"];

@@ -6,7 +6,7 @@
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { outputUsage, parseCommandArgs } from "./args.ts";
 import { generateConfigDocs } from "../src/config/docs.ts";
 import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
 import type { CommandOutput } from "./check_config.ts";
@@ -21,24 +21,14 @@ export function configDocsCommand(
   args: string[],
   output: CommandOutput = { out: (l) => console.log(l), err: (l) => console.error(l) },
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        output: { type: "string", short: "o", default: "docs/config" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    output.err(`config-docs: ${(e as Error).message}`);
-    output.err(USAGE);
-    return Promise.resolve(2);
-  }
-  if (parsed.values.help) {
-    output.out(USAGE);
-    return Promise.resolve(0);
-  }
+  const parsed = parseCommandArgs({
+    args,
+    options: {
+      output: { type: "string", short: "o", default: "docs/config" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, outputUsage("config-docs", USAGE, output));
+  if (typeof parsed === "number") return Promise.resolve(parsed);
   const dir = parsed.values.output;
   const pages = generateConfigDocs(registerBuiltinSections());
   mkdirSync(dir, { recursive: true });

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { consoleUsage, parseCommandArgs } from "./args.ts";
 import { getLogger } from "@logtape/logtape";
 import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
 
@@ -157,29 +157,21 @@ export async function sendControlCommand(
 
 /** Run the `ctl` subcommand; returns the exit status. */
 export async function ctlCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        verbose: { type: "boolean", short: "v", multiple: true },
-        "control-socket": { type: "string", short: "c", default: DEFAULT_CONTROL_SOCKET },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    console.error(`dhcpkit ctl: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const usage = consoleUsage("dhcpkit ctl", USAGE);
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      verbose: { type: "boolean", short: "v", multiple: true },
+      "control-socket": { type: "string", short: "c", default: DEFAULT_CONTROL_SOCKET },
+      help: { type: "boolean", short: "h" },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length === 0) {
-    console.error(`dhcpkit ctl: a COMMAND is needed\n\n${USAGE}`);
-    return 2;
+    usage.error("a COMMAND is needed");
+    return usage.errorStatus;
   }
   const verbosity = values.verbose?.length ?? 0;
   if (verbosity > 0) await setupConsoleLogging(levelForVerbosity(verbosity));

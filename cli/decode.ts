@@ -15,7 +15,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "./args.ts";
 import { readFile } from "node:fs/promises";
 import { describeMessage, type Message, ParseError, parseMessage } from "../src/protocol/mod.ts";
 import { type Dhcpv6Packet, extractDhcpv6, PcapError, readFrames } from "../src/tools/pcap.ts";
@@ -91,31 +91,27 @@ export async function decodeCommand(args: string[], io?: Partial<DecodeIo>): Pro
   const stdin = () => io?.stdin ?? Deno.stdin.readable;
   const stdout = io?.stdout ?? ((text: string) => writeAll(Deno.stdout, encoder.encode(text)));
   const stderr = io?.stderr ?? ((text: string) => writeAll(Deno.stderr, encoder.encode(text)));
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        pcap: { type: "string", multiple: true },
-        validate: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    stderr(`decode: ${(e as Error).message}\n${DECODE_USAGE}`);
-    return 2;
-  }
+  const usage = {
+    error: (message: string) => stderr(`decode: ${message}\n${DECODE_USAGE}`),
+    help: () => stdout(DECODE_USAGE),
+    errorStatus: 2,
+  };
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      pcap: { type: "string", multiple: true },
+      validate: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    stdout(DECODE_USAGE);
-    return 0;
-  }
   const pcaps = values.pcap ?? [];
   if (pcaps.length > 0 && positionals.length > 0) {
-    stderr(`decode: give either --pcap files or hex inputs, not both\n${DECODE_USAGE}`);
-    return 2;
+    usage.error("give either --pcap files or hex inputs, not both");
+    return usage.errorStatus;
   }
   if (pcaps.filter((p) => p === "-").length + positionals.filter((p) => p === "-").length > 1) {
     stderr("decode: stdin ('-') can be read only once\n");

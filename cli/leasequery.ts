@@ -8,7 +8,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { consoleUsage, parseCommandArgs } from "./args.ts";
 import {
   ClientDataOption,
   ClientIdOption,
@@ -316,35 +316,27 @@ async function queryUdp(
 
 /** Run the `leasequery` subcommand; returns the exit status. */
 export async function leasequeryCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        server: { type: "string", short: "s", default: "ff02::1:2" },
-        port: { type: "string", short: "p", default: "547" },
-        interface: { type: "string", short: "i" },
-        tcp: { type: "boolean", short: "t" },
-        "link-address": { type: "string", short: "L", default: "::" },
-        "relay-data": { type: "boolean", short: "R" },
-        timeout: { type: "string", short: "w", default: "3" },
-        verbose: { type: "boolean", short: "v", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    console.error(`dhcpkit leasequery: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const usage = consoleUsage("dhcpkit leasequery", USAGE);
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      server: { type: "string", short: "s", default: "ff02::1:2" },
+      port: { type: "string", short: "p", default: "547" },
+      interface: { type: "string", short: "i" },
+      tcp: { type: "boolean", short: "t" },
+      "link-address": { type: "string", short: "L", default: "::" },
+      "relay-data": { type: "boolean", short: "R" },
+      timeout: { type: "string", short: "w", default: "3" },
+      verbose: { type: "boolean", short: "v", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length === 0) {
-    console.error(`dhcpkit leasequery: which query?\n\n${USAGE}`);
-    return 2;
+    usage.error("which query?");
+    return usage.errorStatus;
   }
   const port = Number(values.port);
   const timeout = Number(values.timeout);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { consoleUsage, parseCommandArgs } from "./args.ts";
 import {
   ClientIdOption,
   describeMessage,
@@ -64,31 +64,22 @@ export function buildRequest(
 
 /** Run the `query` subcommand. */
 export async function queryCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        server: { type: "string", default: "::1" },
-        port: { type: "string", default: "547" },
-        "link-address": { type: "string", default: "2001:db8::1" },
-        duid: { type: "string" },
-        oro: { type: "string", default: "23,24,31" },
-        "rapid-commit": { type: "boolean" },
-        timeout: { type: "string", default: "3" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    console.error(`dhcpkit query: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      server: { type: "string", default: "::1" },
+      port: { type: "string", default: "547" },
+      "link-address": { type: "string", default: "2001:db8::1" },
+      duid: { type: "string" },
+      oro: { type: "string", default: "23,24,31" },
+      "rapid-commit": { type: "boolean" },
+      timeout: { type: "string", default: "3" },
+      help: { type: "boolean", short: "h" },
+    },
+  }, consoleUsage("dhcpkit query", USAGE));
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   let request: Message;
   try {
     const oro = values.oro!.split(",").filter(Boolean).map((c) => Number(c));

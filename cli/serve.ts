@@ -3,7 +3,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { consoleUsage, parseCommandArgs } from "./args.ts";
 import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
 import { DEMO_CONFIG, DEMO_PORT } from "../src/server/demo.ts";
 import { Server, StartupError } from "../src/server/server.ts";
@@ -22,32 +22,24 @@ options:
 
 /** Run the `serve` subcommand; resolves with the exit status when the server stops. */
 export async function serveCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        verbose: { type: "boolean", short: "v", multiple: true },
-        pidfile: { type: "string", short: "p" },
-        "control-socket": { type: "string", short: "c" },
-        demo: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    console.error(`dhcpkit serve: ${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
+  const usage = consoleUsage("dhcpkit serve", USAGE);
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      verbose: { type: "boolean", short: "v", multiple: true },
+      pidfile: { type: "string", short: "p" },
+      "control-socket": { type: "string", short: "c" },
+      demo: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  }, usage);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const demo = values.demo ?? false;
   if (!demo && positionals.length !== 1) {
-    console.error(`dhcpkit serve: exactly one CONFIG file is needed\n\n${USAGE}`);
-    return 2;
+    usage.error("exactly one CONFIG file is needed");
+    return usage.errorStatus;
   }
   const verbosity = values.verbose?.length ?? (demo ? 2 : 0);
   const level = levelForVerbosity(verbosity);

@@ -18,7 +18,14 @@ export * from "./loader.ts";
 export * from "./parser.ts";
 export * from "./schema.ts";
 export { type ValidateOptions, validateTree } from "./validate.ts";
-export { alwaysSendKey, markKey, type OptionHandlerValues, portKey } from "./sections/common.ts";
+export {
+  addressListKey,
+  alwaysSendKey,
+  domainNameListKey,
+  markKey,
+  type OptionHandlerValues,
+  portKey,
+} from "./sections/common.ts";
 export * from "./sections/duid.ts";
 export * from "./sections/listeners.ts";
 export * from "./sections/logging.ts";

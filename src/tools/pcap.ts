@@ -253,6 +253,26 @@ function* readPcapng(buf: Uint8Array): Generator<Frame, void, undefined> {
     };
     const time = (info: Interface, high: number, low: number) =>
       (high * 0x100000000 + low) / info.unitsPerSecond + info.offset;
+    /** An (Enhanced) Packet Block: interface id, timestamp, lengths at +12 and +16, data at +20. */
+    const timedPacket = (interfaceId: number, what: string): Frame => {
+      const info = iface(interfaceId, bodyStart);
+      const capLen = u32(buf, bodyStart + 12, little);
+      const origLen = u32(buf, bodyStart + 16, little);
+      if (capLen > bodyEnd - bodyStart - 20) {
+        throw new PcapError(
+          bodyStart + 12,
+          `${what} block claims ${capLen} captured bytes in a ${total}-byte block`,
+        );
+      }
+      const dataStart = bodyStart + 20;
+      return {
+        index: ++index,
+        time: time(info, u32(buf, bodyStart + 4, little), u32(buf, bodyStart + 8, little)),
+        linkType: info.linkType,
+        data: buf.subarray(dataStart, dataStart + capLen),
+        originalLength: Math.max(origLen, capLen),
+      };
+    };
     switch (type) {
       case PCAPNG_SHB: {
         bodyNeed(16, "section header");
@@ -280,27 +300,10 @@ function* readPcapng(buf: Uint8Array): Generator<Frame, void, undefined> {
         interfaces.push(info);
         break;
       }
-      case 6: { // Enhanced Packet Block
+      case 6: // Enhanced Packet Block: 32-bit interface id
         bodyNeed(20, "enhanced packet");
-        const info = iface(u32(buf, bodyStart, little), bodyStart);
-        const capLen = u32(buf, bodyStart + 12, little);
-        const origLen = u32(buf, bodyStart + 16, little);
-        if (capLen > bodyEnd - bodyStart - 20) {
-          throw new PcapError(
-            bodyStart + 12,
-            `enhanced packet block claims ${capLen} captured bytes in a ${total}-byte block`,
-          );
-        }
-        const dataStart = bodyStart + 20;
-        yield {
-          index: ++index,
-          time: time(info, u32(buf, bodyStart + 4, little), u32(buf, bodyStart + 8, little)),
-          linkType: info.linkType,
-          data: buf.subarray(dataStart, dataStart + capLen),
-          originalLength: Math.max(origLen, capLen),
-        };
+        yield timedPacket(u32(buf, bodyStart, little), "enhanced packet");
         break;
-      }
       case 3: { // Simple Packet Block: interface 0, no timestamp
         bodyNeed(4, "simple packet");
         const info = iface(0, bodyStart);
@@ -315,26 +318,10 @@ function* readPcapng(buf: Uint8Array): Generator<Frame, void, undefined> {
         };
         break;
       }
-      case 2: { // Packet Block (obsolete)
+      case 2: // Packet Block (obsolete): 16-bit interface id, then a drop count
         bodyNeed(20, "packet");
-        const info = iface(u16(buf, bodyStart, little), bodyStart);
-        const capLen = u32(buf, bodyStart + 12, little);
-        const origLen = u32(buf, bodyStart + 16, little);
-        if (capLen > bodyEnd - bodyStart - 20) {
-          throw new PcapError(
-            bodyStart + 12,
-            `packet block claims ${capLen} captured bytes in a ${total}-byte block`,
-          );
-        }
-        yield {
-          index: ++index,
-          time: time(info, u32(buf, bodyStart + 4, little), u32(buf, bodyStart + 8, little)),
-          linkType: info.linkType,
-          data: buf.subarray(bodyStart + 20, bodyStart + 20 + capLen),
-          originalLength: Math.max(origLen, capLen),
-        };
+        yield timedPacket(u16(buf, bodyStart, little), "packet");
         break;
-      }
       default:
         // Name resolution, statistics, custom and other blocks carry no packets.
         break;

@@ -32,18 +32,16 @@ import {
   serializeMessage,
 } from "../../src/protocol/mod.ts";
 import { registry } from "./helpers.ts";
+import {
+  freeUdpPort,
+  loopbackListenerConfig,
+  SERVER_PERMISSIONS,
+  serverIdConfig,
+} from "../helpers/server.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TECHNICOLOR = join(REPO, "examples/extensions/technicolor/mod.ts");
 const EVENT_SINK = join(REPO, "examples/extensions/event_sink/mod.ts");
-const PERMISSIONS = [
-  "--unstable-net",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
 
 /** A temporary folder anyone may write to (the server drops root privileges to `nobody`). */
 function workDir(): string {
@@ -153,32 +151,16 @@ Deno.test("check-config imports the extensions a configuration names", async () 
 // ---------------------------------------------------------------------------------------------
 // Over the wire
 
-/** A UDP port nobody uses right now. */
-function freePort(): number {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const port = (socket.addr as Deno.NetAddr).port;
-  socket.close();
-  return port;
-}
-
 /** Server configuration text answering on [::1]:port. */
 function serverConfig(dir: string, port: number, workers: number, extra: string): string {
-  return [
-    `workers ${workers}`,
-    `pid-file ${join(dir, "dhcpkit.pid")}`,
-    `control-socket ${join(dir, "dhcpkit.sock")}`,
-    extra,
-    "<duid-ll server-id>",
-    "    hardware-type 1",
-    "    link-layer-address 02:00:00:d4:c9:01",
-    "</duid-ll>",
-    "<listen-unicast ::1>",
-    `    port ${port}`,
-    "</listen-unicast>",
-    "<sol-max-rt-technicolor>",
-    "    limit 3600",
-    "</sol-max-rt-technicolor>",
-  ].join("\n") + "\n";
+  return `workers ${workers}
+pid-file ${join(dir, "dhcpkit.pid")}
+control-socket ${join(dir, "dhcpkit.sock")}
+${extra}
+${serverIdConfig("02:00:00:d4:c9:01")}${loopbackListenerConfig(port)}<sol-max-rt-technicolor>
+    limit 3600
+</sol-max-rt-technicolor>
+`;
 }
 
 /** Ask [::1]:port for information as a relay would; the client message of the reply, if any. */
@@ -261,7 +243,7 @@ function technicolorValue(message: Message | undefined): number | undefined {
 
 Deno.test("deno run: extensions named in the configuration work in every worker", async () => {
   const dir = workDir();
-  const port = freePort();
+  const port = freeUdpPort();
   const events = join(dir, "events.jsonl");
   const conf = join(dir, "dhcpkit.conf");
   writeFileSync(
@@ -272,7 +254,7 @@ Deno.test("deno run: extensions named in the configuration work in every worker"
   const running = await start([
     Deno.execPath(),
     "run",
-    ...PERMISSIONS,
+    ...SERVER_PERMISSIONS,
     join(REPO, "cli/main.ts"),
     "serve",
     conf,
@@ -291,11 +273,18 @@ Deno.test("deno run: extensions named in the configuration work in every worker"
 
 Deno.test("deno run: a composed entry file carries its extensions into the workers", async () => {
   const dir = workDir();
-  const port = freePort();
+  const port = freeUdpPort();
   const conf = join(dir, "dhcpkit.conf");
   writeFileSync(conf, serverConfig(dir, port, 1, "# no extension keys: they are composed in"));
   const running = await start(
-    [Deno.execPath(), "run", ...PERMISSIONS, join(REPO, "examples/custom_entry.ts"), "serve", conf],
+    [
+      Deno.execPath(),
+      "run",
+      ...SERVER_PERMISSIONS,
+      join(REPO, "examples/custom_entry.ts"),
+      "serve",
+      conf,
+    ],
     port,
   );
   try {
@@ -338,7 +327,7 @@ Deno.test({
         stderr: "piped",
       }).output();
       assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
-      const port = freePort();
+      const port = freeUdpPort();
       const conf = join(dir, "dhcpkit.conf");
       writeFileSync(conf, serverConfig(dir, port, 1, ""));
       const running = await start([exe, "serve", conf], port);

@@ -9,18 +9,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkConfigCommand } from "../../cli/check_config.ts";
+import { SERVER_PERMISSIONS } from "../helpers/server.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const EXAMPLES = join(REPO, "docs/examples");
 const GUIDES = ["docs/operator-guide.md", "docs/extension-guide.md"];
-const PERMISSIONS = [
-  "--unstable-net",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
 
 /** A fenced code block that names the file it shows. */
 interface FileBlock {
@@ -106,7 +99,7 @@ Deno.test("docs: the TypeScript examples type-check", async () => {
 });
 
 Deno.test("docs: the example extension's tests pass", async () => {
-  const { code, output } = await deno(["test", ...PERMISSIONS, "docs/examples/"]);
+  const { code, output } = await deno(["test", ...SERVER_PERMISSIONS, "docs/examples/"]);
   assert.equal(code, 0, output);
   assert.match(output, /ok \| [1-9]\d* passed \| 0 failed/);
 });
@@ -126,7 +119,7 @@ Deno.test("docs: the composed entry knows its extension without an extension key
   const conf = "docs/examples/composed.conf";
   const composed = await deno([
     "run",
-    ...PERMISSIONS,
+    ...SERVER_PERMISSIONS,
     "docs/examples/custom_entry.ts",
     "check-config",
     "--no-host-checks",
@@ -136,7 +129,7 @@ Deno.test("docs: the composed entry knows its extension without an extension key
   assert.match(composed.output, /composed\.conf: OK/);
   const plain = await deno([
     "run",
-    ...PERMISSIONS,
+    ...SERVER_PERMISSIONS,
     "cli/main.ts",
     "check-config",
     "--no-host-checks",

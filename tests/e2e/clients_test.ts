@@ -16,43 +16,28 @@
  */
 
 import assert from "node:assert/strict";
-import { type Capture, e2eTest, startCapture, type Topology, withTopology } from "./netns.ts";
+import { INFORMATION_CONFIG, serverIdConfig } from "../helpers/server.ts";
+import { DHCLIENT, startDhclient } from "./dhclient.ts";
+import {
+  type Capture,
+  directTopology,
+  e2eTest,
+  startCapture,
+  type Topology,
+  withTopology,
+} from "./netns.ts";
 
-const SERVER_ID = `<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-`;
+const SERVER_ID = serverIdConfig();
 
-const INFORMATION = `<recursive-name-servers>
-    address 2001:db8::53
-    address 2001:db8::153
-</recursive-name-servers>
-
-<domain-search-list>
-    domain-name example.com
-    domain-name example.net
-</domain-search-list>
-`;
+/** dhclient configuration asking for the information options. */
+const REQUEST_INFORMATION = "request dhcp6.name-servers, dhcp6.domain-search;\n";
 
 /** The server's debug line for an answered Solicit. */
 const ADVERTISED = /answering solicit .* with advertise/;
 
-const DHCLIENT = { dhclient: "isc-dhcp-client" };
-
 /** Configuration of a server listening on an interface. */
 function interfaceConfig(iface: string, workers: number): string {
-  return `workers ${workers}\n${SERVER_ID}\n<listen-interface ${iface} />\n\n${INFORMATION}`;
-}
-
-/** A client namespace and a server namespace joined by one veth pair (cli0 <-> srv0). */
-async function directTopology(t: Topology) {
-  const srv = await t.namespace("srv");
-  const cli = await t.namespace("cli");
-  await t.link(srv, "srv0", cli, "cli0");
-  const serverLinkLocal = await t.linkLocal(srv, "srv0");
-  await t.linkLocal(cli, "cli0");
-  return { srv, cli, serverLinkLocal };
+  return `workers ${workers}\n${SERVER_ID}\n<listen-interface ${iface} />\n\n${INFORMATION_CONFIG}`;
 }
 
 /**
@@ -94,32 +79,6 @@ async function startRelay(t: Topology, rly: string) {
   return relay;
 }
 
-/**
- * Start `dhclient -6 FLAGS -d` on cli0 with our recorder script and its files in the temporary
- * folder; resolves with the process and the folder the script records into.
- */
-async function startDhclient(t: Topology, cli: string, flags: string[], name: string) {
-  const { script, dir } = await t.recorderScript(name);
-  const conf = t.path(`${name}.conf`);
-  await Deno.writeTextFile(conf, "request dhcp6.name-servers, dhcp6.domain-search;\n");
-  const client = t.spawn(cli, "dhclient", [
-    "-6",
-    ...flags,
-    "-d",
-    "-v",
-    "-cf",
-    conf,
-    "-sf",
-    script,
-    "-lf",
-    t.path(`${name}.leases`),
-    "-pf",
-    t.path(`${name}.pid`),
-    "cli0",
-  ], `dhclient ${flags.join(" ")}`);
-  return { client, dir };
-}
-
 /** The options of a decoded message, by option name. */
 type Json = Record<string, unknown>;
 const optionsOf = (m: Json) => (m.options ?? []) as Json[];
@@ -141,7 +100,7 @@ e2eTest(
     withTopology(async (t) => {
       const { srv, cli } = await directTopology(t);
       await t.startServer({ namespace: srv, config: interfaceConfig("srv0", 1) });
-      const { dir } = await startDhclient(t, cli, ["-S"], "dhclient");
+      const { dir } = await startDhclient(t, cli, ["-S"], "dhclient", REQUEST_INFORMATION);
       const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
       assertDhclientInformation(env);
     }),
@@ -163,11 +122,11 @@ e2eTest(
       const server = await t.startServer({ namespace: srv, config: interfaceConfig("srv0", 0) });
       const capture = await startCapture(t, srv, "srv0");
 
-      const na = await startDhclient(t, cli, [], "dhclient-na");
+      const na = await startDhclient(t, cli, [], "dhclient-na", REQUEST_INFORMATION);
       await server.waitFor(ADVERTISED, 20_000);
       await na.client.stop();
       const before = server.countLines(ADVERTISED);
-      const pd = await startDhclient(t, cli, ["-P"], "dhclient-pd");
+      const pd = await startDhclient(t, cli, ["-P"], "dhclient-pd", REQUEST_INFORMATION);
       await server.waitForCount(ADVERTISED, before + 1, 20_000);
       await pd.client.stop();
 
@@ -205,12 +164,13 @@ e2eTest(
       const { srv, rly, cli, relayLinkLocal } = await relayTopology(t);
       const server = await t.startServer({
         namespace: srv,
-        config: `workers 1\n${SERVER_ID}\n<listen-unicast 2001:db8:1::2 />\n\n${INFORMATION}`,
+        config:
+          `workers 1\n${SERVER_ID}\n<listen-unicast 2001:db8:1::2 />\n\n${INFORMATION_CONFIG}`,
       });
       await startRelay(t, rly);
 
       // Stateless: the information arrives at the client, so the relay forwarded the reply.
-      const stateless = await startDhclient(t, cli, ["-S"], "dhclient-s");
+      const stateless = await startDhclient(t, cli, ["-S"], "dhclient-s", REQUEST_INFORMATION);
       assertDhclientInformation(
         await t.waitRecorded(stateless.dir, /^(INFORM6|RENEW6|BOUND6)$/),
       );
@@ -219,7 +179,7 @@ e2eTest(
       // IA_NA: capture on both sides of the relay.
       const upper = await startCapture(t, srv, "srv0");
       const lower = await startCapture(t, cli, "cli0");
-      const na = await startDhclient(t, cli, [], "dhclient-na");
+      const na = await startDhclient(t, cli, [], "dhclient-na", REQUEST_INFORMATION);
       await server.waitFor(ADVERTISED, 20_000);
       // Let the relayed reply reach the client.
       await new Promise((r) => setTimeout(r, 1000));

@@ -7,7 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { e2eTest, type Topology, withTopology } from "./netns.ts";
+import { serverIdConfig } from "../helpers/server.ts";
+import { DHCLIENT, startDhclient } from "./dhclient.ts";
+import { directTopology, e2eTest, type Topology, withTopology } from "./netns.ts";
 
 const SERVER_ADDRESS = "2001:db8:1::2";
 
@@ -18,11 +20,7 @@ function config(t: Topology): string {
   );
   return `workers 1
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-
+${serverIdConfig()}
 <listen-interface srv0 />
 <listen-unicast ${SERVER_ADDRESS} />
 <listen-tcp ${SERVER_ADDRESS}>
@@ -64,36 +62,13 @@ function prefixesIn(m: Json): Json[] {
 
 e2eTest(
   "e2e leasequery: dhclient -6 -P gets a static prefix, dhcpkit leasequery finds it",
-  { root: true, commands: { dhclient: "isc-dhcp-client" } },
+  { root: true, commands: DHCLIENT },
   () =>
     withTopology(async (t) => {
-      const srv = await t.namespace("srv");
-      const cli = await t.namespace("cli");
-      await t.link(srv, "srv0", cli, "cli0");
-      await t.address(srv, "srv0", `${SERVER_ADDRESS}/64`);
-      await t.linkLocal(srv, "srv0");
-      await t.linkLocal(cli, "cli0");
-      await t.settled(srv, "srv0");
+      const { srv, cli } = await directTopology(t, { serverAddress: SERVER_ADDRESS });
       await t.startServer({ namespace: srv, config: config(t) });
 
-      const { script, dir } = await t.recorderScript("dhclient-pd");
-      const conf = t.path("dhclient.conf");
-      await Deno.writeTextFile(conf, "\n");
-      t.spawn(cli, "dhclient", [
-        "-6",
-        "-P",
-        "-d",
-        "-v",
-        "-cf",
-        conf,
-        "-sf",
-        script,
-        "-lf",
-        t.path("dhclient.leases"),
-        "-pf",
-        t.path("dhclient.pid"),
-        "cli0",
-      ], "dhclient -6 -P");
+      const { dir } = await startDhclient(t, cli, ["-P"], "dhclient-pd");
       const env = await t.waitRecorded(dir, /^(BOUND6|RENEW6|REBIND6)$/);
       assert.equal(env.new_ip6_prefix, "2001:db8:ff00::/56");
 

@@ -8,18 +8,12 @@
  * @module
  */
 
+import { SERVER_PERMISSIONS } from "../helpers/server.ts";
+
+export { freeUdpPort, SERVER_PERMISSIONS } from "../helpers/server.ts";
+
 /** The repository root (where `cli/main.ts` lives). */
 export const REPO_ROOT: string = new URL("../../", import.meta.url).pathname;
-
-/** Permissions the server is started with (those of the README, nothing more). */
-export const SERVER_PERMISSIONS: readonly string[] = [
-  "--unstable-net",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
 
 /** The Python interpreter that has scapy (the pyenv one on PATH does not). */
 export const PYTHON = "/usr/bin/python3";
@@ -616,12 +610,26 @@ export async function withTopology<T>(fn: (t: Topology) => Promise<T>): Promise<
   }
 }
 
-/** A free UDP port on ::1. */
-export function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const port = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return port;
+/**
+ * A client namespace and a server namespace joined by one veth pair (cli0 <-> srv0), both sides
+ * with their link-local address; `serverAddress` / `clientAddress` (without prefix length, /64
+ * is used) are added to srv0 / cli0 and waited for until usable.
+ */
+export async function directTopology(
+  t: Topology,
+  addresses: { serverAddress?: string; clientAddress?: string } = {},
+): Promise<{ srv: string; cli: string; serverLinkLocal: string }> {
+  const { serverAddress, clientAddress } = addresses;
+  const srv = await t.namespace("srv");
+  const cli = await t.namespace("cli");
+  await t.link(srv, "srv0", cli, "cli0");
+  if (serverAddress) await t.address(srv, "srv0", `${serverAddress}/64`);
+  if (clientAddress) await t.address(cli, "cli0", `${clientAddress}/64`);
+  const serverLinkLocal = await t.linkLocal(srv, "srv0");
+  await t.linkLocal(cli, "cli0");
+  if (serverAddress) await t.settled(srv, "srv0");
+  if (clientAddress) await t.settled(cli, "cli0");
+  return { srv, cli, serverLinkLocal };
 }
 
 /** A packet capture (tshark writing a pcap) running in a namespace. */

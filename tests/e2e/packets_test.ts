@@ -12,7 +12,8 @@
 
 import assert from "node:assert/strict";
 import { describeMessage, parseMessage } from "../../src/protocol/mod.ts";
-import { e2eTest, PYTHON, type Topology, withTopology } from "./netns.ts";
+import { INFORMATION_CONFIG, serverIdConfig } from "../helpers/server.ts";
+import { directTopology, e2eTest, PYTHON, type Topology, withTopology } from "./netns.ts";
 
 const SCRIPT = new URL("./scapy_client.py", import.meta.url).pathname;
 const SERVER_MAC = "02:00:00:00:00:01";
@@ -26,24 +27,11 @@ const CLIENT_ADDRESS = "2001:db8:1::10";
 const CONFIG = `workers 0
 allow-rapid-commit yes
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address ${SERVER_MAC}
-</duid-ll>
-
+${serverIdConfig(SERVER_MAC)}
 <listen-interface srv0 />
 <listen-unicast ${SERVER_ADDRESS} />
 
-<recursive-name-servers>
-    address 2001:db8::53
-    address 2001:db8::153
-</recursive-name-servers>
-
-<domain-search-list>
-    domain-name example.com
-    domain-name example.net
-</domain-search-list>
-`;
+${INFORMATION_CONFIG}`;
 
 type Json = Record<string, unknown>;
 
@@ -156,15 +144,10 @@ e2eTest(
   { root: true, scapy: true },
   () =>
     withTopology(async (t) => {
-      const srv = await t.namespace("srv");
-      const cli = await t.namespace("cli");
-      await t.link(srv, "srv0", cli, "cli0");
-      await t.address(srv, "srv0", `${SERVER_ADDRESS}/64`);
-      await t.address(cli, "cli0", `${CLIENT_ADDRESS}/64`);
-      const serverLL = await t.linkLocal(srv, "srv0");
-      await t.linkLocal(cli, "cli0");
-      await t.settled(srv, "srv0");
-      await t.settled(cli, "cli0");
+      const { srv, cli, serverLinkLocal: serverLL } = await directTopology(t, {
+        serverAddress: SERVER_ADDRESS,
+        clientAddress: CLIENT_ADDRESS,
+      });
       const server = await t.startServer({ namespace: srv, config: CONFIG });
       assert.ok(await Deno.stat(server.pidFile), "PID file written");
 

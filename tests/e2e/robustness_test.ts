@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { loopbackListenerConfig, serverIdConfig } from "../helpers/server.ts";
 import { e2eTest, freeUdpPort, PYTHON, sleep, type Topology, withTopology } from "./netns.ts";
 
 const SCRIPT = new URL("./scapy_client.py", import.meta.url).pathname;
@@ -17,15 +18,8 @@ const FLOOD_RATE = 5000;
 function config(port: number, workers: number): string {
   return `workers ${workers}
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-
-<listen-unicast ::1>
-    port ${port}
-</listen-unicast>
-
+${serverIdConfig()}
+${loopbackListenerConfig(port)}
 <recursive-name-servers>
     address 2001:db8::53
 </recursive-name-servers>

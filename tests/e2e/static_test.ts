@@ -12,61 +12,24 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { serverIdConfig } from "../helpers/server.ts";
+import { DHCLIENT, startDhclient } from "./dhclient.ts";
 import {
+  directTopology,
   e2eTest,
   REPO_ROOT,
   run,
   SERVER_PERMISSIONS,
-  type Topology,
   withTopology,
 } from "./netns.ts";
 
-const SERVER_ID = `<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-`;
-
-const DHCLIENT = { dhclient: "isc-dhcp-client" };
+const SERVER_ID = serverIdConfig();
 
 const CSV = [
   "id,address,prefix,comment",
   "interface-id-str:srv0,2001:db8:5::42,2001:db8:500::/56,direct clients on srv0",
   "interface-id-str:other,2001:db8:5::43,,not used",
 ].join("\r\n") + "\r\n";
-
-/** A client namespace and a server namespace joined by one veth pair (cli0 <-> srv0). */
-async function directTopology(t: Topology) {
-  const srv = await t.namespace("srv");
-  const cli = await t.namespace("cli");
-  await t.link(srv, "srv0", cli, "cli0");
-  await t.linkLocal(srv, "srv0");
-  await t.linkLocal(cli, "cli0");
-  return { srv, cli };
-}
-
-/** Start `dhclient -6 FLAGS -d` on cli0 with our recorder script and files in the temp folder. */
-async function startDhclient(t: Topology, cli: string, flags: string[], name: string) {
-  const { script, dir } = await t.recorderScript(name);
-  const conf = t.path(`${name}.conf`);
-  await Deno.writeTextFile(conf, "\n");
-  const client = t.spawn(cli, "dhclient", [
-    "-6",
-    ...flags,
-    "-d",
-    "-v",
-    "-cf",
-    conf,
-    "-sf",
-    script,
-    "-lf",
-    t.path(`${name}.leases`),
-    "-pf",
-    t.path(`${name}.pid`),
-    "cli0",
-  ], `dhclient ${flags.join(" ")}`);
-  return { client, dir };
-}
 
 e2eTest(
   "e2e static: dhclient gets the address and prefix of <static-csv> from the workers",

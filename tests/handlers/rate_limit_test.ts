@@ -15,6 +15,7 @@ import {
   SubscriberIdOption,
 } from "../../src/protocol/mod.ts";
 import { elapsed, pipeline, pipelineFromConfig, relayed, run } from "../pipeline/helpers.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../helpers/server.ts";
 
 const A = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 0xa]));
 const B = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 0xb]));
@@ -207,8 +208,7 @@ Deno.test({
     Deno.writeTextFileSync(
       `${dir}/dhcpkit.conf`,
       `user root\ngroup root\nworkers 2\npid-file ${dir}/pid\ncontrol-socket ${dir}/sock\n` +
-        `<duid-ll server-id>\n hardware-type 1\n link-layer-address 02:00:00:00:00:01\n</duid-ll>\n` +
-        `<listen-unicast ::1>\n port ${port}\n</listen-unicast>\n` +
+        serverIdConfig() + loopbackListenerConfig(port) +
         `<rate-limit>\n rate 3\n per 60\n</rate-limit>\n` +
         `<recursive-name-servers>\n address 2001:db8::53\n</recursive-name-servers>\n`,
     );

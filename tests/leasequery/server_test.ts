@@ -26,6 +26,7 @@ import {
   StatusCodeOption,
 } from "./server_test_deps.ts";
 import { frame, FrameReader, leasequery, seedClients, tempDir } from "./lq_helpers.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../helpers/server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const UDP_PORT = 20000 + Math.floor(Math.random() * 20000);
@@ -41,15 +42,8 @@ workers 2
 pid-file ${dir}/dhcpkit.pid
 control-socket ${dir}/dhcpkit.sock
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address 02:00:00:00:00:01
-</duid-ll>
-
-<listen-unicast ::1>
-    port ${UDP_PORT}
-</listen-unicast>
-
+${serverIdConfig()}
+${loopbackListenerConfig(UDP_PORT)}
 <listen-tcp ::1>
     port ${TCP_PORT}
     max-connections 4

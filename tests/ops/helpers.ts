@@ -24,6 +24,7 @@ import {
   ServerIdOption,
   SolicitMessage,
 } from "../../src/protocol/mod.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../helpers/server.ts";
 
 /** The repository root. */
 export const ROOT: string = new URL("../../", import.meta.url).pathname;
@@ -32,13 +33,7 @@ export const MAIN: string = join(ROOT, "cli/main.ts");
 /** Server DUID used in the test configurations. */
 export const SERVER_MAC = "02:00:00:d4:c9:01";
 
-/** A free UDP port on ::1. */
-export function freeUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const port = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return port;
-}
+export { freeUdpPort } from "../helpers/server.ts";
 
 /** A free TCP port on ::1. */
 export function freeTcpPort(): number {
@@ -70,15 +65,8 @@ export function baseConfig(port: number, extra = ""): string {
 control-socket ctl.sock
 pid-file server.pid
 
-<duid-ll server-id>
-    hardware-type 1
-    link-layer-address ${SERVER_MAC}
-</duid-ll>
-
-<listen-unicast ::1>
-    port ${port}
-</listen-unicast>
-${extra}`;
+${serverIdConfig(SERVER_MAC)}
+${loopbackListenerConfig(port)}${extra}`;
 }
 
 /** A server subprocess. */

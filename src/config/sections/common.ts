@@ -4,7 +4,15 @@
  * @module
  */
 
-import { boolean, integer, mark } from "../datatypes.ts";
+import {
+  type AddressClass,
+  boolean,
+  domainName,
+  integer,
+  type IPv6Address,
+  ipv6Address,
+  mark,
+} from "../datatypes.ts";
 import type { KeySpec } from "../schema.ts";
 
 /** `always-send`: for handlers that add an option, send it even when the client did not ask. */
@@ -39,6 +47,42 @@ export const portKey: KeySpec<number> = {
     "that run without root privileges.",
   example: "10547",
 };
+
+/**
+ * `address`: the addresses an option-adding handler lists (property `addresses`), of class
+ * `cls`; required, given once per address.
+ */
+export function addressListKey(
+  cls: AddressClass,
+  description: string,
+  example: string,
+): KeySpec<IPv6Address> {
+  return {
+    name: "address",
+    property: "addresses",
+    type: ipv6Address(cls),
+    required: true,
+    multiple: true,
+    description,
+    example,
+  };
+}
+
+/**
+ * `domain-name`: the domain names an option-adding handler lists (property `domainNames`);
+ * required, given once per name.
+ */
+export function domainNameListKey(description: string, example: string): KeySpec<string> {
+  return {
+    name: "domain-name",
+    property: "domainNames",
+    type: domainName,
+    required: true,
+    multiple: true,
+    description,
+    example,
+  };
+}
 
 /** Values every option-adding handler has. */
 export interface OptionHandlerValues {

@@ -5,11 +5,11 @@
  */
 
 import {
+  addressListKey,
   alwaysSendKey,
   defineSection,
-  domainName,
+  domainNameListKey,
   type IPv6Address,
-  ipv6Address,
   type OptionHandlerValues,
 } from "../../config/mod.ts";
 
@@ -38,15 +38,14 @@ export const recursiveNameServersSection = defineSection<RecursiveNameServersVal
     "    address 2001:4860:4860::8844",
     "</recursive-name-servers>",
   ].join("\n"),
-  keys: [alwaysSendKey, {
-    name: "address",
-    property: "addresses",
-    type: ipv6Address("unicast"),
-    required: true,
-    multiple: true,
-    description: "IPv6 address of a DNS resolver. Give it once per resolver.",
-    example: "2001:db8:1::53",
-  }],
+  keys: [
+    alwaysSendKey,
+    addressListKey(
+      "unicast",
+      "IPv6 address of a DNS resolver. Give it once per resolver.",
+      "2001:db8:1::53",
+    ),
+  ],
 });
 
 /** `<domain-search-list>` handler. */
@@ -61,15 +60,13 @@ export const domainSearchListSection = defineSection<DomainSearchListValues>({
     "    domain-name example.net",
     "</domain-search-list>",
   ].join("\n"),
-  keys: [alwaysSendKey, {
-    name: "domain-name",
-    property: "domainNames",
-    type: domainName,
-    required: true,
-    multiple: true,
-    description: "A domain to add to the search list; internationalised names are allowed.",
-    example: "example.com",
-  }],
+  keys: [
+    alwaysSendKey,
+    domainNameListKey(
+      "A domain to add to the search list; internationalised names are allowed.",
+      "example.com",
+    ),
+  ],
 });
 
 /** The DNS section types. */

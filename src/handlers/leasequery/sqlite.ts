@@ -20,11 +20,13 @@ import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
   ClientIdOption,
   duidFromBytes,
+  findOption,
   formatIPv6,
   fromHex,
   IAAddressOption,
   type LQQueryOption,
   normalizeIPv6,
+  type Option,
   parseMessage,
   QUERY_BY_ADDRESS,
   QUERY_BY_CLIENTID,
@@ -128,16 +130,22 @@ export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
   return db;
 }
 
-/** Create the tables if they do not exist yet. */
-export function createSchema(db: DatabaseSync): void {
+/** Run `work` in a `BEGIN IMMEDIATE` transaction, committed when it returns, else rolled back. */
+function writeTransaction<T>(db: DatabaseSync, work: () => T): T {
   db.exec("BEGIN IMMEDIATE");
   try {
-    db.exec(SCHEMA);
+    const result = work();
     db.exec("COMMIT");
+    return result;
   } catch (e) {
     db.exec("ROLLBACK");
     throw e;
   }
+}
+
+/** Create the tables if they do not exist yet. */
+export function createSchema(db: DatabaseSync): void {
+  writeTransaction(db, () => db.exec(SCHEMA));
 }
 
 interface ClientRow {
@@ -160,6 +168,17 @@ const CLIENT_COLUMNS = "c.id, c.client_id, c.link_address, c.options, c.last_int
 const HAS_LEASES = "(EXISTS (SELECT 1 FROM addresses a WHERE a.client_fk = c.id AND " +
   "a.valid_lifetime_end > :now) OR EXISTS (SELECT 1 FROM prefixes p WHERE p.client_fk = c.id " +
   "AND p.valid_lifetime_end > :now))";
+
+/** The first query option of class `type`; without one the query is malformed (`missing`). */
+function queryOption<T extends Option>(
+  query: LQQueryOption,
+  type: abstract new (...args: never[]) => T,
+  missing: string,
+): T {
+  const option = findOption(query.options, type);
+  if (!option) throw new MalformedQueryError(missing);
+  return option;
+}
 
 /** Number of leading bits two equal-length byte strings share. */
 function commonBits(a: Uint8Array, b: Uint8Array): number {
@@ -370,34 +389,26 @@ export class LeasequerySqliteStore implements LeaseStore {
 
   #cleanup(db: DatabaseSync): void {
     const now = Math.floor(Date.now() / 1000);
-    db.exec("BEGIN IMMEDIATE");
-    let deleted = 0;
-    try {
+    const deleted = writeTransaction(db, () => {
       const last = db.prepare("SELECT value FROM meta WHERE key = 'last_cleanup'").get() as
         | { value: number }
         | undefined;
-      if (last && now - last.value < this.#options.cleanupInterval) {
-        db.exec("COMMIT");
-        return;
-      }
-      deleted += Number(
+      if (last && now - last.value < this.#options.cleanupInterval) return 0;
+      let count = Number(
         db.prepare("DELETE FROM addresses WHERE valid_lifetime_end <= ?").run(now).changes,
       );
-      deleted += Number(
+      count += Number(
         db.prepare("DELETE FROM prefixes WHERE valid_lifetime_end <= ?").run(now).changes,
       );
-      deleted += Number(
+      count += Number(
         db.prepare(
           "DELETE FROM clients WHERE NOT EXISTS (SELECT 1 FROM addresses WHERE client_fk = " +
             "clients.id) AND NOT EXISTS (SELECT 1 FROM prefixes WHERE client_fk = clients.id)",
         ).run().changes,
       );
       db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_cleanup', ?)").run(now);
-      db.exec("COMMIT");
-    } catch (e) {
-      db.exec("ROLLBACK");
-      throw e;
-    }
+      return count;
+    });
     if (deleted > 0) {
       log.info("Removed {count} expired leasequery rows from {path}", {
         count: deleted,
@@ -572,10 +583,11 @@ export class LeasequerySqliteStore implements LeaseStore {
     }
     switch (query.queryType) {
       case QUERY_BY_ADDRESS: {
-        const option = query.options.find((o) => o instanceof IAAddressOption) as
-          | IAAddressOption
-          | undefined;
-        if (!option) throw new MalformedQueryError("query by address without an IA Address");
+        const option = queryOption(
+          query,
+          IAAddressOption,
+          "query by address without an IA Address",
+        );
         params.address = expandIPv6(option.address);
         where.push(
           "c.id IN (SELECT client_fk FROM addresses WHERE address = :address AND " +
@@ -586,29 +598,20 @@ export class LeasequerySqliteStore implements LeaseStore {
         break;
       }
       case QUERY_BY_CLIENTID: {
-        const option = query.options.find((o) => o instanceof ClientIdOption) as
-          | ClientIdOption
-          | undefined;
-        if (!option) throw new MalformedQueryError("query by client-id without a Client ID");
+        const option = queryOption(query, ClientIdOption, "query by client-id without a Client ID");
         params.client = option.duid.toHex();
         where.push("c.client_id = :client");
         break;
       }
       case QUERY_BY_RELAY_ID: {
-        const option = query.options.find((o) => o instanceof RelayIdOption) as
-          | RelayIdOption
-          | undefined;
-        if (!option) throw new MalformedQueryError("query by relay-id without a Relay ID");
+        const option = queryOption(query, RelayIdOption, "query by relay-id without a Relay ID");
         params.relay = option.duid.toHex();
         from = "clients c JOIN relay_ids r ON r.client_fk = c.id";
         where.push("r.relay_id = :relay");
         break;
       }
       case QUERY_BY_REMOTE_ID: {
-        const option = query.options.find((o) => o instanceof RemoteIdOption) as
-          | RemoteIdOption
-          | undefined;
-        if (!option) throw new MalformedQueryError("query by remote-id without a Remote ID");
+        const option = queryOption(query, RemoteIdOption, "query by remote-id without a Remote ID");
         params.remote = remoteIdKey(option);
         from = "clients c JOIN remote_ids r ON r.client_fk = c.id";
         where.push("r.remote_id = :remote");

@@ -5,11 +5,11 @@
  */
 
 import {
+  addressListKey,
   alwaysSendKey,
   defineSection,
-  domainName,
+  domainNameListKey,
   type IPv6Address,
-  ipv6Address,
   type OptionHandlerValues,
 } from "../../config/mod.ts";
 
@@ -37,15 +37,14 @@ export const sipServerAddressesSection = defineSection<SipServerAddressesValues>
     "    address 2001:db8::5061",
     "</sip-server-addresses>",
   ].join("\n"),
-  keys: [alwaysSendKey, {
-    name: "address",
-    property: "addresses",
-    type: ipv6Address("routable"),
-    required: true,
-    multiple: true,
-    description: "Address of a SIP proxy. Give it once per proxy.",
-    example: "2001:db8::5060",
-  }],
+  keys: [
+    alwaysSendKey,
+    addressListKey(
+      "routable",
+      "Address of a SIP proxy. Give it once per proxy.",
+      "2001:db8::5060",
+    ),
+  ],
 });
 
 /** `<sip-server-names>` handler. */
@@ -58,15 +57,13 @@ export const sipServerNamesSection = defineSection<SipServerNamesValues>({
   example: ["<sip-server-names>", "    domain-name sip.example.org", "</sip-server-names>"].join(
     "\n",
   ),
-  keys: [alwaysSendKey, {
-    name: "domain-name",
-    property: "domainNames",
-    type: domainName,
-    required: true,
-    multiple: true,
-    description: "Domain name of a SIP proxy service (looked up through NAPTR).",
-    example: "sip.example.org",
-  }],
+  keys: [
+    alwaysSendKey,
+    domainNameListKey(
+      "Domain name of a SIP proxy service (looked up through NAPTR).",
+      "sip.example.org",
+    ),
+  ],
 });
 
 /** The SIP section types. */

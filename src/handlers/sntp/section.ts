@@ -5,10 +5,10 @@
  */
 
 import {
+  addressListKey,
   alwaysSendKey,
   defineSection,
   type IPv6Address,
-  ipv6Address,
   type OptionHandlerValues,
 } from "../../config/mod.ts";
 
@@ -25,15 +25,14 @@ export const sntpServersSection = defineSection<SntpServersValues>({
   description: "Tells clients which SNTP servers to get the time from (option 31). Several " +
     "applicable sections are merged.",
   example: ["<sntp-servers>", "    address 2001:db8::123", "</sntp-servers>"].join("\n"),
-  keys: [alwaysSendKey, {
-    name: "address",
-    property: "addresses",
-    type: ipv6Address("routable"),
-    required: true,
-    multiple: true,
-    description: "Address of an SNTP server. Give it once per server.",
-    example: "2001:db8::123",
-  }],
+  keys: [
+    alwaysSendKey,
+    addressListKey(
+      "routable",
+      "Address of an SNTP server. Give it once per server.",
+      "2001:db8::123",
+    ),
+  ],
 });
 
 /** The SNTP section types. */

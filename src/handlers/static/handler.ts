@@ -83,6 +83,14 @@ function overlaps(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
   }
 }
 
+/** Answers the unhandled IAs of a request of one kind, given the client's assignment. */
+type IaAnswer = (
+  bundle: TransactionBundle,
+  assignment: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+) => void;
+
 const addressesOf = (ia: IANAOption) =>
   ia.options.filter((o): o is IAAddressOption => o instanceof IAAddressOption);
 const prefixesOf = (ia: IAPDOption) =>
@@ -135,15 +143,25 @@ export class StaticAssignmentHandler extends Handler {
   /** Answer the request's IAs. */
   override handle(bundle: TransactionBundle): void {
     const request = bundle.request;
+    let answer: IaAnswer;
     if (request instanceof SolicitMessage || request instanceof RequestMessage) {
-      this.#handleRequest(bundle);
+      answer = this.#handleRequest;
     } else if (request instanceof RenewMessage || request instanceof RebindMessage) {
-      this.#handleRenewRebind(bundle);
+      answer = this.#handleRenewRebind;
     } else if (request instanceof ConfirmMessage) {
-      this.#handleConfirm(bundle);
+      answer = this.#handleConfirm;
     } else if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
-      this.#handleReleaseDecline(bundle);
+      answer = this.#handleReleaseDecline;
+    } else {
+      return;
     }
+    const iapds = bundle.getUnhandledOptions(IAPDOption);
+    const ianas = bundle.getUnhandledOptions(IANAOption);
+    if (iapds.length === 0 && ianas.length === 0) return;
+    // Without an assignment nothing is touched: the built-in handler withdraws what the client
+    // has, and a later static handler (another source) still gets its chance.
+    const assignment = this.getAssignment(bundle);
+    if (assignment) answer.call(this, bundle, assignment, ianas, iapds);
   }
 
   #addressOption(address: string): IAAddressOption {
@@ -161,14 +179,13 @@ export class StaticAssignmentHandler extends Handler {
     );
   }
 
-  #handleRequest(bundle: TransactionBundle): void {
-    const iapds = bundle.getUnhandledOptions(IAPDOption);
-    const ianas = bundle.getUnhandledOptions(IANAOption);
-    if (iapds.length === 0 && ianas.length === 0) return;
-    const assignment = this.getAssignment(bundle);
-    if (!assignment) return;
+  #handleRequest(
+    bundle: TransactionBundle,
+    { address, prefix }: Assignment,
+    ianas: IANAOption[],
+    iapds: IAPDOption[],
+  ): void {
     const response = bundle.response.options;
-    const { address, prefix } = assignment;
     if (prefix) {
       const ia = iapds.find((o) => prefixesOf(o).some((p) => samePrefix(p, prefix))) ?? iapds[0];
       if (ia) {
@@ -196,16 +213,13 @@ export class StaticAssignmentHandler extends Handler {
     }
   }
 
-  #handleRenewRebind(bundle: TransactionBundle): void {
-    const iapds = bundle.getUnhandledOptions(IAPDOption);
-    const ianas = bundle.getUnhandledOptions(IANAOption);
-    if (iapds.length === 0 && ianas.length === 0) return;
-    // Without an assignment nothing is touched: the built-in handler withdraws what the client
-    // has, and a later static handler (another source) still gets its chance.
-    const assignment = this.getAssignment(bundle);
-    if (!assignment) return;
+  #handleRenewRebind(
+    bundle: TransactionBundle,
+    { address, prefix }: Assignment,
+    ianas: IANAOption[],
+    iapds: IAPDOption[],
+  ): void {
     const response = bundle.response.options;
-    const { address, prefix } = assignment;
 
     if (prefix) {
       const holdsIt = (ia: IAPDOption) => prefixesOf(ia).some((p) => samePrefix(p, prefix));
@@ -243,13 +257,12 @@ export class StaticAssignmentHandler extends Handler {
     }
   }
 
-  #handleConfirm(bundle: TransactionBundle): void {
-    const iapds = bundle.getUnhandledOptions(IAPDOption);
-    const ianas = bundle.getUnhandledOptions(IANAOption);
-    if (iapds.length === 0 && ianas.length === 0) return;
-    const assignment = this.getAssignment(bundle);
-    if (!assignment) return;
-    const { address, prefix } = assignment;
+  #handleConfirm(
+    bundle: TransactionBundle,
+    { address, prefix }: Assignment,
+    ianas: IANAOption[],
+    iapds: IAPDOption[],
+  ): void {
     if (address !== undefined) {
       for (const ia of ianas) {
         const addresses = addressesOf(ia);
@@ -268,13 +281,12 @@ export class StaticAssignmentHandler extends Handler {
     }
   }
 
-  #handleReleaseDecline(bundle: TransactionBundle): void {
-    const iapds = bundle.getUnhandledOptions(IAPDOption);
-    const ianas = bundle.getUnhandledOptions(IANAOption);
-    if (iapds.length === 0 && ianas.length === 0) return;
-    const assignment = this.getAssignment(bundle);
-    if (!assignment) return;
-    const { address, prefix } = assignment;
+  #handleReleaseDecline(
+    bundle: TransactionBundle,
+    { address, prefix }: Assignment,
+    ianas: IANAOption[],
+    iapds: IAPDOption[],
+  ): void {
     if (address !== undefined) {
       for (const ia of ianas) {
         if (addressesOf(ia).some((a) => sameAddress(a.address, address))) bundle.markHandled(ia);

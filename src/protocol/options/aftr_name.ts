@@ -9,6 +9,7 @@ import { readDomainName, writeDomainName } from "../domain.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
 import { checkDomainName } from "./dns.ts";
+import { CONFIGURATION_MESSAGES } from "./base.ts";
 
 /** AFTR-Name (64): the fully qualified name of the DS-Lite tunnel endpoint. */
 export class AFTRNameOption extends Option {
@@ -43,5 +44,4 @@ export class AFTRNameOption extends Option {
 registerOption(AFTRNameOption);
 
 // RFC 6334 §3: requested in ORO, returned at most once per message.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-allowInMessage([S, A, RQ, RN, RB, IR, RP], 64, 0, 1);
+allowInMessage(CONFIGURATION_MESSAGES, 64, 0, 1);

@@ -11,6 +11,12 @@ import { type Duid, parseDuid } from "../duid.ts";
 import { readDomainList, writeDomainList } from "../domain.ts";
 import { Option } from "../option.ts";
 
+/**
+ * The message types that carry configuration options: Solicit, Advertise, Request, Renew, Rebind,
+ * Reply and Information-request.
+ */
+export const CONFIGURATION_MESSAGES: readonly number[] = [1, 2, 3, 5, 6, 7, 11];
+
 /** An option whose data is one DUID (Client ID, Server ID, Relay ID). */
 export abstract class DuidOption extends Option {
   /** Create the option around `duid`. */

@@ -10,6 +10,7 @@ import { registerOption } from "../option.ts";
 import {
   AddressListOption,
   checkRoutable,
+  CONFIGURATION_MESSAGES,
   DomainListOption,
   parseAddressList,
   parseDomainListData,
@@ -84,5 +85,4 @@ registerOption(RecursiveNameServersOption);
 registerOption(DomainSearchListOption);
 
 // RFC 3646 §3, §4: only in messages that carry configuration.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-for (const code of [23, 24]) allowInMessage([S, A, RQ, RN, RB, IR, RP], code);
+for (const code of [23, 24]) allowInMessage(CONFIGURATION_MESSAGES, code);

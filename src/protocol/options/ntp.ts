@@ -16,7 +16,7 @@ import {
   UnknownOption,
   writeOptions,
 } from "../option.ts";
-import { checkRoutable } from "./base.ts";
+import { checkRoutable, CONFIGURATION_MESSAGES } from "./base.ts";
 import { checkDomainName } from "./dns.ts";
 
 /** Suboption code -> class for every registered NTP suboption. */
@@ -168,5 +168,4 @@ export class NTPServersOption extends Option {
 registerOption(NTPServersOption);
 
 // RFC 5908 §4: any number of time sources, one per option, in configuration-carrying messages.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-allowInMessage([S, A, RQ, RN, RB, IR, RP], 56);
+allowInMessage(CONFIGURATION_MESSAGES, 56);

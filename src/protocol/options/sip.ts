@@ -9,6 +9,7 @@ import { registerOption } from "../option.ts";
 import {
   AddressListOption,
   checkRoutable,
+  CONFIGURATION_MESSAGES,
   DomainListOption,
   parseAddressList,
   parseDomainListData,
@@ -55,5 +56,4 @@ registerOption(SIPServersDomainNameListOption);
 registerOption(SIPServersAddressListOption);
 
 // RFC 3319 §3.1, §3.2: only in messages that carry configuration.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-for (const code of [21, 22]) allowInMessage([S, A, RQ, RN, RB, IR, RP], code);
+for (const code of [21, 22]) allowInMessage(CONFIGURATION_MESSAGES, code);

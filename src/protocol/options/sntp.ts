@@ -5,7 +5,12 @@
 
 import { allowInMessage } from "../occurrence.ts";
 import { registerOption } from "../option.ts";
-import { AddressListOption, checkRoutable, parseAddressList } from "./base.ts";
+import {
+  AddressListOption,
+  checkRoutable,
+  CONFIGURATION_MESSAGES,
+  parseAddressList,
+} from "./base.ts";
 
 /** SNTP Servers (31): IPv6 addresses of SNTP servers, in order of preference. */
 export class SNTPServersOption extends AddressListOption {
@@ -27,5 +32,4 @@ export class SNTPServersOption extends AddressListOption {
 registerOption(SNTPServersOption);
 
 // RFC 4075 §4: only in messages that carry configuration.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-allowInMessage([S, A, RQ, RN, RB, IR, RP], 31);
+allowInMessage(CONFIGURATION_MESSAGES, 31);

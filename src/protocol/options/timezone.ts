@@ -11,6 +11,7 @@ import { SerializeError, ValidationError } from "../errors.ts";
 import type { Writer } from "../bytes.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
+import { CONFIGURATION_MESSAGES } from "./base.ts";
 
 function readLatin1(buf: Uint8Array, start: number, end: number): string {
   let s = "";
@@ -170,5 +171,4 @@ registerOption(PosixTimezoneOption);
 registerOption(TZDBTimezoneOption);
 
 // RFC 4833 §3: at most one of each, in messages that carry configuration.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7, IR = 11;
-for (const code of [41, 42]) allowInMessage([S, A, RQ, RN, RB, IR, RP], code, 0, 1);
+for (const code of [41, 42]) allowInMessage(CONFIGURATION_MESSAGES, code, 0, 1);

@@ -3,46 +3,12 @@
 import assert from "node:assert/strict";
 import {
   checkDomainName,
-  ClientIdOption,
   DomainSearchListOption,
-  fromHex,
-  LinkLayerDuid,
-  type Option,
   optionToBytes,
-  ParseError,
-  parseMessage,
-  parseOptions,
   RecursiveNameServersOption,
-  RelayForwardMessage,
-  ReplyMessage,
-  serializeMessage,
-  ServerIdOption,
   ValidationError,
 } from "../../../src/protocol/mod.ts";
-
-const b = (hex: string): Uint8Array => fromHex(hex.replace(/\s+/g, ""));
-
-/** Parse one whole option, check it is alone and re-serialises to the same bytes. */
-function decode(hex: string): Option {
-  const bytes = b(hex);
-  const options = parseOptions(bytes, 0, bytes.length);
-  assert.equal(options.length, 1);
-  assert.deepEqual(optionToBytes(options[0]), bytes);
-  return options[0];
-}
-
-/** The bytes must be rejected with ParseError, also when followed by bytes outside the region. */
-function bad(hex: string): void {
-  const bytes = b(hex);
-  assert.throws(() => parseOptions(bytes, 0, bytes.length), ParseError);
-  const padded = new Uint8Array(bytes.length + 64).fill(0x41);
-  padded.set(bytes);
-  assert.throws(() => parseOptions(padded, 0, bytes.length), ParseError);
-}
-
-const duid = new LinkLayerDuid(1, b("00163e112233"));
-const reply = (...options: Option[]) =>
-  new ReplyMessage(0x123456, [new ServerIdOption(duid), new ClientIdOption(duid), ...options]);
+import { b, bad, decode, invalid, relayForward, reply, valid } from "./helpers.ts";
 
 // RFC 3646 §3: option-code 23, option-len 16*N, addresses.
 const DNS_SERVERS = "0017 0020 20010db8000000000000000000000001 20010db8000000000000000000000053";
@@ -118,13 +84,7 @@ Deno.test("checkDomainName: root only when allowed", () => {
 Deno.test("dns options: placement", () => {
   const servers = new RecursiveNameServersOption(["2001:db8::1"]);
   const search = new DomainSearchListOption(["example.com"]);
-  const ok = reply(servers, search);
-  ok.validate();
-  const wire = serializeMessage(ok);
-  assert.deepEqual(serializeMessage(parseMessage(wire)), wire);
-  parseMessage(wire).validate();
-  const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [servers]);
-  assert.throws(() => relay.validate(), ValidationError);
-  const relay2 = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [search]);
-  assert.throws(() => relay2.validate(), ValidationError);
+  valid(reply(servers, search));
+  invalid(relayForward(servers));
+  invalid(relayForward(search));
 });

@@ -2,20 +2,10 @@
 
 import assert from "node:assert/strict";
 import {
-  ClientIdOption,
   DeclineMessage,
   formatIPv4Address,
-  fromHex,
-  LinkLayerDuid,
-  type Message,
-  type Option,
   optionToBytes,
-  ParseError,
   parseIPv4Address,
-  parseMessage,
-  parseOptions,
-  RelayForwardMessage,
-  ReplyMessage,
   S46BROption,
   S46ContainerOption,
   S46DMROption,
@@ -25,64 +15,23 @@ import {
   S46PortParametersOption,
   S46RuleOption,
   S46V4V6BindingOption,
-  serializeMessage,
-  ServerIdOption,
   SolicitMessage,
   UnknownOption,
   ValidationError,
 } from "../../../src/protocol/mod.ts";
-
-const b = (hex: string): Uint8Array => fromHex(hex.replace(/\s+/g, ""));
-
-/** Parse one whole option, check it is alone and re-serialises to the same bytes. */
-function decode(hex: string): Option {
-  const bytes = b(hex);
-  const options = parseOptions(bytes, 0, bytes.length);
-  assert.equal(options.length, 1);
-  assert.deepEqual(optionToBytes(options[0]), bytes);
-  return options[0];
-}
-
-/** The bytes must be rejected with ParseError, also when followed by bytes outside the region. */
-function bad(hex: string): void {
-  const bytes = b(hex);
-  assert.throws(() => parseOptions(bytes, 0, bytes.length), ParseError);
-  const padded = new Uint8Array(bytes.length + 64).fill(0x41);
-  padded.set(bytes);
-  assert.throws(() => parseOptions(padded, 0, bytes.length), ParseError);
-}
-
-/** Every truncation of a valid option (length field fixed up or left lying) parses or throws ParseError. */
-function total(hex: string): void {
-  const bytes = b(hex);
-  for (let k = 1; k < bytes.length; k++) {
-    const cut = bytes.slice(0, k);
-    assert.throws(() => parseOptions(cut, 0, k), ParseError);
-    if (k >= 4) {
-      cut[2] = (k - 4) >> 8;
-      cut[3] = (k - 4) & 0xff;
-      try {
-        const [o] = parseOptions(cut, 0, k);
-        assert.deepEqual(optionToBytes(o), cut);
-      } catch (e) {
-        assert.ok(e instanceof ParseError, String(e));
-      }
-    }
-  }
-}
-
-const duid = new LinkLayerDuid(1, b("00163e112233"));
-const serverId = () => new ServerIdOption(duid);
-const clientId = () => new ClientIdOption(duid);
-
-/** Validate `message` and its wire round trip. */
-function valid(message: Message): void {
-  message.validate();
-  const wire = serializeMessage(message);
-  const again = parseMessage(wire);
-  assert.deepEqual(serializeMessage(again), wire);
-  again.validate();
-}
+import {
+  b,
+  bad,
+  clientId,
+  decode,
+  invalid,
+  relayForward,
+  reply,
+  serverId,
+  total,
+  valid,
+  vector,
+} from "./helpers.ts";
 
 // RFC 7598 §4.5 (Figure 6): offset 6, PSID-len 8, PSID 0x34 left-aligned in 16 bits.
 const PORTPARAMS = "005d 0004 06 08 3400";
@@ -100,12 +49,8 @@ const MAPT = `005f 0028 ${RULE} ${DMR}`;
 const LW = `0060 002c ${V4V6} ${BR}`;
 
 Deno.test("s46-port-parameters: parse, serialise, validate", () => {
-  const o = decode(PORTPARAMS) as S46PortParametersOption;
-  assert.ok(o instanceof S46PortParametersOption);
+  const o = vector(PORTPARAMS, S46PortParametersOption, new S46PortParametersOption(6, 8, 0x3400));
   assert.deepEqual([o.offset, o.psidLen, o.psid, o.psidValue], [6, 8, 0x3400, 0x34]);
-  assert.deepEqual(optionToBytes(new S46PortParametersOption(6, 8, 0x3400)), b(PORTPARAMS));
-  o.validate();
-  total(PORTPARAMS);
   bad("005d 0003 060834");
   bad("005d 0005 0608340000");
   assert.throws(() => new S46PortParametersOption(16, 0, 0).validate(), ValidationError);
@@ -118,8 +63,10 @@ Deno.test("s46-port-parameters: parse, serialise, validate", () => {
 });
 
 Deno.test("s46-rule: parse and serialise", () => {
-  const o = decode(RULE) as S46RuleOption;
-  assert.ok(o instanceof S46RuleOption);
+  const built = new S46RuleOption(1, 16, 24, "192.0.2.0", 56, "2001:db8:1::", [
+    new S46PortParametersOption(6, 8, 0x3400),
+  ]);
+  const o = vector(RULE, S46RuleOption, built);
   assert.equal(o.flags, 1);
   assert.equal(o.fmr, true);
   assert.equal(o.eaLen, 16);
@@ -128,12 +75,6 @@ Deno.test("s46-rule: parse and serialise", () => {
   assert.equal(o.prefix6Len, 56);
   assert.equal(o.ipv6Prefix, "2001:db8:1::");
   assert.ok(o.options[0] instanceof S46PortParametersOption);
-  const built = new S46RuleOption(1, 16, 24, "192.0.2.0", 56, "2001:db8:1::", [
-    new S46PortParametersOption(6, 8, 0x3400),
-  ]);
-  assert.deepEqual(optionToBytes(built), b(RULE));
-  o.validate();
-  total(RULE);
   o.fmr = false;
   assert.equal(o.flags, 0);
 });
@@ -320,19 +261,10 @@ Deno.test("s46: IPv4 text helpers", () => {
 Deno.test("s46 containers: placement", () => {
   const mapt = decode(MAPT);
   const mape = decode(MAPE);
-  valid(new ReplyMessage(1, [serverId(), clientId(), mapt, mape]));
+  valid(reply(mapt, mape));
   valid(new SolicitMessage(1, [clientId(), mapt]));
-  assert.throws(
-    () => new DeclineMessage(1, [serverId(), clientId(), mapt]).validate(),
-    ValidationError,
-  );
-  assert.throws(
-    () => new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [mape]).validate(),
-    ValidationError,
-  );
+  invalid(new DeclineMessage(1, [serverId(), clientId(), mapt]));
+  invalid(relayForward(mape));
   // Sub-options never stand alone in a message.
-  assert.throws(
-    () => new ReplyMessage(1, [serverId(), clientId(), decode(BR)]).validate(),
-    ValidationError,
-  );
+  invalid(reply(decode(BR)));
 });

@@ -227,6 +227,22 @@ function rowParser<T>(
   return { parser, finish };
 }
 
+/** Read the whole file through a {@link rowParser} whose `emit` hands each record on itself. */
+async function readWhole(
+  path: string,
+  emit: RecordSink<null>,
+  onProblem: (problem: CsvProblem) => void,
+): Promise<CsvReadSummary> {
+  const { parser, finish } = rowParser(path, emit, onProblem);
+  const sink = new Writable({ objectMode: true, write: (_chunk, _enc, done) => done() });
+  try {
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), parser, sink);
+  } catch (e) {
+    throw new CsvFileError(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  return finish();
+}
+
 /**
  * Read the assignment CSV at `path`, calling `onRecord` for every record whose id is valid (with
  * the canonical key and the raw address and prefix fields, which it must check, throwing
@@ -239,17 +255,10 @@ export async function scanAssignmentCsv(
   onRecord: (line: number, key: string, address: string, prefix: string) => void,
   onProblem: (problem: CsvProblem) => void,
 ): Promise<CsvReadSummary> {
-  const { parser, finish } = rowParser(path, (line, key, address, prefix) => {
+  return await readWhole(path, (line, key, address, prefix) => {
     onRecord(line, key, address, prefix);
     return null;
   }, onProblem);
-  const sink = new Writable({ objectMode: true, write: (_chunk, _enc, done) => done() });
-  try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), parser, sink);
-  } catch (e) {
-    throw new CsvFileError(`${path}: cannot read: ${(e as Error).message}`);
-  }
-  return finish();
 }
 
 /**
@@ -262,17 +271,10 @@ export async function readAssignmentCsv(
   onRow: (row: CsvAssignmentRow) => void,
   onProblem: (problem: CsvProblem) => void,
 ): Promise<CsvReadSummary> {
-  const { parser, finish } = rowParser(path, (...args) => {
+  return await readWhole(path, (...args) => {
     onRow(toRow(...args)!);
     return null;
   }, onProblem);
-  const sink = new Writable({ objectMode: true, write: (_chunk, _enc, done) => done() });
-  try {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), parser, sink);
-  } catch (e) {
-    throw new CsvFileError(`${path}: cannot read: ${(e as Error).message}`);
-  }
-  return finish();
 }
 
 /**
