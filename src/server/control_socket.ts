@@ -8,12 +8,18 @@
  * `UNKNOWN`. Every connection is served on its own; a client that stops reading is disconnected
  * when a write does not complete within the write timeout, and an idle one after the idle
  * timeout, so no client can hold up the server.
+ *
+ * The socket usually lives in a root-owned folder: after the server dropped its privileges the
+ * synchronous file-system steps (checking, creating, chmod/chown, removing the socket file) run
+ * as root through `withRootSync`, nothing that awaits. The socket is created with umask 0117 in
+ * effect, so it is never more open than 0660, not even for an instant.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import { VERSION } from "../version.ts";
-import { lookupGroup, lookupUser } from "./privileges.ts";
+import { resolve } from "node:path";
+import { lookupGroup, lookupUser, withRootSync } from "./privileges.ts";
 
 const log = getLogger(["dhcpkit", "control"]);
 
@@ -82,9 +88,40 @@ function isAlive(path: string): Promise<boolean> {
       if (e instanceof Deno.errors.ConnectionRefused || e instanceof Deno.errors.NotFound) {
         return false;
       }
+      // After dropping root the service user may not be allowed to connect to a root-owned
+      // socket (connecting cannot be done as root: it awaits). Ask the kernel's socket table.
+      if (e instanceof Deno.errors.PermissionDenied) {
+        const listening = listeningIn(path);
+        if (listening !== undefined) return listening;
+      }
       throw e;
     },
   );
+}
+
+/** The umask the socket is created with: at most rw for owner and group (0660). */
+const SOCKET_UMASK = 0o117;
+
+/**
+ * Whether a Unix socket listening on `path` is listed in `/proc/net/unix` (`text`), or
+ * undefined when that table cannot be read.
+ */
+export function listeningIn(path: string, text?: string): boolean | undefined {
+  let table = text;
+  if (table === undefined) {
+    try {
+      table = Deno.readTextFileSync("/proc/net/unix");
+    } catch {
+      return undefined;
+    }
+  }
+  const wanted = new Set([path, resolve(path)]);
+  for (const line of table.split("\n").slice(1)) {
+    // Num RefCount Protocol Flags Type St Inode Path; flag 0x10000 is __SO_ACCEPTCON (listening)
+    const m = /^\s*\S+:\s+\S+\s+\S+\s+([0-9A-Fa-f]+)\s+\S+\s+\S+\s+\S+\s(.+)$/.exec(line);
+    if (m && (parseInt(m[1], 16) & 0x10000) !== 0 && wanted.has(m[2])) return true;
+  }
+  return false;
 }
 
 const encoder = new TextEncoder();
@@ -136,7 +173,7 @@ export class ControlSocket {
   ): Promise<ControlSocket> {
     let info: Deno.FileInfo | undefined;
     try {
-      info = Deno.lstatSync(path);
+      info = withRootSync(() => Deno.lstatSync(path));
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
         throw new ControlSocketError(`cannot use control socket ${path}: ${(e as Error).message}`);
@@ -163,7 +200,7 @@ export class ControlSocket {
       }
       log.debug("Replacing stale control socket {path}", { path });
       try {
-        Deno.removeSync(path);
+        withRootSync(() => Deno.removeSync(path));
       } catch (e) {
         throw new ControlSocketError(
           `cannot remove stale control socket ${path}: ${(e as Error).message}`,
@@ -172,7 +209,14 @@ export class ControlSocket {
     }
     let listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
     try {
-      listener = Deno.listen({ transport: "unix", path });
+      listener = withRootSync(() => {
+        const umask = Deno.umask(SOCKET_UMASK);
+        try {
+          return Deno.listen({ transport: "unix", path });
+        } finally {
+          Deno.umask(umask);
+        }
+      });
     } catch (e) {
       const reason = e instanceof Deno.errors.NotFound
         ? "its folder does not exist"
@@ -180,7 +224,7 @@ export class ControlSocket {
       throw new ControlSocketError(`cannot create control socket ${path}: ${reason}`);
     }
     try {
-      Deno.chmodSync(path, 0o660);
+      withRootSync(() => Deno.chmodSync(path, 0o660));
     } catch (e) {
       listener.close();
       throw new ControlSocketError(
@@ -189,7 +233,7 @@ export class ControlSocket {
     }
     try {
       const ids = ownerIds(owner);
-      if (ids) Deno.chownSync(path, ids.uid, ids.gid);
+      if (ids) withRootSync(() => Deno.chownSync(path, ids.uid, ids.gid));
     } catch (e) {
       log.error("Cannot change the owner of control socket {path}: {error}", {
         path,
@@ -384,12 +428,12 @@ export class ControlSocket {
     if (this.#removed) return;
     this.#removed = true;
     try {
-      Deno.lstatSync(this.path);
+      withRootSync(() => Deno.lstatSync(this.path));
     } catch {
       return; // removed by Deno when the listener closed
     }
     try {
-      Deno.removeSync(this.path);
+      withRootSync(() => Deno.removeSync(this.path));
     } catch (e) {
       log.warning("Cannot remove control socket {path}: {error}", {
         path: this.path,

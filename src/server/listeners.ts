@@ -6,6 +6,7 @@
 
 import type { ListenerConfig, ListenInterfaceValues, ListenUnicastValues } from "../config/mod.ts";
 import { type HostInterface, isGlobalUnicast } from "./interfaces.ts";
+import { withRootSync } from "./privileges.ts";
 
 /** The All_DHCP_Relay_Agents_and_Servers multicast group. */
 export const ALL_DHCP_RELAY_AGENTS_AND_SERVERS = "ff02::1:2";
@@ -51,9 +52,12 @@ function where(section: ListenerConfig): string {
   return `${section.file}:${section.line}`;
 }
 
+/** Bind a UDP socket; as root after privileges were dropped (port 547 needs it), nothing else. */
 function bind(hostname: string, port: number, section: ListenerConfig): Deno.DatagramConn {
   try {
-    return Deno.listenDatagram({ transport: "udp", hostname, port, reuseAddress: true });
+    return withRootSync(() =>
+      Deno.listenDatagram({ transport: "udp", hostname, port, reuseAddress: true })
+    );
   } catch (e) {
     throw new ListenerError(
       `${where(section)}: cannot listen on [${hostname}]:${port}: ${(e as Error).message}`,

@@ -277,7 +277,9 @@ export interface FileOutputOptions extends OutputOptions {
  * Appends to a file. With `rotate size` the file is renamed to `.1` (older ones shift up to
  * `.keep`) when a write would make it larger than `size`; with time rotation it is renamed to
  * `.YYYY-MM-DD` (`.YYYY-MM-DD_HH` hourly) when its period ends and only the newest `keep`
- * rotated files are kept. Only the main thread writes files, so rotation never races.
+ * rotated files are kept. Only the main thread writes files, so rotation never races. Opening
+ * and rotating are synchronous steps run as root (`withRootSync`) when the server dropped its
+ * privileges, so the log folder may belong to root; writing uses the open file.
  */
 export class FileOutput extends LogOutput {
   /** The output name. */
@@ -305,7 +307,8 @@ export class FileOutput extends LogOutput {
   #openFile(): Deno.FsFile {
     if (this.#file) return this.#file;
     const path = this.#options.path;
-    const file = Deno.openSync(path, { append: true, create: true });
+    // Log folders are often root-only: open as root (a synchronous step, see privileges.ts).
+    const file = withRootSync(() => Deno.openSync(path, { append: true, create: true }));
     const info = file.statSync();
     this.#size = info.size;
     const mode = this.#options.rotate;

@@ -1,11 +1,49 @@
 /**
- * The PID file: written after start-up, removed on exit.
+ * The PID file: written once the server is ready, removed on exit. The server writes and
+ * removes it as root (see `withRootSync`), so it works in root-owned folders such as
+ * `/run/dhcpkit`.
  * @module
  */
 
-/** Write the process id followed by a newline to `path` (mode 0644). */
+import { closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+
+/**
+ * Write the process id followed by a newline to `path`, mode 0644 whatever the umask. The text
+ * goes to a new file in the same folder (created exclusively, never through a symlink) that is
+ * then renamed over `path`, so readers never see a partial file and a symlink planted at `path`
+ * is replaced rather than followed.
+ */
 export function writePidFile(path: string): void {
-  Deno.writeTextFileSync(path, `${Deno.pid}\n`, { mode: 0o644 });
+  const temp = join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+  try {
+    Deno.removeSync(temp); // left over from a crash of a process with the same id
+  } catch {
+    // not there
+  }
+  const fd = openSync(
+    temp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    try {
+      fchmodSync(fd, 0o644);
+      const data = new TextEncoder().encode(`${Deno.pid}\n`);
+      let off = 0;
+      while (off < data.length) off += writeSync(fd, data, off);
+    } finally {
+      closeSync(fd);
+    }
+    Deno.renameSync(temp, path);
+  } catch (e) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // gone
+    }
+    throw e;
+  }
 }
 
 /** Remove the PID file if it still holds our process id. */

@@ -1,15 +1,36 @@
 /**
  * Giving up root after the sockets are bound, and taking it back briefly when the server must
- * act as root again (re-reading a root-only configuration or binding port 547 on reload,
- * removing its PID file and control socket from a root-owned folder on exit).
+ * act as root again (re-reading a root-only configuration, binding port 547 or a control socket
+ * on reload, opening and rotating log files in root-owned folders, writing and removing its PID
+ * file and control socket).
  *
  * Like the original DHCPKit, only the effective user and group change: the saved user stays
- * root so it can be regained. Under systemd the capability bounding set limits what root could
- * do anyway (see systemd/dhcpkit.service).
+ * root so it can be regained. glibc applies `seteuid`/`setegid` to every thread of the process,
+ * so while the main thread is root the worker threads are root too. Root is therefore only ever
+ * taken back with {@link withRootSync} around synchronous steps: no promise is awaited, no timer
+ * or I/O callback runs and no other main-thread code is scheduled while the server is root.
+ * There is deliberately no asynchronous variant.
+ *
+ * When started as root the server sets the umask to {@link SERVICE_UMASK} (0077), so what it and
+ * its handlers create afterwards (databases, log files) is private to the service user; the PID
+ * file (0644) and the control socket (0660) get their modes explicitly.
+ *
+ * Supplementary groups: the process keeps the supplementary groups it was started with, because
+ * clearing them needs `setgroups(2)`, which Deno's `node:process` does not offer and which would
+ * otherwise need `Deno.dlopen` of libc and therefore `--allow-ffi` (a permission that would also
+ * let any extension call arbitrary native code, so the program does not ask for it). Instead
+ * {@link supplementaryGroupsWarning} tells the operator at start-up when groups other than the
+ * service group are present. systemd starts root services (no `User=`) with the empty
+ * supplementary group list of PID 1, so the shipped unit has none; from a shell,
+ * `setpriv --clear-groups dhcpkit serve ...` starts it without them. Under systemd the capability
+ * bounding set also limits what regained root can do (see systemd/dhcpkit.service).
  * @module
  */
 
 import process from "node:process";
+
+/** The umask of a server started as root: what it creates is private to the service user. */
+export const SERVICE_UMASK = 0o077;
 
 /** Look up a user's uid and primary gid in /etc/passwd. */
 export function lookupUser(name: string): { uid: number; gid: number } | undefined {
@@ -29,6 +50,15 @@ export function lookupGroup(name: string): number | undefined {
   return undefined;
 }
 
+/** The name of a group id (the number itself when it has no name). */
+function groupName(gid: number): string {
+  for (const line of readLines("/etc/group")) {
+    const f = line.split(":");
+    if (f[2] === String(gid)) return `${f[0]} (${gid})`;
+  }
+  return String(gid);
+}
+
 function readLines(path: string): string[] {
   try {
     return Deno.readTextFileSync(path).split("\n").filter((l) => l && !l.startsWith("#"));
@@ -39,29 +69,54 @@ function readLines(path: string): string[] {
 
 /** The identity the server runs as after start-up, when it started as root. */
 let dropped: { uid: number; gid: number } | undefined;
+/** How many {@link withRootSync} calls are running (nested) right now. */
+let depth = 0;
+
+/** Use {@link SERVICE_UMASK} from now on; returns the previous umask. */
+export function restrictUmask(): number {
+  return Deno.umask(SERVICE_UMASK);
+}
 
 /**
- * Switch the effective user and group to `user` / `group` when running as root. Returns a message
- * describing what happened, or throws when the user or group does not exist.
+ * Switch the effective user and group to `user` / `group` when running as root, and set the
+ * umask to {@link SERVICE_UMASK}. Returns a message describing what happened, or throws when the
+ * user or group does not exist.
  */
 export function dropPrivileges(user: string, group?: string): string {
   if (Deno.uid() !== 0 && dropped === undefined) {
     return `not running as root; staying uid ${Deno.uid()}`;
   }
+  if (depth > 0) throw new Error("cannot change the service user while acting as root");
   const account = lookupUser(user);
   if (!account) throw new Error(`user ${user} does not exist`);
   const gid = group === undefined ? account.gid : lookupGroup(group);
   if (gid === undefined) throw new Error(`group ${group} does not exist`);
   if (dropped) restoreRoot();
+  restrictUmask();
   process.setegid!(gid);
   process.seteuid!(account.uid);
   dropped = { uid: account.uid, gid };
   return `now running as uid ${account.uid}, gid ${gid}`;
 }
 
+/** The service user and group after {@link dropPrivileges}, undefined before (or as non-root). */
+export function droppedTo(): { uid: number; gid: number } | undefined {
+  return dropped && { ...dropped };
+}
+
+/** True while a {@link withRootSync} action runs with root regained. */
+export function actingAsRoot(): boolean {
+  return dropped !== undefined && depth > 0;
+}
+
 function restoreRoot(): void {
-  process.seteuid!(0);
-  process.setegid!(0);
+  try {
+    process.seteuid!(0);
+    process.setegid!(0);
+  } catch (e) {
+    redrop(); // never stay half-way
+    throw e;
+  }
 }
 
 function redrop(): void {
@@ -71,26 +126,60 @@ function redrop(): void {
 }
 
 /**
- * Run `action` as root when the server started as root and dropped privileges; otherwise just
- * run it. Privileges are given up again afterwards, also when `action` fails.
+ * Run the synchronous `action` as root when the server started as root and dropped privileges;
+ * otherwise just run it. Privileges are given up again when the outermost call returns, also
+ * when `action` fails; nested calls (a log rotation inside another root-only step) keep root
+ * until then. `action` must not return a promise: the whole process (workers included) would
+ * otherwise be root while it is pending, so that is refused.
  */
-export async function withRoot<T>(action: () => T | Promise<T>): Promise<T> {
-  if (!dropped) return await action();
-  restoreRoot();
+export function withRootSync<T>(action: () => T): T {
+  if (!dropped) return notAsync(action());
+  if (depth === 0) restoreRoot();
+  depth++;
   try {
-    return await action();
+    return notAsync(action());
   } finally {
-    redrop();
+    depth--;
+    if (depth === 0) redrop();
   }
 }
 
-/** Synchronous {@link withRoot} for clean-up paths that must not yield. */
-export function withRootSync<T>(action: () => T): T {
-  if (!dropped) return action();
-  restoreRoot();
-  try {
-    return action();
-  } finally {
-    redrop();
+function notAsync<T>(result: T): T {
+  if (typeof (result as { then?: unknown } | null)?.then === "function") {
+    throw new TypeError("withRootSync: the action must be synchronous (it returned a promise)");
   }
+  return result;
+}
+
+/** The supplementary group ids of this process, from `/proc/self/status` (or `text`). */
+export function supplementaryGroups(text?: string): number[] | undefined {
+  let status = text;
+  if (status === undefined) {
+    try {
+      status = Deno.readTextFileSync("/proc/self/status");
+    } catch {
+      return undefined; // not Linux, or no permission: nothing to say
+    }
+  }
+  const line = status.split("\n").find((l) => l.startsWith("Groups:"));
+  if (line === undefined) return undefined;
+  return line.slice("Groups:".length).trim().split(/\s+/).filter((s) => s !== "").map(Number);
+}
+
+/**
+ * A warning when the process has supplementary groups other than `gid` (the service group),
+ * which it keeps after dropping privileges (see the module documentation); undefined when there
+ * are none.
+ */
+export function supplementaryGroupsWarning(gid: number, groups = supplementaryGroups()):
+  | string
+  | undefined {
+  const extra = (groups ?? []).filter((g) => g !== gid);
+  if (extra.length === 0) return undefined;
+  return `the process keeps the supplementary groups ${
+    extra.map(groupName).join(", ")
+  } it was started with, so files of those groups stay accessible after dropping root ` +
+    "(clearing them needs setgroups, which dhcpkit cannot call without --allow-ffi); start it " +
+    "without supplementary groups: systemd does so for the shipped unit, from a shell use " +
+    "`setpriv --clear-groups dhcpkit serve ...`";
 }

@@ -409,10 +409,13 @@ Deno.test("server-unicast: option always sent and unicast permitted", () => {
   assert.equal(allowed.reply!.getOption(ServerUnicastOption)!.serverAddress, "2001:db8::1:2:3");
   assert.equal(allowed.result.replies[0].port, 546);
   assert.equal(allowed.result.replies[0].destination, "2001:db8:1::99");
-  // Information-request by unicast: silently dropped unless unicast is permitted.
+  // Information-request by unicast: always silently dropped (RFC 8415 §16), even where
+  // Server Unicast permits unicast for Request, Renew, Release and Decline.
   const unicastInfo = { multicast: false, source: "2001:db8:1::99" };
   assert.equal(run(without, infoRequest(), unicastInfo).result.outcome, "do_not_respond");
-  const answered = run(p, infoRequest(oro(23)), unicastInfo);
+  assert.equal(run(p, infoRequest(oro(23)), unicastInfo).result.outcome, "do_not_respond");
+  // By multicast the Information-request gets the Server Unicast option.
+  const answered = run(p, infoRequest(oro(23)), { multicast: true });
   assert.equal(answered.result.outcome, "reply");
   assert.ok(answered.reply!.getOption(ServerUnicastOption));
 });

@@ -195,3 +195,22 @@ Deno.test("timing applies after rapid commit turned the Advertise into a Reply",
   const na = reply!.getOption(IANAOption)!;
   assert.deepEqual([na.t1, na.t2], [500, 800]);
 });
+
+Deno.test("timing handler: addresses being withdrawn (lifetime 0) do not set the timers", () => {
+  /** Renews one address and withdraws another, as a static handler does after a change. */
+  class RenewAndWithdraw extends Handler {
+    override handle(bundle: TransactionBundle): void {
+      bundle.response.options.push(
+        new IANAOption(1, 0, 0, [
+          new IAAddressOption("2001:db8::1", 0, 0),
+          new IAAddressOption("2001:db8::2", 3600, 7200),
+        ]),
+      );
+      for (const ia of bundle.getUnhandledOptions(IANAOption)) bundle.markHandled(ia);
+    }
+  }
+  const p = pipeline([new RenewAndWithdraw(), new IANATimingLimitsHandler({ minT1: 600 })]);
+  const r = run(p, new RequestMessage(1, [clientId(), serverId(), elapsed(0), iana(1)]));
+  const ia = r.reply!.getOption(IANAOption)!;
+  assert.deepEqual([ia.t1, ia.t2], [1800, 2880]);
+});

@@ -1,11 +1,16 @@
 /**
  * A server started as root drops to `user nobody` yet keeps working with a configuration only
  * root can read: workers get the files the main thread read, reload reads as root again, and
- * the PID file and control socket are removed from a root-only folder on exit.
+ * the PID file and control socket are written to and removed from root-only folders. Root is
+ * only taken back for synchronous steps: nothing awaits as root (checked with an extension that
+ * samples the effective uid from the main thread's event loop during a reload), nested steps keep
+ * it, and what the server creates is private to it (umask 077).
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { listeningIn } from "../../src/server/control_socket.ts";
+import * as privileges from "../../src/server/privileges.ts";
 import {
   PreferenceOption,
   RecursiveNameServersOption,
@@ -18,6 +23,7 @@ import {
   freeUdpPort,
   informationRequest,
   RelayClient,
+  ROOT,
   startServer,
   waitFor,
 } from "./helpers.ts";
@@ -70,8 +76,326 @@ Deno.test({
       await server.kill();
     }
     assert.equal((await server.status).code, 0, server.stderr());
+    assert.doesNotMatch(server.stderr(), /Cannot write PID file/);
     assert.equal(exists(server.pidFile), false, "PID file left behind");
     assert.equal(exists(server.socket), false, "control socket left behind");
     Deno.removeSync(dir, { recursive: true });
   },
+});
+
+const NOBODY = 65534;
+
+/** The permission bits of `path` (without following a symlink). */
+function mode(path: string): number {
+  return Deno.lstatSync(path).mode! & 0o7777;
+}
+
+/** The effective uid of every thread of process `pid` (via ps: /proc needs --allow-all). */
+async function threadEuids(pid: number): Promise<number[]> {
+  const out = await new Deno.Command("ps", { args: ["-L", "-o", "euid=", "-p", String(pid)] })
+    .output();
+  return new TextDecoder().decode(out.stdout).trim().split(/\s+/).map(Number);
+}
+
+/**
+ * An extension that, once imported by the main thread during a reload, samples the effective uid
+ * from the event loop (a timer every millisecond) until `donePath` exists, then prints the uids it
+ * saw. Root taken back only around synchronous steps is never visible from a timer; root held
+ * across an await is.
+ */
+function euidProbe(donePath: string): string {
+  return `import process from "node:process";
+if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined") {
+  const seen = new Set<number>([process.geteuid!()]);
+  const report = () => console.error("EUID-PROBE " + [...seen].sort((a, b) => a - b).join(","));
+  const timer = setInterval(() => {
+    seen.add(process.geteuid!());
+    let done = false;
+    try {
+      Deno.lstatSync(${JSON.stringify(donePath)});
+      done = true;
+    } catch {
+      // reload still running
+    }
+    if (done) {
+      clearInterval(timer);
+      report();
+    }
+  }, 1);
+  // Loading the configuration awaits this module: an await during the reload.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  seen.add(process.geteuid!());
+}
+`;
+}
+
+Deno.test({
+  name: "root-owned folders: PID file 0644 as root, control socket 0660, created files umask 077",
+  ignore: !isRoot,
+  async fn() {
+    // The run folder belongs to root (0755), like /run/dhcpkit under systemd; the data folder to
+    // the service user (0700), like a StateDirectory handed to it.
+    const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-run-" });
+    Deno.chmodSync(dir, 0o755);
+    const data = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-data-" });
+    Deno.chmodSync(data, 0o700);
+    Deno.chownSync(data, NOBODY, NOBODY);
+    const probeDir = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-probe-" });
+    Deno.chmodSync(probeDir, 0o755);
+    const port = freeUdpPort();
+    const conf = join(dir, "server.conf");
+    const newPid = join(dir, "renamed.pid");
+    const probe = join(probeDir, "euid_probe.ts");
+    Deno.writeTextFileSync(probe, euidProbe(newPid));
+    Deno.chmodSync(probe, 0o644);
+    const write = (pidFile: string, logFile: string, head = "") => {
+      Deno.writeTextFileSync(
+        conf,
+        head + baseConfig(
+          port,
+          `<logging>
+    <file ${join(dir, logFile)}>
+        level info
+    </file>
+</logging>
+<recursive-name-servers>
+    address 2001:db8::53
+</recursive-name-servers>
+<leasequery>
+    <lq-sqlite ${join(data, "leasequery.sqlite")} />
+</leasequery>
+`,
+        ).replace("workers 2", "workers 1\nuser nobody").replace(
+          "pid-file server.pid",
+          `pid-file ${pidFile}`,
+        ),
+      );
+      Deno.chmodSync(conf, 0o600);
+    };
+    write("server.pid", "server.log");
+    const server = await startServer(dir);
+    const client = new RelayClient(port);
+    try {
+      // Right after start-up.
+      assert.equal(mode(server.socket), 0o660, "control socket mode");
+      assert.equal(Deno.lstatSync(server.socket).uid, 0, "control socket owner");
+      assert.ok(exists(server.pidFile), `no PID file:\n${server.stderr()}`);
+      assert.equal(mode(server.pidFile), 0o644, "PID file mode");
+      assert.equal(Deno.lstatSync(server.pidFile).uid, 0, "PID file owner");
+      assert.equal(Deno.readTextFileSync(server.pidFile), `${server.child.pid}\n`);
+      assert.deepEqual(
+        Deno.readDirSync(dir).filter((e) => e.name.endsWith(".tmp")).map((e) => e.name).toArray(),
+        [],
+        "temporary PID file left behind",
+      );
+
+      const reply = await client.ask(informationRequest()) as ReplyMessage | undefined;
+      assert.ok(reply, `no reply:\n${server.stderr()}`);
+
+      // What the server creates afterwards: the log file (opened as root), the leasequery store
+      // (created by a worker as nobody); private to their owner.
+      const log = join(dir, "server.log");
+      assert.equal(mode(log) & 0o077, 0, `log file mode ${mode(log).toString(8)}`);
+      const store = join(data, "leasequery.sqlite");
+      await waitFor(() => exists(store), 10_000, "the leasequery store");
+      assert.equal(mode(store) & 0o077, 0, `store mode ${mode(store).toString(8)}`);
+      assert.equal(Deno.lstatSync(store).uid, NOBODY, "store owner");
+
+      // Every thread runs as nobody once started.
+      assert.deepEqual(new Set(await threadEuids(server.child.pid)), new Set([NOBODY]));
+
+      // Reload: a new PID file path (rewritten as root, the old one removed), a new log file, an
+      // extension watching the effective uid while the reload runs.
+      write(newPid, "reloaded.log", `extension ${probe}\n`);
+      const reload = await ctl(server.socket, "reload");
+      assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      await waitFor(
+        () => /EUID-PROBE/.test(server.stderr()),
+        15_000,
+        "the reload to write the new PID file",
+      );
+      const seen = /EUID-PROBE ([\d,]+)/.exec(server.stderr())![1].split(",").map(Number);
+      assert.deepEqual(seen, [NOBODY], "the main thread was root while a reload awaited");
+      assert.doesNotMatch(server.stderr(), /Not reloading|Cannot write PID file/);
+      assert.equal(mode(newPid), 0o644);
+      assert.equal(Deno.lstatSync(newPid).uid, 0);
+      assert.equal(Deno.readTextFileSync(newPid), `${server.child.pid}\n`);
+      assert.equal(exists(server.pidFile), false, "old PID file left behind");
+      const reloadedLog = join(dir, "reloaded.log");
+      await waitFor(() => exists(reloadedLog), 5000, "the new log file");
+      assert.equal(mode(reloadedLog) & 0o077, 0);
+      assert.equal(mode(server.socket), 0o660);
+      await waitFor(
+        async () => (await threadEuids(server.child.pid)).every((u) => u === NOBODY),
+        5000,
+        "every thread to run as nobody after the reload",
+      );
+      assert.ok(await client.ask(informationRequest()), `no reply:\n${server.stderr()}`);
+    } finally {
+      client.close();
+      await server.kill();
+    }
+    assert.equal((await server.status).code, 0, server.stderr());
+    assert.equal(exists(newPid), false, "PID file left behind");
+    assert.equal(exists(server.socket), false, "control socket left behind");
+    for (const d of [dir, data, probeDir]) Deno.removeSync(d, { recursive: true });
+  },
+});
+
+/** Run `code` (a module importing privileges.ts as PRIV) as root, optionally via setpriv. */
+async function runAsRoot(code: string, wrap: string[] = []): Promise<Record<string, unknown>> {
+  const file = Deno.makeTempFileSync({ prefix: "dhcpkit-priv-", suffix: ".ts" });
+  Deno.writeTextFileSync(
+    file,
+    code.replace("PRIV", new URL("src/server/privileges.ts", `file://${ROOT}`).href),
+  );
+  try {
+    const command = [...wrap, Deno.execPath(), "run", "--allow-all", file];
+    const out = await new Deno.Command(command[0], { args: command.slice(1), stdin: "null" })
+      .output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, stdout + new TextDecoder().decode(out.stderr));
+    return JSON.parse(stdout);
+  } finally {
+    Deno.removeSync(file);
+  }
+}
+
+Deno.test({
+  name: "withRootSync: nests, gives root back on errors, refuses async actions; umask 077",
+  ignore: !isRoot,
+  async fn() {
+    const out = await runAsRoot(`
+import process from "node:process";
+import { actingAsRoot, dropPrivileges, withRootSync } from "PRIV";
+const euid = () => process.geteuid!();
+const out: Record<string, unknown> = {};
+dropPrivileges("nobody");
+out.umask = Deno.umask();
+out.dropped = euid();
+withRootSync(() => {
+  out.outer = [euid(), process.getegid!(), actingAsRoot()];
+  withRootSync(() => out.inner = euid());
+  out.afterInner = euid();
+  try {
+    withRootSync(() => { throw new Error("boom"); });
+  } catch {
+    out.afterInnerError = euid();
+  }
+});
+out.after = [euid(), actingAsRoot()];
+try {
+  withRootSync(() => { throw new Error("boom"); });
+} catch {
+  out.afterError = euid();
+}
+try {
+  withRootSync(() => Promise.resolve(1));
+  out.asyncRefused = false;
+} catch (e) {
+  out.asyncRefused = e instanceof TypeError;
+}
+out.afterAsync = euid();
+// Worker threads share the effective uid of the process.
+const worker = new Worker(
+  "data:text/javascript," + encodeURIComponent(
+    'import process from "node:process"; self.postMessage(process.geteuid());',
+  ),
+  { type: "module" },
+);
+out.worker = await new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
+worker.terminate();
+console.log(JSON.stringify(out));
+`);
+    assert.deepEqual(out, {
+      umask: 0o077,
+      dropped: NOBODY,
+      outer: [0, 0, true],
+      inner: 0,
+      afterInner: 0,
+      afterInnerError: 0,
+      after: [NOBODY, false],
+      afterError: NOBODY,
+      asyncRefused: true,
+      afterAsync: NOBODY,
+      worker: NOBODY,
+    });
+  },
+});
+
+Deno.test({
+  name: "supplementary groups kept after the drop are reported at start-up",
+  ignore: !isRoot,
+  async fn() {
+    let setpriv = true;
+    try {
+      await new Deno.Command("setpriv", { args: ["--version"], stdout: "null" }).output();
+    } catch {
+      setpriv = false;
+    }
+    if (!setpriv) {
+      console.warn("supplementary groups: skipped, needs setpriv (util-linux)");
+      return;
+    }
+    const code = `
+import { dropPrivileges, droppedTo, supplementaryGroups, supplementaryGroupsWarning } from "PRIV";
+dropPrivileges("nobody");
+console.log(JSON.stringify({
+  groups: supplementaryGroups(),
+  warning: supplementaryGroupsWarning(droppedTo()!.gid) ?? null,
+}));
+`;
+    const withGroups = await runAsRoot(code, ["setpriv", "--groups", "0,4", "--"]);
+    assert.deepEqual(withGroups.groups, [0, 4]);
+    assert.match(String(withGroups.warning), /supplementary groups .*\(0\).*\(4\)|0, 4/);
+    assert.match(String(withGroups.warning), /setpriv --clear-groups/);
+    const without = await runAsRoot(code, ["setpriv", "--clear-groups", "--"]);
+    assert.deepEqual(without, { groups: [], warning: null });
+  },
+});
+
+Deno.test("supplementaryGroups / supplementaryGroupsWarning: parsing /proc/self/status", () => {
+  const status = "Name:\tdeno\nUid:\t0\t65534\t0\t65534\nGroups:\t0 4 65534 \nNgid:\t0\n";
+  assert.deepEqual(privileges.supplementaryGroups(status), [0, 4, 65534]);
+  assert.deepEqual(privileges.supplementaryGroups("Groups:\t\n"), []);
+  assert.equal(privileges.supplementaryGroups("Name:\tx\n"), undefined);
+  assert.equal(privileges.supplementaryGroupsWarning(65534, [65534]), undefined);
+  assert.equal(privileges.supplementaryGroupsWarning(65534, []), undefined);
+  assert.match(privileges.supplementaryGroupsWarning(65534, [0, 65534])!, /\b0\b/);
+});
+
+Deno.test("privileges: root is only ever taken for synchronous steps", () => {
+  // There is no asynchronous variant to misuse...
+  assert.equal("withRoot" in privileges, false);
+  // ...and no caller hands withRootSync an async function or awaits inside it.
+  const offenders: string[] = [];
+  const walk = (folder: string) => {
+    for (const entry of Deno.readDirSync(folder)) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory) walk(path);
+      else if (entry.name.endsWith(".ts")) {
+        const text = Deno.readTextFileSync(path);
+        if (
+          /withRoot\s*\(|withRootSync\s*\(\s*async\b|withRootSync\s*\([^;]*\bawait\b/.test(text)
+        ) {
+          offenders.push(path);
+        }
+      }
+    }
+  };
+  walk(join(ROOT, "src"));
+  walk(join(ROOT, "cli"));
+  assert.deepEqual(offenders, []);
+});
+
+Deno.test("listeningIn: listening Unix sockets in /proc/net/unix", () => {
+  const table = [
+    "Num       RefCount Protocol Flags    Type St Inode Path",
+    "0000000093904e8f: 00000002 00000000 00010000 0001 01 216492 /run/dhcpkit/dhcpkit.sock",
+    "00000000e8836618: 00000003 00000000 00000000 0001 03  1595 /run/other.sock",
+    "00000000e8836619: 00000003 00000000 00000000 0001 03  1596",
+  ].join("\n");
+  assert.equal(listeningIn("/run/dhcpkit/dhcpkit.sock", table), true);
+  assert.equal(listeningIn("/run/other.sock", table), false, "connected, not listening");
+  assert.equal(listeningIn("/run/missing.sock", table), false);
 });

@@ -223,3 +223,41 @@ Deno.test("Confirm: NotOnLink for unknown addresses; no reply without addresses"
   assert.equal(empty.result.outcome, "do_not_respond");
   assert.equal(empty.result.replies.length, 0);
 });
+
+Deno.test("unicast: Solicit, Confirm, Rebind and Information-request are dropped even with permission", () => {
+  /** Grants unicast like <server-unicast> does. */
+  class AllowUnicast extends Handler {
+    override pre(bundle: TransactionBundle): void {
+      bundle.allowUnicast = true;
+    }
+  }
+  const p = pipeline([new AllowUnicast()]);
+  const unicast = { multicast: false, source: "2001:db8:1::99" };
+  for (
+    const m of [
+      new SolicitMessage(1, [clientId(), elapsed(0), iana(1)]),
+      new ConfirmMessage(2, [clientId(), elapsed(0), iana(1, "2001:db8::42")]),
+      new RebindMessage(3, [clientId(), elapsed(0), iana(1, "2001:db8::42")]),
+      new InformationRequestMessage(4, [clientId(), elapsed(0)]),
+    ]
+  ) {
+    assert.equal(run(p, m, unicast).result.outcome, "do_not_respond", m.name);
+  }
+  // Request is what the permission is for.
+  const request = new RequestMessage(5, [clientId(), serverId(), elapsed(0), iana(1)]);
+  assert.equal(run(p, request, unicast).result.outcome, "reply");
+});
+
+Deno.test("hints that are not usable leases do not make a request unparsable (RFC 8415 §18.3)", () => {
+  const p = pipeline();
+  const hint = new IANAOption(1, 0, 0, [new IAAddressOption("::", 7200, 3600)]);
+  const r = run(p, new SolicitMessage(1, [clientId(), elapsed(0), hint]));
+  assert.equal(r.result.outcome, "reply");
+  assert.equal(iaStatus(r.reply!.getOption(IANAOption)), StatusCode.NoAddrsAvail);
+});
+
+Deno.test("confirm: only addresses count; a Confirm with just prefixes gets no reply", () => {
+  const p = pipeline();
+  const onlyPrefixes = new ConfirmMessage(1, [clientId(), elapsed(0), iapd(1, "2001:db8:100::")]);
+  assert.equal(run(p, onlyPrefixes).result.outcome, "do_not_respond");
+});

@@ -79,14 +79,18 @@ function normalise(limits: TimingLimits): Required<TimingLimits> {
   };
 }
 
-/** Shortest preferred lifetime of the lease options of class `lease`, or undefined when none. */
+/**
+ * Shortest preferred lifetime of the lease options of class `lease`, or undefined when none.
+ * Leases being withdrawn (valid lifetime 0) do not count: they say nothing about when the client
+ * should come back for the ones it keeps.
+ */
 function shortestPreferred(
   options: readonly Option[],
   lease: typeof IAAddressOption | typeof IAPrefixOption,
 ): number | undefined {
   let shortest: number | undefined;
   for (const o of options) {
-    if (o instanceof lease) {
+    if (o instanceof lease && o.validLifetime > 0) {
       const p = o.preferredLifetime;
       if (shortest === undefined || p < shortest) shortest = p;
     }

@@ -209,15 +209,24 @@ export class IAAddressOption extends Option {
     writeOptions(w, this.options);
   }
 
-  /** Address routable, lifetimes fit 32 bits and preferred <= valid. */
+  /**
+   * Lifetimes fit 32 bits and sub-options are allowed. The address and the lifetime relation are
+   * not judged here: in a request they are only hints, which a server ignores when unusable
+   * (RFC 8415 §18.3) instead of discarding the whole message; {@link IAAddressOption.checkLease}
+   * holds those rules for addresses a server hands out.
+   */
   override validate(): void {
-    checkRoutable(this.address, "ia-address");
     checkUint(this.preferredLifetime, 32, "preferred lifetime");
     checkUint(this.validLifetime, 32, "valid lifetime");
+    validateChildren(this, "ia-address", this.options);
+  }
+
+  /** The rules for an address handed out: routable, and preferred lifetime <= valid lifetime. */
+  checkLease(): void {
+    checkRoutable(this.address, "ia-address");
     if (this.preferredLifetime > this.validLifetime) {
       throw new ValidationError("ia-address preferred lifetime is greater than its valid lifetime");
     }
-    validateChildren(this, "ia-address", this.options);
   }
 }
 
@@ -701,15 +710,15 @@ export class IAPrefixOption extends Option {
     writeOptions(w, this.options);
   }
 
-  /** Prefix length 0..128, lifetimes fit and preferred <= valid, sub-options allowed. */
+  /**
+   * Prefix length 0..128, lifetimes fit 32 bits, sub-options allowed. As for IA Address, the
+   * lifetime relation of a hint is not judged here (see {@link IAPrefixOption.checkLease}).
+   */
   override validate(): void {
     checkUint(this.preferredLifetime, 32, "preferred lifetime");
     checkUint(this.validLifetime, 32, "valid lifetime");
     if (this.prefixLength > 128) {
       throw new ValidationError(`prefix length ${this.prefixLength} exceeds 128`);
-    }
-    if (this.preferredLifetime > this.validLifetime) {
-      throw new ValidationError("ia-prefix preferred lifetime is greater than its valid lifetime");
     }
     validateChildren(this, "ia-prefix", this.options);
     // Sub-options that depend on the delegated prefix (PD-Exclude, RFC 6603) check against it.
@@ -717,6 +726,13 @@ export class IAPrefixOption extends Option {
       (o as { checkDelegatedLength?: (length: number) => void }).checkDelegatedLength?.(
         this.prefixLength,
       );
+    }
+  }
+
+  /** The rule for a prefix handed out: preferred lifetime <= valid lifetime. */
+  checkLease(): void {
+    if (this.preferredLifetime > this.validLifetime) {
+      throw new ValidationError("ia-prefix preferred lifetime is greater than its valid lifetime");
     }
   }
 }

@@ -122,7 +122,11 @@ export class ClientDataOption extends Option {
         );
       }
     }
-    for (const o of this.options) o.validate();
+    for (const o of this.options) {
+      o.validate();
+      // The addresses and prefixes here are leases the server handed out, not client hints.
+      (o as { checkLease?: () => void }).checkLease?.();
+    }
   }
 }
 
