@@ -52,11 +52,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     // Only an explicit -v overrides the configured console level.
     logLevel: verbosity > 0 ? level : undefined,
   });
+  const guard = installErrorGuard(server);
   try {
     await server.start();
   } catch (e) {
     console.error(`dhcpkit serve: ${e instanceof StartupError ? e.message : (e as Error).stack}`);
     await server.stop();
+    guard.remove();
     return 1;
   }
   if (demo) {
@@ -74,5 +76,35 @@ export async function serveCommand(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGTERM", stop);
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGHUP", reload);
+  guard.remove();
   return 0;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/**
+ * Keep the process alive on an error nothing caught (a rejected promise nobody awaited, an
+ * exception in a callback): it is logged and counted towards `max-exceptions`, so only a burst
+ * of them within `exception-window` stops the server, and then cleanly. Workers do the same and
+ * report theirs to the main thread.
+ */
+export function installErrorGuard(server: Server): { remove(): void } {
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    server.reportException(`unhandled rejection: ${describe(event.reason)}`);
+  };
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    server.reportException(`uncaught error: ${describe(event.error ?? event.message)}`);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
+  return {
+    remove() {
+      globalThis.removeEventListener("unhandledrejection", onRejection);
+      globalThis.removeEventListener("error", onError);
+    },
+  };
 }

@@ -32,14 +32,20 @@ import {
   RenewMessage,
   ReplyMessage,
   RequestMessage,
+  serializeMessage,
   ServerIdOption,
   SolicitMessage,
   StatusCode,
   StatusCodeOption,
+  writeOptions,
+  Writer,
 } from "../protocol/mod.ts";
+import { getLogger } from "@logtape/logtape";
 import type { TransactionBundle } from "./bundle.ts";
 import { CannotRespond, ForOtherServer, UseMulticast } from "./errors.ts";
 import { CopyRelayOptionHandler, Handler, RelayHandler } from "./handler.ts";
+
+const log = getLogger(["dhcpkit", "pipeline"]);
 
 /** Puts our Server ID in every response and drops requests meant for another server. */
 export class ServerIdHandler extends Handler {
@@ -148,16 +154,18 @@ export class RapidCommitHandler extends Handler {
 export class RejectUnwantedUnicastHandler extends Handler {
   /** Check the transport of the request. */
   override pre(bundle: TransactionBundle): void {
-    if (bundle.receivedOverMulticast || bundle.receivedOverTcp || bundle.allowUnicast) return;
+    if (bundle.receivedOverMulticast || bundle.receivedOverTcp) return;
     if (bundle.incomingRelayMessages.length > 1) return;
     const request = bundle.request;
     if (request instanceof LeasequeryMessage) return;
+    // RFC 8415 §16: these are never valid by unicast, whatever Server Unicast permits.
     if (
       request instanceof SolicitMessage || request instanceof ConfirmMessage ||
       request instanceof RebindMessage || request instanceof InformationRequestMessage
     ) {
       throw new CannotRespond(`${request.name} received by unicast`);
     }
+    if (bundle.allowUnicast) return;
     throw new UseMulticast(`${request.name} received by unicast without permission`);
   }
 }
@@ -235,8 +243,9 @@ export class UnansweredIAHandler extends Handler {
     // Decline is about addresses only (RFC 8415 §18.2.8); an IA_PD in one is left alone.
     answerAll(IAPDOption, (ia, o) => new IAPDOption(ia.iaid, 0, 0, o), NO_PREFIXES, false);
     if (request instanceof ConfirmMessage) {
+      // Confirm is about addresses (RFC 8415 §18.2.3); prefixes are confirmed with Rebind.
       const unconfirmed = request.options.some((o) =>
-        (o instanceof IANAOption || o instanceof IATAOption || o instanceof IAPDOption) &&
+        (o instanceof IANAOption || o instanceof IATAOption) &&
         !bundle.handledOptions.has(o) && hasLeases(o.options)
       );
       if (unconfirmed && !response.some((o) => o instanceof StatusCodeOption)) {
@@ -268,24 +277,90 @@ export class AddMissingStatusHandler extends Handler {
 }
 
 /**
+ * The largest a relay-reply layer (header, options and everything inside) is allowed to grow to
+ * by echoed options: below the 65,535 bytes a Relay Message option can carry, with a margin for
+ * what is added after the echo (status codes, rapid commit) and for the UDP header limit.
+ */
+export const MAX_ECHO_LAYER_SIZE = 65535 - 2048;
+
+/** Encoded size of options (code, length, data each); Infinity when they cannot be encoded. */
+function optionsSize(options: readonly Option[]): number {
+  try {
+    const w = new Writer(256);
+    writeOptions(w, options);
+    return w.pos;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Encoded size of a message; Infinity when it cannot be encoded. */
+function messageSize(message: ClientServerMessage): number {
+  try {
+    return serializeMessage(message).length;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Relay-forward/relay-reply header: type, hop count, link and peer address. */
+const RELAY_HEADER = 34;
+/** Relay Message option header. */
+const OPTION_HEADER = 4;
+
+/**
  * Relay Echo Request (RFC 4994): copies each option a relay asked to have echoed from its
- * relay-forward to its relay-reply, unless already there.
+ * relay-forward to its relay-reply, unless already there. An echo that would make the reply too
+ * large to send ({@link MAX_ECHO_LAYER_SIZE}, counting the response and the inner relay layers)
+ * is left out: a relay cannot make the server build an unsendable reply.
  */
 export class RelayEchoRequestHandler extends RelayHandler {
-  /** Echo the requested options of one relay layer. */
+  /** Echo the requested options of every relay layer, innermost first (sizes add up outwards). */
+  override handle(bundle: TransactionBundle): void {
+    const incoming = bundle.incomingRelayMessages;
+    if (!incoming.some((r) => r.getOption(EchoRequestOption))) return;
+    // Size of what the current layer wraps: the response, then each relay-reply around it.
+    let inner = messageSize(bundle.response);
+    for (let i = 0; i < incoming.length; i++) {
+      const relayOut = bundle.outgoingRelayMessages[i];
+      const base = RELAY_HEADER + OPTION_HEADER + inner;
+      this.#echo(incoming[i], relayOut, MAX_ECHO_LAYER_SIZE - base);
+      inner = base +
+        optionsSize(relayOut.options.filter((o) => !(o instanceof RelayMessageOption)));
+    }
+  }
+
+  /** Echo the requested options of one relay layer (without a size limit). */
   handleRelay(
     _bundle: TransactionBundle,
     relayIn: RelayForwardMessage,
     relayOut: RelayReplyMessage,
   ): void {
+    this.#echo(relayIn, relayOut, Infinity);
+  }
+
+  #echo(relayIn: RelayForwardMessage, relayOut: RelayReplyMessage, budget: number): void {
     const ero = relayIn.getOption(EchoRequestOption);
     if (!ero) return;
     const allowed = messageOccurrence.get(relayOut.type);
+    let used = optionsSize(relayOut.options.filter((o) => !(o instanceof RelayMessageOption)));
     for (const code of ero.requestedOptions) {
       if (code === RelayMessageOption.code) continue;
       if (relayOut.options.some((o) => o.code === code)) continue;
       if (optionTypes.has(code) && allowed && !allowed.has(code)) continue;
-      for (const o of relayIn.options) if (o.code === code) relayOut.options.push(o);
+      for (const o of relayIn.options) {
+        if (o.code !== code) continue;
+        const size = optionsSize([o]);
+        if (used + size > budget) {
+          log.debug("Not echoing option {code} of relay {relay}: the reply would be too large", {
+            code,
+            relay: relayIn.linkAddress,
+          });
+          continue;
+        }
+        used += size;
+        relayOut.options.push(o);
+      }
     }
   }
 }

@@ -37,8 +37,14 @@ export class TransactionBundle {
   allowRapidCommit: boolean;
   /** The responses; the first is {@link TransactionBundle.response}, more only for bulk leasequery. */
   responses: ClientServerMessage[] = [];
-  /** Further responses produced lazily (bulk leasequery streams). */
-  moreResponses?: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>;
+  /**
+   * Further responses produced lazily (bulk leasequery streams). `close()`, when present,
+   * releases what producing them holds (a store cursor) whether or not iteration ever started;
+   * whoever drops the responses unsent must call it.
+   */
+  moreResponses?: (Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>) & {
+    close?(): void;
+  };
   /** The relay-reply layers mirroring {@link TransactionBundle.incomingRelayMessages}. */
   outgoingRelayMessages: RelayReplyMessage[] = [];
 

@@ -19,8 +19,6 @@ import {
   type Duid,
   IAAddressOption,
   IANAOption,
-  IAPDOption,
-  IAPrefixOption,
   IATAOption,
   InformationRequestMessage,
   InterfaceIdOption,
@@ -73,6 +71,20 @@ const log = getLogger(["dhcpkit", "pipeline"]);
 
 /** The maximum number of relay layers accepted (RFC 8415 HOP_COUNT_LIMIT). */
 export const HOP_COUNT_LIMIT = 32;
+
+/** The largest UDP payload over IPv6 without jumbograms (65,535 minus the 8-byte UDP header). */
+export const MAX_UDP_MESSAGE = 65527;
+/** The largest message a 2-byte TCP length prefix can frame (RFC 5460). */
+export const MAX_TCP_MESSAGE = 65535;
+
+/** A reply that cannot be sent: larger than the transport carries. */
+export class ReplyTooLargeError extends Error {
+  /** Create the error. */
+  constructor(readonly size: number, readonly limit: number) {
+    super(`the reply of ${size} bytes is larger than the ${limit} bytes the transport carries`);
+    this.name = "ReplyTooLargeError";
+  }
+}
 
 /** A datagram or TCP message as a listener received it. */
 export interface IncomingPacket {
@@ -148,6 +160,27 @@ export interface HandleResult {
   replies: OutgoingPacket[];
   /** The bundle, when the request could be parsed. */
   bundle?: TransactionBundle;
+  /** The statistics keys the request counted under (for {@link MessageHandler.countSent}). */
+  keys?: readonly string[];
+}
+
+/**
+ * Release what the lazily produced further responses of a bulk answer hold (a store cursor)
+ * without producing them. Safe to call more than once.
+ */
+export function closeMoreResponses(more: TransactionBundle["moreResponses"]): void {
+  if (!more) return;
+  try {
+    if (typeof more.close === "function") more.close();
+    else if (Symbol.iterator in more) {
+      (more as Iterable<ClientServerMessage>)[Symbol.iterator]().return?.();
+    } else {
+      const done = (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]().return?.();
+      done?.catch(() => {});
+    }
+  } catch (e) {
+    log.warning("Cannot release a bulk leasequery answer: {error}", { error: e });
+  }
 }
 
 function responseFor(request: ClientServerMessage): ClientServerMessage | undefined {
@@ -163,10 +196,11 @@ function responseFor(request: ClientServerMessage): ClientServerMessage | undefi
   return undefined;
 }
 
-function confirmHasLeases(request: ClientServerMessage): boolean {
+/** RFC 8415 §18.3.3: a Confirm without addresses in its IA_NA / IA_TA options gets no reply. */
+function confirmHasAddresses(request: ClientServerMessage): boolean {
   return request.options.some((o: Option) =>
-    (o instanceof IANAOption || o instanceof IATAOption || o instanceof IAPDOption) &&
-    o.options.some((s) => s instanceof IAAddressOption || s instanceof IAPrefixOption)
+    (o instanceof IANAOption || o instanceof IATAOption) &&
+    o.options.some((s) => s instanceof IAAddressOption)
   );
 }
 
@@ -224,15 +258,21 @@ export function bundleFromPacket(
 }
 
 /** Address the wrapped reply: the server wrapper's peer, port 547 for relays else 546. */
-export function addressReply(outgoing: RelayReplyMessage, relayPort?: number): OutgoingPacket {
+export function addressReply(
+  outgoing: RelayReplyMessage,
+  relayPort?: number,
+  maxSize = MAX_TCP_MESSAGE,
+): OutgoingPacket {
   const payload = outgoing.getOption(RelayMessageOption)!.message;
   const interfaceId = outgoing.getOption(InterfaceIdOption);
   let innermost: Message = payload;
   while (innermost.type === 13) {
     innermost = (innermost as RelayReplyMessage).getOption(RelayMessageOption)!.message;
   }
+  const data = serializeMessage(payload);
+  if (data.length > maxSize) throw new ReplyTooLargeError(data.length, maxSize);
   return {
-    data: serializeMessage(payload),
+    data,
     destination: outgoing.peerAddress,
     port: payload.type === 13 ? (relayPort ?? 547) : 546,
     interfaceName: interfaceId ? new TextDecoder().decode(interfaceId.data) : "",
@@ -333,7 +373,26 @@ export class MessageHandler {
     if (categories) keys = categories.bundleKeys(bundle, keys);
     const inIndex = messageInIndex(bundle.request.type);
     if (inIndex !== undefined) stats.add(keys, inIndex);
-    const result = this.#run(bundle, packet);
+    let result: HandleResult;
+    try {
+      result = this.#run(bundle, packet);
+    } catch (e) {
+      // Building or encoding the answer failed (a reply too large for its transport, a value
+      // that cannot be encoded): nothing is sent, whatever the request contained.
+      log.error("{id}: cannot answer {bundle}: {error}", {
+        id: packet.id ?? "-",
+        bundle: String(bundle),
+        error: e,
+      });
+      result = { outcome: "handling_error", replies: [], bundle };
+    } finally {
+      this.#packet = undefined;
+    }
+    if (result.outcome !== "reply" && bundle.moreResponses) {
+      closeMoreResponses(bundle.moreResponses);
+      bundle.moreResponses = undefined;
+    }
+    result.keys = keys;
     switch (result.outcome) {
       case "for_other_server":
         stats.add(keys, I_FOR_OTHER);
@@ -361,7 +420,25 @@ export class MessageHandler {
     return result;
   }
 
+  /**
+   * Count `n` further messages sent for `result` (bulk leasequery messages streamed after the
+   * first response) in `outgoing_packets`, under the request's statistics keys.
+   */
+  countSent(result: HandleResult, stats: StatisticsStore, n = 1): void {
+    stats.add(result.keys ?? NO_KEYS, I_OUTGOING, n);
+  }
+
   #packet?: IncomingPacket;
+
+  /** Wrap `response` in the relay-reply chain, encode and address it; throws when unsendable. */
+  #address(bundle: TransactionBundle, response: ClientServerMessage): OutgoingPacket {
+    const packet = this.#packet;
+    return addressReply(
+      bundle.wrap(response),
+      relayPortOf(bundle, packet),
+      packet?.receivedOverTcp ? MAX_TCP_MESSAGE : MAX_UDP_MESSAGE,
+    );
+  }
 
   #run(bundle: TransactionBundle, packet: IncomingPacket): HandleResult {
     this.#packet = packet;
@@ -382,8 +459,8 @@ export class MessageHandler {
       for (const h of handlers) h.pre(bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
-      if (bundle.request instanceof ConfirmMessage && !confirmHasLeases(bundle.request)) {
-        throw new CannotRespond("confirm without addresses or prefixes");
+      if (bundle.request instanceof ConfirmMessage && !confirmHasAddresses(bundle.request)) {
+        throw new CannotRespond("confirm without addresses");
       }
       bundle.responses = [response];
       bundle.createOutgoingRelayMessages();
@@ -408,10 +485,9 @@ export class MessageHandler {
       bundle: String(bundle),
       type: bundle.response.name,
     }));
-    const port = relayPortOf(bundle, packet);
     return {
       outcome: "reply",
-      replies: bundle.responses.map((r) => addressReply(bundle.wrap(r), port)),
+      replies: bundle.responses.map((r) => this.#address(bundle, r)),
       bundle,
     };
   }
@@ -433,7 +509,7 @@ export class MessageHandler {
     if (bundle.outgoingRelayMessages.length === 0) bundle.createOutgoingRelayMessages();
     // Relays still need their Interface-ID echoed.
     new InterfaceIdHandler().handle(bundle);
-    return addressReply(bundle.wrap(bundle.response), relayPortOf(bundle, this.#packet));
+    return this.#address(bundle, bundle.response);
   }
 
   #signal(bundle: TransactionBundle, e: unknown, id: string): HandleResult {

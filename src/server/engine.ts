@@ -12,14 +12,19 @@ import {
   type ServerConfig,
 } from "../config/mod.ts";
 import { type Duid, duidFromBytes } from "../protocol/mod.ts";
-import { type MessageHandler, StatisticsStore } from "../pipeline/mod.ts";
+import { getLogger } from "@logtape/logtape";
+import { type MessageHandler, scalarIndex, StatisticsStore } from "../pipeline/mod.ts";
 import { buildMessageHandler } from "./pipeline_builder.ts";
 import { setPacketId } from "./logging.ts";
 import { LatencyHistogram } from "./metrics.ts";
 import { registerBuiltinSections } from "../handlers/builtin_sections.ts";
 
-registerBuiltinSections();
 import type { WirePacket, WireReply } from "./wire.ts";
+
+registerBuiltinSections();
+
+const log = getLogger(["dhcpkit", "server"]);
+const I_HANDLING_ERRORS = scalarIndex("handling_errors");
 
 /** Reads a configuration file (or an included one) as text. */
 export type ConfigReader = (path: string) => string;
@@ -98,14 +103,17 @@ export class Engine {
     return new Engine(handler, stats, latency);
   }
 
-  /** Handle a batch, appending the replies to `out`. */
+  /**
+   * Handle a batch, appending the replies to `out`. Never throws: a packet whose handling fails
+   * unexpectedly is logged, counted in `handling_errors` and left unanswered, and the rest of the
+   * batch is handled as usual.
+   */
   handleBatch(packets: readonly WirePacket[], out: WireReply[]): void {
     for (const p of packets) {
       setPacketId(p.id);
       const start = performance.now();
-      let result;
       try {
-        result = this.handler.handle({
+        const result = this.handler.handle({
           data: p.data,
           source: p.source,
           sourcePort: p.sourcePort,
@@ -116,12 +124,24 @@ export class Engine {
           marks: p.marks,
           id: p.id,
         }, this.stats);
+        for (const r of result.replies) {
+          out.push({
+            listener: p.listener,
+            data: r.data,
+            destination: r.destination,
+            port: r.port,
+          });
+        }
+      } catch (e) {
+        this.stats.add([], I_HANDLING_ERRORS);
+        log.error("{id}: error while handling a packet from {source}: {error}", {
+          id: p.id,
+          source: p.source,
+          error: e,
+        });
       } finally {
         this.latency.observe((performance.now() - start) / 1000);
         setPacketId(undefined);
-      }
-      for (const r of result.replies) {
-        out.push({ listener: p.listener, data: r.data, destination: r.destination, port: r.port });
       }
     }
   }

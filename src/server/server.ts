@@ -2,15 +2,27 @@
  * The daemon: loads the configuration, binds the listeners, gives up root, starts the workers and
  * answers until told to stop. Reload swaps in a new pipeline only when the new configuration is
  * good; otherwise the old one keeps serving.
+ *
+ * After giving up root, root is only taken back for synchronous steps (`withRootSync`, see
+ * privileges.ts): reading the configuration files, binding sockets, opening log files, creating
+ * and removing the control socket and the PID file. Everything that awaits (importing
+ * extensions, starting workers, initialising handlers) runs as the service user.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ListenInterfaceValues, ListenUnicastValues, ServerConfig } from "../config/mod.ts";
+import {
+  IssueCollector,
+  type ListenInterfaceValues,
+  type ListenUnicastValues,
+  parseConfigFile,
+  parseConfigText,
+  type ServerConfig,
+} from "../config/mod.ts";
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { StatisticsStore } from "../pipeline/mod.ts";
 import { VERSION } from "../version.ts";
-import { Engine, loadServerConfigAsync, recordingReader } from "./engine.ts";
+import { Engine, loadServerConfigAsync, recordingReader, snapshotReader } from "./engine.ts";
 import { hostInterfaces } from "./interfaces.ts";
 import {
   closeListener,
@@ -19,7 +31,13 @@ import {
   type UdpListener,
 } from "./listeners.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
-import { dropPrivileges, withRoot, withRootSync } from "./privileges.ts";
+import {
+  droppedTo,
+  dropPrivileges,
+  restrictUmask,
+  supplementaryGroupsWarning,
+  withRootSync,
+} from "./privileges.ts";
 import { duidFromConfig, duidFromInterfaces } from "./server_duid.ts";
 import { categoriesOf } from "./pipeline_builder.ts";
 import { WorkerPool } from "./worker_pool.ts";
@@ -119,6 +137,14 @@ export class Server {
   /** Start serving; throws {@link StartupError} with a clear message when that is impossible. */
   async start(): Promise<void> {
     log.info("Starting dhcpkit {version}", { version: VERSION });
+    // Started as root: what the server creates from now on is private to it (see privileges.ts).
+    if (Deno.uid() === 0) {
+      try {
+        restrictUmask();
+      } catch (e) {
+        throw new StartupError(`cannot set the umask: ${(e as Error).message}`);
+      }
+    }
     try {
       const reader = recordingReader();
       this.config = await loadServerConfigAsync(
@@ -170,6 +196,8 @@ export class Server {
     if (Deno.uid() === 0) {
       try {
         log.info(dropPrivileges(this.config.user, this.config.group));
+        const warning = supplementaryGroupsWarning(droppedTo()!.gid);
+        if (warning) log.warning("{warning}", { warning });
       } catch (e) {
         this.#closeListeners();
         this.#control?.closeAll();
@@ -194,18 +222,7 @@ export class Server {
       throw new StartupError((e as Error).message);
     }
 
-    const pidFile = this.options.pidFile ?? this.config.pidFile;
-    if (pidFile) {
-      try {
-        writePidFile(pidFile);
-        this.#pidFile = pidFile;
-      } catch (e) {
-        log.error("Cannot write PID file {path}: {error}", {
-          path: pidFile,
-          error: (e as Error).message,
-        });
-      }
-    }
+    this.#updatePidFile(this.config);
 
     for (const listener of this.#listeners) this.#receiveLoops(listener);
     this.#control?.serve();
@@ -245,6 +262,53 @@ export class Server {
     return formatStatsJson(this.stats, this.#entries);
   }
 
+  /**
+   * Write the PID file `config` (or the command line) asks for, as root so that it works in a
+   * root-owned folder; when the path changed, remove the old one (only once the new one is
+   * written, so a failure keeps the old one).
+   */
+  #updatePidFile(config: ServerConfig): void {
+    const path = this.options.pidFile ?? config.pidFile;
+    const old = this.#pidFile;
+    if ((path || undefined) === old) return;
+    if (path) {
+      try {
+        withRootSync(() => writePidFile(path));
+      } catch (e) {
+        log.error("Cannot write PID file {path}: {error}", {
+          path,
+          error: (e as Error).message,
+        });
+        return;
+      }
+    }
+    this.#pidFile = path || undefined;
+    if (old) withRootSync(() => removePidFile(old));
+  }
+
+  /**
+   * Read the configuration file and everything it includes, as root (it may be readable by root
+   * only), without interpreting it: a synchronous parse that only records the files. Unknown
+   * section types do not matter here; problems are reported by the real load.
+   */
+  #readConfigFiles(): Record<string, string> {
+    const reader = recordingReader();
+    const ignored = new IssueCollector();
+    const options = { readFile: reader.readFile };
+    withRootSync(() => {
+      try {
+        if (this.options.configText === undefined) {
+          parseConfigFile(this.options.configPath, ignored, options);
+        } else {
+          parseConfigText(this.options.configText, this.options.configPath, ignored, options);
+        }
+      } catch {
+        // the real load reports it
+      }
+    });
+    return reader.files;
+  }
+
   #openControlSocket(path: string, config: ServerConfig): Promise<ControlSocket> {
     return ControlSocket.open(path, {
       stats: () => this.statsText(),
@@ -264,7 +328,10 @@ export class Server {
     const m = this.#metricsConfig(config);
     if (!m) return undefined;
     try {
-      const server = MetricsServer.start(m.address, m.port, () => this.metricsSources());
+      // Binding is synchronous; as root after a reload, as at start-up.
+      const server = withRootSync(() =>
+        MetricsServer.start(m.address, m.port, () => this.metricsSources())
+      );
       log.info("Metrics on http://{host}:{port}/metrics", {
         host: m.address.includes(":") ? `[${m.address}]` : m.address,
         port: server.addr.port,
@@ -307,7 +374,8 @@ export class Server {
         opened.push(listener);
       }
     } catch (e) {
-      for (const l of opened) if (!reuse.includes(l)) closeListener(l);
+      // Re-used listeners are copies sharing the sockets: compare the sockets.
+      for (const l of opened) if (!reuse.some((r) => r.reply === l.reply)) closeListener(l);
       throw new StartupError((e as Error).message);
     }
     return opened;
@@ -431,6 +499,11 @@ export class Server {
     }
   }
 
+  /** Report an error nothing caught; counted towards `max-exceptions` like any other. */
+  reportException(message: string): void {
+    this.#exception(message);
+  }
+
   #exception(message: string): void {
     log.error("{message}", { message });
     const now = Date.now() / 1000;
@@ -459,34 +532,39 @@ export class Server {
   async #reload(): Promise<boolean> {
     log.info("Reloading configuration");
     let config: ServerConfig;
-    const reader = recordingReader();
+    let files: Record<string, string>;
     try {
-      // The configuration may be readable by root only: read it as root, as at start-up.
-      config = await withRoot(() =>
-        loadServerConfigAsync(
-          this.options.configPath,
-          this.options.configText,
-          false,
-          reader.readFile,
-        )
+      // The configuration may be readable by root only: read the files as root (synchronously),
+      // then import extensions and load it from that snapshot as the service user.
+      files = this.#readConfigFiles();
+      config = await loadServerConfigAsync(
+        this.options.configPath,
+        this.options.configText,
+        false,
+        snapshotReader(files),
       );
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
       return false;
     }
     let handling: Handling;
-    let listeners: UdpListener[];
+    let listeners: UdpListener[] = [];
     const previousFiles = this.#configFiles;
+    const closeNew = () => {
+      for (const l of listeners) {
+        if (!this.#listeners.some((o) => o.reply === l.reply)) closeListener(l);
+      }
+    };
     try {
-      // Binding port 547 needs root; handlers initialise as the service user, as at start-up.
-      listeners = await withRoot(async () => {
-        const opened = await this.#openListeners(config, hostInterfaces(), this.#listeners);
-        await this.#tcp.listen(config, hostInterfaces());
-        return opened;
-      });
-      this.#configFiles = reader.files;
+      // Binding port 547 needs root: the listeners bind as root (synchronously, nothing else);
+      // handlers initialise as the service user, as at start-up.
+      const interfaces = hostInterfaces();
+      listeners = await this.#openListeners(config, interfaces, this.#listeners);
+      await this.#tcp.listen(config, interfaces);
+      this.#configFiles = files;
       handling = await this.#startHandling(config);
     } catch (e) {
+      closeNew();
       this.#configFiles = previousFiles;
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
       return false;
@@ -516,10 +594,10 @@ export class Server {
     this.#entries = statisticsEntries(config);
     if (old?.kind === "pool") old.pool.stop();
     else if (old?.kind === "main") await old.engine.handler.close();
-    await withRoot(async () => {
-      await logSystem.apply(config.logging, this.options.logLevel);
-      await this.#reloadControlSocket(config);
-    });
+    // Log files and the control socket take root for their synchronous file-system steps only.
+    await logSystem.apply(config.logging, this.options.logLevel);
+    await this.#reloadControlSocket(config);
+    this.#updatePidFile(config);
     await this.#reloadMetrics(config);
     log.info("Configuration reloaded");
     return true;

@@ -22,7 +22,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ListenerConfig, ListenTcpValues, ServerConfig } from "../config/mod.ts";
-import type { HandleResult, IncomingPacket } from "../pipeline/mod.ts";
+import {
+  closeMoreResponses,
+  type HandleResult,
+  type IncomingPacket,
+  type TransactionBundle,
+} from "../pipeline/mod.ts";
 import {
   type ClientServerMessage,
   type Duid,
@@ -36,6 +41,7 @@ import {
 import { Engine } from "./engine.ts";
 import type { HostInterface } from "./interfaces.ts";
 import { ListenerError } from "./listeners.ts";
+import { withRootSync } from "./privileges.ts";
 
 const log = getLogger(["dhcpkit", "tcp"]);
 
@@ -62,6 +68,12 @@ export interface TcpListenerSettings {
 /** Answers one query (synchronously; bulk results come lazily in `bundle.moreResponses`). */
 export type TcpAnswer = (packet: IncomingPacket) => HandleResult | undefined;
 
+/**
+ * Told how many further messages of a bulk answer (after the replies in `result`, which the
+ * pipeline counted itself) were handed to the connection, for the `outgoing_packets` statistic.
+ */
+export type TcpSent = (result: HandleResult, count: number) => void;
+
 /** What a TCP listener has seen. */
 export interface TcpCounters {
   /** Connections accepted. */
@@ -80,8 +92,10 @@ export interface TcpCounters {
   idleTimeouts: number;
   /** Connections closed because the peer stopped reading. */
   sendTimeouts: number;
-  /** Bulk replies cut short (server stopping): ended with QueryTerminated. */
+  /** Bulk replies cut short (server stopping, store failure): ended with QueryTerminated. */
   terminated: number;
+  /** Bulk answer messages left out because they could not be encoded or framed. */
+  unsendable: number;
 }
 
 const MAX_CHUNK = 16384;
@@ -114,9 +128,12 @@ export class TcpListener {
     idleTimeouts: 0,
     sendTimeouts: 0,
     terminated: 0,
+    unsendable: 0,
   };
   /** The function queries are passed to (replaceable on reload). */
   answer: TcpAnswer = () => undefined;
+  /** Told about streamed bulk messages (see {@link TcpSent}). */
+  sent: TcpSent = () => {};
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
   #settings!: TcpListenerSettings;
@@ -129,11 +146,14 @@ export class TcpListener {
   constructor(settings: TcpListenerSettings) {
     this.settings = settings;
     try {
-      this.#listener = Deno.listen({
-        transport: "tcp",
-        hostname: settings.address,
-        port: settings.port,
-      });
+      // As root after privileges were dropped (a port below 1024 needs it), only for the bind.
+      this.#listener = withRootSync(() =>
+        Deno.listen({
+          transport: "tcp",
+          hostname: settings.address,
+          port: settings.port,
+        })
+      );
     } catch (e) {
       throw new ListenerError(
         `cannot listen on TCP [${settings.address}]:${settings.port}: ${(e as Error).message}`,
@@ -172,8 +192,9 @@ export class TcpListener {
   }
 
   /** Start accepting connections. */
-  serve(answer?: TcpAnswer): void {
+  serve(answer?: TcpAnswer, sent?: TcpSent): void {
     if (answer) this.answer = answer;
+    if (sent) this.sent = sent;
     this.#accepting ??= this.#acceptLoop();
   }
 
@@ -223,7 +244,9 @@ export class TcpListener {
         done: Promise.resolve(),
       };
       this.#connections.add(c);
-      c.done = this.#serveConnection(c).finally(() => {
+      c.done = this.#serveConnection(c).catch((e) => {
+        log.error("Error on the TCP connection from {peer}: {error}", { peer, error: e });
+      }).finally(() => {
         this.#close(c);
         this.#connections.delete(c);
       });
@@ -330,67 +353,106 @@ export class TcpListener {
     const more = result?.bundle?.moreResponses;
     if (!result || result.replies.length === 0) {
       this.counters.dropped++;
-      closeIterable(more);
+      closeMoreResponses(more);
       return;
     }
     const writer = new FrameWriter(this, c);
     for (const r of result.replies) writer.add(r.data);
     if (more && result.outcome === "reply") {
       const xid = frame.length >= 4 ? (frame[1] << 16) | (frame[2] << 8) | frame[3] : 0;
-      if (!await this.#stream(writer, more, xid)) return;
+      if (!await this.#stream(writer, result, more, xid, packet.id!)) return;
     } else {
-      closeIterable(more);
+      closeMoreResponses(more);
     }
     await writer.flush();
   }
 
-  /** Send the lazily produced rest of a bulk reply; false when the connection is gone. */
+  /**
+   * Send the lazily produced rest of a bulk reply; false when the connection is gone. A message
+   * that cannot be encoded or framed is left out (logged and counted in `unsendable`); when
+   * producing the messages fails, the stream ends with a LEASEQUERY-DONE carrying QueryTerminated.
+   * Each message handed to the connection is reported through {@link TcpListener.sent}.
+   */
   async #stream(
     writer: FrameWriter,
-    more: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>,
+    result: HandleResult,
+    more: NonNullable<TransactionBundle["moreResponses"]>,
     xid: number,
+    id: string,
   ): Promise<boolean> {
     const sync = Symbol.iterator in more;
-    const iterator = sync
-      ? (more as Iterable<ClientServerMessage>)[Symbol.iterator]()
-      : (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
+    let iterator: Iterator<ClientServerMessage> | AsyncIterator<ClientServerMessage> | undefined;
     let finished = false;
+    let counted = 0;
+    const report = () => {
+      if (counted === 0) return;
+      const n = counted;
+      counted = 0;
+      try {
+        this.sent(result, n);
+      } catch (e) {
+        log.error("{id}: cannot count streamed messages: {error}", { id, error: e });
+      }
+    };
+    const terminate = (reason: string) => {
+      this.counters.terminated++;
+      const done = new LeasequeryDoneMessage(xid, [
+        new StatusCodeOption(StatusCode.QueryTerminated, reason),
+      ]);
+      if (writer.add(serializeMessage(done))) counted++;
+    };
     try {
+      iterator = sync
+        ? (more as Iterable<ClientServerMessage>)[Symbol.iterator]()
+        : (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
       let slice = performance.now();
       while (true) {
         if (this.#closing) {
-          this.counters.terminated++;
-          writer.add(
-            serializeMessage(
-              new LeasequeryDoneMessage(xid, [
-                new StatusCodeOption(StatusCode.QueryTerminated, "Server is shutting down"),
-              ]),
-            ),
-          );
+          terminate("Server is shutting down");
           break;
         }
-        const step = sync
-          ? (iterator as Iterator<ClientServerMessage>).next()
-          : await iterator.next();
+        let step: IteratorResult<ClientServerMessage>;
+        try {
+          step = sync ? (iterator as Iterator<ClientServerMessage>).next() : await iterator.next();
+        } catch (e) {
+          log.error("{id}: bulk leasequery answer failed: {error}", { id, error: e });
+          terminate("Lease data became unavailable");
+          break;
+        }
         if (step.done) {
           finished = true;
           break;
         }
-        writer.add(serializeMessage(step.value));
+        let data: Uint8Array | undefined;
+        try {
+          data = serializeMessage(step.value);
+        } catch (e) {
+          this.counters.unsendable++;
+          log.error("{id}: leaving out a {type} that cannot be encoded: {error}", {
+            id,
+            type: step.value.name,
+            error: (e as Error).message,
+          });
+        }
+        if (data && writer.add(data)) counted++;
         if (writer.size >= MAX_CHUNK || performance.now() - slice > MAX_SLICE_MS) {
+          report();
           if (!await writer.flush()) return false;
           await nextTurn();
           slice = performance.now();
         }
       }
     } finally {
+      report();
       if (!finished) {
         try {
-          await iterator.return?.();
+          await iterator?.return?.();
         } catch {
           // the store's cleanup failed; nothing more to do
         }
       }
+      // Releases the store's cursor even when the iterator never started.
+      closeMoreResponses(more);
     }
     return true;
   }
@@ -434,19 +496,6 @@ export class TcpListener {
   }
 }
 
-function closeIterable(
-  more: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage> | undefined,
-): void {
-  if (!more) return;
-  try {
-    if (Symbol.iterator in more) {
-      (more as Iterable<ClientServerMessage>)[Symbol.iterator]().return?.();
-    } else (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]().return?.();
-  } catch {
-    // ignore
-  }
-}
-
 /** Packs framed messages into one buffer and writes them in chunks. */
 class FrameWriter {
   #parts: Uint8Array[] = [];
@@ -455,12 +504,14 @@ class FrameWriter {
 
   constructor(readonly listener: TcpListener, readonly c: Connection) {}
 
-  add(message: Uint8Array): void {
+  /** Queue a message; false (logged and counted) when it is too long to frame. */
+  add(message: Uint8Array): boolean {
     if (message.length > 0xffff) {
+      this.listener.counters.unsendable++;
       log.error("Not sending a {n}-byte message over TCP: too long to frame", {
         n: message.length,
       });
-      return;
+      return false;
     }
     const framed = new Uint8Array(2 + message.length);
     framed[0] = message.length >> 8;
@@ -469,6 +520,7 @@ class FrameWriter {
     this.#parts.push(framed);
     this.size += framed.length;
     this.listener.counters.sent++;
+    return true;
   }
 
   async flush(): Promise<boolean> {
@@ -583,7 +635,9 @@ export class TcpService {
       this.#engine = await Engine.create(config, serverDuid);
       this.#ownEngine = true;
     }
-    for (const l of this.#listeners) l.serve((packet) => this.#answer(packet));
+    for (const l of this.#listeners) {
+      l.serve((packet) => this.#answer(packet), (result, n) => this.#sent(result, n));
+    }
     if (previous && previous !== this.#engine) await previous.handler.close();
     if (this.#listeners.length) {
       log.info("Answering bulk leasequery on {listeners}", {
@@ -604,6 +658,17 @@ export class TcpService {
         const delta = engine.stats.drain();
         if (delta.length) this.events.stats(delta);
       }
+    }
+  }
+
+  /** Count streamed bulk messages in `outgoing_packets`. */
+  #sent(result: HandleResult, count: number): void {
+    const engine = this.#engine;
+    if (!engine) return;
+    engine.handler.countSent(result, engine.stats, count);
+    if (this.#ownEngine) {
+      const delta = engine.stats.drain();
+      if (delta.length) this.events.stats(delta);
     }
   }
 

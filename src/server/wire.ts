@@ -79,4 +79,6 @@ export type FromWorker =
     /** Latency histogram delta (see LatencyHistogram), when anything was handled. */
     latency?: number[];
   }
-  | { kind: "logs"; lines: LogLine[]; dropped: number };
+  | { kind: "logs"; lines: LogLine[]; dropped: number }
+  /** An error nothing in the worker caught (the worker keeps running). */
+  | { kind: "exception"; message: string };

@@ -17,6 +17,24 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/**
+ * An error nothing caught (a rejected promise nobody awaited, an exception in a callback) must not
+ * end the worker: it is reported to the main thread, which logs it and counts it towards the
+ * exception window (`max-exceptions`), and the worker keeps answering.
+ */
+self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
+  event.preventDefault();
+  post({ kind: "exception", message: `unhandled rejection: ${describe(event.reason)}` });
+});
+self.addEventListener("error", (event: ErrorEvent) => {
+  event.preventDefault();
+  post({ kind: "exception", message: `uncaught error: ${describe(event.error ?? event.message)}` });
+});
+
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "init") {
@@ -40,14 +58,33 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
     }
   } else if (message.kind === "batch") {
+    // Whatever happens, the batch is acknowledged: the pool counts packets in flight per worker.
     const replies: WireReply[] = [];
-    if (engine) engine.handleBatch(message.packets, replies);
-    const stats = engine ? engine.stats.drain() : [];
-    const latency = engine?.latency.drain();
-    post(
-      { kind: "done", count: message.packets.length, replies, stats, latency },
-      replies.map((r) => r.data.buffer as ArrayBuffer),
-    );
+    let stats: Array<[string, number[]]> = [];
+    let latency: number[] | undefined;
+    try {
+      engine?.handleBatch(message.packets, replies);
+    } catch (e) {
+      post({ kind: "exception", message: `handling a batch: ${describe(e)}` });
+    }
+    try {
+      stats = engine ? engine.stats.drain() : [];
+      latency = engine?.latency.drain();
+    } catch (e) {
+      post({ kind: "exception", message: `collecting statistics: ${describe(e)}` });
+    }
+    const done: FromWorker = {
+      kind: "done",
+      count: message.packets.length,
+      replies,
+      stats,
+      latency,
+    };
+    try {
+      post(done, [...new Set(replies.map((r) => r.data.buffer as ArrayBuffer))]);
+    } catch {
+      post(done);
+    }
   } else if (message.kind === "stop") {
     await engine?.handler.close();
     self.close();

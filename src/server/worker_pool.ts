@@ -17,7 +17,7 @@ export interface PoolEvents {
   replies(replies: WireReply[]): void;
   /** Statistics deltas from a worker. */
   stats(delta: Array<[string, number[]]>): void;
-  /** A worker died or failed to start. */
+  /** A worker died, failed to start or reported an error nothing caught. */
   failure(message: string): void;
   /** Request-latency histogram delta from a worker. */
   latency?(delta: number[]): void;
@@ -36,7 +36,8 @@ class PoolWorker {
   }
 
   spawn(): void {
-    this.inFlight = 0;
+    // Batches sent to a worker that died are lost; packets still queued go to the new one.
+    this.inFlight = this.pending.length;
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
       name: `Worker-${this.id}`,
@@ -45,11 +46,13 @@ class PoolWorker {
       this.worker.onmessage = (event: MessageEvent<FromWorker>) => {
         const m = event.data;
         if (m.kind === "logs") this.pool.events.logs?.(m.lines, m.dropped);
-        else if (m.kind === "ready") resolve();
+        else if (m.kind === "exception") {
+          this.pool.events.failure(`worker ${this.id}: ${m.message}`);
+        } else if (m.kind === "ready") resolve();
         else if (m.kind === "init-error") {
           reject(new Error(`worker ${this.id} failed to start: ${m.message}`));
         } else if (m.kind === "done") {
-          this.inFlight -= m.count;
+          this.inFlight = Math.max(0, this.inFlight - m.count);
           if (m.stats.length) this.pool.events.stats(m.stats);
           if (m.latency) this.pool.events.latency?.(m.latency);
           if (m.replies.length) this.pool.events.replies(m.replies);

@@ -20,6 +20,7 @@ import {
 import {
   ClientIdOption,
   type ClientServerMessage,
+  EchoRequestOption,
   ElapsedTimeOption,
   IAAddressOption,
   IANAOption,
@@ -36,6 +37,8 @@ import {
   RelayReplyMessage,
   serializeMessage,
   ServerIdOption,
+  SolicitMessage,
+  UnknownOption,
 } from "../../src/protocol/mod.ts";
 
 registerBuiltinSections();
@@ -203,4 +206,57 @@ export function interfaceIdText(
 ): string | undefined {
   const option = message.getOption(InterfaceIdOption);
   return option ? new TextDecoder().decode(option.data) : undefined;
+}
+
+/**
+ * The reviewer's packet: an inner relay layer carrying an unknown option of `size` bytes and an
+ * Echo Request for it, around a Solicit with five IA_NAs, inside a second relay layer.
+ */
+export function craftedRelayForward(size?: number): Uint8Array {
+  const solicit = new SolicitMessage(0x4242, [
+    clientId(),
+    elapsed(0),
+    iana(1),
+    iana(2),
+    iana(3),
+    iana(4),
+    iana(5),
+  ]);
+  // Without a size: as large as still fits one UDP datagram.
+  size ??= 65527 - 34 - 4 - 34 - 6 - 4 - 4 - serializeMessage(solicit).length;
+  const inner = new RelayForwardMessage(0, "2001:db8:1::1", "fe80::1", [
+    new EchoRequestOption([9999]),
+    new UnknownOption(9999, new Uint8Array(size)),
+    new RelayMessageOption(solicit),
+  ]);
+  const outer = new RelayForwardMessage(1, "2001:db8:2::1", "2001:db8:1::1", [
+    new RelayMessageOption(inner),
+  ]);
+  return serializeMessage(outer);
+}
+
+/**
+ * A relay-forward whose answer cannot be sent: the inner relay's Interface-ID is so large that
+ * the inner relay-reply (Interface-ID echoed, Advertise with five unanswered IA_NAs, larger than
+ * the Solicit) no longer fits the outer relay-reply's Relay Message option.
+ */
+export function unsendableRelayForward(): Uint8Array {
+  const solicit = new SolicitMessage(0x4343, [
+    clientId(),
+    elapsed(0),
+    iana(1),
+    iana(2),
+    iana(3),
+    iana(4),
+    iana(5),
+  ]);
+  const size = 65527 - 34 - 4 - 34 - 4 - 4 - serializeMessage(solicit).length;
+  const inner = new RelayForwardMessage(0, "2001:db8:1::1", "fe80::1", [
+    new InterfaceIdOption(new Uint8Array(size)),
+    new RelayMessageOption(solicit),
+  ]);
+  const outer = new RelayForwardMessage(1, "2001:db8:2::1", "2001:db8:1::1", [
+    new RelayMessageOption(inner),
+  ]);
+  return serializeMessage(outer);
 }

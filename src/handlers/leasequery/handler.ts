@@ -172,7 +172,7 @@ export class LeasequeryHandler extends Handler {
       return;
     }
     bundle.response.options.push(first.value.clientData);
-    bundle.moreResponses = streamRest(bundle.request.transactionId, cursor);
+    bundle.moreResponses = new BulkResponses(bundle.request.transactionId, cursor);
   }
 
   /** Record what outgoing Replies hand out. */
@@ -183,6 +183,27 @@ export class LeasequeryHandler extends Handler {
   /** Close the store. */
   override close(): void {
     this.store.close();
+  }
+}
+
+/**
+ * The rest of a bulk reply, iterable once ({@link streamRest}). {@link BulkResponses.close}
+ * releases the cursor even when iteration never started (`return()` on a generator that has not
+ * started skips its `finally`, so closing through the iterator alone would leak the cursor and
+ * its read transaction).
+ */
+export class BulkResponses implements Iterable<ClientServerMessage> {
+  /** Wrap the cursor of the clients after the first. */
+  constructor(readonly xid: number, readonly cursor: ClientCursor) {}
+
+  /** The messages: one LEASEQUERY-DATA per client, then LEASEQUERY-DONE. */
+  [Symbol.iterator](): Generator<ClientServerMessage> {
+    return streamRest(this.xid, this.cursor);
+  }
+
+  /** Release the cursor (safe to call more than once, and after iterating). */
+  close(): void {
+    this.cursor.close();
   }
 }
 

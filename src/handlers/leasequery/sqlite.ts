@@ -25,6 +25,7 @@ import {
   fromHex,
   IAAddressOption,
   type LQQueryOption,
+  LQRelayDataOption,
   normalizeIPv6,
   type Option,
   parseMessage,
@@ -45,6 +46,7 @@ import {
   expandIPv6,
   type LeaseStore,
   MalformedQueryError,
+  MAX_CLIENT_DATA,
   observe,
   prefixRange,
   type QueryOptions,
@@ -240,7 +242,11 @@ class Reader {
       });
     }
     let relay: StoredClient["relay"];
-    if (row.relay_data && row.relay_data.length > 16) {
+    if (
+      row.relay_data && row.relay_data.length > 16 &&
+      row.relay_data.length <= MAX_CLIENT_DATA &&
+      q.requestedOptions.includes(LQRelayDataOption.code)
+    ) {
       try {
         relay = {
           peerAddress: formatIPv6(row.relay_data),

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import type { ConfigSection } from "../../config/mod.ts";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
@@ -44,6 +45,8 @@ import {
   Writer,
 } from "../../protocol/mod.ts";
 import type { BuildContext } from "../registry.ts";
+
+const log = getLogger(["dhcpkit", "leasequery"]);
 
 /** One address lease as stored: absolute end times in Unix seconds. */
 export interface StoredAddress {
@@ -214,6 +217,18 @@ export interface ObservedClient {
   relayIds: string[];
 }
 
+/**
+ * Relay data larger than this (peer address plus relay chain, in bytes) is not stored: a relay
+ * chain that big cannot be returned in a Client Data option next to the client's leases anyway.
+ */
+export const MAX_RELAY_DATA = 32 * 1024;
+
+/**
+ * The most a Client Data option's contents may take (bytes): below the 65,535 an option can
+ * carry, with room for the rest of the LEASEQUERY-REPLY or -DATA message around it.
+ */
+export const MAX_CLIENT_DATA = 65535 - 4096;
+
 /** Filter options: drop sensitive ones. */
 function storable(options: readonly Option[], sensitive: ReadonlySet<number>): Option[] {
   return options.filter((o) => !sensitive.has(o.code));
@@ -240,7 +255,24 @@ export function encodeRelayData(
     if (inner) options.push(new RelayMessageOption(inner));
     inner = new RelayForwardMessage(r.hopCount, r.linkAddress, r.peerAddress, options);
   }
-  const body = serializeMessage(inner!);
+  let body: Uint8Array;
+  try {
+    body = serializeMessage(inner!);
+  } catch (e) {
+    log.debug("Not storing the relay data of {bundle}: {error}", {
+      bundle: String(bundle),
+      error: (e as Error).message,
+    });
+    return undefined;
+  }
+  if (16 + body.length > MAX_RELAY_DATA) {
+    log.debug("Not storing {size} bytes of relay data of {bundle}: more than {max}", {
+      size: 16 + body.length,
+      bundle: String(bundle),
+      max: MAX_RELAY_DATA,
+    });
+    return undefined;
+  }
   const out = new Uint8Array(16 + body.length);
   out.set(parseIPv6(relays[relays.length - 1].peerAddress));
   out.set(body, 16);
@@ -345,10 +377,22 @@ function remaining(end: number, now: number): number {
   return Math.max(0, Math.min(INFINITY - 1, Math.floor(end - now)));
 }
 
+/** Encoded size of options; Infinity when they cannot be encoded. */
+function encodedSize(options: readonly Option[]): number {
+  try {
+    const w = new Writer(256);
+    writeOptions(w, options);
+    return w.pos;
+  } catch {
+    return Infinity;
+  }
+}
+
 /**
  * Build the Client Data option (RFC 5007 §4.1.2.2): Client ID, the leases with their remaining
  * lifetimes, CLT_TIME, the stored options the requestor asked for (never sensitive ones), and the
- * relay data when option 47 was asked for.
+ * relay data when option 47 was asked for and fits ({@link MAX_CLIENT_DATA}: relay data stored
+ * before that limit existed, or by another implementation, may not).
  */
 export function buildClientData(
   client: StoredClient,
@@ -386,7 +430,14 @@ export function buildClientData(
     if (requested.has(o.code) && !q.sensitiveOptions.has(o.code)) out.push(o);
   }
   if (client.relay && requested.has(LQRelayDataOption.code)) {
-    out.push(new LQRelayDataOption(client.relay.peerAddress, client.relay.message));
+    const relayData = new LQRelayDataOption(client.relay.peerAddress, client.relay.message);
+    const size = encodedSize(out) + encodedSize([relayData]);
+    if (size <= MAX_CLIENT_DATA) out.push(relayData);
+    else {
+      log.debug("Leaving the relay data of {client} out of its Client Data: too large", {
+        client: client.duid.toHex(),
+      });
+    }
   }
   return new ClientDataOption(out);
 }

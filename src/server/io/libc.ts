@@ -1,0 +1,211 @@
+/**
+ * libc through Deno FFI for the `ffi` UDP I/O backend: constants, struct layouts, bindings,
+ * `errno` and IPv6 address helpers. Taken from the spike in `bench/spike_ffi/ffi_udp.ts`.
+ *
+ * Linux only, glibc on x86_64 or aarch64 (both have the layouts below; musl pads `msghdr`
+ * differently and is not supported). Needs the unscoped `--allow-ffi`: a scoped
+ * `--allow-ffi=PATH` admits `dlopen` of that path, but `Deno.UnsafePointer.of` and
+ * `UnsafePointerView` still demand the unscoped permission.
+ *
+ * Every thread (the main thread, the I/O Worker) opens its own copy of the bindings.
+ * @module
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Constants (Linux, x86_64)
+// ---------------------------------------------------------------------------------------------
+
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = 0o2000000;
+export const IPPROTO_UDP = 17;
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_REUSEPORT = 15;
+export const SO_RCVTIMEO = 20;
+export const SO_RCVBUFFORCE = 33;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_MULTICAST_IF = 17;
+export const IPV6_MULTICAST_HOPS = 18;
+export const IPV6_MULTICAST_LOOP = 19;
+export const IPV6_JOIN_GROUP = 20; // a.k.a. IPV6_ADD_MEMBERSHIP
+export const IPV6_LEAVE_GROUP = 21;
+export const IPV6_V6ONLY = 26;
+export const IPV6_RECVPKTINFO = 49;
+export const IPV6_PKTINFO = 50;
+export const MSG_TRUNC = 0x20;
+export const MSG_CTRUNC = 0x08;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_WAITFORONE = 0x10000;
+export const POLLIN = 0x001;
+export const EINTR = 4;
+export const EAGAIN = 11;
+
+// Struct sizes / offsets (x86_64 glibc).
+//   struct sockaddr_in6 { u16 family; u16 port(BE); u32 flowinfo; u8 addr[16]; u32 scope_id; } 28
+//   struct iovec        { void *base; size_t len; }                                             16
+//   struct msghdr       { void *name; u32 namelen; /*pad4*/ iovec *iov; size_t iovlen;
+//                         void *control; size_t controllen; i32 flags; /*pad4*/ }              56
+//   struct mmsghdr      { msghdr hdr; u32 msg_len; /*pad4*/ }                                  64
+//   struct cmsghdr      { size_t len; i32 level; i32 type; u8 data[] /*8-aligned*/ }           16
+//   struct in6_pktinfo  { u8 addr[16]; u32 ifindex; }                                          20
+//   struct ipv6_mreq    { u8 multiaddr[16]; u32 interface; }                                   20
+//   struct pollfd       { i32 fd; i16 events; i16 revents; }                                    8
+export const SOCKADDR_IN6_SIZE = 28;
+/** Bytes reserved per sockaddr_in6 in an arena (28 rounded up). */
+export const NAME_STRIDE = 32;
+/** sizeof(struct iovec). */
+export const IOVEC_SIZE = 16;
+/** sizeof(struct mmsghdr). */
+export const MMSGHDR_SIZE = 64;
+/** Offsets in struct mmsghdr: msg_name, msg_namelen, msg_iov, msg_iovlen, msg_control. */
+export const MH_NAME = 0, MH_NAMELEN = 8, MH_IOV = 16, MH_IOVLEN = 24, MH_CONTROL = 32;
+/** Offsets in struct mmsghdr: msg_controllen, msg_flags, msg_len. */
+export const MH_CONTROLLEN = 40, MH_FLAGS = 48, MH_LEN = 56;
+/** sizeof(struct cmsghdr): the data follows, 8-aligned. */
+export const CMSG_HDR = 16;
+/** sizeof(struct in6_pktinfo). */
+export const IN6_PKTINFO_SIZE = 20;
+/** CMSG_SPACE(sizeof(in6_pktinfo)) = 16 + align8(20) = 40. */
+export const PKTINFO_SPACE = CMSG_HDR + 24;
+/** CMSG_LEN(sizeof(in6_pktinfo)) = 36. */
+export const PKTINFO_LEN = CMSG_HDR + IN6_PKTINFO_SIZE;
+/** Control buffer per message: room for pktinfo plus a spare cmsg. */
+export const CONTROL_STRIDE = 64;
+/** sizeof(struct pollfd). */
+export const POLLFD_SIZE = 8;
+
+// ---------------------------------------------------------------------------------------------
+// libc bindings
+// ---------------------------------------------------------------------------------------------
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The bound libc functions. */
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let libcLib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+let errnoView: Deno.UnsafePointerView | undefined;
+
+const LIBC = "libc.so.6";
+
+/** The libc bindings (opened once per thread/isolate; each Worker opens its own). */
+export function libc(): Libc {
+  if (!libcLib) libcLib = Deno.dlopen(LIBC, SYMBOLS);
+  return libcLib.symbols;
+}
+
+/**
+ * The calling thread's `errno`. `__errno_location()` is thread-local but stable for the life of
+ * the thread, so the view is cached. Read it right after the failing call.
+ */
+export function errno(): number {
+  if (!errnoView) errnoView = new Deno.UnsafePointerView(libc().__errno_location()!);
+  return errnoView.getInt32();
+}
+
+/** An errno-carrying error. */
+export class OsError extends Error {
+  /** Describe `code` (an errno value) for `call`. */
+  constructor(readonly call: string, readonly code: number) {
+    const p = libc().strerror(code);
+    super(`${call}: ${p ? Deno.UnsafePointerView.getCString(p) : "errno " + code} (${code})`);
+    this.name = "OsError";
+  }
+}
+
+/** Throw an {@link OsError} when `rc` is negative; otherwise return it. */
+export function check(call: string, rc: number): number {
+  if (rc < 0) throw new OsError(call, errno());
+  return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address helpers (not on the hot path)
+// ---------------------------------------------------------------------------------------------
+
+/** Parse an IPv6 address (optionally `%scope`, a name or a number) into 16 bytes + scope id. */
+export function parseIPv6(text: string): { bytes: Uint8Array; scopeId: number } {
+  let scopeId = 0;
+  const pct = text.indexOf("%");
+  if (pct >= 0) {
+    const scope = text.slice(pct + 1);
+    text = text.slice(0, pct);
+    scopeId = /^\d+$/.test(scope) ? Number(scope) : interfaceIndex(scope);
+  }
+  const bytes = new Uint8Array(16);
+  const halves = text.split("::");
+  if (halves.length > 2) throw new Error(`bad IPv6 address ${text}`);
+  const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw new Error(`bad IPv6 address ${text}`);
+    return parseInt(h, 16);
+  }));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  if (halves.length === 1 && head.length !== 8) throw new Error(`bad IPv6 address ${text}`);
+  const groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  groups.forEach((g, i) => {
+    bytes[2 * i] = g >> 8;
+    bytes[2 * i + 1] = g & 0xff;
+  });
+  return { bytes, scopeId };
+}
+
+/** Format 16 bytes at `off` of `u8` as an IPv6 address (RFC 5952-ish compression). */
+export function formatIPv6(u8: Uint8Array, off = 0): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((u8[off + 2 * i] << 8) | u8[off + 2 * i + 1]);
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) [bestStart, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return hex.slice(0, bestStart).join(":") + "::" + hex.slice(bestStart + bestLen).join(":");
+}
+
+/** `if_nametoindex(3)`; throws when the interface does not exist. */
+export function interfaceIndex(name: string): number {
+  const idx = libc().if_nametoindex(new TextEncoder().encode(name + "\0"));
+  if (idx === 0) throw new OsError(`if_nametoindex(${name})`, errno());
+  return idx;
+}
+
+
+/** Write a sockaddr_in6 at `off` of `u8`. */
+export function writeSockaddr(
+  u8: Uint8Array,
+  off: number,
+  addr: Uint8Array,
+  addrOff: number,
+  port: number,
+  scopeId: number,
+): void {
+  const dv = new DataView(u8.buffer, u8.byteOffset + off, SOCKADDR_IN6_SIZE);
+  dv.setUint16(0, AF_INET6, true);
+  dv.setUint16(2, port, false);
+  dv.setUint32(4, 0, true);
+  u8.set(addr.subarray(addrOff, addrOff + 16), off + 8);
+  dv.setUint32(24, scopeId, true);
+}
