@@ -9,12 +9,14 @@
  *                         then synchronous recvmmsg/sendmmsg; the event loop stays usable
  *     --source auto|kernel  IPV6_PKTINFO source on replies (auto) or none (kernel)
  *     --join ff02::1:2%veth0  join a multicast group on an interface (repeatable)
+ *     --reply-from fe80::aa   source of replies to multicast requests (with --source auto)
+ *     --libc /usr/lib/x86_64-linux-gnu/libc.so.6   dlopen path (for --allow-ffi=THAT_PATH)
  *     --verbose           log source, destination (pktinfo), interface of every datagram
  *
  * SIGINT/SIGTERM: set the worker's stop flag, wait for it (<= 100 ms), print counters, exit.
  * @module
  */
-import { FfiUdpSocket, formatIPv6, MSG_DONTWAIT } from "./ffi_udp.ts";
+import { FfiUdpSocket, formatIPv6, MSG_DONTWAIT, setLibcPath } from "./ffi_udp.ts";
 import type { EchoInit } from "./echo_ffi_worker.ts";
 
 const opts = {
@@ -24,6 +26,8 @@ const opts = {
   mode: "poll" as "poll" | "waitforone" | "main-async",
   source: "auto" as "auto" | "kernel",
   join: [] as string[],
+  replyFrom: undefined as string | undefined,
+  libc: undefined as string | undefined,
   verbose: false,
 };
 for (let i = 0; i < Deno.args.length; i++) {
@@ -35,6 +39,8 @@ for (let i = 0; i < Deno.args.length; i++) {
   else if (a === "--mode") opts.mode = v() as typeof opts.mode;
   else if (a === "--source") opts.source = v() as typeof opts.source;
   else if (a === "--join") opts.join.push(v());
+  else if (a === "--reply-from") opts.replyFrom = v();
+  else if (a === "--libc") opts.libc = v();
   else if (a === "--verbose") opts.verbose = true;
   else throw new Error(`unknown option ${a}`);
 }
@@ -42,9 +48,11 @@ console.error(`echo_ffi pid ${Deno.pid} ${JSON.stringify(opts)}`);
 
 if (opts.mode === "main-async") {
   let stopping = false;
+  if (opts.libc) setLibcPath(opts.libc);
   const sock = FfiUdpSocket.open({ batch: opts.batch, rcvbuf: 4 << 20 });
   sock.bind(opts.host, opts.port);
   for (const g of opts.join) sock.joinMulticast(g.split("%")[0], g.split("%")[1]);
+  if (opts.replyFrom) sock.multicastReplyFrom(opts.replyFrom);
   const stop = () => {
     stopping = true;
   };

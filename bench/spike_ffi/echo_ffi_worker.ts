@@ -6,7 +6,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { FfiUdpSocket, formatIPv6, MSG_DONTWAIT, MSG_WAITFORONE } from "./ffi_udp.ts";
+import { FfiUdpSocket, formatIPv6, MSG_DONTWAIT, MSG_WAITFORONE, setLibcPath } from "./ffi_udp.ts";
 
 export interface EchoInit {
   host: string;
@@ -18,6 +18,10 @@ export interface EchoInit {
   source: "auto" | "kernel";
   /** Multicast groups to join: "ff02::1:2%veth0". */
   join: string[];
+  /** Absolute libc path (for a scoped --allow-ffi=PATH). */
+  libc?: string;
+  /** Source for replies to multicast requests (IPV6_PKTINFO), e.g. "fe80::aa". */
+  replyFrom?: string;
   verbose: boolean;
   /** Int32Array view: [0] stop flag, [1] ready (1) / failed (-1), [2] received, [3] sent,
    * [4] recvmmsg calls, [5] stopped. */
@@ -33,12 +37,14 @@ self.onmessage = (e: MessageEvent<EchoInit>) => {
   const ctl = new Int32Array(init.shared);
   let sock: FfiUdpSocket;
   try {
+    if (init.libc) setLibcPath(init.libc);
     sock = FfiUdpSocket.open({ batch: init.batch, rcvbuf: 4 << 20 });
     sock.bind(init.host, init.port);
     for (const g of init.join) {
       const [group, iface] = g.split("%");
       sock.joinMulticast(group, iface);
     }
+    if (init.replyFrom) sock.multicastReplyFrom(init.replyFrom);
     if (init.mode === "waitforone") sock.setReceiveTimeout(100);
   } catch (err) {
     log(`worker: ${(err as Error).message}`);
@@ -90,7 +96,9 @@ self.onmessage = (e: MessageEvent<EchoInit>) => {
   Atomics.notify(ctl, 5);
   log(
     `echo_ffi worker: stopped; received ${sock.received} sent ${sock.sent} errors ${sock.sendErrors} ` +
-      `recvmmsg calls ${sock.recvCalls} (${(sock.received / Math.max(1, sock.recvCalls)).toFixed(2)}/call)`,
+      `recvmmsg calls ${sock.recvCalls} (${
+        (sock.received / Math.max(1, sock.recvCalls)).toFixed(2)
+      }/call)`,
   );
   self.close();
 };

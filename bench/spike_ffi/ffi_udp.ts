@@ -110,9 +110,23 @@ type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let libcLib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 let errnoView: Deno.UnsafePointerView | undefined;
 
+let libcPath = "libc.so.6";
+
+/**
+ * Load libc from another path than the soname. Call before the first use, in every Worker.
+ * Note: a scoped `--allow-ffi=/usr/lib/x86_64-linux-gnu/libc.so.6` admits dlopen of that path,
+ * but `Deno.UnsafePointer.of`/`UnsafePointerView` still demand the unscoped `--allow-ffi`, so
+ * this module needs plain `--allow-ffi` anyway (and `--allow-ffi=libc.so.6` is resolved against
+ * the cwd, so dlopen fails).
+ */
+export function setLibcPath(path: string): void {
+  if (libcLib) throw new Error("libc already loaded");
+  libcPath = path;
+}
+
 /** The libc bindings (opened once per thread/isolate; each Worker opens its own). */
 export function libc(): Libc {
-  if (!libcLib) libcLib = Deno.dlopen("libc.so.6", SYMBOLS);
+  if (!libcLib) libcLib = Deno.dlopen(libcPath, SYMBOLS);
   return libcLib.symbols;
 }
 
@@ -253,6 +267,8 @@ export class FfiUdpSocket {
   readonly #pollfd: Uint8Array;
   readonly #lib: Libc;
   #closed = false;
+  /** Whether {@link multicastReplyFrom} set a source for replies to multicast requests. */
+  #mcastSource = false;
   /** Datagrams received / sent / send failures (cumulative). */
   received = 0;
   sent = 0;
@@ -422,6 +438,16 @@ export class FfiUdpSocket {
     );
   }
 
+  /**
+   * Source address for replies to requests that arrived on a multicast address (the
+   * `reply-from` link-local of a listen-interface). Without it the kernel picks one of the
+   * interface's addresses (RFC 6724 source selection) - which may not be the one configured.
+   */
+  multicastReplyFrom(address: string): void {
+    this.u8.set(parseIPv6(address).bytes, this.#offScratch + 32);
+    this.#mcastSource = true;
+  }
+
   /** IPV6_MULTICAST_LOOP (receive our own multicast; the "listen-to-self" knob). */
   setMulticastLoop(on: boolean): void {
     this.setIntOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on ? 1 : 0);
@@ -525,9 +551,10 @@ export class FfiUdpSocket {
   /**
    * Prepare send slot `i` as a reply to received datagram `j`: destination = its source
    * (address, port, scope), payload length `length` (payload already in `sendData[i]`).
-   * `source`: "auto" - from the request's destination if it was unicast, else let the kernel
-   * choose on the arrival interface (ipi6_addr = ::, ipi6_ifindex = interface); "kernel" - no
-   * cmsg at all; or the offset in {@link u8} of 16 bytes holding a fixed source address.
+   * `source`: "auto" - IPV6_PKTINFO with the request's destination as source if it was unicast;
+   * if it was multicast, the {@link multicastReplyFrom} address, else :: (kernel picks); always
+   * with ipi6_ifindex = arrival interface. "kernel" - no cmsg at all (kernel source selection).
+   * Or the offset in {@link u8} of 16 bytes holding a fixed source address.
    */
   setReply(i: number, j: number, length: number, source: "auto" | "kernel" | number = "auto") {
     const u8 = this.u8;
@@ -543,6 +570,7 @@ export class FfiUdpSocket {
     const rp = this.recvPktinfoOffset(j);
     if (typeof source === "number") u8.copyWithin(pi, source, source + 16);
     else if (rp >= 0 && u8[rp] !== 0xff) u8.copyWithin(pi, rp, rp + 16);
+    else if (this.#mcastSource) u8.copyWithin(pi, this.#offScratch + 32, this.#offScratch + 48);
     else u8.fill(0, pi, pi + 16);
     this.u32[(pi + 16) >> 2] = rp >= 0 ? this.u32[(rp + 16) >> 2] : 0;
     this.u32[h + (MH_CONTROLLEN >> 2)] = PKTINFO_SPACE;

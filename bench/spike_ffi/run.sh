@@ -13,6 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 RATES=${RATES:-"5000 10000 20000 40000"}
 PERIOD=${PERIOD:-5}
 WARM=${WARM:-1}
+REPS=${REPS:-1}
 PORT=${PORT:-17000}
 BACKENDS=${BACKENDS:-"deno ffi-poll ffi-waitforone ffi-main-async ffi-poll-nopktinfo c-floor"}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t spike-ffi-XXXXXX)}
@@ -40,10 +41,12 @@ for backend in $BACKENDS; do
   pid=$!
   trap 'kill $pid 2>/dev/null || true' EXIT
   sleep 2
-  for rate in $RATES 0; do
-    taskset -c 0 "$OUT_DIR/loadgen" -a ::1 -p "$PORT" -r "$rate" -d "$PERIOD" -w "$WARM" \
-      -P "$pid" -l "$backend" | tee -a "$results" >&2
-    sleep 0.5
+  for _ in $(seq "$REPS"); do
+    for rate in $RATES 0; do
+      taskset -c 0 "$OUT_DIR/loadgen" -a ::1 -p "$PORT" -r "$rate" -d "$PERIOD" -w "$WARM" \
+        -P "$pid" -l "$backend" | tee -a "$results" >&2
+      sleep 0.5
+    done
   done
   echo "threads: $(ls /proc/$pid/task | wc -l)" >>"$OUT_DIR/$backend.log"
   kill -TERM "$pid"
@@ -56,4 +59,18 @@ printf '| backend | rate (pkt/s) | sent | replies | loss | CPU µs/pkt (stat) | 
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 awk -F'\t' '{ r = ($2 == 0) ? sprintf("ping-pong (%d/s)", $6) : $2;
   printf "| %s | %s | %d | %d | %.2f%% | %.1f | %.1f | %.1f | %.1f | %d | %d | %d |\n", $1, r, $3, $4, $5, $7, $12, $13, $8, $9, $10, $11 }' "$results"
+if [ "$REPS" -gt 1 ]; then
+  echo
+  echo "Summary over $REPS repetitions: mean CPU µs/pkt (stat) [min-max], total loss"
+  printf '| backend | rate (pkt/s) | CPU µs/pkt mean [min-max] | user | sys | loss | worst RTT p99 µs |\n'
+  printf '|---|---:|---:|---:|---:|---:|---:|\n'
+  awk -F'\t' '{ k = $1 SUBSEP $2; if (!(k in n)) order[++m] = k; n[k]++; c[k] += $7; u[k] += $12; s[k] += $13;
+      sent[k] += $3; rep[k] += $4; pp[k] += $6;
+      if (!(k in lo) || $7 < lo[k]) lo[k] = $7; if (!(k in hi) || $7 > hi[k]) hi[k] = $7;
+      if ($10 > p99[k]) p99[k] = $10 }
+    END { for (i = 1; i <= m; i++) { k = order[i]; split(k, a, SUBSEP);
+      r = (a[2] == 0) ? sprintf("ping-pong (~%d/s)", pp[k] / n[k]) : a[2];
+      printf "| %s | %s | %.1f [%.1f-%.1f] | %.1f | %.1f | %.2f%% | %d |\n", a[1], r, c[k] / n[k], lo[k], hi[k],
+        u[k] / n[k], s[k] / n[k], 100 * (sent[k] - rep[k]) / sent[k], p99[k] } }' "$results"
+fi
 echo "(raw: $results, logs: $OUT_DIR)"
