@@ -56,7 +56,34 @@ export function allowInOption(
 /** Reused by {@link checkOccurrence}, which never recurses while counting. */
 const occurrenceCounts = new Map<number, number>();
 
-/** Check `options` against `rules` (registered codes only); `where` names the container. */
+/** Codes with a minimum above zero, per rule table (tables only grow, so the cache is keyed by size). */
+const requiredCache = new WeakMap<Map<number, Occurrence>, { size: number; codes: number[] }>();
+
+function requiredCodes(rules: Map<number, Occurrence>): number[] {
+  let cached = requiredCache.get(rules);
+  if (!cached || cached.size !== rules.size) {
+    cached = { size: rules.size, codes: [...rules].filter(([, [min]]) => min > 0).map(([c]) => c) };
+    requiredCache.set(rules, cached);
+  }
+  return cached.codes;
+}
+
+function occurrenceError(where: string, code: number, [min, max]: Occurrence, n: number): never {
+  const name = optionTypes.get(code)?.optionName ?? String(code);
+  const range = max === Infinity
+    ? `at least ${min}`
+    : min === max
+    ? `exactly ${min}`
+    : `${min} to ${max}`;
+  throw new ValidationError(
+    `${where} must contain ${range} ${name} (${code}) option(s), found ${n}`,
+  );
+}
+
+/**
+ * Check `options` against `rules` (registered codes only); `where` names the container. Work is
+ * proportional to the options present plus the required ones, not to the size of the table.
+ */
 export function checkOccurrence(
   where: string,
   rules: Map<number, Occurrence> | undefined,
@@ -64,8 +91,8 @@ export function checkOccurrence(
 ): void {
   const counts = occurrenceCounts;
   counts.clear();
-  for (const option of options) {
-    const code = option.code;
+  for (let i = 0; i < options.length; i++) {
+    const code = options[i].code;
     if (!optionTypes.has(code)) continue;
     const rule = rules?.get(code);
     if (!rule) {
@@ -73,21 +100,14 @@ export function checkOccurrence(
         `${optionTypes.get(code)!.optionName} (${code}) may not appear in ${where}`,
       );
     }
-    counts.set(code, (counts.get(code) ?? 0) + 1);
+    const n = (counts.get(code) ?? 0) + 1;
+    if (n > rule[1]) occurrenceError(where, code, rule, n);
+    counts.set(code, n);
   }
   if (!rules) return;
-  for (const [code, [min, max]] of rules) {
+  for (const code of requiredCodes(rules)) {
+    const rule = rules.get(code)!;
     const n = counts.get(code) ?? 0;
-    if (n < min || n > max) {
-      const name = optionTypes.get(code)?.optionName ?? String(code);
-      const range = max === Infinity
-        ? `at least ${min}`
-        : min === max
-        ? `exactly ${min}`
-        : `${min} to ${max}`;
-      throw new ValidationError(
-        `${where} must contain ${range} ${name} (${code}) option(s), found ${n}`,
-      );
-    }
+    if (n < rule[0]) occurrenceError(where, code, rule, n);
   }
 }

@@ -424,7 +424,7 @@ export function assignmentFrom(
 export function candidateIds(bundle: TransactionBundle): string[] {
   const ids: string[] = [];
   const duid = bundle.clientDuid;
-  if (duid) ids.push("duid:" + hexOf(duid.toBytes()));
+  if (duid) ids.push("duid:" + duid.toHex());
   const relay = bundle.incomingRelayMessages[0];
   if (!relay) return ids;
   const interfaceId = relay.getOption(InterfaceIdOption);
