@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the dhcpkit single executable with exactly the permissions the program needs.
 #
-#   ./compile.sh [-o OUTPUT] [--target TRIPLE] [--extension MODULE]...
+#   ./compile.sh [-o OUTPUT] [--target TRIPLE] [--extension MODULE]... [--ffi]
 #
+# --ffi also grants --allow-ffi, for configurations with `io-backend ffi` (Linux only).
 # --extension composes extension modules into the executable: a small entry file imports each
 # module (so it registers its options, handlers and section types) and then runs dhcpkit's main.
 # deno compile downloads its runtime (denort) from Deno's release host; where that host cannot be
@@ -13,11 +14,13 @@ cd "$(dirname "$0")"
 
 output=dhcpkit
 target=""
+ffi=no
 extensions=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -o|--output) output="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
     --target) target="$2"; shift 2 ;;
+    --ffi) ffi=yes; shift ;;
     --extension)
       # Relative to where compile.sh was started; written relative to this folder in the entry.
       ext="$(cd "$caller_dir" && realpath "$2")"
@@ -32,6 +35,8 @@ done
 # files (read), writes PID file, logs, SQLite stores and the control socket (write), reads the
 # environment (env) and asks the OS for interfaces, uid and CPU count (sys). Nothing else.
 permissions=(--unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
+# --ffi adds --allow-ffi, which `io-backend ffi` needs (libc sockets; unscoped, i.e. full access).
+[ "$ffi" = yes ] && permissions+=(--allow-ffi)
 
 entry=cli/main.ts
 if [ ${#extensions[@]} -gt 0 ]; then
@@ -49,7 +54,10 @@ if [ ${#extensions[@]} -gt 0 ]; then
   trap 'rm -f .compile-entry.ts' EXIT
 fi
 
-args=(compile "${permissions[@]}" --include src/server/worker.ts --output "$output")
+# --include: Worker modules are not embedded otherwise (the request workers, and the I/O worker of
+# `io-backend ffi`, which only runs when the executable is built with --ffi).
+args=(compile "${permissions[@]}" --include src/server/worker.ts --include src/server/io/io_worker.ts
+  --output "$output")
 [ -n "$target" ] && args+=(--target "$target")
 [ -n "${DENORT_BIN:-}" ] && echo "compile.sh: using the runtime from DENORT_BIN=$DENORT_BIN"
 deno "${args[@]}" "$entry"

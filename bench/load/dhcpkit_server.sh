@@ -2,11 +2,14 @@
 # SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
 # reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
+#   DHCPKIT_IO deno|ffi (default deno): the UDP I/O backend (`io-backend`; ffi adds --allow-ffi)
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 set -euo pipefail
 wd=$KB_WORKDIR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+io=${DHCPKIT_IO:-deno}
 deno_run=(deno run ${DHCPKIT_DENO_FLAGS:-} --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
+[ "$io" = ffi ] && deno_run+=(--allow-ffi)
 {
   echo "id,address,prefix"
   while IFS=, read -r duid addr pfx; do echo "duid:${duid//:/},$addr,$pfx"; done <"$KB_RESV_CSV"
@@ -22,6 +25,7 @@ cat >"$wd/dhcpkit.conf" <<CONF
 user root
 group root
 workers ${DHCPKIT_WORKERS:-0}
+io-backend $io
 pid-file $wd/dhcpkit.pid
 control-socket $wd/dhcpkit.sock
 <duid-ll server-id>

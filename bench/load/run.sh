@@ -20,15 +20,17 @@ done
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS)
+# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO], IO deno or ffi)
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea
 2-way NA+PD|sa2-resv|dhcpkit:csv:0
 4-way NA+PD static CSV|sarr-resv|kea
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0
+4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:ffi
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
+4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:ffi
 4-way static CSV, workers 1|sarr-resv|dhcpkit:csv:1
 4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2
 "}
@@ -40,9 +42,11 @@ while IFS='|' read -r label scenario server; do
   [ -z "$label" ] && continue
   name=$server
   if [[ $server == dhcpkit:* ]]; then
-    IFS=: read -r _ backend workers <<<"$server"
+    IFS=: read -r _ backend workers io <<<"$server"
+    io=${io:-deno}
     name="dhcpkit ($backend, workers $workers)"
-    export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers
+    [ "$io" = deno ] || name="dhcpkit ($backend, workers $workers, $io)"
+    export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=$io
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
@@ -63,10 +67,10 @@ done <<<"$CASES"
 echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
 awk -F'\t' '
-  BEGIN { printf "%-34s %6s  %-28s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
+  BEGIN { printf "%-34s %6s  %-30s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
   { row[NR] = $0; if ($3 == "kea") kea[$8 "|" $2] = $7 }
   END {
     for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]
       ratio = (f[3] != "kea" && kea[k] > 0) ? sprintf("%.2f", f[7] / kea[k]) : "-"
-      printf "%-34s %6s  %-28s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
+      printf "%-34s %6s  %-30s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"

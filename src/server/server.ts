@@ -53,7 +53,8 @@ import {
   type StatisticsEntries,
   statisticsEntries,
 } from "./stats_output.ts";
-import type { WirePacket, WireReply } from "./wire.ts";
+import type { WirePacket, WireReply, WorkerInit } from "./wire.ts";
+import { FfiBackend, ffiUnavailable } from "./io/ffi_backend.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
@@ -85,7 +86,8 @@ export class StartupError extends Error {
 
 type Handling =
   | { kind: "main"; engine: Engine }
-  | { kind: "pool"; pool: WorkerPool };
+  | { kind: "pool"; pool: WorkerPool }
+  | { kind: "ffi"; io: FfiBackend };
 
 const RECEIVE_BUFFER = 65536;
 
@@ -108,6 +110,8 @@ export class Server {
   #dropWarnedAt = -Infinity;
   #listeners: UdpListener[] = [];
   #handling?: Handling;
+  /** `io-backend ffi`: the sockets opened at start-up (as root), until the I/O worker takes them. */
+  #ffiOpened?: FfiBackend;
   #packetCounter = 0;
   #stopped = false;
   #stoppedPromise: Promise<void>;
@@ -171,14 +175,19 @@ export class Server {
     this.serverDuid = duid;
     log.info("Server DUID is {duid}", { duid: toHex(duid.toBytes()) });
 
+    if (this.config.ioBackend === "ffi") {
+      const problem = ffiUnavailable();
+      if (problem) throw new StartupError(problem);
+    }
     this.#listeners = await this.#openListeners(this.config, interfaces, []);
+    if (this.config.ioBackend === "ffi") this.#ffiOpened = this.#openFfi(this.config, interfaces);
     try {
       await this.#tcp.listen(this.config, interfaces);
     } catch (e) {
       this.#closeListeners();
       throw new StartupError((e as Error).message);
     }
-    if (this.#listeners.length === 0) {
+    if (this.#listeners.length === 0 && !this.#ffiOpened?.descriptions.length) {
       log.warning("No listeners configured: this server will not receive anything");
     }
 
@@ -227,7 +236,10 @@ export class Server {
     for (const listener of this.#listeners) this.#receiveLoops(listener);
     this.#control?.serve();
     log.info("Ready to handle requests on {listeners}", {
-      listeners: this.#listeners.map((l) => l.description).join(", ") || "nothing",
+      listeners: [
+        ...this.#listeners.map((l) => l.description),
+        ...(this.#handling?.kind === "ffi" ? this.#handling.io.descriptions : []),
+      ].join(", ") || "nothing",
     });
   }
 
@@ -349,6 +361,7 @@ export class Server {
     interfaces: ReturnType<typeof hostInterfaces>,
     reuse: UdpListener[],
   ) {
+    if (config.ioBackend === "ffi") return []; // the I/O worker's sockets, see #openFfi
     const opened: UdpListener[] = [];
     try {
       for (const section of config.listeners) {
@@ -381,7 +394,56 @@ export class Server {
     return opened;
   }
 
+  /** `io-backend ffi`: check the UDP listeners and bind their sockets (as root). */
+  #openFfi(config: ServerConfig, interfaces: ReturnType<typeof hostInterfaces>): FfiBackend {
+    try {
+      const io = FfiBackend.plan(config, interfaces);
+      withRootSync(() => io.open());
+      return io;
+    } catch (e) {
+      throw new StartupError((e as Error).message);
+    }
+  }
+
+  /**
+   * `io-backend ffi`: start the I/O worker on the sockets opened at start-up, or on a reload
+   * rebuild the running worker's engine when the listeners are unchanged, else open new sockets
+   * and start a new worker (the old one is stopped by the caller).
+   */
+  async #startFfi(config: ServerConfig): Promise<Handling> {
+    const init: WorkerInit = {
+      kind: "init",
+      workerId: 0,
+      configPath: this.options.configPath,
+      configText: this.options.configText,
+      configFiles: this.#configFiles,
+      serverDuid: this.serverDuid.toBytes(),
+      logLevel: wantedLevel(config.logging, this.options.logLevel),
+      logMultiprocessing: config.logging.logMultiprocessing,
+      sharedBuffers: exportSharedBuffers(),
+    };
+    let io = this.#ffiOpened;
+    this.#ffiOpened = undefined;
+    if (!io) {
+      const old = this.#handling;
+      io = FfiBackend.plan(config, hostInterfaces());
+      if (old?.kind === "ffi" && old.io.key === io.key) {
+        await old.io.reload(init);
+        return old;
+      }
+      withRootSync(() => io!.open());
+    }
+    await io.start(init, {
+      stats: (delta) => this.stats.merge(delta),
+      latency: (delta) => this.latency.merge(delta),
+      failure: (message) => this.#exception(message),
+      logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
+    });
+    return { kind: "ffi", io };
+  }
+
   async #startHandling(config: ServerConfig): Promise<Handling> {
+    if (config.ioBackend === "ffi") return await this.#startFfi(config);
     if (config.workers === 0) {
       return {
         kind: "main",
@@ -463,7 +525,7 @@ export class Server {
         this.#exception(`handling ${packet.id}: ${(e as Error).message}`);
       }
       this.#send(replies);
-    } else if (!handling.pool.dispatch(packet)) {
+    } else if (handling.kind === "pool" && !handling.pool.dispatch(packet)) {
       this.queueDrops++;
       log.debug("{id}: dropped, all workers are busy", { id: packet.id });
       const now = Date.now();
@@ -594,6 +656,7 @@ export class Server {
     this.#entries = statisticsEntries(config);
     if (old?.kind === "pool") old.pool.stop();
     else if (old?.kind === "main") await old.engine.handler.close();
+    else if (old?.kind === "ffi" && old !== handling) await old.io.stop();
     // Log files and the control socket take root for their synchronous file-system steps only.
     await logSystem.apply(config.logging, this.options.logLevel);
     await this.#reloadControlSocket(config);
@@ -634,6 +697,8 @@ export class Server {
   }
 
   #closeListeners(): void {
+    this.#ffiOpened?.close();
+    this.#ffiOpened = undefined;
     for (const l of this.#listeners) closeListener(l);
     this.#listeners = [];
     void this.#tcp.close();
@@ -654,6 +719,7 @@ export class Server {
     this.#metrics = undefined;
     if (handling?.kind === "pool") handling.pool.stop();
     else if (handling?.kind === "main") await handling.engine.handler.close();
+    else if (handling?.kind === "ffi") await handling.io.stop();
     if (this.#pidFile) withRootSync(() => removePidFile(this.#pidFile!));
     await logSystem.close();
     this.#resolveStopped();

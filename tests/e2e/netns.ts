@@ -334,6 +334,8 @@ export interface ServerStart {
   verbosity?: number;
   /** Milliseconds to wait for "Ready to handle requests" (default 20 s). */
   readyTimeoutMs?: number;
+  /** Deno flags added to {@link SERVER_PERMISSIONS} (e.g. `--allow-ffi` for `io-backend ffi`). */
+  denoFlags?: readonly string[];
 }
 
 /**
@@ -504,7 +506,15 @@ export class Topology {
     const server = this.#spawn(
       options.namespace,
       Deno.execPath(),
-      ["run", ...SERVER_PERMISSIONS, "cli/main.ts", "serve", ...verbose, configPath],
+      [
+        "run",
+        ...SERVER_PERMISSIONS,
+        ...(options.denoFlags ?? []),
+        "cli/main.ts",
+        "serve",
+        ...verbose,
+        configPath,
+      ],
       (child) => new ServerProcess(`dhcpkit serve (${options.namespace ?? "host"})`, child),
     );
     server.configPath = configPath;

@@ -192,7 +192,6 @@ export function interfaceIndex(name: string): number {
   return idx;
 }
 
-
 /** Write a sockaddr_in6 at `off` of `u8`. */
 export function writeSockaddr(
   u8: Uint8Array,

@@ -1,0 +1,291 @@
+/**
+ * `io-backend ffi` (libc sockets driven by a dedicated I/O Worker), against server subprocesses:
+ * relayed requests on `listen-unicast ::1`, statistics equal to the default backend's, reload
+ * (same listeners: the worker rebuilds its engine; other listeners: a new worker), SIGHUP,
+ * shutdown, the missing `--allow-ffi` message, and `dhclient -6 -S` through `listen-interface`
+ * (multicast in, reply from the link-local address) in network namespaces. Root and Linux only.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sendControlCommand } from "../../cli/ctl.ts";
+import { loadConfigText } from "../../src/config/mod.ts";
+import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
+import { INFORMATION_CONFIG, SERVER_PERMISSIONS, serverIdConfig } from "../helpers/server.ts";
+import { DHCLIENT, startDhclient } from "../e2e/dhclient.ts";
+import { directTopology, e2eTest, isRoot, startCapture, withTopology } from "../e2e/netns.ts";
+import {
+  ctl,
+  exists,
+  freeUdpPort,
+  informationRequest,
+  MAIN,
+  makeWorkDir,
+  RelayClient,
+  requestForOtherServer,
+  type RunningServer,
+  SERVER_MAC,
+  solicit,
+  startServer,
+  waitFor,
+  writeConfig,
+} from "./helpers.ts";
+
+const why = Deno.build.os !== "linux"
+  ? "needs Linux"
+  : !isRoot()
+  ? "needs root (the server binds, then drops to nobody)"
+  : undefined;
+
+/** A test that is skipped, with a note saying why, off Linux or without root. */
+function ffiTest(name: string, fn: () => Promise<void>): void {
+  if (why) console.log(`note: skipping "${name}": ${why}`);
+  Deno.test({ name, ignore: why !== undefined, fn });
+}
+
+function dnsServers(message: unknown): string[] {
+  const options = (message as InformationRequestMessage | undefined)?.options ?? [];
+  const dns = options.find((o) => o.code === 23) as unknown as { addresses?: string[] };
+  return dns?.addresses ?? [];
+}
+
+function config(backend: "deno" | "ffi", port: number, dns = "2001:db8::53"): string {
+  return `io-backend ${backend}
+workers 0
+control-socket ctl.sock
+pid-file server.pid
+
+${serverIdConfig(SERVER_MAC)}
+<listen-unicast ::1>
+    port ${port}
+    mark relayed
+</listen-unicast>
+
+<recursive-name-servers>
+    address ${dns}
+</recursive-name-servers>
+`;
+}
+
+async function stats(server: RunningServer): Promise<Record<string, unknown>> {
+  return JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
+}
+
+/** Counters of `stats-json` once `incoming_packets` reached `count` (the worker posts them). */
+async function statsAfter(server: RunningServer, count: number) {
+  let last: Record<string, unknown> = {};
+  await waitFor(
+    async () => {
+      last = await stats(server);
+      return (last.global as { incoming_packets: number }).incoming_packets >= count;
+    },
+    5000,
+    `${count} incoming packets in the statistics`,
+  );
+  return last;
+}
+
+/** Send the same mix of requests and return the statistics afterwards. */
+async function exercise(backend: "deno" | "ffi") {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  writeConfig(join(dir, "server.conf"), config(backend, port));
+  const server = await startServer(dir);
+  const client = new RelayClient(port);
+  try {
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
+    const advertise = await client.ask(solicit());
+    assert.equal(advertise?.constructor.name, "AdvertiseMessage");
+    await client.send(requestForOtherServer());
+    assert.equal(await client.receive(500), undefined, "no answer for another server");
+    await client.sendRaw(new Uint8Array([1, 2]));
+    assert.equal(await client.receive(300), undefined, "no answer to garbage");
+    return await statsAfter(server, 4);
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+ffiTest(
+  "ffi backend: answers relayed requests and counts them like the default backend",
+  async () => {
+    const ffi = await exercise("ffi");
+    const deno = await exercise("deno");
+    assert.deepEqual(ffi, deno);
+    const global = ffi.global as Record<string, unknown>;
+    assert.equal(global.incoming_packets, 4);
+    assert.equal(global.outgoing_packets, 2);
+    assert.equal(global.unparsable_packets, 1);
+    assert.equal(global.for_other_server, 1);
+  },
+);
+
+ffiTest("ffi backend: reload (ctl and SIGHUP), new listeners, shutdown", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  const conf = join(dir, "server.conf");
+  writeConfig(conf, config("ffi", port));
+  const server = await startServer(dir, ["-vv"]);
+  const client = new RelayClient(port);
+  const reloads = () => server.stderr().split("Configuration reloaded").length - 1;
+  try {
+    await waitFor(
+      () => /Ready to handle requests on unicast ::1/.test(server.stderr()),
+      5000,
+      "the listeners in the ready line",
+    );
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
+
+    // Same listeners: the I/O worker rebuilds its engine.
+    writeConfig(conf, config("ffi", port, "2001:db8::99"));
+    assert.equal((await ctl(server.socket, "reload")).stdout, "Reloading\n");
+    await waitFor(() => reloads() === 1, 10_000, "the reload");
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
+
+    // A bad configuration changes nothing.
+    writeConfig(conf, config("ffi", port, "2001:db8::99") + "\n<no-such-section>\n");
+    await ctl(server.socket, "reload");
+    await waitFor(() => server.stderr().includes("Not reloading"), 10_000, "the reload error");
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
+
+    // Another port: new sockets and a new I/O worker (SIGHUP this time); the old port is closed.
+    const port2 = freeUdpPort();
+    writeConfig(conf, config("ffi", port2, "2001:db8::77"));
+    server.child.kill("SIGHUP");
+    await waitFor(() => reloads() === 2, 10_000, "the SIGHUP reload");
+    const client2 = new RelayClient(port2);
+    try {
+      assert.deepEqual(dnsServers(await client2.ask(informationRequest())), ["2001:db8::77"]);
+    } finally {
+      client2.close();
+    }
+    await client.send(informationRequest());
+    assert.equal(await client.receive(500), undefined, "the old port no longer answers");
+
+    // Statistics survive reloads and worker restarts: 4 answered, 1 unanswered.
+    await waitFor(
+      async () => {
+        const g = (await stats(server)).global as Record<string, number>;
+        return g.incoming_packets === 4 && g.outgoing_packets === 4;
+      },
+      5000,
+      "the statistics of both workers",
+    );
+
+    const started = Date.now();
+    assert.equal((await ctl(server.socket, "shutdown")).stdout, "Shutting down\n");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      server.status,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 5000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(status, "the server exits within 5 s");
+    assert.equal(status.code, 0, server.stderr());
+    assert.ok(Date.now() - started < 5000);
+    assert.ok(!exists(server.socket), "control socket removed");
+    assert.ok(!exists(server.pidFile), "PID file removed");
+    assert.doesNotMatch(server.stderr(), /did not stop in time/);
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+ffiTest("ffi backend: SIGTERM stops the server promptly", async () => {
+  const dir = makeWorkDir();
+  writeConfig(join(dir, "server.conf"), config("ffi", freeUdpPort()));
+  const server = await startServer(dir);
+  try {
+    const started = Date.now();
+    server.child.kill("SIGTERM");
+    const status = await server.status;
+    assert.equal(status.code, 0, server.stderr());
+    assert.ok(Date.now() - started < 3000, `stopped in ${Date.now() - started} ms`);
+    assert.ok(!exists(server.pidFile), "PID file removed");
+  } finally {
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ffi backend: without --allow-ffi, serve says so in one line and exits", async () => {
+  const dir = makeWorkDir();
+  try {
+    writeConfig(join(dir, "server.conf"), config("ffi", freeUdpPort()));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...SERVER_PERMISSIONS, MAIN, "serve", join(dir, "server.conf")],
+      cwd: dir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.notEqual(out.code, 0);
+    const line = stderr.split("\n").find((l) => l.includes("io-backend ffi"));
+    assert.ok(line, stderr);
+    assert.match(line, Deno.build.os === "linux" ? /--allow-ffi/ : /Linux only/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ffi backend: workers must be 0 or left out", () => {
+  const base = `${serverIdConfig()}\n<listen-unicast ::1 />\n`;
+  const withWorkers = loadConfigText(`io-backend ffi\nworkers 2\n${base}`, "t.conf", {
+    hostChecks: false,
+  });
+  assert.equal(withWorkers.config, undefined);
+  assert.match(withWorkers.errors[0].message, /io-backend ffi .* workers to 0/);
+  assert.equal(withWorkers.errors[0].line, 2);
+  for (const text of [`io-backend ffi\nworkers 0\n${base}`, `io-backend ffi\n${base}`]) {
+    const ok = loadConfigText(text, "t.conf", { hostChecks: false });
+    assert.deepEqual(ok.errors, []);
+    assert.equal(ok.config?.ioBackend, "ffi");
+  }
+  assert.equal(loadConfigText(base, "t.conf", { hostChecks: false }).config?.ioBackend, "deno");
+});
+
+e2eTest(
+  "ffi backend: dhclient -6 -S gets its information through listen-interface (multicast)",
+  { root: true, commands: { ...DHCLIENT, tshark: "tshark" } },
+  () =>
+    withTopology(async (t) => {
+      const { srv, cli, serverLinkLocal } = await directTopology(t);
+      const server = await t.startServer({
+        namespace: srv,
+        config:
+          `io-backend ffi\nworkers 0\n${serverIdConfig()}\n<listen-interface srv0 />\n\n${INFORMATION_CONFIG}`,
+        denoFlags: ["--allow-ffi"],
+      });
+      const capture = await startCapture(t, srv, "srv0");
+      const { dir } = await startDhclient(
+        t,
+        cli,
+        ["-S"],
+        "dhclient",
+        "request dhcp6.name-servers, dhcp6.domain-search;\n",
+      );
+      const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
+      assert.deepEqual(env.new_dhcp6_name_servers?.split(/\s+/), [
+        "2001:db8::53",
+        "2001:db8::153",
+      ]);
+      assert.deepEqual(env.new_dhcp6_domain_search?.split(/\s+/), ["example.com.", "example.net."]);
+      await capture.stop();
+      const messages = await capture.decode();
+      const requests = messages.filter((m) => m.type === "information-request");
+      const replies = messages.filter((m) => m.type === "reply");
+      assert.ok(requests.length > 0 && replies.length > 0, JSON.stringify(messages));
+      assert.equal(requests[0].dst, "ff02::1:2", "the request was multicast");
+      for (const m of replies) {
+        assert.equal(m.src, serverLinkLocal, "sent from the server's link-local address");
+        assert.equal(m.sport, 547);
+        assert.equal(m.dport, 546);
+      }
+      assert.match(server.log, /Worker-0: \[DEBUG\] .*answering information-request/);
+    }),
+);
