@@ -2,8 +2,9 @@
 # Reproduce the FFI spike table: the Deno.listenDatagram echo vs the FFI recvmmsg/sendmmsg echo
 # (three loop shapes) under the same open-loop load generator, one after another.
 #
-#   bash bench/spike_ffi/run.sh                 # all backends, RATES + ping-pong
-#   RATES="5000 10000" PERIOD=5 BACKENDS="deno ffi-poll" bash bench/spike_ffi/run.sh
+#   bash bench/spike_ffi/run.sh                 # Deno.listenDatagram and the C floor
+#   RATES="5000 10000" PERIOD=5 BACKENDS="deno c-floor" bash bench/spike_ffi/run.sh
+# (The ffi-* rows need the spike's echo servers: restore them from commit d28efed.)
 #
 # Server pinned to core 1 (all its threads), load generator to core 0. CPU per packet =
 # server process utime+stime (all threads, /proc/PID/stat; 10 ms ticks) and the schedstat sum
@@ -15,7 +16,7 @@ PERIOD=${PERIOD:-5}
 WARM=${WARM:-1}
 REPS=${REPS:-1}
 PORT=${PORT:-17000}
-BACKENDS=${BACKENDS:-"deno ffi-poll ffi-waitforone ffi-main-async ffi-poll-nopktinfo c-floor"}
+BACKENDS=${BACKENDS:-"deno c-floor"}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t spike-ffi-XXXXXX)}
 mkdir -p "$OUT_DIR"
 gcc -O2 -Wall -o "$OUT_DIR/loadgen" "$here/loadgen.c"
