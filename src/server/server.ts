@@ -631,6 +631,12 @@ export class Server {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
       return false;
     }
+    if (this.#stopped) {
+      // Told to stop while the new pipeline was being built: drop it, keep nothing open.
+      closeNew();
+      await this.#release(handling);
+      return false;
+    }
     const old = this.#handling;
     const oldListeners = this.#listeners;
     this.config = config;
@@ -654,9 +660,7 @@ export class Server {
     const categories = categoriesOf(config);
     this.stats.retain((key) => categories.hasKey(key));
     this.#entries = statisticsEntries(config);
-    if (old?.kind === "pool") old.pool.stop();
-    else if (old?.kind === "main") await old.engine.handler.close();
-    else if (old?.kind === "ffi" && old !== handling) await old.io.stop();
+    if (old && old !== handling) await this.#release(old);
     // Log files and the control socket take root for their synchronous file-system steps only.
     await logSystem.apply(config.logging, this.options.logLevel);
     await this.#reloadControlSocket(config);
@@ -704,10 +708,19 @@ export class Server {
     void this.#tcp.close();
   }
 
+  /** Stop the workers, engine or I/O worker of a pipeline that is no longer used. */
+  async #release(handling: Handling): Promise<void> {
+    if (handling.kind === "pool") handling.pool.stop();
+    else if (handling.kind === "main") await handling.engine.handler.close();
+    else if (handling.kind === "ffi") await handling.io.stop();
+  }
+
   /** Stop serving, release everything and remove the PID file. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    // A reload under way finishes (or gives up, seeing the stop) before anything is torn down.
+    await this.#reloading;
     log.info("Shutting down dhcpkit {version}", { version: VERSION });
     await this.#tcp.close();
     this.#closeListeners();
@@ -717,9 +730,7 @@ export class Server {
     this.#control = undefined;
     await this.#metrics?.stop();
     this.#metrics = undefined;
-    if (handling?.kind === "pool") handling.pool.stop();
-    else if (handling?.kind === "main") await handling.engine.handler.close();
-    else if (handling?.kind === "ffi") await handling.io.stop();
+    if (handling) await this.#release(handling);
     if (this.#pidFile) withRootSync(() => removePidFile(this.#pidFile!));
     await logSystem.close();
     this.#resolveStopped();

@@ -183,3 +183,33 @@ Deno.test("serve -c overrides control-socket", async () => {
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("shutdown right after reload: the reload finishes or gives up, then a clean exit", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  writeConfig(join(dir, "server.conf"), config(port, dir, "2001:db8::53"));
+  const server = await startServer(dir);
+  try {
+    // Both commands on the socket at once: the reload builds new workers while the stop starts.
+    const [reload, shutdown] = await Promise.all([
+      sendControlCommand(server.socket, "reload", 10),
+      sendControlCommand(server.socket, "shutdown", 10),
+    ]);
+    assert.equal(reload.feedback, "Reloading");
+    assert.equal(shutdown.feedback, "Shutting down");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      server.status,
+      new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 15_000)),
+    ]);
+    clearTimeout(timer);
+    assert.ok(status, `the server exits:\n${server.stderr()}`);
+    assert.equal(status.code, 0, server.stderr());
+    // Nothing the reload built outlives the stop.
+    assert.ok(!exists(server.socket), "control socket removed (not re-created by the reload)");
+    assert.ok(!exists(server.pidFile), "PID file removed");
+  } finally {
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
