@@ -22,6 +22,7 @@ import {
   type Capture,
   directTopology,
   e2eTest,
+  relayTopology,
   startCapture,
   type Topology,
   withTopology,
@@ -38,27 +39,6 @@ const ADVERTISED = /answering solicit .* with advertise/;
 /** Configuration of a server listening on an interface. */
 function interfaceConfig(iface: string, workers: number): string {
   return `workers ${workers}\n${SERVER_ID}\n<listen-interface ${iface} />\n\n${INFORMATION_CONFIG}`;
-}
-
-/**
- * Client namespace -- relay namespace -- server namespace. The relay's lower side (rlo0) faces
- * the client, its upper side (rup0, 2001:db8:1::1) the server (srv0, 2001:db8:1::2).
- */
-async function relayTopology(t: Topology) {
-  const srv = await t.namespace("srv");
-  const rly = await t.namespace("rly");
-  const cli = await t.namespace("cli");
-  await t.link(rly, "rup0", srv, "srv0");
-  await t.link(rly, "rlo0", cli, "cli0");
-  await t.address(srv, "srv0", "2001:db8:1::2/64");
-  await t.address(rly, "rup0", "2001:db8:1::1/64");
-  await t.address(rly, "rlo0", "2001:db8:2::1/64");
-  for (const [ns, iface] of [[srv, "srv0"], [rly, "rup0"], [rly, "rlo0"], [cli, "cli0"]]) {
-    await t.linkLocal(ns, iface);
-    await t.settled(ns, iface);
-  }
-  const relayLinkLocal = await t.linkLocal(rly, "rlo0");
-  return { srv, rly, cli, relayLinkLocal };
 }
 
 /** Start `dhcrelay -6` in the relay namespace, adding an Interface-ID (`-I`). */

@@ -642,6 +642,30 @@ export async function directTopology(
   return { srv, cli, serverLinkLocal };
 }
 
+/**
+ * Client namespace -- relay namespace -- server namespace. The relay's lower side (rlo0,
+ * 2001:db8:2::1) faces the client, its upper side (rup0, 2001:db8:1::1) the server (srv0,
+ * 2001:db8:1::2). Returns the namespaces and the relay's client-facing link-local address.
+ */
+export async function relayTopology(
+  t: Topology,
+): Promise<{ srv: string; rly: string; cli: string; relayLinkLocal: string }> {
+  const srv = await t.namespace("srv");
+  const rly = await t.namespace("rly");
+  const cli = await t.namespace("cli");
+  await t.link(rly, "rup0", srv, "srv0");
+  await t.link(rly, "rlo0", cli, "cli0");
+  await t.address(srv, "srv0", "2001:db8:1::2/64");
+  await t.address(rly, "rup0", "2001:db8:1::1/64");
+  await t.address(rly, "rlo0", "2001:db8:2::1/64");
+  for (const [ns, iface] of [[srv, "srv0"], [rly, "rup0"], [rly, "rlo0"], [cli, "cli0"]]) {
+    await t.linkLocal(ns, iface);
+    await t.settled(ns, iface);
+  }
+  const relayLinkLocal = await t.linkLocal(rly, "rlo0");
+  return { srv, rly, cli, relayLinkLocal };
+}
+
 /** A packet capture (tshark writing a pcap) running in a namespace. */
 export class Capture {
   /** Use {@link startCapture}. */

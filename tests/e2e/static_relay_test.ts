@@ -32,6 +32,7 @@ import {
   directTopology,
   e2eTest,
   PYTHON,
+  relayTopology,
   startCapture,
   type Topology,
   withTopology,
@@ -144,27 +145,6 @@ async function waitReported(
 async function captured(capture: Capture): Promise<Json[]> {
   await capture.stop();
   return await capture.decode();
-}
-
-/**
- * Client namespace -- relay namespace -- server namespace. The relay's lower side (rlo0,
- * 2001:db8:2::1) faces the client, its upper side (rup0, 2001:db8:1::1) the server (srv0,
- * 2001:db8:1::2).
- */
-async function relayTopology(t: Topology) {
-  const srv = await t.namespace("srv");
-  const rly = await t.namespace("rly");
-  const cli = await t.namespace("cli");
-  await t.link(rly, "rup0", srv, "srv0");
-  await t.link(rly, "rlo0", cli, "cli0");
-  await t.address(srv, "srv0", "2001:db8:1::2/64");
-  await t.address(rly, "rup0", "2001:db8:1::1/64");
-  await t.address(rly, "rlo0", "2001:db8:2::1/64");
-  for (const [ns, iface] of [[srv, "srv0"], [rly, "rup0"], [rly, "rlo0"], [cli, "cli0"]]) {
-    await t.linkLocal(ns, iface);
-    await t.settled(ns, iface);
-  }
-  return { srv, rly, cli };
 }
 
 /** A server in `srv` answering relays on its `listen-unicast` address 2001:db8:1::2. */
