@@ -24,10 +24,12 @@ mkdir -p "$OUT_DIR"
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea
 2-way NA+PD|sa2-resv|dhcpkit:csv:0
+2-way NA+PD|sa2-resv|dhcpkit:csv:0:ffi
 4-way NA+PD static CSV|sarr-resv|kea
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:ffi
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
+4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0:ffi
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:ffi
