@@ -4,6 +4,7 @@
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
 #   DHCPKIT_IO deno|ffi (default deno): the UDP I/O backend (`io-backend`; ffi adds --allow-ffi)
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
+#   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
 set -euo pipefail
 wd=$KB_WORKDIR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -13,6 +14,9 @@ deno_run=(deno run ${DHCPKIT_DENO_FLAGS:-} --unstable-net --allow-net --allow-re
 {
   echo "id,address,prefix"
   while IFS=, read -r duid addr pfx; do echo "duid:${duid//:/},$addr,$pfx"; done <"$KB_RESV_CSV"
+  # Filler clients that perfdhcp never uses (DUID-EN), so the table has a production size.
+  awk -v n="${DHCPKIT_EXTRA_ROWS:-0}" 'BEGIN { for (i = 0; i < n; i++)
+    printf "duid:00020000a0f2%08x,2001:db8:a:%x:%x::1,2001:db8:%x:%x00::/56\n", i, int(i / 65536), i % 65536, 16384 + int(i / 256), i % 256 }'
 } >"$wd/assignments.csv"
 backend=${DHCPKIT_BACKEND:-csv}
 if [ "$backend" = sqlite ]; then

@@ -65,14 +65,30 @@ function bind(hostname: string, port: number, section: ListenerConfig): Deno.Dat
   }
 }
 
-/** Open the sockets of a `listen-interface` section. */
-export async function openInterfaceListener(
+/** What a `listen-interface` section means on this host. */
+export interface InterfaceListenerPlan {
+  /** Interface name. */
+  name: string;
+  /** The interface. */
+  iface: HostInterface;
+  /** Link-local address replies come from. */
+  replyFrom: string;
+  /** Link address for the internal relay layer. */
+  linkAddress: string;
+  /** UDP port. */
+  port: number;
+}
+
+/**
+ * Check a `listen-interface` section against the host's interfaces and fill in the defaults
+ * (reply-from: the first link-local address; link-address: the first global address, else `::`).
+ */
+export function resolveInterfaceListener(
   section: ListenerConfig,
   values: ListenInterfaceValues,
   interfaces: readonly HostInterface[],
-  index: number,
-): Promise<UdpListener> {
-  const name = values.interface ?? section.name;
+): InterfaceListenerPlan {
+  const name = values.interface ?? section.name ?? "";
   const iface = interfaces.find((i) => i.name === name);
   if (!iface) throw new ListenerError(`${where(section)}: interface ${name} does not exist`);
   const replyFrom = values.replyFrom?.text ?? iface.linkLocal[0];
@@ -85,7 +101,21 @@ export async function openInterfaceListener(
     );
   }
   const linkAddress = values.linkAddress?.text ?? iface.global.find(isGlobalUnicast) ?? "::";
-  const port = values.port ?? 547;
+  return { name, iface, replyFrom, linkAddress, port: values.port ?? 547 };
+}
+
+/** Open the sockets of a `listen-interface` section. */
+export async function openInterfaceListener(
+  section: ListenerConfig,
+  values: ListenInterfaceValues,
+  interfaces: readonly HostInterface[],
+  index: number,
+): Promise<UdpListener> {
+  const { name, iface, replyFrom, linkAddress, port } = resolveInterfaceListener(
+    section,
+    values,
+    interfaces,
+  );
   const mc = bind(`${ALL_DHCP_RELAY_AGENTS_AND_SERVERS}%${name}`, port, section);
   try {
     const membership = await mc.joinMulticastV6(ALL_DHCP_RELAY_AGENTS_AND_SERVERS, iface.index);

@@ -6,9 +6,8 @@
 
 /// <reference lib="deno.worker" />
 
-import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
-import { setupWorkerLogging } from "./logging.ts";
-import { installSharedBuffers } from "../handlers/shared_memory.ts";
+import type { Engine } from "./engine.ts";
+import { buildWorkerEngine, describeError, reportStrayErrors } from "./worker_setup.ts";
 import type { FromWorker, ToWorker, WireReply } from "./wire.ts";
 
 let engine: Engine | undefined;
@@ -17,42 +16,13 @@ function post(message: FromWorker, transfer: Transferable[] = []): void {
   self.postMessage(message, transfer);
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
-
-/**
- * An error nothing caught (a rejected promise nobody awaited, an exception in a callback) must not
- * end the worker: it is reported to the main thread, which logs it and counts it towards the
- * exception window (`max-exceptions`), and the worker keeps answering.
- */
-self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
-  event.preventDefault();
-  post({ kind: "exception", message: `unhandled rejection: ${describe(event.reason)}` });
-});
-self.addEventListener("error", (event: ErrorEvent) => {
-  event.preventDefault();
-  post({ kind: "exception", message: `uncaught error: ${describe(event.error ?? event.message)}` });
-});
+reportStrayErrors(post);
 
 self.onmessage = async (event: MessageEvent<ToWorker>) => {
   const message = event.data;
   if (message.kind === "init") {
     try {
-      await setupWorkerLogging(
-        message.logLevel,
-        message.workerId,
-        (lines, dropped) => post({ kind: "logs", lines, dropped }),
-        message.logMultiprocessing ?? false,
-      );
-      const config = await loadServerConfigAsync(
-        message.configPath,
-        message.configText,
-        false,
-        snapshotReader(message.configFiles ?? {}),
-      );
-      installSharedBuffers(message.sharedBuffers);
-      engine = await Engine.create(config, message.serverDuid);
+      engine = await buildWorkerEngine(message, post);
       post({ kind: "ready" });
     } catch (e) {
       post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
@@ -65,13 +35,13 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     try {
       engine?.handleBatch(message.packets, replies);
     } catch (e) {
-      post({ kind: "exception", message: `handling a batch: ${describe(e)}` });
+      post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
     }
     try {
       stats = engine ? engine.stats.drain() : [];
       latency = engine?.latency.drain();
     } catch (e) {
-      post({ kind: "exception", message: `collecting statistics: ${describe(e)}` });
+      post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
     }
     const done: FromWorker = {
       kind: "done",

@@ -19,8 +19,12 @@ import type {
   ListenUnicastValues,
   ServerConfig,
 } from "../../config/mod.ts";
-import { type HostInterface, isGlobalUnicast } from "../interfaces.ts";
-import { ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ListenerError } from "../listeners.ts";
+import type { HostInterface } from "../interfaces.ts";
+import {
+  ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+  ListenerError,
+  resolveInterfaceListener,
+} from "../listeners.ts";
 import type { LogLine } from "../log_outputs.ts";
 import type { WorkerInit } from "../wire.ts";
 import { closeFd, interfaceIndex, openUdpSocket, type UdpSocketSpec } from "./ffi_socket.ts";
@@ -134,20 +138,11 @@ function planInterface(
   interfaces: readonly HostInterface[],
   index: number,
 ): PlannedListener {
-  const name = values.interface ?? section.name!;
-  const iface = interfaces.find((i) => i.name === name);
-  if (!iface) throw new ListenerError(`${where(section)}: interface ${name} does not exist`);
-  const replyFrom = values.replyFrom?.text ?? iface.linkLocal[0];
-  if (!replyFrom) {
-    throw new ListenerError(`${where(section)}: interface ${name} has no link-local address`);
-  }
-  if (!iface.linkLocal.includes(replyFrom)) {
-    throw new ListenerError(
-      `${where(section)}: ${replyFrom} is not a link-local address of ${name}`,
-    );
-  }
-  const linkAddress = values.linkAddress?.text ?? iface.global.find(isGlobalUnicast) ?? "::";
-  const port = values.port ?? 547;
+  const { name, iface, replyFrom, linkAddress, port } = resolveInterfaceListener(
+    section,
+    values,
+    interfaces,
+  );
   let ifindex = iface.index;
   if (!ifindex) {
     try {

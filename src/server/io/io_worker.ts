@@ -13,9 +13,8 @@
 /// <reference lib="deno.worker" />
 
 import { getLogger } from "@logtape/logtape";
-import { Engine, loadServerConfigAsync, snapshotReader } from "../engine.ts";
-import { setupWorkerLogging } from "../logging.ts";
-import { installSharedBuffers } from "../../handlers/shared_memory.ts";
+import type { Engine } from "../engine.ts";
+import { buildWorkerEngine, describeError, reportStrayErrors } from "../worker_setup.ts";
 import type { WirePacket, WireReply, WorkerInit } from "../wire.ts";
 import {
   CTL_FDS_CLAIMED,
@@ -48,34 +47,10 @@ function post(message: FromIo): void {
   self.postMessage(message);
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
-}
+reportStrayErrors(post);
 
-self.addEventListener("unhandledrejection", (event: PromiseRejectionEvent) => {
-  event.preventDefault();
-  post({ kind: "exception", message: `unhandled rejection: ${describe(event.reason)}` });
-});
-self.addEventListener("error", (event: ErrorEvent) => {
-  event.preventDefault();
-  post({ kind: "exception", message: `uncaught error: ${describe(event.error ?? event.message)}` });
-});
-
-async function buildEngine(init: WorkerInit): Promise<Engine> {
-  await setupWorkerLogging(
-    init.logLevel,
-    init.workerId,
-    (lines, dropped) => post({ kind: "logs", lines, dropped }),
-    init.logMultiprocessing ?? false,
-  );
-  const config = await loadServerConfigAsync(
-    init.configPath,
-    init.configText,
-    false,
-    snapshotReader(init.configFiles ?? {}),
-  );
-  installSharedBuffers(init.sharedBuffers);
-  return await Engine.create(config, init.serverDuid);
+function buildEngine(init: WorkerInit): Promise<Engine> {
+  return buildWorkerEngine(init, post);
 }
 
 function flushStats(): void {
@@ -85,7 +60,7 @@ function flushStats(): void {
     const latency = engine.latency.drain();
     if (stats.length || latency) post({ kind: "stats", stats, latency });
   } catch (e) {
-    post({ kind: "exception", message: `collecting statistics: ${describe(e)}` });
+    post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
   }
 }
 
@@ -213,7 +188,7 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
   try {
     engine?.handleBatch(packets, replies);
   } catch (e) {
-    post({ kind: "exception", message: `handling a batch: ${describe(e)}` });
+    post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
   }
   if (replies.length) send(replies, byIndex);
 }
@@ -328,7 +303,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
         if (pollView.getInt16(k * POLLFD_SIZE + 6, true) !== 0) drain(polled[k], byIndex);
       }
     } catch (e) {
-      post({ kind: "exception", message: `I/O loop: ${describe(e)}` });
+      post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
     }
     const now = performance.now();
@@ -348,7 +323,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   try {
     await engine?.handler.close();
   } catch (e) {
-    post({ kind: "exception", message: `closing the engine: ${describe(e)}` });
+    post({ kind: "exception", message: `closing the engine: ${describeError(e)}` });
   }
   if (Atomics.compareExchange(ctl, CTL_FDS_CLAIMED, 0, 1) === 0) {
     for (const fd of sockets.keys()) closeFd(fd);
