@@ -4,6 +4,7 @@
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
 #   DHCPKIT_IO deno|ffi (default deno): the UDP I/O backend (`io-backend`; ffi adds --allow-ffi)
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
+#   KB_INFO=1 (from harness.sh): also DNS servers + domain search list, for Information-requests
 #   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
 set -euo pipefail
 wd=$KB_WORKDIR
@@ -25,6 +26,16 @@ if [ "$backend" = sqlite ]; then
 else
   static="<static-csv assignments.csv>"; close="</static-csv>"
 fi
+info=""
+if [ "${KB_INFO:-0}" = 1 ]; then  # the info scenario: the same options Kea gets as option-data
+  info="<recursive-name-servers>
+    address 2001:db8::53
+    address 2001:db8::153
+</recursive-name-servers>
+<domain-search-list>
+    domain-name example.com
+</domain-search-list>"
+fi
 cat >"$wd/dhcpkit.conf" <<CONF
 user root
 group root
@@ -40,6 +51,7 @@ control-socket $wd/dhcpkit.sock
     link-address $KB_SRV_ADDR
 </listen-interface>
 <listen-unicast $KB_SRV_ADDR />
+$info
 $static
     address-preferred-lifetime 3000
     address-valid-lifetime 4000

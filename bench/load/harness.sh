@@ -19,9 +19,12 @@
 #                KB_CONF (Kea-format JSON written for the scenario), KB_SCENARIO, KB_WORKDIR,
 #                KB_IFACE, KB_SRV_ADDR, KB_PREFIX, KB_POOL, KB_PD_PREFIX, KB_PD_LEN, KB_PD_DELEG_LEN,
 #                KB_PERSIST (0/1), KB_LEASE_FILE, KB_MT (0/1), KB_RAPID (0/1), KB_RESV (0/1),
-#                KB_RESV_CSV (duid,address,prefix per reserved client), KB_CLIENTS
+#                KB_RESV_CSV (duid,address,prefix per reserved client), KB_CLIENTS,
+#                KB_INFO (0/1: answer Information-requests with DNS servers + domain search list)
 #   SERVER_NAME  label used in the output (default kea)
 #   SCENARIOS    default: "sa2 sarr sarr-persist sarr-napd sarr-relay sarr-resv sarr-mt rapid"
+#                also: sa2-resv, sarr-resv-relay, info (relayed Information-requests from
+#                inforeq_load.ts instead of perfdhcp; its unit is one IR/Reply pair)
 #   REPS=3 PERIOD=5 (s per run, integer) CLIENTS=10000 MAX_DROP_PCT=1 START_RATE=4000
 #   MAX_RATE=64000 RES_PCT=5  (rate search resolution) RATE_STEP=100 (search rates are multiples of it)
 #   RATES="1000 2000"  fixed-rate mode instead of the search (one line per rate and rep)
@@ -92,9 +95,9 @@ ns_setup() {
 }
 
 # ---------------------------------------------------------------- scenarios
-# sets: P_ARGS (extra perfdhcp args), P_TARGET, TWO_WAY, KB_PERSIST, KB_MT, KB_RAPID, KB_RESV, S_CPUS
+# sets: P_ARGS (extra perfdhcp args), P_TARGET, TWO_WAY, KB_PERSIST, KB_MT, KB_RAPID, KB_RESV, KB_INFO, S_CPUS
 scenario() {
-  P_ARGS=() P_TARGET=() TWO_WAY=0 KB_PERSIST=0 KB_MT=0 KB_RAPID=0 KB_RESV=0 S_CPUS=$SERVER_CPUS
+  P_ARGS=() P_TARGET=() TWO_WAY=0 KB_PERSIST=0 KB_MT=0 KB_RAPID=0 KB_RESV=0 KB_INFO=0 S_CPUS=$SERVER_CPUS
   case "$1" in
     sa2)          P_ARGS=(-i); TWO_WAY=1 ;;                         # Solicit-Advertise only
     sarr)         ;;                                                # 4-way, IA_NA, memfile persist=false
@@ -106,6 +109,7 @@ scenario() {
     sarr-resv-relay) P_ARGS=(-e address-and-prefix -A 1); P_TARGET=($SRV_ADDR); KB_RESV=1 ;;  # relayed 4-way
     sarr-mt)      KB_MT=1; S_CPUS=$MT_SERVER_CPUS ;;                # 4-way, Kea multi-threading
     rapid)        P_ARGS=(-i -c); TWO_WAY=1; KB_RAPID=1 ;;          # Solicit(+rapid commit)-Reply
+    info)         TWO_WAY=1; KB_INFO=1 ;;   # relayed Information-request/Reply, from inforeq_load.ts
     *) echo "unknown scenario $1" >&2; return 1 ;;
   esac
 }
@@ -158,6 +162,9 @@ if e["KB_RESV"] == "1":
         duid, addr, pfx = line.strip().split(",")
         res.append({"duid": duid, "ip-addresses": [addr], "prefixes": [pfx]})
     subnet["reservations"] = res
+if e.get("KB_INFO") == "1":
+    cfg["option-data"] = [{"name": "dns-servers", "data": "2001:db8::53, 2001:db8::153"},
+                          {"name": "domain-search", "data": "example.com"}]
 json.dump({"Dhcp6": cfg}, open(sys.argv[1], "w"), indent=1)
 EOF
 }
@@ -165,7 +172,7 @@ EOF
 start_server() {  # $1 scenario, $2 tag
   export KB_SCENARIO=$1 KB_WORKDIR="$OUT_DIR/work-$1-$2" KB_IFACE=$IF_SRV KB_SRV_ADDR=$SRV_ADDR
   export KB_PREFIX=$PREFIX KB_POOL=$POOL KB_PD_PREFIX=$PD_PREFIX KB_PD_LEN=$PD_LEN KB_PD_DELEG_LEN=$PD_DELEG_LEN
-  export KB_PERSIST KB_MT KB_RAPID KB_RESV KB_CLIENTS=$CLIENTS MT_THREADS
+  export KB_PERSIST KB_MT KB_RAPID KB_RESV KB_INFO KB_CLIENTS=$CLIENTS MT_THREADS
   rm -rf "$KB_WORKDIR"; mkdir -p "$KB_WORKDIR"
   export KB_LEASE_FILE="$KB_WORKDIR/leases6.csv" KB_CONF="$KB_WORKDIR/kea-dhcp6.json" KB_RESV_CSV="$KB_WORKDIR/reservations.csv"
   export KEA_PIDFILE_DIR="$KB_WORKDIR" KEA_LOCKFILE_DIR="$KB_WORKDIR"
@@ -206,6 +213,7 @@ srv_ticks() { if [[ "${CPU_TREE:-0}" == 1 ]]; then tree_ticks "$1"; else proc_ti
 
 # run_one SCEN REP RATE -> appends a row to runs.tsv, returns 0 if drops < MAX_DROP_PCT
 run_one() {
+  [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
@@ -237,6 +245,41 @@ run_one() {
     }' "$out")
   echo "$row" >>"$OUT_DIR/runs.tsv"
   log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s done=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/x clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
+      [[ "${CPU_TREE:-0}" == 1 ]] && awk -v a="$m0" -v b="$m1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" \
+        'BEGIN {printf " (tree; main pid alone %.1f%%)", 100 * (b - a) / tck / (t1 - t0)}' || true)"
+  [[ "$row" == *PASS ]]
+}
+
+# run_one_info SCEN REP RATE: like run_one, with inforeq_load.ts (relayed Information-requests to
+# the server's unicast address at a fixed rate) instead of perfdhcp; completed = Replies received.
+run_one_info() {
+  local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/info-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
+  ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
+      deno run --unstable-net --allow-net "$HERE/inforeq_load.ts" --rate "$rate" --period "$PERIOD" \
+      --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR ${INFO_ARGS:-} >"$out" 2>&1 || true
+    times >"$out.times" )
+  t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  ct=$(tail -1 "$out.times")
+  if ! grep -q '^sent [0-9]* received [0-9]*$' "$out"; then
+    log "$scen rate=$rate: inforeq_load error: $(head -3 "$out")"; echo "ERROR" >"$out.status"; return 2
+  fi
+  local row
+  row=$(awk -v scen="$scen" -v rep="$rep" -v rate="$rate" -v period="$PERIOD" \
+        -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" -v ct="$ct" \
+        -v maxd="$MAX_DROP_PCT" -v srv="$SERVER_NAME" '
+    function secs(s,  a) { split(s, a, /[ms]/); return a[1]*60 + a[2] }
+    /^sent [0-9]+ received [0-9]+$/ { s = $2; done = $4 }
+    END {
+      drops = s > 0 ? 100 * (1 - done / s) : 100
+      wall = t1 - t0; scpu = (c1 - c0) / tck
+      split(ct, cc, " "); ccpu = secs(cc[1]) + secs(cc[2])
+      pass = (s >= 0.95 * rate * period && drops < maxd) ? "PASS" : "FAIL"
+      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\n", srv, scen, rep, rate, s, done,
+        drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall, 0, 0, pass
+    }' "$out")
+  echo "$row" >>"$OUT_DIR/runs.tsv"
+  log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s replies=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/req clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
       [[ "${CPU_TREE:-0}" == 1 ]] && awk -v a="$m0" -v b="$m1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" \
         'BEGIN {printf " (tree; main pid alone %.1f%%)", 100 * (b - a) / tck / (t1 - t0)}' || true)"
   [[ "$row" == *PASS ]]
@@ -285,7 +328,7 @@ summary() {  # SCEN -> one SUMMARY line from best.tsv
     function mx(x,k, i,m){m=x[1]; for(i=2;i<=k;i++) if(x[i]>m) m=x[i]; return m}
     END { if (!n) { printf "SUMMARY server=%s scenario=%s result=NONE\n", srv, scen; exit }
       printf "SUMMARY server=%s scenario=%s unit=%s max_rate_min/med/max=%d/%d/%d achieved_med=%.0f drops_med=%.2f%% srv_cpu_med=%.0f%% srv_us_per_exch_med=%.1f cli_cpu_med=%.0f%% reps=%d\n",
-        srv, scen, two ? "2way/s" : "4way/s", mn(r,n), med(r,n), mx(r,n), med(a,n), med(d,n), med(c,n), med(u,n), med(cc,n), n }' "$OUT_DIR/best.tsv"
+        srv, scen, scen == "info" ? "req/s" : two ? "2way/s" : "4way/s", mn(r,n), med(r,n), mx(r,n), med(a,n), med(d,n), med(c,n), med(u,n), med(cc,n), n }' "$OUT_DIR/best.tsv"
 }
 
 bench() {

@@ -8,6 +8,8 @@
 # comparison is server CPU per exchange at a fixed rate (RATES, default 5000/s). Every client has
 # a host reservation in Kea and the same assignment in dhcpkit's static CSV / SQLite, so both
 # servers do the same work. Prints one table with the ratio dhcpkit/Kea of CPU per exchange.
+# The "info" scenario (relayed Information-requests) uses bench/load/inforeq_load.ts instead of
+# perfdhcp, which cannot send them; its unit is one request (IR/Reply pair).
 #
 # Knobs: RATES ("5000"), PERIOD (5 s), REPS (1), CLIENTS (10000), CASES (see below), OUT_DIR.
 set -euo pipefail
@@ -33,6 +35,9 @@ CASES=${CASES:-"
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:ffi
+information-request (relayed)|info|kea
+information-request (relayed)|info|dhcpkit:csv:0
+information-request (relayed)|info|dhcpkit:csv:0:ffi
 4-way static CSV, workers 1|sarr-resv|dhcpkit:csv:1
 4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2
 "}
@@ -76,3 +81,6 @@ awk -F'\t' '
       ratio = (f[3] != "kea" && kea[k] > 0) ? sprintf("%.2f", f[7] / kea[k]) : "-"
       printf "%-34s %6s  %-30s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"
+if cut -f8 "$results" | grep -qx info; then
+  echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
+fi
