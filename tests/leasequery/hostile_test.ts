@@ -22,7 +22,7 @@ import {
   StatisticsStore,
   TransactionBundle,
 } from "../../src/pipeline/mod.ts";
-import { TcpListener } from "../../src/server/tcp_listener.ts";
+import type { TcpListener } from "../../src/server/tcp_listener.ts";
 import {
   ClientDataOption,
   ClientIdOption,
@@ -48,7 +48,15 @@ import {
   UnknownOption,
 } from "../../src/protocol/mod.ts";
 import { clientId, elapsed, iana, packet, serverId } from "../pipeline/helpers.ts";
-import { frame, FrameReader, leasequery, lqPipeline, seedClients, tempDir } from "./lq_helpers.ts";
+import {
+  frame,
+  FrameReader,
+  leasequery,
+  lqPipeline,
+  seedClients,
+  tempDir,
+  testTcpListener,
+} from "./lq_helpers.ts";
 
 const OUTGOING = SCALAR_COUNTERS.indexOf("outgoing_packets");
 const LINK = "2001:db8:1::1";
@@ -135,16 +143,7 @@ async function tcpSetup(handlers: Handler[], cleanup: () => void = () => {}): Pr
   await handler.workerInit();
   const stats = new StatisticsStore();
   const streamed: number[] = [];
-  const listener = new TcpListener({
-    address: "::1",
-    port: 0,
-    maxConnections: 10,
-    allowFrom: [],
-    marks: ["unmarked"],
-    interfaceName: "lo",
-    idleTimeout: 5000,
-    sendTimeout: 5000,
-  });
+  const listener = testTcpListener();
   listener.serve(
     (p) => handler.handle(p, stats),
     (result, n) => {

@@ -30,6 +30,7 @@ import {
   leasequerySetupHandlers,
 } from "../../src/handlers/leasequery/handler.ts";
 import { pipeline } from "../pipeline/helpers.ts";
+import { TcpListener, type TcpListenerSettings } from "../../src/server/tcp_listener.ts";
 import { createSchema, openDatabase } from "../../src/handlers/leasequery/sqlite.ts";
 import { expandIPv6 } from "../../src/handlers/leasequery/store.ts";
 
@@ -199,4 +200,19 @@ export class FrameReader {
       this.#filled += n;
     }
   }
+}
+
+/** A TCP leasequery listener on [::1] at a free port with test settings, overridable. */
+export function testTcpListener(settings: Partial<TcpListenerSettings> = {}): TcpListener {
+  return new TcpListener({
+    address: "::1",
+    port: 0,
+    maxConnections: 10,
+    allowFrom: [],
+    marks: ["unmarked"],
+    interfaceName: "lo",
+    idleTimeout: 5000,
+    sendTimeout: 5000,
+    ...settings,
+  });
 }

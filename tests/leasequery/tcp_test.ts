@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { LeasequeryHandler } from "../../src/handlers/leasequery/handler.ts";
 import { LeasequerySqliteStore } from "../../src/handlers/leasequery/sqlite.ts";
 import { StatisticsStore } from "../../src/pipeline/mod.ts";
-import { TcpListener, type TcpListenerSettings } from "../../src/server/tcp_listener.ts";
+import type { TcpListener, TcpListenerSettings } from "../../src/server/tcp_listener.ts";
 import {
   ClientDataOption,
   ClientIdOption,
@@ -24,7 +24,15 @@ import {
   StatusCodeOption,
 } from "../../src/protocol/mod.ts";
 import { encodeOptions } from "../../src/handlers/leasequery/store.ts";
-import { frame, FrameReader, leasequery, lqPipeline, seedClients, tempDir } from "./lq_helpers.ts";
+import {
+  frame,
+  FrameReader,
+  leasequery,
+  lqPipeline,
+  seedClients,
+  tempDir,
+  testTcpListener,
+} from "./lq_helpers.ts";
 import { CLIENT_DUID } from "../pipeline/helpers.ts";
 
 interface Setup {
@@ -43,17 +51,7 @@ async function setup(
   const handler = lqPipeline([new LeasequeryHandler(new LeasequerySqliteStore(dbPath))]);
   await handler.workerInit();
   const stats = new StatisticsStore();
-  const listener = new TcpListener({
-    address: "::1",
-    port: 0,
-    maxConnections: 10,
-    allowFrom: [],
-    marks: ["unmarked"],
-    interfaceName: "lo",
-    idleTimeout: 5000,
-    sendTimeout: 5000,
-    ...settings,
-  });
+  const listener = testTcpListener(settings);
   listener.serve((packet) => handler.handle(packet, stats));
   return {
     listener,
