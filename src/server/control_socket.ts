@@ -26,9 +26,9 @@ const log = getLogger(["dhcpkit", "control"]);
 /** What the control socket can ask the server to do. */
 export interface ControlCommands {
   /** The `stats` text. */
-  stats(): string;
+  stats(): string | Promise<string>;
   /** The `stats-json` line. */
-  statsJson(): string;
+  statsJson(): string | Promise<string>;
   /** Start a reload (the reply is sent before it runs). */
   reload(): void;
   /** Stop the server (the reply is sent and the connection closed first). */
@@ -374,10 +374,10 @@ export class ControlSocket {
         );
         return true;
       case "stats":
-        await this.#write(conn, this.commands.stats() + "\nOK\n");
+        await this.#write(conn, (await this.commands.stats()) + "\nOK\n");
         return true;
       case "stats-json":
-        await this.#write(conn, this.commands.statsJson() + "\nOK\n");
+        await this.#write(conn, (await this.commands.statsJson()) + "\nOK\n");
         return true;
       case "reload":
         await this.#write(conn, "OK: Reloading\n");

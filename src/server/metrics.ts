@@ -227,7 +227,11 @@ export class MetricsServer {
   }
 
   /** Start serving `/metrics` on `address`:`port`; throws when the port cannot be bound. */
-  static start(address: string, port: number, sources: () => MetricsSources): MetricsServer {
+  static start(
+    address: string,
+    port: number,
+    sources: () => MetricsSources | Promise<MetricsSources>,
+  ): MetricsServer {
     const server = Deno.serve({
       hostname: address,
       port,
@@ -236,14 +240,14 @@ export class MetricsServer {
         log.error("Metrics request failed: {error}", { error: (e as Error)?.message ?? e });
         return new Response("internal error\n", { status: 500 });
       },
-    }, (request) => {
+    }, async (request) => {
       const url = new URL(request.url);
       if (url.pathname !== "/metrics") return new Response("not found\n", { status: 404 });
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405 });
       }
       const open = (request.headers.get("accept") ?? "").includes("application/openmetrics-text");
-      const body = formatMetrics(sources(), open);
+      const body = formatMetrics(await sources(), open);
       return new Response(request.method === "HEAD" ? null : body, {
         headers: { "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE },
       });

@@ -54,7 +54,7 @@ import {
   statisticsEntries,
 } from "./stats_output.ts";
 import type { WirePacket, WireReply, WorkerInit } from "./wire.ts";
-import { FfiBackend, ffiUnavailable } from "./io/ffi_backend.ts";
+import { chooseIoBackend, FfiBackend, ffiUnavailable } from "./io/ffi_backend.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
@@ -179,8 +179,13 @@ export class Server {
       const problem = ffiUnavailable();
       if (problem) throw new StartupError(problem);
     }
+    const io = chooseIoBackend(this.config.ioBackend);
+    log.info("UDP I/O backend: {io}{why}", {
+      io,
+      why: this.config.ioBackend === "auto" ? " (io-backend auto)" : "",
+    });
     this.#listeners = await this.#openListeners(this.config, interfaces, []);
-    if (this.config.ioBackend === "ffi") this.#ffiOpened = this.#openFfi(this.config, interfaces);
+    if (io === "ffi") this.#ffiOpened = this.#openFfi(this.config, interfaces);
     try {
       await this.#tcp.listen(this.config, interfaces);
     } catch (e) {
@@ -235,11 +240,13 @@ export class Server {
 
     for (const listener of this.#listeners) this.#receiveLoops(listener);
     this.#control?.serve();
-    log.info("Ready to handle requests on {listeners}", {
+    const ffi = this.#handling?.kind === "ffi" ? this.#handling.io : undefined;
+    log.info("Ready to handle requests on {listeners}{threads}", {
       listeners: [
         ...this.#listeners.map((l) => l.description),
-        ...(this.#handling?.kind === "ffi" ? this.#handling.io.descriptions : []),
+        ...(ffi?.descriptions ?? []),
       ].join(", ") || "nothing",
+      threads: ffi ? ` (${ffi.threads} I/O worker${ffi.threads === 1 ? "" : "s"})` : "",
     });
   }
 
@@ -253,8 +260,17 @@ export class Server {
     return this.#control?.path;
   }
 
+  /**
+   * Wait until the statistics include every request answered so far: the ffi backend's I/O
+   * workers post theirs every 100 ms, so they are asked for them now.
+   */
+  async #freshStats(): Promise<void> {
+    if (this.#handling?.kind === "ffi") await this.#handling.io.flushStats();
+  }
+
   /** What `/metrics` shows. */
-  metricsSources(): MetricsSources {
+  async metricsSources(): Promise<MetricsSources> {
+    await this.#freshStats();
     return {
       stats: this.stats,
       entries: this.#entries,
@@ -265,12 +281,14 @@ export class Server {
   }
 
   /** The `stats` text. */
-  statsText(): string {
+  async statsText(): Promise<string> {
+    await this.#freshStats();
     return formatStatsText(this.stats, this.#entries);
   }
 
   /** The `stats-json` line. */
-  statsJson(): string {
+  async statsJson(): Promise<string> {
+    await this.#freshStats();
     return formatStatsJson(this.stats, this.#entries);
   }
 
@@ -361,7 +379,7 @@ export class Server {
     interfaces: ReturnType<typeof hostInterfaces>,
     reuse: UdpListener[],
   ) {
-    if (config.ioBackend === "ffi") return []; // the I/O worker's sockets, see #openFfi
+    if (chooseIoBackend(config.ioBackend) === "ffi") return []; // the I/O workers', see #openFfi
     const opened: UdpListener[] = [];
     try {
       for (const section of config.listeners) {
@@ -428,22 +446,26 @@ export class Server {
       const old = this.#handling;
       io = FfiBackend.plan(config, hostInterfaces());
       if (old?.kind === "ffi" && old.io.key === io.key) {
-        await old.io.reload(init);
-        return old;
+        if (old.io.threads === Math.max(1, config.workers)) {
+          await old.io.reload(init);
+          return old;
+        }
+        io.adoptSockets(old.io); // only the number of I/O workers changed
+      } else {
+        withRootSync(() => io!.open());
       }
-      withRootSync(() => io!.open());
     }
     await io.start(init, {
       stats: (delta) => this.stats.merge(delta),
       latency: (delta) => this.latency.merge(delta),
       failure: (message) => this.#exception(message),
       logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
-    });
+    }, config.workers);
     return { kind: "ffi", io };
   }
 
   async #startHandling(config: ServerConfig): Promise<Handling> {
-    if (config.ioBackend === "ffi") return await this.#startFfi(config);
+    if (chooseIoBackend(config.ioBackend) === "ffi") return await this.#startFfi(config);
     if (config.workers === 0) {
       return {
         kind: "main",

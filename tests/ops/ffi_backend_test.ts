@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
 import { loadConfigText } from "../../src/config/mod.ts";
+import { chooseIoBackend, ffiUnavailable } from "../../src/server/io/ffi_backend.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
 import { INFORMATION_CONFIG, SERVER_PERMISSIONS, serverIdConfig } from "../helpers/server.ts";
 import { DHCLIENT, startDhclient } from "../e2e/dhclient.ts";
@@ -49,9 +50,14 @@ function dnsServers(message: unknown): string[] {
   return dns?.addresses ?? [];
 }
 
-function config(backend: "deno" | "ffi", port: number, dns = "2001:db8::53"): string {
+function config(
+  backend: "deno" | "ffi",
+  port: number,
+  dns = "2001:db8::53",
+  workers = 0,
+): string {
   return `io-backend ${backend}
-workers 0
+workers ${workers}
 control-socket ctl.sock
 pid-file server.pid
 
@@ -233,20 +239,88 @@ Deno.test("ffi backend: without --allow-ffi, serve says so in one line and exits
   }
 });
 
-Deno.test("ffi backend: workers must be 0 or left out", () => {
+Deno.test("io-backend: auto by default, ffi with any number of workers", () => {
   const base = `${serverIdConfig()}\n<listen-unicast ::1 />\n`;
-  const withWorkers = loadConfigText(`io-backend ffi\nworkers 2\n${base}`, "t.conf", {
-    hostChecks: false,
-  });
-  assert.equal(withWorkers.config, undefined);
-  assert.match(withWorkers.errors[0].message, /io-backend ffi .* workers to 0/);
-  assert.equal(withWorkers.errors[0].line, 2);
-  for (const text of [`io-backend ffi\nworkers 0\n${base}`, `io-backend ffi\n${base}`]) {
-    const ok = loadConfigText(text, "t.conf", { hostChecks: false });
+  for (const workers of ["workers 0\n", "workers 2\n", ""]) {
+    const ok = loadConfigText(`io-backend ffi\n${workers}${base}`, "t.conf", { hostChecks: false });
     assert.deepEqual(ok.errors, []);
     assert.equal(ok.config?.ioBackend, "ffi");
   }
-  assert.equal(loadConfigText(base, "t.conf", { hostChecks: false }).config?.ioBackend, "deno");
+  assert.equal(loadConfigText(base, "t.conf", { hostChecks: false }).config?.ioBackend, "auto");
+  const bad = loadConfigText(`io-backend fast\n${base}`, "t.conf", { hostChecks: false });
+  assert.equal(bad.errors[0].line, 1);
+});
+
+Deno.test("io-backend auto: ffi where it can be used, deno elsewhere", () => {
+  const expected = ffiUnavailable() === undefined ? "ffi" : "deno";
+  assert.equal(chooseIoBackend("auto"), expected);
+  assert.equal(chooseIoBackend("deno"), "deno");
+  assert.equal(chooseIoBackend("ffi"), "ffi");
+});
+
+/** Ask `count` Information-requests at once; the DNS servers of every answer. */
+async function askMany(client: RelayClient, count: number): Promise<string[][]> {
+  for (let i = 0; i < count; i++) await client.send(informationRequest());
+  const answers: string[][] = [];
+  for (let i = 0; i < count; i++) {
+    const reply = await client.receive(3000);
+    if (!reply) break;
+    answers.push(dnsServers(reply));
+  }
+  return answers;
+}
+
+ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  const conf = join(dir, "server.conf");
+  writeConfig(conf, config("ffi", port, "2001:db8::53", 2));
+  const server = await startServer(dir, ["-vv"]);
+  const client = new RelayClient(port);
+  const reloads = () => server.stderr().split("Configuration reloaded").length - 1;
+  try {
+    await waitFor(
+      () => /Ready to handle requests on unicast ::1 \(2 I\/O workers\)/.test(server.stderr()),
+      5000,
+      "two I/O workers in the ready line",
+    );
+    const first = await askMany(client, 200);
+    assert.equal(first.length, 200, "every request answered once");
+    assert.ok(first.every((d) => d.join() === "2001:db8::53"));
+
+    // Same listeners and workers: both rebuild their engines, and switch together.
+    writeConfig(conf, config("ffi", port, "2001:db8::99", 2));
+    await ctl(server.socket, "reload");
+    await waitFor(() => reloads() === 1, 10_000, "the reload");
+    const second = await askMany(client, 200);
+    assert.equal(second.length, 200);
+    assert.ok(second.every((d) => d.join() === "2001:db8::99"), "no worker kept the old engine");
+
+    // Only the number of workers changes: the sockets are kept (no request is refused).
+    writeConfig(conf, config("ffi", port, "2001:db8::77", 1));
+    await ctl(server.socket, "reload");
+    await waitFor(() => reloads() === 2, 10_000, "the second reload");
+    const third = await askMany(client, 50);
+    assert.equal(third.length, 50);
+    assert.ok(third.every((d) => d.join() === "2001:db8::77"));
+
+    await waitFor(
+      async () => {
+        const g = (await stats(server)).global as Record<string, number>;
+        return g.incoming_packets === 450 && g.outgoing_packets === 450;
+      },
+      5000,
+      "450 requests counted once each",
+    );
+    assert.equal((await ctl(server.socket, "shutdown")).stdout, "Shutting down\n");
+    const status = await server.status;
+    assert.equal(status.code, 0, server.stderr());
+    assert.doesNotMatch(server.stderr(), /did not stop in time|I\/O worker:/);
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 e2eTest(

@@ -35,7 +35,7 @@ export interface ServerValues {
   /** Number of worker threads; 0 = handle requests in the main thread. */
   workers: number;
   /** How UDP is received and sent: `deno` (Deno.listenDatagram) or `ffi` (libc, Linux). */
-  ioBackend: "deno" | "ffi";
+  ioBackend: "auto" | "deno" | "ffi";
   /** Whether rapid commit is allowed when a client asks for it. */
   allowRapidCommit: boolean;
   /** Whether rapid commit is also used for responses that refuse the request. */
@@ -150,17 +150,19 @@ export const serverSection = defineSection<ServerValues>({
     },
     {
       name: "io-backend",
-      type: choice("I/O backend", ["deno", "ffi"] as const),
-      default: "deno",
-      description: "How the server receives and sends UDP. `deno` (the default) uses Deno's own " +
-        "sockets and works everywhere. `ffi` is for Linux only and must be allowed with " +
-        "`--allow-ffi` (the server refuses to start without it): the sockets are made through " +
-        "the system C library, and one dedicated I/O thread receives requests in batches, " +
-        "answers them and sends the replies in batches. That costs less CPU per request and " +
-        "gives every socket a 4 MB receive buffer, so bursts are not dropped. Listeners, " +
-        "statistics, logging, reload and the control socket behave the same. With `ffi` the " +
-        "I/O thread handles every request itself: `workers` must be 0 or left out (its " +
-        "default does not apply). TCP listeners keep using Deno's sockets.",
+      type: choice("I/O backend", ["auto", "deno", "ffi"] as const),
+      default: "auto",
+      description: "How the server receives and sends UDP. `ffi` (Linux on x86_64 or aarch64, " +
+        "allowed with `--allow-ffi`) makes the sockets through the system C library: every " +
+        "worker thread waits on the same sockets, receives requests in batches, answers them and " +
+        "sends the replies in batches, so no packet is handed between threads. It costs about " +
+        "a third less CPU per request than `deno` and gives every socket a 4 MB receive buffer, " +
+        "so bursts are not dropped; `workers 0` means one such thread. `deno` uses Deno's own " +
+        "sockets and works everywhere: the main thread receives and hands requests to the " +
+        "workers. `auto` (the default) picks `ffi` when it can be used in this process and " +
+        "`deno` otherwise; the log says which. With `ffi` chosen explicitly the server refuses " +
+        "to start where it cannot be used. Listeners, statistics, logging, reload and the " +
+        "control socket behave the same with both. TCP listeners always use Deno's sockets.",
       example: "ffi",
     },
     {
@@ -211,16 +213,6 @@ export const serverSection = defineSection<ServerValues>({
       example: "/etc/dhcpkit/extensions/acme.ts",
     },
   ],
-  validate: (section, check) => {
-    const v = section.values;
-    if (v.ioBackend === "ffi" && section.keyLines.workers !== undefined && v.workers > 0) {
-      check.error(
-        "with io-backend ffi the I/O thread handles every request: set workers to 0 or leave " +
-          "it out",
-        section.keyLines.workers,
-      );
-    }
-  },
   contains: [
     { kind: "logging", max: 1 },
     { kind: "statistics", max: 1 },

@@ -1,14 +1,16 @@
 /**
  * The `io-backend ffi` UDP backend, main-thread side. The listeners' sockets are created through
- * libc (synchronously, as root: see {@link FfiBackend.open}) and handed, as descriptors, to one
- * dedicated I/O Worker (io_worker.ts) that loops poll → recvmmsg → `Engine.handleBatch` →
- * sendmmsg with an engine of its own. The main thread keeps everything else: control socket,
- * TCP, metrics, logging, reloads; it merges the statistics the I/O Worker posts.
+ * libc (synchronously, as root: see {@link FfiBackend.open}) and handed, as descriptors, to
+ * `workers` I/O Workers (at least one; io_worker.ts) that each loop epoll_wait → recvmmsg →
+ * `Engine.handleBatch` → sendmmsg on the same sockets with an engine of their own. The main
+ * thread keeps everything else: control socket, TCP, metrics, logging, reloads; it merges the
+ * statistics the I/O Workers post.
  *
- * The I/O Worker blocks in FFI calls, so it is steered through a SharedArrayBuffer (stop flag,
- * "message pending" flag) and picks up messages when its loop yields (after every poll timeout,
- * every few batches, or at once when the pending flag is set). `worker.terminate()` cannot
- * interrupt a blocking FFI call, so stopping is cooperative.
+ * An I/O Worker blocks in FFI calls, so it is steered through a SharedArrayBuffer of its own
+ * (stop flag, "message pending" flag) and picks up messages when its loop yields (after every
+ * poll timeout, every few batches, or at once when the pending flag is set).
+ * `worker.terminate()` cannot interrupt a blocking FFI call, so stopping is cooperative. A reload
+ * is two-phase: every Worker builds its new engine, and they switch only when all succeeded.
  * @module
  */
 
@@ -34,9 +36,9 @@ const log = getLogger(["dhcpkit", "server"]);
 /** Receive buffer of every FFI socket (SO_RCVBUF; SO_RCVBUFFORCE as root). */
 export const FFI_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
-/** Indexes in the control `Int32Array` shared with the I/O Worker. */
-export const CTL_STOP = 0, CTL_PENDING = 1, CTL_FDS_CLAIMED = 2, CTL_STOPPED = 3;
-const CTL_SIZE = 4;
+/** Indexes in the control `Int32Array` shared with each I/O Worker. */
+export const CTL_STOP = 0, CTL_PENDING = 1, CTL_STOPPED = 2;
+const CTL_SIZE = 3;
 
 /** One socket of a listener, as the I/O Worker sees it. */
 export interface IoSocket {
@@ -73,17 +75,24 @@ export type ToIo =
   | {
     kind: "init";
     init: WorkerInit;
+    /** How many I/O Workers share the sockets (for unique packet ids). */
+    workers: number;
     listeners: IoListener[];
     control: SharedArrayBuffer;
   }
-  | { kind: "reload"; init: WorkerInit };
+  | { kind: "reload"; init: WorkerInit; generation: number }
+  | { kind: "commit"; generation: number }
+  | { kind: "abort"; generation: number }
+  | { kind: "flush" };
 
 /** I/O Worker → main thread. */
 export type FromIo =
   | { kind: "ready" }
   | { kind: "init-error"; message: string }
-  | { kind: "reloaded" }
-  | { kind: "reload-error"; message: string }
+  | { kind: "prepared"; generation: number }
+  | { kind: "committed"; generation: number }
+  | { kind: "flushed" }
+  | { kind: "reload-error"; message: string; generation: number }
   | { kind: "stats"; stats: Array<[string, number[]]>; latency?: number[] }
   | { kind: "logs"; lines: LogLine[]; dropped: number }
   | { kind: "exception"; message: string }
@@ -117,6 +126,15 @@ export function ffiUnavailable(): string | undefined {
       "deno flags (or use io-backend deno)";
   }
   return undefined;
+}
+
+/**
+ * The backend a configured `io-backend` means in this process: `auto` is `ffi` when
+ * {@link ffiUnavailable} finds no obstacle, else `deno`.
+ */
+export function chooseIoBackend(configured: "auto" | "deno" | "ffi"): "deno" | "ffi" {
+  if (configured === "auto") return ffiUnavailable() === undefined ? "ffi" : "deno";
+  return configured;
 }
 
 function where(section: ListenerConfig): string {
@@ -211,19 +229,41 @@ function planUnicast(
   };
 }
 
+/** One running I/O Worker and its control block. */
+interface IoThread {
+  worker: Worker;
+  ctl: Int32Array;
+  control: SharedArrayBuffer;
+  stopped: Promise<void>;
+  resolveStopped: () => void;
+  /** Callers waiting for this Worker's statistics (see {@link FfiBackend.flushStats}). */
+  flushWaiters: Array<() => void>;
+}
+
+/** The answers to a reload still awaited from the I/O Workers. */
+interface PendingReload {
+  generation: number;
+  /** Answers still awaited in the current phase (prepared, then committed). */
+  waiting: number;
+  committing: boolean;
+  error?: string;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
 /**
- * The UDP listeners of a configuration, handled by one I/O Worker. Create with
- * {@link FfiBackend.plan} (checks only), {@link FfiBackend.open} (binds, as root), then
+ * The UDP listeners of a configuration, handled by one or more I/O Workers sharing the sockets.
+ * Create with {@link FfiBackend.plan} (checks only), {@link FfiBackend.open} (binds, as root), then
  * {@link FfiBackend.start}.
  */
 export class FfiBackend {
   #listeners: IoListener[] = [];
-  #worker?: Worker;
-  #control = new SharedArrayBuffer(CTL_SIZE * 4);
-  #ctl = new Int32Array(this.#control);
-  #stopped?: Promise<void>;
-  #resolveStopped?: () => void;
-  #reload?: { resolve: () => void; reject: (e: Error) => void };
+  #threads: IoThread[] = [];
+  #closed = false;
+  /** The backend whose sockets this one took over (they go back when {@link start} fails). */
+  #adoptedFrom?: FfiBackend;
+  #reload?: PendingReload;
+  #generation = 0;
 
   private constructor(
     readonly planned: readonly PlannedListener[],
@@ -258,6 +298,11 @@ export class FfiBackend {
     return this.planned.map((p) => p.listener.description);
   }
 
+  /** How many I/O Workers are running. */
+  get threads(): number {
+    return this.#threads.length;
+  }
+
   /**
    * Create and bind every socket (synchronous: run it as root, e.g. inside `withRootSync`).
    * When one fails, the ones already open are closed and a {@link ListenerError} is thrown.
@@ -289,18 +334,35 @@ export class FfiBackend {
     }
   }
 
-  /** Close the sockets unless the I/O Worker already did (it claims them when it stops). */
+  /**
+   * Take over the open sockets of `old` (planned from an equal configuration, same {@link key}):
+   * they become this backend's to close, and `old` can be stopped without closing them. Used when
+   * a reload changes only the number of I/O Workers.
+   */
+  adoptSockets(old: FfiBackend): void {
+    this.#listeners = old.#listeners;
+    this.#adoptedFrom = old;
+    old.#closed = true;
+  }
+
+  /** Close the sockets (once). */
   #closeSockets(): void {
-    if (Atomics.compareExchange(this.#ctl, CTL_FDS_CLAIMED, 0, 1) !== 0) return;
+    if (this.#closed) return;
+    this.#closed = true;
     for (const l of this.#listeners) for (const s of l.receive) closeFd(s.fd);
   }
 
   /** Close the sockets of a backend that was opened but never started. */
   close(): void {
-    if (!this.#worker) this.#closeSockets();
+    if (this.#threads.length === 0) this.#closeSockets();
   }
 
-  #message(m: FromIo, events: IoEvents, ready: { resolve(): void; reject(e: Error): void }) {
+  #message(
+    thread: IoThread,
+    m: FromIo,
+    events: IoEvents,
+    ready: { resolve(): void; reject(e: Error): void },
+  ) {
     switch (m.kind) {
       case "stats":
         if (m.stats.length) events.stats(m.stats);
@@ -318,87 +380,180 @@ export class FfiBackend {
       case "init-error":
         ready.reject(new Error(`the I/O worker failed to start: ${m.message}`));
         break;
-      case "reloaded":
-        this.#reload?.resolve();
-        this.#reload = undefined;
-        break;
+      case "prepared":
       case "reload-error":
-        this.#reload?.reject(new Error(m.message));
-        this.#reload = undefined;
+        this.#reloadAnswer(m.generation, m.kind === "reload-error" ? m.message : undefined);
+        break;
+      case "committed":
+        this.#committed(m.generation);
+        break;
+      case "flushed":
+        for (const resolve of thread.flushWaiters.splice(0)) resolve();
         break;
       case "stopped":
-        this.#resolveStopped?.();
+        thread.resolveStopped();
         break;
     }
   }
 
-  /**
-   * Start the I/O Worker on the open sockets and wait until its engine is built. On failure the
-   * sockets are closed and the error is thrown.
-   */
-  async start(init: WorkerInit, events: IoEvents): Promise<void> {
-    const worker = new Worker(new URL("./io_worker.ts", import.meta.url), {
-      type: "module",
-      name: "IO",
-    });
-    this.#worker = worker;
-    this.#stopped = new Promise((resolve) => this.#resolveStopped = resolve);
-    const ready = Promise.withResolvers<void>();
-    worker.onmessage = (event: MessageEvent<FromIo>) => this.#message(event.data, events, ready);
-    worker.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      ready.reject(new Error(`the I/O worker crashed: ${event.message}`));
-      events.failure(`I/O worker crashed: ${event.message}`);
-    };
-    this.#post({ kind: "init", init, listeners: this.#listeners, control: this.#control });
-    try {
-      await ready.promise;
-    } catch (e) {
-      Atomics.store(this.#ctl, CTL_STOP, 1);
-      worker.terminate();
-      this.#closeSockets();
-      throw e;
+  /** One I/O Worker built (or failed to build) its engine; once all answered, commit or abort. */
+  #reloadAnswer(generation: number, error: string | undefined): void {
+    const pending = this.#reload;
+    if (!pending || pending.generation !== generation || pending.committing) return;
+    pending.error ??= error;
+    if (--pending.waiting > 0) return;
+    if (pending.error === undefined) {
+      pending.committing = true;
+      pending.waiting = this.#threads.length;
+      this.#postAll({ kind: "commit", generation });
+    } else {
+      this.#reload = undefined;
+      this.#postAll({ kind: "abort", generation });
+      pending.reject(new Error(pending.error));
     }
   }
 
-  #post(message: ToIo): void {
-    this.#worker?.postMessage(message);
-    // Make the loop yield to its event loop after the current batch (or poll timeout).
-    Atomics.store(this.#ctl, CTL_PENDING, 1);
+  /** One I/O Worker switched engines; the reload is done when all did. */
+  #committed(generation: number): void {
+    const pending = this.#reload;
+    if (!pending || pending.generation !== generation || !pending.committing) return;
+    if (--pending.waiting > 0) return;
+    this.#reload = undefined;
+    pending.resolve();
   }
 
   /**
-   * Have the I/O Worker build a new engine from `init` (a new configuration snapshot for the
-   * same listeners). Resolves once it answers with it; rejects (the old engine keeps answering)
-   * when the new one cannot be built.
+   * Start `count` I/O Workers (at least one) on the open sockets and wait until each has built its
+   * engine. On failure every Worker is stopped, the sockets are closed and the error is thrown.
+   */
+  async start(init: WorkerInit, events: IoEvents, count = 1): Promise<void> {
+    const n = Math.max(1, count);
+    const starting: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const worker = new Worker(new URL("./io_worker.ts", import.meta.url), {
+        type: "module",
+        name: n === 1 ? "IO" : `IO-${i + 1}`,
+      });
+      const control = new SharedArrayBuffer(CTL_SIZE * 4);
+      const stopped = Promise.withResolvers<void>();
+      const thread: IoThread = {
+        worker,
+        control,
+        ctl: new Int32Array(control),
+        stopped: stopped.promise,
+        resolveStopped: stopped.resolve,
+        flushWaiters: [],
+      };
+      this.#threads.push(thread);
+      const ready = Promise.withResolvers<void>();
+      worker.onmessage = (event: MessageEvent<FromIo>) =>
+        this.#message(thread, event.data, events, ready);
+      worker.onerror = (event: ErrorEvent) => {
+        event.preventDefault();
+        ready.reject(new Error(`the I/O worker crashed: ${event.message}`));
+        events.failure(`I/O worker crashed: ${event.message}`);
+        thread.resolveStopped();
+      };
+      this.#post(thread, {
+        kind: "init",
+        init: { ...init, workerId: i },
+        workers: n,
+        listeners: this.#listeners,
+        control,
+      });
+      starting.push(ready.promise);
+    }
+    const results = await Promise.allSettled(starting);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) {
+      for (const t of this.#threads) {
+        Atomics.store(t.ctl, CTL_STOP, 1);
+        t.worker.terminate();
+      }
+      this.#threads = [];
+      if (this.#adoptedFrom) {
+        this.#adoptedFrom.#closed = false; // still serving on them
+        this.#closed = true;
+      } else {
+        this.#closeSockets();
+      }
+      throw (failed as PromiseRejectedResult).reason;
+    }
+  }
+
+  #post(thread: IoThread, message: ToIo): void {
+    thread.worker.postMessage(message);
+    // Make the loop yield to its event loop after the current batch (or poll timeout).
+    Atomics.store(thread.ctl, CTL_PENDING, 1);
+  }
+
+  #postAll(message: ToIo): void {
+    for (const t of this.#threads) this.#post(t, message);
+  }
+
+  /**
+   * Have the I/O Workers build new engines from `init` (a new configuration snapshot for the same
+   * listeners). Resolves once every one built it and all of them switched; rejects (the old engines keep
+   * answering everywhere) when one of them cannot build it.
    */
   reload(init: WorkerInit): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#reload?.reject(new Error("superseded by another reload"));
-    this.#reload = { resolve, reject };
-    this.#post({ kind: "reload", init });
+    const generation = ++this.#generation;
+    this.#reload = {
+      generation,
+      waiting: this.#threads.length,
+      committing: false,
+      resolve,
+      reject,
+    };
+    this.#threads.forEach((t, i) =>
+      this.#post(t, { kind: "reload", init: { ...init, workerId: i }, generation })
+    );
     return promise;
   }
 
   /**
-   * Stop the I/O Worker cooperatively (it notices the stop flag within one poll timeout, closes
-   * its engine and the sockets); after `timeoutMs` it is terminated and the sockets closed here.
+   * Have every I/O Worker post what it counted so far, so the statistics shown next include every
+   * request answered before this call. Resolves when all did or after `timeoutMs`.
+   */
+  async flushStats(timeoutMs = 500): Promise<void> {
+    const flushed = this.#threads.map((t) =>
+      new Promise<void>((resolve) => {
+        t.flushWaiters.push(resolve);
+        this.#post(t, { kind: "flush" });
+      })
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(flushed),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Stop the I/O Workers cooperatively (each notices its stop flag within one poll timeout and
+   * closes its engine); after `timeoutMs` the late ones are terminated. Then the sockets are
+   * closed.
    */
   async stop(timeoutMs = 2000): Promise<void> {
-    const worker = this.#worker;
-    if (!worker) {
-      this.#closeSockets();
-      return;
-    }
-    Atomics.store(this.#ctl, CTL_STOP, 1);
+    for (const t of this.#threads) Atomics.store(t.ctl, CTL_STOP, 1);
     this.#reload?.reject(new Error("the server is stopping"));
     this.#reload = undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), timeoutMs));
-    const late = await Promise.race([this.#stopped!.then(() => false), timedOut]);
+    const late = await Promise.race([
+      Promise.all(this.#threads.map((t) => t.stopped)).then(() => false),
+      timedOut,
+    ]);
     clearTimeout(timer);
-    if (late) log.warning("The I/O worker did not stop in time; terminating it");
-    worker.terminate();
+    if (late) log.warning("An I/O worker did not stop in time; terminating it");
+    for (const t of this.#threads) {
+      t.worker.terminate();
+      for (const resolve of t.flushWaiters.splice(0)) resolve();
+    }
+    this.#threads = [];
     this.#closeSockets();
   }
 }

@@ -1,9 +1,11 @@
 /**
- * Entry point of the `io-backend ffi` I/O Worker: owns the listeners' sockets (descriptors opened
- * by the main thread, see ffi_backend.ts) and answers requests itself with an engine of its own,
- * in a synchronous loop: poll(2) → recvmmsg(2) → `Engine.handleBatch` → sendmmsg(2).
+ * Entry point of an `io-backend ffi` I/O Worker: receives on the listeners' sockets (descriptors
+ * opened by the main thread, see ffi_backend.ts) and answers requests itself with an engine of its
+ * own, in a synchronous loop: epoll_wait(2) → recvmmsg(2) → `Engine.handleBatch` → sendmmsg(2).
+ * With `workers N` there are N of these Workers on the same sockets; epoll's `EPOLLEXCLUSIVE`
+ * wakes one of them per datagram (see poller.ts), so no packet is handed between threads.
  *
- * The loop blocks in poll with a timeout and yields to this Worker's event loop after every
+ * The loop blocks in epoll_wait with a timeout and yields to this Worker's event loop after every
  * timeout, every {@link YIELD_EVERY} batches and whenever the main thread flags a pending
  * message, so messages (reload) and timers run; it never spins. Statistics are posted to the
  * main thread every {@link STATS_INTERVAL_MS}.
@@ -17,7 +19,6 @@ import type { Engine } from "../engine.ts";
 import { buildWorkerEngine, describeError, reportStrayErrors } from "../worker_setup.ts";
 import type { WirePacket, WireReply, WorkerInit } from "../wire.ts";
 import {
-  CTL_FDS_CLAIMED,
   CTL_PENDING,
   CTL_STOP,
   CTL_STOPPED,
@@ -25,13 +26,14 @@ import {
   type IoListener,
   type ToIo,
 } from "./ffi_backend.ts";
-import { EINTR, errno, libc, OsError, parseIPv6, POLLFD_SIZE, POLLIN } from "./libc.ts";
-import { closeFd, FfiUdpSocket } from "./ffi_socket.ts";
+import { OsError, parseIPv6 } from "./libc.ts";
+import { FfiUdpSocket } from "./ffi_socket.ts";
+import { Poller } from "./poller.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
 
-/** poll(2) timeout: the longest the loop goes without looking at its stop flag. */
+/** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
 /** Batches handled before the loop yields to the event loop even under constant load. */
 const YIELD_EVERY = 16;
@@ -41,7 +43,14 @@ const STATS_INTERVAL_MS = 100;
 const ERROR_PAUSE_MS = 100;
 
 let engine: Engine | undefined;
+/** An engine built for a reload, waiting for the main thread's commit or abort. */
+let prepared: Engine | undefined;
+/** The reload {@link prepared} was built for. */
+let preparedGeneration = -1;
 let reloading = false;
+/** Packet ids: this Worker numbers `first, first + step, ...` so ids are unique across Workers. */
+let packetCounter = 0;
+let packetStep = 1;
 
 function post(message: FromIo): void {
   self.postMessage(message);
@@ -64,30 +73,71 @@ function flushStats(): void {
   }
 }
 
+async function closeEngine(old: Engine | undefined, what: string): Promise<void> {
+  try {
+    await old?.handler.close();
+  } catch (e) {
+    post({ kind: "exception", message: `closing the ${what} engine: ${describeError(e)}` });
+  }
+}
+
 self.onmessage = async (event: MessageEvent<ToIo>) => {
   const message = event.data;
-  if (message.kind === "init") {
-    try {
-      engine = await buildEngine(message.init);
-    } catch (e) {
-      post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
-      return;
+  switch (message.kind) {
+    case "init":
+      try {
+        engine = await buildEngine(message.init);
+      } catch (e) {
+        post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
+        return;
+      }
+      packetCounter = message.init.workerId;
+      packetStep = Math.max(1, message.workers);
+      post({ kind: "ready" });
+      void run(message.listeners, new Int32Array(message.control));
+      break;
+    case "reload": {
+      // Phase one: build the new engine, keep answering with the old one.
+      reloading = true;
+      const stale = prepared;
+      prepared = undefined;
+      await closeEngine(stale, "superseded");
+      try {
+        prepared = await buildEngine(message.init);
+        preparedGeneration = message.generation;
+        post({ kind: "prepared", generation: message.generation });
+      } catch (e) {
+        post({
+          kind: "reload-error",
+          message: (e as Error)?.message ?? String(e),
+          generation: message.generation,
+        });
+      } finally {
+        reloading = false;
+      }
+      break;
     }
-    post({ kind: "ready" });
-    void run(message.listeners, new Int32Array(message.control));
-  } else if (message.kind === "reload") {
-    reloading = true;
-    try {
-      const next = await buildEngine(message.init);
+    case "commit": {
+      // Phase two: every Worker built its engine; switch.
+      if (!prepared || preparedGeneration !== message.generation) break;
       flushStats(); // what the old engine counted
       const old = engine;
-      engine = next;
-      post({ kind: "reloaded" });
-      await old?.handler.close();
-    } catch (e) {
-      post({ kind: "reload-error", message: (e as Error)?.message ?? String(e) });
-    } finally {
-      reloading = false;
+      engine = prepared;
+      prepared = undefined;
+      post({ kind: "committed", generation: message.generation });
+      await closeEngine(old, "previous");
+      break;
+    }
+    case "flush":
+      flushStats();
+      post({ kind: "flushed" });
+      break;
+    case "abort": {
+      if (preparedGeneration !== message.generation) break;
+      const stale = prepared;
+      prepared = undefined;
+      await closeEngine(stale, "unused");
+      break;
     }
   }
 };
@@ -151,8 +201,6 @@ function isLinkScoped(b: Uint8Array): boolean {
   return (b[0] === 0xfe && (b[1] & 0xc0) === 0x80) || (b[0] === 0xff && (b[1] & 0x0f) === 2);
 }
 
-let packetCounter = 0;
-
 /** Receive what `p` has queued, handle it and send the replies. */
 function drain(p: Polled, byIndex: Map<number, Listener>): void {
   const { socket, listener } = p;
@@ -160,7 +208,7 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
   if (n === 0) return;
   const packets: WirePacket[] = [];
   for (let i = 0; i < n; i++) {
-    packetCounter = (packetCounter + 1) & 0xffffff;
+    packetCounter = (packetCounter + packetStep) & 0xffffff;
     const packet: WirePacket = {
       id: "#" + packetCounter.toString(16).toUpperCase().padStart(6, "0"),
       listener: listener.index,
@@ -256,9 +304,8 @@ function send(replies: WireReply[], byIndex: Map<number, Listener>): void {
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-/** The I/O loop; returns (after closing everything) when the stop flag is set. */
+/** The I/O loop; returns (after closing its engine) when the stop flag is set. */
 async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
-  const lib = libc();
   const sockets = new Map<number, FfiUdpSocket>();
   const socketFor = (fd: number) => {
     let s = sockets.get(fd);
@@ -267,41 +314,32 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   };
   const polled: Polled[] = [];
   const byIndex = new Map<number, Listener>();
-  for (const l of ioListeners) {
-    const listener: Listener = {
-      ...l,
-      reply: socketFor(l.replyFd),
-      source: parseIPv6(l.replyFrom).bytes,
-    };
-    byIndex.set(l.index, listener);
-    for (const r of l.receive) {
-      polled.push({ socket: socketFor(r.fd), listener, multicast: r.multicast });
+  let poller: Poller | undefined;
+  try {
+    poller = new Poller();
+    for (const l of ioListeners) {
+      const listener: Listener = {
+        ...l,
+        reply: socketFor(l.replyFd),
+        source: parseIPv6(l.replyFrom).bytes,
+      };
+      byIndex.set(l.index, listener);
+      for (const r of l.receive) {
+        poller.add(r.fd, polled.length);
+        polled.push({ socket: socketFor(r.fd), listener, multicast: r.multicast });
+      }
     }
+  } catch (e) {
+    post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }
-  // The pollfd array lives in a buffer of its own that never moves (see ffi_socket.ts).
-  const pollBuffer = new ArrayBuffer(Math.max(256, polled.length * POLLFD_SIZE));
-  const pollfds = new Uint8Array(pollBuffer, 0, polled.length * POLLFD_SIZE);
-  const pollView = new DataView(pollBuffer);
-  polled.forEach((p, k) => {
-    pollView.setInt32(k * POLLFD_SIZE, p.socket.fd, true);
-    pollView.setInt16(k * POLLFD_SIZE + 4, POLLIN, true);
-  });
-  const count = BigInt(polled.length);
   let batches = 0;
   let lastStats = performance.now();
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     try {
-      rc = polled.length ? lib.poll(pollfds, count, reloading ? 1 : POLL_MS) : 0;
-      if (rc < 0) {
-        const e = errno();
-        if (e !== EINTR) throw new OsError("poll", e);
-      } else if (polled.length === 0) {
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
-      for (let k = 0; rc > 0 && k < polled.length; k++) {
-        if (pollView.getInt16(k * POLLFD_SIZE + 6, true) !== 0) drain(polled[k], byIndex);
-      }
+      if (!poller) throw new Error("no poller");
+      rc = poller.wait(reloading ? 1 : POLL_MS);
+      for (let k = 0; k < rc; k++) drain(polled[poller.ready[k]], byIndex);
     } catch (e) {
       post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
@@ -320,14 +358,10 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
     }
   }
   flushStats();
-  try {
-    await engine?.handler.close();
-  } catch (e) {
-    post({ kind: "exception", message: `closing the engine: ${describeError(e)}` });
-  }
-  if (Atomics.compareExchange(ctl, CTL_FDS_CLAIMED, 0, 1) === 0) {
-    for (const fd of sockets.keys()) closeFd(fd);
-  }
+  poller?.close();
+  await closeEngine(engine, "last");
+  await closeEngine(prepared, "unused");
+  // The sockets belong to the main thread, which closes them once every Worker has stopped.
   Atomics.store(ctl, CTL_STOPPED, 1);
   // Forward the last log lines, then report.
   await macrotask();

@@ -40,6 +40,11 @@ export const MSG_CTRUNC = 0x08;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_WAITFORONE = 0x10000;
 export const POLLIN = 0x001;
+export const EPOLLIN = 0x001;
+/** Wake only one of the threads waiting on the same descriptor (Linux 4.5). */
+export const EPOLLEXCLUSIVE = 1 << 28;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CLOEXEC = 0o2000000;
 export const EINTR = 4;
 export const EAGAIN = 11;
 
@@ -76,6 +81,13 @@ export const PKTINFO_LEN = CMSG_HDR + IN6_PKTINFO_SIZE;
 export const CONTROL_STRIDE = 64;
 /** sizeof(struct pollfd). */
 export const POLLFD_SIZE = 8;
+/**
+ * sizeof(struct epoll_event) { u32 events; u64 data; }: packed (12) on x86_64, naturally aligned
+ * (16, data at 8) elsewhere.
+ */
+export const EPOLL_EVENT_SIZE = Deno.build.arch === "x86_64" ? 12 : 16;
+/** Offset of the data field in struct epoll_event. */
+export const EPOLL_DATA = Deno.build.arch === "x86_64" ? 4 : 8;
 
 // ---------------------------------------------------------------------------------------------
 // libc bindings
@@ -89,9 +101,13 @@ const SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -116,6 +132,18 @@ export function libc(): Libc {
 export function errno(): number {
   if (!errnoView) errnoView = new Deno.UnsafePointerView(libc().__errno_location()!);
   return errnoView.getInt32();
+}
+
+/**
+ * Replace the process's supplementary groups with `gids` (setgroups(2); glibc applies it to every
+ * thread). Needs root; throws {@link OsError}.
+ */
+export function setGroups(gids: readonly number[]): void {
+  const list = new Uint32Array(Math.max(1, gids.length));
+  list.set(gids);
+  if (libc().setgroups(BigInt(gids.length), new Uint8Array(list.buffer)) < 0) {
+    throw new OsError("setgroups", errno());
+  }
 }
 
 /** An errno-carrying error. */
