@@ -15,19 +15,19 @@
  * its handlers create afterwards (databases, log files) is private to the service user; the PID
  * file (0644) and the control socket (0660) get their modes explicitly.
  *
- * Supplementary groups: the process keeps the supplementary groups it was started with, because
- * clearing them needs `setgroups(2)`, which Deno's `node:process` does not offer and which would
- * otherwise need `Deno.dlopen` of libc and therefore `--allow-ffi` (a permission that would also
- * let any extension call arbitrary native code, so the program does not ask for it). Instead
- * {@link supplementaryGroupsWarning} tells the operator at start-up when groups other than the
- * service group are present. systemd starts root services (no `User=`) with the empty
- * supplementary group list of PID 1, so the shipped unit has none; from a shell,
+ * Supplementary groups: Deno's `node:process` cannot clear them, so when the `--allow-ffi`
+ * permission is granted (the shipped executable has it; the ffi I/O backend needs it anyway) the
+ * list is replaced by the service group alone through libc's `setgroups(2)`. Without it the
+ * process keeps the groups it was started with, and {@link supplementaryGroupsWarning} tells the
+ * operator at start-up when groups other than the service group are present. systemd starts
+ * root services (no `User=`) with the empty supplementary group list of PID 1; from a shell,
  * `setpriv --clear-groups dhcpkit serve ...` starts it without them. Under systemd the capability
  * bounding set also limits what regained root can do (see systemd/dhcpkit.service).
  * @module
  */
 
 import process from "node:process";
+import { setGroups } from "./io/libc.ts";
 
 /** The umask of a server started as root: what it creates is private to the service user. */
 export const SERVICE_UMASK = 0o077;
@@ -93,10 +93,17 @@ export function dropPrivileges(user: string, group?: string): string {
   if (gid === undefined) throw new Error(`group ${group} does not exist`);
   if (dropped) restoreRoot();
   restrictUmask();
+  if (canSetGroups()) setGroups([gid]);
   process.setegid!(gid);
   process.seteuid!(account.uid);
   dropped = { uid: account.uid, gid };
   return `now running as uid ${account.uid}, gid ${gid}`;
+}
+
+/** Whether setgroups(2) can be called: Linux with the `--allow-ffi` permission. */
+function canSetGroups(): boolean {
+  return Deno.build.os === "linux" &&
+    Deno.permissions.querySync({ name: "ffi" }).state === "granted";
 }
 
 /** The service user and group after {@link dropPrivileges}, undefined before (or as non-root). */
@@ -151,10 +158,18 @@ function notAsync<T>(result: T): T {
   return result;
 }
 
-/** The supplementary group ids of this process, from `/proc/self/status` (or `text`). */
+/**
+ * The supplementary group ids of this process: from getgroups(2) (`node:process`, needs only
+ * `--allow-sys`), or parsed from `text` in the format of `/proc/self/status`.
+ */
 export function supplementaryGroups(text?: string): number[] | undefined {
   let status = text;
   if (status === undefined) {
+    try {
+      return process.getgroups!();
+    } catch {
+      // not available here or no permission: try /proc (readable with --allow-all only)
+    }
     try {
       status = Deno.readTextFileSync("/proc/self/status");
     } catch {
@@ -179,7 +194,8 @@ export function supplementaryGroupsWarning(gid: number, groups = supplementaryGr
   return `the process keeps the supplementary groups ${
     extra.map(groupName).join(", ")
   } it was started with, so files of those groups stay accessible after dropping root ` +
-    "(clearing them needs setgroups, which dhcpkit cannot call without --allow-ffi); start it " +
-    "without supplementary groups: systemd does so for the shipped unit, from a shell use " +
+    "(clearing them needs setgroups, which dhcpkit calls only when run with --allow-ffi); start " +
+    "it with --allow-ffi or without supplementary groups: systemd does so for the shipped unit, " +
+    "from a shell use " +
     "`setpriv --clear-groups dhcpkit serve ...`";
 }

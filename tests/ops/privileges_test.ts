@@ -242,15 +242,22 @@ Deno.test({
   },
 });
 
-/** Run `code` (a module importing privileges.ts as PRIV) as root, optionally via setpriv. */
-async function runAsRoot(code: string, wrap: string[] = []): Promise<Record<string, unknown>> {
+/**
+ * Run `code` (a module importing privileges.ts as PRIV) as root, optionally via setpriv, with
+ * `permissions` (all of them by default).
+ */
+async function runAsRoot(
+  code: string,
+  wrap: string[] = [],
+  permissions = ["--allow-all"],
+): Promise<Record<string, unknown>> {
   const file = Deno.makeTempFileSync({ prefix: "dhcpkit-priv-", suffix: ".ts" });
   Deno.writeTextFileSync(
     file,
     code.replace("PRIV", new URL("src/server/privileges.ts", `file://${ROOT}`).href),
   );
   try {
-    const command = [...wrap, Deno.execPath(), "run", "--allow-all", file];
+    const command = [...wrap, Deno.execPath(), "run", ...permissions, file];
     const out = await new Deno.Command(command[0], { args: command.slice(1), stdin: "null" })
       .output();
     const stdout = new TextDecoder().decode(out.stdout);
@@ -324,7 +331,7 @@ console.log(JSON.stringify(out));
 });
 
 Deno.test({
-  name: "supplementary groups kept after the drop are reported at start-up",
+  name: "supplementary groups: cleared with --allow-ffi, else reported at start-up",
   ignore: !isRoot,
   async fn() {
     let setpriv = true;
@@ -345,12 +352,25 @@ console.log(JSON.stringify({
   warning: supplementaryGroupsWarning(droppedTo()!.gid) ?? null,
 }));
 `;
-    const withGroups = await runAsRoot(code, ["setpriv", "--groups", "0,4", "--"]);
+    // Without --allow-ffi the groups cannot be cleared: the operator is told.
+    const NO_FFI = ["--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-run"];
+    const withGroups = await runAsRoot(code, ["setpriv", "--groups", "0,4", "--"], NO_FFI);
     assert.deepEqual(withGroups.groups, [0, 4]);
     assert.match(String(withGroups.warning), /supplementary groups .*\(0\).*\(4\)|0, 4/);
     assert.match(String(withGroups.warning), /setpriv --clear-groups/);
-    const without = await runAsRoot(code, ["setpriv", "--clear-groups", "--"]);
+    const without = await runAsRoot(code, ["setpriv", "--clear-groups", "--"], NO_FFI);
     assert.deepEqual(without, { groups: [], warning: null });
+    // With --allow-ffi (Linux) setgroups(2) leaves the service group alone.
+    if (Deno.build.os === "linux") {
+      const cleared = await runAsRoot(code, ["setpriv", "--groups", "0,4", "--"]);
+      const nobodyGid = Number(
+        new TextDecoder().decode(
+          (await new Deno.Command("id", { args: ["-g", "nobody"], stdout: "piped" }).output())
+            .stdout,
+        ).trim(),
+      );
+      assert.deepEqual(cleared, { groups: [nobodyGid], warning: null });
+    }
   },
 });
 
