@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Build the dhcpkit single executable with exactly the permissions the program needs.
 #
-#   ./compile.sh [-o OUTPUT] [--target TRIPLE] [--extension MODULE]... [--ffi]
+#   ./compile.sh [-o OUTPUT] [--target TRIPLE] [--extension MODULE]... [--no-ffi]
 #
-# --ffi also grants --allow-ffi, for configurations with `io-backend ffi` (Linux only).
+# The executable is granted --allow-ffi, so `io-backend auto` (the default) uses the faster ffi
+# backend on Linux and privileges are dropped with setgroups too. --no-ffi leaves it out: a fully
+# permission-scoped executable that uses Deno's own sockets (`io-backend deno`).
 # --extension composes extension modules into the executable: a small entry file imports each
 # module (so it registers its options, handlers and section types) and then runs dhcpkit's main.
 # deno compile downloads its runtime (denort) from Deno's release host; where that host cannot be
@@ -14,19 +16,20 @@ cd "$(dirname "$0")"
 
 output=dhcpkit
 target=""
-ffi=no
+ffi=yes
 extensions=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -o|--output) output="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
     --target) target="$2"; shift 2 ;;
-    --ffi) ffi=yes; shift ;;
+    --ffi) ffi=yes; shift ;;  # the default; kept for older scripts
+    --no-ffi) ffi=no; shift ;;
     --extension)
       # Relative to where compile.sh was started; written relative to this folder in the entry.
       ext="$(cd "$caller_dir" && realpath "$2")"
       [ -f "$ext" ] || { echo "compile.sh: no such extension module: $2" >&2; exit 2; }
       extensions+=("./$(realpath --relative-to=. "$ext")"); shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "compile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -35,7 +38,8 @@ done
 # files (read), writes PID file, logs, SQLite stores and the control socket (write), reads the
 # environment (env) and asks the OS for interfaces, uid and CPU count (sys). Nothing else.
 permissions=(--unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
-# --ffi adds --allow-ffi, which `io-backend ffi` needs (libc sockets; unscoped, i.e. full access).
+# Plus --allow-ffi (unless --no-ffi), which the ffi I/O backend needs (libc sockets; unscoped, i.e.
+# full access to the process).
 [ "$ffi" = yes ] && permissions+=(--allow-ffi)
 
 entry=cli/main.ts
@@ -54,8 +58,8 @@ if [ ${#extensions[@]} -gt 0 ]; then
   trap 'rm -f .compile-entry.ts' EXIT
 fi
 
-# --include: Worker modules are not embedded otherwise (the request workers, and the I/O worker of
-# `io-backend ffi`, which only runs when the executable is built with --ffi).
+# --include: Worker modules are not embedded otherwise (the request workers of `io-backend deno`,
+# and the I/O workers of the ffi backend).
 args=(compile "${permissions[@]}" --include src/server/worker.ts --include src/server/io/io_worker.ts
   --output "$output")
 [ -n "$target" ] && args+=(--target "$target")

@@ -2,16 +2,16 @@
 # SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
 # reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
-#   DHCPKIT_IO deno|ffi (default deno): the UDP I/O backend (`io-backend`; ffi adds --allow-ffi)
+#   DHCPKIT_IO auto|deno|ffi (default auto): the UDP I/O backend (`io-backend`). The server runs
+#     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 #   KB_INFO=1 (from harness.sh): also DNS servers + domain search list, for Information-requests
 #   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
 set -euo pipefail
 wd=$KB_WORKDIR
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-io=${DHCPKIT_IO:-deno}
-deno_run=(deno run ${DHCPKIT_DENO_FLAGS:-} --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
-[ "$io" = ffi ] && deno_run+=(--allow-ffi)
+io=${DHCPKIT_IO:-auto}
+deno_run=(deno run ${DHCPKIT_DENO_FLAGS:-} --unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys --allow-ffi)
 {
   echo "id,address,prefix"
   while IFS=, read -r duid addr pfx; do echo "duid:${duid//:/},$addr,$pfx"; done <"$KB_RESV_CSV"

@@ -11,7 +11,8 @@
 # The "info" scenario (relayed Information-requests) uses bench/load/inforeq_load.ts instead of
 # perfdhcp, which cannot send them; its unit is one request (IR/Reply pair).
 #
-# Knobs: RATES ("5000"), PERIOD (5 s), REPS (1), CLIENTS (10000), CASES (see below), OUT_DIR.
+# Knobs: RATES ("5000"), PERIOD (5 s), REPS (1), CLIENTS (10000), CASES and MAX_CASES (see
+# below), MAX_DROP_PCT (1, for the rate search), OUT_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" != 0 ]; then echo "bench:load needs root (network namespaces, port 547)" >&2; exit 1; fi
@@ -22,54 +23,78 @@ done
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO], IO deno or ffi)
+# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO]). IO is the
+# `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
+# the systemd unit does); deno is the portable backend.
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea
 2-way NA+PD|sa2-resv|dhcpkit:csv:0
-2-way NA+PD|sa2-resv|dhcpkit:csv:0:ffi
+2-way NA+PD|sa2-resv|dhcpkit:csv:0:deno
 4-way NA+PD static CSV|sarr-resv|kea
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0
-4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:ffi
+4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:deno
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
-4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0:ffi
+4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0:deno
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
-4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:ffi
+4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:deno
 information-request (relayed)|info|kea
 information-request (relayed)|info|dhcpkit:csv:0
-information-request (relayed)|info|dhcpkit:csv:0:ffi
+information-request (relayed)|info|dhcpkit:csv:0:deno
 4-way static CSV, workers 1|sarr-resv|dhcpkit:csv:1
+4-way static CSV, workers 1|sarr-resv|dhcpkit:csv:1:deno
 4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2
+4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2:deno
+"}
+# Highest rate with under MAX_DROP_PCT (1) % drops, found by the harness's rate search (perfdhcp
+# on core 0, the server on core 1). Set MAX_CASES="" to skip.
+MAX_CASES=${MAX_CASES-"
+4-way NA+PD static CSV|sarr-resv|kea
+4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:2
 "}
 
-results="$OUT_DIR/results.tsv"
+results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv"
 : >"$results"
+: >"$maxima"
 trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true' EXIT
-while IFS='|' read -r label scenario server; do
-  [ -z "$label" ] && continue
+
+# run_case LABEL SCENARIO SERVER RATES: run the harness for one server; prints its RUN/SUMMARY lines
+run_case() {
+  local label=$1 scenario=$2 server=$3 rates=$4 name cmd ready tree backend workers io
   name=$server
   if [[ $server == dhcpkit:* ]]; then
     IFS=: read -r _ backend workers io <<<"$server"
-    io=${io:-deno}
-    name="dhcpkit ($backend, workers $workers)"
-    [ "$io" = deno ] || name="dhcpkit ($backend, workers $workers, $io)"
-    export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=$io
+    name="dhcpkit ($backend, workers $workers${io:+, $io})"
+    export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=${io:-auto}
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
-  echo "== $label: $name" >&2
-  SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready CPU_TREE=$tree \
-    OUT_DIR="$OUT_DIR/$(echo "$label-$server" | tr -c 'A-Za-z0-9-' _)" \
-    bash "$here/harness.sh" bench 2>"$OUT_DIR/last.log" | grep '^RUN ' | while read -r line; do
-      rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
-      done_=$(sed -n 's/.*completed\/s=\([0-9.]*\).*/\1/p' <<<"$line")
-      drops=$(sed -n 's/.*drops=\([0-9.]*\)%.*/\1/p' <<<"$line")
-      cpu=$(sed -n 's/.*srv_cpu=\([0-9.]*\)%.*/\1/p' <<<"$line")
-      us=$(sed -n 's/.*srv_us_per_exch=\([0-9.]*\).*/\1/p' <<<"$line")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rate" "$name" "$done_" "$drops" "$cpu" "$us" "$scenario" >>"$results"
-    done
+  echo "== $label: $name${rates:+ at $rates/s}${rates:-, rate search}" >&2
+  RATES=$rates SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready \
+    CPU_TREE=$tree OUT_DIR="$OUT_DIR/$(echo "$label-$server-${rates:-max}" | tr -c 'A-Za-z0-9-' _)" \
+    bash "$here/harness.sh" bench 2>"$OUT_DIR/last.log" | grep -E '^(RUN|SUMMARY) ' |
+    sed "s|^|$name\t|"
+}
+
+field() { sed -n "s/.* $1=\([0-9.\/]*\).*/\1/p" <<<"$2"; }
+
+while IFS='|' read -r label scenario server; do
+  [ -z "$label" ] && continue
+  run_case "$label" "$scenario" "$server" "$RATES" | grep -P '\tRUN ' | while IFS=$'\t' read -r name line; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
+      "$(field completed/s "$line")" "$(field drops "$line" | tr -d %)" "$(field srv_cpu "$line")" \
+      "$(field srv_us_per_exch "$line")" "$scenario" >>"$results"
+  done
 done <<<"$CASES"
+
+while IFS='|' read -r label scenario server; do
+  [ -z "$label" ] && continue
+  REPS=1 run_case "$label" "$scenario" "$server" "" | grep -P '\tSUMMARY ' | while IFS=$'\t' read -r name line; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$(field max_rate_min/med/max "$line" | cut -d/ -f2)" \
+      "$(field drops_med "$line")" "$(field srv_cpu_med "$line")" "$(field srv_us_per_exch_med "$line")" >>"$maxima"
+  done
+done <<<"$MAX_CASES"
 
 echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
@@ -83,4 +108,11 @@ awk -F'\t' '
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
+fi
+if [ -s "$maxima" ]; then
+  echo
+  echo "Highest perfdhcp rate answered with under ${MAX_DROP_PCT:-1}% drops (rate search; perfdhcp alone on core 0, server on core 1):"
+  awk -F'\t' '
+    BEGIN { printf "%-34s  %-30s %9s %7s %8s %8s\n", "scenario", "server", "max rate", "drops", "srv CPU", "us/exch" }
+    { printf "%-34s  %-30s %9s %6s%% %7s%% %8s\n", $1, $2, $3, $4, $5, $6 }' "$maxima"
 fi
