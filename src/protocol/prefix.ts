@@ -3,17 +3,39 @@
  * @module
  */
 
-import { formatIPv6, parseIPv6 } from "./bytes.ts";
+import { formatIPv6, parseIPv6, parseIPv6Into } from "./bytes.ts";
 import { SerializeError } from "./errors.ts";
+
+/** Set only while {@link IPv6Prefix.ofNetwork} constructs: keep the given bytes as they are. */
+let adoptBytes = false;
+
+/** Scratch space for addresses given as text to the containment tests; never held across calls. */
+const scratch = new Uint8Array(16);
 
 /** An IPv6 prefix (network bytes + length). */
 export class IPv6Prefix {
-  /** Create a prefix; bits past `length` are cleared. */
+  /** Create a prefix; bits past `length` are cleared (in a copy: `bytes` is left as it is). */
   constructor(readonly bytes: Uint8Array, readonly length: number) {
-    if (!Number.isInteger(length) || length < 0 || length > 128) {
-      throw new SerializeError(`prefix length ${length} is not 0-128`);
+    checkLength(length);
+    this.bytes = adoptBytes ? bytes : maskBytes(bytes, length);
+  }
+
+  /**
+   * A prefix whose bytes are `network` itself, without a copy (a view into a table, say): 16
+   * bytes with every bit past `length` already clear, which must not change afterwards. Throws
+   * {@link SerializeError} when the bytes are not such a network address.
+   */
+  static ofNetwork(network: Uint8Array, length: number): IPv6Prefix {
+    checkLength(length);
+    if (network.length !== 16 || !hostBitsClear(network, length)) {
+      throw new SerializeError(`not a /${length} network address: ${formatIPv6(network)}`);
     }
-    this.bytes = maskBytes(bytes, length);
+    adoptBytes = true;
+    try {
+      return new IPv6Prefix(network, length);
+    } finally {
+      adoptBytes = false;
+    }
   }
 
   /** Parse `address/length`; with `strict`, host bits must be zero. */
@@ -42,8 +64,7 @@ export class IPv6Prefix {
 
   /** True when the address (text or 16 bytes) lies inside this prefix. */
   contains(address: string | Uint8Array): boolean {
-    const a = typeof address === "string" ? parseIPv6(address) : address;
-    return containsBytes(this.bytes, this.length, a);
+    return containsBytes(this.bytes, this.length, addressBytes(address));
   }
 
   /** True when `other` lies entirely inside this prefix. */
@@ -56,10 +77,33 @@ export class IPv6Prefix {
     return this.containsPrefix(other) || other.containsPrefix(this);
   }
 
+  /**
+   * True when the network `address/length` (text or 16 bytes; host bits may be set) shares any
+   * address with this prefix, like {@link IPv6Prefix.overlaps} without building a prefix for it.
+   * Throws {@link SerializeError} for an invalid address or length.
+   */
+  overlapsNetwork(address: string | Uint8Array, length: number): boolean {
+    checkLength(length);
+    return containsBytes(this.bytes, Math.min(this.length, length), addressBytes(address));
+  }
+
   /** `address/length` text. */
   toString(): string {
     return `${this.address}/${this.length}`;
   }
+}
+
+function checkLength(length: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > 128) {
+    throw new SerializeError(`prefix length ${length} is not 0-128`);
+  }
+}
+
+/** The 16 bytes of an address given as bytes or text (text is parsed into shared scratch space). */
+function addressBytes(address: string | Uint8Array): Uint8Array {
+  if (typeof address !== "string") return address;
+  parseIPv6Into(address, scratch, 0);
+  return scratch;
 }
 
 /** Copy of `bytes` with bits past `length` cleared. */
@@ -69,6 +113,15 @@ export function maskBytes(bytes: Uint8Array, length: number): Uint8Array {
   out.set(bytes.subarray(0, full));
   if (full < 16 && (length & 7)) out[full] = bytes[full] & (0xff << (8 - (length & 7)));
   return out;
+}
+
+/** True when every bit of `bytes` past the first `length` is zero. */
+function hostBitsClear(bytes: Uint8Array, length: number): boolean {
+  const full = length >> 3;
+  const rest = length & 7;
+  if (rest !== 0 && (bytes[full] & (0xff >> rest)) !== 0) return false;
+  for (let i = rest === 0 ? full : full + 1; i < 16; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function containsBytes(network: Uint8Array, length: number, address: Uint8Array): boolean {

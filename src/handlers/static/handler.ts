@@ -34,8 +34,7 @@ import {
   IANAOption,
   IAPDOption,
   IAPrefixOption,
-  IPv6Prefix,
-  parseIPv6,
+  type IPv6Prefix,
   RebindMessage,
   ReleaseMessage,
   RenewMessage,
@@ -77,7 +76,7 @@ function samePrefix(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
 
 function overlaps(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
   try {
-    return prefix.overlaps(new IPv6Prefix(parseIPv6(option.prefix), option.prefixLength));
+    return prefix.overlapsNetwork(option.prefix, option.prefixLength);
   } catch {
     return false;
   }

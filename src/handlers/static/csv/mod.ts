@@ -76,7 +76,11 @@ export class AssignmentTable {
     const out: { address?: string; prefix?: IPv6Prefix } = {};
     if (flags & HAS_ADDRESS) out.address = formatIPv6(bytes, offset + 1);
     if (flags & HAS_PREFIX) {
-      out.prefix = new IPv6Prefix(bytes.slice(offset + 17, offset + 33), bytes[offset + 33]);
+      // A view into the row: the table never changes a row once added.
+      out.prefix = IPv6Prefix.ofNetwork(
+        bytes.subarray(offset + 17, offset + 33),
+        bytes[offset + 33],
+      );
     }
     return out;
   }
