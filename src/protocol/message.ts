@@ -63,17 +63,36 @@ export interface HasIaid {
 
 /** Throw when two IA options of the same code share an IAID. */
 export function checkUniqueIaids(options: readonly Option[], where: string): void {
-  let seen: Set<string> | undefined;
+  let first: Option | undefined;
+  let seen: Set<number | string> | undefined;
   for (const option of options) {
     const iaid = (option as unknown as Partial<HasIaid>).iaid;
     if (typeof iaid !== "number") continue;
-    seen ??= new Set();
-    const key = `${option.code}:${iaid}`;
+    // Most messages carry at most one IA: the set is only built for a second one.
+    if (!first) {
+      first = option;
+      continue;
+    }
+    if (!seen) seen = new Set([iaKey(first)]);
+    const key = iaKey(option);
     if (seen.has(key)) {
       throw new ValidationError(`${where} contains option ${option.code} with IAID ${iaid} twice`);
     }
     seen.add(key);
   }
+}
+
+/** One number per (option code, IAID) pair; values out of the wire ranges get a text key. */
+function iaKey(option: Option): number | string {
+  const code = option.code;
+  const iaid = (option as unknown as HasIaid).iaid;
+  return isUint(code, 0xffff) && isUint(iaid, 0xffffffff)
+    ? code * 0x100000000 + iaid
+    : `${code}:${iaid}`;
+}
+
+function isUint(value: number, max: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= max;
 }
 
 /** A client/server message: type, 24-bit transaction id and options. */

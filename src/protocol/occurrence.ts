@@ -17,6 +17,9 @@ export const messageOccurrence: Map<number, Map<number, Occurrence>> = new Map()
 /** Container option code -> contained option code -> allowed occurrence. */
 export const optionOccurrence: Map<number, Map<number, Occurrence>> = new Map();
 
+/** Bumped whenever a rule is set, so compiled tables notice replaced rules. */
+let rulesVersion = 0;
+
 function allow(
   table: Map<number, Map<number, Occurrence>>,
   container: number,
@@ -27,6 +30,7 @@ function allow(
   let inner = table.get(container);
   if (!inner) table.set(container, inner = new Map());
   inner.set(code, [min, max]);
+  rulesVersion++;
 }
 
 /** Allow option `code` in messages of `messageTypes`, `min` to `max` times. */
@@ -53,19 +57,61 @@ export function allowInOption(
   }
 }
 
-/** Reused by {@link checkOccurrence}, which never recurses while counting. */
-const occurrenceCounts = new Map<number, number>();
+/**
+ * A rule table prepared for {@link checkOccurrence}: each registered code with a rule gets a slot,
+ * so counting needs one lookup per option and no map updates.
+ */
+interface CompiledRules {
+  /** Size of the rule table and of the option registry when compiled (both only grow). */
+  readonly rulesSize: number;
+  readonly typesSize: number;
+  /** Version of the rules (see {@link rulesVersion}) when compiled. */
+  readonly version: number;
+  /** Registered option code -> slot (required unregistered codes have a slot never counted). */
+  readonly slots: Map<number, number>;
+  /** Per slot: the option code, its minimum and its maximum. */
+  readonly codes: number[];
+  readonly min: number[];
+  readonly max: number[];
+  /** Slots whose minimum is above zero. */
+  readonly required: number[];
+  /** Per slot: occurrences counted by the check under way. */
+  readonly counts: Uint32Array;
+}
 
-/** Codes with a minimum above zero, per rule table (tables only grow, so the cache is keyed by size). */
-const requiredCache = new WeakMap<Map<number, Occurrence>, { size: number; codes: number[] }>();
+const compiledRules = new WeakMap<Map<number, Occurrence>, CompiledRules>();
 
-function requiredCodes(rules: Map<number, Occurrence>): number[] {
-  let cached = requiredCache.get(rules);
-  if (!cached || cached.size !== rules.size) {
-    cached = { size: rules.size, codes: [...rules].filter(([, [min]]) => min > 0).map(([c]) => c) };
-    requiredCache.set(rules, cached);
+/** The compiled form of `rules`, rebuilt when the rules or the registered options changed. */
+function compiled(rules: Map<number, Occurrence>): CompiledRules {
+  const cached = compiledRules.get(rules);
+  if (
+    cached && cached.version === rulesVersion && cached.rulesSize === rules.size &&
+    cached.typesSize === optionTypes.size
+  ) return cached;
+  const slots = new Map<number, number>();
+  const codes: number[] = [], min: number[] = [], max: number[] = [], required: number[] = [];
+  for (const [code, [low, high]] of rules) {
+    // Unregistered codes are never counted; one that is required can therefore never be met.
+    if (optionTypes.has(code)) slots.set(code, codes.length);
+    else if (low === 0) continue;
+    if (low > 0) required.push(codes.length);
+    codes.push(code);
+    min.push(low);
+    max.push(high);
   }
-  return cached.codes;
+  const result: CompiledRules = {
+    rulesSize: rules.size,
+    typesSize: optionTypes.size,
+    version: rulesVersion,
+    slots,
+    codes,
+    min,
+    max,
+    required,
+    counts: new Uint32Array(codes.length),
+  };
+  compiledRules.set(rules, result);
+  return result;
 }
 
 function occurrenceError(where: string, code: number, [min, max]: Occurrence, n: number): never {
@@ -80,34 +126,43 @@ function occurrenceError(where: string, code: number, [min, max]: Occurrence, n:
   );
 }
 
+/** Throw unless option `code` (found in a container without a rule for it) is unregistered. */
+function checkUnruled(where: string, code: number): void {
+  const type = optionTypes.get(code);
+  if (type) throw new ValidationError(`${type.optionName} (${code}) may not appear in ${where}`);
+}
+
 /**
  * Check `options` against `rules` (registered codes only); `where` names the container. Work is
  * proportional to the options present plus the required ones, not to the size of the table.
+ * The rule tables must only be changed through {@link allowInMessage} and {@link allowInOption}.
  */
 export function checkOccurrence(
   where: string,
   rules: Map<number, Occurrence> | undefined,
   options: readonly Option[],
 ): void {
-  const counts = occurrenceCounts;
-  counts.clear();
+  if (!rules) {
+    for (let i = 0; i < options.length; i++) checkUnruled(where, options[i].code);
+    return;
+  }
+  const table = compiled(rules);
+  const counts = table.counts;
+  counts.fill(0);
   for (let i = 0; i < options.length; i++) {
     const code = options[i].code;
-    if (!optionTypes.has(code)) continue;
-    const rule = rules?.get(code);
-    if (!rule) {
-      throw new ValidationError(
-        `${optionTypes.get(code)!.optionName} (${code}) may not appear in ${where}`,
-      );
+    const slot = table.slots.get(code);
+    if (slot === undefined) {
+      checkUnruled(where, code);
+      continue;
     }
-    const n = (counts.get(code) ?? 0) + 1;
-    if (n > rule[1]) occurrenceError(where, code, rule, n);
-    counts.set(code, n);
+    const n = ++counts[slot];
+    if (n > table.max[slot]) occurrenceError(where, code, [table.min[slot], table.max[slot]], n);
   }
-  if (!rules) return;
-  for (const code of requiredCodes(rules)) {
-    const rule = rules.get(code)!;
-    const n = counts.get(code) ?? 0;
-    if (n < rule[0]) occurrenceError(where, code, rule, n);
+  for (const slot of table.required) {
+    const n = counts[slot];
+    if (n < table.min[slot]) {
+      occurrenceError(where, table.codes[slot], [table.min[slot], table.max[slot]], n);
+    }
   }
 }
