@@ -144,17 +144,25 @@ export class TransactionBundle {
 
   /** Wrap `response` in the outgoing relay chain (outermost = server's wrapper). */
   wrap(response: ClientServerMessage): RelayReplyMessage {
+    if (this.outgoingRelayMessages.length === 0) throw new TypeError("no outgoing relay chain");
+    return this.wrapInRelays(response, this.outgoingRelayMessages.length) as RelayReplyMessage;
+  }
+
+  /**
+   * Wrap `response` in the first `layers` relay-reply layers of the outgoing chain (closest to
+   * the client first); with none, `response` itself. The layers are copies with the wrapped
+   * message in a Relay Message option after their other options.
+   */
+  wrapInRelays(response: ClientServerMessage, layers: number): Message {
     let inner: Message = response;
-    let outer: RelayReplyMessage | undefined;
-    for (const relay of this.outgoingRelayMessages) {
-      const copy = new RelayReplyMessage(relay.hopCount, relay.linkAddress, relay.peerAddress, [
-        ...relay.options.filter((o) => !(o instanceof RelayMessageOption)),
-        new RelayMessageOption(inner),
-      ]);
-      inner = outer = copy;
+    for (let i = 0; i < layers; i++) {
+      const relay = this.outgoingRelayMessages[i];
+      const options: Option[] = [];
+      for (const o of relay.options) if (!(o instanceof RelayMessageOption)) options.push(o);
+      options.push(new RelayMessageOption(inner));
+      inner = new RelayReplyMessage(relay.hopCount, relay.linkAddress, relay.peerAddress, options);
     }
-    if (!outer) throw new TypeError("no outgoing relay chain");
-    return outer;
+    return inner;
   }
 
   /** The first response wrapped in the relay chain. */

@@ -63,7 +63,7 @@ import {
   UseMulticast,
 } from "./errors.ts";
 import type { Filter } from "./filter.ts";
-import type { Handler } from "./handler.ts";
+import { Handler } from "./handler.ts";
 import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
 import type { StatisticsCategories } from "./categories.ts";
 
@@ -205,15 +205,27 @@ function confirmHasAddresses(request: ClientServerMessage): boolean {
 }
 
 const interfaceIds = new Map<string, InterfaceIdOption>();
+/** The decoded name of each shared internal Interface-ID option. */
+const interfaceNames = new Map<InterfaceIdOption, string>();
+const utf8 = new TextDecoder();
 
 /** The internal Interface-ID option naming a server interface (one shared instance per name). */
 function interfaceIdOf(name: string): InterfaceIdOption {
   let option = interfaceIds.get(name);
   if (!option) {
     option = new InterfaceIdOption(new TextEncoder().encode(name));
-    if (interfaceIds.size < 1024) interfaceIds.set(name, option);
+    if (interfaceIds.size < 1024) {
+      interfaceIds.set(name, option);
+      interfaceNames.set(option, utf8.decode(option.data));
+    }
   }
   return option;
+}
+
+/** The interface name an Interface-ID option holds (decoded once for the shared ones). */
+function interfaceNameOf(option: InterfaceIdOption | undefined): string {
+  if (!option) return "";
+  return interfaceNames.get(option) ?? utf8.decode(option.data);
 }
 
 /** Parse, validate and wrap a packet into a bundle; throws ParseError / ValidationError. */
@@ -263,8 +275,25 @@ export function addressReply(
   relayPort?: number,
   maxSize = MAX_TCP_MESSAGE,
 ): OutgoingPacket {
-  const payload = outgoing.getOption(RelayMessageOption)!.message;
-  const interfaceId = outgoing.getOption(InterfaceIdOption);
+  return addressPayload(
+    outgoing.getOption(RelayMessageOption)!.message,
+    outgoing,
+    relayPort,
+    maxSize,
+  );
+}
+
+/**
+ * Encode and address `payload` (what goes on the wire: the response, or the relay-reply around
+ * it) as the server's own relay-reply layer `server` says: to its peer, out of the interface its
+ * Interface-ID names.
+ */
+function addressPayload(
+  payload: Message,
+  server: RelayReplyMessage,
+  relayPort: number | undefined,
+  maxSize: number,
+): OutgoingPacket {
   let innermost: Message = payload;
   while (innermost.type === 13) {
     innermost = (innermost as RelayReplyMessage).getOption(RelayMessageOption)!.message;
@@ -273,9 +302,9 @@ export function addressReply(
   if (data.length > maxSize) throw new ReplyTooLargeError(data.length, maxSize);
   return {
     data,
-    destination: outgoing.peerAddress,
+    destination: server.peerAddress,
     port: payload.type === 13 ? (relayPort ?? 547) : 546,
-    interfaceName: interfaceId ? new TextDecoder().decode(interfaceId.data) : "",
+    interfaceName: interfaceNameOf(server.getOption(InterfaceIdOption)),
     messageType: innermost.type,
   };
 }
@@ -298,7 +327,9 @@ export class MessageHandler {
   readonly #setup: Handler[];
   readonly #cleanup: Handler[];
   readonly #serverIdOption: ServerIdOption;
-  /** The configuration-derived parts. */
+  /** The handlers of every request by phase, when there are no filters to choose them. */
+  readonly #fixedPhases?: PhaseLists;
+  /** The configuration-derived parts (fixed once the pipeline is built). */
   readonly options: PipelineOptions;
 
   /** Build the pipeline. */
@@ -321,6 +352,7 @@ export class MessageHandler {
       new RelayEchoRequestHandler(),
       new AddMissingStatusHandler(),
     ];
+    if (options.filters.length === 0) this.#fixedPhases = new PhaseLists(this.#collect(undefined));
   }
 
   /** Every configured handler (filters' handlers included), for initialisation and closing. */
@@ -343,8 +375,13 @@ export class MessageHandler {
 
   /** The handlers that apply to `bundle`, in order. */
   handlersFor(bundle: TransactionBundle): Handler[] {
+    return this.#collect(bundle);
+  }
+
+  /** The handlers that apply to `bundle`, or without filters (`undefined`) to every request. */
+  #collect(bundle: TransactionBundle | undefined): Handler[] {
     const out: Handler[] = [...this.#setup];
-    for (const f of this.options.filters) f.collect(bundle, out);
+    if (bundle) { for (const f of this.options.filters) f.collect(bundle, out); }
     for (const h of this.options.handlers) out.push(h);
     for (const h of this.#cleanup) out.push(h);
     return out;
@@ -433,8 +470,12 @@ export class MessageHandler {
   /** Wrap `response` in the relay-reply chain, encode and address it; throws when unsendable. */
   #address(bundle: TransactionBundle, response: ClientServerMessage): OutgoingPacket {
     const packet = this.#packet;
-    return addressReply(
-      bundle.wrap(response),
+    const layers = bundle.outgoingRelayMessages;
+    if (layers.length === 0) throw new TypeError("no outgoing relay chain");
+    // The server's own layer (the outermost) is not sent: only what it wraps is.
+    return addressPayload(
+      bundle.wrapInRelays(response, layers.length - 1),
+      layers[layers.length - 1],
       relayPortOf(bundle, packet),
       packet?.receivedOverTcp ? MAX_TCP_MESSAGE : MAX_UDP_MESSAGE,
     );
@@ -443,8 +484,8 @@ export class MessageHandler {
   #run(bundle: TransactionBundle, packet: IncomingPacket): HandleResult {
     this.#packet = packet;
     const id = packet.id ?? "-";
-    const handlers = this.handlersFor(bundle);
-    for (const h of handlers) {
+    const phases = this.#fixedPhases ?? new PhaseLists(this.handlersFor(bundle));
+    for (const h of phases.analysePre) {
       try {
         h.analysePre(bundle);
       } catch (e) {
@@ -456,7 +497,7 @@ export class MessageHandler {
       }
     }
     try {
-      for (const h of handlers) h.pre(bundle);
+      for (const h of phases.pre) h.pre(bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
       if (bundle.request instanceof ConfirmMessage && !confirmHasAddresses(bundle.request)) {
@@ -464,12 +505,12 @@ export class MessageHandler {
       }
       bundle.responses = [response];
       bundle.createOutgoingRelayMessages();
-      for (const h of handlers) h.handle(bundle);
-      for (const h of handlers) h.post(bundle);
+      for (const h of phases.handle) h.handle(bundle);
+      for (const h of phases.post) h.post(bundle);
     } catch (e) {
       return this.#signal(bundle, e, id);
     }
-    for (const h of handlers) {
+    for (const h of phases.analysePost) {
       try {
         h.analysePost(bundle);
       } catch (e) {
@@ -557,6 +598,29 @@ export class MessageHandler {
       error: e,
     });
     return { outcome: "handling_error", replies: [], bundle };
+  }
+}
+
+/**
+ * The handlers of a request split by phase, each list keeping only the handlers that override
+ * the phase's no-op default (calling the default would do nothing), in handler order.
+ */
+class PhaseLists {
+  readonly analysePre: Handler[] = [];
+  readonly pre: Handler[] = [];
+  readonly handle: Handler[] = [];
+  readonly post: Handler[] = [];
+  readonly analysePost: Handler[] = [];
+
+  constructor(handlers: readonly Handler[]) {
+    const base = Handler.prototype;
+    for (const h of handlers) {
+      if (h.analysePre !== base.analysePre) this.analysePre.push(h);
+      if (h.pre !== base.pre) this.pre.push(h);
+      if (h.handle !== base.handle) this.handle.push(h);
+      if (h.post !== base.post) this.post.push(h);
+      if (h.analysePost !== base.analysePost) this.analysePost.push(h);
+    }
   }
 }
 
