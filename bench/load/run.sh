@@ -77,7 +77,7 @@ run_case() {
     sed "s|^|$name\t|"
 }
 
-field() { sed -n "s/.* $1=\([0-9.\/]*\).*/\1/p" <<<"$2"; }
+field() { sed -n "s|.* $1=\([0-9./]*\).*|\1|p" <<<"$2"; }
 
 while IFS='|' read -r label scenario server; do
   [ -z "$label" ] && continue

@@ -6,8 +6,8 @@
  * wakes one of them per datagram (see poller.ts), so no packet is handed between threads.
  *
  * The loop blocks in epoll_wait with a timeout and yields to this Worker's event loop after every
- * timeout, every {@link YIELD_EVERY} batches and whenever the main thread flags a pending
- * message, so messages (reload) and timers run; it never spins. Statistics are posted to the
+ * timeout, at least every {@link YIELD_MS} and whenever the main thread flags a pending message,
+ * so messages (reload) and timers run; it never spins. Statistics are posted to the
  * main thread every {@link STATS_INTERVAL_MS}.
  * @module
  */
@@ -35,8 +35,8 @@ const packetLog = getLogger(["dhcpkit", "packets"]);
 
 /** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
-/** Batches handled before the loop yields to the event loop even under constant load. */
-const YIELD_EVERY = 16;
+/** The longest the loop goes without yielding to the event loop, even under constant load. */
+const YIELD_MS = 50;
 /** How often statistics go to the main thread. */
 const STATS_INTERVAL_MS = 100;
 /** An I/O error is not retried for this long (the error is reported each time). */
@@ -81,8 +81,12 @@ async function closeEngine(old: Engine | undefined, what: string): Promise<void>
   }
 }
 
+/** The control block shared with the main thread (set by the init message). */
+let control: Int32Array | undefined;
+
 self.onmessage = async (event: MessageEvent<ToIo>) => {
   const message = event.data;
+  if (control) Atomics.store(control, CTL_PENDING, 0);
   switch (message.kind) {
     case "init":
       try {
@@ -94,7 +98,8 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       packetCounter = message.init.workerId;
       packetStep = Math.max(1, message.workers);
       post({ kind: "ready" });
-      void run(message.listeners, new Int32Array(message.control));
+      control = new Int32Array(message.control);
+      void run(message.listeners, control);
       break;
     case "reload": {
       // Phase one: build the new engine, keep answering with the old one.
@@ -302,6 +307,11 @@ function send(replies: WireReply[], byIndex: Map<number, Listener>): void {
   flush();
 }
 
+/**
+ * Let this Worker's event loop run a full turn (messages from the main thread, due timers, finished
+ * asynchronous work of the handlers) and come back: about a millisecond, so it is done only when
+ * idle, when a message is pending, while a reload is being built, and every {@link YIELD_MS}.
+ */
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** The I/O loop; returns (after closing its engine) when the stop flag is set. */
@@ -332,8 +342,8 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   } catch (e) {
     post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }
-  let batches = 0;
   let lastStats = performance.now();
+  let lastYield = lastStats;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     try {
@@ -349,10 +359,12 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
       lastStats = now;
       flushStats();
     }
-    if (rc <= 0 || ++batches >= YIELD_EVERY || Atomics.load(ctl, CTL_PENDING) !== 0) {
-      batches = 0;
-      Atomics.store(ctl, CTL_PENDING, 0);
+    if (
+      rc <= 0 || reloading || now - lastYield >= YIELD_MS || Atomics.load(ctl, CTL_PENDING) !== 0
+    ) {
+      // The pending flag is cleared by onmessage, once the message has actually arrived.
       await macrotask();
+      lastYield = performance.now();
     } else {
       await null; // let microtasks (the log forwarder) run
     }
