@@ -54,7 +54,7 @@ import {
   statisticsEntries,
 } from "./stats_output.ts";
 import type { WirePacket, WireReply, WorkerInit } from "./wire.ts";
-import { chooseIoBackend, FfiBackend, ffiUnavailable } from "./io/ffi_backend.ts";
+import { chooseIoBackend, FfiBackend, ffiUnavailable, ioWorkerCount } from "./io/ffi_backend.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
@@ -440,13 +440,20 @@ export class Server {
       logMultiprocessing: config.logging.logMultiprocessing,
       sharedBuffers: exportSharedBuffers(),
     };
+    const threads = ioWorkerCount(config.workers);
+    if (threads < config.workers) {
+      log.info("workers {workers}: {threads} I/O worker(s), one per CPU this process may use", {
+        workers: config.workers,
+        threads,
+      });
+    }
     let io = this.#ffiOpened;
     this.#ffiOpened = undefined;
     if (!io) {
       const old = this.#handling;
       io = FfiBackend.plan(config, hostInterfaces());
       if (old?.kind === "ffi" && old.io.key === io.key) {
-        if (old.io.threads === Math.max(1, config.workers)) {
+        if (old.io.threads === threads) {
           await old.io.reload(init);
           return old;
         }
@@ -460,7 +467,7 @@ export class Server {
       latency: (delta) => this.latency.merge(delta),
       failure: (message) => this.#exception(message),
       logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
-    }, config.workers);
+    }, threads);
     return { kind: "ffi", io };
   }
 

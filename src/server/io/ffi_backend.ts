@@ -137,6 +137,15 @@ export function chooseIoBackend(configured: "auto" | "deno" | "ffi"): "deno" | "
   return configured;
 }
 
+/**
+ * How many I/O Workers `workers` (the configured value) means: at least one, and no more than
+ * the CPUs this process may run on (its affinity mask), since each Worker runs a busy loop of its
+ * own and more of them than CPUs would only take turns on the same cores.
+ */
+export function ioWorkerCount(workers: number, cpus = navigator.hardwareConcurrency || 1): number {
+  return Math.max(1, Math.min(workers, cpus));
+}
+
 function where(section: ListenerConfig): string {
   return `${section.file}:${section.line}`;
 }
@@ -423,7 +432,7 @@ export class FfiBackend {
   }
 
   /**
-   * Start `count` I/O Workers (at least one) on the open sockets and wait until each has built its
+   * Start `count` I/O Workers (at least one; see {@link ioWorkerCount}) on the open sockets and wait until each has built its
    * engine. On failure every Worker is stopped, the sockets are closed and the error is thrown.
    */
   async start(init: WorkerInit, events: IoEvents, count = 1): Promise<void> {
