@@ -73,18 +73,26 @@ function assertDhclientInformation(env: Record<string, string>) {
   assert.equal(env.new_dhcp6_server_id, "0:3:0:1:2:0:0:0:0:1");
 }
 
-e2eTest(
-  "e2e clients: dhclient -6 -S receives DNS servers and domain search list",
-  { root: true, commands: DHCLIENT },
-  () =>
-    withTopology(async (t) => {
-      const { srv, cli } = await directTopology(t);
-      await t.startServer({ namespace: srv, config: interfaceConfig("srv0", 1) });
-      const { dir } = await startDhclient(t, cli, ["-S"], "dhclient", REQUEST_INFORMATION);
-      const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
-      assertDhclientInformation(env);
-    }),
-);
+for (const io of ["auto", "deno"]) {
+  e2eTest(
+    `e2e clients: dhclient -6 -S receives DNS servers and domain search list (io-backend ${io})`,
+    { root: true, commands: DHCLIENT },
+    () =>
+      withTopology(async (t) => {
+        const { srv, cli } = await directTopology(t);
+        const server = await t.startServer({
+          namespace: srv,
+          config: `io-backend ${io}\n${interfaceConfig("srv0", 1)}`,
+        });
+        const { dir } = await startDhclient(t, cli, ["-S"], "dhclient", REQUEST_INFORMATION);
+        const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
+        assertDhclientInformation(env);
+        // The permissions of the shipped executable make auto mean ffi on Linux.
+        const expected = io === "deno" || Deno.build.os !== "linux" ? "deno" : "ffi";
+        assert.match(server.log, new RegExp(`UDP I/O backend: ${expected}\\b`));
+      }),
+  );
+}
 
 /** Captured Advertise messages (decoded) sent by the server. */
 async function advertisesIn(capture: Capture): Promise<Json[]> {

@@ -3,7 +3,9 @@
  * (random bytes, truncated messages, server-to-client types, relay chains deeper than 32 layers,
  * unknown types) while another sends well-formed relayed Information-requests one after another.
  * Every well-formed request must be answered, the server must keep running and still answer
- * afterwards. Runs with `workers 0` (main thread) and `workers 2` (worker pool), on loopback.
+ * afterwards. Runs with the default I/O backend (ffi on Linux: two I/O workers on the same
+ * sockets) and with `io-backend deno` (`workers 0`: the main thread; `workers 2`: the worker pool),
+ * on loopback.
  * @module
  */
 
@@ -15,8 +17,9 @@ const SCRIPT = new URL("./scapy_client.py", import.meta.url).pathname;
 const SECONDS = 4;
 const FLOOD_RATE = 5000;
 
-function config(port: number, workers: number): string {
+function config(port: number, workers: number, io: string): string {
   return `workers ${workers}
+io-backend ${io}
 
 ${serverIdConfig()}
 ${loopbackListenerConfig(port)}
@@ -38,14 +41,15 @@ async function probe(t: Topology, port: number, seconds: number) {
   };
 }
 
-for (const workers of [0, 2]) {
+for (const [workers, io] of [[0, "deno"], [2, "deno"], [2, "auto"]] as const) {
   e2eTest(
-    `e2e robustness: malformed flood with workers ${workers}, every good request answered`,
+    `e2e robustness: malformed flood with workers ${workers}, io-backend ${io}, ` +
+      "every good request answered",
     { scapy: true },
     () =>
       withTopology(async (t) => {
         const port = freeUdpPort();
-        const server = await t.startServer({ config: config(port, workers), verbosity: 2 });
+        const server = await t.startServer({ config: config(port, workers, io), verbosity: 2 });
         const flood = t.spawn(undefined, PYTHON, [
           SCRIPT,
           "flood",

@@ -5,8 +5,11 @@
  * @module
  */
 
-/** Permissions the server is started with (those of the README, nothing more). */
-export const SERVER_PERMISSIONS: readonly string[] = [
+/**
+ * Permissions of a fully permission-scoped server (`compile.sh --no-ffi`): it answers with
+ * Deno's own sockets (`io-backend deno`).
+ */
+export const SCOPED_SERVER_PERMISSIONS: readonly string[] = [
   "--unstable-net",
   "--allow-net",
   "--allow-read",
@@ -14,6 +17,12 @@ export const SERVER_PERMISSIONS: readonly string[] = [
   "--allow-env",
   "--allow-sys",
 ];
+
+/**
+ * Permissions the server is started with: those of the shipped executable (`compile.sh`), so
+ * `io-backend auto` means the ffi backend on Linux, as in production.
+ */
+export const SERVER_PERMISSIONS: readonly string[] = [...SCOPED_SERVER_PERMISSIONS, "--allow-ffi"];
 
 /** A free UDP port on ::1. */
 export function freeUdpPort(): number {

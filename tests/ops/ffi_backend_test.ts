@@ -12,7 +12,11 @@ import { sendControlCommand } from "../../cli/ctl.ts";
 import { loadConfigText } from "../../src/config/mod.ts";
 import { chooseIoBackend, ffiUnavailable, ioWorkerCount } from "../../src/server/io/ffi_backend.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
-import { INFORMATION_CONFIG, SERVER_PERMISSIONS, serverIdConfig } from "../helpers/server.ts";
+import {
+  INFORMATION_CONFIG,
+  SCOPED_SERVER_PERMISSIONS,
+  serverIdConfig,
+} from "../helpers/server.ts";
 import { DHCLIENT, startDhclient } from "../e2e/dhclient.ts";
 import { directTopology, e2eTest, isRoot, startCapture, withTopology } from "../e2e/netns.ts";
 import {
@@ -223,7 +227,7 @@ Deno.test("ffi backend: without --allow-ffi, serve says so in one line and exits
   try {
     writeConfig(join(dir, "server.conf"), config("ffi", freeUdpPort()));
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...SERVER_PERMISSIONS, MAIN, "serve", join(dir, "server.conf")],
+      args: ["run", ...SCOPED_SERVER_PERMISSIONS, MAIN, "serve", join(dir, "server.conf")],
       cwd: dir,
       stdin: "null",
       stdout: "null",
