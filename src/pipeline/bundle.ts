@@ -7,6 +7,7 @@ import {
   ClientIdOption,
   type ClientServerMessage,
   type Duid,
+  hasPrototype,
   type Message,
   type Option,
   RelayForwardMessage,
@@ -99,9 +100,10 @@ export class TransactionBundle {
 
   /** Request options of class `type` that no handler has answered yet. */
   getUnhandledOptions<T extends Option>(type: abstract new (...args: never[]) => T): T[] {
+    const proto: object = type.prototype;
     const out: T[] = [];
     for (const o of this.request.options) {
-      if (o instanceof type && !this.handledOptions.has(o)) out.push(o as T);
+      if (hasPrototype(o, proto) && !this.handledOptions.has(o)) out.push(o as T);
     }
     return out;
   }

@@ -135,13 +135,26 @@ export function optionToBytes(option: Option): Uint8Array {
   return w.toBytes();
 }
 
+const isPrototypeOf = Object.prototype.isPrototypeOf;
+
+/**
+ * True when `proto` is in the prototype chain of `value`: what `value instanceof C` answers for a
+ * class `C` whose prototype is `proto`, without the generic lookup of `Symbol.hasInstance` that
+ * makes `instanceof` slow where the class changes from call to call. Take `C.prototype` once,
+ * outside loops.
+ */
+export function hasPrototype(value: unknown, proto: object): boolean {
+  return isPrototypeOf.call(proto, value as object);
+}
+
 /** The first option of class `type` in `options`, if any. */
 export function findOption<T extends Option>(
   options: readonly Option[],
   type: abstract new (...args: never[]) => T,
 ): T | undefined {
+  const proto: object = type.prototype;
   for (let i = 0; i < options.length; i++) {
-    if (options[i] instanceof type) return options[i] as T;
+    if (hasPrototype(options[i], proto)) return options[i] as T;
   }
   return undefined;
 }
@@ -151,9 +164,10 @@ export function findOptions<T extends Option>(
   options: readonly Option[],
   type: abstract new (...args: never[]) => T,
 ): T[] {
+  const proto: object = type.prototype;
   const out: T[] = [];
   for (let i = 0; i < options.length; i++) {
-    if (options[i] instanceof type) out.push(options[i] as T);
+    if (hasPrototype(options[i], proto)) out.push(options[i] as T);
   }
   return out;
 }
