@@ -134,6 +134,15 @@ export class Writer {
     this.pos += 16;
   }
 
+  /** Write a 16-byte IPv6 address given as bytes. */
+  addressBytes(address: Uint8Array): void {
+    this.ensure(16);
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < 16; i++) b[p + i] = address[i];
+    this.pos = p + 16;
+  }
+
   /** Start a TLV with a 2-byte code and a 2-byte length to be filled by {@link Writer.endTLV}. */
   beginTLV(code: number): number {
     this.u16(code);

@@ -163,28 +163,38 @@ export class StaticAssignmentHandler extends Handler {
     if (assignment) answer.call(this, bundle, assignment, ianas, iapds);
   }
 
-  #addressOption(address: string): IAAddressOption {
+  /** The assigned address with its lifetimes, from its bytes when the source has them. */
+  #addressOption(assignment: Assignment): IAAddressOption {
     const l = this.lifetimes;
-    return new IAAddressOption(address, l.addressPreferredLifetime, l.addressValidLifetime);
+    const bytes = assignment.addressBytes;
+    return bytes
+      ? IAAddressOption.fromBytes(bytes, l.addressPreferredLifetime, l.addressValidLifetime)
+      : new IAAddressOption(
+        assignment.address!,
+        l.addressPreferredLifetime,
+        l.addressValidLifetime,
+      );
   }
 
+  /** The assigned prefix with its lifetimes. */
   #prefixOption(prefix: IPv6Prefix): IAPrefixOption {
     const l = this.lifetimes;
-    return new IAPrefixOption(
+    return IAPrefixOption.fromBytes(
       l.prefixPreferredLifetime,
       l.prefixValidLifetime,
       prefix.length,
-      prefix.address,
+      prefix.bytes,
     );
   }
 
   #handleRequest(
     bundle: TransactionBundle,
-    { address, prefix }: Assignment,
+    assignment: Assignment,
     ianas: IANAOption[],
     iapds: IAPDOption[],
   ): void {
     const response = bundle.response.options;
+    const prefix = assignment.prefix;
     if (prefix) {
       const ia = iapds.find((o) => prefixesOf(o).some((p) => samePrefix(p, prefix))) ?? iapds[0];
       if (ia) {
@@ -197,16 +207,20 @@ export class StaticAssignmentHandler extends Handler {
         }));
       }
     }
-    if (address) {
-      const ia = ianas.find((o) => addressesOf(o).some((a) => sameAddress(a.address, address))) ??
-        ianas[0];
+    // The address text is only made when a hint is compared with it (or for the log).
+    if (assignment.addressBytes || assignment.address) {
+      const ia = ianas.find((o) =>
+        addressesOf(o).some((a) =>
+          sameAddress(a.address, assignment.address!)
+        )
+      ) ?? ianas[0];
       if (ia) {
-        response.push(new IANAOption(ia.iaid, 0, 0, [this.#addressOption(address)]));
+        response.push(new IANAOption(ia.iaid, 0, 0, [this.#addressOption(assignment)]));
         bundle.markHandled(ia);
       } else {
         log.debug("{bundle}: address {address} assigned but not requested", () => ({
           bundle: String(bundle),
-          address,
+          address: assignment.address,
         }));
       }
     }
@@ -214,10 +228,11 @@ export class StaticAssignmentHandler extends Handler {
 
   #handleRenewRebind(
     bundle: TransactionBundle,
-    { address, prefix }: Assignment,
+    assignment: Assignment,
     ianas: IANAOption[],
     iapds: IAPDOption[],
   ): void {
+    const { address, prefix } = assignment;
     const response = bundle.response.options;
 
     if (prefix) {
@@ -247,10 +262,10 @@ export class StaticAssignmentHandler extends Handler {
       if (current.length === 0 && ia !== addressTarget) continue; // left for NoBinding
       const answer: IAAddressOption[] = current.map((a) =>
         sameAddress(a.address, address)
-          ? this.#addressOption(address)
+          ? this.#addressOption(assignment)
           : new IAAddressOption(a.address, 0, 0)
       );
-      if (ia === addressTarget && !holdsAddress(ia)) answer.push(this.#addressOption(address));
+      if (ia === addressTarget && !holdsAddress(ia)) answer.push(this.#addressOption(assignment));
       response.push(new IANAOption(ia.iaid, 0, 0, answer));
       bundle.markHandled(ia);
     }

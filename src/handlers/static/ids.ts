@@ -31,6 +31,11 @@ import type { TransactionBundle } from "../../pipeline/mod.ts";
 export interface Assignment {
   /** The assigned address in canonical (RFC 5952) form, if any. */
   readonly address?: string;
+  /**
+   * The same address as 16 bytes, when the source holds it so (the CSV table does): answers are
+   * then built from the bytes instead of parsing the text back. Must not be changed.
+   */
+  readonly addressBytes?: Uint8Array;
   /** The delegated prefix, if any. */
   readonly prefix?: IPv6Prefix;
 }

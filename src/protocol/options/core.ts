@@ -4,9 +4,10 @@
  * @module
  */
 
-import { ParseError, ValidationError } from "../errors.ts";
+import { ParseError, SerializeError, ValidationError } from "../errors.ts";
 import {
   exactLength,
+  formatIPv6,
   minLength,
   readAddress,
   readBytes,
@@ -59,6 +60,14 @@ export const StatusCode = {
 export const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(StatusCode).map(([name, code]) => [code, name]),
 );
+
+/** The text of a 16-byte address; throws {@link SerializeError} for any other length. */
+function formatAddressBytes(address: Uint8Array): string {
+  if (address.length !== 16) {
+    throw new SerializeError(`an IPv6 address has 16 bytes, not ${address.length}`);
+  }
+  return formatIPv6(address);
+}
 
 /** Check that a number fits an unsigned field of `bits` bits. */
 export function checkUint(value: number, bits: 8 | 16 | 32, what: string): void {
@@ -180,6 +189,10 @@ export class IAAddressOption extends Option {
   /** Option name. */
   static readonly optionName = "ia-address";
 
+  /** The bytes of {@link IAAddressOption.fromBytes}, and the text they stand for. */
+  #wire?: Uint8Array;
+  #wireText?: string;
+
   /** Create an IA Address. */
   constructor(
     public address = "::",
@@ -188,6 +201,24 @@ export class IAAddressOption extends Option {
     public options: Option[] = [],
   ) {
     super();
+  }
+
+  /**
+   * An IA Address whose address comes as its 16 bytes (which must not change afterwards): the
+   * text is made from them, and they are written as they are, not parsed back from the text,
+   * as long as {@link IAAddressOption.address} is left alone.
+   */
+  static fromBytes(
+    address: Uint8Array,
+    preferredLifetime = 0,
+    validLifetime = 0,
+    options: Option[] = [],
+  ): IAAddressOption {
+    const text = formatAddressBytes(address);
+    const option = new IAAddressOption(text, preferredLifetime, validLifetime, options);
+    option.#wire = address;
+    option.#wireText = text;
+    return option;
   }
 
   /** Parse the option data. */
@@ -203,7 +234,8 @@ export class IAAddressOption extends Option {
 
   /** Write the option data. */
   writeData(w: Writer): void {
-    w.address(this.address);
+    if (this.#wire && this.address === this.#wireText) w.addressBytes(this.#wire);
+    else w.address(this.address);
     w.u32(this.preferredLifetime);
     w.u32(this.validLifetime);
     writeOptions(w, this.options);
@@ -678,6 +710,10 @@ export class IAPrefixOption extends Option {
   /** Option name. */
   static readonly optionName = "ia-prefix";
 
+  /** The bytes of {@link IAPrefixOption.fromBytes}, and the text they stand for. */
+  #wire?: Uint8Array;
+  #wireText?: string;
+
   /** Create an IA Prefix. */
   constructor(
     public preferredLifetime = 0,
@@ -687,6 +723,31 @@ export class IAPrefixOption extends Option {
     public options: Option[] = [],
   ) {
     super();
+  }
+
+  /**
+   * An IA Prefix whose prefix address comes as its 16 bytes (which must not change afterwards):
+   * the text is made from them, and they are written as they are, not parsed back from the
+   * text, as long as {@link IAPrefixOption.prefix} is left alone.
+   */
+  static fromBytes(
+    preferredLifetime: number,
+    validLifetime: number,
+    prefixLength: number,
+    prefix: Uint8Array,
+    options: Option[] = [],
+  ): IAPrefixOption {
+    const text = formatAddressBytes(prefix);
+    const option = new IAPrefixOption(
+      preferredLifetime,
+      validLifetime,
+      prefixLength,
+      text,
+      options,
+    );
+    option.#wire = prefix;
+    option.#wireText = text;
+    return option;
   }
 
   /** Parse the option data. */
@@ -706,7 +767,8 @@ export class IAPrefixOption extends Option {
     w.u32(this.preferredLifetime);
     w.u32(this.validLifetime);
     w.u8(this.prefixLength);
-    w.address(this.prefix);
+    if (this.#wire && this.prefix === this.#wireText) w.addressBytes(this.#wire);
+    else w.address(this.prefix);
     writeOptions(w, this.options);
   }
 

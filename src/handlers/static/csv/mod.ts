@@ -73,22 +73,31 @@ export class AssignmentTable {
     if (row === undefined) return undefined;
     const bytes = this.#rows[row >>> 16], offset = (row & (CHUNK_ROWS - 1)) * ROW_BYTES;
     const flags = bytes[offset];
-    const out: { address?: string; prefix?: IPv6Prefix } = {};
-    if (flags & HAS_ADDRESS) out.address = formatIPv6(bytes, offset + 1);
-    if (flags & HAS_PREFIX) {
-      // A view into the row: the table never changes a row once added.
-      out.prefix = IPv6Prefix.ofNetwork(
-        bytes.subarray(offset + 17, offset + 33),
-        bytes[offset + 33],
-      );
-    }
-    return out;
+    // Views into the row: the table never changes a row once added.
+    return new RowAssignment(
+      flags & HAS_ADDRESS ? bytes.subarray(offset + 1, offset + 17) : undefined,
+      flags & HAS_PREFIX
+        ? IPv6Prefix.ofNetwork(bytes.subarray(offset + 17, offset + 33), bytes[offset + 33])
+        : undefined,
+    );
   }
 
   /** The line of the file that assigns `key`, if any. */
   lineOf(key: string): number | undefined {
     const row = this.#index.get(key);
     return row === undefined ? undefined : this.#lineAt(row);
+  }
+}
+
+/** An assignment read from a table row, its address kept as bytes and formatted when asked for. */
+class RowAssignment implements Assignment {
+  #address?: string;
+
+  constructor(readonly addressBytes?: Uint8Array, readonly prefix?: IPv6Prefix) {}
+
+  get address(): string | undefined {
+    if (!this.addressBytes) return undefined;
+    return this.#address ??= formatIPv6(this.addressBytes);
   }
 }
 
