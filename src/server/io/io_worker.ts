@@ -217,7 +217,9 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
     const packet: WirePacket = {
       id: "#" + packetCounter.toString(16).toUpperCase().padStart(6, "0"),
       listener: listener.index,
-      data: socket.recvData(i).slice(),
+      // A view into the receive arena, valid until the next recvBatch on this socket: the batch is
+      // handled before that, and parsing copies the bytes it keeps.
+      data: socket.recvData(i),
       source: formatAddress(socket.u8, socket.recvSourceOffset(i)),
       sourcePort: socket.recvSourcePort(i),
       interfaceName: listener.interfaceName,
