@@ -63,22 +63,18 @@ export interface HasIaid {
 
 /** Throw when two IA options of the same code share an IAID. */
 export function checkUniqueIaids(options: readonly Option[], where: string): void {
-  let first: Option | undefined;
+  // Messages carry a few IAs: a list is searched; a set takes over for many.
+  let keys: Array<number | string> | undefined;
   let seen: Set<number | string> | undefined;
   for (const option of options) {
     const iaid = (option as unknown as Partial<HasIaid>).iaid;
     if (typeof iaid !== "number") continue;
-    // Most messages carry at most one IA: the set is only built for a second one.
-    if (!first) {
-      first = option;
-      continue;
-    }
-    if (!seen) seen = new Set([iaKey(first)]);
     const key = iaKey(option);
-    if (seen.has(key)) {
+    if (seen ? seen.has(key) : keys?.includes(key)) {
       throw new ValidationError(`${where} contains option ${option.code} with IAID ${iaid} twice`);
     }
-    seen.add(key);
+    if (seen) seen.add(key);
+    else if ((keys ??= []).push(key) > 8) seen = new Set(keys);
   }
 }
 

@@ -75,9 +75,14 @@ interface CompiledRules {
   readonly max: number[];
   /** Slots whose minimum is above zero. */
   readonly required: number[];
-  /** Per slot: occurrences counted by the check under way. */
+  /** Per slot: occurrences counted by the check numbered in `stamps` (others count 0). */
   readonly counts: Uint32Array;
+  /** Per slot: the number of the check that last counted it. */
+  readonly stamps: Uint32Array;
 }
+
+/** Number of the check under way, so counts need no clearing between checks. */
+let checkNumber = 0;
 
 const compiledRules = new WeakMap<Map<number, Occurrence>, CompiledRules>();
 
@@ -109,6 +114,7 @@ function compiled(rules: Map<number, Occurrence>): CompiledRules {
     max,
     required,
     counts: new Uint32Array(codes.length),
+    stamps: new Uint32Array(codes.length),
   };
   compiledRules.set(rules, result);
   return result;
@@ -147,8 +153,10 @@ export function checkOccurrence(
     return;
   }
   const table = compiled(rules);
-  const counts = table.counts;
-  counts.fill(0);
+  const { counts, stamps } = table;
+  // Wrapping around is harmless: a slot is only trusted when stamped by this very check, and
+  // checks never overlap (nothing is called back while counting).
+  const check = checkNumber = (checkNumber + 1) >>> 0;
   for (let i = 0; i < options.length; i++) {
     const code = options[i].code;
     const slot = table.slots.get(code);
@@ -156,11 +164,13 @@ export function checkOccurrence(
       checkUnruled(where, code);
       continue;
     }
-    const n = ++counts[slot];
+    const n = stamps[slot] === check ? counts[slot] + 1 : 1;
+    stamps[slot] = check;
+    counts[slot] = n;
     if (n > table.max[slot]) occurrenceError(where, code, [table.min[slot], table.max[slot]], n);
   }
   for (const slot of table.required) {
-    const n = counts[slot];
+    const n = stamps[slot] === check ? counts[slot] : 0;
     if (n < table.min[slot]) {
       occurrenceError(where, table.codes[slot], [table.min[slot], table.max[slot]], n);
     }
