@@ -42,7 +42,7 @@ import {
   SolicitMessage,
 } from "../../protocol/mod.ts";
 import { registerHandlerFactory } from "../registry.ts";
-import { type Assignment, candidateIds } from "./ids.ts";
+import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
 import { loadCsvAssignments } from "./csv/mod.ts";
 import { SqliteAssignmentSource } from "./sqlite/mod.ts";
 import type { AssignmentSource } from "./source.ts";
@@ -126,12 +126,17 @@ export class StaticAssignmentHandler extends Handler {
 
   /** The assignment for the client of `bundle`, if any. */
   getAssignment(bundle: TransactionBundle): Assignment | undefined {
-    if (!this.#source) throw new Error("static assignments used before workerInit()");
-    const ids = candidateIds(bundle);
-    const found = this.#source.lookup(ids);
+    const source = this.#source;
+    if (!source) throw new Error("static assignments used before workerInit()");
+    let found: Assignment | undefined;
+    if (source.lookupOne) {
+      visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
+    } else {
+      found = source.lookup(candidateIds(bundle));
+    }
     log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
       bundle: String(bundle),
-      ids: ids.join(", "),
+      ids: candidateIds(bundle).join(", "),
       found: found
         ? `${found.address ?? "no address"}, ${found.prefix?.toString() ?? "no prefix"}`
         : "none",

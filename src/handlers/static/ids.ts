@@ -428,25 +428,39 @@ export function assignmentFrom(
  */
 export function candidateIds(bundle: TransactionBundle): string[] {
   const ids: string[] = [];
+  visitCandidateIds(bundle, (id) => {
+    ids.push(id);
+    return false;
+  });
+  return ids;
+}
+
+/**
+ * Call `visit` with each key of {@link candidateIds} in lookup order, until it returns true: the
+ * keys after that one are never built.
+ */
+export function visitCandidateIds(
+  bundle: TransactionBundle,
+  visit: (id: string) => boolean,
+): void {
   const duid = bundle.clientDuid;
-  if (duid) ids.push("duid:" + duid.toHex());
+  if (duid && visit("duid:" + duid.toHex())) return;
   const relay = bundle.incomingRelayMessages[0];
-  if (!relay) return ids;
+  if (!relay) return;
   const interfaceId = relay.getOption(InterfaceIdOption);
   if (interfaceId && interfaceId.data.length > 0) {
-    ids.push("interface-id:" + hexOf(interfaceId.data));
+    if (visit("interface-id:" + hexOf(interfaceId.data))) return;
   }
   const remoteId = relay.getOption(RemoteIdOption);
   if (remoteId && remoteId.remoteId.length > 0) {
-    ids.push(`remote-id:${remoteId.enterpriseNumber}:${hexOf(remoteId.remoteId)}`);
+    if (visit(`remote-id:${remoteId.enterpriseNumber}:${hexOf(remoteId.remoteId)}`)) return;
   }
   const subscriberId = relay.getOption(SubscriberIdOption);
   if (subscriberId && subscriberId.data.length > 0) {
-    ids.push("subscriber-id:" + hexOf(subscriberId.data));
+    if (visit("subscriber-id:" + hexOf(subscriberId.data))) return;
   }
   const linkLayerId = relay.getOption(LinkLayerIdOption);
   if (linkLayerId && linkLayerId.linkLayerAddress.length > 0) {
-    ids.push(`linklayer-id:${linkLayerId.linkLayerType}:${hexOf(linkLayerId.linkLayerAddress)}`);
+    visit(`linklayer-id:${linkLayerId.linkLayerType}:${hexOf(linkLayerId.linkLayerAddress)}`);
   }
-  return ids;
 }

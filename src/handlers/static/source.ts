@@ -19,6 +19,13 @@ export interface AssignmentSource {
    */
   lookup(ids: readonly string[]): Assignment | undefined;
 
+  /**
+   * The assignment of the one canonical key `id`, if any: for sources where asking key by key
+   * costs no more than asking for all at once (in memory). The handler then stops at the first
+   * key that has an assignment, without building the keys after it.
+   */
+  lookupOne?(id: string): Assignment | undefined;
+
   /** Release the storage (close connections). */
   close(): void;
 }

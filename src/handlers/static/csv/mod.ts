@@ -125,6 +125,11 @@ export class CsvAssignmentSource implements AssignmentSource {
     return undefined;
   }
 
+  /** The assignment of `id`, if any (one hash probe). */
+  lookupOne(id: string): Assignment | undefined {
+    return this.table.get(id);
+  }
+
   /** Nothing to release. */
   close(): void {}
 }
