@@ -381,7 +381,9 @@ export class MessageHandler {
   /** The handlers that apply to `bundle`, or without filters (`undefined`) to every request. */
   #collect(bundle: TransactionBundle | undefined): Handler[] {
     const out: Handler[] = [...this.#setup];
-    if (bundle) { for (const f of this.options.filters) f.collect(bundle, out); }
+    if (bundle) {
+      for (const f of this.options.filters) f.collect(bundle, out);
+    }
     for (const h of this.options.handlers) out.push(h);
     for (const h of this.#cleanup) out.push(h);
     return out;

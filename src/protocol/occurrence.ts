@@ -78,7 +78,7 @@ interface CompiledRules {
   /** Per slot: occurrences counted by the check numbered in `stamps` (others count 0). */
   readonly counts: Uint32Array;
   /** Per slot: the number of the check that last counted it. */
-  readonly stamps: Uint32Array;
+  readonly stamps: Float64Array;
 }
 
 /** Number of the check under way, so counts need no clearing between checks. */
@@ -114,7 +114,7 @@ function compiled(rules: Map<number, Occurrence>): CompiledRules {
     max,
     required,
     counts: new Uint32Array(codes.length),
-    stamps: new Uint32Array(codes.length),
+    stamps: new Float64Array(codes.length),
   };
   compiledRules.set(rules, result);
   return result;
@@ -154,9 +154,10 @@ export function checkOccurrence(
   }
   const table = compiled(rules);
   const { counts, stamps } = table;
-  // Wrapping around is harmless: a slot is only trusted when stamped by this very check, and
-  // checks never overlap (nothing is called back while counting).
-  const check = checkNumber = (checkNumber + 1) >>> 0;
+  // A slot's count is only trusted when stamped by this very check (check numbers are exact
+  // integers far beyond any server's lifetime), and checks never overlap: nothing is called
+  // back while counting.
+  const check = ++checkNumber;
   for (let i = 0; i < options.length; i++) {
     const code = options[i].code;
     const slot = table.slots.get(code);
