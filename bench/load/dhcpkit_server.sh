@@ -4,6 +4,7 @@
 #   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
 #   DHCPKIT_IO auto|deno|ffi (default auto): the UDP I/O backend (`io-backend`). The server runs
 #     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
+#   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 #   KB_INFO=1 (from harness.sh): also DNS servers + domain search list, for Information-requests
 #   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
@@ -41,6 +42,7 @@ user root
 group root
 workers ${DHCPKIT_WORKERS:-0}
 io-backend $io
+${DHCPKIT_BATCH_DELAY:+io-batch-delay $DHCPKIT_BATCH_DELAY}
 pid-file $wd/dhcpkit.pid
 control-socket $wd/dhcpkit.sock
 <duid-ll server-id>

@@ -23,15 +23,16 @@ done
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO]). IO is the
+# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]]). IO is the
 # `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
-# the systemd unit does); deno is the portable backend.
+# the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay`.
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea
 2-way NA+PD|sa2-resv|dhcpkit:csv:0
 2-way NA+PD|sa2-resv|dhcpkit:csv:0:deno
 4-way NA+PD static CSV|sarr-resv|kea
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0
+4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0::0
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:deno
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0:deno
@@ -58,30 +59,34 @@ results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv"
 : >"$maxima"
 trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true' EXIT
 
-# run_case LABEL SCENARIO SERVER RATES: run the harness for one server; prints its RUN/SUMMARY lines
+# run_case LABEL SCENARIO SERVER RATES N: run the harness for one server (raw data in caseN/);
+# prints its RUN/SUMMARY lines
 run_case() {
-  local label=$1 scenario=$2 server=$3 rates=$4 name cmd ready tree backend workers io
+  local label=$1 scenario=$2 server=$3 rates=$4 no=$5 name cmd ready tree backend workers io delay
   name=$server
   if [[ $server == dhcpkit:* ]]; then
-    IFS=: read -r _ backend workers io <<<"$server"
-    name="dhcpkit ($backend, workers $workers${io:+, $io})"
+    IFS=: read -r _ backend workers io delay <<<"$server"
+    name="dhcpkit ($backend, workers $workers${io:+, $io}${delay:+, delay $delay})"
     export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=${io:-auto}
+    export DHCPKIT_BATCH_DELAY=$delay
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
-  echo "== $label: $name${rates:+ at $rates/s}${rates:-, rate search}" >&2
+  echo "== $label: $name $([ -n "$rates" ] && echo "at $rates/s" || echo "rate search") (case$no)" >&2
   RATES=$rates SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready \
-    CPU_TREE=$tree OUT_DIR="$OUT_DIR/$(echo "$label-$server-${rates:-max}" | tr -c 'A-Za-z0-9-' _)" \
-    bash "$here/harness.sh" bench 2>"$OUT_DIR/last.log" | grep -E '^(RUN|SUMMARY) ' |
-    sed "s|^|$name\t|"
+    CPU_TREE=$tree OUT_DIR="$OUT_DIR/case$no" \
+    bash "$here/harness.sh" bench 2>"$OUT_DIR/case$no.log" | grep -E '^(RUN|SUMMARY) ' |
+    sed "s|^|$name\t|" || echo "   no result, see $OUT_DIR/case$no.log" >&2
 }
+case_no=0
 
 field() { sed -n "s|.* $1=\([0-9./]*\).*|\1|p" <<<"$2"; }
 
 while IFS='|' read -r label scenario server; do
   [ -z "$label" ] && continue
-  run_case "$label" "$scenario" "$server" "$RATES" | grep -P '\tRUN ' | while IFS=$'\t' read -r name line; do
+  case_no=$((case_no + 1))
+  run_case "$label" "$scenario" "$server" "$RATES" "$case_no" | { grep -P '\tRUN ' || true; } | while IFS=$'\t' read -r name line; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
       "$(field completed/s "$line")" "$(field drops "$line" | tr -d %)" "$(field srv_cpu "$line")" \
       "$(field srv_us_per_exch "$line")" "$scenario" >>"$results"
@@ -90,7 +95,8 @@ done <<<"$CASES"
 
 while IFS='|' read -r label scenario server; do
   [ -z "$label" ] && continue
-  REPS=1 run_case "$label" "$scenario" "$server" "" | grep -P '\tSUMMARY ' | while IFS=$'\t' read -r name line; do
+  case_no=$((case_no + 1))
+  REPS=1 run_case "$label" "$scenario" "$server" "" "$case_no" | { grep -P '\tSUMMARY ' || true; } | while IFS=$'\t' read -r name line; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$name" "$(field max_rate_min/med/max "$line" | cut -d/ -f2)" \
       "$(field drops_med "$line")" "$(field srv_cpu_med "$line")" "$(field srv_us_per_exch_med "$line")" >>"$maxima"
   done

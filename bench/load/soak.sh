@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "soak needs root (network namespaces, port 547)" >&2; exit 1; }
 export SOAK_SECONDS=${SOAK_SECONDS:-600} SAMPLE=${SAMPLE:-30} RATE=${RATE:-5000}
-export DHCPKIT_EXTRA_ROWS=${DHCPKIT_EXTRA_ROWS:-990000} DHCPKIT_IO=${DHCPKIT_IO:-ffi}
+export DHCPKIT_EXTRA_ROWS=${DHCPKIT_EXTRA_ROWS:-990000} DHCPKIT_IO=${DHCPKIT_IO:-auto}
 export DHCPKIT_WORKERS=${DHCPKIT_WORKERS:-0}
 out=${OUT_DIR:-$(mktemp -d -t dhcpkit-soak-XXXXXX)}
 mkdir -p "$out"

@@ -454,7 +454,7 @@ export class Server {
       io = FfiBackend.plan(config, hostInterfaces());
       if (old?.kind === "ffi" && old.io.key === io.key) {
         if (old.io.threads === threads) {
-          await old.io.reload(init);
+          await old.io.reload(init, config.ioBatchDelay);
           return old;
         }
         io.adoptSockets(old.io); // only the number of I/O workers changed
@@ -462,12 +462,17 @@ export class Server {
         withRootSync(() => io!.open());
       }
     }
-    await io.start(init, {
-      stats: (delta) => this.stats.merge(delta),
-      latency: (delta) => this.latency.merge(delta),
-      failure: (message) => this.#exception(message),
-      logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
-    }, threads);
+    await io.start(
+      init,
+      {
+        stats: (delta) => this.stats.merge(delta),
+        latency: (delta) => this.latency.merge(delta),
+        failure: (message) => this.#exception(message),
+        logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
+      },
+      threads,
+      config.ioBatchDelay,
+    );
     return { kind: "ffi", io };
   }
 

@@ -250,7 +250,14 @@ Deno.test("io-backend: auto by default, ffi with any number of workers", () => {
     assert.deepEqual(ok.errors, []);
     assert.equal(ok.config?.ioBackend, "ffi");
   }
-  assert.equal(loadConfigText(base, "t.conf", { hostChecks: false }).config?.ioBackend, "auto");
+  const defaults = loadConfigText(base, "t.conf", { hostChecks: false }).config;
+  assert.equal(defaults?.ioBackend, "auto");
+  assert.equal(defaults?.ioBatchDelay, 0.001);
+  const noDelay = loadConfigText(`io-batch-delay 0\n${base}`, "t.conf", { hostChecks: false });
+  assert.equal(noDelay.config?.ioBatchDelay, 0);
+  const tooLong = loadConfigText(`io-batch-delay 0.5\n${base}`, "t.conf", { hostChecks: false });
+  assert.equal(tooLong.errors[0].line, 1);
+  assert.match(tooLong.errors[0].message, /io-batch-delay 0\.5 is longer than 0\.1 seconds/);
   const bad = loadConfigText(`io-backend fast\n${base}`, "t.conf", { hostChecks: false });
   assert.equal(bad.errors[0].line, 1);
 });
@@ -286,7 +293,8 @@ ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", a
   const dir = makeWorkDir();
   const port = freeUdpPort();
   const conf = join(dir, "server.conf");
-  writeConfig(conf, config("ffi", port, "2001:db8::53", 2));
+  // A long io-batch-delay: requests that arrive one by one are held back at most that long.
+  writeConfig(conf, "io-batch-delay 0.02\n" + config("ffi", port, "2001:db8::53", 2));
   const server = await startServer(dir, ["-vv"]);
   const client = new RelayClient(port);
   const reloads = () => server.stderr().split("Configuration reloaded").length - 1;

@@ -77,10 +77,12 @@ export type ToIo =
     init: WorkerInit;
     /** How many I/O Workers share the sockets (for unique packet ids). */
     workers: number;
+    /** `io-batch-delay`, in seconds. */
+    batchDelay: number;
     listeners: IoListener[];
     control: SharedArrayBuffer;
   }
-  | { kind: "reload"; init: WorkerInit; generation: number }
+  | { kind: "reload"; init: WorkerInit; batchDelay: number; generation: number }
   | { kind: "commit"; generation: number }
   | { kind: "abort"; generation: number }
   | { kind: "flush" };
@@ -435,7 +437,7 @@ export class FfiBackend {
    * Start `count` I/O Workers (at least one; see {@link ioWorkerCount}) on the open sockets and wait until each has built its
    * engine. On failure every Worker is stopped, the sockets are closed and the error is thrown.
    */
-  async start(init: WorkerInit, events: IoEvents, count = 1): Promise<void> {
+  async start(init: WorkerInit, events: IoEvents, count = 1, batchDelay = 0): Promise<void> {
     const n = Math.max(1, count);
     const starting: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
@@ -467,6 +469,7 @@ export class FfiBackend {
         kind: "init",
         init: { ...init, workerId: i },
         workers: n,
+        batchDelay,
         listeners: this.#listeners,
         control,
       });
@@ -505,7 +508,7 @@ export class FfiBackend {
    * listeners). Resolves once every one built it and all of them switched; rejects (the old engines keep
    * answering everywhere) when one of them cannot build it.
    */
-  reload(init: WorkerInit): Promise<void> {
+  reload(init: WorkerInit, batchDelay = 0): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.#reload?.reject(new Error("superseded by another reload"));
     const generation = ++this.#generation;
@@ -517,7 +520,7 @@ export class FfiBackend {
       reject,
     };
     this.#threads.forEach((t, i) =>
-      this.#post(t, { kind: "reload", init: { ...init, workerId: i }, generation })
+      this.#post(t, { kind: "reload", init: { ...init, workerId: i }, batchDelay, generation })
     );
     return promise;
   }

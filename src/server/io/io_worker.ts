@@ -48,6 +48,18 @@ let prepared: Engine | undefined;
 /** The reload {@link prepared} was built for. */
 let preparedGeneration = -1;
 let reloading = false;
+/** `io-batch-delay` in milliseconds (the committed configuration's). */
+let batchDelayMs = 0;
+/** Datagrams received in the current round (one epoll wake-up). */
+let roundPackets = 0;
+/**
+ * A round with at most this many datagrams means requests arrive one by one: waiting
+ * `io-batch-delay` lets the next ones gather. Larger rounds already come in groups, and waiting
+ * after them would only add a wake-up.
+ */
+const COALESCE_BELOW = 2;
+/** The batch delay of the engine being prepared by a reload. */
+let preparedBatchDelayMs = 0;
 /** Packet ids: this Worker numbers `first, first + step, ...` so ids are unique across Workers. */
 let packetCounter = 0;
 let packetStep = 1;
@@ -89,6 +101,8 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
   if (control) Atomics.store(control, CTL_PENDING, 0);
   switch (message.kind) {
     case "init":
+      control = new Int32Array(message.control);
+      Atomics.store(control, CTL_PENDING, 0); // this message is the one that was pending
       try {
         engine = await buildEngine(message.init);
       } catch (e) {
@@ -96,9 +110,9 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
         return;
       }
       packetCounter = message.init.workerId;
+      batchDelayMs = message.batchDelay * 1000;
       packetStep = Math.max(1, message.workers);
       post({ kind: "ready" });
-      control = new Int32Array(message.control);
       void run(message.listeners, control);
       break;
     case "reload": {
@@ -110,6 +124,7 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       try {
         prepared = await buildEngine(message.init);
         preparedGeneration = message.generation;
+        preparedBatchDelayMs = message.batchDelay * 1000;
         post({ kind: "prepared", generation: message.generation });
       } catch (e) {
         post({
@@ -129,6 +144,7 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       const old = engine;
       engine = prepared;
       prepared = undefined;
+      batchDelayMs = preparedBatchDelayMs;
       post({ kind: "committed", generation: message.generation });
       await closeEngine(old, "previous");
       break;
@@ -211,6 +227,7 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
   const { socket, listener } = p;
   const n = socket.recvBatch();
   if (n === 0) return;
+  roundPackets += n;
   const packets: WirePacket[] = [];
   for (let i = 0; i < n; i++) {
     packetCounter = (packetCounter + packetStep) & 0xffffff;
@@ -352,6 +369,11 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
       if (!poller) throw new Error("no poller");
       rc = poller.wait(reloading ? 1 : POLL_MS);
       for (let k = 0; k < rc; k++) drain(polled[poller.ready[k]], byIndex);
+      // io-batch-delay: requests arriving one by one are gathered before the next receive.
+      if (roundPackets > 0 && roundPackets <= COALESCE_BELOW && batchDelayMs > 0) {
+        Atomics.wait(ctl, CTL_STOP, 0, batchDelayMs);
+      }
+      roundPackets = 0;
     } catch (e) {
       post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
