@@ -27,7 +27,7 @@
  */
 
 import process from "node:process";
-import { setGroups } from "./io/libc.ts";
+import { libc, setGroups } from "./io/libc.ts";
 
 /** The umask of a server started as root: what it creates is private to the service user. */
 export const SERVICE_UMASK = 0o077;
@@ -100,10 +100,16 @@ export function dropPrivileges(user: string, group?: string): string {
   return `now running as uid ${account.uid}, gid ${gid}`;
 }
 
-/** Whether setgroups(2) can be called: Linux with the `--allow-ffi` permission. */
+/** Whether setgroups(2) can be called: Linux with the `--allow-ffi` permission and glibc. */
 function canSetGroups(): boolean {
-  return Deno.build.os === "linux" &&
-    Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  if (Deno.build.os !== "linux") return false;
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
+  try {
+    libc();
+    return true;
+  } catch {
+    return false; // no glibc here: the start-up warning covers the groups
+  }
 }
 
 /** The service user and group after {@link dropPrivileges}, undefined before (or as non-root). */

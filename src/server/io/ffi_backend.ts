@@ -30,6 +30,7 @@ import {
 import type { LogLine } from "../log_outputs.ts";
 import type { WorkerInit } from "../wire.ts";
 import { closeFd, interfaceIndex, openUdpSocket, type UdpSocketSpec } from "./ffi_socket.ts";
+import { libc } from "./libc.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 
@@ -126,6 +127,11 @@ export function ffiUnavailable(): string | undefined {
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
     return "io-backend ffi needs the --allow-ffi permission: run with --allow-ffi added to the " +
       "deno flags (or use io-backend deno)";
+  }
+  try {
+    libc();
+  } catch (e) {
+    return `io-backend ffi cannot load the C library: ${(e as Error).message}; use io-backend deno`;
   }
   return undefined;
 }
