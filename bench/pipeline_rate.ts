@@ -4,7 +4,7 @@
  * benchmark. Prints microseconds per message, so changes to the per-request path can be measured
  * without network noise.
  *
- *   deno run --allow-read --allow-write --allow-env --allow-sys bench/pipeline_rate.ts [SECONDS]
+ *   deno run --allow-read --allow-write --allow-env --allow-sys bench/pipeline_rate.ts [SECONDS] [--copy]
  * @module
  */
 
@@ -22,11 +22,12 @@ import {
   serializeMessage,
   ServerIdOption,
   SolicitMessage,
+  Writer,
 } from "../src/protocol/mod.ts";
 import type { WirePacket, WireReply } from "../src/server/wire.ts";
 
 registerBuiltinSections();
-const seconds = Number(Deno.args[0] ?? 3);
+const seconds = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 3);
 const clients = 10_000;
 const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pipeline-bench-" });
 const rows = ["id,address,prefix"];
@@ -95,14 +96,17 @@ const packet = (data: Uint8Array, n: number): WirePacket => ({
   marks: ["unmarked"],
 });
 
+// As the ffi backend does: reply bytes written into one buffer and copied out per batch (with
+// --copy, every reply gets bytes of its own, as with io-backend deno).
+const replyWriter = Deno.args.includes("--copy") ? undefined : new Writer(16384);
 const out: WireReply[] = [];
 let n = 0;
 const deadline = performance.now() + seconds * 1000;
 const start = performance.now();
 while (performance.now() < deadline) {
   for (let i = 0; i < 1000; i++) {
-    engine.handleBatch([packet(solicits[i], n++)], out);
-    engine.handleBatch([packet(requests[i], n++)], out);
+    engine.handleBatch([packet(solicits[i], n++)], out, replyWriter);
+    engine.handleBatch([packet(requests[i], n++)], out, replyWriter);
   }
   out.length = 0;
 }

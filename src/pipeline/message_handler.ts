@@ -38,11 +38,13 @@ import {
   ReplyMessage,
   RequestMessage,
   serializeMessage,
+  serializeMessageInto,
   ServerIdOption,
   SolicitMessage,
   StatusCode,
   StatusCodeOption,
   ValidationError,
+  type Writer,
 } from "../protocol/mod.ts";
 import { TransactionBundle } from "./bundle.ts";
 import {
@@ -106,6 +108,12 @@ export interface IncomingPacket {
   marks: readonly string[];
   /** Packet id for log lines. */
   id?: string;
+  /**
+   * Where to write the replies' bytes: they are appended to it and the replies' `data` are views
+   * of its buffer, valid until the caller resets it (which saves a copy per reply). Without it
+   * every reply gets bytes of its own.
+   */
+  replyWriter?: Writer;
 }
 
 /** A message to send. */
@@ -293,12 +301,13 @@ function addressPayload(
   server: RelayReplyMessage,
   relayPort: number | undefined,
   maxSize: number,
+  writer?: Writer,
 ): OutgoingPacket {
   let innermost: Message = payload;
   while (innermost.type === 13) {
     innermost = (innermost as RelayReplyMessage).getOption(RelayMessageOption)!.message;
   }
-  const data = serializeMessage(payload);
+  const data = writer ? serializeMessageInto(payload, writer) : serializeMessage(payload);
   if (data.length > maxSize) throw new ReplyTooLargeError(data.length, maxSize);
   return {
     data,
@@ -480,6 +489,7 @@ export class MessageHandler {
       layers[layers.length - 1],
       relayPortOf(bundle, packet),
       packet?.receivedOverTcp ? MAX_TCP_MESSAGE : MAX_UDP_MESSAGE,
+      packet?.replyWriter,
     );
   }
 

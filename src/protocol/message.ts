@@ -257,3 +257,13 @@ export function serializeMessage(message: Message): Uint8Array {
   message.write(sharedWriter);
   return sharedWriter.toBytes();
 }
+
+/**
+ * Append a message's wire bytes to `writer` and return a view of them (no copy). The view is
+ * valid until `writer` is reset: copy it before that if it must live longer.
+ */
+export function serializeMessageInto(message: Message, writer: Writer): Uint8Array {
+  const start = writer.pos;
+  message.write(writer);
+  return writer.buf.subarray(start, writer.pos);
+}

@@ -11,7 +11,7 @@ import {
   loadExtensions,
   type ServerConfig,
 } from "../config/mod.ts";
-import { type Duid, duidFromBytes } from "../protocol/mod.ts";
+import { type Duid, duidFromBytes, type Writer } from "../protocol/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { type MessageHandler, scalarIndex, StatisticsStore } from "../pipeline/mod.ts";
 import { buildMessageHandler } from "./pipeline_builder.ts";
@@ -106,9 +106,12 @@ export class Engine {
   /**
    * Handle a batch, appending the replies to `out`. Never throws: a packet whose handling fails
    * unexpectedly is logged, counted in `handling_errors` and left unanswered, and the rest of the
-   * batch is handled as usual.
+   * batch is handled as usual. With `replyWriter` (reset first) the replies' bytes are views of
+   * its buffer, valid until it is reset again: for callers that copy them out before the next
+   * batch, saving an allocation per reply.
    */
-  handleBatch(packets: readonly WirePacket[], out: WireReply[]): void {
+  handleBatch(packets: readonly WirePacket[], out: WireReply[], replyWriter?: Writer): void {
+    replyWriter?.reset();
     for (const p of packets) {
       setPacketId(p.id);
       const start = performance.now();
@@ -123,6 +126,7 @@ export class Engine {
           receivedOverTcp: false,
           marks: p.marks,
           id: p.id,
+          replyWriter,
         }, this.stats);
         for (const r of result.replies) {
           out.push({

@@ -17,7 +17,9 @@ import {
   serializeMessage,
   SolicitMessage,
   StatusCode,
+  toHex,
   UnknownOption,
+  Writer,
 } from "../../src/protocol/mod.ts";
 import {
   Handler,
@@ -262,6 +264,38 @@ Deno.test("Engine.handleBatch: the crafted packet among others, every packet han
   ], out);
   assert.ok(out.length >= 2);
   for (const r of out) assert.ok(r.data.length <= MAX_UDP_MESSAGE);
+});
+
+Deno.test("Engine.handleBatch with a reply writer: the same replies, as views of its buffer", () => {
+  const packets = [
+    wire(craftedRelayForward(), "#1"),
+    wire(
+      serializeMessage(
+        relayed(new InformationRequestMessage(7, [clientId(), elapsed(0)]), "2001:db8:1::1"),
+      ),
+      "#2",
+    ),
+    wire(craftedRelayForward(65_000), "#3"),
+    wire(
+      serializeMessage(
+        relayed(new SolicitMessage(8, [clientId(), elapsed(0), iana(1)]), "2001:db8:1::1"),
+      ),
+      "#4",
+    ),
+  ];
+  const copied: WireReply[] = [];
+  new Engine(pipeline()).handleBatch(packets, copied);
+  const writer = new Writer(64); // small: it grows during the batch
+  writer.u32(0xdeadbeef); // reset by handleBatch
+  const viewed: WireReply[] = [];
+  new Engine(pipeline()).handleBatch(packets, viewed, writer);
+  assert.ok(copied.length >= 2);
+  assert.deepEqual(
+    viewed.map((r) => [r.destination, r.port, toHex(r.data)]),
+    copied.map((r) => [r.destination, r.port, toHex(r.data)]),
+  );
+  assert.equal(writer.pos, viewed.reduce((n, r) => n + r.data.length, 0));
+  assert.ok(viewed.every((r) => r.data.byteLength < r.data.buffer.byteLength), "views, not copies");
 });
 
 Deno.test("Engine.handleBatch: a pipeline that throws fails one packet, not the batch", () => {

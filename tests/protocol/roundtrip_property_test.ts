@@ -16,7 +16,9 @@ import {
   parseMessage,
   parseOptions,
   serializeMessage,
+  serializeMessageInto,
   toHex,
+  Writer,
 } from "../../src/protocol/mod.ts";
 import { codecArbitraries, duid, unknownOption } from "./arbitraries.ts";
 import { loadCorpus } from "./corpus.ts";
@@ -45,6 +47,19 @@ Deno.test("property: unknown message types round-trip as raw bytes", () => {
 
 Deno.test("property: any message round-trips", () => {
   fc.assert(fc.property(arbs.anyMessage, roundTrip), { numRuns: RUNS });
+});
+
+Deno.test("property: serializeMessageInto appends the same bytes as serializeMessage", () => {
+  const writer = new Writer(16); // small: views must survive the writer growing
+  fc.assert(
+    fc.property(fc.array(arbs.anyMessage, { minLength: 1, maxLength: 4 }), (messages) => {
+      writer.reset();
+      const views = messages.map((m) => serializeMessageInto(m, writer));
+      views.forEach((view, i) => assert.equal(toHex(view), toHex(serializeMessage(messages[i]))));
+      assert.equal(writer.pos, views.reduce((n, v) => n + v.length, 0));
+    }),
+    { numRuns: Math.min(RUNS, 300) },
+  );
 });
 
 Deno.test("property: every option round-trips on its own", () => {

@@ -27,6 +27,7 @@ import {
   type ToIo,
 } from "./ffi_backend.ts";
 import { OsError, parseIPv6 } from "./libc.ts";
+import { Writer } from "../../protocol/mod.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
 import { Poller } from "./poller.ts";
 
@@ -258,12 +259,15 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
   }
   const replies: WireReply[] = [];
   try {
-    engine?.handleBatch(packets, replies);
+    engine?.handleBatch(packets, replies, replyWriter);
   } catch (e) {
     post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
   }
   if (replies.length) send(replies, byIndex);
 }
+
+/** The replies of a batch are written here and copied into the send slots (see send). */
+const replyWriter = new Writer(16384);
 
 /** Reply index of each send slot of the batch being prepared. */
 const slotReply: number[] = [];
