@@ -93,7 +93,14 @@ export function dropPrivileges(user: string, group?: string): string {
   if (gid === undefined) throw new Error(`group ${group} does not exist`);
   if (dropped) restoreRoot();
   restrictUmask();
-  if (canSetGroups()) setGroups([gid]);
+  if (canSetGroups()) {
+    try {
+      setGroups([gid]);
+    } catch {
+      // Not allowed here (e.g. a user namespace that denies setgroups): the groups stay, and
+      // the start-up warning (supplementaryGroupsWarning) says so.
+    }
+  }
   process.setegid!(gid);
   process.seteuid!(account.uid);
   dropped = { uid: account.uid, gid };

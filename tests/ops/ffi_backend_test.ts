@@ -10,7 +10,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
 import { loadConfigText } from "../../src/config/mod.ts";
-import { chooseIoBackend, ffiUnavailable, ioWorkerCount } from "../../src/server/io/ffi_backend.ts";
+import {
+  chooseIoBackend,
+  FfiBackend,
+  ffiUnavailable,
+  ioWorkerCount,
+} from "../../src/server/io/ffi_backend.ts";
+import { hostInterfaces } from "../../src/server/interfaces.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
 import {
   INFORMATION_CONFIG,
@@ -275,6 +281,43 @@ Deno.test("io-backend auto: ffi where it can be used, deno elsewhere", () => {
   assert.equal(chooseIoBackend("auto"), expected);
   assert.equal(chooseIoBackend("deno"), "deno");
   assert.equal(chooseIoBackend("ffi"), "ffi");
+});
+
+Deno.test({
+  name: "ffi backend: no message stays counted as pending after flushes at random moments",
+  ignore: ffiUnavailable() !== undefined,
+  async fn() {
+    const port = freeUdpPort();
+    const text = `${serverIdConfig()}\n<listen-unicast ::1>\n    port ${port}\n</listen-unicast>\n`;
+    const { config } = loadConfigText(text, "t.conf", { hostChecks: false });
+    const io = FfiBackend.plan(config!, hostInterfaces());
+    io.open();
+    const failures: string[] = [];
+    await io.start({
+      kind: "init",
+      workerId: 0,
+      configPath: "t.conf",
+      configText: text,
+      serverDuid: new Uint8Array([0, 3, 0, 1, 2, 0, 0, 0, 0, 1]),
+      logLevel: "warning",
+    }, {
+      stats: () => {},
+      latency: () => {},
+      failure: (m: string) => failures.push(m),
+      logs: () => {},
+    }, 2);
+    try {
+      // Idle Workers poll every 50 ms and yield in between: flushes land in every phase of that.
+      for (let i = 0; i < 200; i++) {
+        await io.flushStats();
+        await new Promise((r) => setTimeout(r, Math.random() * 3));
+      }
+      await waitFor(() => io.outstandingMessages === 0, 2000, "no outstanding message");
+      assert.deepEqual(failures, []);
+    } finally {
+      await io.stop();
+    }
+  },
 });
 
 /** Ask `count` Information-requests at once; the DNS servers of every answer. */

@@ -146,8 +146,11 @@ export const serverSection = defineSection<ServerValues>({
       type: integer(0, 1024),
       defaultFrom: cpuCount,
       defaultText: "the number of CPUs of the machine",
-      description: "How many worker threads process requests. With 0 the main thread handles " +
-        "them itself.",
+      description: "How many worker threads process requests. With the `ffi` I/O backend (the " +
+        "default on Linux, see `io-backend`) each of them receives, answers and sends requests " +
+        "itself; 0 means one, and no more run than the CPUs the process may use. With the " +
+        "`deno` backend the main thread receives and hands requests to them; 0 means the main " +
+        "thread handles them itself.",
       example: "4",
     },
     {

@@ -29,7 +29,13 @@ import {
 } from "../listeners.ts";
 import type { LogLine } from "../log_outputs.ts";
 import type { WorkerInit } from "../wire.ts";
-import { closeFd, interfaceIndex, openUdpSocket, type UdpSocketSpec } from "./ffi_socket.ts";
+import {
+  closeFd,
+  interfaceIndex,
+  openUdpSocket,
+  receiveBufferSize,
+  type UdpSocketSpec,
+} from "./ffi_socket.ts";
 import { libc } from "./libc.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
@@ -37,9 +43,13 @@ const log = getLogger(["dhcpkit", "server"]);
 /** Receive buffer of every FFI socket (SO_RCVBUF; SO_RCVBUFFORCE as root). */
 export const FFI_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
-/** Indexes in the control `Int32Array` shared with each I/O Worker. */
-export const CTL_STOP = 0, CTL_PENDING = 1, CTL_STOPPED = 2;
-const CTL_SIZE = 3;
+/**
+ * Indexes in the control `Int32Array` shared with each I/O Worker: stop flag, number of messages
+ * posted but not yet handled, "stopped" flag, and the Worker's epoll descriptor (0: none), which
+ * the main thread closes when it has to terminate a Worker that did not stop.
+ */
+export const CTL_STOP = 0, CTL_PENDING = 1, CTL_STOPPED = 2, CTL_EPFD = 3;
+const CTL_SIZE = 4;
 
 /** One socket of a listener, as the I/O Worker sees it. */
 export interface IoSocket {
@@ -86,7 +96,7 @@ export type ToIo =
   | { kind: "reload"; init: WorkerInit; batchDelay: number; generation: number }
   | { kind: "commit"; generation: number }
   | { kind: "abort"; generation: number }
-  | { kind: "flush" };
+  | { kind: "flush"; seq: number };
 
 /** I/O Worker → main thread. */
 export type FromIo =
@@ -94,7 +104,7 @@ export type FromIo =
   | { kind: "init-error"; message: string }
   | { kind: "prepared"; generation: number }
   | { kind: "committed"; generation: number }
-  | { kind: "flushed" }
+  | { kind: "flushed"; seq: number }
   | { kind: "reload-error"; message: string; generation: number }
   | { kind: "stats"; stats: Array<[string, number[]]>; latency?: number[] }
   | { kind: "logs"; lines: LogLine[]; dropped: number }
@@ -248,30 +258,41 @@ function planUnicast(
 
 /** One running I/O Worker and its control block. */
 interface IoThread {
+  /** Its number: packet ids and the log label follow it; a replacement keeps it. */
+  index: number;
   worker: Worker;
   ctl: Int32Array;
-  control: SharedArrayBuffer;
+  /** It built its engine and answers requests. */
+  ready: boolean;
+  /** It died (an error reached the main thread); see FfiBackend's replacement of it. */
+  dead: boolean;
   stopped: Promise<void>;
   resolveStopped: () => void;
-  /** Callers waiting for this Worker's statistics (see {@link FfiBackend.flushStats}). */
-  flushWaiters: Array<() => void>;
+  /** Callers waiting for this Worker's statistics, by flush number (see `flushStats`). */
+  flushWaiters: Array<{ seq: number; resolve: () => void }>;
 }
 
-/** The answers to a reload still awaited from the I/O Workers. */
+/** A reload under way: the Workers whose answer the current phase still waits for. */
 interface PendingReload {
   generation: number;
-  /** Answers still awaited in the current phase (prepared, then committed). */
-  waiting: number;
+  init: WorkerInit;
+  batchDelay: number;
+  waiting: Set<IoThread>;
+  /** Phase two: every Worker built its engine and was told to switch. */
   committing: boolean;
   error?: string;
+  timer: ReturnType<typeof setTimeout>;
   resolve: () => void;
   reject: (e: Error) => void;
 }
 
+/** A reload phase that gets no answer within this long fails (a stuck or dying Worker). */
+export const RELOAD_TIMEOUT_MS = 60_000;
+
 /**
  * The UDP listeners of a configuration, handled by one or more I/O Workers sharing the sockets.
  * Create with {@link FfiBackend.plan} (checks only), {@link FfiBackend.open} (binds, as root), then
- * {@link FfiBackend.start}.
+ * {@link FfiBackend.start}. A Worker that dies is replaced with the configuration in force.
  */
 export class FfiBackend {
   #listeners: IoListener[] = [];
@@ -281,6 +302,14 @@ export class FfiBackend {
   #adoptedFrom?: FfiBackend;
   #reload?: PendingReload;
   #generation = 0;
+  #events?: IoEvents;
+  /** How many Workers run (fixed for the life of the backend). */
+  #count = 1;
+  /** The configuration every Worker runs now: what a replacement starts with. */
+  #current?: { init: WorkerInit; batchDelay: number };
+  #started = false;
+  #stopping = false;
+  #flushSeq = 0;
 
   private constructor(
     readonly planned: readonly PlannedListener[],
@@ -315,9 +344,17 @@ export class FfiBackend {
     return this.planned.map((p) => p.listener.description);
   }
 
-  /** How many I/O Workers are running. */
+  /**
+   * Messages posted to the I/O Workers that they have not handled yet (for diagnostics and
+   * tests): while it is not zero, a Worker yields to its event loop on every turn.
+   */
+  get outstandingMessages(): number {
+    return this.#threads.reduce((n, t) => n + (t.dead ? 0 : Atomics.load(t.ctl, CTL_PENDING)), 0);
+  }
+
+  /** How many I/O Workers run. */
   get threads(): number {
-    return this.#threads.length;
+    return this.#started ? this.#count : this.#threads.length;
   }
 
   /**
@@ -326,6 +363,7 @@ export class FfiBackend {
    */
   open(): void {
     const opened: number[] = [];
+    let smallest = Infinity;
     try {
       for (const p of this.planned) {
         const receive: IoSocket[] = [];
@@ -341,6 +379,7 @@ export class FfiBackend {
           }
           opened.push(fd);
           receive.push({ fd, multicast: spec.multicast });
+          if (spec.receiveBuffer) smallest = Math.min(smallest, receiveBufferSize(fd));
         }
         this.#listeners.push({ ...p.listener, receive, replyFd: receive[p.replyIndex].fd });
       }
@@ -348,6 +387,18 @@ export class FfiBackend {
       for (const fd of opened) closeFd(fd);
       this.#listeners = [];
       throw e;
+    }
+    if (smallest < FFI_RECEIVE_BUFFER) {
+      log.warning(
+        "UDP receive buffers are {size} KB, not {wanted} KB: net.core.rmem_max limits them " +
+          "(raise it: sysctl -w net.core.rmem_max={bytes}, or start the server with " +
+          "CAP_NET_ADMIN); bursts beyond that are dropped by the kernel",
+        {
+          size: Math.floor(smallest / 1024),
+          wanted: FFI_RECEIVE_BUFFER / 1024,
+          bytes: FFI_RECEIVE_BUFFER,
+        },
+      );
     }
   }
 
@@ -374,12 +425,8 @@ export class FfiBackend {
     if (this.#threads.length === 0) this.#closeSockets();
   }
 
-  #message(
-    thread: IoThread,
-    m: FromIo,
-    events: IoEvents,
-    ready: { resolve(): void; reject(e: Error): void },
-  ) {
+  #message(thread: IoThread, m: FromIo, ready: { resolve(): void; reject(e: Error): void }) {
+    const events = this.#events!;
     switch (m.kind) {
       case "stats":
         if (m.stats.length) events.stats(m.stats);
@@ -392,20 +439,33 @@ export class FfiBackend {
         events.failure(`I/O worker: ${m.message}`);
         break;
       case "ready":
+        thread.ready = true;
         ready.resolve();
         break;
       case "init-error":
         ready.reject(new Error(`the I/O worker failed to start: ${m.message}`));
         break;
       case "prepared":
-      case "reload-error":
-        this.#reloadAnswer(m.generation, m.kind === "reload-error" ? m.message : undefined);
+      case "reload-error": {
+        const pending = this.#reload;
+        if (pending?.generation !== m.generation || pending.committing) break;
+        if (!pending.waiting.delete(thread)) break;
+        if (m.kind === "reload-error") pending.error ??= m.message;
+        this.#advance(pending);
         break;
-      case "committed":
-        this.#committed(m.generation);
+      }
+      case "committed": {
+        const pending = this.#reload;
+        if (pending?.generation !== m.generation || !pending.committing) break;
+        if (pending.waiting.delete(thread)) this.#advance(pending);
         break;
+      }
       case "flushed":
-        for (const resolve of thread.flushWaiters.splice(0)) resolve();
+        thread.flushWaiters = thread.flushWaiters.filter((w) => {
+          if (w.seq > m.seq) return true;
+          w.resolve();
+          return false;
+        });
         break;
       case "stopped":
         thread.resolveStopped();
@@ -413,82 +473,108 @@ export class FfiBackend {
     }
   }
 
-  /** One I/O Worker built (or failed to build) its engine; once all answered, commit or abort. */
-  #reloadAnswer(generation: number, error: string | undefined): void {
-    const pending = this.#reload;
-    if (!pending || pending.generation !== generation || pending.committing) return;
-    pending.error ??= error;
-    if (--pending.waiting > 0) return;
-    if (pending.error === undefined) {
+  /** Move a reload on once no answer is awaited: commit after phase one, finish after two. */
+  #advance(pending: PendingReload): void {
+    if (pending.waiting.size > 0 || this.#reload !== pending) return;
+    const { generation } = pending;
+    if (!pending.committing && pending.error === undefined) {
       pending.committing = true;
-      pending.waiting = this.#threads.length;
+      this.#current = { init: pending.init, batchDelay: pending.batchDelay };
+      for (const t of this.#threads) if (!t.dead) pending.waiting.add(t);
       this.#postAll({ kind: "commit", generation });
+      this.#advance(pending); // nobody to wait for
+      return;
+    }
+    this.#reload = undefined;
+    clearTimeout(pending.timer);
+    if (pending.committing) {
+      pending.resolve();
     } else {
-      this.#reload = undefined;
       this.#postAll({ kind: "abort", generation });
       pending.reject(new Error(pending.error));
     }
   }
 
-  /** One I/O Worker switched engines; the reload is done when all did. */
-  #committed(generation: number): void {
-    const pending = this.#reload;
-    if (!pending || pending.generation !== generation || !pending.committing) return;
-    if (--pending.waiting > 0) return;
-    this.#reload = undefined;
-    pending.resolve();
+  /** Create I/O Worker `index` and send it its init message. */
+  #spawn(index: number, init: WorkerInit, batchDelay: number) {
+    const worker = new Worker(new URL("./io_worker.ts", import.meta.url), {
+      type: "module",
+      name: this.#count === 1 ? "IO" : `IO-${index + 1}`,
+    });
+    const control = new SharedArrayBuffer(CTL_SIZE * 4);
+    const stopped = Promise.withResolvers<void>();
+    const ready = Promise.withResolvers<void>();
+    const thread: IoThread = {
+      index,
+      worker,
+      ctl: new Int32Array(control),
+      ready: false,
+      dead: false,
+      stopped: stopped.promise,
+      resolveStopped: stopped.resolve,
+      flushWaiters: [],
+    };
+    worker.onmessage = (event: MessageEvent<FromIo>) => this.#message(thread, event.data, ready);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      ready.reject(new Error(`the I/O worker crashed: ${event.message}`));
+      this.#died(thread, event.message);
+    };
+    this.#post(thread, {
+      kind: "init",
+      init: { ...init, workerId: index },
+      workers: this.#count,
+      batchDelay,
+      listeners: this.#listeners,
+      control,
+    });
+    return { thread, ready: ready.promise };
   }
 
   /**
-   * Start `count` I/O Workers (at least one; see {@link ioWorkerCount}) on the open sockets and wait until each has built its
-   * engine. On failure every Worker is stopped, the sockets are closed and the error is thrown.
+   * An I/O Worker died: nothing may keep waiting for it (a reload counts it as failed in phase
+   * one), and a Worker that was serving is replaced with the configuration in force.
+   */
+  #died(thread: IoThread, why: string): void {
+    if (thread.dead) return;
+    thread.dead = true;
+    thread.resolveStopped();
+    for (const w of thread.flushWaiters.splice(0)) w.resolve();
+    this.#events?.failure(`I/O worker crashed: ${why}`);
+    const pending = this.#reload;
+    if (pending?.waiting.delete(thread)) {
+      if (!pending.committing) pending.error ??= `an I/O worker died: ${why}`;
+      this.#advance(pending);
+    }
+    const at = this.#threads.indexOf(thread);
+    if (!this.#started || this.#stopping || at < 0 || !thread.ready || !this.#current) return;
+    const { thread: next, ready } = this.#spawn(
+      thread.index,
+      this.#current.init,
+      this.#current.batchDelay,
+    );
+    this.#threads[at] = next;
+    ready.then(
+      () => log.warning("I/O worker {n} replaced after a crash", { n: thread.index }),
+      (e) => this.#events?.failure(`replacing I/O worker ${thread.index}: ${(e as Error).message}`),
+    );
+  }
+
+  /**
+   * Start `count` I/O Workers (at least one; see {@link ioWorkerCount}) on the open sockets and
+   * wait until each has built its engine. On failure every Worker is stopped, the sockets are
+   * closed (or given back, see {@link adoptSockets}) and the error is thrown.
    */
   async start(init: WorkerInit, events: IoEvents, count = 1, batchDelay = 0): Promise<void> {
-    const n = Math.max(1, count);
-    const starting: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      const worker = new Worker(new URL("./io_worker.ts", import.meta.url), {
-        type: "module",
-        name: n === 1 ? "IO" : `IO-${i + 1}`,
-      });
-      const control = new SharedArrayBuffer(CTL_SIZE * 4);
-      const stopped = Promise.withResolvers<void>();
-      const thread: IoThread = {
-        worker,
-        control,
-        ctl: new Int32Array(control),
-        stopped: stopped.promise,
-        resolveStopped: stopped.resolve,
-        flushWaiters: [],
-      };
-      this.#threads.push(thread);
-      const ready = Promise.withResolvers<void>();
-      worker.onmessage = (event: MessageEvent<FromIo>) =>
-        this.#message(thread, event.data, events, ready);
-      worker.onerror = (event: ErrorEvent) => {
-        event.preventDefault();
-        ready.reject(new Error(`the I/O worker crashed: ${event.message}`));
-        events.failure(`I/O worker crashed: ${event.message}`);
-        thread.resolveStopped();
-      };
-      this.#post(thread, {
-        kind: "init",
-        init: { ...init, workerId: i },
-        workers: n,
-        batchDelay,
-        listeners: this.#listeners,
-        control,
-      });
-      starting.push(ready.promise);
-    }
-    const results = await Promise.allSettled(starting);
+    this.#events = events;
+    this.#count = Math.max(1, count);
+    this.#current = { init, batchDelay };
+    const spawned = Array.from({ length: this.#count }, (_, i) => this.#spawn(i, init, batchDelay));
+    this.#threads = spawned.map((s) => s.thread);
+    const results = await Promise.allSettled(spawned.map((s) => s.ready));
     const failed = results.find((r) => r.status === "rejected");
     if (failed) {
-      for (const t of this.#threads) {
-        Atomics.store(t.ctl, CTL_STOP, 1);
-        t.worker.terminate();
-      }
-      this.#threads = [];
+      await this.#stopThreads(2000);
       if (this.#adoptedFrom) {
         this.#adoptedFrom.#closed = false; // still serving on them
         this.#closed = true;
@@ -497,37 +583,65 @@ export class FfiBackend {
       }
       throw (failed as PromiseRejectedResult).reason;
     }
+    this.#started = true;
   }
 
   #post(thread: IoThread, message: ToIo): void {
+    // Counted before posting, so the Worker's decrement can never come first: the loop yields to
+    // its event loop (where the message is delivered) while this is not zero.
+    Atomics.add(thread.ctl, CTL_PENDING, 1);
     thread.worker.postMessage(message);
-    // Make the loop yield to its event loop after the current batch (or poll timeout).
-    Atomics.store(thread.ctl, CTL_PENDING, 1);
   }
 
   #postAll(message: ToIo): void {
-    for (const t of this.#threads) this.#post(t, message);
+    for (const t of this.#threads) if (!t.dead) this.#post(t, message);
   }
 
   /**
    * Have the I/O Workers build new engines from `init` (a new configuration snapshot for the same
-   * listeners). Resolves once every one built it and all of them switched; rejects (the old engines keep
-   * answering everywhere) when one of them cannot build it.
+   * listeners). Resolves once every one built it and all of them switched; rejects (the old
+   * engines keep answering everywhere) when one of them cannot build it, dies meanwhile, or does
+   * not answer within {@link RELOAD_TIMEOUT_MS}.
    */
   reload(init: WorkerInit, batchDelay = 0): Promise<void> {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
-    this.#reload?.reject(new Error("superseded by another reload"));
+    const previous = this.#reload;
+    if (previous) {
+      clearTimeout(previous.timer);
+      this.#reload = undefined;
+      previous.reject(new Error("superseded by another reload"));
+    }
     const generation = ++this.#generation;
-    this.#reload = {
+    const pending: PendingReload = {
       generation,
-      waiting: this.#threads.length,
+      init,
+      batchDelay,
+      waiting: new Set(this.#threads.filter((t) => !t.dead)),
       committing: false,
       resolve,
       reject,
+      timer: setTimeout(() => {
+        if (this.#reload !== pending) return;
+        pending.error ??= `the I/O workers did not answer within ${RELOAD_TIMEOUT_MS / 1000} s`;
+        pending.waiting.clear();
+        if (pending.committing) {
+          log.error("Reload: {error}; some may still use the previous configuration", {
+            error: pending.error,
+          });
+        }
+        this.#advance(pending);
+      }, RELOAD_TIMEOUT_MS),
     };
-    this.#threads.forEach((t, i) =>
-      this.#post(t, { kind: "reload", init: { ...init, workerId: i }, batchDelay, generation })
-    );
+    this.#reload = pending;
+    for (const t of pending.waiting) {
+      this.#post(t, {
+        kind: "reload",
+        init: { ...init, workerId: t.index },
+        batchDelay,
+        generation,
+      });
+    }
+    this.#advance(pending); // no Worker at all
     return promise;
   }
 
@@ -536,10 +650,11 @@ export class FfiBackend {
    * request answered before this call. Resolves when all did or after `timeoutMs`.
    */
   async flushStats(timeoutMs = 500): Promise<void> {
-    const flushed = this.#threads.map((t) =>
+    const seq = ++this.#flushSeq;
+    const flushed = this.#threads.filter((t) => !t.dead).map((t) =>
       new Promise<void>((resolve) => {
-        t.flushWaiters.push(resolve);
-        this.#post(t, { kind: "flush" });
+        t.flushWaiters.push({ seq, resolve });
+        this.#post(t, { kind: "flush", seq });
       })
     );
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -551,14 +666,12 @@ export class FfiBackend {
   }
 
   /**
-   * Stop the I/O Workers cooperatively (each notices its stop flag within one poll timeout and
-   * closes its engine); after `timeoutMs` the late ones are terminated. Then the sockets are
-   * closed.
+   * Stop every Worker cooperatively (each notices its stop flag within one poll timeout and
+   * closes its engine and epoll descriptor); after `timeoutMs` the late ones are terminated and
+   * their epoll descriptors closed here.
    */
-  async stop(timeoutMs = 2000): Promise<void> {
+  async #stopThreads(timeoutMs: number): Promise<void> {
     for (const t of this.#threads) Atomics.store(t.ctl, CTL_STOP, 1);
-    this.#reload?.reject(new Error("the server is stopping"));
-    this.#reload = undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((r) => timer = setTimeout(() => r(true), timeoutMs));
     const late = await Promise.race([
@@ -569,9 +682,26 @@ export class FfiBackend {
     if (late) log.warning("An I/O worker did not stop in time; terminating it");
     for (const t of this.#threads) {
       t.worker.terminate();
-      for (const resolve of t.flushWaiters.splice(0)) resolve();
+      const epfd = Atomics.exchange(t.ctl, CTL_EPFD, 0);
+      if (epfd > 0) closeFd(epfd);
+      for (const w of t.flushWaiters.splice(0)) w.resolve();
     }
     this.#threads = [];
+  }
+
+  /**
+   * Stop the I/O Workers (see {@link #stopThreads}), then close the sockets. A reload under way
+   * is rejected.
+   */
+  async stop(timeoutMs = 2000): Promise<void> {
+    this.#stopping = true;
+    const pending = this.#reload;
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.#reload = undefined;
+      pending.reject(new Error("the server is stopping"));
+    }
+    await this.#stopThreads(timeoutMs);
     this.#closeSockets();
   }
 }

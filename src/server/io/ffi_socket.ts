@@ -121,6 +121,18 @@ export function openUdpSocket(spec: UdpSocketSpec): number {
   }
 }
 
+/**
+ * The receive buffer the kernel gave socket `fd`, in bytes of payload room (SO_RCVBUF reads back
+ * twice what was granted, the rest being its bookkeeping).
+ */
+export function receiveBufferSize(fd: number): number {
+  const value = new Uint8Array(8);
+  const length = new Uint8Array(8);
+  new DataView(length.buffer).setUint32(0, 4, true);
+  check("getsockopt(SO_RCVBUF)", libc().getsockopt(fd, SOL_SOCKET, SO_RCVBUF, value, length));
+  return new DataView(value.buffer).getInt32(0, true) / 2;
+}
+
 /** Close a descriptor (errors ignored). */
 export function closeFd(fd: number): void {
   libc().close(fd);

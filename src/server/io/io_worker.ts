@@ -19,6 +19,7 @@ import type { Engine } from "../engine.ts";
 import { buildWorkerEngine, describeError, reportStrayErrors } from "../worker_setup.ts";
 import type { WirePacket, WireReply, WorkerInit } from "../wire.ts";
 import {
+  CTL_EPFD,
   CTL_PENDING,
   CTL_STOP,
   CTL_STOPPED,
@@ -97,13 +98,18 @@ async function closeEngine(old: Engine | undefined, what: string): Promise<void>
 /** The control block shared with the main thread (set by the init message). */
 let control: Int32Array | undefined;
 
+/** The reload most recently asked for: an engine built for an older one is dropped. */
+let latestGeneration = -1;
+/** Reloads whose engine is being built (the loop polls briefly meanwhile, see run). */
+let building = 0;
+
 self.onmessage = async (event: MessageEvent<ToIo>) => {
   const message = event.data;
-  if (control) Atomics.store(control, CTL_PENDING, 0);
+  if (message.kind === "init") control = new Int32Array(message.control);
+  // One message fewer outstanding (the main thread counted it before posting).
+  if (control) Atomics.sub(control, CTL_PENDING, 1);
   switch (message.kind) {
     case "init":
-      control = new Int32Array(message.control);
-      Atomics.store(control, CTL_PENDING, 0); // this message is the one that was pending
       try {
         engine = await buildEngine(message.init);
       } catch (e) {
@@ -114,27 +120,33 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       batchDelayMs = message.batchDelay * 1000;
       packetStep = Math.max(1, message.workers);
       post({ kind: "ready" });
-      void run(message.listeners, control);
+      void run(message.listeners, control!);
       break;
     case "reload": {
       // Phase one: build the new engine, keep answering with the old one.
+      const { generation } = message;
+      latestGeneration = generation;
+      building++;
       reloading = true;
       const stale = prepared;
       prepared = undefined;
       await closeEngine(stale, "superseded");
       try {
-        prepared = await buildEngine(message.init);
-        preparedGeneration = message.generation;
-        preparedBatchDelayMs = message.batchDelay * 1000;
-        post({ kind: "prepared", generation: message.generation });
+        const built = await buildEngine(message.init);
+        if (generation !== latestGeneration) {
+          await closeEngine(built, "superseded");
+        } else {
+          prepared = built;
+          preparedGeneration = generation;
+          preparedBatchDelayMs = message.batchDelay * 1000;
+          post({ kind: "prepared", generation });
+        }
       } catch (e) {
-        post({
-          kind: "reload-error",
-          message: (e as Error)?.message ?? String(e),
-          generation: message.generation,
-        });
+        if (generation === latestGeneration) {
+          post({ kind: "reload-error", message: (e as Error)?.message ?? String(e), generation });
+        }
       } finally {
-        reloading = false;
+        reloading = --building > 0;
       }
       break;
     }
@@ -152,7 +164,7 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
     }
     case "flush":
       flushStats();
-      post({ kind: "flushed" });
+      post({ kind: "flushed", seq: message.seq });
       break;
     case "abort": {
       if (preparedGeneration !== message.generation) break;
@@ -350,6 +362,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   let poller: Poller | undefined;
   try {
     poller = new Poller();
+    Atomics.store(ctl, CTL_EPFD, poller.fd); // closed by the main thread if it must terminate us
     for (const l of ioListeners) {
       const listener: Listener = {
         ...l,
@@ -390,7 +403,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
     if (
       rc <= 0 || reloading || now - lastYield >= YIELD_MS || Atomics.load(ctl, CTL_PENDING) !== 0
     ) {
-      // The pending flag is cleared by onmessage, once the message has actually arrived.
+      // The pending count goes down in onmessage, once a message has actually arrived.
       await macrotask();
       lastYield = performance.now();
     } else {
@@ -398,7 +411,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
     }
   }
   flushStats();
-  poller?.close();
+  if (poller && Atomics.exchange(ctl, CTL_EPFD, 0) !== 0) poller.close();
   await closeEngine(engine, "last");
   await closeEngine(prepared, "unused");
   // The sockets belong to the main thread, which closes them once every Worker has stopped.

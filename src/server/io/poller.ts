@@ -32,6 +32,11 @@ export class Poller {
   /** Tags of the sockets found readable by the last {@link wait}. */
   readonly ready: number[] = [];
 
+  /** The epoll descriptor. */
+  get fd(): number {
+    return this.#epfd;
+  }
+
   /** Create the epoll instance (throws {@link OsError}). */
   constructor() {
     this.#lib = libc();
