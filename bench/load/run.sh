@@ -105,12 +105,12 @@ done <<<"$MAX_CASES"
 echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
 awk -F'\t' '
-  BEGIN { printf "%-34s %6s  %-30s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
+  BEGIN { printf "%-34s %6s  %-34s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
   { row[NR] = $0; if ($3 == "kea") kea[$8 "|" $2] = $7 }
   END {
     for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]
       ratio = (f[3] != "kea" && kea[k] > 0) ? sprintf("%.2f", f[7] / kea[k]) : "-"
-      printf "%-34s %6s  %-30s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
+      printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
