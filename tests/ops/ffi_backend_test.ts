@@ -387,43 +387,51 @@ ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", a
   }
 });
 
-e2eTest(
-  "ffi backend: dhclient -6 -S gets its information through listen-interface (multicast)",
-  { root: true, commands: { ...DHCLIENT, tshark: "tshark" } },
-  () =>
-    withTopology(async (t) => {
-      const { srv, cli, serverLinkLocal } = await directTopology(t);
-      const server = await t.startServer({
-        namespace: srv,
-        config:
-          `io-backend ffi\nworkers 0\n${serverIdConfig()}\n<listen-interface srv0 />\n\n${INFORMATION_CONFIG}`,
-        denoFlags: ["--allow-ffi"],
-      });
-      const capture = await startCapture(t, srv, "srv0");
-      const { dir } = await startDhclient(
-        t,
-        cli,
-        ["-S"],
-        "dhclient",
-        "request dhcp6.name-servers, dhcp6.domain-search;\n",
-      );
-      const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
-      assert.deepEqual(env.new_dhcp6_name_servers?.split(/\s+/), [
-        "2001:db8::53",
-        "2001:db8::153",
-      ]);
-      assert.deepEqual(env.new_dhcp6_domain_search?.split(/\s+/), ["example.com.", "example.net."]);
-      await capture.stop();
-      const messages = await capture.decode();
-      const requests = messages.filter((m) => m.type === "information-request");
-      const replies = messages.filter((m) => m.type === "reply");
-      assert.ok(requests.length > 0 && replies.length > 0, JSON.stringify(messages));
-      assert.equal(requests[0].dst, "ff02::1:2", "the request was multicast");
-      for (const m of replies) {
-        assert.equal(m.src, serverLinkLocal, "sent from the server's link-local address");
-        assert.equal(m.sport, 547);
-        assert.equal(m.dport, 546);
-      }
-      assert.match(server.log, /Worker-0: \[DEBUG\] .*answering information-request/);
-    }),
-);
+for (const workers of [0, 2]) {
+  e2eTest(
+    `ffi backend: dhclient -6 -S gets its information through listen-interface (multicast), ` +
+      `workers ${workers}`,
+    { root: true, commands: { ...DHCLIENT, tshark: "tshark" } },
+    () =>
+      withTopology(async (t) => {
+        const { srv, cli, serverLinkLocal } = await directTopology(t);
+        const server = await t.startServer({
+          namespace: srv,
+          config:
+            `io-backend ffi\nworkers ${workers}\n${serverIdConfig()}\n<listen-interface srv0 />\n\n${INFORMATION_CONFIG}`,
+          denoFlags: ["--allow-ffi"],
+        });
+        const capture = await startCapture(t, srv, "srv0");
+        const { dir } = await startDhclient(
+          t,
+          cli,
+          ["-S"],
+          "dhclient",
+          "request dhcp6.name-servers, dhcp6.domain-search;\n",
+        );
+        const env = await t.waitRecorded(dir, /^(INFORM6|RENEW6|BOUND6)$/);
+        assert.deepEqual(env.new_dhcp6_name_servers?.split(/\s+/), [
+          "2001:db8::53",
+          "2001:db8::153",
+        ]);
+        assert.deepEqual(env.new_dhcp6_domain_search?.split(/\s+/), [
+          "example.com.",
+          "example.net.",
+        ]);
+        await capture.stop();
+        const messages = await capture.decode();
+        const requests = messages.filter((m) => m.type === "information-request");
+        const replies = messages.filter((m) => m.type === "reply");
+        assert.ok(requests.length > 0 && replies.length > 0, JSON.stringify(messages));
+        // Every I/O worker waits on the multicast socket: still one answer per request.
+        assert.ok(replies.length <= requests.length, JSON.stringify(messages));
+        assert.equal(requests[0].dst, "ff02::1:2", "the request was multicast");
+        for (const m of replies) {
+          assert.equal(m.src, serverLinkLocal, "sent from the server's link-local address");
+          assert.equal(m.sport, 547);
+          assert.equal(m.dport, 546);
+        }
+        assert.match(server.log, /Worker-\d: \[DEBUG\] .*answering information-request/);
+      }),
+  );
+}
