@@ -28,7 +28,7 @@ import {
   type ToIo,
 } from "./ffi_backend.ts";
 import { OsError, parseIPv6 } from "./libc.ts";
-import { Writer } from "../../protocol/mod.ts";
+import { formatIPv6, Writer } from "../../protocol/mod.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
 import { Poller } from "./poller.ts";
 
@@ -45,11 +45,8 @@ const STATS_INTERVAL_MS = 100;
 const ERROR_PAUSE_MS = 100;
 
 let engine: Engine | undefined;
-/** An engine built for a reload, waiting for the main thread's commit or abort. */
-let prepared: Engine | undefined;
-/** The reload {@link prepared} was built for. */
-let preparedGeneration = -1;
-let reloading = false;
+/** An engine built for a reload (and its batch delay), waiting for the commit or abort. */
+let prepared: { engine: Engine; generation: number; batchDelayMs: number } | undefined;
 /** `io-batch-delay` in milliseconds (the committed configuration's). */
 let batchDelayMs = 0;
 /** Datagrams received in the current round (one epoll wake-up). */
@@ -60,8 +57,6 @@ let roundPackets = 0;
  * after them would only add a wake-up.
  */
 const COALESCE_BELOW = 2;
-/** The batch delay of the engine being prepared by a reload. */
-let preparedBatchDelayMs = 0;
 /** Packet ids: this Worker numbers `first, first + step, ...` so ids are unique across Workers. */
 let packetCounter = 0;
 let packetStep = 1;
@@ -127,18 +122,15 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       const { generation } = message;
       latestGeneration = generation;
       building++;
-      reloading = true;
       const stale = prepared;
       prepared = undefined;
-      await closeEngine(stale, "superseded");
+      await closeEngine(stale?.engine, "superseded");
       try {
         const built = await buildEngine(message.init);
         if (generation !== latestGeneration) {
           await closeEngine(built, "superseded");
         } else {
-          prepared = built;
-          preparedGeneration = generation;
-          preparedBatchDelayMs = message.batchDelay * 1000;
+          prepared = { engine: built, generation, batchDelayMs: message.batchDelay * 1000 };
           post({ kind: "prepared", generation });
         }
       } catch (e) {
@@ -146,18 +138,18 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
           post({ kind: "reload-error", message: (e as Error)?.message ?? String(e), generation });
         }
       } finally {
-        reloading = --building > 0;
+        building--;
       }
       break;
     }
     case "commit": {
       // Phase two: every Worker built its engine; switch.
-      if (!prepared || preparedGeneration !== message.generation) break;
+      if (prepared?.generation !== message.generation) break;
       flushStats(); // what the old engine counted
       const old = engine;
-      engine = prepared;
+      engine = prepared.engine;
+      batchDelayMs = prepared.batchDelayMs;
       prepared = undefined;
-      batchDelayMs = preparedBatchDelayMs;
       post({ kind: "committed", generation: message.generation });
       await closeEngine(old, "previous");
       break;
@@ -167,10 +159,10 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       post({ kind: "flushed", seq: message.seq });
       break;
     case "abort": {
-      if (preparedGeneration !== message.generation) break;
+      if (prepared?.generation !== message.generation) break;
       const stale = prepared;
       prepared = undefined;
-      await closeEngine(stale, "unused");
+      await closeEngine(stale.engine, "unused");
       break;
     }
   }
@@ -202,35 +194,6 @@ function destinationBytes(text: string): Uint8Array {
   return bytes;
 }
 
-/** Hex of a byte without and with a leading zero. */
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
-const HEX2 = HEX.map((h) => h.padStart(2, "0"));
-
-/** Format the 16 bytes at `off` as an IPv6 address (RFC 5952: longest zero run compressed). */
-function formatAddress(u8: Uint8Array, off: number): string {
-  let bestStart = -1, bestLen = 1, runStart = -1;
-  for (let i = 0; i < 8; i++) {
-    if (u8[off + 2 * i] === 0 && u8[off + 2 * i + 1] === 0) {
-      if (runStart < 0) runStart = i;
-      if (i - runStart + 1 > bestLen) [bestStart, bestLen] = [runStart, i - runStart + 1];
-    } else {
-      runStart = -1;
-    }
-  }
-  let text = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += "::";
-      i += bestLen - 1;
-      continue;
-    }
-    if (text !== "" && !text.endsWith(":")) text += ":";
-    const hi = u8[off + 2 * i], lo = u8[off + 2 * i + 1];
-    text += hi ? HEX[hi] + HEX2[lo] : HEX[lo];
-  }
-  return text;
-}
-
 function isLinkScoped(b: Uint8Array): boolean {
   return (b[0] === 0xfe && (b[1] & 0xc0) === 0x80) || (b[0] === 0xff && (b[1] & 0x0f) === 2);
 }
@@ -250,7 +213,7 @@ function drain(p: Polled, byIndex: Map<number, Listener>): void {
       // A view into the receive arena, valid until the next recvBatch on this socket: the batch is
       // handled before that, and parsing copies the bytes it keeps.
       data: socket.recvData(i),
-      source: formatAddress(socket.u8, socket.recvSourceOffset(i)),
+      source: formatIPv6(socket.u8, socket.recvSourceOffset(i)),
       sourcePort: socket.recvSourcePort(i),
       interfaceName: listener.interfaceName,
       linkAddress: listener.linkAddress,
@@ -384,7 +347,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
     let rc = 0;
     try {
       if (!poller) throw new Error("no poller");
-      rc = poller.wait(reloading ? 1 : POLL_MS);
+      rc = poller.wait(building > 0 ? 1 : POLL_MS);
       for (let k = 0; k < rc; k++) drain(polled[poller.ready[k]], byIndex);
       // io-batch-delay: requests arriving one by one are gathered before the next receive.
       if (roundPackets > 0 && roundPackets <= COALESCE_BELOW && batchDelayMs > 0) {
@@ -401,7 +364,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
       flushStats();
     }
     if (
-      rc <= 0 || reloading || now - lastYield >= YIELD_MS || Atomics.load(ctl, CTL_PENDING) !== 0
+      rc <= 0 || building > 0 || now - lastYield >= YIELD_MS || Atomics.load(ctl, CTL_PENDING) !== 0
     ) {
       // The pending count goes down in onmessage, once a message has actually arrived.
       await macrotask();
@@ -413,7 +376,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   flushStats();
   if (poller && Atomics.exchange(ctl, CTL_EPFD, 0) !== 0) poller.close();
   await closeEngine(engine, "last");
-  await closeEngine(prepared, "unused");
+  await closeEngine(prepared?.engine, "unused");
   // The sockets belong to the main thread, which closes them once every Worker has stopped.
   Atomics.store(ctl, CTL_STOPPED, 1);
   // Forward the last log lines, then report.

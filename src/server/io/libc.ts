@@ -193,26 +193,6 @@ export function parseIPv6(text: string): { bytes: Uint8Array; scopeId: number } 
   return { bytes, scopeId };
 }
 
-/** Format 16 bytes at `off` of `u8` as an IPv6 address (RFC 5952-ish compression). */
-export function formatIPv6(u8: Uint8Array, off = 0): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((u8[off + 2 * i] << 8) | u8[off + 2 * i + 1]);
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) [bestStart, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return hex.slice(0, bestStart).join(":") + "::" + hex.slice(bestStart + bestLen).join(":");
-}
-
 /** `if_nametoindex(3)`; throws when the interface does not exist. */
 export function interfaceIndex(name: string): number {
   const idx = libc().if_nametoindex(new TextEncoder().encode(name + "\0"));
