@@ -45,11 +45,11 @@ export const FFI_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 /**
  * Indexes in the control `Int32Array` shared with each I/O Worker: stop flag, number of messages
- * posted but not yet handled, "stopped" flag, and the Worker's epoll descriptor (0: none), which
- * the main thread closes when it has to terminate a Worker that did not stop.
+ * posted but not yet handled, and the Worker's epoll descriptor (0: none), which the main thread
+ * closes when it has to terminate a Worker that did not stop.
  */
-export const CTL_STOP = 0, CTL_PENDING = 1, CTL_STOPPED = 2, CTL_EPFD = 3;
-const CTL_SIZE = 4;
+export const CTL_STOP = 0, CTL_PENDING = 1, CTL_EPFD = 2;
+const CTL_SIZE = 3;
 
 /** One socket of a listener, as the I/O Worker sees it. */
 export interface IoSocket {

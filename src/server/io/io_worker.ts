@@ -22,7 +22,6 @@ import {
   CTL_EPFD,
   CTL_PENDING,
   CTL_STOP,
-  CTL_STOPPED,
   type FromIo,
   type IoListener,
   type ToIo,
@@ -378,7 +377,6 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   await closeEngine(engine, "last");
   await closeEngine(prepared?.engine, "unused");
   // The sockets belong to the main thread, which closes them once every Worker has stopped.
-  Atomics.store(ctl, CTL_STOPPED, 1);
   // Forward the last log lines, then report.
   await macrotask();
   post({ kind: "stopped" });
