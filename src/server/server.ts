@@ -43,7 +43,7 @@ import { categoriesOf } from "./pipeline_builder.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { TcpService } from "./tcp_listener.ts";
 import { exportSharedBuffers } from "../handlers/shared_memory.ts";
-import { ControlSocket } from "./control_socket.ts";
+import { type CommandOutcome, ControlSocket } from "./control_socket.ts";
 import { logSystem, wantedLevel } from "./logging.ts";
 import { LatencyHistogram, MetricsServer, type MetricsSources } from "./metrics.ts";
 import type { MetricsValues } from "../config/sections/metrics.ts";
@@ -58,6 +58,21 @@ import { chooseIoBackend, FfiBackend, ffiUnavailable, ioWorkerCount } from "./io
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
+
+/** Why a reload failed, after `FAILED: ` on the control socket. */
+const REFUSED = "configuration refused; the running configuration stays in place";
+const NOT_APPLIED = "the new configuration cannot be applied; the running configuration stays in " +
+  "place";
+const STOPPING = "the server is stopping";
+
+/**
+ * The lines of an error for the control socket: configuration errors come one per line, as
+ * `FILE:LINE: message` (see `loadServerConfig`).
+ */
+function errorLines(e: unknown): string[] {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
 
 /** How the server was started. */
 export interface ServerOptions {
@@ -106,7 +121,7 @@ export class Server {
   #control?: ControlSocket;
   #metrics?: MetricsServer;
   #entries: StatisticsEntries = { interfaces: [], subnets: [], relays: [] };
-  #reloading: Promise<boolean> = Promise.resolve(true);
+  #reloading: Promise<unknown> = Promise.resolve();
   #dropWarnedAt = -Infinity;
   #listeners: UdpListener[] = [];
   #handling?: Handling;
@@ -343,7 +358,8 @@ export class Server {
     return ControlSocket.open(path, {
       stats: () => this.statsText(),
       statsJson: () => this.statsJson(),
-      reload: () => void this.reload(),
+      reload: () => this.reload(),
+      reopenLogs: () => this.reopenLogs(),
       shutdown: () => void this.stop(),
     }, { user: config.controlSocketUser, group: config.controlSocketGroup });
   }
@@ -616,16 +632,47 @@ export class Server {
   }
 
   /**
-   * Re-read the configuration and swap in a new pipeline; a bad configuration changes nothing.
-   * Reloads run one at a time.
+   * Reopen the log files (`ctl reopen-logs`; every reload does it first). The outcome lists the
+   * files that could not be reopened.
    */
-  reload(): Promise<boolean> {
-    const run = this.#reloading.then(() => this.#stopped ? false : this.#reload());
-    this.#reloading = run.catch(() => false);
+  async reopenLogs(): Promise<CommandOutcome> {
+    let problems: string[];
+    try {
+      problems = await logSystem.reopen();
+    } catch (e) {
+      problems = errorLines(e);
+    }
+    return problems.length === 0
+      ? { lines: [] }
+      : { lines: problems, failure: "not every log file could be reopened" };
+  }
+
+  /**
+   * Reopen the log files, re-read the configuration and swap in a new pipeline; a bad
+   * configuration changes nothing. Reloads run one at a time. Resolves once this reload is over
+   * with its outcome (never rejects): on failure the errors, configuration errors as
+   * `FILE:LINE: message`.
+   */
+  reload(): Promise<CommandOutcome> {
+    const run = this.#reloading.then(() => this.#reloadOnce());
+    this.#reloading = run;
     return run;
   }
 
-  async #reload(): Promise<boolean> {
+  async #reloadOnce(): Promise<CommandOutcome> {
+    if (this.#stopped) return { lines: [], failure: STOPPING };
+    // Whatever becomes of the configuration, SIGHUP after log rotation gets fresh log files.
+    const logs = await this.reopenLogs();
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.#reload();
+    } catch (e) {
+      outcome = { lines: errorLines(e), failure: NOT_APPLIED };
+    }
+    return { lines: [...logs.lines, ...outcome.lines], failure: outcome.failure };
+  }
+
+  async #reload(): Promise<CommandOutcome> {
     log.info("Reloading configuration");
     let config: ServerConfig;
     let files: Record<string, string>;
@@ -641,7 +688,7 @@ export class Server {
       );
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
-      return false;
+      return { lines: errorLines(e), failure: REFUSED };
     }
     let handling: Handling;
     let listeners: UdpListener[] = [];
@@ -663,13 +710,13 @@ export class Server {
       closeNew();
       this.#configFiles = previousFiles;
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
-      return false;
+      return { lines: errorLines(e), failure: NOT_APPLIED };
     }
     if (this.#stopped) {
       // Told to stop while the new pipeline was being built: drop it, keep nothing open.
       closeNew();
       await this.#release(handling);
-      return false;
+      return { lines: [], failure: STOPPING };
     }
     const old = this.#handling;
     const oldListeners = this.#listeners;
@@ -701,7 +748,7 @@ export class Server {
     this.#updatePidFile(config);
     await this.#reloadMetrics(config);
     log.info("Configuration reloaded");
-    return true;
+    return { lines: [] };
   }
 
   async #reloadControlSocket(config: ServerConfig): Promise<void> {

@@ -283,3 +283,54 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** A control-socket reply as sent on the wire: the output lines and the terminator line. */
+export interface ControlReply {
+  /** Lines before the terminator. */
+  lines: string[];
+  /** `OK`, `OK: ...`, `FAILED: ...` or `UNKNOWN`. */
+  end: string;
+}
+
+/**
+ * Send `command` over a raw connection to the control socket at `path` and read the reply up to
+ * its terminator line (independent of `dhcpkit ctl`, to test the server's side of the protocol).
+ */
+export async function controlReply(
+  path: string,
+  command: string,
+  timeoutMs = 60_000,
+): Promise<ControlReply> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    await conn.write(new TextEncoder().encode(command + "\n"));
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(65536);
+    let text = "";
+    while (true) {
+      const lines = text.split("\n");
+      const end = lines.slice(1, -1).findIndex((l) =>
+        /^(OK|OK: .*|FAILED|FAILED: .*|UNKNOWN)$/.test(l)
+      );
+      if (end >= 0) return { lines: lines.slice(1, end + 1), end: lines[end + 1] };
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch {
+        n = null;
+      }
+      if (n === null) {
+        throw new Error(`no complete reply to ${command}; got ${JSON.stringify(text)}`);
+      }
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
+  }
+}
