@@ -31,6 +31,7 @@ import {
   type UdpListener,
 } from "./listeners.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
+import { ensureDefaultFolder } from "./runtime_dir.ts";
 import {
   droppedTo,
   dropPrivileges,
@@ -214,7 +215,10 @@ export class Server {
     // The control socket and the metrics endpoint are opened while still root.
     try {
       const controlPath = this.options.controlSocket ?? this.config.controlSocket;
-      if (controlPath) this.#control = await this.#openControlSocket(controlPath, this.config);
+      if (controlPath) {
+        this.#createdFolder(ensureDefaultFolder(controlPath));
+        this.#control = await this.#openControlSocket(controlPath, this.config);
+      }
       this.#metrics = this.#startMetrics(this.config);
     } catch (e) {
       this.#closeListeners();
@@ -318,6 +322,7 @@ export class Server {
     if ((path || undefined) === old) return;
     if (path) {
       try {
+        this.#createdFolder(ensureDefaultFolder(path));
         withRootSync(() => writePidFile(path));
       } catch (e) {
         log.error("Cannot write PID file {path}: {error}", {
@@ -352,6 +357,10 @@ export class Server {
       }
     });
     return reader.files;
+  }
+
+  #createdFolder(folder: string | undefined): void {
+    if (folder) log.info("Created {folder} for the control socket and PID file", { folder });
   }
 
   #openControlSocket(path: string, config: ServerConfig): Promise<ControlSocket> {
@@ -756,6 +765,7 @@ export class Server {
     const path = config.controlSocket;
     if (this.#control?.path === path) return;
     try {
+      if (path) this.#createdFolder(ensureDefaultFolder(path));
       const control = path ? await this.#openControlSocket(path, config) : undefined;
       this.#control?.close();
       this.#control = control;
