@@ -101,7 +101,7 @@ export class StartupError extends Error {
 }
 
 type Handling =
-  | { kind: "main"; engine: Engine }
+  | { kind: "main"; engine: Engine; assignments: Array<[string, number]> }
   | { kind: "pool"; pool: WorkerPool }
   | { kind: "ffi"; io: FfiBackend };
 
@@ -130,6 +130,10 @@ export class Server {
   #ffiOpened?: FfiBackend;
   #packetCounter = 0;
   #stopped = false;
+  /** Listeners open and handlers initialised (`/ready`). */
+  #ready = false;
+  /** The last configuration load, start-up or reload (`/metrics`). */
+  #lastReload = { successful: false, time: 0 };
   #stoppedPromise: Promise<void>;
   #resolveStopped!: () => void;
   #pidFile?: string;
@@ -174,6 +178,7 @@ export class Server {
         reader.readFile,
       );
       this.#configFiles = reader.files;
+      this.#lastReload = { successful: true, time: Date.now() / 1000 };
     } catch (e) {
       throw new StartupError((e as Error).message);
     }
@@ -259,6 +264,7 @@ export class Server {
 
     for (const listener of this.#listeners) this.#receiveLoops(listener);
     this.#control?.serve();
+    this.#ready = !this.#stopped;
     const ffi = this.#handling?.kind === "ffi" ? this.#handling.io : undefined;
     log.info("Ready to handle requests on {listeners}{threads}", {
       listeners: [
@@ -296,7 +302,18 @@ export class Server {
       latency: this.latency,
       queueDrops: this.queueDrops,
       logDrops: logSystem.drops(),
+      staticAssignments: this.#staticAssignments(),
+      lastReload: this.#lastReload,
     };
+  }
+
+  /** Static assignments per source of the pipeline in use. */
+  #staticAssignments(): Array<[string, number]> {
+    const handling = this.#handling;
+    if (handling?.kind === "main") return handling.assignments;
+    if (handling?.kind === "pool") return handling.pool.staticAssignments;
+    if (handling?.kind === "ffi") return handling.io.staticAssignments;
+    return [];
   }
 
   /** The `stats` text. */
@@ -385,7 +402,10 @@ export class Server {
     try {
       // Binding is synchronous; as root after a reload, as at start-up.
       const server = withRootSync(() =>
-        MetricsServer.start(m.address, m.port, () => this.metricsSources())
+        MetricsServer.start(m.address, m.port, () => this.metricsSources(), () => ({
+          live: !this.#stopped,
+          ready: this.#ready && !this.#stopped,
+        }))
       );
       log.info("Metrics on http://{host}:{port}/metrics", {
         host: m.address.includes(":") ? `[${m.address}]` : m.address,
@@ -504,10 +524,8 @@ export class Server {
   async #startHandling(config: ServerConfig): Promise<Handling> {
     if (chooseIoBackend(config.ioBackend) === "ffi") return await this.#startFfi(config);
     if (config.workers === 0) {
-      return {
-        kind: "main",
-        engine: await Engine.create(config, this.serverDuid, this.stats, this.latency),
-      };
+      const engine = await Engine.create(config, this.serverDuid, this.stats, this.latency);
+      return { kind: "main", engine, assignments: engine.staticAssignments() };
     }
     const pool = new WorkerPool(config.workers, {
       configPath: this.options.configPath,
@@ -677,6 +695,9 @@ export class Server {
       outcome = await this.#reload();
     } catch (e) {
       outcome = { lines: errorLines(e), failure: NOT_APPLIED };
+    }
+    if (outcome.failure !== STOPPING) {
+      this.#lastReload = { successful: outcome.failure === undefined, time: Date.now() / 1000 };
     }
     return { lines: [...logs.lines, ...outcome.lines], failure: outcome.failure };
   }

@@ -2,17 +2,15 @@
  * The default control socket and PID file are `/run/dhcpkit/dhcpkit.sock` and
  * `/run/dhcpkit/dhcpkit.pid`, the paths of the systemd unit and the operator guide; the server
  * creates `/run/dhcpkit` for them when it is missing. The server runs in a mount namespace of
- * its own with a fresh tmpfs on `/run`, so the host's `/run` is never touched; the test reaches
- * the namespace's files through `/proc/PID/root`.
+ * its own with a fresh tmpfs on `/run`, so the host's `/run` is never touched; the test looks at
+ * the namespace's files with `nsenter`.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { sendControlCommand } from "../../cli/ctl.ts";
 import { SERVER_PERMISSIONS } from "../helpers/server.ts";
 import {
   baseConfig,
-  exists,
   freeUdpPort,
   informationRequest,
   MAIN,
@@ -42,8 +40,8 @@ function canUnshare(): boolean {
 const usable = canUnshare();
 if (!usable) {
   console.warn(
-    "default_paths_test: skipped, needs root and unshare (util-linux) to give the server a /run " +
-      "of its own",
+    "default_paths_test: skipped, needs root, unshare and nsenter (util-linux) to give the " +
+      "server a /run of its own",
   );
 }
 
@@ -88,8 +86,15 @@ function serveWithPrivateRun(config: string, extra: string[] = []) {
     get done() {
       return done;
     },
-    /** A path inside the server's mount namespace. */
-    inside: (path: string) => `/proc/${child.pid}/root${path}`,
+    /** Run a command in the server's mount namespace; its stdout, or undefined on failure. */
+    inside: (...command: string[]): string | undefined => {
+      const out = new Deno.Command("nsenter", {
+        args: ["--target", String(child.pid), "--mount", "--", ...command],
+        stdout: "piped",
+        stderr: "null",
+      }).outputSync();
+      return out.success ? new TextDecoder().decode(out.stdout) : undefined;
+    },
     async stop() {
       if (!done) child.kill("SIGTERM");
       await status;
@@ -116,28 +121,33 @@ Deno.test({
     const server = serveWithPrivateRun(conf);
     const client = new RelayClient(port);
     try {
-      const socket = server.inside("/run/dhcpkit/dhcpkit.sock");
       await waitFor(
-        async () => {
+        () => {
           if (server.done) throw new Error(`the server exited:\n${server.stderr()}`);
-          try {
-            await sendControlCommand(socket, "help", 2);
-            return true;
-          } catch {
-            return false;
-          }
+          return server.inside("test", "-S", "/run/dhcpkit/dhcpkit.sock") !== undefined;
         },
         30_000,
         "the control socket at /run/dhcpkit/dhcpkit.sock",
       );
+      const help = server.inside(
+        Deno.execPath(),
+        "run",
+        "--allow-all",
+        MAIN,
+        "ctl",
+        "-c",
+        "/run/dhcpkit/dhcpkit.sock",
+        "help",
+      );
+      assert.match(help ?? "", /^Recognised commands:\n/);
       assert.ok(await client.ask(informationRequest()), "the server answers");
-      const folder = Deno.statSync(server.inside("/run/dhcpkit"));
-      assert.ok(folder.isDirectory);
-      assert.equal((folder.mode! & 0o7777).toString(8), "755");
-      assert.equal(folder.uid, 0);
-      const pidFile = server.inside("/run/dhcpkit/dhcpkit.pid");
-      await waitFor(() => exists(pidFile), 5000, "the PID file");
-      assert.equal(Deno.readTextFileSync(pidFile).trim(), String(server.child.pid));
+      assert.equal(server.inside("stat", "-c", "%F %a %u", "/run/dhcpkit"), "directory 755 0\n");
+      await waitFor(
+        () => server.inside("test", "-f", "/run/dhcpkit/dhcpkit.pid") !== undefined,
+        5000,
+        "the PID file",
+      );
+      assert.equal(server.inside("cat", "/run/dhcpkit/dhcpkit.pid"), `${server.child.pid}\n`);
     } finally {
       client.close();
       await server.stop();
