@@ -224,3 +224,87 @@ Deno.test("metrics exposition: label values are escaped, every family parses in 
     assert.equal(sum(families, "dhcpkit_config_last_reload_timestamp_seconds"), 1234.5);
   }
 });
+
+/** The Monitoring section of the operator guide. */
+function monitoringSection(): string {
+  const guide = Deno.readTextFileSync(new URL("../../docs/operator-guide.md", import.meta.url));
+  const start = guide.indexOf("\n## Monitoring");
+  return guide.slice(start, guide.indexOf("\n## ", start + 1));
+}
+
+/** An exposition with every kind of series: all scopes, a static source, a log output. */
+function fullExposition(): Map<string, Family> {
+  return parseExposition(formatMetrics({
+    stats: new StatisticsStore(),
+    entries: { interfaces: ["eth0"], subnets: ["2001:db8::/64"], relays: ["2001:db8::1"] },
+    latency: new LatencyHistogram(),
+    queueDrops: 0,
+    logDrops: [["console", 0]],
+    staticAssignments: [["/etc/dhcpkit/assignments.csv", 1]],
+    lastReload: { successful: true, time: 1 },
+  }));
+}
+
+Deno.test("operator guide: the metrics table and label values match the exposition", () => {
+  const text = monitoringSection();
+  const families = fullExposition();
+  const rows = [...text.matchAll(/^\| `((?:dhcpkit|process)_\w+)` +\| ([^|]*)\|/gm)];
+  assert.ok(rows.length >= 10);
+  // Every family is in the table, with its labels.
+  assert.deepEqual(rows.map((r) => r[1]).sort(), [...families.keys()].sort());
+  for (const [, name, labelText] of rows) {
+    const documented = [...labelText.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort();
+    const actual = [...new Set(families.get(name)!.samples.flatMap((s) => Object.keys(s.labels)))]
+      .sort();
+    assert.deepEqual(documented, actual, name);
+  }
+  // The listed values of type, reason and status.
+  const bullets = text.split(/\n(?=- )/).filter((b) => /^- `(type|reason|status)`/.test(b));
+  assert.equal(bullets.length, 4);
+  for (const bullet of bullets) {
+    const [, label, family] = /^- `(\w+)`(?: of `(\w+)`)?:/.exec(bullet)!;
+    const values = [...bullet.slice(bullet.indexOf(":")).matchAll(/`([a-z_]+)`/g)]
+      .map((m) => m[1]).filter((v) => v !== family).sort();
+    const owner = family ??
+      (label === "reason" ? "dhcpkit_pkt6_dropped_total" : "dhcpkit_pkt6_error_replies_total");
+    const actual = [...new Set(select(families, owner).map((s) => s.labels[label]))].sort();
+    assert.deepEqual(values, actual, `${label} of ${owner}`);
+  }
+});
+
+Deno.test("operator guide: every PromQL example names existing series and labels", () => {
+  const blocks = [...monitoringSection().matchAll(/```promql\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.equal(blocks.length, 1);
+  const families = fullExposition();
+  const samples = [...families.values()].flatMap((f) => f.samples);
+  // One query per line; a line that starts with blanks continues the one before.
+  const queries: string[] = [];
+  for (const line of blocks[0].split("\n")) {
+    if (!line.trim() || line.trim().startsWith("#")) continue;
+    if (/^\s/.test(line) && queries.length) queries[queries.length - 1] += " " + line.trim();
+    else queries.push(line);
+  }
+  assert.ok(queries.length >= 5, queries.join("\n"));
+  let selectors = 0;
+  for (const query of queries) {
+    const used: string[] = [];
+    for (const m of query.matchAll(/\b((?:dhcpkit|process)_\w+)(?:\{([^}]*)\})?/g)) {
+      const [, name, matchers] = m;
+      const match = Object.fromEntries(
+        [...(matchers ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+      );
+      const found = samples.filter((s) =>
+        s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)
+      );
+      assert.ok(found.length > 0, `${name}{${matchers ?? ""}} matches nothing (${query})`);
+      used.push(...found.flatMap((s) => Object.keys(s.labels)));
+      selectors++;
+    }
+    for (const by of query.matchAll(/\bby \(([^)]*)\)/g)) {
+      for (const label of by[1].split(",").map((l) => l.trim())) {
+        assert.ok(used.includes(label), `by (${label}) on series without it: ${query}`);
+      }
+    }
+  }
+  assert.ok(selectors >= 7);
+});
