@@ -190,75 +190,70 @@ class Exposition {
   }
 }
 
-/** The request counters: one family per kind of count, scope and part as labels. */
-function requestFamilies(out: Exposition, sets: readonly ScopedSet[]): void {
-  const index = (name: ScalarCounter) => scalarIndex(name);
-  out.family(
+/** A counter read from a statistics set: `[label value, how to get it]`. */
+type Part = readonly [string, (values: readonly number[]) => number];
+
+const counter = (name: ScalarCounter) => {
+  const i = scalarIndex(name);
+  return (values: readonly number[]) => values[i];
+};
+const at = (i: number) => (values: readonly number[]) => values[i];
+
+/** Received packets by type: the counted request types, `other` and `unparsable`. */
+const RECEIVED_PARTS: readonly Part[] = [
+  ...MESSAGES_IN.map(([type, code]): Part => [type, at(messageInIndex(code)!)]),
+  [RECEIVED_OTHER, (values) => {
+    let typed = values[scalarIndex("unparsable_packets")];
+    for (const [, code] of MESSAGES_IN) typed += values[messageInIndex(code)!];
+    return Math.max(0, values[scalarIndex("incoming_packets")] - typed);
+  }],
+  [RECEIVED_UNPARSABLE, counter("unparsable_packets")],
+];
+
+/** The request counter families: `[name, help, part label, parts]`. */
+const REQUEST_FAMILIES: ReadonlyArray<readonly [string, string, string, readonly Part[]]> = [
+  [
     "dhcpkit_pkt6_received",
-    "counter",
     "Packets received and handled, by request type (`other`: a type the server does not count; " +
-      "`unparsable`: not a valid message); the types add up to every packet received",
-  );
-  for (const { scope, values } of sets) {
-    let typed = values[index("unparsable_packets")];
-    for (const [type, code] of MESSAGES_IN) {
-      const n = values[messageInIndex(code)!];
-      typed += n;
-      out.sample("dhcpkit_pkt6_received_total", [...scope, ["type", type]], n);
-    }
-    const other = Math.max(0, values[index("incoming_packets")] - typed);
-    out.sample("dhcpkit_pkt6_received_total", [...scope, ["type", RECEIVED_OTHER]], other);
-    out.sample(
-      "dhcpkit_pkt6_received_total",
-      [...scope, ["type", RECEIVED_UNPARSABLE]],
-      values[index("unparsable_packets")],
-    );
-  }
-  out.family("dhcpkit_pkt6_sent", "counter", "Messages sent (every message of a bulk answer)");
-  for (const { scope, values } of sets) {
-    out.sample("dhcpkit_pkt6_sent_total", scope, values[index("outgoing_packets")]);
-  }
-  out.family(
+    "`unparsable`: not a valid message); the types add up to every packet received",
+    "type",
+    RECEIVED_PARTS,
+  ],
+  ["dhcpkit_pkt6_sent", "Messages sent (every message of a bulk answer)", "", [
+    ["", counter("outgoing_packets")],
+  ]],
+  [
     "dhcpkit_pkt6_answered",
-    "counter",
     "Requests answered, by the type of the answer (a bulk leasequery once, by its first message)",
-  );
-  for (const { scope, values } of sets) {
-    for (const [type, code] of MESSAGES_OUT) {
-      out.sample(
-        "dhcpkit_pkt6_answered_total",
-        [...scope, ["type", type]],
-        values[messageOutIndex(code)!],
-      );
-    }
-  }
-  out.family(
+    "type",
+    MESSAGES_OUT.map(([type, code]): Part => [type, at(messageOutIndex(code)!)]),
+  ],
+  [
     "dhcpkit_pkt6_dropped",
-    "counter",
     "Packets received and not answered, by reason; the reasons add up to Kea's pkt6-receive-drop",
-  );
-  for (const { scope, values } of sets) {
-    for (const [reason, counter] of DROP_REASONS) {
-      out.sample(
-        "dhcpkit_pkt6_dropped_total",
-        [...scope, ["reason", reason]],
-        values[index(counter)],
-      );
-    }
-  }
-  out.family(
+    "reason",
+    DROP_REASONS.map(([reason, name]): Part => [reason, counter(name)]),
+  ],
+  [
     "dhcpkit_pkt6_error_replies",
-    "counter",
     "Requests answered with an error status (UseMulticast, UnknownQueryType, MalformedQuery, " +
-      "NotAllowed, another), by status",
-  );
-  for (const { scope, values } of sets) {
-    for (const [status, counter] of ERROR_STATUSES) {
-      out.sample(
-        "dhcpkit_pkt6_error_replies_total",
-        [...scope, ["status", status]],
-        values[index(counter)],
-      );
+    "NotAllowed, another), by status",
+    "status",
+    ERROR_STATUSES.map(([status, name]): Part => [status, counter(name)]),
+  ],
+];
+
+/**
+ * The request counters: one family per kind of count, the scope and the part (when the family
+ * has parts) as labels.
+ */
+function requestFamilies(out: Exposition, sets: readonly ScopedSet[]): void {
+  for (const [name, help, label, parts] of REQUEST_FAMILIES) {
+    out.family(name, "counter", help);
+    for (const { scope, values } of sets) {
+      for (const [part, read] of parts) {
+        out.sample(`${name}_total`, label ? [...scope, [label, part]] : scope, read(values));
+      }
     }
   }
 }

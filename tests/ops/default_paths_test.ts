@@ -16,6 +16,7 @@ import {
   MAIN,
   makeWorkDir,
   RelayClient,
+  spawnCollectingStderr,
   waitFor,
   writeConfig,
 } from "./helpers.ts";
@@ -47,68 +48,65 @@ if (!usable) {
 
 /** `dhcpkit serve CONFIG` in a new mount namespace whose `/run` is an empty tmpfs. */
 function serveWithPrivateRun(config: string, extra: string[] = []) {
-  const child = new Deno.Command("unshare", {
-    args: [
-      "--mount",
-      "--propagation",
-      "private",
-      "sh",
-      "-c",
-      'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"',
-      "sh",
-      Deno.execPath(),
-      "run",
-      ...SERVER_PERMISSIONS,
-      MAIN,
-      "serve",
-      ...extra,
-      config,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stderr) err += decoder.decode(chunk, { stream: true });
-  })();
-  let done = false;
-  const status = child.status.then(async (s) => {
-    done = true;
-    await reading;
-    return s;
-  });
+  const server = spawnCollectingStderr("unshare", [
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    'mount -t tmpfs -o mode=0755 tmpfs /run && exec "$@"',
+    "sh",
+    Deno.execPath(),
+    "run",
+    ...SERVER_PERMISSIONS,
+    MAIN,
+    "serve",
+    ...extra,
+    config,
+  ]);
   return {
-    child,
-    status,
-    stderr: () => err,
-    get done() {
-      return done;
-    },
+    ...server,
     /** Run a command in the server's mount namespace; its stdout, or undefined on failure. */
     inside: (...command: string[]): string | undefined => {
       const out = new Deno.Command("nsenter", {
-        args: ["--target", String(child.pid), "--mount", "--", ...command],
+        args: ["--target", String(server.child.pid), "--mount", "--", ...command],
         stdout: "piped",
         stderr: "null",
       }).outputSync();
       return out.success ? new TextDecoder().decode(out.stdout) : undefined;
     },
     async stop() {
-      if (!done) child.kill("SIGTERM");
-      await status;
+      if (!server.exited()) server.child.kill("SIGTERM");
+      await server.status;
     },
   };
 }
 
-Deno.test({
-  name: "default paths: /run/dhcpkit is created for the default control socket and PID file",
-  ignore: !usable,
-  async fn() {
-    const dir = makeWorkDir();
-    const port = freeUdpPort();
-    const conf = join(dir, "server.conf");
+/**
+ * A test with a free port and the path of its configuration (not written yet) in a work folder
+ * that is removed afterwards.
+ */
+function privateRunTest(
+  name: string,
+  fn: (port: number, conf: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !usable,
+    fn: async () => {
+      const dir = makeWorkDir();
+      try {
+        await fn(freeUdpPort(), join(dir, "server.conf"));
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  });
+}
+
+privateRunTest(
+  "default paths: /run/dhcpkit is created for the default control socket and PID file",
+  async (port, conf) => {
     // No control-socket and no pid-file: the defaults.
     writeConfig(
       conf,
@@ -123,7 +121,7 @@ Deno.test({
     try {
       await waitFor(
         () => {
-          if (server.done) throw new Error(`the server exited:\n${server.stderr()}`);
+          if (server.exited()) throw new Error(`the server exited:\n${server.stderr()}`);
           return server.inside("test", "-S", "/run/dhcpkit/dhcpkit.sock") !== undefined;
         },
         30_000,
@@ -151,19 +149,14 @@ Deno.test({
     } finally {
       client.close();
       await server.stop();
-      Deno.removeSync(dir, { recursive: true });
     }
     assert.equal((await server.status).code, 0, server.stderr());
   },
-});
+);
 
-Deno.test({
-  name: "default paths: a configured path whose folder is missing is still an error",
-  ignore: !usable,
-  async fn() {
-    const dir = makeWorkDir();
-    const port = freeUdpPort();
-    const conf = join(dir, "server.conf");
+privateRunTest(
+  "default paths: a configured path whose folder is missing is still an error",
+  async (port, conf) => {
     writeConfig(
       conf,
       baseConfig(port).replace(/^control-socket .*$/m, "control-socket /run/elsewhere/ctl.sock"),
@@ -185,7 +178,6 @@ Deno.test({
       assert.match(cli.stderr(), /\/run\/elsewhere\/ctl\.sock: its folder does not exist/);
     } finally {
       await cli.stop();
-      Deno.removeSync(dir, { recursive: true });
     }
   },
-});
+);

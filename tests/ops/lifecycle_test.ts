@@ -15,6 +15,7 @@ import {
   informationRequest,
   makeWorkDir,
   RelayClient,
+  type RunningServer,
   startServer,
   waitFor,
   writeConfig,
@@ -43,7 +44,16 @@ function config(port: number, dir: string, dns: string): string {
   );
 }
 
-Deno.test("reload: a refused config answers FAILED with its FILE:LINE errors, the old one keeps serving; a good one answers OK", async () => {
+/** A server answering DNS 2001:db8::53 and a relay client, for `fn`; all removed afterwards. */
+async function withServer(
+  fn: (t: {
+    dir: string;
+    port: number;
+    conf: string;
+    server: RunningServer;
+    client: RelayClient;
+  }) => Promise<void>,
+): Promise<void> {
   const dir = makeWorkDir();
   const port = freeUdpPort();
   const conf = join(dir, "server.conf");
@@ -51,6 +61,16 @@ Deno.test("reload: a refused config answers FAILED with its FILE:LINE errors, th
   const server = await startServer(dir);
   const client = new RelayClient(port);
   try {
+    await fn({ dir, port, conf, server, client });
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("reload: a refused config answers FAILED with its FILE:LINE errors, the old one keeps serving; a good one answers OK", async () => {
+  await withServer(async ({ dir, port, conf, server, client }) => {
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
 
     const good = config(port, dir, "2001:db8::53");
@@ -103,21 +123,11 @@ Deno.test("reload: a refused config answers FAILED with its FILE:LINE errors, th
     const stats = JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
     assert.equal(stats.global.incoming_packets, 4);
     assert.equal(stats.global.messages_out.reply, 4);
-  } finally {
-    client.close();
-    await server.kill();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("reload: concurrent reloads run one after the other and each gets its answer; SIGHUP reloads", async () => {
-  const dir = makeWorkDir();
-  const port = freeUdpPort();
-  const conf = join(dir, "server.conf");
-  writeConfig(conf, config(port, dir, "2001:db8::53"));
-  const server = await startServer(dir);
-  const client = new RelayClient(port);
-  try {
+  await withServer(async ({ dir, port, conf, server, client }) => {
     writeConfig(conf, config(port, dir, "2001:db8::77"));
     const replies = await Promise.all(
       Array.from({ length: 3 }, () => controlReply(server.socket, "reload")),
@@ -136,11 +146,7 @@ Deno.test("reload: concurrent reloads run one after the other and each gets its 
       lines: [],
       end: "OK: Log files reopened",
     });
-  } finally {
-    client.close();
-    await server.kill();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("shutdown: clean exit, control socket and PID file removed", async () => {
