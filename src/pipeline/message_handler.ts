@@ -418,7 +418,13 @@ export class MessageHandler {
       }
       throw e;
     }
-    if (categories) keys = categories.bundleKeys(bundle, keys);
+    if (categories) {
+      const known = keys.length;
+      keys = categories.bundleKeys(bundle, keys);
+      // The subnets and relays of the request are known only now: it counts as received there
+      // too, so every set counts its requests the way the global set does.
+      if (keys.length > known) stats.addOnly(keys.slice(known), I_INCOMING);
+    }
     const inIndex = messageInIndex(bundle.request.type);
     if (inIndex !== undefined) stats.add(keys, inIndex);
     let result: HandleResult;

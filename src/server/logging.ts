@@ -299,6 +299,17 @@ export class LogSystem {
     return [...totals];
   }
 
+  /**
+   * Reopen every log file (after log rotation moved it away); one line per problem, none when
+   * all went well.
+   *
+   * MINIMAL STUB written on the control branch (issue 13, contract 2) so that `reopen-logs` and
+   * reload can call it: it reopens nothing. The logs branch's implementation replaces it.
+   */
+  reopen(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+
   /** Wait until every output has written what it has queued. */
   async flush(): Promise<void> {
     await Promise.all(this.outputs.map((o) => o.flush()));

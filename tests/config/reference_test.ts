@@ -38,8 +38,8 @@ Deno.test("reference main example: settings, listeners and nested filters", () =
   const c = load("main.conf");
   equal(c.user, "demo");
   equal(c.group, "nogroup");
-  equal(c.pidFile, "/var/run/ipv6-dhcpd.pid");
-  equal(c.controlSocket, "/var/run/ipv6-dhcpd.sock");
+  equal(c.pidFile, "/run/dhcpkit/dhcpkit.pid");
+  equal(c.controlSocket, "/run/dhcpkit/dhcpkit.sock");
   equal(c.controlSocketUser, undefined);
   equal(c.controlSocketGroup, undefined);
   equal(c.workers, Math.max(1, navigator.hardwareConcurrency || cpus().length));
