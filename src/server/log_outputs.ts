@@ -105,6 +105,7 @@ export abstract class LogOutput {
   #lostSinceProblem = 0;
   #closed = false;
   #idle: Array<() => void> = [];
+  #steps: Array<() => void> = [];
   /** Told (once) when the output fails, falls behind or recovers. */
   report: ProblemReporter;
 
@@ -135,10 +136,30 @@ export abstract class LogOutput {
     if (!this.#pumping) this.#pump();
   }
 
+  /**
+   * Run `step` between two deliveries, never while a batch is being written; lines written
+   * meanwhile wait in the buffer as usual. Resolves with what `step` returns (rejects with what
+   * it throws).
+   */
+  protected between<T>(step: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#steps.push(() => {
+        try {
+          resolve(step());
+        } catch (e) {
+          reject(e);
+        }
+      });
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 || this.#steps.length > 0) {
+        for (const step of this.#steps.splice(0)) step();
+        if (this.#queue.length === 0) continue;
         const batch = this.#queue;
         this.#queue = [];
         try {
@@ -171,9 +192,16 @@ export abstract class LogOutput {
     }
   }
 
+  /** Whether the output was closed. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Resolves once everything queued so far has been handled. */
   flush(): Promise<void> {
-    if (!this.#pumping && this.#queue.length === 0) return Promise.resolve();
+    if (!this.#pumping && this.#queue.length === 0 && this.#steps.length === 0) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -279,11 +307,14 @@ export interface FileOutputOptions extends OutputOptions {
  * `.YYYY-MM-DD` (`.YYYY-MM-DD_HH` hourly) when its period ends and only the newest `keep`
  * rotated files are kept. Only the main thread writes files, so rotation never races. Opening
  * and rotating are synchronous steps run as root (`withRootSync`) when the server dropped its
- * privileges, so the log folder may belong to root; writing uses the open file.
+ * privileges, so the log folder may belong to root; writing uses the open file. When an outside
+ * tool such as logrotate renames the file, {@link FileOutput.reopen} starts a new one at the path.
  */
 export class FileOutput extends LogOutput {
   /** The output name. */
   readonly name: string;
+  /** The path of the log file. */
+  readonly path: string;
   readonly #options: FileOutputOptions;
   readonly #now: () => number;
   #file?: Deno.FsFile;
@@ -296,12 +327,27 @@ export class FileOutput extends LogOutput {
     super(options);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.path = options.path;
     this.name = `file ${options.path}`;
   }
 
   /** Open the file now, so that a problem shows at start-up (throws). */
   open(): void {
     this.#openFile();
+  }
+
+  /**
+   * Close the file and open it again at the configured path, between two writes: after an
+   * outside tool renamed the file, new lines go to a new file at the path and none to the renamed
+   * one. Lines logged meanwhile wait and are written to the new file. Rejects when the file
+   * cannot be opened again (the next write then tries again).
+   */
+  reopen(): Promise<void> {
+    return this.between(() => {
+      if (this.closed) return;
+      this.#closeFile();
+      this.#openFile();
+    });
   }
 
   #openFile(): Deno.FsFile {
@@ -388,14 +434,18 @@ export class FileOutput extends LogOutput {
     }
   }
 
-  /** Close the file after a failure so the next write reopens it. */
-  protected override recover(): Promise<void> {
+  #closeFile(): void {
     try {
       this.#file?.close();
     } catch {
       // ignore
     }
     this.#file = undefined;
+  }
+
+  /** Close the file after a failure so the next write reopens it. */
+  protected override recover(): Promise<void> {
+    this.#closeFile();
     return Promise.resolve();
   }
 

@@ -162,7 +162,11 @@ export class LogSystem {
   /** Lines dropped by outputs that were closed since. */
   #retiredDrops: Array<[string, number]> = [];
 
-  /** Build the outputs for `config` (reusing identical ones) and route LogTape to them. */
+  /**
+   * Build the outputs for `config` and route LogTape to them. Outputs configured as before are
+   * kept (with their buffers and counters); kept files are reopened, so a reload also starts new
+   * files where an outside tool moved the old ones away.
+   */
   async apply(config: LoggingConfig | undefined, consoleLevel?: string): Promise<void> {
     const wanted: Array<{ key: string; make: () => LogOutput; threshold: number }> = [];
     const report = (output: LogOutput, message: string) => this.problem(output, message);
@@ -220,11 +224,13 @@ export class LogSystem {
     }
     const old = this.outputs;
     const next: LogOutput[] = [];
+    const kept: LogOutput[] = [];
     for (const w of wanted) {
       const i = old.findIndex((o) => o.key === w.key && !next.includes(o));
       if (i >= 0) {
         old[i].threshold = w.threshold;
         next.push(old[i]);
+        kept.push(old[i]);
       } else {
         const out = w.make();
         out.key = w.key;
@@ -253,6 +259,32 @@ export class LogSystem {
         { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
       ],
     });
+    await this.#reopenFiles(kept);
+  }
+
+  /**
+   * Close every log file and open it again at its configured path (after logrotate or an
+   * operator renamed it, new lines go to a new file there). Lines logged meanwhile are kept and
+   * written to the new files. Returns one line per file that could not be opened again (empty
+   * when all went well); those problems are also logged through the other outputs.
+   */
+  reopen(): Promise<string[]> {
+    return this.#reopenFiles(this.outputs);
+  }
+
+  async #reopenFiles(outputs: readonly LogOutput[]): Promise<string[]> {
+    const files = outputs.filter((o): o is FileOutput => o instanceof FileOutput);
+    const results = await Promise.all(files.map(async (file) => {
+      try {
+        await file.reopen();
+        return undefined;
+      } catch (e) {
+        const message = `cannot reopen log file ${file.path}: ${(e as Error)?.message ?? e}`;
+        this.problem(file, message);
+        return message;
+      }
+    }));
+    return results.filter((r): r is string => r !== undefined);
   }
 
   /** The most verbose level any output wants (our level name). */

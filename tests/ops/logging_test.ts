@@ -336,3 +336,110 @@ Deno.test("workers forward their lines in batches, with a bounded buffer", async
     await new LogSystem().apply(undefined, "critical");
   }
 });
+
+/** The lines of a text file (none when it does not exist). */
+function fileLines(path: string): string[] {
+  try {
+    return Deno.readTextFileSync(path).split("\n").filter((l) => l !== "");
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+Deno.test("reopen: after a rename new lines go to a new file; none is lost or written twice", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "server.log");
+  const system = new LogSystem();
+  try {
+    await system.apply(loggingConfig(dir, `<file ${path}>\n level info\n</file>`), "critical");
+    const log = getLogger(["dhcpkit", "test"]);
+    for (let i = 0; i < 5; i++) log.info("before {i}", { i });
+    await system.flush();
+    Deno.renameSync(path, path + ".1"); // what logrotate does
+    // Logged while the first of them is being written, around the reopen and after it.
+    for (let i = 0; i < 50; i++) log.info("during {i}", { i });
+    const reopening = system.reopen();
+    for (let i = 0; i < 50; i++) log.info("racing {i}", { i });
+    assert.deepEqual(await reopening, []);
+    for (let i = 0; i < 5; i++) log.info("after {i}", { i });
+    await system.flush();
+    const rotated = fileLines(path + ".1");
+    const current = fileLines(path);
+    const messages = (lines: string[]) => lines.map((l) => l.replace(/^.*\[INFO\] /, ""));
+    const expected = [
+      ...Array.from({ length: 5 }, (_, i) => `before ${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `during ${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `racing ${i}`),
+      ...Array.from({ length: 5 }, (_, i) => `after ${i}`),
+    ];
+    assert.deepEqual([...messages(rotated), ...messages(current)], expected);
+    assert.ok(messages(rotated).slice(0, 5).every((m) => m.startsWith("before")));
+    assert.ok(!rotated.some((l) => /racing|after/.test(l)), "the renamed file got new lines");
+    assert.ok(current.some((l) => /racing 0$/.test(l)), current.join("\n"));
+  } finally {
+    await system.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("reopen: a file that cannot be opened again is one problem line, logged elsewhere", async () => {
+  const dir = Deno.makeTempDirSync();
+  const logDir = join(dir, "logs");
+  Deno.mkdirSync(logDir);
+  const path = join(logDir, "server.log");
+  const written: string[] = [];
+  const system = new LogSystem();
+  try {
+    await system.apply(loggingConfig(dir, `<file ${path}>\n level info\n</file>`), "critical");
+    // The console output is replaced by one that records what it is told.
+    system.outputs[0] = new ConsoleOutput({
+      threshold: 40,
+      color: false,
+      writer: {
+        write: (p: Uint8Array) => {
+          written.push(new TextDecoder().decode(p));
+          return Promise.resolve(p.length);
+        },
+      },
+    });
+    Deno.renameSync(logDir, join(dir, "gone"));
+    const problems = await system.reopen();
+    assert.equal(problems.length, 1, problems.join("\n"));
+    assert.match(problems[0], new RegExp(`^cannot reopen log file ${path}: .*No such file`));
+    await system.flush();
+    assert.match(written.join(""), /\[ERROR\] cannot reopen log file .*server\.log/);
+    // Once the folder is back the next line creates the file again.
+    Deno.mkdirSync(logDir);
+    getLogger(["dhcpkit", "test"]).info("back again");
+    await system.flush();
+    assert.match(Deno.readTextFileSync(path), /back again/);
+  } finally {
+    await system.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a reload with unchanged logging reopens the files (SIGHUP after logrotate)", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "server.log");
+  const system = new LogSystem();
+  try {
+    const config = loggingConfig(dir, `<file ${path}>\n level info\n</file>`);
+    await system.apply(config, "critical");
+    const log = getLogger(["dhcpkit", "test"]);
+    log.info("first");
+    await system.flush();
+    const output = system.outputs[1];
+    Deno.renameSync(path, path + ".1");
+    await system.apply(loggingConfig(dir, `<file ${path}>\n level info\n</file>`), "critical");
+    assert.equal(system.outputs[1], output, "the output is kept (with its counters)");
+    log.info("second");
+    await system.flush();
+    assert.match(Deno.readTextFileSync(path + ".1"), /first\n$/);
+    assert.match(Deno.readTextFileSync(path), /\[INFO\] second\n$/);
+  } finally {
+    await system.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
