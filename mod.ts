@@ -65,6 +65,7 @@ export type {
 export type {
   ConsoleLogValues,
   FileLogValues,
+  LogFormat,
   LoggingValues,
   LogHandlerValues,
   RotateMode,

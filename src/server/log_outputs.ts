@@ -2,14 +2,18 @@
  * Log outputs: the console, files (optionally rotated) and syslog. Every output buffers a
  * bounded number of lines and writes them asynchronously, so an output that fails or blocks
  * never holds up request handling: when its buffer is full new lines are dropped and counted,
- * and what went wrong is reported once (and again when it recovers).
+ * and what went wrong is reported once (and again when it recovers). Console and files write
+ * text or JSON lines.
  * @module
  */
 
 import { withRootSync } from "./privileges.ts";
 import { lookup } from "node:dns/promises";
 import { basename, dirname, join } from "node:path";
-import type { RotateMode, SyslogDestination, SyslogFacility } from "../config/mod.ts";
+import type { LogFormat, RotateMode, SyslogDestination, SyslogFacility } from "../config/mod.ts";
+
+/** A value a log line carries in its `properties`: what JSON can hold. */
+export type LogValue = string | number | boolean | null;
 
 /** A log line as it travels from a worker to the main thread and into the outputs. */
 export interface LogLine {
@@ -21,6 +25,14 @@ export interface LogLine {
   process: string;
   /** The rendered message. */
   message: string;
+  /** The logger's category, dotted (`dhcpkit.pipeline`). */
+  logger?: string;
+  /** The id (`#XXXXXX`) of the packet the line is about. */
+  packetId?: string;
+  /** The DUID (hex) of the client whose request the line is about. */
+  client?: string;
+  /** The values named in the message (and any others the record has). */
+  properties?: Record<string, LogValue>;
 }
 
 /** Numeric level of each of our level names. */
@@ -36,15 +48,29 @@ export const LEVEL_NUMBERS: Readonly<Record<string, number>> = {
   notset: 0,
 };
 
+/** Lowest numeric level of each of our levels, its name and its label in text lines. */
+const LEVEL_STEPS: ReadonlyArray<readonly [number, string, string]> = [
+  [50, "critical", "CRITICAL"],
+  [40, "error", "ERROR"],
+  [30, "warning", "WARNING"],
+  [20, "info", "INFO"],
+  [10, "debug", "DEBUG"],
+  [7, "debug-handling", "HANDLING"],
+  [0, "debug-packets", "PACKET"],
+];
+
+function levelStep(level: number): readonly [number, string, string] {
+  return LEVEL_STEPS.find(([min]) => level >= min) ?? LEVEL_STEPS[LEVEL_STEPS.length - 1];
+}
+
+/** Our level name for a numeric level (or threshold). */
+export function levelName(level: number): string {
+  return levelStep(level)[1];
+}
+
 /** The name shown in a log line for a numeric level. */
 export function levelLabel(level: number): string {
-  if (level >= 50) return "CRITICAL";
-  if (level >= 40) return "ERROR";
-  if (level >= 30) return "WARNING";
-  if (level >= 20) return "INFO";
-  if (level >= 10) return "DEBUG";
-  if (level >= 7) return "HANDLING";
-  return "PACKET";
+  return levelStep(level)[2];
 }
 
 function pad(n: number, width = 2): string {
@@ -63,6 +89,32 @@ export function formatTime(ms: number): string {
 /** The plain line format: `<time> <process>: [<LEVEL>] <message>`. */
 export function formatLine(line: LogLine): string {
   return `${formatTime(line.time)} ${line.process}: [${levelLabel(line.level)}] ${line.message}`;
+}
+
+/**
+ * The JSON line format: one object with `time` (ISO 8601, UTC), `level` (our level name),
+ * `logger`, `process`, `message`, then `packet_id`, `client` and `properties` when the line has
+ * them. JSON escapes line breaks, so every line is exactly one object.
+ */
+export function formatJsonLine(line: LogLine): string {
+  const out: Record<string, unknown> = {
+    time: new Date(line.time).toISOString(),
+    level: levelName(line.level),
+    logger: line.logger ?? "dhcpkit",
+    process: line.process,
+    message: line.message,
+  };
+  if (line.packetId !== undefined) out.packet_id = line.packetId;
+  if (line.client !== undefined) out.client = line.client;
+  if (line.properties && Object.keys(line.properties).length > 0) {
+    out.properties = line.properties;
+  }
+  return JSON.stringify(out);
+}
+
+/** The function that turns a line into text (without the newline) for a format. */
+export function lineFormatter(format: LogFormat | undefined): (line: LogLine) => string {
+  return format === "json" ? formatJsonLine : formatLine;
 }
 
 const COLOURS: ReadonlyArray<readonly [number, string]> = [
@@ -235,30 +287,37 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, data: Uint
   while (off < data.length) off += await w.write(data.subarray(off));
 }
 
-/** Writes to standard error, coloured by level when asked to (or when stderr is a terminal). */
+/**
+ * Writes to standard error: text lines, coloured by level when asked to (or when stderr is a
+ * terminal), or JSON lines (never coloured).
+ */
 export class ConsoleOutput extends LogOutput {
   /** The output name. */
   readonly name = "console";
   /** Whether lines are coloured. */
   readonly color: boolean;
   readonly #writer: { write(p: Uint8Array): Promise<number> };
+  readonly #format: (line: LogLine) => string;
 
   /** Create the console output; `color` undefined = only when stderr is a terminal. */
   constructor(
     options: OutputOptions & {
       color?: boolean;
+      format?: LogFormat;
       writer?: { write(p: Uint8Array): Promise<number> };
     },
   ) {
     super(options);
-    this.color = options.color ?? (Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR"));
+    this.color = options.format !== "json" &&
+      (options.color ?? (Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR")));
     this.#writer = options.writer ?? Deno.stderr;
+    this.#format = lineFormatter(options.format);
   }
 
   /** Write the batch to stderr. */
   protected async deliver(lines: LogLine[]): Promise<void> {
     const text = lines.map((l) => {
-      const plain = formatLine(l);
+      const plain = this.#format(l);
       if (!this.color) return plain + "\n";
       const colour = COLOURS.find(([min]) => l.level >= min)![1];
       return `${colour}${plain}\x1b[0m\n`;
@@ -297,6 +356,8 @@ export interface FileOutputOptions extends OutputOptions {
   size?: number;
   /** Number of rotated files kept. */
   keep?: number;
+  /** Line format (default text). */
+  format?: LogFormat;
   /** Clock (for tests). */
   now?: () => number;
 }
@@ -317,6 +378,7 @@ export class FileOutput extends LogOutput {
   readonly path: string;
   readonly #options: FileOutputOptions;
   readonly #now: () => number;
+  readonly #format: (line: LogLine) => string;
   #file?: Deno.FsFile;
   #size = 0;
   #periodStart = 0;
@@ -327,6 +389,7 @@ export class FileOutput extends LogOutput {
     super(options);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#format = lineFormatter(options.format);
     this.path = options.path;
     this.name = `file ${options.path}`;
   }
@@ -369,7 +432,7 @@ export class FileOutput extends LogOutput {
 
   /** Append the batch, rotating first when needed. */
   protected async deliver(lines: LogLine[]): Promise<void> {
-    const data = encoder.encode(lines.map((l) => formatLine(l) + "\n").join(""));
+    const data = encoder.encode(lines.map((l) => this.#format(l) + "\n").join(""));
     let file = this.#openFile();
     const { rotate, size } = this.#options;
     if (

@@ -114,7 +114,7 @@ Deno.test("reference logging examples", () => {
   equal(c.logging.handlers[1].values.level, "warning");
 
   const con = load("console.conf").logging.handlers[0].values;
-  deepEqual({ ...con }, { level: "debug-handling", color: true });
+  deepEqual({ ...con }, { level: "debug-handling", color: true, format: "text" });
 
   const file = load("file.conf").logging.handlers[0].values;
   deepEqual({ ...file }, {
@@ -122,6 +122,7 @@ Deno.test("reference logging examples", () => {
     level: "info",
     rotate: "daily",
     keep: 7,
+    format: "text",
   });
 
   const sys = load("syslog.conf").logging.handlers.map((h) => h.values);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { getLogger } from "@logtape/logtape";
-import { loadConfigText } from "../../src/config/mod.ts";
+import { formatIssue, loadConfigText } from "../../src/config/mod.ts";
 import {
   ConsoleOutput,
   FileOutput,
@@ -21,6 +21,8 @@ import {
   setupWorkerLogging,
   wantedLevel,
 } from "../../src/server/logging.ts";
+import { setLogClient } from "../../src/pipeline/log_context.ts";
+import { LinkLayerDuid } from "../../src/protocol/mod.ts";
 import { freeUdpPort } from "./helpers.ts";
 
 function line(message: string, level = 20, time = Date.now()): LogLine {
@@ -441,5 +443,148 @@ Deno.test("a reload with unchanged logging reopens the files (SIGHUP after logro
   } finally {
     await system.close();
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+Deno.test("format json: one object a line with time, level, logger, message, packet id, client", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "server.log");
+  const system = new LogSystem();
+  try {
+    await system.apply(
+      loggingConfig(dir, `<file ${path}>\n format json\n level debug-handling\n</file>`),
+      "critical",
+    );
+    const before = Date.now();
+    getLogger(["dhcpkit", "server"]).info("Listening on {listener}", { listener: "[::1]:547" });
+    setPacketId("#00002A");
+    getLogger(["dhcpkit", "pipeline"]).debug("{id}: received {size} bytes", {
+      id: "#00002A",
+      size: 60,
+    });
+    setLogClient({ clientDuid: new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 9])) });
+    getLogger(["dhcpkit", "pipeline"]).trace("answering with {type}\nsecond line", () => ({
+      type: "Reply",
+      error: new RangeError("bad"),
+      big: 10n,
+      list: [1, 2],
+    }));
+    setPacketId(undefined);
+    getLogger(["dhcpkit", "workers"]).warning("Worker {id} died", { id: 3 });
+    await system.flush();
+    const text = Deno.readTextFileSync(path);
+    const lines = text.split("\n");
+    assert.equal(lines.pop(), "", "ends with a newline");
+    assert.equal(lines.length, 4, text);
+    const objects = lines.map((l) => JSON.parse(l));
+    for (const o of objects) {
+      assert.match(o.time, ISO_UTC);
+      assert.ok(Date.parse(o.time) >= before - 1 && Date.parse(o.time) <= Date.now(), o.time);
+      assert.equal(o.process, "Main");
+    }
+    assert.deepEqual(objects.map((o) => [o.level, o.logger]), [
+      ["info", "dhcpkit.server"],
+      ["debug", "dhcpkit.pipeline"],
+      ["debug-handling", "dhcpkit.pipeline"],
+      ["warning", "dhcpkit.workers"],
+    ]);
+    assert.equal(objects[0].message, "Listening on [::1]:547");
+    assert.deepEqual(objects[0].properties, { listener: "[::1]:547" });
+    assert.equal(objects[0].packet_id, undefined);
+    assert.equal(objects[0].client, undefined);
+    assert.equal(objects[1].message, "#00002A: received 60 bytes");
+    assert.equal(objects[1].packet_id, "#00002A");
+    assert.equal(objects[1].client, undefined, "no client before the request is parsed");
+    assert.deepEqual(objects[1].properties, { size: 60 });
+    assert.equal(objects[2].message, "#00002A: answering with Reply\nsecond line");
+    assert.equal(objects[2].packet_id, "#00002A");
+    assert.equal(objects[2].client, "00030001020000000009");
+    assert.deepEqual(objects[2].properties, {
+      type: "Reply",
+      error: "RangeError: bad",
+      big: "10",
+      list: "[ 1, 2 ]",
+    });
+    // A worker number is not a packet id.
+    assert.equal(objects[3].packet_id, undefined);
+    assert.deepEqual(objects[3].properties, { id: 3 });
+  } finally {
+    await system.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("format: text by default, json on request, anything else a FILE:LINE error", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const format = (config: ReturnType<typeof loggingConfig>, i: number) =>
+      (config.handlers[i].values as { format?: string }).format;
+    const json = loggingConfig(dir, "<console>\n format json\n color yes\n</console>");
+    assert.equal(format(json, 0), "json");
+    const plain = loggingConfig(dir, `<console />\n<file ${dir}/x.log />`);
+    assert.equal(format(plain, 0), "text");
+    assert.equal(format(plain, 1), "text");
+    const bad = loadConfigText(
+      "<logging>\n<console>\n format xml\n</console>\n</logging>\n",
+      join(dir, "t.conf"),
+      { hostChecks: false },
+    );
+    assert.match(
+      bad.errors.map(formatIssue).join("\n"),
+      /t\.conf:3: .*`xml` is not a valid log format/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("format json on the console: JSON lines, never coloured", async () => {
+  const written: string[] = [];
+  const out = new ConsoleOutput({
+    threshold: 0,
+    color: true,
+    format: "json",
+    writer: {
+      write: (p: Uint8Array) => {
+        written.push(new TextDecoder().decode(p));
+        return Promise.resolve(p.length);
+      },
+    },
+  });
+  out.write({ ...line("hello", 30), logger: "dhcpkit.test", packetId: "#000001" });
+  await out.flush();
+  await out.close();
+  const text = written.join("");
+  assert.ok(!text.includes("\x1b"), "no colour codes");
+  const o = JSON.parse(text);
+  assert.equal(o.level, "warning");
+  assert.equal(o.message, "hello");
+  assert.equal(o.logger, "dhcpkit.test");
+  assert.equal(o.packet_id, "#000001");
+  assert.equal(text.endsWith("}\n"), true);
+});
+
+Deno.test("workers forward the structured parts of their lines (structured-cloneable)", async () => {
+  const batches: LogLine[][] = [];
+  await setupWorkerLogging("debug", 2, (lines) => batches.push(lines));
+  try {
+    setPacketId("#0000FF");
+    setLogClient({ clientDuid: new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1])) });
+    getLogger(["dhcpkit", "pipeline"]).debug("not answering {bundle}: {error}", {
+      bundle: "Solicit from x",
+      error: new Error("nope"),
+    });
+    setPacketId(undefined);
+    await Promise.resolve();
+    const [sent] = structuredClone(batches[0]);
+    assert.equal(sent.process, "Worker-2");
+    assert.equal(sent.logger, "dhcpkit.pipeline");
+    assert.equal(sent.packetId, "#0000FF");
+    assert.equal(sent.client, "00030001020000000001");
+    assert.deepEqual(sent.properties, { bundle: "Solicit from x", error: "Error: nope" });
+  } finally {
+    await new LogSystem().apply(undefined, "critical");
   }
 });

@@ -31,10 +31,15 @@ export interface LogHandlerValues {
   level: LogLevel;
 }
 
+/** How `<console>` and `<file>` write a line: readable text or one JSON object. */
+export type LogFormat = "text" | "json";
+
 /** Values of `<console>`. */
 export interface ConsoleLogValues extends LogHandlerValues {
   /** Colour output; undefined = detect whether the terminal supports it. */
   color?: boolean;
+  /** Line format. */
+  format: LogFormat;
 }
 
 /** How a log file is rotated. */
@@ -50,6 +55,8 @@ export interface FileLogValues extends LogHandlerValues {
   size?: number;
   /** How many rotated files to keep (only with `rotate`). */
   keep?: number;
+  /** Line format. */
+  format: LogFormat;
 }
 
 /** Values of `<syslog [DEST]>`. */
@@ -70,6 +77,19 @@ const levelKey: KeySpec = {
     "`critical`, `error`, `warning`, `info`, `debug`, `debug-handling` (how each request is " +
     "processed) and `debug-packets` (every packet sent and received).",
   example: "info",
+};
+
+const formatKey: KeySpec = {
+  name: "format",
+  type: choice<LogFormat>("log format", ["text", "json"]),
+  default: "text",
+  description: "How each line is written: `text` (time, process, level and message, for people) " +
+    "or `json`: one JSON object per line for log collectors such as Loki or Elasticsearch, with " +
+    "`time` (ISO 8601, UTC), `level`, `logger` (the dotted category, such as " +
+    "`dhcpkit.pipeline`), `process` (`Main` or `Worker-N`), `message`, and when the line is " +
+    "about a request `packet_id` (the `#XXXXXX` id the text format shows) and `client` (the " +
+    "client's DUID in hex); the values named in the message are in `properties`.",
+  example: "json",
 };
 
 /** `<logging>`: container for the log handlers. */
@@ -116,9 +136,9 @@ export const consoleSection = defineSection<ConsoleLogValues>({
     name: "color",
     type: boolean,
     defaultText: "colour when the output is a terminal that supports it",
-    description: "Whether to colour log lines by level.",
+    description: "Whether to colour log lines by level (text format only).",
     example: "no",
-  }],
+  }, formatKey],
 });
 
 /** `<file PATH>`: log to a file, optionally rotating it. */
@@ -167,6 +187,7 @@ export const fileSection = defineSection<FileLogValues>({
       description: "How many rotated files to keep. Required when `rotate` is set.",
       example: "7",
     },
+    formatKey,
   ],
   validate(section: ConfigSection<FileLogValues>, check) {
     const v = section.values;
