@@ -69,6 +69,7 @@ export type {
   LoggingValues,
   LogHandlerValues,
   RotateMode,
+  SyslogFormat,
   SyslogLogValues,
 } from "./src/config/sections/logging.ts";
 export type { ParseOptions } from "./src/config/parser.ts";

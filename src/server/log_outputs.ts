@@ -3,14 +3,20 @@
  * bounded number of lines and writes them asynchronously, so an output that fails or blocks
  * never holds up request handling: when its buffer is full new lines are dropped and counted,
  * and what went wrong is reported once (and again when it recovers). Console and files write
- * text or JSON lines.
+ * text or JSON lines; syslog messages follow RFC 3164 or RFC 5424.
  * @module
  */
 
 import { withRootSync } from "./privileges.ts";
 import { lookup } from "node:dns/promises";
 import { basename, dirname, join } from "node:path";
-import type { LogFormat, RotateMode, SyslogDestination, SyslogFacility } from "../config/mod.ts";
+import type {
+  LogFormat,
+  RotateMode,
+  SyslogDestination,
+  SyslogFacility,
+  SyslogFormat,
+} from "../config/mod.ts";
 
 /** A value a log line carries in its `properties`: what JSON can hold. */
 export type LogValue = string | number | boolean | null;
@@ -564,6 +570,29 @@ export function formatSyslog(line: LogLine, facility: number, host: string, tag:
     `[${levelLabel(line.level)}] ${line.message}`;
 }
 
+/** Printable US-ASCII without spaces, at most `max` characters; `-` (nil) when empty. */
+function syslogField(text: string | undefined, max: number): string {
+  const clean = (text ?? "").replace(/[^\x21-\x7e]/g, "").slice(0, max);
+  return clean || "-";
+}
+
+/**
+ * One RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PID MSGID - MSG`, with the time in UTC to the
+ * millisecond, the logger category as MSGID, no structured data, and as MSG the same
+ * `process: [LEVEL] message` as in RFC 3164 messages.
+ */
+export function formatSyslog5424(
+  line: LogLine,
+  facility: number,
+  host: string,
+  app: string,
+): string {
+  const pri = facility * 8 + syslogSeverity(line.level);
+  return `<${pri}>1 ${new Date(line.time).toISOString()} ${syslogField(host, 255)} ` +
+    `${syslogField(app, 48)} ${Deno.pid} ${syslogField(line.logger, 32)} - ` +
+    `${line.process}: [${levelLabel(line.level)}] ${line.message}`;
+}
+
 /** The default syslog destination: `/dev/log`, `/var/run/syslog`, else `localhost:514`. */
 export function defaultSyslogDestination(): SyslogDestination {
   for (const path of ["/dev/log", "/var/run/syslog"]) {
@@ -585,6 +614,8 @@ export interface SyslogOutputOptions extends OutputOptions {
   facility: SyslogFacility;
   /** Datagrams or a stream connection. */
   protocol: "dgram" | "stream";
+  /** Message format (default RFC 3164). */
+  format?: SyslogFormat;
   /** Program name in the messages (default `dhcpkit`). */
   tag?: string;
 }
@@ -592,9 +623,10 @@ export interface SyslogOutputOptions extends OutputOptions {
 const RETRY_MS = 5000;
 
 /**
- * Sends RFC 3164 messages to a syslog daemon over a Unix socket (datagram or stream), UDP or
- * TCP. Stream transports end each message with a newline. A destination that is down is retried
- * every few seconds; meanwhile lines are dropped and counted.
+ * Sends RFC 3164 or RFC 5424 messages to a syslog daemon over a Unix socket (datagram or stream),
+ * UDP or TCP. Over a stream RFC 3164 messages end with a newline and RFC 5424 messages are
+ * preceded by their length in bytes and a space (octet counting, RFC 6587). A destination that is
+ * down is retried every few seconds; meanwhile lines are dropped and counted.
  */
 export class SyslogOutput extends LogOutput {
   /** The output name. */
@@ -602,8 +634,10 @@ export class SyslogOutput extends LogOutput {
   readonly #destination: SyslogDestination;
   readonly #facility: number;
   readonly #protocol: "dgram" | "stream";
+  readonly #format: SyslogFormat;
   readonly #tag: string;
   readonly #host: string;
+  readonly #fullHost: string;
   #dgram?: Deno.DatagramConn;
   #localPath?: string;
   #stream?: Deno.Conn;
@@ -616,14 +650,17 @@ export class SyslogOutput extends LogOutput {
     this.#destination = options.destination ?? defaultSyslogDestination();
     this.#facility = FACILITY_CODES[options.facility] ?? 3;
     this.#protocol = options.protocol;
+    this.#format = options.format ?? "rfc3164";
     this.#tag = options.tag ?? "dhcpkit";
     let host = "localhost";
     try {
-      host = Deno.hostname().split(".")[0] || host;
+      host = Deno.hostname() || host;
     } catch {
       // no permission
     }
-    this.#host = host;
+    // RFC 3164 wants the short name, RFC 5424 prefers the full one.
+    this.#fullHost = host;
+    this.#host = host.split(".")[0] || host;
     const d = this.#destination;
     this.name = d.kind === "socket"
       ? `syslog ${d.path}`
@@ -633,11 +670,19 @@ export class SyslogOutput extends LogOutput {
   /** Send the batch. */
   protected async deliver(lines: LogLine[]): Promise<void> {
     if (Date.now() < this.#retryAt) throw new Error("destination unavailable, retrying later");
-    const messages = lines.map((l) => formatSyslog(l, this.#facility, this.#host, this.#tag));
+    const rfc5424 = this.#format === "rfc5424";
+    const messages = lines.map((l) =>
+      rfc5424
+        ? formatSyslog5424(l, this.#facility, this.#fullHost, this.#tag)
+        : formatSyslog(l, this.#facility, this.#host, this.#tag)
+    );
     const d = this.#destination;
     if (this.#protocol === "stream") {
       const conn = await this.#connectStream();
-      await writeAll(conn, encoder.encode(messages.map((m) => m + "\n").join("")));
+      const framed = rfc5424
+        ? messages.map((m) => `${encoder.encode(m).length} ${m}`)
+        : messages.map((m) => m + "\n");
+      await writeAll(conn, encoder.encode(framed.join("")));
       return;
     }
     const sock = await this.#datagram();

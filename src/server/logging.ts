@@ -235,7 +235,7 @@ export class LogSystem {
             : `${v.destination.host}:${v.destination.port}`)
           : "";
         wanted.push({
-          key: `syslog|${dest}|${v.facility}|${v.protocol}`,
+          key: `syslog|${dest}|${v.facility}|${v.protocol}|${v.format}`,
           threshold,
           make: () =>
             new SyslogOutput({
@@ -243,6 +243,7 @@ export class LogSystem {
               destination: v.destination,
               facility: v.facility,
               protocol: v.protocol,
+              format: v.format,
               report,
             }),
         });

@@ -126,18 +126,25 @@ Deno.test("reference logging examples", () => {
   });
 
   const sys = load("syslog.conf").logging.handlers.map((h) => h.values);
-  deepEqual(sys[0], { level: "warning", facility: "daemon", protocol: "dgram" });
+  deepEqual(sys[0], {
+    level: "warning",
+    facility: "daemon",
+    protocol: "dgram",
+    format: "rfc3164",
+  });
   deepEqual(sys[1], {
     destination: { kind: "socket", path: "/var/run/syslog" },
     level: "info",
     facility: "local3",
     protocol: "dgram",
+    format: "rfc3164",
   });
   deepEqual(sys[2], {
     destination: { kind: "inet", host: "collector.example.com", port: 514 },
     level: "warning",
     facility: "local1",
     protocol: "stream",
+    format: "rfc3164",
   });
 });
 

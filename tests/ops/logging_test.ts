@@ -588,3 +588,106 @@ Deno.test("workers forward the structured parts of their lines (structured-clone
     await new LogSystem().apply(undefined, "critical");
   }
 });
+
+/** RFC 5424 with no structured data: PRI, version, timestamp, host, app, procid, msgid. */
+const RFC5424 =
+  /^<(\d{1,3})>1 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)) ([\x21-\x7e]{1,255}) ([\x21-\x7e]{1,48}) ([\x21-\x7e]{1,128}) ([\x21-\x7e]{1,32}) (-|(?:\[[^\]]+\])+)(?: (.*))?$/s;
+
+Deno.test("syslog format rfc5424 over UDP: strict header, PRI from facility and level", async () => {
+  const dir = Deno.makeTempDirSync();
+  const port = freeUdpPort();
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+  const system = new LogSystem();
+  try {
+    await system.apply(
+      loggingConfig(
+        dir,
+        `<syslog 127.0.0.1:${port}>\n format rfc5424\n facility local3\n level info\n</syslog>`,
+      ),
+      "critical",
+    );
+    const before = Date.now();
+    getLogger(["dhcpkit", "server"]).info("hello {who}", { who: "syslog" });
+    getLogger(["dhcpkit", "server"]).debug("below the level");
+    getLogger(["dhcpkit", "pipeline"]).error("something broke");
+    const decoder = new TextDecoder();
+    const messages = [
+      decoder.decode((await receiveWithin(udp.receive()))[0]),
+      decoder.decode((await receiveWithin(udp.receive()))[0]),
+    ];
+    const parsed = messages.map((m) => {
+      const match = RFC5424.exec(m);
+      assert.ok(match, m);
+      return match;
+    });
+    const [first, second] = parsed;
+    assert.equal(Number(first[1]), 19 * 8 + 6, "local3.info");
+    assert.equal(Number(second[1]), 19 * 8 + 3, "local3.err");
+    for (const m of parsed) {
+      assert.match(m[2], ISO_UTC);
+      const t = Date.parse(m[2]);
+      assert.ok(t >= before - 1 && t <= Date.now(), m[2]);
+      assert.equal(m[3], Deno.hostname());
+      assert.equal(m[4], "dhcpkit");
+      assert.equal(m[5], String(Deno.pid));
+      assert.equal(m[7], "-");
+    }
+    assert.equal(first[6], "dhcpkit.server");
+    assert.equal(first[8], "Main: [INFO] hello syslog");
+    assert.equal(second[6], "dhcpkit.pipeline");
+    assert.equal(second[8], "Main: [ERROR] something broke");
+  } finally {
+    await system.close();
+    udp.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("syslog format rfc5424 over TCP: octet-counted frames", async () => {
+  const tcp = Deno.listen({ hostname: "::1", port: 0 });
+  const port = (tcp.addr as Deno.NetAddr).port;
+  const out = new SyslogOutput({
+    threshold: 0,
+    destination: { kind: "inet", host: "::1", port },
+    facility: "daemon",
+    protocol: "stream",
+    format: "rfc5424",
+  });
+  try {
+    out.write({ ...line("first: ünïcode", 30), logger: "dhcpkit.a" });
+    out.write({ ...line("second\nline", 20), logger: "x".repeat(40) });
+    const conn = await receiveWithin(tcp.accept());
+    const received: number[] = [];
+    const buf = new Uint8Array(4096);
+    const frames: string[] = [];
+    const decoder = new TextDecoder();
+    while (frames.length < 2) {
+      const n = await receiveWithin(conn.read(buf));
+      if (n === null) break;
+      received.push(...buf.subarray(0, n));
+      // Take whole frames: "LEN SP MSG".
+      while (true) {
+        const space = received.indexOf(0x20);
+        if (space < 0) break;
+        const length = Number(decoder.decode(new Uint8Array(received.slice(0, space))));
+        assert.ok(Number.isInteger(length) && length > 0);
+        if (received.length < space + 1 + length) break;
+        frames.push(decoder.decode(new Uint8Array(received.slice(space + 1, space + 1 + length))));
+        received.splice(0, space + 1 + length);
+      }
+    }
+    conn.close();
+    assert.equal(frames.length, 2);
+    const a = RFC5424.exec(frames[0]);
+    const b = RFC5424.exec(frames[1]);
+    assert.ok(a && b, frames.join(" | "));
+    assert.equal(Number(a[1]), 3 * 8 + 4);
+    assert.equal(a[6], "dhcpkit.a");
+    assert.equal(a[8], "Main: [WARNING] first: ünïcode");
+    assert.equal(b[6], "x".repeat(32), "MSGID is at most 32 characters");
+    assert.equal(b[8], "Main: [INFO] second\nline");
+  } finally {
+    await out.close(200);
+    tcp.close();
+  }
+});

@@ -34,6 +34,9 @@ export interface LogHandlerValues {
 /** How `<console>` and `<file>` write a line: readable text or one JSON object. */
 export type LogFormat = "text" | "json";
 
+/** The syslog message format: RFC 3164 (BSD) or RFC 5424. */
+export type SyslogFormat = "rfc3164" | "rfc5424";
+
 /** Values of `<console>`. */
 export interface ConsoleLogValues extends LogHandlerValues {
   /** Colour output; undefined = detect whether the terminal supports it. */
@@ -67,6 +70,8 @@ export interface SyslogLogValues extends LogHandlerValues {
   facility: SyslogFacility;
   /** Transport to a network destination. */
   protocol: "dgram" | "stream";
+  /** Message format. */
+  format: SyslogFormat;
 }
 
 const levelKey: KeySpec = {
@@ -220,6 +225,7 @@ export const syslogSection = defineSection<SyslogLogValues>({
     "<syslog logs.example.net:514>",
     "    facility local4",
     "    protocol tcp",
+    "    format rfc5424",
     "    level info",
     "</syslog>",
   ].join("\n"),
@@ -249,6 +255,20 @@ export const syslogSection = defineSection<SyslogLogValues>({
       description: "Transport: datagrams (`dgram` or `udp`) or a stream connection (`stream` or " +
         "`tcp`).",
       example: "tcp",
+    },
+    {
+      name: "format",
+      type: choice<SyslogFormat>("syslog format", ["rfc3164", "rfc5424"], {
+        bsd: "rfc3164",
+      }),
+      default: "rfc3164",
+      description: "Message format: `rfc3164` (or `bsd`), the traditional " +
+        "`<PRI>Mmm dd hh:mm:ss HOST dhcpkit[PID]: ...` that every syslog daemon reads, or " +
+        "`rfc5424`: `<PRI>1 TIMESTAMP HOST dhcpkit PID LOGGER - MSG` with a full UTC timestamp " +
+        "(milliseconds), the host's full name and the logger category as MSGID. Over a stream " +
+        "connection RFC 5424 messages are framed by octet counting (RFC 6587), RFC 3164 ones " +
+        "end with a newline.",
+      example: "rfc5424",
     },
   ],
 });
