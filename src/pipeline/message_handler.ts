@@ -66,6 +66,7 @@ import {
 } from "./errors.ts";
 import type { Filter } from "./filter.ts";
 import { Handler } from "./handler.ts";
+import { setLogClient } from "./log_context.ts";
 import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
 import type { StatisticsCategories } from "./categories.ts";
 
@@ -428,6 +429,7 @@ export class MessageHandler {
     const inIndex = messageInIndex(bundle.request.type);
     if (inIndex !== undefined) stats.add(keys, inIndex);
     let result: HandleResult;
+    setLogClient(bundle);
     try {
       result = this.#run(bundle, packet);
     } catch (e) {
@@ -441,6 +443,7 @@ export class MessageHandler {
       result = { outcome: "handling_error", replies: [], bundle };
     } finally {
       this.#packet = undefined;
+      setLogClient(undefined);
     }
     if (result.outcome !== "reply" && bundle.moreResponses) {
       closeMoreResponses(bundle.moreResponses);
