@@ -42,7 +42,7 @@ export interface ExplainedError {
 }
 
 /** The message of an OS error without Deno's ` (os error N)` suffix. */
-function osMessage(error: Error): string {
+export function osMessage(error: Error): string {
   return error.message.replace(/ \(os error \d+\)/, "");
 }
 

@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { CommandError } from "./errors.ts";
+import { CommandError, osMessage } from "./errors.ts";
 
 /** What a write did. */
 export interface OwnedWrite {
@@ -90,7 +90,7 @@ export function writeOwnedFolder(
       Deno.mkdirSync(dir, { recursive: true });
     } catch (e) {
       if (e instanceof Deno.errors.NotCapable) throw e;
-      throw new CommandError(`cannot create ${dir}: ${(e as Error).message}`);
+      throw new CommandError(`cannot create ${dir}: ${osMessage(e as Error)}`);
     }
   }
   const removed: string[] = [];

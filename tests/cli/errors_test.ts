@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertOneLineError, runCli } from "./helpers.ts";
+import { assertOneLineError, MAIN, runCli } from "./helpers.ts";
 
 /** A wrong command line, the command that must report it and the exit status. */
 interface Case {
@@ -174,5 +174,58 @@ Deno.test("right arguments: exit 0 with output and nothing on stderr", async () 
     assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
     assert.equal(r.stderr, "", args.join(" "));
     assert.notEqual(r.stdout, "", args.join(" "));
+  }
+});
+
+Deno.test("files the user cannot read or write: one line each (run as nobody)", async () => {
+  const setpriv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+  if (Deno.uid() !== 0) {
+    console.log("note: skipped: needs root to run the program as nobody (setpriv)");
+    return;
+  }
+  const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-cli-unreadable-" });
+  try {
+    Deno.chmodSync(dir, 0o755);
+    Deno.writeTextFileSync(join(dir, "secret.pcap"), "x");
+    Deno.writeTextFileSync(join(dir, "secret.csv"), "id,address,prefix\n");
+    Deno.chmodSync(join(dir, "secret.pcap"), 0o600);
+    Deno.chmodSync(join(dir, "secret.csv"), 0o600);
+    const cases: [string[], string, RegExp][] = [
+      [
+        ["decode", "--pcap", join(dir, "secret.pcap")],
+        "decode",
+        /secret\.pcap: .*permission denied/i,
+      ],
+      [
+        ["build-sqlite", join(dir, "secret.csv"), join(dir, "x.db")],
+        "build-sqlite",
+        /permission denied/i,
+      ],
+      [
+        ["config-docs", "-o", join(dir, "new")],
+        "config-docs",
+        /cannot create .*new: permission denied/i,
+      ],
+    ];
+    for (const [args, command, says] of cases) {
+      let out;
+      try {
+        out = await new Deno.Command(setpriv[0], {
+          args: [...setpriv.slice(1), Deno.execPath(), "run", "-q", "-A", MAIN, ...args],
+          cwd: dir,
+          env: { NO_COLOR: "1", HOME: dir },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      } catch {
+        console.log("note: skipped: setpriv (util-linux) is not installed");
+        return;
+      }
+      const d = new TextDecoder();
+      const result = { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+      assert.match(assertOneLineError(result, command, 1), says);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
