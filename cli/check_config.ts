@@ -5,8 +5,8 @@
  */
 
 import { outputUsage, parseCommandArgs } from "./args.ts";
-import { formatIssue, loadConfig, loadExtensions } from "../src/config/mod.ts";
-import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import { formatIssue, loadConfig } from "../src/config/mod.ts";
+import { loadExtensions } from "../src/handlers/mod.ts";
 
 /** Where the command writes; replaceable for tests. */
 export interface CommandOutput {
@@ -61,7 +61,7 @@ export async function checkConfigCommand(
     output.err(`${file}: ${n} extension${n === 1 ? "" : "s"} could not be loaded`);
     return 1;
   }
-  const result = loadConfig(file, { registry: registerBuiltinSections(), hostChecks });
+  const result = loadConfig(file, { hostChecks });
   for (const issue of result.issues) output.err(formatIssue(issue));
   if (result.errors.length > 0) {
     const n = result.errors.length;

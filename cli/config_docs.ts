@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { outputUsage, parseCommandArgs } from "./args.ts";
 import { generateConfigDocs } from "../src/config/docs.ts";
-import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import { installBuiltins } from "../src/handlers/mod.ts";
 import type { CommandOutput } from "./check_config.ts";
 
 const USAGE = `Usage: dhcpkit config-docs [-o DIR]
@@ -30,7 +30,7 @@ export function configDocsCommand(
   }, outputUsage("config-docs", USAGE, output));
   if (typeof parsed === "number") return Promise.resolve(parsed);
   const dir = parsed.values.output;
-  const pages = generateConfigDocs(registerBuiltinSections());
+  const pages = generateConfigDocs(installBuiltins());
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) {
     if (f.endsWith(".md") && !pages.has(f)) rmSync(join(dir, f));
