@@ -5,8 +5,8 @@
  * @module
  */
 
-import { type ConfigIssue, formatIssue, loadConfig, loadExtensions } from "../src/config/mod.ts";
-import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import { type ConfigIssue, formatIssue, loadConfig } from "../src/config/mod.ts";
+import { installBuiltins, loadExtensions } from "../src/handlers/mod.ts";
 import { checkStaticCsvFiles } from "./csv_check.ts";
 import { type CommandOutput, consoleOutput, runCommand } from "./run.ts";
 import { CHECK_CONFIG } from "./usage/commands.ts";
@@ -38,7 +38,7 @@ export function checkConfigCommand(
       output.err(`${file}: ${n} extension${n === 1 ? "" : "s"} could not be loaded`);
       return 1;
     }
-    const result = loadConfig(file, { registry: registerBuiltinSections(), hostChecks });
+    const result = loadConfig(file, { registry: installBuiltins(), hostChecks });
     let issues: ConfigIssue[] = [...result.issues];
     if (result.config) issues.push(...await checkStaticCsvFiles(result.config.root));
     if (strict) issues = issues.map((i) => ({ ...i, severity: "error" }));

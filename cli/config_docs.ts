@@ -17,7 +17,7 @@ import { writeOwnedFolder } from "./owned_folder.ts";
 import { type CommandOutput, consoleOutput, runCommand } from "./run.ts";
 import { CONFIG_DOCS } from "./usage/commands.ts";
 import { generateConfigDocs } from "../src/config/docs.ts";
-import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import { installBuiltins } from "../src/handlers/mod.ts";
 
 /** The manifest config-docs keeps in its output folder. */
 export const CONFIG_DOCS_MANIFEST = ".dhcpkit-config-docs";
@@ -40,7 +40,7 @@ export function configDocsCommand(
     if (dir === undefined) {
       throw new UsageError("-o DIR is needed here (there is no dhcpkit checkout's docs/config)");
     }
-    const pages = generateConfigDocs(registerBuiltinSections());
+    const pages = generateConfigDocs(installBuiltins());
     const { written, removed } = writeOwnedFolder(
       dir,
       pages,

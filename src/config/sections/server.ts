@@ -255,5 +255,6 @@ export const serverSection = defineSection<ServerValues>({
     { kind: "listener" },
     { kind: "filter" },
     { kind: "handler" },
+    { kind: "metrics", max: 1 },
   ],
 });

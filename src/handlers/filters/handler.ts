@@ -4,16 +4,8 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { Filter, type TransactionBundle } from "../../pipeline/mod.ts";
 import { ElapsedTimeOption, formatIPv6, maskBytes, parseIPv6 } from "../../protocol/mod.ts";
-import { registerFilterFactory } from "../registry.ts";
-import type {
-  ElapsedTimeValues,
-  MarkedWithValues,
-  SubnetGroupValues,
-  SubnetValues,
-} from "./section.ts";
 
 const LINK_BYTES = Symbol("link-address bytes");
 
@@ -159,22 +151,3 @@ export class ElapsedTimeFilter extends Filter {
     return parts.join(" ");
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerFilterFactory("subnet", (section) => {
-    return new SubnetFilter((section as ConfigSection<SubnetValues>).values.prefix);
-  });
-  registerFilterFactory("subnet-group", (section) => {
-    return new SubnetGroupFilter((section as ConfigSection<SubnetGroupValues>).values.prefixes);
-  });
-  registerFilterFactory("marked-with", (section) => {
-    return new MarkedWithFilter((section as ConfigSection<MarkedWithValues>).values.mark);
-  });
-  registerFilterFactory("elapsed-time", (section) => {
-    const v = (section as ConfigSection<ElapsedTimeValues>).values;
-    return new ElapsedTimeFilter(v.moreThan, v.lessThan);
-  });
-}
-
-register();

@@ -141,11 +141,3 @@ export const subnetGroupSection = defineSection<SubnetGroupValues>({
   }],
   contains: filterContents,
 });
-
-/** All filter section types. */
-export const filterSections = [
-  elapsedTimeSection,
-  markedWithSection,
-  subnetSection,
-  subnetGroupSection,
-] as const;
