@@ -10,7 +10,7 @@
  * @module
  */
 
-import { CommandError, osMessage, UsageError } from "./errors.ts";
+import { CommandError, UsageError } from "./errors.ts";
 import { consoleOutput, runCommand } from "./run.ts";
 import { QUERY, QUERY_TYPES } from "./usage/commands.ts";
 import type { ParsedArgs } from "./usage/parse.ts";
