@@ -8,9 +8,12 @@
  * - `user`, `group`, `control-socket-user` and `control-socket-group` become `root` (the host has
  *   no `dhcpkit` account, and the temporary folder belongs to root);
  * - absolute paths below /var, /run, /etc, /srv or /opt (PID file, control socket, databases, log
- *   files) move into the temporary folder, keeping their file names;
+ *   files) move into the folder `state` of the temporary folder, keeping their file names; like
+ *   /var/lib/dhcpkit under the systemd unit it is writable by the server's user (an example
+ *   without `user` runs as `nobody`, the default);
  * - words that name a file next to the example (`assignments.csv`, `./mod.ts`) become absolute
- *   paths, so the copy reads the shipped files;
+ *   paths, so the copy reads the shipped files; `/opt/dhcpkit/` (where the examples assume a
+ *   checkout) is this repository;
  * - a `<syslog>` without a destination sends to a Unix socket in the temporary folder (the test
  *   can read it; nothing reaches the host's syslog).
  * Addresses, interface names, ports and everything else stay as shipped.
@@ -44,8 +47,21 @@ export interface AdaptedConfig {
   changes: string[];
 }
 
-const HOST_PATH = /^\/(var|run|etc|srv|opt)\//;
+/** A host path, alone or after a scheme such as `unix:`. */
+const HOST_PATH = /^([a-z]+:)?(\/(var|run|etc|srv|opt)\/\S*)$/;
+/** Where the examples assume a checkout of dhcpkit. */
+const CHECKOUT = "/opt/dhcpkit/";
 const ACCOUNT_KEY = /^(\s*)(user|group|control-socket-user|control-socket-group)(\s+)(\S+)\s*$/;
+
+/** The folder that stands in for the host's state and run folders. */
+export function stateDir(tempDir: string): string {
+  return join(tempDir, "state");
+}
+
+/** The Unix socket a `<syslog>` without destination is sent to. */
+export function syslogSocket(tempDir: string): string {
+  return join(stateDir(tempDir), "syslog.sock");
+}
 
 /**
  * Adapt the text of an example configuration from `exampleDir` so it runs with its files in
@@ -61,16 +77,28 @@ export function adaptConfig(text: string, exampleDir: string, tempDir: string): 
       out = `${account[1]}${account[2]}${account[3]}root`;
     }
     out = out.replace(/[^\s<>]+/g, (word) => {
-      if (HOST_PATH.test(word)) return join(tempDir, basename(word));
+      if (word.startsWith(CHECKOUT)) return join(REPO_ROOT, word.slice(CHECKOUT.length));
+      const host = HOST_PATH.exec(word);
+      if (host) return (host[1] ?? "") + join(stateDir(tempDir), basename(host[2]));
       if (word.startsWith("/") || word.includes(":")) return word;
       const candidate = resolve(exampleDir, word);
       return existsSync(candidate) && statSync(candidate).isFile() ? candidate : word;
     });
-    out = out.replace(/^(\s*)<syslog\s*(\/?)>/, `$1<syslog ${join(tempDir, "syslog.sock")} $2>`);
+    out = out.replace(/^(\s*)<syslog\s*(\/?)>/, `$1<syslog ${syslogSocket(tempDir)} $2>`);
     if (out !== line) changes.push(`${i + 1}: ${line.trim()} -> ${out.trim()}`);
     return out;
   });
   return { text: lines.join("\n"), changes };
+}
+
+/**
+ * Create the state folder, writable by every user like /tmp, and let other users pass through
+ * the temporary folder to it (the server drops root before it opens databases and log files).
+ */
+export async function prepareState(tempDir: string): Promise<void> {
+  await Deno.mkdir(stateDir(tempDir), { recursive: true });
+  await Deno.chmod(stateDir(tempDir), 0o1777);
+  await Deno.chmod(tempDir, 0o711);
 }
 
 /** What {@link startExample} needs besides the configuration file. */
@@ -110,6 +138,7 @@ export async function startExample(
   const name = basename(file).replace(/\.[a-z]+$/, "");
   const configPath = t.path(`${name}.conf`);
   await Deno.writeTextFile(configPath, adapted.text);
+  await prepareState(t.tempDir);
   const process = t.spawn(options.namespace, Deno.execPath(), [
     "run",
     ...SERVER_PERMISSIONS,
@@ -155,7 +184,16 @@ export async function unicastTopology(
     const srvLL = await t.linkLocal(srv, "srv1");
     await t.linkLocal(lq, "lq0");
     await t.exec(srv, "ip", ["-6", "route", "add", `${requestor}/64`, "dev", "srv1"]);
-    await t.exec(lq, "ip", ["-6", "route", "add", `${serverAddress}/64`, "via", srvLL]);
+    await t.exec(lq, "ip", [
+      "-6",
+      "route",
+      "add",
+      `${serverAddress}/64`,
+      "via",
+      srvLL,
+      "dev",
+      "lq0",
+    ]);
   }
   await t.linkLocal(srv, "srv0");
   await t.linkLocal(rly, "rly0");
@@ -184,19 +222,38 @@ export interface Case {
  * Send the cases from namespace `ns`; resolves with each case's replies, decoded by dhcpkit and
  * with every relay-reply layer removed (the client message), by case name.
  */
-export async function sendCases(t: Topology, ns: string, cases: Case[]): Promise<Map<string, Json[]>> {
+export async function sendCases(
+  t: Topology,
+  ns: string,
+  cases: Case[],
+): Promise<Map<string, Json[]>> {
+  const out = new Map<string, Json[]>();
+  for (const [name, replies] of await sendCasesAsSent(t, ns, cases)) {
+    out.set(name, replies.map(innermost));
+  }
+  return out;
+}
+
+/** Like {@link sendCases}, with the replies as they arrived (relay-reply layers included). */
+export async function sendCasesAsSent(
+  t: Topology,
+  ns: string,
+  cases: Case[],
+): Promise<Map<string, Json[]>> {
   const r = await t.exec(ns, PYTHON, [SCAPY_CLIENT, "cases"], { stdin: JSON.stringify(cases) });
   const out = new Map<string, Json[]>();
   for (const line of r.stdout.split("\n").filter(Boolean)) {
     const result = JSON.parse(line) as { name: string; replies: { hex: string }[] };
-    out.set(result.name, result.replies.map((reply) => innermost(decodeHex(reply.hex))));
+    out.set(result.name, result.replies.map((reply) => decodeHex(reply.hex)));
   }
   return out;
 }
 
 /** Decode a message given as hex. */
 export function decodeHex(hex: string): Json {
-  return describeMessage(parseMessage(Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)))));
+  return describeMessage(
+    parseMessage(Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)))),
+  );
 }
 
 /** The message inside every relay-reply layer. */
@@ -276,6 +333,38 @@ export function relayed(
   };
 }
 
+/** A fenced code block of a Markdown file. */
+export interface CodeBlock {
+  /** The info string after the fence (`conf file=...`, `sh`, or empty). */
+  info: string;
+  /** Line of the opening fence. */
+  line: number;
+  /** The block's text, with a final newline. */
+  text: string;
+}
+
+/** Every fenced code block of a Markdown file (relative to the repository). */
+export function codeBlocks(file: string): CodeBlock[] {
+  const lines = Deno.readTextFileSync(join(REPO_ROOT, file)).split("\n");
+  const blocks: CodeBlock[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(.*)$/.exec(lines[i]);
+    if (!open) continue;
+    const start = i;
+    const body: string[] = [];
+    for (i++; i < lines.length && lines[i] !== "```"; i++) body.push(lines[i]);
+    blocks.push({ info: open[1].trim(), line: start + 1, text: body.join("\n") + "\n" });
+  }
+  return blocks;
+}
+
+/** The one code block of `file` whose text matches `pattern`. */
+export function codeBlock(file: string, pattern: RegExp): CodeBlock {
+  const found = codeBlocks(file).filter((b) => pattern.test(b.text));
+  assert.equal(found.length, 1, `${file}: one code block matching ${pattern}`);
+  return found[0];
+}
+
 /** Datagrams received on a Unix datagram socket (a stand-in for /dev/log). */
 export class SyslogCollector {
   /** Every datagram received so far, as text. */
@@ -283,9 +372,13 @@ export class SyslogCollector {
   readonly #socket: Deno.DatagramConn;
   readonly #done: Promise<void>;
 
-  /** Listen on `path` (removed again by {@link SyslogCollector.close}). */
+  /**
+   * Listen on `path` (removed again by {@link SyslogCollector.close}); any user may send to it.
+   * Its folder must exist ({@link prepareState}).
+   */
   constructor(readonly path: string) {
     const socket = Deno.listenDatagram({ transport: "unixpacket", path });
+    Deno.chmodSync(path, 0o666);
     this.#socket = socket;
     this.#done = (async () => {
       try {

@@ -31,11 +31,13 @@ import {
   option,
   optionsOf,
   prefixesIn,
+  prepareState,
   relayed,
   searchList,
   sendCases,
   startExample,
   SyslogCollector,
+  syslogSocket,
   unicastTopology,
 } from "./example_server.ts";
 
@@ -163,5 +165,127 @@ e2eTest(
       const other = onlyReply(replies, "other-network");
       assert.deepEqual(addressesIn(other), []);
       assert.deepEqual(prefixesIn(other), []);
+    }),
+);
+
+/** The provisioning system's address (inside leasequery.conf's `allow-from`). */
+const REQUESTOR = "2001:db8:ffff:1::10";
+
+/** Run `dhcpkit leasequery --server SERVER ARGS` in `ns`; its JSON lines. */
+async function leasequery(t: Topology, ns: string, args: string[]): Promise<Json[]> {
+  const r = await t.exec(ns, Deno.execPath(), [
+    "run",
+    "--unstable-net",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    "cli/main.ts",
+    "leasequery",
+    "--server",
+    SERVER,
+    "--timeout",
+    "3",
+    ...args,
+  ], { check: false });
+  assert.equal(r.code, 0, `dhcpkit leasequery ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The addresses in the Client Data options of leasequery answers. */
+function leasedAddresses(messages: Json[]): string[] {
+  return messages.flatMap((m) =>
+    optionsOf(m).filter((o) => o.code === 45).flatMap((data) =>
+      optionsOf(data).filter((o) => o.code === 5).map((o) => o.address as string)
+    )
+  );
+}
+
+e2eTest(
+  "docs example leasequery.conf: a customer's assignment is found by UDP and bulk TCP leasequery",
+  ROOT_SCAPY,
+  () =>
+    withTopology(async (t) => {
+      const { srv, rly, lq } = await unicastTopology(t, SERVER, RELAY, REQUESTOR);
+      await startExample(t, "docs/examples/operator/leasequery.conf", { namespace: srv });
+      const link = "2001:db8:100:7::1";
+      const mac = "02:00:00:00:00:aa";
+      const solicit = await sendCases(t, rly, [
+        relayed("solicit", SERVER, "solicit", link, { mac }),
+      ]);
+      const advertise = onlyReply(solicit, "solicit");
+      assert.deepEqual(addressesIn(advertise), ["2001:db8:100::aa"]);
+      const serverDuid = (option(advertise, 2)!.duid as Json).hex as string;
+      const request = await sendCases(t, rly, [
+        relayed("request", SERVER, "request", link, {
+          mac,
+          message: { server_duid: serverDuid },
+        }),
+      ]);
+      const reply = onlyReply(request, "request");
+      assert.equal(reply.type, "reply");
+      assert.deepEqual(addressesIn(reply), ["2001:db8:100::aa"]);
+      assert.deepEqual(prefixesIn(reply), ["2001:db8:1aa::/48"]);
+
+      // Leasequery over UDP from the provisioning network: who holds this address?
+      const byAddress = await leasequery(t, lq!, ["client-address", "2001:db8:100::aa"]);
+      assert.deepEqual(byAddress.map((m) => m.type), ["leasequery-reply"]);
+      assert.deepEqual(leasedAddresses(byAddress), ["2001:db8:100::aa"]);
+      const data = option(byAddress[0], 45)!;
+      assert.equal((option(data, 1)!.duid as Json).hex, "000300010200000000aa");
+      // Bulk leasequery over TCP: every client on the relay's link.
+      const bulk = await leasequery(t, lq!, ["--tcp", "--link-address", link, "link-address"]);
+      assert.deepEqual(leasedAddresses(bulk), ["2001:db8:100::aa"]);
+      assert.equal(bulk.at(-1)!.type, "leasequery-done");
+      // From outside allow-from (the relay's network): refused.
+      const refused = await leasequery(t, rly, ["client-address", "2001:db8:100::aa"]);
+      assert.deepEqual(refused.map((m) => m.type), ["leasequery-reply"]);
+      assert.equal(option(refused[0], 13)?.status_code, 10, "NotAllowed");
+      assert.deepEqual(leasedAddresses(refused), []);
+    }),
+);
+
+e2eTest(
+  "docs example monitoring.conf: /metrics counts per customer network and relay; syslog local4",
+  ROOT_SCAPY,
+  () =>
+    withTopology(async (t) => {
+      const { srv, rly } = await unicastTopology(t, SERVER, RELAY);
+      await prepareState(t.tempDir);
+      const syslog = new SyslogCollector(syslogSocket(t.tempDir));
+      try {
+        await startExample(t, "docs/examples/operator/monitoring.conf", { namespace: srv });
+        const replies = await sendCases(t, rly, [
+          relayed("residential-1", SERVER, "information-request", "2001:db8:100::1"),
+          relayed("residential-2", SERVER, "information-request", "2001:db8:1ff::1"),
+          relayed("business", SERVER, "information-request", "2001:db8:200::1"),
+        ]);
+        for (const name of ["residential-1", "residential-2", "business"]) {
+          assert.deepEqual(dnsServers(onlyReply(replies, name)), ["2001:db8:53::1"]);
+        }
+        const metrics = (await t.exec(srv, "curl", ["-sS", "http://[::1]:9547/metrics"])).stdout;
+        /** The values of the information-request counters of one category (entry). */
+        const counted = (entry: string): number[] =>
+          metrics.split("\n").filter((l) =>
+            l.startsWith("dhcpkit_") && l.includes(`"${entry}"`) &&
+            /inf(ormation)?[-_]?req/i.test(l) && /receiv/i.test(l)
+          ).map((l) => Number(l.split(/\s+/).at(-1)));
+        for (
+          const [entry, n] of [
+            ["2001:db8:100::/40", 2],
+            ["2001:db8:200::/40", 1],
+            ["2001:db8:ffff::1", 3],
+          ] as const
+        ) {
+          const values = counted(entry);
+          assert.ok(
+            values.includes(n) && values.every((v) => v <= n),
+            `${entry}: ${n}\n${metrics}`,
+          );
+        }
+        // facility local4 (20), level info (6): priority 166.
+        await syslog.waitFor(/^<166>.*Ready to handle requests/);
+      } finally {
+        await syslog.close();
+      }
     }),
 );

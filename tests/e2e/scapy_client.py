@@ -9,7 +9,8 @@ Modes (first argument):
              A case: {"name", "dst", "iface" (for multicast/link-local), "from_port" (546|547),
              "message": spec, "raw": hex (instead of message), "timeout", "grace"}.
              A spec: {"type", "xid", "client_mac", "server_mac", "server_hex", "oro", "elapsed",
-             "rapid_commit", "client_duid" (hex, instead of client_mac),
+             "rapid_commit", "client_duid" / "server_duid" (hex, instead of client_mac /
+             server_mac),
              "ia_na": [{"iaid", "addresses": [addr]}],
              "ia_pd": [{"iaid", "prefixes": [[prefix, len]]}],
              "relays": [{"hop", "link", "peer", "interface_id", "remote_id" (text),
@@ -91,7 +92,10 @@ def build(spec):
         opts.append(DHCP6OptUnknown(optcode=1, optlen=len(raw), data=raw))
     elif spec.get("client_mac"):
         opts.append(DHCP6OptClientId(duid=DUID_LL(lladdr=spec["client_mac"])))
-    if spec.get("server_mac"):
+    if spec.get("server_duid"):
+        raw = bytes.fromhex(spec["server_duid"])
+        opts.append(DHCP6OptUnknown(optcode=2, optlen=len(raw), data=raw))
+    elif spec.get("server_mac"):
         opts.append(DHCP6OptServerId(duid=DUID_LL(lladdr=spec["server_mac"])))
     for ia in spec.get("ia_na", []):
         addrs = [DHCP6OptIAAddress(addr=a, preflft=3000, validlft=4000) for a in ia.get("addresses", [])]
