@@ -6,7 +6,8 @@
  *
  * So that the test never meets a demo someone is running, it runs in a network namespace of its
  * own (root); without root it runs on the host only when [::1]:5547 is free, with the command
- * the `start` task stands for (so the server gets the signal that stops it).
+ * the `start` task stands for (so the server gets the signal that stops it). The README's
+ * `npx deno task start` (Node.js only) is run the same way, in a namespace.
  * @module
  */
 
@@ -18,7 +19,6 @@ import {
   type ManagedProcess,
   REPO_ROOT,
   run,
-  type Topology,
   withTopology,
 } from "../e2e/netns.ts";
 import { DEMO_PORT } from "../../src/server/demo.ts";
@@ -96,13 +96,26 @@ e2eTest("README: deno task start, then deno task query (--rapid-commit solicit)"
       server = t.spawn(ns, "deno", ["task", "start"], "deno task start");
     }
     await server.waitFor(/Ready to handle requests/, 30_000);
-    await checkDemo(t, query);
+    await checkDemo(query);
   });
   assert.deepEqual(readdirSync(REPO_ROOT).sort(), before, "the demo leaves no files behind");
 });
 
+e2eTest("README: with only Node.js, npx deno task start", {
+  root: true,
+  commands: { npx: "npm" },
+}, () =>
+  withTopology(async (t) => {
+    const ns = await t.namespace("npx");
+    const server = t.spawn(ns, "npx", ["deno", "task", "start"], "npx deno task start");
+    await server.waitFor(/Ready to handle requests/, 60_000);
+    await checkDemo((args) =>
+      t.exec(ns, "npx", ["deno", "task", "query", ...args], { check: false })
+    );
+  }));
+
+/** What the README says the demo answers. */
 async function checkDemo(
-  _t: Topology,
   query: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>,
 ): Promise<void> {
   const info = await query([]);

@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import "../../docs/examples/captive_portal/option.ts";
 import "../../examples/extensions/technicolor/option.ts";
-import { e2eTest, REPO_ROOT, sleep, type Topology, withTopology } from "../e2e/netns.ts";
+import { e2eTest, REPO_ROOT, run, sleep, type Topology, withTopology } from "../e2e/netns.ts";
 import {
   codeBlock,
   codeBlocks,
@@ -201,3 +201,20 @@ e2eTest(
       assert.equal(option(advertise, 65279)?.sol_max_rt, 3600);
     }),
 );
+
+for (
+  const [file, pattern] of [
+    ["docs/extension-guide.md", /`(deno test [^`]*docs\/examples\/captive_portal\/)`/],
+    ["examples/extensions/event_sink/README.md", /^(deno test .*event_sink\/)$/m],
+    ["examples/extensions/technicolor/README.md", /^(deno test .*technicolor\/)$/m],
+  ] as const
+) {
+  Deno.test(`${file}: its test command passes as written`, async () => {
+    const text = await Deno.readTextFile(join(REPO_ROOT, file));
+    const m = pattern.exec(text);
+    assert.ok(m, `${file} shows how to run the tests`);
+    const r = await run("bash", ["-c", m[1]], { cwd: REPO_ROOT, check: false });
+    assert.equal(r.code, 0, `${m[1]}\n${r.stdout}${r.stderr}`);
+    assert.match(r.stdout.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| [1-9]\d* passed \| 0 failed/);
+  });
+}
