@@ -19,6 +19,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import "../../docs/examples/captive_portal/option.ts";
 import "../../examples/extensions/technicolor/option.ts";
 import { e2eTest, REPO_ROOT, run, sleep, type Topology, withTopology } from "../e2e/netns.ts";
@@ -215,6 +216,6 @@ for (
     assert.ok(m, `${file} shows how to run the tests`);
     const r = await run("bash", ["-c", m[1]], { cwd: REPO_ROOT, check: false });
     assert.equal(r.code, 0, `${m[1]}\n${r.stdout}${r.stderr}`);
-    assert.match(r.stdout.replace(/\x1b\[[0-9;]*m/g, ""), /ok \| [1-9]\d* passed \| 0 failed/);
+    assert.match(stripVTControlCharacters(r.stdout), /ok \| [1-9]\d* passed \| 0 failed/);
   });
 }

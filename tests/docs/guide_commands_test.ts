@@ -18,7 +18,6 @@ import { SCOPED_SERVER_PERMISSIONS } from "../helpers/server.ts";
 import {
   e2eTest,
   freeUdpPort,
-  hasCommand,
   ManagedProcess,
   REPO_ROOT,
   run,

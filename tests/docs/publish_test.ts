@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { stripVTControlCharacters } from "node:util";
 import { REPO_ROOT, run } from "../e2e/netns.ts";
 
 Deno.test("publish: LICENSE holds the MPL-2.0 text that deno.json names", async () => {
@@ -24,7 +25,7 @@ Deno.test("publish: deno publish --dry-run passes", async () => {
     cwd: REPO_ROOT,
     check: false,
   });
-  const output = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+  const output = stripVTControlCharacters(r.stdout + r.stderr);
   assert.equal(r.code, 0, output);
   assert.match(output, /Dry run complete/);
   assert.match(output, /\/LICENSE \(/, "the licence is published");
