@@ -65,9 +65,11 @@ export type {
 export type {
   ConsoleLogValues,
   FileLogValues,
+  LogFormat,
   LoggingValues,
   LogHandlerValues,
   RotateMode,
+  SyslogFormat,
   SyslogLogValues,
 } from "./src/config/sections/logging.ts";
 export type { ParseOptions } from "./src/config/parser.ts";

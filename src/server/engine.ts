@@ -18,6 +18,7 @@ import { buildMessageHandler } from "./pipeline_builder.ts";
 import { setPacketId } from "./logging.ts";
 import { LatencyHistogram } from "./metrics.ts";
 import { registerBuiltinSections } from "../handlers/builtin_sections.ts";
+import { StaticAssignmentHandler } from "../handlers/static/handler.ts";
 
 import type { WirePacket, WireReply } from "./wire.ts";
 
@@ -101,6 +102,27 @@ export class Engine {
     const handler = buildMessageHandler(config, duid);
     await handler.workerInit();
     return new Engine(handler, stats, latency);
+  }
+
+  /**
+   * Static assignments loaded per source file (the first section of a file counts), for
+   * `/metrics`; a source that cannot count is left out.
+   */
+  staticAssignments(): Array<[string, number]> {
+    const counts = new Map<string, number>();
+    for (const h of this.handler.allHandlers()) {
+      const source = h instanceof StaticAssignmentHandler ? h.source : undefined;
+      if (!source?.path || !source.count || counts.has(source.path)) continue;
+      try {
+        counts.set(source.path, source.count());
+      } catch (e) {
+        log.warning("Cannot count the assignments of {source}: {error}", {
+          source: source.description,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return [...counts];
   }
 
   /**
