@@ -237,7 +237,7 @@ Deno.test("ctl: no server, wrong server, unknown command, silent server", async 
     assert.equal(missing.stdout, "");
     assert.match(
       missing.stderr,
-      /^dhcpkit ctl: error: no server: control socket .* does not exist\n$/,
+      /^dhcpkit ctl: no server: control socket .* does not exist\n$/,
     );
 
     // Something else listening.
