@@ -1,6 +1,7 @@
 /**
- * Filters: `<subnet>`, `<subnet-group>` (link address inside a prefix), `<marked-with>` (mark on
- * the request) and `<elapsed-time>` (Elapsed Time option within bounds).
+ * Filters: `<subnet>`, `<subnet-group>` (link address inside a prefix, or with `match outside` in
+ * none), `<marked-with>` (mark on the request) and `<elapsed-time>` (Elapsed Time option within
+ * bounds).
  * @module
  */
 
@@ -79,26 +80,30 @@ export class SubnetFilter extends Filter {
   }
 }
 
-/** Matches requests whose link address lies in any of several prefixes. */
+/**
+ * Matches requests whose link address lies in any of several prefixes, or with `outside` in none
+ * of them.
+ */
 export class SubnetGroupFilter extends Filter {
   readonly #prefixes: readonly PreparedPrefix[];
 
-  /** Create the filter for `prefixes`. */
-  constructor(prefixes: readonly PrefixSpec[]) {
+  /** Create the filter for `prefixes`; `outside` matches link addresses in none of them. */
+  constructor(prefixes: readonly PrefixSpec[], readonly outside = false) {
     super();
     this.#prefixes = prefixes.map(prepare);
   }
 
-  /** True when the link address is inside one of the prefixes. */
+  /** True when the link address is inside one of the prefixes (with `outside`: in none). */
   match(bundle: TransactionBundle): boolean {
     const address = linkAddressBytes(bundle);
-    for (const p of this.#prefixes) if (inPrefix(p, address)) return true;
-    return false;
+    for (const p of this.#prefixes) if (inPrefix(p, address)) return !this.outside;
+    return this.outside;
   }
 
-  /** `subnet-group <prefix>, ...`. */
+  /** `subnet-group <prefix>, ...` (`subnet-group outside ...`). */
   describe(): string {
-    return `subnet-group ${this.#prefixes.map((p) => p.text).join(", ")}`;
+    const where = this.outside ? "outside " : "";
+    return `subnet-group ${where}${this.#prefixes.map((p) => p.text).join(", ")}`;
   }
 }
 

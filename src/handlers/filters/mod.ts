@@ -17,7 +17,7 @@ export const filtersExtension = defineExtension({
   name: "filters",
   filters: [
     filterFor(subnetSection, (v) => new SubnetFilter(v.prefix)),
-    filterFor(subnetGroupSection, (v) => new SubnetGroupFilter(v.prefixes)),
+    filterFor(subnetGroupSection, (v) => new SubnetGroupFilter(v.prefixes, v.match === "outside")),
     filterFor(markedWithSection, (v) => new MarkedWithFilter(v.mark)),
     filterFor(elapsedTimeSection, (v) => new ElapsedTimeFilter(v.moreThan, v.lessThan)),
   ],
