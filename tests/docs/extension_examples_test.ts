@@ -20,8 +20,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stripVTControlCharacters } from "node:util";
-import "../../docs/examples/captive_portal/option.ts";
-import "../../examples/extensions/technicolor/option.ts";
+import { captivePortalExtension } from "../../docs/examples/captive_portal/mod.ts";
+import { technicolorExtension } from "../../examples/extensions/technicolor/mod.ts";
+import { installExtensions } from "../../src/handlers/registry.ts";
 import { e2eTest, REPO_ROOT, run, sleep, type Topology, withTopology } from "../e2e/netns.ts";
 import {
   codeBlock,
@@ -37,6 +38,9 @@ import {
   stateDir,
   unicastTopology,
 } from "./example_server.ts";
+
+// The replies are decoded here: this process must know the examples' option classes.
+installExtensions([captivePortalExtension, technicolorExtension]);
 
 const ROOT_SCAPY = { root: true, scapy: true };
 /** The unicast address of the extension examples. */
