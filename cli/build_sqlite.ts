@@ -18,7 +18,8 @@ import {
   EXIT_OK,
 } from "../src/handlers/static/build_sqlite.ts";
 
-const RANK: Record<BuildLogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
+/** Verbosity needed for each log level. */
+export const RANK: Record<BuildLogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 
 /** Where the command writes; replaceable for tests. */
 export interface BuildSqliteOutput extends CommandOutput {
@@ -28,7 +29,8 @@ export interface BuildSqliteOutput extends CommandOutput {
 
 const encoder = new TextEncoder();
 
-function consoleOutput(): BuildSqliteOutput {
+/** Output to the console, with a progress line on a terminal (also used by build-postgresql). */
+export function consoleOutput(): BuildSqliteOutput {
   const terminal = Deno.stderr.isTerminal();
   let shown = false;
   const clear = () => {
@@ -54,7 +56,7 @@ function consoleOutput(): BuildSqliteOutput {
 }
 
 /** Files at least this big get a progress line (on a terminal). */
-const PROGRESS_BYTES = 1 << 20;
+export const PROGRESS_BYTES = 1 << 20;
 
 /** Run `build-sqlite`; returns the exit code. */
 export async function buildSqliteCommand(
