@@ -10,9 +10,9 @@ import { buildHandlerTree } from "../../../src/handlers/mod.ts";
 import { openCsvSource, StaticAssignmentHandler } from "../../../src/handlers/static/handler.ts";
 import { iterateAssignmentCsv } from "../../../src/handlers/static/csv/reader.ts";
 import {
-  AsyncStaticAssignmentHandler,
+  type AsyncStaticAssignmentHandler,
   openPostgresSource,
-  PostgresAssignmentSource,
+  type PostgresAssignmentSource,
 } from "../../../src/handlers/static/postgresql/mod.ts";
 import { bundleFromPacket, type Handler } from "../../../src/pipeline/mod.ts";
 import {
