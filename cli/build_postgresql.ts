@@ -12,20 +12,15 @@ import { runCommand } from "./run.ts";
 import { BUILD_POSTGRESQL } from "./usage/commands.ts";
 import type { ParsedArgs } from "./usage/parse.ts";
 import { UsageError } from "./errors.ts";
-import { type BuildSqliteOutput, consoleOutput, PROGRESS_BYTES, RANK } from "./build_sqlite.ts";
-import {
-  buildPostgresql,
-  EXIT_DELETION_SKIPPED,
-  EXIT_ERROR,
-  EXIT_OK,
-} from "../src/handlers/static/build_postgresql.ts";
+import { type BuildOutput, BuildReport, consoleOutput } from "./build_output.ts";
+import { buildPostgresql, EXIT_ERROR } from "../src/handlers/static/build_postgresql.ts";
 import { tableName } from "../src/handlers/static/postgresql/mod.ts";
 import { ConnectionUrlError, parseConnectionUrl } from "../src/storage/postgresql/mod.ts";
 
 /** Run `build-postgresql`; returns the exit code. */
 export async function buildPostgresqlCommand(
   args: string[],
-  output: BuildSqliteOutput = consoleOutput(),
+  output: BuildOutput = consoleOutput(),
 ): Promise<number> {
   // Exit status 2 means "stale rows kept" here, so a wrong argument exits with 1.
   return await runCommand(
@@ -37,7 +32,7 @@ export async function buildPostgresqlCommand(
   );
 }
 
-async function build(parsed: ParsedArgs, output: BuildSqliteOutput): Promise<number> {
+async function build(parsed: ParsedArgs, output: BuildOutput): Promise<number> {
   const [source, url] = parsed.positionals;
   let target;
   try {
@@ -52,38 +47,23 @@ async function build(parsed: ParsedArgs, output: BuildSqliteOutput): Promise<num
   } catch (e) {
     throw new UsageError(`--table: ${(e as Error).message}`);
   }
-  const verbosity = parsed.count("verbosity");
-  let large = false;
-  try {
-    large = Deno.statSync(source).size >= PROGRESS_BYTES;
-  } catch { /* reported by buildPostgresql */ }
-  const progress = large && output.progress ? output.progress : undefined;
-  const started = performance.now();
+  const report = new BuildReport(
+    "build-postgresql",
+    output,
+    parsed.count("verbosity"),
+    source,
+    "loaded",
+  );
   const result = await buildPostgresql({
     source,
     url: target,
     table,
     passwordFile: parsed.string("password-file"),
     force: parsed.flag("force"),
-    log: (level, message) => {
-      if (level === "error") output.err(`dhcpkit build-postgresql: ${message}`);
-      else if (RANK[level] <= verbosity) output.out(`${level.toUpperCase()}: ${message}`);
-    },
-    progress: progress
-      ? (rows, read, total) => {
-        const percent = total > 0 ? Math.floor((read / total) * 100) : 100;
-        progress(`build-postgresql: ${rows.toLocaleString("en")} rows loaded (${percent}%)`);
-      }
-      : undefined,
+    log: report.log,
+    progress: report.progress,
   });
-  progress?.("");
-  if (result.exitCode === EXIT_DELETION_SKIPPED && verbosity < RANK.warning) {
-    output.out(`WARNING: ${result.message}`);
-  }
-  if (result.exitCode === EXIT_OK && verbosity >= RANK.info) {
-    output.out(`INFO: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  return result.exitCode;
+  return report.finish(result);
 }
 
 if (import.meta.main) Deno.exit(await buildPostgresqlCommand(Deno.args));

@@ -12,6 +12,7 @@ import {
   existingFile,
   integer,
   type KeySpec,
+  type NameSpec,
 } from "../config/mod.ts";
 import {
   acquirePool,
@@ -39,6 +40,14 @@ export const postgresqlUrl: DataType<ConnectionTarget> = dataType(
   "`postgresql://USER@/DATABASE?host=/run/postgresql` (unix socket folder) or " +
     "`postgresql://USER@HOST:PORT/DATABASE`; never with a password (see `password-file`)",
 );
+
+/** The name of a PostgreSQL section: the URL, stored as `url`. */
+export const postgresqlName: NameSpec<ConnectionTarget> = {
+  type: postgresqlUrl,
+  required: true,
+  property: "url",
+  description: "The database, as a libpq URL without password.",
+};
 
 /** The values the connection keys add to a section. */
 export interface ConnectionValues {

@@ -18,7 +18,7 @@ import type { AsyncStaticAssignmentHandler } from "../../src/handlers/static/pos
 import { bundleFromPacket } from "../../src/pipeline/mod.ts";
 import {
   AdvertiseMessage,
-  IAAddressOption,
+  type IAAddressOption,
   IANAOption,
   RemoteIdOption,
 } from "../../src/protocol/mod.ts";

@@ -12,6 +12,10 @@
  */
 
 import { existsSync, readdirSync } from "node:fs";
+import { loadConfigText } from "../../src/config/mod.ts";
+import { buildHandlerTree } from "../../src/handlers/mod.ts";
+import type { Handler } from "../../src/pipeline/mod.ts";
+import { SERVER_DUID } from "../pipeline/helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -110,29 +114,11 @@ export class PostgresCluster {
   }
 
   /** Run a binary as the cluster's owner. */
-  async #as(binary: string, args: string[], stdin?: string): Promise<PsqlResult> {
+  #as(binary: string, args: string[]): Promise<PsqlResult> {
     const path = `${this.bin}/${binary}`;
-    const [cmd, cmdArgs] = this.owner
-      ? ["runuser", ["-u", this.owner, "--", path, ...args]]
-      : [path, args];
-    const child = new Deno.Command(cmd, {
-      args: cmdArgs,
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      cwd: this.dir,
-    }).spawn();
-    if (stdin !== undefined) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(stdin));
-      await w.close();
-    }
-    const out = await child.output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
+    return this.owner
+      ? spawn("runuser", ["-u", this.owner, "--", path, ...args], this.dir)
+      : spawn(path, args, this.dir);
   }
 
   /**
@@ -231,7 +217,7 @@ export class PostgresCluster {
     return this.#psql(sql, options);
   }
 
-  async #psql(
+  #psql(
     sql: string,
     options: { user?: string; db?: string; password?: string },
   ): Promise<PsqlResult> {
@@ -249,22 +235,8 @@ export class PostgresCluster {
       "-d",
       options.db ?? "postgres",
     ];
-    const child = new Deno.Command(`${this.bin}/psql`, {
-      args,
-      env: options.password ? { PGPASSWORD: options.password } : {},
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(sql));
-    await w.close();
-    const out = await child.output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
+    const env: Record<string, string> = options.password ? { PGPASSWORD: options.password } : {};
+    return spawn(`${this.bin}/psql`, args, this.dir, sql, env);
   }
 
   /** Run SQL as the superuser; throws when psql fails; the output, trimmed. */
@@ -308,6 +280,43 @@ export class PostgresCluster {
     this.stopSync();
     Deno.removeSync(this.dir, { recursive: true });
   }
+}
+
+/** Run a command to completion with `stdin`; what it printed and its exit status. */
+async function spawn(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<PsqlResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd,
+    env,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/**
+ * The handlers of configuration `text` (host checks on, so files such as password files must
+ * exist), as the server builds them; throws with the errors when it does not load.
+ */
+export function handlersFromConfig(text: string, configDir = "/tmp"): Handler[] {
+  const result = loadConfigText(text, `${configDir}/test.conf`, { hostChecks: true });
+  if (!result.config) {
+    throw new Error(result.errors.map((e) => `${e.line}: ${e.message}`).join("\n"));
+  }
+  return buildHandlerTree(result.config.handlers, { configDir, serverDuid: SERVER_DUID }).handlers;
 }
 
 async function run(cmd: string, args: string[]): Promise<void> {

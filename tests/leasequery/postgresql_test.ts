@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { loadConfigText } from "../../src/config/mod.ts";
-import { buildHandlerTree } from "../../src/handlers/mod.ts";
+import type { loadConfigText } from "../../src/config/mod.ts";
+import type { buildHandlerTree } from "../../src/handlers/mod.ts";
 import type { AsyncLeasequeryHandler } from "../../src/handlers/leasequery/handler.ts";
 import type { LeasequeryPostgresStore } from "../../src/handlers/leasequery/postgresql/store.ts";
 import { PAGE_SIZE } from "../../src/handlers/leasequery/postgresql/store.ts";
@@ -39,7 +39,7 @@ import {
   StatusCode,
   StatusCodeOption,
 } from "../../src/protocol/mod.ts";
-import { type PostgresCluster, postgresTest } from "../helpers/postgres.ts";
+import { handlersFromConfig, type PostgresCluster, postgresTest } from "../helpers/postgres.ts";
 import {
   elapsed,
   iana,
@@ -47,7 +47,7 @@ import {
   packet,
   relayed,
   run,
-  SERVER_DUID,
+  type SERVER_DUID,
   serverId,
 } from "../pipeline/helpers.ts";
 import { AssignHandler, type Assignment, leasequery, lqPipeline } from "./lq_helpers.ts";
@@ -74,15 +74,7 @@ ${extra}    </lq-postgresql>
 }
 
 function lqHandlerFrom(config: string): AsyncLeasequeryHandler {
-  const result = loadConfigText(config, "/tmp/test.conf", { hostChecks: true });
-  if (!result.config) {
-    throw new Error(result.errors.map((e) => `${e.line}: ${e.message}`).join("\n"));
-  }
-  const tree = buildHandlerTree(result.config.handlers, {
-    configDir: "/tmp",
-    serverDuid: SERVER_DUID,
-  });
-  return tree.handlers[0] as AsyncLeasequeryHandler;
+  return handlersFromConfig(config)[0] as AsyncLeasequeryHandler;
 }
 
 async function server(config: string, table: Record<string, Assignment>): Promise<Server> {

@@ -14,7 +14,7 @@ import {
   optionCode,
   pathInExistingDir,
 } from "../../config/mod.ts";
-import { connectionKeys, type ConnectionValues, postgresqlUrl } from "../postgresql.ts";
+import { connectionKeys, type ConnectionValues, postgresqlName } from "../postgresql.ts";
 
 /** Values of `<leasequery>`. */
 export interface LeasequeryValues {
@@ -120,12 +120,7 @@ export const lqPostgresqlSection = defineSection<LqPostgresqlValues>({
     "    password-file /etc/dhcpkit/postgresql.password",
     "</lq-postgresql>",
   ].join("\n"),
-  name: {
-    type: postgresqlUrl,
-    required: true,
-    property: "url",
-    description: "The database, as a libpq URL without password.",
-  },
+  name: postgresqlName,
   keys: [
     ...connectionKeys,
     {

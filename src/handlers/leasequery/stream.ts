@@ -48,17 +48,14 @@ export class BulkResponses implements Iterable<ClientServerMessage> {
  * Stopping the iteration early releases the cursor.
  */
 export function* streamRest(xid: number, cursor: ClientCursor): Generator<ClientServerMessage> {
-  let status = new StatusCodeOption(StatusCode.Success, "That's all folks");
+  let status = DONE;
   try {
     while (true) {
       let r: IteratorResult<ClientRecord>;
       try {
         r = cursor.next();
       } catch (e) {
-        log.error("Leasequery store failed while streaming: {error}", {
-          error: (e as Error).message,
-        });
-        status = new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
+        status = failedWhileStreaming(e);
         break;
       }
       if (r.done) break;
@@ -68,6 +65,15 @@ export function* streamRest(xid: number, cursor: ClientCursor): Generator<Client
     cursor.close();
   }
   yield new LeasequeryDoneMessage(xid, [status]);
+}
+
+/** The status of a stream that ended normally. */
+const DONE = new StatusCodeOption(StatusCode.Success, "That's all folks");
+
+/** Log a store failure during a stream; the status the stream then ends with. */
+function failedWhileStreaming(e: unknown): StatusCodeOption {
+  log.error("Leasequery store failed while streaming: {error}", { error: (e as Error).message });
+  return new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
 }
 
 /**
@@ -94,17 +100,14 @@ export async function* streamRestAsync(
   xid: number,
   cursor: AsyncClientCursor,
 ): AsyncGenerator<ClientServerMessage> {
-  let status = new StatusCodeOption(StatusCode.Success, "That's all folks");
+  let status = DONE;
   try {
-    while (true) {
+    for (;;) {
       let r: IteratorResult<ClientRecord>;
       try {
         r = await cursor.next();
       } catch (e) {
-        log.error("Leasequery store failed while streaming: {error}", {
-          error: (e as Error).message,
-        });
-        status = new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
+        status = failedWhileStreaming(e);
         break;
       }
       if (r.done) break;

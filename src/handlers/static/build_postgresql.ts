@@ -36,6 +36,7 @@ import {
 import { type CsvAssignmentRow, CsvFileError, iterateAssignmentCsv } from "./csv/reader.ts";
 import { quoteTable } from "./postgresql/source.ts";
 import {
+  type BuildCommonOptions,
   type BuildLogLevel,
   type BuildSqliteResult,
   EXIT_DELETION_SKIPPED,
@@ -49,24 +50,14 @@ export type { BuildLogLevel };
 /** What {@link buildPostgresql} did (the same fields as `build-sqlite`'s result). */
 export type BuildPostgresqlResult = BuildSqliteResult;
 
-/** Options of {@link buildPostgresql}. */
-export interface BuildPostgresqlOptions {
-  /** The CSV file. */
-  source: string;
+/** Options of {@link buildPostgresql}; `batchSize` (rows per statement) defaults to 5000. */
+export interface BuildPostgresqlOptions extends BuildCommonOptions {
   /** The database (a libpq URL without password, or a parsed target). */
   url: string | ConnectionTarget;
   /** A file whose first line is the password. */
   passwordFile?: string;
   /** The table (default `assignments`; `schema.table` allowed). */
   table?: string;
-  /** Delete stale rows even when they are more than 30 % of the table. */
-  force?: boolean;
-  /** Rows sent per statement while loading (default 5000). */
-  batchSize?: number;
-  /** Receives every message. */
-  log?: (level: BuildLogLevel, message: string) => void;
-  /** Called after every batch with the rows loaded and the CSV bytes read so far. */
-  progress?: (rows: number, bytesRead: number, bytesTotal: number) => void;
   /**
    * Called inside the transaction once the rows are loaded, before the table is changed (tests
    * use it to start a concurrent run).

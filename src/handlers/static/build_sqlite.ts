@@ -37,24 +37,28 @@ export const EXIT_DELETION_SKIPPED = 2;
 /** Log levels of {@link BuildSqliteOptions.log}. */
 export type BuildLogLevel = "error" | "warning" | "info" | "debug";
 
-/** Options of {@link buildSqlite}. */
-export interface BuildSqliteOptions {
+/** What the build functions (SQLite, PostgreSQL) take besides where to write. */
+export interface BuildCommonOptions {
   /** The CSV file. */
   source: string;
-  /** The SQLite database (created when missing). */
-  destination: string;
   /** Delete stale rows even when they are more than 30 % of the table. */
   force?: boolean;
-  /** Rows per transaction (default 2000). */
+  /** Rows per transaction or statement. */
   batchSize?: number;
-  /** Pause after each committed batch, in milliseconds (default 5). */
-  pauseMs?: number;
-  /** How long to wait for a lock held by someone else, in milliseconds (default 10000). */
-  busyTimeoutMs?: number;
   /** Receives every message. */
   log?: (level: BuildLogLevel, message: string) => void;
   /** Called after every batch with the rows written and the CSV bytes read so far. */
   progress?: (rows: number, bytesRead: number, bytesTotal: number) => void;
+}
+
+/** Options of {@link buildSqlite}; `batchSize` defaults to 2000. */
+export interface BuildSqliteOptions extends BuildCommonOptions {
+  /** The SQLite database (created when missing). */
+  destination: string;
+  /** Pause after each committed batch, in milliseconds (default 5). */
+  pauseMs?: number;
+  /** How long to wait for a lock held by someone else, in milliseconds (default 10000). */
+  busyTimeoutMs?: number;
   /** Called after every committed batch (tests use it to interleave writers). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }

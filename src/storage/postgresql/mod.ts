@@ -8,7 +8,7 @@
  *   the form used in every message. Passwords are refused in URLs.
  * - {@link readPasswordFile}: the password, from the first line of a file (`password-file`).
  * - {@link acquirePool} / {@link PostgresPool}: one pool per worker and database with prepared
- *   statements, transactions, cursors, bounded waiting, and fail-fast with backoff while the
+ *   statements, transactions, bounded waiting, and fail-fast with backoff while the
  *   database is away ({@link DatabaseUnavailableError}); {@link PostgresPool.open} checks the
  *   connection at start-up ({@link DatabaseOpenError}).
  * - {@link migrate}: versioned schemas per component, recorded in `dhcpkit_schema`

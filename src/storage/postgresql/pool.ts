@@ -10,7 +10,8 @@
  * - **Bounded waiting.** At most {@link PoolOptions.maxPending} queries wait at once; more are
  *   refused at once.
  * - **Prepared statements.** Every query is a named prepared statement on its connection (parsed
- *   and planned once per connection, then only bound and executed).
+ *   and planned once per connection, then only bound and executed). Queries are pipelined: a
+ *   connection takes the next one before the answer to the last has come.
  * - **Passwords** come from a password file, read at every connection (so a rotated password is
  *   used on the next reconnection), and never appear in messages.
  *
@@ -313,33 +314,6 @@ export class PostgresPool {
         })
       ) as T
     );
-  }
-
-  /**
-   * The rows of `text` in batches of `batch`, fetched as they are consumed (a server-side
-   * cursor); stopping the iteration early closes the cursor.
-   */
-  async *cursor<T = Row>(
-    text: string,
-    params: readonly unknown[],
-    batch: number,
-  ): AsyncGenerator<T[]> {
-    const probe = this.#admit();
-    this.#pending++;
-    try {
-      const rows = this.#sql.unsafe(text, params as never[], { prepare: true }).cursor(batch);
-      for await (const chunk of rows) {
-        this.#succeeded();
-        yield Array.from(chunk) as unknown as T[];
-      }
-      this.#succeeded();
-    } catch (e) {
-      this.#failed(e);
-      throw e;
-    } finally {
-      this.#pending--;
-      if (probe) this.#probing = false;
-    }
   }
 
   /** One more user of a shared pool (see {@link acquirePool}). */

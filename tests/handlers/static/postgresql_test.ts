@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { loadConfigText } from "../../../src/config/mod.ts";
-import { buildHandlerTree } from "../../../src/handlers/mod.ts";
+import type { buildHandlerTree } from "../../../src/handlers/mod.ts";
 import { openCsvSource, StaticAssignmentHandler } from "../../../src/handlers/static/handler.ts";
 import { iterateAssignmentCsv } from "../../../src/handlers/static/csv/reader.ts";
 import {
@@ -33,7 +33,7 @@ import {
   SubscriberIdOption,
 } from "../../../src/protocol/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
-import { postgresTest } from "../../helpers/postgres.ts";
+import { handlersFromConfig, postgresTest } from "../../helpers/postgres.ts";
 import {
   CLIENT_DUID,
   clientId,
@@ -41,7 +41,7 @@ import {
   iapd,
   packet,
   relayed,
-  SERVER_DUID,
+  type SERVER_DUID,
 } from "../../pipeline/helpers.ts";
 import {
   confirm,
@@ -165,15 +165,7 @@ async function fillTable(url: string, passwordFile: string, table = "assignments
 }
 
 function handlerFromConfig(config: string): AsyncStaticAssignmentHandler {
-  const result = loadConfigText(config, "/tmp/test.conf", { hostChecks: true });
-  if (!result.config) {
-    throw new Error(result.errors.map((e) => `${e.line}: ${e.message}`).join("\n"));
-  }
-  const tree = buildHandlerTree(result.config.handlers, {
-    configDir: "/tmp",
-    serverDuid: SERVER_DUID,
-  });
-  return tree.handlers[0] as AsyncStaticAssignmentHandler;
+  return handlersFromConfig(config)[0] as AsyncStaticAssignmentHandler;
 }
 
 postgresTest("static-postgresql", async (pg, t) => {

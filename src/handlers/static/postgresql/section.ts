@@ -10,7 +10,7 @@ import {
   defineSection,
   duration,
 } from "../../../config/mod.ts";
-import { connectionKeys, type ConnectionValues, postgresqlUrl } from "../../postgresql.ts";
+import { connectionKeys, type ConnectionValues, postgresqlName } from "../../postgresql.ts";
 import {
   checkLifetimes,
   lifetimeKeys,
@@ -58,12 +58,7 @@ export const staticPostgresqlSection = defineSection<StaticPostgresqlValues>({
     "    address-valid-lifetime 7d",
     "</static-postgresql>",
   ].join("\n"),
-  name: {
-    type: postgresqlUrl,
-    required: true,
-    property: "url",
-    description: "The database, as a libpq URL without password.",
-  },
+  name: postgresqlName,
   keys: [
     ...lifetimeKeys,
     {
