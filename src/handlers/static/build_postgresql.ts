@@ -39,9 +39,11 @@ import {
   type BuildCommonOptions,
   type BuildLogLevel,
   type BuildSqliteResult,
+  BuildStop,
   EXIT_DELETION_SKIPPED,
   EXIT_ERROR,
   EXIT_OK,
+  newBuildResult,
 } from "./build_sqlite.ts";
 
 export { EXIT_DELETION_SKIPPED, EXIT_ERROR, EXIT_OK };
@@ -63,13 +65,6 @@ export interface BuildPostgresqlOptions extends BuildCommonOptions {
    * use it to start a concurrent run).
    */
   beforeSwap?: () => void | Promise<void>;
-}
-
-/** Stops a run; `exitCode` says how. */
-class BuildStop extends Error {
-  constructor(message: string, readonly exitCode = EXIT_ERROR) {
-    super(message);
-  }
 }
 
 /** The schema component of an assignments table. */
@@ -102,14 +97,7 @@ export async function buildPostgresql(
   options: BuildPostgresqlOptions,
 ): Promise<BuildPostgresqlResult> {
   const log = options.log ?? (() => {});
-  const result: BuildPostgresqlResult = {
-    exitCode: EXIT_OK,
-    written: 0,
-    skipped: 0,
-    deleted: 0,
-    kept: 0,
-    message: "",
-  };
+  const result = newBuildResult();
   let pool: PostgresPool | undefined;
   let rows: AsyncGenerator<unknown, unknown> | undefined;
   let target: ConnectionTarget | undefined;

@@ -79,11 +79,17 @@ export interface BuildSqliteResult {
   message: string;
 }
 
-/** Stops a run; `exitCode` says how. */
-class BuildStop extends Error {
+/** Stops a run; `exitCode` says how (also used by `build-postgresql`). */
+export class BuildStop extends Error {
+  /** Stop with `message` and `exitCode`. */
   constructor(message: string, readonly exitCode = EXIT_ERROR) {
     super(message);
   }
+}
+
+/** The result of a run before anything happened. */
+export function newBuildResult(): BuildSqliteResult {
+  return { exitCode: EXIT_OK, written: 0, skipped: 0, deleted: 0, kept: 0, message: "" };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -153,14 +159,7 @@ function immediate<T>(db: DatabaseSync, work: () => T): T {
  */
 export async function buildSqlite(options: BuildSqliteOptions): Promise<BuildSqliteResult> {
   const log = options.log ?? (() => {});
-  const result: BuildSqliteResult = {
-    exitCode: EXIT_OK,
-    written: 0,
-    skipped: 0,
-    deleted: 0,
-    kept: 0,
-    message: "",
-  };
+  const result = newBuildResult();
   let db: DatabaseSync | undefined;
   let rows: AsyncGenerator<unknown, unknown> | undefined;
   try {
