@@ -7,17 +7,21 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
 import { existsSync, statSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { domainToASCII } from "node:url";
 import { ConfigValueError, didYouMean } from "./errors.ts";
 import {
+  addressKind,
+  formatIPv6,
+  isIPv6,
   messageTypeFromName,
   messageTypesByName,
+  normalizeIPv6,
   optionCodeFromName,
   optionTypesByName,
+  parseIPv6,
 } from "../protocol/mod.ts";
 
 /** What a datatype may need to know besides the text. */
@@ -214,27 +218,12 @@ export type AddressClass =
   | "routable"
   | "unicast";
 
-function parseV6(t: string): ipaddr.IPv6 {
+/** Read an address (no zone) with the protocol's reader; its canonical text and bytes. */
+function v6Value(t: string): IPv6Address {
   if (t.includes("%")) fail(`\`${t}\`: a zone index (%...) is not allowed here`);
-  if (!ipaddr.IPv6.isValid(t)) fail(`\`${t}\` is not a valid IPv6 address`);
-  return ipaddr.IPv6.parse(t);
-}
-
-function v6Value(a: ipaddr.IPv6): IPv6Address {
-  return { text: a.toRFC5952String(), bytes: new Uint8Array(a.toByteArray()) };
-}
-
-/** Classify the special kinds of IPv6 address relevant to the configuration. */
-export function addressKind(
-  bytes: Uint8Array,
-): "unspecified" | "loopback" | "multicast" | "link-local" | "other" {
-  if (bytes[0] === 0xff) return "multicast";
-  if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return "link-local";
-  let zeros = true;
-  for (let i = 0; i < 15; i++) if (bytes[i] !== 0) zeros = false;
-  if (zeros && bytes[15] === 0) return "unspecified";
-  if (zeros && bytes[15] === 1) return "loopback";
-  return "other";
+  if (!isIPv6(t)) fail(`\`${t}\` is not a valid IPv6 address`);
+  const bytes = parseIPv6(t);
+  return { text: formatIPv6(bytes), bytes };
 }
 
 function checkClass(a: IPv6Address, cls: AddressClass): void {
@@ -272,7 +261,7 @@ export function hostInterfaces(): Map<string, string[]> {
     result.set(
       name,
       (addrs ?? []).filter((a) => a.family === "IPv6").map((a) =>
-        ipaddr.IPv6.parse(a.address.split("%")[0]).toRFC5952String()
+        normalizeIPv6(a.address.split("%")[0])
       ),
     );
   }
@@ -302,7 +291,7 @@ export function ipv6Address(
 ): DataType<IPv6Address> {
   const label = cls === "any" ? "IPv6 address" : `IPv6 address (${cls})`;
   return dataType(label, (t, ctx) => {
-    const a = v6Value(parseV6(t));
+    const a = v6Value(t);
     checkClass(a, cls);
     if (opts.onHost && ctx.hostChecks && !addressOnHost(a)) {
       fail(`address ${a.text} is not configured on any interface of this host`, true);
@@ -327,8 +316,7 @@ function zeroHostBits(bytes: Uint8Array, length: number): Uint8Array {
 
 /** Build an {@link IPv6Prefix} value from bytes and length (host bits must already be zero). */
 export function makeIPv6Prefix(bytes: Uint8Array, length: number): IPv6Prefix {
-  const a = ipaddr.fromByteArray([...bytes]) as ipaddr.IPv6;
-  return { text: `${a.toRFC5952String()}/${length}`, bytes, length };
+  return { text: `${formatIPv6(bytes)}/${length}`, bytes, length };
 }
 
 /**
@@ -346,10 +334,10 @@ export function ipv6Prefix(
     (t) => {
       const slash = t.indexOf("/");
       if (slash < 0) {
-        if (opts.allowAddress) return makeIPv6Prefix(v6Value(parseV6(t)).bytes, 128);
+        if (opts.allowAddress) return makeIPv6Prefix(v6Value(t).bytes, 128);
         fail(`\`${t}\` is not an IPv6 prefix: the /length is missing`);
       }
-      const addr = v6Value(parseV6(t.slice(0, slash)));
+      const addr = v6Value(t.slice(0, slash));
       const lenText = t.slice(slash + 1);
       if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > 128) {
         fail(`\`${t}\`: prefix length must be a number from 0 to 128`);

@@ -5,7 +5,8 @@
  */
 
 import { ParseError, ValidationError } from "./errors.ts";
-import { formatIPv6, need, Writer } from "./bytes.ts";
+import { need, Writer } from "./bytes.ts";
+import { formatIPv6 } from "./ipv6.ts";
 import { findOption, findOptions, type Option, parseOptions, writeOptions } from "./option.ts";
 import { checkOccurrence, messageOccurrence } from "./occurrence.ts";
 

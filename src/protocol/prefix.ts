@@ -3,7 +3,7 @@
  * @module
  */
 
-import { formatIPv6, parseIPv6, parseIPv6Into } from "./bytes.ts";
+import { formatIPv6, parseIPv6, parseIPv6Into } from "./ipv6.ts";
 import { SerializeError } from "./errors.ts";
 
 /** Set only while {@link IPv6Prefix.ofNetwork} constructs: keep the given bytes as they are. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatIPv6, parseIPv6 } from "../protocol/bytes.ts";
+import { formatIPv6, parseIPv6 } from "../protocol/ipv6.ts";
 
 /** The DHCPv6 client port. */
 export const DHCPV6_CLIENT_PORT = 546;

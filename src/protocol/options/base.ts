@@ -6,7 +6,8 @@
  */
 
 import { ParseError, ValidationError } from "../errors.ts";
-import { exactLength, formatIPv6, type Writer } from "../bytes.ts";
+import { exactLength, type Writer } from "../bytes.ts";
+import { formatIPv6 } from "../ipv6.ts";
 import { type Duid, parseDuid } from "../duid.ts";
 import { readDomainList, writeDomainList } from "../domain.ts";
 import { Option } from "../option.ts";

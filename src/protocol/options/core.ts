@@ -7,7 +7,6 @@
 import { ParseError, SerializeError, ValidationError } from "../errors.ts";
 import {
   exactLength,
-  formatIPv6,
   minLength,
   readAddress,
   readBytes,
@@ -15,6 +14,7 @@ import {
   readU32,
   type Writer,
 } from "../bytes.ts";
+import { formatIPv6 } from "../ipv6.ts";
 import type { Duid } from "../duid.ts";
 import { type Message, parseMessageAt } from "../message.ts";
 import { allowInMessage, allowInOption, checkOccurrence, optionOccurrence } from "../occurrence.ts";

@@ -9,15 +9,8 @@
  */
 
 import { ParseError, SerializeError, ValidationError } from "../errors.ts";
-import {
-  exactLength,
-  formatIPv6,
-  minLength,
-  parseIPv6,
-  readBytes,
-  readU16,
-  type Writer,
-} from "../bytes.ts";
+import { exactLength, minLength, readBytes, readU16, type Writer } from "../bytes.ts";
+import { formatIPv6, parseIPv6 } from "../ipv6.ts";
 import { allowInMessage, allowInOption } from "../occurrence.ts";
 import { Option, parseOptions, registerOption, writeOptions } from "../option.ts";
 import { checkRoutable } from "./base.ts";

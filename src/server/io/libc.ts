@@ -11,6 +11,8 @@
  * @module
  */
 
+import { parseScopedIPv6 } from "../../protocol/ipv6.ts";
+
 // ---------------------------------------------------------------------------------------------
 // Constants (Linux, x86_64)
 // ---------------------------------------------------------------------------------------------
@@ -166,30 +168,17 @@ export function check(call: string, rc: number): number {
 // Address helpers (not on the hot path)
 // ---------------------------------------------------------------------------------------------
 
-/** Parse an IPv6 address (optionally `%scope`, a name or a number) into 16 bytes + scope id. */
+/**
+ * A socket address's IPv6 address and scope id, from text the protocol's reader accepts with an
+ * optional zone (`fe80::1%eth0`: the interface's index; `fe80::1%2`: that number). Throws when
+ * the text is not such an address or names no interface.
+ */
 export function parseIPv6(text: string): { bytes: Uint8Array; scopeId: number } {
-  let scopeId = 0;
-  const pct = text.indexOf("%");
-  if (pct >= 0) {
-    const scope = text.slice(pct + 1);
-    text = text.slice(0, pct);
-    scopeId = /^\d+$/.test(scope) ? Number(scope) : interfaceIndex(scope);
-  }
-  const bytes = new Uint8Array(16);
-  const halves = text.split("::");
-  if (halves.length > 2) throw new Error(`bad IPv6 address ${text}`);
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw new Error(`bad IPv6 address ${text}`);
-    return parseInt(h, 16);
-  }));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  if (halves.length === 1 && head.length !== 8) throw new Error(`bad IPv6 address ${text}`);
-  const groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
+  const { bytes, zone } = parseScopedIPv6(text);
+  if (zone === undefined) return { bytes, scopeId: 0 };
+  if (!/^\d{1,10}$/.test(zone)) return { bytes, scopeId: interfaceIndex(zone) };
+  const scopeId = Number(zone);
+  if (scopeId > 0xffffffff) throw new Error(`scope id ${zone} of ${text} is out of range`);
   return { bytes, scopeId };
 }
 
