@@ -14,7 +14,10 @@ import { domainToASCII } from "node:url";
 import { ConfigValueError, didYouMean } from "./errors.ts";
 import {
   addressKind,
+  DUID_TIME_EPOCH,
   formatIPv6,
+  INFINITY,
+  IPv6Prefix,
   isIPv6,
   messageTypeFromName,
   messageTypesByName,
@@ -23,6 +26,9 @@ import {
   optionTypesByName,
   parseIPv6,
 } from "../protocol/mod.ts";
+
+// Defined by the protocol library; exported here too because durations and prefixes use them.
+export { INFINITY, IPv6Prefix };
 
 /** What a datatype may need to know besides the text. */
 export interface ValueContext {
@@ -42,25 +48,12 @@ export interface DataType<T> {
   parse(text: string, ctx: ValueContext): T;
 }
 
-/** The value DHCPv6 uses for "infinite" lifetimes and timers (0xFFFFFFFF). */
-export const INFINITY = 0xffffffff;
-
 /** An IPv6 address: canonical (RFC 5952) text and the 16 bytes. */
 export interface IPv6Address {
   /** Canonical text form. */
   readonly text: string;
   /** The address in network byte order. */
   readonly bytes: Uint8Array;
-}
-
-/** An IPv6 prefix without host bits: canonical `addr/len` text, the 16 address bytes and length. */
-export interface IPv6Prefix {
-  /** Canonical `address/length` text. */
-  readonly text: string;
-  /** The prefix address (host bits zero). */
-  readonly bytes: Uint8Array;
-  /** The prefix length, 0-128. */
-  readonly length: number;
 }
 
 /** An IPv4 prefix without host bits. */
@@ -314,11 +307,6 @@ function zeroHostBits(bytes: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-/** Build an {@link IPv6Prefix} value from bytes and length (host bits must already be zero). */
-export function makeIPv6Prefix(bytes: Uint8Array, length: number): IPv6Prefix {
-  return { text: `${formatIPv6(bytes)}/${length}`, bytes, length };
-}
-
 /**
  * An IPv6 prefix `address/length` with no bits set after the length. `lengths` restricts the
  * allowed prefix lengths; `allowAddress` accepts a bare address as a /128.
@@ -334,7 +322,7 @@ export function ipv6Prefix(
     (t) => {
       const slash = t.indexOf("/");
       if (slash < 0) {
-        if (opts.allowAddress) return makeIPv6Prefix(v6Value(t).bytes, 128);
+        if (opts.allowAddress) return new IPv6Prefix(v6Value(t).bytes, 128);
         fail(`\`${t}\` is not an IPv6 prefix: the /length is missing`);
       }
       const addr = v6Value(t.slice(0, slash));
@@ -350,13 +338,9 @@ export function ipv6Prefix(
             : `${t}: prefix length must be between ${min} and ${max}`,
         );
       }
-      maskCheck(
-        addr.bytes,
-        length,
-        t,
-        () => makeIPv6Prefix(zeroHostBits(addr.bytes, length), length).text,
-      );
-      return makeIPv6Prefix(addr.bytes, length);
+      const prefix = new IPv6Prefix(addr.bytes, length);
+      maskCheck(addr.bytes, length, t, () => prefix.text);
+      return prefix;
     },
     "`address/length` with no bits set after the length" +
       (opts.allowAddress ? "; a plain address means a /128" : ""),
@@ -436,9 +420,6 @@ export const uuid: DataType<Uint8Array> = dataType("UUID", (t) => {
   return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 });
 
-/** Seconds between the Unix epoch and 2000-01-01T00:00:00Z, the DUID-LLT time base. */
-export const DUID_EPOCH = 946684800;
-
 /** An ISO-8601 UTC time `YYYY-MM-DDTHH:MM:SSZ`, returned as seconds since 2000-01-01 UTC. */
 export const duidTime: DataType<number> = dataType("timestamp", (t) => {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(t);
@@ -449,7 +430,7 @@ export const duidTime: DataType<number> = dataType("timestamp", (t) => {
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
     fail(`\`${t}\` is not a valid date and time`);
   }
-  const value = ms / 1000 - DUID_EPOCH;
+  const value = ms / 1000 - DUID_TIME_EPOCH;
   if (value < 0 || value > 0xffffffff) fail(`${t} is outside the DUID-LLT range (from 2000)`);
   return value;
 }, "UTC time as `YYYY-MM-DDTHH:MM:SSZ`");

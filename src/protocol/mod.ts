@@ -5,6 +5,7 @@
  */
 
 export * from "./errors.ts";
+export * from "./constants.ts";
 export * from "./bytes.ts";
 export * from "./ipv6.ts";
 export * from "./option.ts";

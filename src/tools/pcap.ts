@@ -7,12 +7,8 @@
  * @module
  */
 
+import { DHCPV6_CLIENT_PORT, DHCPV6_SERVER_PORT } from "../protocol/constants.ts";
 import { formatIPv6, parseIPv6 } from "../protocol/ipv6.ts";
-
-/** The DHCPv6 client port. */
-export const DHCPV6_CLIENT_PORT = 546;
-/** The DHCPv6 server/relay port. */
-export const DHCPV6_SERVER_PORT = 547;
 
 /** Link-layer header types (LINKTYPE_* values) understood by {@link extractDhcpv6}. */
 export const LinkType = {

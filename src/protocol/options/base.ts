@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, ValidationError } from "../errors.ts";
 import { exactLength, type Writer } from "../bytes.ts";
 import { formatIPv6 } from "../ipv6.ts";
@@ -16,7 +17,15 @@ import { Option } from "../option.ts";
  * The message types that carry configuration options: Solicit, Advertise, Request, Renew, Rebind,
  * Reply and Information-request.
  */
-export const CONFIGURATION_MESSAGES: readonly number[] = [1, 2, 3, 5, 6, 7, 11];
+export const CONFIGURATION_MESSAGES: readonly number[] = [
+  MsgType.Solicit,
+  MsgType.Advertise,
+  MsgType.Request,
+  MsgType.Renew,
+  MsgType.Rebind,
+  MsgType.Reply,
+  MsgType.InformationRequest,
+];
 
 /** An option whose data is one DUID (Client ID, Server ID, Relay ID). */
 export abstract class DuidOption extends Option {

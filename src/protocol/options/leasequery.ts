@@ -4,6 +4,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ValidationError } from "../errors.ts";
 import { minLength, readAddress, type Writer } from "../bytes.ts";
 import { type Message, parseMessageAt } from "../message.ts";
@@ -254,7 +255,13 @@ for (
   ]
 ) registerOption(type);
 
-const RF = 12, LQ = 14, LQR = 15, LQDONE = 16, LQDATA = 17;
+const {
+  RelayForward: RF,
+  Leasequery: LQ,
+  LeasequeryReply: LQR,
+  LeasequeryDone: LQDONE,
+  LeasequeryData: LQDATA,
+} = MsgType;
 
 // RFC 5007 §4.1.1, §4.2: a LEASEQUERY names its requestor and carries exactly one query.
 allowInMessage(LQ, 1, 1, 1);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, SerializeError, ValidationError } from "../errors.ts";
 import { exactLength, minLength, readBytes, readU16, type Writer } from "../bytes.ts";
 import { formatIPv6, parseIPv6 } from "../ipv6.ts";
@@ -381,7 +382,17 @@ for (
 ) registerOption(type);
 
 // RFC 7598 §3: containers are requested in ORO and returned in configuration-carrying messages.
-const S = 1, A = 2, RQ = 3, CF = 4, RN = 5, RB = 6, RP = 7, RL = 8, IR = 11;
+const {
+  Solicit: S,
+  Advertise: A,
+  Request: RQ,
+  Confirm: CF,
+  Renew: RN,
+  Rebind: RB,
+  Reply: RP,
+  Release: RL,
+  InformationRequest: IR,
+} = MsgType;
 for (const code of [94, 95, 96]) allowInMessage([S, A, RQ, CF, RN, RB, RL, RP, IR], code);
 
 // RFC 7598 §5.1-5.3 (INVENTORY §3.6): what each container holds.
