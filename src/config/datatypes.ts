@@ -8,10 +8,11 @@
  */
 
 import { existsSync, statSync } from "node:fs";
-import { networkInterfaces } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { domainToASCII } from "node:url";
+import { lookupGroup, lookupUser } from "./accounts.ts";
 import { ConfigValueError, didYouMean } from "./errors.ts";
+import { hostInterfaces } from "./host_interfaces.ts";
 import {
   addressKind,
   DUID_TIME_EPOCH,
@@ -21,7 +22,6 @@ import {
   isIPv6,
   messageTypeFromName,
   messageTypesByName,
-  normalizeIPv6,
   optionCodeFromName,
   optionTypesByName,
   parseIPv6,
@@ -247,31 +247,9 @@ function checkClass(a: IPv6Address, cls: AddressClass): void {
   }
 }
 
-/** Addresses configured on this host, per interface (canonical text). */
-export function hostInterfaces(): Map<string, string[]> {
-  const result = new Map<string, string[]>();
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    result.set(
-      name,
-      (addrs ?? []).filter((a) => a.family === "IPv6").map((a) =>
-        normalizeIPv6(a.address.split("%")[0])
-      ),
-    );
-  }
-  try {
-    for (const entry of Deno.readDirSync("/sys/class/net")) {
-      if (!result.has(entry.name)) result.set(entry.name, []);
-    }
-  } catch {
-    // Not Linux or no access: rely on networkInterfaces() only.
-  }
-  return result;
-}
-
 /** True when `address` is configured on some interface of this host. */
 export function addressOnHost(address: IPv6Address): boolean {
-  for (const addrs of hostInterfaces().values()) if (addrs.includes(address.text)) return true;
-  return false;
+  return hostInterfaces().some((i) => i.ipv6.includes(address.text));
 }
 
 /**
@@ -445,7 +423,7 @@ export const mark: DataType<string> = dataType("mark", (t) => {
 export const interfaceName: DataType<string> = dataType("interface name", (t, ctx) => {
   if (!/^[^\s/]{1,15}$/.test(t)) fail(`\`${t}\` is not a valid interface name`);
   if (ctx.hostChecks) {
-    const names = [...hostInterfaces().keys()];
+    const names = hostInterfaces().map((i) => i.name);
     if (!names.includes(t)) {
       fail(`interface \`${t}\` does not exist on this host${didYouMean(t, names)}`, true);
     }
@@ -453,37 +431,23 @@ export const interfaceName: DataType<string> = dataType("interface name", (t, ct
   return t;
 });
 
-function accountDatabase(file: string): Map<string, string> {
-  const byName = new Map<string, string>();
-  try {
-    for (const line of Deno.readTextFileSync(file).split("\n")) {
-      const f = line.split(":");
-      if (f.length >= 3 && f[0] !== "") byName.set(f[0], f[2]);
-    }
-  } catch {
-    // unreadable: treated as empty
-  }
-  return byName;
-}
-
-function accountName(kind: "user" | "group", file: string): DataType<string> {
+function accountName(kind: "user" | "group", exists: (t: string) => boolean): DataType<string> {
   return dataType(`${kind} name`, (t, ctx) => {
     if (!/^([A-Za-z_][A-Za-z0-9_.-]*\$?|\d+)$/.test(t)) {
       fail(`\`${t}\` is not a valid ${kind} name`);
     }
-    if (ctx.hostChecks) {
-      const db = accountDatabase(file);
-      const known = /^\d+$/.test(t) ? [...db.values()].includes(t) : db.has(t);
-      if (!known) fail(`${kind} \`${t}\` does not exist on this host`, true);
-    }
+    if (ctx.hostChecks && !exists(t)) fail(`${kind} \`${t}\` does not exist on this host`, true);
     return t;
   });
 }
 
 /** A user name or numeric uid; the host check requires it to exist in /etc/passwd. */
-export const userName: DataType<string> = accountName("user", "/etc/passwd");
+export const userName: DataType<string> = accountName("user", (t) => !!lookupUser(t));
 /** A group name or numeric gid; the host check requires it to exist in /etc/group. */
-export const groupName: DataType<string> = accountName("group", "/etc/group");
+export const groupName: DataType<string> = accountName(
+  "group",
+  (t) => lookupGroup(t) !== undefined,
+);
 
 /** Log levels, least verbose first (decision 7: debug-packets is the most verbose). */
 export const LOG_LEVELS = [
