@@ -1,82 +1,288 @@
 /**
- * dhcpkit's public API for extension authors.
+ * dhcpkit's public API for extension authors: what an extension module imports. Everything else
+ * is internal (importable by path, but free to change).
  *
- * - The wire format: messages, options, DUIDs and the registries that new ones are added to.
+ * - The extension shape: {@link defineExtension} with {@link handlerFor}, {@link filterFor} and
+ *   {@link componentFor}, option definitions and hooks; {@link installExtensions} for tests.
+ * - The wire format: messages, options, DUIDs, the parsing and writing helpers option classes
+ *   use, and descriptions as JSON.
  * - The pipeline: {@link Handler}, {@link RelayHandler}, {@link Filter}, the option-handler
- *   helpers, {@link TransactionBundle} and the signals handlers raise.
- * - Configuration: section types and their datatypes (`datatypes` namespace), and the factories
- *   that turn a section into a handler or filter.
- * - {@link main}: the `dhcpkit` program itself, for composing a custom executable.
+ *   helpers, {@link TransactionBundle}, the signals handlers raise, and {@link MessageHandler}
+ *   to run a pipeline in tests.
+ * - Configuration: section types, keys and their datatypes (`datatypes` namespace), loading a
+ *   configuration and the typed {@link ServerConfig}.
+ * - {@link main} and {@link useExtensions}: the `dhcpkit` program itself, for composing a custom
+ *   executable.
  *
- * @example Register a vendor option and a handler section that sends it
+ * @example An extension: a section that sends a vendor option
  * ```ts
- * import { defineSection, datatypes, Option, registerOption, registerHandlerFactory,
- *   registerSectionType, SimpleOptionHandler, type Writer } from "./mod.ts";
+ * import { datatypes, defineExtension, defineSection, handlerFor, SimpleOptionHandler,
+ *   UnknownOption, VendorSpecificInformationOption } from "./mod.ts";
+ *
+ * const acmeSection = defineSection<{ level: number }>({
+ *   type: "acme-level",
+ *   kind: "handler",
+ *   description: "Tells ACME CPEs their service level.",
+ *   keys: [{ name: "level", type: datatypes.integer(0, 9), required: true, description: "Level." }],
+ * });
+ *
+ * export const acmeExtension = defineExtension({
+ *   name: "acme",
+ *   handlers: [handlerFor(acmeSection, ({ level }) => {
+ *     const data = new UnknownOption(1, new Uint8Array([level]));
+ *     return new SimpleOptionHandler(new VendorSpecificInformationOption(32473, [data]), true);
+ *   })],
+ * });
  * ```
  * @module
  */
 
-export * from "./src/protocol/mod.ts";
-export * from "./src/pipeline/mod.ts";
+// The wire format. (Imported before the handlers layer: built-in folders may import this module.)
 export {
-  type AnySpec,
-  type ConfigSection,
-  type ContainsSpec,
-  defaultRegistry,
+  AddressListOption,
+  AdvertiseMessage,
+  AFTRNameOption,
+  AuthenticationOption,
+  bytesEqual,
+  checkDomainName,
+  checkRoutable,
+  checkUint,
+  ClientDataOption,
+  clientDuidOf,
+  ClientFQDNOption,
+  ClientIdOption,
+  ClientServerMessage,
+  CLTTimeOption,
+  CONFIGURATION_MESSAGES,
+  ConfirmMessage,
+  DeclineMessage,
+  describeDuid,
+  describeMessage,
+  describeOption,
+  DomainListOption,
+  DomainSearchListOption,
+  Duid,
+  duidFromBytes,
+  DuidOption,
+  EchoRequestOption,
+  ElapsedTimeOption,
+  EmptyOption,
+  EnterpriseDuid,
+  exactLength,
+  findOption,
+  findOptions,
+  formatIPv6,
+  FQDN_FLAG_N,
+  FQDN_FLAG_O,
+  FQDN_FLAG_S,
+  fromHex,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  IATAOption,
+  INFINITY,
+  InfMaxRTOption,
+  InformationRequestMessage,
+  InterfaceIdOption,
+  IPv6Prefix,
+  isIPv6,
+  LeasequeryDataMessage,
+  LeasequeryDoneMessage,
+  LeasequeryMessage,
+  LeasequeryReplyMessage,
+  LinkLayerDuid,
+  LinkLayerIdOption,
+  LinkLayerTimeDuid,
+  LQClientLinkOption,
+  LQQueryOption,
+  LQRelayDataOption,
+  Message,
+  messageName,
+  minLength,
+  need,
+  normalizeIPv6,
+  NTPMulticastAddressSubOption,
+  NTPServerAddressSubOption,
+  NTPServerFQDNSubOption,
+  NTPServersOption,
+  OpaqueOption,
+  Option,
+  optionCodeFromName,
+  OptionCodeListOption,
+  optionName,
+  OptionRequestOption,
+  optionTypes,
+  optionTypesByName,
+  parseAddressList,
+  parseCodeList,
+  parseDuid,
+  ParseError,
+  parseIPv6,
+  parseMessage,
+  parseOpaqueList,
+  parseOptions,
+  parseU32Data,
+  PDExcludeOption,
+  PosixTimezoneOption,
+  PreferenceOption,
+  QUERY_BY_ADDRESS,
+  QUERY_BY_CLIENTID,
+  QUERY_BY_LINK_ADDRESS,
+  QUERY_BY_RELAY_ID,
+  QUERY_BY_REMOTE_ID,
+  RapidCommitOption,
+  readAddress,
+  readBytes,
+  readDomainList,
+  readDomainName,
+  readU16,
+  readU32,
+  readU8,
+  readUtf8,
+  RebindMessage,
+  ReconfigureAcceptOption,
+  ReconfigureMessage,
+  ReconfigureMessageOption,
+  RecursiveNameServersOption,
+  RelayForwardMessage,
+  RelayIdOption,
+  RelayMessage,
+  RelayMessageOption,
+  RelayReplyMessage,
+  RelaySourcePortOption,
+  ReleaseMessage,
+  RemoteIdOption,
+  RenewMessage,
+  ReplyMessage,
+  RequestMessage,
+  S46BROption,
+  S46ContainerOption,
+  S46DMROption,
+  S46LWContainerOption,
+  S46MapEContainerOption,
+  S46MapTContainerOption,
+  S46PortParametersOption,
+  S46RuleOption,
+  S46V4V6BindingOption,
+  SerializeError,
+  serializeMessage,
+  ServerIdOption,
+  ServerUnicastOption,
+  SIPServersAddressListOption,
+  SIPServersDomainNameListOption,
+  SNTPServersOption,
+  SolicitMessage,
+  SolMaxRTOption,
+  STATUS_NAMES,
+  StatusCode,
+  StatusCodeOption,
+  SubscriberIdOption,
+  toAsciiDomain,
+  toHex,
+  toUnicodeDomain,
+  TZDBTimezoneOption,
+  U32Option,
+  UnknownDuid,
+  UnknownMessage,
+  UnknownOption,
+  UserClassOption,
+  UuidDuid,
+  ValidationError,
+  VendorClassOption,
+  VendorSpecificInformationOption,
+  writeDomainList,
+  writeDomainName,
+  writeOptions,
+  Writer,
+} from "./src/protocol/mod.ts";
+export type { DuidType, MessageType, OptionType, WireName } from "./src/protocol/mod.ts";
+
+// The pipeline.
+export {
+  CannotRespond,
+  CopyOptionHandler,
+  CopyRelayOptionHandler,
+  Filter,
+  ForOtherServer,
+  Handler,
+  HandlerSignal,
+  MessageHandler,
+  OverwriteOptionHandler,
+  RelayHandler,
+  ReplyWithLeasequeryError,
+  ReplyWithStatus,
+  responseMayContain,
+  shouldSend,
+  SimpleOptionHandler,
+  StatisticsStore,
+  TransactionBundle,
+  UseMulticast,
+} from "./src/pipeline/mod.ts";
+export type {
+  HandleResult,
+  IncomingPacket,
+  Outcome,
+  OutgoingPacket,
+  PipelineOptions,
+  StatisticsCategories,
+} from "./src/pipeline/mod.ts";
+
+// Configuration.
+export {
+  alwaysSendKey,
+  ConfigValueError,
   defineSection,
-  type GenericValues,
+  formatIssue,
   isSectionOf,
-  type KeySpec,
-  type KindInfo,
-  type NameSpec,
-  registerSectionType,
-  SchemaRegistry,
-  type SectionChecker,
-  type SectionKind,
-  type SectionSpec,
-} from "./src/config/schema.ts";
-export { alwaysSendKey, markKey, type OptionHandlerValues } from "./src/config/sections/common.ts";
-export {
-  type DuidConfig,
-  type ListenerConfig,
   loadConfig,
   loadConfigText,
-  type LoadOptions,
-  type LoadResult,
-  type LoggingConfig,
-  type LogHandlerConfig,
-  type ServerConfig,
-  type TypedSection,
-} from "./src/config/loader.ts";
-export type { ServerValues } from "./src/config/sections/server.ts";
-export type { StatisticsValues } from "./src/config/sections/statistics.ts";
+  markKey,
+  SchemaRegistry,
+} from "./src/config/mod.ts";
 export type {
+  AnySpec,
+  ConfigIssue,
+  ConfigSection,
+  ConsoleLogValues,
+  ContainsSpec,
+  DuidConfig,
   DuidEnValues,
   DuidLltValues,
   DuidLlValues,
   DuidUuidValues,
-} from "./src/config/sections/duid.ts";
-export type {
+  FileLogValues,
+  GenericValues,
+  IssueSeverity,
+  KeySpec,
+  KindInfo,
+  ListenerConfig,
   ListenerValues,
   ListenInterfaceValues,
   ListenTcpValues,
   ListenUnicastValues,
-} from "./src/config/sections/listeners.ts";
-export type {
-  ConsoleLogValues,
-  FileLogValues,
+  LoadOptions,
+  LoadResult,
+  LogFormat,
+  LoggingConfig,
   LoggingValues,
+  LogHandlerConfig,
   LogHandlerValues,
+  MetricsValues,
+  NameSpec,
+  OptionHandlerValues,
+  ParseOptions,
   RotateMode,
+  SectionChecker,
+  SectionKind,
+  SectionSpec,
+  ServerConfig,
+  ServerValues,
+  StatisticsValues,
+  SyslogFormat,
   SyslogLogValues,
-} from "./src/config/sections/logging.ts";
-export type { ParseOptions } from "./src/config/parser.ts";
-export {
-  type ConfigIssue,
-  ConfigValueError,
-  formatIssue,
-  type IssueSeverity,
-} from "./src/config/errors.ts";
+  TypedSection,
+} from "./src/config/mod.ts";
 export * as datatypes from "./src/config/datatypes.ts";
 export { LOG_LEVELS, SYSLOG_FACILITIES } from "./src/config/datatypes.ts";
 // Renamed: the protocol library has its own IPv6Prefix class.
@@ -89,30 +295,40 @@ export type {
   SyslogFacility,
   ValueContext,
 } from "./src/config/datatypes.ts";
+
+// The extension shape.
 export {
-  type BuildContext,
+  buildComponent,
   buildHandlerTree,
-  type FilterFactory,
-  type HandlerFactory,
-  type HandlerTree,
-  registerFilterFactory,
-  registerHandlerFactory,
-} from "./src/handlers/registry.ts";
-export { registerBuiltinSections } from "./src/handlers/builtin_sections.ts";
-export { registerBuiltinHandlers } from "./src/handlers/builtin_handlers.ts";
-export {
-  composedExtensions,
-  type ExtensionLoadResult,
-  type ExtensionReference,
-  findExtensions,
-  loadExtensions,
-  resolveExtension,
+  BUILTIN_EXTENSIONS,
+  componentFor,
+  defineExtension,
+  filterFor,
+  handlerFor,
+  installBuiltins,
+  installExtensions,
+  isExtension,
   useExtensions,
-} from "./src/config/extensions.ts";
+} from "./src/handlers/mod.ts";
+export type {
+  BuildContext,
+  ComponentDefinition,
+  Extension,
+  FilterDefinition,
+  HandlerDefinition,
+  HandlerTree,
+  OptionDefinition,
+  OptionPlacement,
+  SectionAddition,
+  SectionFactory,
+  StreamResponder,
+} from "./src/handlers/mod.ts";
+export { sharedBuffer } from "./src/handlers/shared_memory.ts";
+export { buildMessageHandler } from "./src/server/pipeline_builder.ts";
 
 /**
  * Run the `dhcpkit` program with `args` (without the program name); resolves with the exit
- * status. Use it in the entry file of a custom executable, after importing the extensions.
+ * status. Use it in the entry file of a custom executable, after {@link useExtensions}.
  *
  * The program is imported when this is called, not when this module is: extensions loaded at
  * run time import this module while the program is still starting.

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { registerBuiltinSections } from "../src/handlers/builtin_sections.ts";
+import { installBuiltins } from "../src/handlers/mod.ts";
 import { Engine, loadServerConfig } from "../src/server/engine.ts";
 import {
   ClientIdOption,
@@ -26,7 +26,7 @@ import {
 } from "../src/protocol/mod.ts";
 import type { WirePacket, WireReply } from "../src/server/wire.ts";
 
-registerBuiltinSections();
+installBuiltins();
 const seconds = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 3);
 const clients = 10_000;
 const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pipeline-bench-" });

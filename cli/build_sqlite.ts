@@ -7,7 +7,9 @@
  * @module
  */
 
-import { outputUsage, parseCommandArgs } from "./args.ts";
+import { type CommandOutput, runCommand } from "./run.ts";
+import { BUILD_SQLITE } from "./usage/commands.ts";
+import type { ParsedArgs } from "./usage/parse.ts";
 import {
   type BuildLogLevel,
   buildSqlite,
@@ -16,29 +18,10 @@ import {
   EXIT_OK,
 } from "../src/handlers/static/build_sqlite.ts";
 
-const USAGE = `Usage: dhcpkit build-sqlite [-f] [-v] SOURCE DEST
-
-Import the assignment CSV file SOURCE into the SQLite database DEST (created
-when missing) for <static-sqlite>. Rows are written in small batches so that a
-server using DEST keeps answering meanwhile.
-
-  -f, --force      delete ids no longer in SOURCE even when that removes more
-                   than 30% of the database
-  -v, --verbosity  more output; repeat for more (errors are always shown; -v
-                   adds warnings such as skipped rows, -vv progress
-                   information, -vvv debugging)
-  -h, --help       show this help
-
-Exit status: 0 done, 1 error, 2 imported but old rows kept (30% rule).`;
-
 const RANK: Record<BuildLogLevel, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 
 /** Where the command writes; replaceable for tests. */
-export interface BuildSqliteOutput {
-  /** Log lines and results. */
-  out(line: string): void;
-  /** Usage errors. */
-  err(line: string): void;
+export interface BuildSqliteOutput extends CommandOutput {
   /** The progress line (`undefined` = no progress display). */
   progress?: (text: string) => void;
 }
@@ -78,23 +61,21 @@ export async function buildSqliteCommand(
   args: string[],
   output: BuildSqliteOutput = consoleOutput(),
 ): Promise<number> {
-  const usage = outputUsage("build-sqlite", USAGE, output, EXIT_ERROR);
-  const parsed = parseCommandArgs({
+  // Exit status 2 means "stale rows kept" here (as in the original), so a wrong argument exits
+  // with 1 like any other error.
+  return await runCommand(
+    BUILD_SQLITE,
     args,
-    allowPositionals: true,
-    options: {
-      force: { type: "boolean", short: "f", default: false },
-      verbosity: { type: "boolean", short: "v", multiple: true, default: [] },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  }, usage);
-  if (typeof parsed === "number") return parsed;
-  if (parsed.positionals.length !== 2) {
-    usage.error("expected SOURCE and DEST");
-    return usage.errorStatus;
-  }
+    output,
+    (parsed) => build(parsed, output),
+    { usageStatus: EXIT_ERROR },
+  );
+}
+
+/** Convert as `parsed` says; the exit status. */
+async function build(parsed: ParsedArgs, output: BuildSqliteOutput): Promise<number> {
   const [source, destination] = parsed.positionals;
-  const verbosity = parsed.values.verbosity.length;
+  const verbosity = parsed.count("verbosity");
   let large = false;
   try {
     large = Deno.statSync(source).size >= PROGRESS_BYTES;
@@ -104,9 +85,11 @@ export async function buildSqliteCommand(
   const result = await buildSqlite({
     source,
     destination,
-    force: parsed.values.force,
+    force: parsed.flag("force"),
     log: (level, message) => {
-      if (RANK[level] <= verbosity) output.out(`${level.toUpperCase()}: ${message}`);
+      // An error is the command's one line on stderr; the rest is log output, by verbosity.
+      if (level === "error") output.err(`dhcpkit build-sqlite: ${message}`);
+      else if (RANK[level] <= verbosity) output.out(`${level.toUpperCase()}: ${message}`);
     },
     progress: progress
       ? (rows, read, total) => {

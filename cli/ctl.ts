@@ -1,32 +1,35 @@
 /**
- * `dhcpkit ctl [-v...] [-c SOCKET] COMMAND`: send one command to a running server's control
- * socket and print the reply (the equivalent of the original `ipv6-dhcpctl`).
+ * `dhcpkit ctl [-v...] [-c SOCKET] [--timeout SECONDS] COMMAND`: send one command to a running
+ * server's control socket and print the reply (the equivalent of the original `ipv6-dhcpctl`).
+ *
+ * The reply is zero or more lines and a terminator: `OK` or `OK: text` (done: the lines and the
+ * text on stdout, exit 0), `FAILED` or `FAILED: reason` (refused: the lines, e.g. a refused
+ * configuration's `FILE:LINE: message` errors, and the reason on stderr, exit 1) or `UNKNOWN`
+ * (exit 1). A reload answers when it is over, which can take long (a big CSV), hence the longer
+ * default timeout for `reload`.
  * @module
  */
 
-import { consoleUsage, parseCommandArgs } from "./args.ts";
 import { getLogger } from "@logtape/logtape";
+import { CommandError } from "./errors.ts";
+import { consoleOutput, runCommand } from "./run.ts";
+import { CTL, DEFAULT_CONTROL_SOCKET } from "./usage/commands.ts";
 import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
 
-const log = getLogger(["dhcpkit", "ctl"]);
+export { DEFAULT_CONTROL_SOCKET };
 
-/** Where the server puts its control socket unless configured otherwise. */
-export const DEFAULT_CONTROL_SOCKET = "/var/run/ipv6-dhcpd.sock";
+const log = getLogger(["dhcpkit", "ctl"]);
 
 /** Seconds to wait for each line from the server. */
 export const CTL_TIMEOUT_SECONDS = 10;
 
-const USAGE = `usage: dhcpkit ctl [-v...] [-c SOCKET] COMMAND
+/** Seconds to wait for the outcome of a reload. */
+export const RELOAD_TIMEOUT_SECONDS = 120;
 
-Send COMMAND to a running dhcpkit server and print its reply. \`help\` lists the commands the
-server understands (help, stats, stats-json, reload, shutdown, quit).
-
-options:
-  -c, --control-socket PATH  the server's control socket (default ${DEFAULT_CONTROL_SOCKET})
-  -v, --verbose              more log output on stderr (repeat up to 5 times)
-  -h, --help                 show this help
-
-Exit status: 0 when the server accepted the command, 1 otherwise.`;
+/** The default timeout for `command`: longer for a reload, which answers when it is over. */
+export function defaultTimeout(command: string): number {
+  return command.trim().toLowerCase() === "reload" ? RELOAD_TIMEOUT_SECONDS : CTL_TIMEOUT_SECONDS;
+}
 
 /** A failure talking to the server, with a one-line reason. */
 export class CtlError extends Error {
@@ -34,6 +37,15 @@ export class CtlError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "CtlError";
+  }
+}
+
+/** The server understood the command but could not carry it out (`FAILED`). */
+export class CtlRefused extends CtlError {
+  /** Create the error from the lines before the terminator and its reason (may be empty). */
+  constructor(readonly output: string[], readonly reason: string) {
+    super(reason || "the server could not carry out the command");
+    this.name = "CtlRefused";
   }
 }
 
@@ -84,6 +96,7 @@ async function connect(path: string): Promise<Deno.UnixConn> {
   try {
     return await Deno.connect({ transport: "unix", path });
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
     if (e instanceof Deno.errors.NotFound) {
       throw new CtlError(`no server: control socket ${path} does not exist`);
     }
@@ -106,13 +119,14 @@ export interface CtlResult {
 }
 
 /**
- * Send `command` to the server at `path` and collect the reply; throws {@link CtlError} when
- * there is no (DHCPKit) server or it does not understand the command.
+ * Send `command` to the server at `path` and collect the reply; throws {@link CtlRefused} when
+ * the server answers `FAILED`, and {@link CtlError} when there is no (DHCPKit) server or it does
+ * not understand the command.
  */
 export async function sendControlCommand(
   path: string,
   command: string,
-  timeoutSeconds = CTL_TIMEOUT_SECONDS,
+  timeoutSeconds: number = defaultTimeout(command),
 ): Promise<CtlResult> {
   const conn = await connect(path);
   try {
@@ -135,7 +149,10 @@ export async function sendControlCommand(
         throw new CtlError("the server closed the connection before answering");
       }
       if (line === "OK") return { output };
-      if (line.startsWith("OK: ")) return { output, feedback: line.slice(4) };
+      if (line.startsWith("OK:")) return { output, feedback: line.slice(3).trim() };
+      if (line === "FAILED" || line.startsWith("FAILED:")) {
+        throw new CtlRefused(output, line.slice(7).trim());
+      }
       if (line === "UNKNOWN") {
         throw new CtlError(`the server doesn't understand the command ${JSON.stringify(command)}`);
       }
@@ -156,34 +173,25 @@ export async function sendControlCommand(
 }
 
 /** Run the `ctl` subcommand; returns the exit status. */
-export async function ctlCommand(args: string[]): Promise<number> {
-  const usage = consoleUsage("dhcpkit ctl", USAGE);
-  const parsed = parseCommandArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      verbose: { type: "boolean", short: "v", multiple: true },
-      "control-socket": { type: "string", short: "c", default: DEFAULT_CONTROL_SOCKET },
-      help: { type: "boolean", short: "h" },
-    },
-  }, usage);
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  if (positionals.length === 0) {
-    usage.error("a COMMAND is needed");
-    return usage.errorStatus;
-  }
-  const verbosity = values.verbose?.length ?? 0;
-  if (verbosity > 0) await setupConsoleLogging(levelForVerbosity(verbosity));
-  try {
-    const result = await sendControlCommand(values["control-socket"]!, positionals.join(" "));
-    for (const line of result.output) console.log(line);
-    if (result.feedback) console.log(result.feedback);
-    return 0;
-  } catch (e) {
-    console.error(
-      `dhcpkit ctl: error: ${e instanceof CtlError ? e.message : (e as Error)?.message ?? e}`,
-    );
-    return 1;
-  }
+export function ctlCommand(args: string[]): Promise<number> {
+  return runCommand(CTL, args, consoleOutput, async (parsed) => {
+    const command = parsed.positionals.join(" ");
+    const timeout = parsed.given("timeout") ? parsed.seconds("timeout") : defaultTimeout(command);
+    const verbosity = parsed.count("verbosity");
+    if (verbosity > 0) await setupConsoleLogging(levelForVerbosity(verbosity));
+    const socket = parsed.string("control-socket")!;
+    try {
+      const result = await sendControlCommand(socket, command, timeout);
+      for (const line of result.output) console.log(line);
+      if (result.feedback) console.log(result.feedback);
+      return 0;
+    } catch (e) {
+      if (e instanceof CtlRefused) {
+        for (const line of e.output) console.error(line);
+        throw new CommandError(`${command}: ${e.message}`);
+      }
+      if (e instanceof CtlError) throw new CommandError(e.message);
+      throw e;
+    }
+  });
 }

@@ -9,13 +9,17 @@
  * dhcpkit decode --validate --pcap capture.pcap  # also check the protocol rules
  * ```
  *
- * Every problem is one line on stderr (`decode: input 2: offset 44: reason`, or
- * `decode: FILE: frame 7: offset 4: reason`); the remaining inputs are still decoded and the exit
- * status is 1. Usage errors exit with status 2.
+ * Every problem is one line on stderr (`dhcpkit decode: input 2: offset 44: reason`, or
+ * `dhcpkit decode: FILE: frame 7: offset 4: reason`); the remaining inputs are still decoded and
+ * the exit status is 1. Usage errors exit with status 2.
  * @module
  */
 
-import { parseCommandArgs } from "./args.ts";
+import { UsageError } from "./errors.ts";
+import { runCommand } from "./run.ts";
+import { DECODE } from "./usage/commands.ts";
+import { formatHelp } from "./usage/help.ts";
+import type { ParsedArgs } from "./usage/parse.ts";
 import { readFile } from "node:fs/promises";
 import { describeMessage, type Message, ParseError, parseMessage } from "../src/protocol/mod.ts";
 import { type Dhcpv6Packet, extractDhcpv6, PcapError, readFrames } from "../src/tools/pcap.ts";
@@ -30,21 +34,8 @@ export interface DecodeIo {
   stderr: (text: string) => void;
 }
 
-/** The `dhcpkit decode` usage text. */
-export const DECODE_USAGE = `Usage: dhcpkit decode [--validate] [HEX... | -]
-       dhcpkit decode [--validate] --pcap FILE [--pcap FILE...]
-
-Print each DHCPv6 message as one JSON object per line.
-
-  HEX            a message in hex; whitespace, ':' separators and a 0x prefix are ignored
-  -              read hex messages from stdin, one per line ('#' starts a comment)
-  --pcap FILE    decode UDP port 546/547 traffic over IPv6 in a pcap or pcapng file
-                 ('-' reads the capture from stdin); adds frame, time, src, dst, sport, dport
-  --validate     also check each message against the protocol rules
-  -h, --help     show this help
-
-Errors are reported on stderr, one line each; decoding continues and the exit status is 1.
-`;
+/** The `dhcpkit decode` usage text (its `--help`). */
+export const DECODE_USAGE: string = formatHelp(DECODE) + "\n";
 
 const encoder = new TextEncoder();
 
@@ -91,37 +82,39 @@ export async function decodeCommand(args: string[], io?: Partial<DecodeIo>): Pro
   const stdin = () => io?.stdin ?? Deno.stdin.readable;
   const stdout = io?.stdout ?? ((text: string) => writeAll(Deno.stdout, encoder.encode(text)));
   const stderr = io?.stderr ?? ((text: string) => writeAll(Deno.stderr, encoder.encode(text)));
-  const usage = {
-    error: (message: string) => stderr(`decode: ${message}\n${DECODE_USAGE}`),
-    help: () => stdout(DECODE_USAGE),
-    errorStatus: 2,
+  const output = {
+    out: (line: string) => stdout(line + "\n"),
+    err: (line: string) => stderr(line + "\n"),
   };
-  const parsed = parseCommandArgs({
+  return await runCommand(
+    DECODE,
     args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      pcap: { type: "string", multiple: true },
-      validate: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-  }, usage);
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  const pcaps = values.pcap ?? [];
+    output,
+    (parsed) => decode(parsed, stdin, stdout, stderr, io),
+  );
+}
+
+/** Decode what `parsed` names; the exit status. */
+async function decode(
+  parsed: ParsedArgs,
+  stdin: () => DecodeIo["stdin"],
+  stdout: DecodeIo["stdout"],
+  stderr: DecodeIo["stderr"],
+  io: Partial<DecodeIo> | undefined,
+): Promise<number> {
+  const positionals = parsed.positionals;
+  const pcaps = parsed.list("pcap");
+  const validate = parsed.flag("validate");
   if (pcaps.length > 0 && positionals.length > 0) {
-    usage.error("give either --pcap files or hex inputs, not both");
-    return usage.errorStatus;
+    throw new UsageError("give either --pcap files or hex inputs, not both");
   }
   if (pcaps.filter((p) => p === "-").length + positionals.filter((p) => p === "-").length > 1) {
-    stderr("decode: stdin ('-') can be read only once\n");
-    return 2;
+    throw new UsageError("stdin ('-') can be read only once");
   }
-  let hexInputs = positionals;
+  let hexInputs = [...positionals];
   if (pcaps.length === 0 && positionals.length === 0) {
     if (!io?.stdin && Deno.stdin.isTerminal()) {
-      stderr(DECODE_USAGE);
-      return 2;
+      throw new UsageError("give HEX messages, '-' for stdin, or --pcap FILE");
     }
     hexInputs = ["-"];
   }
@@ -129,7 +122,7 @@ export async function decodeCommand(args: string[], io?: Partial<DecodeIo>): Pro
   let failed = false;
   const fail = (where: string, what: string) => {
     failed = true;
-    stderr(`decode: ${where}: ${what}\n`);
+    stderr(`dhcpkit decode: ${where}: ${what}\n`);
   };
 
   /** Parse, optionally validate, and print one message; report problems under `where`. */
@@ -152,7 +145,7 @@ export async function decodeCommand(args: string[], io?: Partial<DecodeIo>): Pro
       fail(where, `cannot describe message: ${errorText(e)}`);
       return;
     }
-    if (values.validate) {
+    if (validate) {
       try {
         message.validate();
       } catch (e) {

@@ -8,13 +8,14 @@
  * @module
  */
 
-import { consoleUsage, parseCommandArgs } from "./args.ts";
+import { CommandError, UsageError } from "./errors.ts";
+import { parseDuidString } from "./duid_arg.ts";
+import { consoleOutput, runCommand } from "./run.ts";
+import { LEASEQUERY } from "./usage/commands.ts";
 import {
   ClientDataOption,
   ClientIdOption,
   describeMessage,
-  type Duid,
-  duidFromBytes,
   EnterpriseDuid,
   fromHex,
   IAAddressOption,
@@ -22,8 +23,6 @@ import {
   LeasequeryDoneMessage,
   LeasequeryMessage,
   LeasequeryReplyMessage,
-  LinkLayerDuid,
-  LinkLayerTimeDuid,
   LQQueryOption,
   type Message,
   normalizeIPv6,
@@ -40,71 +39,13 @@ import {
   serializeMessage,
 } from "../src/protocol/mod.ts";
 
-const USAGE = `usage: dhcpkit leasequery [options] QUERY [ARGS...]
-
-Send a leasequery and print the answers (one JSON line per message).
-
-queries:
-  client-address ADDRESS              the client holding ADDRESS (or a prefix containing it)
-  client-id DUID                      the client with this DUID
-  relay-id DUID                       clients behind the relay with this DUID (TCP only)
-  link-address                        clients on --link-address (TCP only; :: = all)
-  remote-id ENTERPRISE REMOTE-ID-HEX  clients with this relay Remote-ID (TCP only)
-
-DUID: hex of the whole DUID, or enterprise:<number>:<0xhex or text>,
-      linklayer:<hwtype>:<hex>, linklayer-time:<hwtype>:<time>:<hex>
-
-options:
-  -s, --server ADDR        server address (default ff02::1:2)
-  -p, --port N             server port (default 547)
-  -i, --interface NAME     interface for link-local/multicast servers (default: the first
-                           non-loopback interface with a link-local address)
-  -t, --tcp                bulk leasequery over TCP (needs a unicast server address)
-  -L, --link-address ADDR  link address of the query (default ::)
-  -R, --relay-data         ask for the relay data (ORO with option 47 in the query)
-  -w, --timeout SECONDS    how long to wait for (more) answers (default 3)
-  -h, --help               show this help`;
+export { parseDuidString };
 
 /** The requestor's own DUID. */
 export const REQUESTOR_DUID = new EnterpriseDuid(
   40208,
   new TextEncoder().encode("LeaseQueryTester"),
 );
-
-/** Parse a DUID: plain hex, `enterprise:..`, `linklayer:..` or `linklayer-time:..`. */
-export function parseDuidString(text: string): Duid {
-  const [kind, ...rest] = text.split(":");
-  const number = (s: string | undefined, what: string) => {
-    if (s === undefined || !/^\d+$/.test(s)) throw new Error(`bad ${what} in DUID ${text}`);
-    return Number(s);
-  };
-  switch (kind.toLowerCase()) {
-    case "enterprise": {
-      if (rest.length < 2) throw new Error(`use enterprise:<number>:<identifier>, not ${text}`);
-      const en = number(rest[0], "enterprise number");
-      const id = rest.slice(1).join(":");
-      const bytes = id.startsWith("0x") ? fromHex(id.slice(2)) : new TextEncoder().encode(id);
-      return new EnterpriseDuid(en, bytes);
-    }
-    case "linklayer":
-    case "link-layer":
-      if (rest.length < 2) throw new Error(`use linklayer:<hwtype>:<hex>, not ${text}`);
-      return new LinkLayerDuid(number(rest[0], "hardware type"), fromHex(rest.slice(1).join(":")));
-    case "linklayer-time":
-    case "link-layer-time":
-      if (rest.length < 3) throw new Error(`use linklayer-time:<hwtype>:<time>:<hex>, not ${text}`);
-      return new LinkLayerTimeDuid(
-        number(rest[0], "hardware type"),
-        number(rest[1], "time"),
-        fromHex(rest.slice(2).join(":")),
-      );
-    default: {
-      const bytes = fromHex(text);
-      if (bytes.length < 2) throw new Error(`a DUID needs at least 2 bytes: ${text}`);
-      return duidFromBytes(bytes);
-    }
-  }
-}
 
 /** What the command line asks for. */
 export interface QuerySpec {
@@ -315,72 +256,56 @@ async function queryUdp(
 }
 
 /** Run the `leasequery` subcommand; returns the exit status. */
-export async function leasequeryCommand(args: string[]): Promise<number> {
-  const usage = consoleUsage("dhcpkit leasequery", USAGE);
-  const parsed = parseCommandArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      server: { type: "string", short: "s", default: "ff02::1:2" },
-      port: { type: "string", short: "p", default: "547" },
-      interface: { type: "string", short: "i" },
-      tcp: { type: "boolean", short: "t" },
-      "link-address": { type: "string", short: "L", default: "::" },
-      "relay-data": { type: "boolean", short: "R" },
-      timeout: { type: "string", short: "w", default: "3" },
-      verbose: { type: "boolean", short: "v", multiple: true },
-      help: { type: "boolean", short: "h" },
-    },
-  }, usage);
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  if (positionals.length === 0) {
-    usage.error("which query?");
-    return usage.errorStatus;
-  }
-  const port = Number(values.port);
-  const timeout = Number(values.timeout);
-  if (!Number.isInteger(port) || port < 1 || port > 65535 || !(timeout > 0)) {
-    console.error("dhcpkit leasequery: bad --port or --timeout");
-    return 2;
-  }
-  let request: LeasequeryMessage;
-  try {
-    request = buildLeasequery({
-      type: positionals[0],
-      args: positionals.slice(1),
-      linkAddress: values["link-address"]!,
-      relayData: values["relay-data"] ?? false,
-    });
-  } catch (e) {
-    console.error(`dhcpkit leasequery: ${(e as Error).message}`);
-    return 2;
-  }
-  let server = values.server!;
-  if (!isIPv6(server)) {
-    console.error(`dhcpkit leasequery: --server must be an IPv6 address, not ${server}`);
-    return 2;
-  }
-  const multicast = server.toLowerCase().startsWith("ff");
-  if (values.tcp && multicast) {
-    console.error("dhcpkit leasequery: --tcp needs a unicast server address");
-    return 2;
-  }
-  if (needsScope(server)) {
-    const iface = values.interface ?? defaultInterface();
-    if (!iface) {
-      console.error("dhcpkit leasequery: no interface with a link-local address; use --interface");
-      return 2;
+export function leasequeryCommand(args: string[]): Promise<number> {
+  return runCommand(LEASEQUERY, args, consoleOutput, async (parsed) => {
+    const port = parsed.integer("port", 1, 65535);
+    const timeout = parsed.seconds("timeout");
+    const [type, ...queryArgs] = parsed.positionals;
+    let request: LeasequeryMessage;
+    try {
+      request = buildLeasequery({
+        type,
+        args: queryArgs,
+        linkAddress: parsed.string("link-address")!,
+        relayData: parsed.flag("relay-data"),
+      });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
-    server = `${server}%${iface}`;
-  }
-  const print = (m: Message) => console.log(JSON.stringify(describeMessage(m)));
-  try {
-    return values.tcp
-      ? await queryTcp(server, port, request, timeout * 1000, print)
-      : await queryUdp(server, port, request, timeout * 1000, multicast, print);
-  } catch (e) {
-    console.error(`dhcpkit leasequery: ${(e as Error).message}`);
-    return 1;
-  }
+    if (parsed.count("verbosity") > 0) {
+      console.error(JSON.stringify(describeMessage(request)));
+    }
+    let server = parsed.string("server")!;
+    if (!isIPv6(server)) {
+      throw new UsageError(`--server must be an IPv6 address, not ${JSON.stringify(server)}`);
+    }
+    const multicast = server.toLowerCase().startsWith("ff");
+    const tcp = parsed.flag("tcp");
+    if (tcp && multicast) throw new UsageError("--tcp needs a unicast server address");
+    if (needsScope(server)) {
+      const iface = parsed.string("interface") ?? defaultInterface();
+      if (!iface) throw new UsageError("no interface with a link-local address; use --interface");
+      server = `${server}%${iface}`;
+    }
+    const print = (m: Message) => console.log(JSON.stringify(describeMessage(m)));
+    try {
+      return tcp
+        ? await queryTcp(server, port, request, timeout * 1000, print)
+        : await queryUdp(server, port, request, timeout * 1000, multicast, print);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) throw e;
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new CommandError("port 546 is in use (a DHCPv6 client runs here?); try --tcp");
+      }
+      if (e instanceof Deno.errors.PermissionDenied) {
+        throw new CommandError("binding port 546 needs root; run as root or use --tcp");
+      }
+      if (e instanceof Deno.errors.ConnectionRefused) {
+        throw new CommandError(
+          `no leasequery listener on [${server}]:${port} (connection refused)`,
+        );
+      }
+      throw e;
+    }
+  });
 }

@@ -1,127 +1,280 @@
 /**
- * `dhcpkit query`: send one request to a server, as a relay would (Relay-Forward with a Relay
- * Source Port option, RFC 8357, so no root is needed), and print the reply as JSON.
+ * `dhcpkit query`: send one request to a server as a relay agent would (Relay-Forward with a
+ * Relay Source Port option, RFC 8357, so no root is needed) and print the reply, as a readable
+ * summary or (`--json`) as the JSON line `dhcpkit decode` prints.
+ *
+ * Request, renew and release must name the server. Without `--server-duid`, query first sends a
+ * Solicit (same client, same relay options) and takes the Server Identifier of the Advertise;
+ * when no `--address`/`--prefix` is given, the request types that carry leases use the IAs that
+ * Advertise offered. That is what a client does, so checking a customer needs only its DUID.
  * @module
  */
 
-import { consoleUsage, parseCommandArgs } from "./args.ts";
+import { CommandError, UsageError } from "./errors.ts";
+import { consoleOutput, runCommand } from "./run.ts";
+import { QUERY, QUERY_TYPES } from "./usage/commands.ts";
+import type { ParsedArgs } from "./usage/parse.ts";
 import {
-  ClientIdOption,
+  CARRIES_LEASES,
+  clientMessage,
+  type ClientMessageSpec,
+  NEEDS_SERVER_ID,
+  offeredIas,
+  type QueryType,
+  relayForward,
+} from "./query/messages.ts";
+import { summarize } from "./query/summary.ts";
+import {
+  addressValue,
+  codesValue,
+  duidValue,
+  interfaceIdValue,
+  prefixValue,
+  remoteIdValue,
+  subscriberIdValue,
+} from "./query/values.ts";
+import {
+  ClientServerMessage,
   describeMessage,
-  ElapsedTimeOption,
-  fromHex,
-  IANAOption,
-  IAPDOption,
-  InformationRequestMessage,
-  LinkLayerDuid,
+  type Duid,
   type Message,
   type Option,
-  OptionRequestOption,
   parseMessage,
-  RapidCommitOption,
-  RelayForwardMessage,
+  RelayMessage,
   RelayMessageOption,
-  RelaySourcePortOption,
   serializeMessage,
-  SolicitMessage,
+  ServerIdOption,
 } from "../src/protocol/mod.ts";
 
-const USAGE = `usage: dhcpkit query [--server ADDR] [--port N] [--link-address ADDR] [--duid HEX]
-                     [--oro CODES] [--rapid-commit] [--timeout SECONDS] TYPE
+/** The client DUID query uses unless `--duid` says otherwise (a DUID-LL of 02:00:00:00:00:01). */
+export const DEFAULT_CLIENT_DUID_HEX: string = QUERY.options.find((o) => o.long === "duid")!
+  .default!;
 
-Send one request as a relay agent would and print the reply (JSON) on stdout.
-TYPE is information-request (default) or solicit (asks for an address and a prefix).
-
-options:
-  --server ADDR         server address (default ::1)
-  --port N              server port (default 547)
-  --link-address ADDR   link address the relay layer claims (default 2001:db8::1)
-  --duid HEX            client DUID (default a DUID-LL of 02:00:00:00:00:01)
-  --oro CODES           comma-separated option codes to request (default 23,24,31)
-  --rapid-commit        ask for rapid commit (solicit)
-  --timeout SECONDS     how long to wait for the reply (default 3)`;
-
-/** Build the client request. */
+/**
+ * Build a client request the way `dhcpkit query TYPE` does without addresses (kept for the
+ * benchmarks): `duidHex` is sent as given (default: the DUID-LL of 02:00:00:00:00:01).
+ */
 export function buildRequest(
   type: string,
   duidHex: string | undefined,
   oro: number[],
   rapid: boolean,
 ): Message {
-  const xid = crypto.getRandomValues(new Uint8Array(3)).reduce((a, b) => a * 256 + b, 0);
-  const duid = duidHex
-    ? new ClientIdOption(LinkLayerDuid.parse(fromHex(duidHex), 2, fromHex(duidHex).length))
-    : new ClientIdOption(new LinkLayerDuid(1, fromHex("020000000001")));
-  const options: Option[] = [duid, new OptionRequestOption(oro), new ElapsedTimeOption(0)];
-  if (type === "solicit") {
-    options.push(new IANAOption(1, 0, 0), new IAPDOption(1, 0, 0));
-    if (rapid) options.push(new RapidCommitOption());
-    return new SolicitMessage(xid, options);
+  if (!(QUERY_TYPES as readonly string[]).includes(type)) {
+    throw new Error(`unsupported request type ${JSON.stringify(type)}`);
   }
-  if (type === "information-request") return new InformationRequestMessage(xid, options);
-  throw new Error(`unsupported request type ${JSON.stringify(type)}`);
+  const duid = duidValue("duid", duidHex ?? DEFAULT_CLIENT_DUID_HEX);
+  return clientMessage({
+    type: type as QueryType,
+    duid,
+    serverDuid: NEEDS_SERVER_ID.has(type as QueryType) ? duid : undefined,
+    addresses: [],
+    prefixes: [],
+    oro,
+    rapidCommit: rapid,
+  });
 }
 
-/** Run the `query` subcommand. */
-export async function queryCommand(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      server: { type: "string", default: "::1" },
-      port: { type: "string", default: "547" },
-      "link-address": { type: "string", default: "2001:db8::1" },
-      duid: { type: "string" },
-      oro: { type: "string", default: "23,24,31" },
-      "rapid-commit": { type: "boolean" },
-      timeout: { type: "string", default: "3" },
-      help: { type: "boolean", short: "h" },
-    },
-  }, consoleUsage("dhcpkit query", USAGE));
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  let request: Message;
-  try {
-    const oro = values.oro!.split(",").filter(Boolean).map((c) => Number(c));
-    request = buildRequest(
-      positionals[0] ?? "information-request",
-      values.duid,
-      oro,
-      values["rapid-commit"] ?? false,
-    );
-  } catch (e) {
-    console.error(`dhcpkit query: ${(e as Error).message}`);
-    return 2;
+/** Where the requests go and how long to wait. */
+interface Target {
+  server: string;
+  port: number;
+  timeoutMs: number;
+  linkAddress: string;
+  relayOptions: Option[];
+}
+
+/** What came back for one request. */
+interface Answer {
+  /** The whole reply as received (Relay-Reply). */
+  reply: Message;
+  /** The client message inside it. */
+  inner: ClientServerMessage;
+  /** `[address]:port` it came from. */
+  from: string;
+}
+
+/** The client message inside a relayed reply. */
+function innermost(message: Message): Message {
+  let m = message;
+  while (m instanceof RelayMessage) {
+    const inner = m.getOption(RelayMessageOption)?.message;
+    if (!inner) return m;
+    m = inner;
+  }
+  return m;
+}
+
+/** Send `request` relayed to the target; the reply with its transaction id, if one comes. */
+async function exchange(target: Target, request: ClientServerMessage): Promise<Answer | undefined> {
+  if (typeof Deno.listenDatagram !== "function") {
+    throw new CommandError("Deno's UDP sockets need --unstable-net (deno.json sets it)");
   }
   const socket = Deno.listenDatagram({ transport: "udp", hostname: "::", port: 0 });
-  const port = (socket.addr as Deno.NetAddr).port;
-  const relay = new RelayForwardMessage(0, values["link-address"]!, "fe80::1", [
-    new RelaySourcePortOption(0),
-    new RelayMessageOption(request),
-  ]);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket.close();
+  }, target.timeoutMs);
   try {
-    await socket.send(serializeMessage(relay), {
-      transport: "udp",
-      hostname: values.server!,
-      port: Number(values.port),
-    });
-    const timer = setTimeout(() => socket.close(), Number(values.timeout) * 1000);
+    const relay = relayForward(request, target.linkAddress, target.relayOptions);
     try {
-      const [data] = await socket.receive();
-      clearTimeout(timer);
-      console.log(JSON.stringify(describeMessage(parseMessage(data))));
-      return 0;
-    } catch {
-      console.error(
-        `dhcpkit query: no reply from [${values.server}]:${values.port} within ${values.timeout} s (local port ${port})`,
+      await socket.send(serializeMessage(relay), {
+        transport: "udp",
+        hostname: target.server,
+        port: target.port,
+      });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) throw e;
+      const message = (e as Error).message;
+      if (/lookup address|not known/i.test(message)) {
+        throw new CommandError(`unknown host ${target.server}`);
+      }
+      throw new CommandError(
+        `cannot send to [${target.server}]:${target.port}: ${
+          message.replace(/ \(os error \d+\)/, "")
+        }`,
       );
-      return 1;
+    }
+    for (;;) {
+      let data: Uint8Array, addr: Deno.Addr;
+      try {
+        [data, addr] = await socket.receive();
+      } catch (e) {
+        if (timedOut) return undefined;
+        throw e;
+      }
+      let reply: Message;
+      try {
+        reply = parseMessage(data);
+      } catch {
+        continue; // not ours, or garbage: keep waiting
+      }
+      const inner = innermost(reply);
+      if (inner instanceof ClientServerMessage && inner.transactionId === request.transactionId) {
+        const { hostname, port } = addr as Deno.NetAddr;
+        return { reply, inner, from: `[${hostname}]:${port}` };
+      }
     }
   } finally {
+    clearTimeout(timer);
     try {
       socket.close();
     } catch {
       // closed by the timer
     }
   }
+}
+
+/** The client message spec from the command line (IAs and server DUID may still be missing). */
+function specOf(parsed: ParsedArgs): ClientMessageSpec {
+  const type = parsed.positionals[0] ?? "information-request";
+  if (!(QUERY_TYPES as readonly string[]).includes(type)) {
+    throw new UsageError(`TYPE must be one of ${QUERY_TYPES.join(", ")}, not ${type}`);
+  }
+  const serverDuid = parsed.string("server-duid");
+  return {
+    type: type as QueryType,
+    duid: duidValue("duid", parsed.string("duid")!),
+    serverDuid: serverDuid === undefined ? undefined : duidValue("server-duid", serverDuid),
+    addresses: parsed.list("address").map((a) => addressValue("address", a)),
+    prefixes: parsed.list("prefix").map((p) => prefixValue("prefix", p)),
+    oro: codesValue("oro", parsed.string("oro")!),
+    rapidCommit: parsed.flag("rapid-commit"),
+  };
+}
+
+/** The target from the command line. */
+function targetOf(parsed: ParsedArgs): Target {
+  const relayOptions: Option[] = [];
+  const interfaceId = parsed.string("interface-id");
+  if (interfaceId !== undefined) relayOptions.push(interfaceIdValue(interfaceId));
+  const remoteId = parsed.string("remote-id");
+  if (remoteId !== undefined) relayOptions.push(remoteIdValue(remoteId));
+  const subscriberId = parsed.string("subscriber-id");
+  if (subscriberId !== undefined) relayOptions.push(subscriberIdValue(subscriberId));
+  const server = parsed.string("server")!;
+  if (server === "") throw new UsageError("--server must not be empty");
+  return {
+    server: server.replace(/^\[(.*)\]$/, "$1"),
+    port: parsed.integer("port", 1, 65535),
+    timeoutMs: parsed.seconds("timeout") * 1000,
+    linkAddress: addressValue("link-address", parsed.string("link-address")!),
+    relayOptions,
+  };
+}
+
+/** What a first Solicit taught: the server's DUID and the IAs it offered. */
+interface Learned {
+  serverDuid?: Duid;
+  ias: Option[];
+  note: string;
+}
+
+/** Send a Solicit to learn the server's DUID and offer; {@link CommandError} without answer. */
+async function learn(target: Target, spec: ClientMessageSpec): Promise<Learned> {
+  const solicit = clientMessage({
+    ...spec,
+    type: "solicit",
+    rapidCommit: false,
+    transactionId: undefined,
+  }) as ClientServerMessage;
+  const answer = await exchange(target, solicit);
+  if (!answer) {
+    throw new CommandError(
+      `no answer to the Solicit sent first (to learn the server's DUID and offer) from ` +
+        `[${target.server}]:${target.port} within ${target.timeoutMs / 1000} s; ` +
+        "give --server-duid (and --address/--prefix)",
+    );
+  }
+  const serverDuid = answer.inner.getOption(ServerIdOption)?.duid;
+  const ias = offeredIas(answer.inner);
+  const offered = ias.length > 0 ? "" : ", offering nothing";
+  return {
+    serverDuid,
+    ias,
+    note: `(first a Solicit: ${answer.inner.name} from server ${
+      serverDuid?.toHex() ?? "without a DUID"
+    }${offered})`,
+  };
+}
+
+/** Run the `query` subcommand. */
+export function queryCommand(args: string[]): Promise<number> {
+  return runCommand(QUERY, args, consoleOutput, async (parsed) => {
+    const spec = specOf(parsed);
+    const target = targetOf(parsed);
+    const json = parsed.flag("json");
+    const given = spec.addresses.length > 0 || spec.prefixes.length > 0;
+    const needsDuid = NEEDS_SERVER_ID.has(spec.type) && !spec.serverDuid;
+    const needsLeases = CARRIES_LEASES.has(spec.type) && !given;
+    if (needsDuid || needsLeases) {
+      const learned = await learn(target, spec);
+      if (!json) console.log(learned.note);
+      if (needsDuid) {
+        if (!learned.serverDuid) throw new CommandError("the Advertise carried no server DUID");
+        spec.serverDuid = learned.serverDuid;
+      }
+      if (needsLeases) {
+        const onlyHeld = spec.type === "release" || spec.type === "confirm";
+        if (learned.ias.length === 0 && onlyHeld) {
+          throw new CommandError(
+            `nothing to ${spec.type}: the server offered no address or prefix; ` +
+              "give --address or --prefix",
+          );
+        }
+        if (learned.ias.length > 0) spec.ias = learned.ias;
+      }
+    }
+    const request = clientMessage(spec) as ClientServerMessage;
+    const answer = await exchange(target, request);
+    if (!answer) {
+      throw new CommandError(
+        `no reply from [${target.server}]:${target.port} within ${target.timeoutMs / 1000} s`,
+      );
+    }
+    if (json) console.log(JSON.stringify(describeMessage(answer.reply)));
+    else for (const line of summarize(answer.reply, answer.from)) console.log(line);
+    return 0;
+  });
 }

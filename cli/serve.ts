@@ -1,62 +1,47 @@
 /**
- * `dhcpkit serve [-v...] [-p PIDFILE] [-c SOCKET] [--demo] CONFIG`: run the server.
+ * `dhcpkit serve [-v...] [-p PIDFILE] [-c SOCKET] CONFIG` (or `--demo`): run the server.
  * @module
  */
 
-import { consoleUsage, parseCommandArgs } from "./args.ts";
+import { reportError, UsageError } from "./errors.ts";
+import { consoleOutput, runCommand } from "./run.ts";
+import { SERVE } from "./usage/commands.ts";
 import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
 import { DEMO_CONFIG, DEMO_PORT } from "../src/server/demo.ts";
 import { Server, StartupError } from "../src/server/server.ts";
 
-const USAGE = `usage: dhcpkit serve [-v...] [-p PIDFILE] [-c SOCKET] CONFIG
-       dhcpkit serve --demo
-
-Run the DHCPv6 server with the configuration in CONFIG.
-
-options:
-  -v, --verbose         more log output on stderr (repeat up to 5 times)
-  -p, --pidfile PATH    write the process id here (overrides pid-file)
-  -c, --control-socket PATH  control socket location (overrides control-socket)
-      --demo            run the embedded demo configuration (no root needed)
-  -h, --help            show this help`;
-
 /** Run the `serve` subcommand; resolves with the exit status when the server stops. */
-export async function serveCommand(args: string[]): Promise<number> {
-  const usage = consoleUsage("dhcpkit serve", USAGE);
-  const parsed = parseCommandArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      verbose: { type: "boolean", short: "v", multiple: true },
-      pidfile: { type: "string", short: "p" },
-      "control-socket": { type: "string", short: "c" },
-      demo: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  }, usage);
-  if (typeof parsed === "number") return parsed;
-  const { values, positionals } = parsed;
-  const demo = values.demo ?? false;
-  if (!demo && positionals.length !== 1) {
-    usage.error("exactly one CONFIG file is needed");
-    return usage.errorStatus;
-  }
-  const verbosity = values.verbose?.length ?? (demo ? 2 : 0);
-  const level = levelForVerbosity(verbosity);
-  await setupConsoleLogging(level);
-  const server = new Server({
-    configPath: demo ? "<demo>" : positionals[0],
-    configText: demo ? DEMO_CONFIG : undefined,
-    pidFile: demo ? false : values.pidfile,
-    controlSocket: demo ? false : values["control-socket"],
-    // Only an explicit -v overrides the configured console level.
-    logLevel: verbosity > 0 ? level : undefined,
+export function serveCommand(args: string[]): Promise<number> {
+  return runCommand(SERVE, args, consoleOutput, async (parsed) => {
+    const demo = parsed.flag("demo");
+    const [config] = parsed.positionals;
+    if (!demo && config === undefined) throw new UsageError("a CONFIG file is needed");
+    if (demo && config !== undefined) throw new UsageError("--demo runs without a CONFIG file");
+    const verbosity = parsed.count("verbosity") || (demo ? 2 : 0);
+    const level = levelForVerbosity(verbosity);
+    await setupConsoleLogging(level);
+    const server = new Server({
+      configPath: demo ? "<demo>" : config,
+      configText: demo ? DEMO_CONFIG : undefined,
+      pidFile: demo ? false : parsed.string("pidfile"),
+      controlSocket: demo ? false : parsed.string("control-socket"),
+      // Only an explicit -v overrides the configured console level.
+      logLevel: verbosity > 0 ? level : undefined,
+    });
+    return await run(server, demo);
   });
+}
+
+/** Start `server`, wait until it stops; the exit status. */
+async function run(server: Server, demo: boolean): Promise<number> {
   const guard = installErrorGuard(server);
   try {
     await server.start();
   } catch (e) {
-    console.error(`dhcpkit serve: ${e instanceof StartupError ? e.message : (e as Error).stack}`);
+    // A StartupError says what is wrong in its own words; anything else in one line too.
+    const err = (line: string) => console.error(line);
+    if (e instanceof StartupError) err(`dhcpkit serve: ${e.message}`);
+    else reportError("serve", e, err);
     await server.stop();
     guard.remove();
     return 1;

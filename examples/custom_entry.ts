@@ -22,13 +22,12 @@
  */
 
 import { main, useExtensions } from "@dhcpkit/dhcpkit";
-// 1. Static imports: they register the extensions' options, handlers and section types in this
-//    thread, and they make `deno compile` embed the modules.
+// 1. Static imports: they make `deno compile` embed the modules (importing registers nothing).
 import "./extensions/technicolor/mod.ts";
 import "./extensions/event_sink/mod.ts";
 
-// 2. Worker threads start from dhcpkit's own worker module and know nothing of this file: tell
-//    them which modules to import before they load the configuration.
+// 2. Install the extensions the modules export, here and in every worker thread (workers start
+//    from dhcpkit's own worker module and know nothing of this file).
 await useExtensions(
   import.meta.resolve("./extensions/technicolor/mod.ts"),
   import.meta.resolve("./extensions/event_sink/mod.ts"),

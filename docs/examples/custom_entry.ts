@@ -1,8 +1,9 @@
 // dhcpkit with the captive portal extension built in.
 import { main, useExtensions } from "@dhcpkit/dhcpkit";
-import "./captive_portal/mod.ts"; // static: registers it here and lets deno compile embed it
+import "./captive_portal/mod.ts"; // static: lets deno compile embed it
 
-// Worker threads start from dhcpkit's own worker module: have them import it too.
+// Install its extension here, and have the worker threads (which start from dhcpkit's own worker
+// module) import and install it too.
 await useExtensions(import.meta.resolve("./captive_portal/mod.ts"));
 
 if (import.meta.main) Deno.exitCode = await main(Deno.args);

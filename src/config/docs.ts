@@ -15,8 +15,6 @@ const KIND_ORDER: SectionKind[] = [
   "listener",
   "filter",
   "handler",
-  "leasequery-store",
-  "map-rule",
 ];
 
 function fileName(spec: SectionSpec<object>): string {

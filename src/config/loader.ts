@@ -6,22 +6,24 @@
 
 import { ConfigError, type ConfigIssue, IssueCollector } from "./errors.ts";
 import { parseConfigFile, parseConfigText, type ParseOptions } from "./parser.ts";
-import { type ConfigSection, defaultRegistry, type SchemaRegistry } from "./schema.ts";
+import { type ConfigSection, defaultRegistry, isSectionOf, type SchemaRegistry } from "./schema.ts";
 import type { DuidEnValues, DuidLltValues, DuidLlValues, DuidUuidValues } from "./sections/duid.ts";
 import type {
   ListenInterfaceValues,
   ListenTcpValues,
   ListenUnicastValues,
 } from "./sections/listeners.ts";
-import type {
-  ConsoleLogValues,
-  FileLogValues,
-  LoggingValues,
-  SyslogLogValues,
+import {
+  type ConsoleLogValues,
+  type FileLogValues,
+  loggingSection,
+  type LoggingValues,
+  type SyslogLogValues,
 } from "./sections/logging.ts";
+import { metricsSection, type MetricsValues } from "./sections/metrics.ts";
 import { registerCoreSections } from "./sections/mod.ts";
-import type { ServerValues } from "./sections/server.ts";
-import type { StatisticsValues } from "./sections/statistics.ts";
+import { serverSection, type ServerValues } from "./sections/server.ts";
+import { statisticsSection, type StatisticsValues } from "./sections/statistics.ts";
 import { validateTree } from "./validate.ts";
 
 /** A section of a known type: `type` is a literal, so checking it narrows `values`. */
@@ -64,6 +66,8 @@ export interface ServerConfig extends Readonly<ServerValues> {
   readonly logging: LoggingConfig;
   /** Statistics categories (empty lists when there is no `<statistics>`). */
   readonly statistics: StatisticsValues;
+  /** The `/metrics` HTTP endpoint, when `<metrics>` is configured. */
+  readonly metrics?: MetricsValues;
   /** Listeners in file order. */
   readonly listeners: readonly ListenerConfig[];
   /**
@@ -125,21 +129,19 @@ function finish(
   const root = validateTree(syntax, issues, {
     registry,
     hostChecks: options.hostChecks ?? true,
-  }) as ConfigSection<ServerValues>;
+  });
   const sorted = issues.sorted();
   const errors = sorted.filter((i) => i.severity === "error");
   if (errors.length > 0) return { issues: sorted, errors };
+  if (!isSectionOf(root, serverSection)) throw new Error("the root section is not <server>");
   return { config: buildServerConfig(file, root), issues: sorted, errors };
 }
 
 /** Assemble the {@link ServerConfig} view of a validated root section. */
 export function buildServerConfig(file: string, root: ConfigSection<ServerValues>): ServerConfig {
-  const logging = root.children.find((c) => c.kind === "logging") as
-    | ConfigSection<LoggingValues>
-    | undefined;
-  const statistics = root.children.find((c) => c.kind === "statistics") as
-    | ConfigSection<StatisticsValues>
-    | undefined;
+  const logging = root.children.find((c) => isSectionOf(c, loggingSection));
+  const statistics = root.children.find((c) => isSectionOf(c, statisticsSection));
+  const metrics = root.children.find((c) => isSectionOf(c, metricsSection));
   return {
     ...root.values,
     file,
@@ -149,6 +151,7 @@ export function buildServerConfig(file: string, root: ConfigSection<ServerValues
       handlers: (logging?.children ?? []) as unknown as readonly LogHandlerConfig[],
     },
     statistics: statistics?.values ?? { interfaces: [], subnets: [], relays: [] },
+    metrics: metrics?.values,
     listeners: root.children.filter((c) => c.kind === "listener") as unknown as ListenerConfig[],
     handlers: root.children.filter((c) => c.kind === "filter" || c.kind === "handler"),
     root,

@@ -29,6 +29,7 @@ export {
 export * from "./sections/duid.ts";
 export * from "./sections/listeners.ts";
 export * from "./sections/logging.ts";
+export { bindAddress, metricsSection, type MetricsValues } from "./sections/metrics.ts";
 export { coreSections, registerCoreSections } from "./sections/mod.ts";
 export * from "./sections/server.ts";
 export * from "./sections/statistics.ts";

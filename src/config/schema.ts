@@ -8,8 +8,8 @@
 import type { DataType, ValueContext } from "./datatypes.ts";
 
 /**
- * Where a section type may appear. Built-in kinds are listed; extensions may introduce their own
- * and allow them somewhere with {@link SchemaRegistry.extendSection}.
+ * Where a section type may appear. The core kinds are listed; extensions may introduce their own
+ * (an extension's `kinds`) and allow them somewhere with `contains` or `extendSections`.
  */
 export type SectionKind =
   | "root"
@@ -20,8 +20,7 @@ export type SectionKind =
   | "filter"
   | "handler"
   | "log-handler"
-  | "leasequery-store"
-  | "map-rule"
+  | "metrics"
   | (string & Record<never, never>);
 
 /** One key a section accepts. */
@@ -225,10 +224,5 @@ export class SchemaRegistry {
   }
 }
 
-/** The registry used when no other is given; built-ins and extensions register here. */
+/** The registry used when no other is given; installed extensions add their section types here. */
 export const defaultRegistry: SchemaRegistry = new SchemaRegistry();
-
-/** Register a section type in the default registry (the entry point for extensions). */
-export function registerSectionType<V extends object>(spec: SectionSpec<V>): void {
-  defaultRegistry.register(spec);
-}

@@ -1,14 +1,27 @@
 /**
- * Factories that turn configuration sections into handlers and filters, and the builder that
- * turns a configuration's handler tree into the pipeline's filters and handlers.
- *
- * Every extension registers a factory for each of its section types; nothing here names them.
+ * The installed extensions: {@link installExtensions} puts extension objects into the registries
+ * (section types into a schema registry; factories, options, shared buffers and hooks into this
+ * process), and {@link buildHandlerTree} turns a configuration's handler tree into the pipeline's
+ * filters and handlers with their factories. Nothing here names a section type.
  * @module
  */
 
-import type { ConfigSection } from "../config/mod.ts";
-import type { Duid } from "../protocol/mod.ts";
+import {
+  type ConfigSection,
+  defaultRegistry,
+  registerCoreSections,
+  type SchemaRegistry,
+} from "../config/mod.ts";
 import type { Filter, Handler } from "../pipeline/mod.ts";
+import { allowInMessage, allowInOption, type Duid, registerOption } from "../protocol/mod.ts";
+import type {
+  ComponentDefinition,
+  Extension,
+  FilterDefinition,
+  HandlerDefinition,
+  SectionFactory,
+} from "./extension.ts";
+import { declareSharedBuffer } from "./shared_memory.ts";
 
 /** What factories may need besides their own section. */
 export interface BuildContext {
@@ -16,35 +29,145 @@ export interface BuildContext {
   readonly configDir: string;
   /** The server's DUID. */
   readonly serverDuid: Duid;
-  /** Whether the pipeline is being built in the main thread only to check it (no I/O wanted). */
-  readonly checkOnly?: boolean;
 }
 
-/** Creates a handler from its section. */
-export type HandlerFactory = (section: ConfigSection, ctx: BuildContext) => Handler;
-/** Creates a filter (without children; the builder adds them) from its section. */
-export type FilterFactory = (section: ConfigSection, ctx: BuildContext) => Filter;
-
-const handlerFactories = new Map<string, HandlerFactory>();
-const filterFactories = new Map<string, FilterFactory>();
-
-/** Register the factory for handler section `type`. */
-export function registerHandlerFactory(type: string, factory: HandlerFactory): void {
-  handlerFactories.set(type.toLowerCase(), factory);
+/** A factory together with the extension that installed it. */
+interface Installed<T> {
+  readonly extension: Extension;
+  readonly definition: T;
 }
 
-/** Register the factory for filter section `type`. */
-export function registerFilterFactory(type: string, factory: FilterFactory): void {
-  filterFactories.set(type.toLowerCase(), factory);
+const installed: Extension[] = [];
+const handlers = new Map<string, Installed<HandlerDefinition>>();
+const filters = new Map<string, Installed<FilterDefinition>>();
+const components = new Map<string, Installed<ComponentDefinition>>();
+/** Which extensions each schema registry has received. */
+const schemas = new WeakMap<SchemaRegistry, Set<Extension>>();
+
+/** The installed extensions, in the order they were installed. */
+export function installedExtensions(): readonly Extension[] {
+  return installed;
 }
 
-/** A section whose type has a schema but no runtime implementation. */
+/** Throw when another extension already implements one of `list`'s section types in `map`. */
+function checkFree<T extends SectionFactory<unknown>>(
+  extension: Extension,
+  map: Map<string, Installed<T>>,
+  list: readonly T[] = [],
+): void {
+  for (const definition of list) {
+    const type = definition.section.type.toLowerCase();
+    const other = map.get(type);
+    if (other && other.extension !== extension) {
+      throw new Error(
+        `extension ${extension.name}: <${type}> is already implemented by extension ` +
+          other.extension.name,
+      );
+    }
+  }
+}
+
+/** Put `list`'s factories into `map`. */
+function add<T extends SectionFactory<unknown>>(
+  extension: Extension,
+  map: Map<string, Installed<T>>,
+  list: readonly T[] = [],
+): void {
+  for (const definition of list) {
+    map.set(definition.section.type.toLowerCase(), { extension, definition });
+  }
+}
+
+/** Add an extension's factories, or none when another extension implements one of its types. */
+function addFactories(extension: Extension): void {
+  checkFree(extension, handlers, extension.handlers);
+  checkFree(extension, filters, extension.filters);
+  checkFree(extension, components, extension.components);
+  add(extension, handlers, extension.handlers);
+  add(extension, filters, extension.filters);
+  add(extension, components, extension.components);
+}
+
+/** Register an extension's section types, kinds and section additions in `schema` (once). */
+function installSchema(extension: Extension, schema: SchemaRegistry): void {
+  let done = schemas.get(schema);
+  if (!done) schemas.set(schema, done = new Set());
+  if (done.has(extension)) return;
+  const specs = [
+    ...(extension.sections ?? []),
+    ...[...extension.handlers ?? [], ...extension.filters ?? [], ...extension.components ?? []]
+      .map((d) => d.section),
+  ];
+  for (const [kind, info] of Object.entries(extension.kinds ?? {})) schema.registerKind(kind, info);
+  for (const spec of specs) {
+    try {
+      schema.register(spec);
+    } catch (e) {
+      throw new Error(`extension ${extension.name}: ${(e as Error).message}`);
+    }
+  }
+  for (const [type, addition] of Object.entries(extension.extendSections ?? {})) {
+    schema.extendSection(type, {
+      keys: [...addition.keys ?? []],
+      contains: [...addition.contains ?? []],
+    });
+  }
+  done.add(extension);
+}
+
+/** Install an extension's run-time parts in this process (once). */
+function installRuntime(extension: Extension): void {
+  if (installed.includes(extension)) return;
+  addFactories(extension);
+  for (const { option, placements } of extension.options ?? []) {
+    registerOption(option);
+    for (const p of placements ?? []) {
+      if (p.messages) allowInMessage(p.messages, option.code, p.min ?? 0, p.max ?? Infinity);
+      if (p.options) allowInOption(p.options, option.code, p.min ?? 0, p.max ?? Infinity);
+    }
+  }
+  for (const [name, bytes] of Object.entries(extension.sharedBuffers ?? {})) {
+    declareSharedBuffer(name, bytes);
+  }
+  installed.push(extension);
+}
+
+/**
+ * Install extensions: their section types, kinds and section additions go into `schema` (the
+ * default registry unless given; the core section types are registered there first), everything
+ * else (factories, options, shared buffers, hooks) into this process. Installing an extension
+ * again does nothing; an extension that implements a section type another one already implements
+ * is refused with an error naming both.
+ */
+export function installExtensions(
+  extensions: readonly Extension[],
+  schema: SchemaRegistry = defaultRegistry,
+): SchemaRegistry {
+  registerCoreSections(schema);
+  for (const extension of extensions) {
+    installSchema(extension, schema);
+    installRuntime(extension);
+  }
+  return schema;
+}
+
+/** A section whose type has a schema but no installed factory. */
 export class MissingFactoryError extends Error {
   /** Create the error for `section`. */
   constructor(readonly section: ConfigSection) {
-    super(`${section.file}:${section.line}: no implementation is registered for <${section.type}>`);
+    super(`${section.file}:${section.line}: no implementation is installed for <${section.type}>`);
     this.name = "MissingFactoryError";
   }
+}
+
+/**
+ * Build the object behind a section of an extension's own kind (e.g. the store inside
+ * `<leasequery>`) with the factory installed for its type.
+ */
+export function buildComponent(section: ConfigSection, ctx: BuildContext): unknown {
+  const entry = components.get(section.type);
+  if (!entry) throw new MissingFactoryError(section);
+  return entry.definition.build(section, ctx);
 }
 
 /** The filters and handlers of one scope. */
@@ -63,17 +186,17 @@ export function buildHandlerTree(
   const tree: HandlerTree = { filters: [], handlers: [] };
   for (const section of sections) {
     if (section.kind === "filter") {
-      const factory = filterFactories.get(section.type);
-      if (!factory) throw new MissingFactoryError(section);
-      const filter = factory(section, ctx);
+      const entry = filters.get(section.type);
+      if (!entry) throw new MissingFactoryError(section);
+      const filter = entry.definition.build(section, ctx);
       const inner = buildHandlerTree(section.children, ctx);
       filter.filters.push(...inner.filters);
       filter.handlers.push(...inner.handlers);
       tree.filters.push(filter);
     } else if (section.kind === "handler") {
-      const factory = handlerFactories.get(section.type);
-      if (!factory) throw new MissingFactoryError(section);
-      tree.handlers.push(factory(section, ctx));
+      const entry = handlers.get(section.type);
+      if (!entry) throw new MissingFactoryError(section);
+      tree.handlers.push(entry.definition.build(section, ctx));
     }
   }
   return tree;

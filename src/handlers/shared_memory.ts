@@ -1,11 +1,12 @@
 /**
  * Shared memory for handlers whose state must be common to every worker (rate limiting).
  *
- * A handler module declares a named buffer and its size when it loads. The main thread creates
- * the buffers ({@link exportSharedBuffers}) and sends them to each worker in its init message;
- * the worker installs them ({@link installSharedBuffers}) before building its pipeline. Handlers
- * then get the same `SharedArrayBuffer` everywhere through {@link sharedBuffer}. The buffers live
- * as long as the main thread, so their contents survive reloads.
+ * An extension declares its named buffers and their sizes in its `sharedBuffers`; installing it
+ * declares them here. The main thread creates the buffers ({@link exportSharedBuffers}) and sends
+ * them to each worker in its init message; the worker installs them ({@link installSharedBuffers})
+ * before building its pipeline. Handlers then get the same `SharedArrayBuffer` everywhere through
+ * {@link sharedBuffer}. The buffers live as long as the main thread, so their contents survive
+ * reloads.
  * @module
  */
 

@@ -34,7 +34,10 @@ export class StatisticsCategories {
     return this.#interfaces.has(packet.interfaceName) ? [`interface:${packet.interfaceName}`] : [];
   }
 
-  /** Keys once the request is parsed: adds subnets containing the link address and relays seen. */
+  /**
+   * Keys once the request is parsed: `keys`, then the subnets containing the link address and the
+   * relays seen (the caller relies on that order to tell the new keys apart).
+   */
   bundleKeys(bundle: TransactionBundle, keys: readonly string[]): string[] {
     const out = [...keys];
     if (this.#subnets.length) {

@@ -66,6 +66,7 @@ import {
 } from "./errors.ts";
 import type { Filter } from "./filter.ts";
 import { Handler } from "./handler.ts";
+import { setLogClient } from "./log_context.ts";
 import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
 import type { StatisticsCategories } from "./categories.ts";
 
@@ -418,10 +419,17 @@ export class MessageHandler {
       }
       throw e;
     }
-    if (categories) keys = categories.bundleKeys(bundle, keys);
+    if (categories) {
+      const known = keys.length;
+      keys = categories.bundleKeys(bundle, keys);
+      // The subnets and relays of the request are known only now: it counts as received there
+      // too, so every set counts its requests the way the global set does.
+      if (keys.length > known) stats.addOnly(keys.slice(known), I_INCOMING);
+    }
     const inIndex = messageInIndex(bundle.request.type);
     if (inIndex !== undefined) stats.add(keys, inIndex);
     let result: HandleResult;
+    setLogClient(bundle);
     try {
       result = this.#run(bundle, packet);
     } catch (e) {
@@ -435,6 +443,7 @@ export class MessageHandler {
       result = { outcome: "handling_error", replies: [], bundle };
     } finally {
       this.#packet = undefined;
+      setLogClient(undefined);
     }
     if (result.outcome !== "reply" && bundle.moreResponses) {
       closeMoreResponses(bundle.moreResponses);

@@ -89,6 +89,11 @@ export class StatisticsStore {
     for (const k of keys) this.#set(k)[index] += n;
   }
 
+  /** Add `n` to counter `index` of every set in `keys` only (not of `global`). */
+  addOnly(keys: readonly string[], index: number, n = 1): void {
+    for (const k of keys) this.#set(k)[index] += n;
+  }
+
   #set(key: string): number[] {
     let s = this.sets.get(key);
     if (!s) this.sets.set(key, s = newCounters());

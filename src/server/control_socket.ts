@@ -4,8 +4,9 @@
  *
  * Protocol: on connect the server sends `DHCPKit DHCPv6 Server <version>`; the client sends one
  * command per line (case-insensitive, empty lines ignored); each reply is zero or more output
- * lines followed by `OK`, `OK: <text>` or `UNKNOWN`. Lines that are too long or not UTF-8 get
- * `UNKNOWN`. Every connection is served on its own; a client that stops reading is disconnected
+ * lines followed by `OK`, `OK: <text>`, `FAILED: <reason>` (the command was understood but did
+ * not succeed; the output lines say why) or `UNKNOWN`. Lines that are too long or not UTF-8 get
+ * `UNKNOWN`. `reload` answers only once the reload is over, so its answer is its outcome. Every connection is served on its own; a client that stops reading is disconnected
  * when a write does not complete within the write timeout, and an idle one after the idle
  * timeout, so no client can hold up the server.
  *
@@ -23,14 +24,27 @@ import { lookupGroup, lookupUser, withRootSync } from "./privileges.ts";
 
 const log = getLogger(["dhcpkit", "control"]);
 
+/** The outcome of a command that can fail (`reload`, `reopen-logs`). */
+export interface CommandOutcome {
+  /**
+   * Lines shown before the terminator: on failure the errors, one per line, configuration errors
+   * as `FILE:LINE: message` like `dhcpkit check-config` prints them.
+   */
+  lines: string[];
+  /** Why the command failed (one line, after `FAILED: `); undefined when it succeeded. */
+  failure?: string;
+}
+
 /** What the control socket can ask the server to do. */
 export interface ControlCommands {
   /** The `stats` text. */
   stats(): string | Promise<string>;
   /** The `stats-json` line. */
   statsJson(): string | Promise<string>;
-  /** Start a reload (the reply is sent before it runs). */
-  reload(): void;
+  /** Reload the configuration; resolves when the reload is over, with its outcome. */
+  reload(): Promise<CommandOutcome>;
+  /** Reopen the log files (after log rotation moved them away). */
+  reopenLogs(): Promise<CommandOutcome>;
   /** Stop the server (the reply is sent and the connection closed first). */
   shutdown(): void;
 }
@@ -56,7 +70,27 @@ export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
 };
 
 /** The commands `help` lists. */
-export const CONTROL_COMMANDS = ["help", "stats", "stats-json", "reload", "shutdown", "quit"];
+export const CONTROL_COMMANDS: readonly string[] = [
+  "help",
+  "stats",
+  "stats-json",
+  "reload",
+  "reopen-logs",
+  "shutdown",
+  "quit",
+];
+
+/** The answer to `reload` when it worked. */
+export const RELOADED = "OK: Configuration reloaded";
+/** The answer to `reopen-logs` when it worked. */
+export const LOGS_REOPENED = "OK: Log files reopened";
+
+/** A control reply: `lines`, then `OK: <done>` or `FAILED: <reason>` (newlines flattened). */
+export function outcomeReply(outcome: CommandOutcome, done: string): string {
+  const oneLine = (t: string) => t.replace(/[\r\n]+/g, " ");
+  const end = outcome.failure === undefined ? done : `FAILED: ${oneLine(outcome.failure)}`;
+  return [...outcome.lines.map(oneLine), end, ""].join("\n");
+}
 
 /** The greeting line. */
 export const GREETING = `DHCPKit DHCPv6 Server ${VERSION}`;
@@ -380,8 +414,13 @@ export class ControlSocket {
         await this.#write(conn, (await this.commands.statsJson()) + "\nOK\n");
         return true;
       case "reload":
-        await this.#write(conn, "OK: Reloading\n");
-        this.commands.reload();
+        await this.#write(conn, outcomeReply(await settle(() => this.commands.reload()), RELOADED));
+        return true;
+      case "reopen-logs":
+        await this.#write(
+          conn,
+          outcomeReply(await settle(() => this.commands.reopenLogs()), LOGS_REOPENED),
+        );
         return true;
       case "shutdown":
         try {
@@ -440,6 +479,15 @@ export class ControlSocket {
         error: (e as Error).message,
       });
     }
+  }
+}
+
+/** Run a command that can fail; an exception becomes its failure reason. */
+async function settle(run: () => Promise<CommandOutcome>): Promise<CommandOutcome> {
+  try {
+    return await run();
+  } catch (e) {
+    return { lines: [], failure: (e as Error)?.message ?? String(e) };
   }
 }
 

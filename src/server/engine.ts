@@ -4,24 +4,17 @@
  * @module
  */
 
-import {
-  formatIssue,
-  loadConfig,
-  loadConfigText,
-  loadExtensions,
-  type ServerConfig,
-} from "../config/mod.ts";
+import { formatIssue, loadConfig, loadConfigText, type ServerConfig } from "../config/mod.ts";
 import { type Duid, duidFromBytes, type Writer } from "../protocol/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import { type MessageHandler, scalarIndex, StatisticsStore } from "../pipeline/mod.ts";
 import { buildMessageHandler } from "./pipeline_builder.ts";
 import { setPacketId } from "./logging.ts";
 import { LatencyHistogram } from "./metrics.ts";
-import { registerBuiltinSections } from "../handlers/builtin_sections.ts";
+import { installBuiltins, loadExtensions } from "../handlers/mod.ts";
+import { StaticAssignmentHandler } from "../handlers/static/handler.ts";
 
 import type { WirePacket, WireReply } from "./wire.ts";
-
-registerBuiltinSections();
 
 const log = getLogger(["dhcpkit", "server"]);
 const I_HANDLING_ERRORS = scalarIndex("handling_errors");
@@ -50,6 +43,7 @@ export function loadServerConfig(
   hostChecks = true,
   readFile?: ConfigReader,
 ): ServerConfig {
+  installBuiltins();
   const result = text === undefined
     ? loadConfig(path, { hostChecks, readFile })
     : loadConfigText(text, path, { hostChecks, readFile });
@@ -101,6 +95,27 @@ export class Engine {
     const handler = buildMessageHandler(config, duid);
     await handler.workerInit();
     return new Engine(handler, stats, latency);
+  }
+
+  /**
+   * Static assignments loaded per source file (the first section of a file counts), for
+   * `/metrics`; a source that cannot count is left out.
+   */
+  staticAssignments(): Array<[string, number]> {
+    const counts = new Map<string, number>();
+    for (const h of this.handler.allHandlers()) {
+      const source = h instanceof StaticAssignmentHandler ? h.source : undefined;
+      if (!source?.path || !source.count || counts.has(source.path)) continue;
+      try {
+        counts.set(source.path, source.count());
+      } catch (e) {
+        log.warning("Cannot count the assignments of {source}: {error}", {
+          source: source.description,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return [...counts];
   }
 
   /**

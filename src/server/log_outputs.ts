@@ -2,14 +2,24 @@
  * Log outputs: the console, files (optionally rotated) and syslog. Every output buffers a
  * bounded number of lines and writes them asynchronously, so an output that fails or blocks
  * never holds up request handling: when its buffer is full new lines are dropped and counted,
- * and what went wrong is reported once (and again when it recovers).
+ * and what went wrong is reported once (and again when it recovers). Console and files write
+ * text or JSON lines; syslog messages follow RFC 3164 or RFC 5424.
  * @module
  */
 
 import { withRootSync } from "./privileges.ts";
 import { lookup } from "node:dns/promises";
 import { basename, dirname, join } from "node:path";
-import type { RotateMode, SyslogDestination, SyslogFacility } from "../config/mod.ts";
+import type {
+  LogFormat,
+  RotateMode,
+  SyslogDestination,
+  SyslogFacility,
+  SyslogFormat,
+} from "../config/mod.ts";
+
+/** A value a log line carries in its `properties`: what JSON can hold. */
+export type LogValue = string | number | boolean | null;
 
 /** A log line as it travels from a worker to the main thread and into the outputs. */
 export interface LogLine {
@@ -21,6 +31,14 @@ export interface LogLine {
   process: string;
   /** The rendered message. */
   message: string;
+  /** The logger's category, dotted (`dhcpkit.pipeline`). */
+  logger?: string;
+  /** The id (`#XXXXXX`) of the packet the line is about. */
+  packetId?: string;
+  /** The DUID (hex) of the client whose request the line is about. */
+  client?: string;
+  /** The values named in the message (and any others the record has). */
+  properties?: Record<string, LogValue>;
 }
 
 /** Numeric level of each of our level names. */
@@ -36,15 +54,29 @@ export const LEVEL_NUMBERS: Readonly<Record<string, number>> = {
   notset: 0,
 };
 
+/** Lowest numeric level of each of our levels, its name and its label in text lines. */
+const LEVEL_STEPS: ReadonlyArray<readonly [number, string, string]> = [
+  [50, "critical", "CRITICAL"],
+  [40, "error", "ERROR"],
+  [30, "warning", "WARNING"],
+  [20, "info", "INFO"],
+  [10, "debug", "DEBUG"],
+  [7, "debug-handling", "HANDLING"],
+  [0, "debug-packets", "PACKET"],
+];
+
+function levelStep(level: number): readonly [number, string, string] {
+  return LEVEL_STEPS.find(([min]) => level >= min) ?? LEVEL_STEPS[LEVEL_STEPS.length - 1];
+}
+
+/** Our level name for a numeric level (or threshold). */
+export function levelName(level: number): string {
+  return levelStep(level)[1];
+}
+
 /** The name shown in a log line for a numeric level. */
 export function levelLabel(level: number): string {
-  if (level >= 50) return "CRITICAL";
-  if (level >= 40) return "ERROR";
-  if (level >= 30) return "WARNING";
-  if (level >= 20) return "INFO";
-  if (level >= 10) return "DEBUG";
-  if (level >= 7) return "HANDLING";
-  return "PACKET";
+  return levelStep(level)[2];
 }
 
 function pad(n: number, width = 2): string {
@@ -63,6 +95,32 @@ export function formatTime(ms: number): string {
 /** The plain line format: `<time> <process>: [<LEVEL>] <message>`. */
 export function formatLine(line: LogLine): string {
   return `${formatTime(line.time)} ${line.process}: [${levelLabel(line.level)}] ${line.message}`;
+}
+
+/**
+ * The JSON line format: one object with `time` (ISO 8601, UTC), `level` (our level name),
+ * `logger`, `process`, `message`, then `packet_id`, `client` and `properties` when the line has
+ * them. JSON escapes line breaks, so every line is exactly one object.
+ */
+export function formatJsonLine(line: LogLine): string {
+  const out: Record<string, unknown> = {
+    time: new Date(line.time).toISOString(),
+    level: levelName(line.level),
+    logger: line.logger ?? "dhcpkit",
+    process: line.process,
+    message: line.message,
+  };
+  if (line.packetId !== undefined) out.packet_id = line.packetId;
+  if (line.client !== undefined) out.client = line.client;
+  if (line.properties && Object.keys(line.properties).length > 0) {
+    out.properties = line.properties;
+  }
+  return JSON.stringify(out);
+}
+
+/** The function that turns a line into text (without the newline) for a format. */
+export function lineFormatter(format: LogFormat | undefined): (line: LogLine) => string {
+  return format === "json" ? formatJsonLine : formatLine;
 }
 
 const COLOURS: ReadonlyArray<readonly [number, string]> = [
@@ -105,6 +163,7 @@ export abstract class LogOutput {
   #lostSinceProblem = 0;
   #closed = false;
   #idle: Array<() => void> = [];
+  #steps: Array<() => void> = [];
   /** Told (once) when the output fails, falls behind or recovers. */
   report: ProblemReporter;
 
@@ -135,10 +194,30 @@ export abstract class LogOutput {
     if (!this.#pumping) this.#pump();
   }
 
+  /**
+   * Run `step` between two deliveries, never while a batch is being written; lines written
+   * meanwhile wait in the buffer as usual. Resolves with what `step` returns (rejects with what
+   * it throws).
+   */
+  protected between<T>(step: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#steps.push(() => {
+        try {
+          resolve(step());
+        } catch (e) {
+          reject(e);
+        }
+      });
+      if (!this.#pumping) this.#pump();
+    });
+  }
+
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#queue.length > 0) {
+      while (this.#queue.length > 0 || this.#steps.length > 0) {
+        for (const step of this.#steps.splice(0)) step();
+        if (this.#queue.length === 0) continue;
         const batch = this.#queue;
         this.#queue = [];
         try {
@@ -171,9 +250,16 @@ export abstract class LogOutput {
     }
   }
 
+  /** Whether the output was closed. */
+  protected get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Resolves once everything queued so far has been handled. */
   flush(): Promise<void> {
-    if (!this.#pumping && this.#queue.length === 0) return Promise.resolve();
+    if (!this.#pumping && this.#queue.length === 0 && this.#steps.length === 0) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
@@ -207,30 +293,37 @@ async function writeAll(w: { write(p: Uint8Array): Promise<number> }, data: Uint
   while (off < data.length) off += await w.write(data.subarray(off));
 }
 
-/** Writes to standard error, coloured by level when asked to (or when stderr is a terminal). */
+/**
+ * Writes to standard error: text lines, coloured by level when asked to (or when stderr is a
+ * terminal), or JSON lines (never coloured).
+ */
 export class ConsoleOutput extends LogOutput {
   /** The output name. */
   readonly name = "console";
   /** Whether lines are coloured. */
   readonly color: boolean;
   readonly #writer: { write(p: Uint8Array): Promise<number> };
+  readonly #format: (line: LogLine) => string;
 
   /** Create the console output; `color` undefined = only when stderr is a terminal. */
   constructor(
     options: OutputOptions & {
       color?: boolean;
+      format?: LogFormat;
       writer?: { write(p: Uint8Array): Promise<number> };
     },
   ) {
     super(options);
-    this.color = options.color ?? (Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR"));
+    this.color = options.format !== "json" &&
+      (options.color ?? (Deno.stderr.isTerminal() && !Deno.env.get("NO_COLOR")));
     this.#writer = options.writer ?? Deno.stderr;
+    this.#format = lineFormatter(options.format);
   }
 
   /** Write the batch to stderr. */
   protected async deliver(lines: LogLine[]): Promise<void> {
     const text = lines.map((l) => {
-      const plain = formatLine(l);
+      const plain = this.#format(l);
       if (!this.color) return plain + "\n";
       const colour = COLOURS.find(([min]) => l.level >= min)![1];
       return `${colour}${plain}\x1b[0m\n`;
@@ -269,6 +362,8 @@ export interface FileOutputOptions extends OutputOptions {
   size?: number;
   /** Number of rotated files kept. */
   keep?: number;
+  /** Line format (default text). */
+  format?: LogFormat;
   /** Clock (for tests). */
   now?: () => number;
 }
@@ -279,13 +374,17 @@ export interface FileOutputOptions extends OutputOptions {
  * `.YYYY-MM-DD` (`.YYYY-MM-DD_HH` hourly) when its period ends and only the newest `keep`
  * rotated files are kept. Only the main thread writes files, so rotation never races. Opening
  * and rotating are synchronous steps run as root (`withRootSync`) when the server dropped its
- * privileges, so the log folder may belong to root; writing uses the open file.
+ * privileges, so the log folder may belong to root; writing uses the open file. When an outside
+ * tool such as logrotate renames the file, {@link FileOutput.reopen} starts a new one at the path.
  */
 export class FileOutput extends LogOutput {
   /** The output name. */
   readonly name: string;
+  /** The path of the log file. */
+  readonly path: string;
   readonly #options: FileOutputOptions;
   readonly #now: () => number;
+  readonly #format: (line: LogLine) => string;
   #file?: Deno.FsFile;
   #size = 0;
   #periodStart = 0;
@@ -296,12 +395,28 @@ export class FileOutput extends LogOutput {
     super(options);
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#format = lineFormatter(options.format);
+    this.path = options.path;
     this.name = `file ${options.path}`;
   }
 
   /** Open the file now, so that a problem shows at start-up (throws). */
   open(): void {
     this.#openFile();
+  }
+
+  /**
+   * Close the file and open it again at the configured path, between two writes: after an
+   * outside tool renamed the file, new lines go to a new file at the path and none to the renamed
+   * one. Lines logged meanwhile wait and are written to the new file. Rejects when the file
+   * cannot be opened again (the next write then tries again).
+   */
+  reopen(): Promise<void> {
+    return this.between(() => {
+      if (this.closed) return;
+      this.#closeFile();
+      this.#openFile();
+    });
   }
 
   #openFile(): Deno.FsFile {
@@ -323,7 +438,7 @@ export class FileOutput extends LogOutput {
 
   /** Append the batch, rotating first when needed. */
   protected async deliver(lines: LogLine[]): Promise<void> {
-    const data = encoder.encode(lines.map((l) => formatLine(l) + "\n").join(""));
+    const data = encoder.encode(lines.map((l) => this.#format(l) + "\n").join(""));
     let file = this.#openFile();
     const { rotate, size } = this.#options;
     if (
@@ -388,14 +503,18 @@ export class FileOutput extends LogOutput {
     }
   }
 
-  /** Close the file after a failure so the next write reopens it. */
-  protected override recover(): Promise<void> {
+  #closeFile(): void {
     try {
       this.#file?.close();
     } catch {
       // ignore
     }
     this.#file = undefined;
+  }
+
+  /** Close the file after a failure so the next write reopens it. */
+  protected override recover(): Promise<void> {
+    this.#closeFile();
     return Promise.resolve();
   }
 
@@ -451,6 +570,29 @@ export function formatSyslog(line: LogLine, facility: number, host: string, tag:
     `[${levelLabel(line.level)}] ${line.message}`;
 }
 
+/** Printable US-ASCII without spaces, at most `max` characters; `-` (nil) when empty. */
+function syslogField(text: string | undefined, max: number): string {
+  const clean = (text ?? "").replace(/[^\x21-\x7e]/g, "").slice(0, max);
+  return clean || "-";
+}
+
+/**
+ * One RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PID MSGID - MSG`, with the time in UTC to the
+ * millisecond, the logger category as MSGID, no structured data, and as MSG the same
+ * `process: [LEVEL] message` as in RFC 3164 messages.
+ */
+export function formatSyslog5424(
+  line: LogLine,
+  facility: number,
+  host: string,
+  app: string,
+): string {
+  const pri = facility * 8 + syslogSeverity(line.level);
+  return `<${pri}>1 ${new Date(line.time).toISOString()} ${syslogField(host, 255)} ` +
+    `${syslogField(app, 48)} ${Deno.pid} ${syslogField(line.logger, 32)} - ` +
+    `${line.process}: [${levelLabel(line.level)}] ${line.message}`;
+}
+
 /** The default syslog destination: `/dev/log`, `/var/run/syslog`, else `localhost:514`. */
 export function defaultSyslogDestination(): SyslogDestination {
   for (const path of ["/dev/log", "/var/run/syslog"]) {
@@ -472,6 +614,8 @@ export interface SyslogOutputOptions extends OutputOptions {
   facility: SyslogFacility;
   /** Datagrams or a stream connection. */
   protocol: "dgram" | "stream";
+  /** Message format (default RFC 3164). */
+  format?: SyslogFormat;
   /** Program name in the messages (default `dhcpkit`). */
   tag?: string;
 }
@@ -479,9 +623,10 @@ export interface SyslogOutputOptions extends OutputOptions {
 const RETRY_MS = 5000;
 
 /**
- * Sends RFC 3164 messages to a syslog daemon over a Unix socket (datagram or stream), UDP or
- * TCP. Stream transports end each message with a newline. A destination that is down is retried
- * every few seconds; meanwhile lines are dropped and counted.
+ * Sends RFC 3164 or RFC 5424 messages to a syslog daemon over a Unix socket (datagram or stream),
+ * UDP or TCP. Over a stream RFC 3164 messages end with a newline and RFC 5424 messages are
+ * preceded by their length in bytes and a space (octet counting, RFC 6587). A destination that is
+ * down is retried every few seconds; meanwhile lines are dropped and counted.
  */
 export class SyslogOutput extends LogOutput {
   /** The output name. */
@@ -489,8 +634,10 @@ export class SyslogOutput extends LogOutput {
   readonly #destination: SyslogDestination;
   readonly #facility: number;
   readonly #protocol: "dgram" | "stream";
+  readonly #format: SyslogFormat;
   readonly #tag: string;
   readonly #host: string;
+  readonly #fullHost: string;
   #dgram?: Deno.DatagramConn;
   #localPath?: string;
   #stream?: Deno.Conn;
@@ -503,14 +650,17 @@ export class SyslogOutput extends LogOutput {
     this.#destination = options.destination ?? defaultSyslogDestination();
     this.#facility = FACILITY_CODES[options.facility] ?? 3;
     this.#protocol = options.protocol;
+    this.#format = options.format ?? "rfc3164";
     this.#tag = options.tag ?? "dhcpkit";
     let host = "localhost";
     try {
-      host = Deno.hostname().split(".")[0] || host;
+      host = Deno.hostname() || host;
     } catch {
       // no permission
     }
-    this.#host = host;
+    // RFC 3164 wants the short name, RFC 5424 prefers the full one.
+    this.#fullHost = host;
+    this.#host = host.split(".")[0] || host;
     const d = this.#destination;
     this.name = d.kind === "socket"
       ? `syslog ${d.path}`
@@ -520,11 +670,19 @@ export class SyslogOutput extends LogOutput {
   /** Send the batch. */
   protected async deliver(lines: LogLine[]): Promise<void> {
     if (Date.now() < this.#retryAt) throw new Error("destination unavailable, retrying later");
-    const messages = lines.map((l) => formatSyslog(l, this.#facility, this.#host, this.#tag));
+    const rfc5424 = this.#format === "rfc5424";
+    const messages = lines.map((l) =>
+      rfc5424
+        ? formatSyslog5424(l, this.#facility, this.#fullHost, this.#tag)
+        : formatSyslog(l, this.#facility, this.#host, this.#tag)
+    );
     const d = this.#destination;
     if (this.#protocol === "stream") {
       const conn = await this.#connectStream();
-      await writeAll(conn, encoder.encode(messages.map((m) => m + "\n").join("")));
+      const framed = rfc5424
+        ? messages.map((m) => `${encoder.encode(m).length} ${m}`)
+        : messages.map((m) => m + "\n");
+      await writeAll(conn, encoder.encode(framed.join("")));
       return;
     }
     const sock = await this.#datagram();

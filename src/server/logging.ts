@@ -10,22 +10,27 @@
  * it in batches through a bounded buffer, so file rotation and syslog connections are handled by
  * one thread only. Every output buffers a bounded number of lines and drops (and counts) what
  * does not fit, so logging never holds up request handling. While a packet is handled, its id
- * (`#XXXXXX`) prefixes every line logged for it.
+ * (`#XXXXXX`) prefixes every line logged for it. Lines also carry their logger's category, the
+ * packet id and client DUID, and the record's properties, for the JSON format.
  * @module
  */
 
 import { configure, type LogLevel, type LogRecord } from "@logtape/logtape";
 import type { LoggingConfig } from "../config/mod.ts";
+import { currentClient, currentPacketId, setPacketId } from "../pipeline/log_context.ts";
 import {
   ConsoleOutput,
   FileOutput,
   LEVEL_NUMBERS,
+  levelName,
   type LogLine,
   type LogOutput,
+  type LogValue,
   SyslogOutput,
 } from "./log_outputs.ts";
 
 export type { LogLine } from "./log_outputs.ts";
+export { levelName, setPacketId };
 
 /** Our level names, least verbose first. */
 export const LEVELS = [
@@ -74,17 +79,6 @@ export function levelNumber(name: string): number {
   return LEVEL_NUMBERS[name.replace("_", "-")] ?? 5;
 }
 
-/** Our level name for a numeric threshold. */
-export function levelName(threshold: number): string {
-  if (threshold >= 50) return "critical";
-  if (threshold >= 40) return "error";
-  if (threshold >= 30) return "warning";
-  if (threshold >= 20) return "info";
-  if (threshold >= 10) return "debug";
-  if (threshold >= 7) return "debug-handling";
-  return "debug-packets";
-}
-
 /** The numeric level of a LogTape record. */
 export function recordLevel(record: LogRecord): number {
   switch (record.level) {
@@ -121,18 +115,47 @@ export function renderMessage(record: LogRecord): string {
   return out;
 }
 
-let currentPacketId: string | undefined;
-
-/** Set (or clear) the id of the packet being handled; lines logged meanwhile carry it. */
-export function setPacketId(id: string | undefined): void {
-  currentPacketId = id;
+function logValue(v: unknown): LogValue {
+  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
+  if (typeof v === "number") return Number.isFinite(v) ? v : String(v);
+  if (v === undefined) return null;
+  if (typeof v === "bigint") return v.toString();
+  return renderValue(v);
 }
 
-/** Turn a LogTape record into a {@link LogLine}, prefixing the current packet id. */
+/** A packet id as the server writes them: `#` and hex digits. */
+const PACKET_ID = /^#[0-9A-Fa-f]+$/;
+
+/**
+ * Turn a LogTape record into a {@link LogLine}: the message prefixed with the current packet id,
+ * the category, the packet id (the current one, else an `id` property that is a packet id), the
+ * client being handled and the properties as JSON values.
+ */
 export function toLogLine(record: LogRecord, process: string): LogLine {
   let message = renderMessage(record);
-  if (currentPacketId && !message.startsWith("#")) message = `${currentPacketId}: ${message}`;
-  return { time: record.timestamp, level: recordLevel(record), process, message };
+  const current = currentPacketId();
+  if (current && !message.startsWith("#")) message = `${current}: ${message}`;
+  const line: LogLine = {
+    time: record.timestamp,
+    level: recordLevel(record),
+    process,
+    message,
+    logger: record.category.join("."),
+  };
+  const props = record.properties;
+  const propId = props.id;
+  const packetId = current ??
+    (typeof propId === "string" && PACKET_ID.test(propId) ? propId : undefined);
+  if (packetId !== undefined) line.packetId = packetId;
+  const client = currentClient();
+  if (client !== undefined) line.client = client;
+  let properties: Record<string, LogValue> | undefined;
+  for (const key in props) {
+    if (key === "id" && propId === packetId) continue;
+    (properties ??= {})[key] = logValue(props[key]);
+  }
+  if (properties) line.properties = properties;
+  return line;
 }
 
 function wantedRecord(record: LogRecord, logMultiprocessing: boolean): boolean {
@@ -162,7 +185,11 @@ export class LogSystem {
   /** Lines dropped by outputs that were closed since. */
   #retiredDrops: Array<[string, number]> = [];
 
-  /** Build the outputs for `config` (reusing identical ones) and route LogTape to them. */
+  /**
+   * Build the outputs for `config` and route LogTape to them. Outputs configured as before are
+   * kept (with their buffers and counters); kept files are reopened, so a reload also starts new
+   * files where an outside tool moved the old ones away.
+   */
   async apply(config: LoggingConfig | undefined, consoleLevel?: string): Promise<void> {
     const wanted: Array<{ key: string; make: () => LogOutput; threshold: number }> = [];
     const report = (output: LogOutput, message: string) => this.problem(output, message);
@@ -171,18 +198,21 @@ export class LogSystem {
     const consoleThreshold = levelNumber(
       consoleLevel ?? (consoleSection ? consoleSection.values.level : "error"),
     );
-    const color = consoleSection?.type === "console" ? consoleSection.values.color : undefined;
+    const consoleValues = consoleSection?.type === "console" ? consoleSection.values : undefined;
+    const color = consoleValues?.color;
+    const consoleFormat = consoleValues?.format;
     wanted.push({
-      key: `console|${color}`,
+      key: `console|${color}|${consoleFormat}`,
       threshold: consoleThreshold,
-      make: () => new ConsoleOutput({ threshold: consoleThreshold, color, report }),
+      make: () =>
+        new ConsoleOutput({ threshold: consoleThreshold, color, format: consoleFormat, report }),
     });
     for (const h of handlers) {
       if (h.type === "file") {
         const v = h.values;
         const threshold = levelNumber(v.level);
         wanted.push({
-          key: `file|${v.path}|${v.rotate}|${v.size}|${v.keep}`,
+          key: `file|${v.path}|${v.rotate}|${v.size}|${v.keep}|${v.format}`,
           threshold,
           make: () => {
             const out = new FileOutput({ ...v, threshold, report });
@@ -205,7 +235,7 @@ export class LogSystem {
             : `${v.destination.host}:${v.destination.port}`)
           : "";
         wanted.push({
-          key: `syslog|${dest}|${v.facility}|${v.protocol}`,
+          key: `syslog|${dest}|${v.facility}|${v.protocol}|${v.format}`,
           threshold,
           make: () =>
             new SyslogOutput({
@@ -213,6 +243,7 @@ export class LogSystem {
               destination: v.destination,
               facility: v.facility,
               protocol: v.protocol,
+              format: v.format,
               report,
             }),
         });
@@ -220,11 +251,13 @@ export class LogSystem {
     }
     const old = this.outputs;
     const next: LogOutput[] = [];
+    const kept: LogOutput[] = [];
     for (const w of wanted) {
       const i = old.findIndex((o) => o.key === w.key && !next.includes(o));
       if (i >= 0) {
         old[i].threshold = w.threshold;
         next.push(old[i]);
+        kept.push(old[i]);
       } else {
         const out = w.make();
         out.key = w.key;
@@ -253,6 +286,32 @@ export class LogSystem {
         { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
       ],
     });
+    await this.#reopenFiles(kept);
+  }
+
+  /**
+   * Close every log file and open it again at its configured path (after logrotate or an
+   * operator renamed it, new lines go to a new file there). Lines logged meanwhile are kept and
+   * written to the new files. Returns one line per file that could not be opened again (empty
+   * when all went well); those problems are also logged through the other outputs.
+   */
+  reopen(): Promise<string[]> {
+    return this.#reopenFiles(this.outputs);
+  }
+
+  async #reopenFiles(outputs: readonly LogOutput[]): Promise<string[]> {
+    const files = outputs.filter((o): o is FileOutput => o instanceof FileOutput);
+    const results = await Promise.all(files.map(async (file) => {
+      try {
+        await file.reopen();
+        return undefined;
+      } catch (e) {
+        const message = `cannot reopen log file ${file.path}: ${(e as Error)?.message ?? e}`;
+        this.problem(file, message);
+        return message;
+      }
+    }));
+    return results.filter((r): r is string => r !== undefined);
   }
 
   /** The most verbose level any output wants (our level name). */

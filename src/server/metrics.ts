@@ -1,16 +1,32 @@
 /**
  * Prometheus / OpenMetrics exposition of the server statistics, and the request-latency
- * histogram that workers fill and ship to the main thread as deltas.
+ * histogram that workers fill and ship to the main thread as deltas. Also answers `/healthz` and
+ * `/ready`.
  *
- * Counter names follow Kea's statistics where Kea has one (`pkt6-received` becomes
- * `dhcpkit_pkt6_received_total`); every counter carries a `category` label (`global`,
- * `interface`, `subnet`, `relay`) and, outside `global`, an `entry` label.
+ * The families are built so that `sum()` means something: every counter family carries a
+ * `scope` label (`global`, `interface`, `subnet`, `relay`; outside `global` an `entry` label
+ * names the interface, subnet or relay), and within one scope the series of a family are
+ * disjoint parts (by message `type`, drop `reason` or error `status`), never a total beside its
+ * parts. One packet counts once in `global` and again in every interface, subnet and relay it
+ * belongs to, so a sum is taken within one scope: `sum(x{scope="global"})` or
+ * `sum by (scope) (x)`. Names follow Kea's statistics where Kea has one (`pkt6-received` is
+ * `dhcpkit_pkt6_received_total`); Kea's `pkt6-receive-drop` (dropped for any reason) is
+ * `sum(dhcpkit_pkt6_dropped_total{scope="global"})` here.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { StatisticsStore } from "../pipeline/statistics.ts";
-import { COUNTER_COUNT, newCounters } from "../pipeline/statistics.ts";
+import {
+  messageInIndex,
+  messageOutIndex,
+  MESSAGES_IN,
+  MESSAGES_OUT,
+  newCounters,
+  type ScalarCounter,
+  scalarIndex,
+  type StatisticsStore,
+} from "../pipeline/statistics.ts";
+import { VERSION } from "../version.ts";
 import type { StatisticsEntries } from "./stats_output.ts";
 
 const log = getLogger(["dhcpkit", "metrics"]);
@@ -69,65 +85,6 @@ export class LatencyHistogram {
   }
 }
 
-/** Metric base names (without `dhcpkit_` and `_total`) of the counters, in counter order. */
-export const METRIC_NAMES: readonly string[] = [
-  "pkt6_received",
-  "pkt6_sent",
-  "pkt6_parse_failed",
-  "pkt6_handling_failed",
-  "pkt6_for_other_server",
-  "pkt6_not_answered",
-  "pkt6_use_multicast",
-  "pkt6_unknown_query_type",
-  "pkt6_malformed_query",
-  "pkt6_not_allowed",
-  "pkt6_other_error",
-  "pkt6_solicit_received",
-  "pkt6_request_received",
-  "pkt6_confirm_received",
-  "pkt6_renew_received",
-  "pkt6_rebind_received",
-  "pkt6_release_received",
-  "pkt6_decline_received",
-  "pkt6_infrequest_received",
-  "pkt6_lease_query_received",
-  "pkt6_advertise_sent",
-  "pkt6_reply_sent",
-  "pkt6_reconfigure_sent",
-  "pkt6_lease_query_reply_sent",
-  "pkt6_lease_query_done_sent",
-  "pkt6_lease_query_data_sent",
-];
-
-const METRIC_HELP: readonly string[] = [
-  "Packets received (including unparsable ones)",
-  "Packets sent",
-  "Packets that could not be parsed or failed validation",
-  "Requests that caused an unexpected error while handling or sending",
-  "Requests meant for another server",
-  "Requests deliberately not answered",
-  "Requests answered with UseMulticast",
-  "Leasequeries answered with UnknownQueryType",
-  "Leasequeries answered with MalformedQuery",
-  "Requests answered with NotAllowed",
-  "Requests answered with another error status",
-  "Solicit messages received",
-  "Request messages received",
-  "Confirm messages received",
-  "Renew messages received",
-  "Rebind messages received",
-  "Release messages received",
-  "Decline messages received",
-  "Information-Request messages received",
-  "Leasequery messages received",
-  "Advertise messages sent",
-  "Reply messages sent",
-  "Reconfigure messages sent",
-  "Leasequery-Reply messages sent",
-  "Leasequery-Done messages sent",
-  "Leasequery-Data messages sent",
-];
-
 /** What the exposition shows besides the statistics store. */
 export interface MetricsSources {
   /** The counters. */
@@ -140,25 +97,67 @@ export interface MetricsSources {
   queueDrops: number;
   /** Log lines dropped per log output. */
   logDrops: ReadonlyArray<readonly [string, number]>;
+  /** Static assignments loaded per source (file path): CSV rows, SQLite table rows. */
+  staticAssignments: ReadonlyArray<readonly [string, number]>;
+  /** The last configuration load (start-up or reload): its outcome and time (Unix seconds). */
+  lastReload: { successful: boolean; time: number };
 }
+
+/** What `/healthz` and `/ready` report. */
+export interface Health {
+  /** Serving or about to: false once the server is stopping (`/healthz`). */
+  live: boolean;
+  /** Listeners open and handlers initialised, and not stopping (`/ready`). */
+  ready: boolean;
+}
+
+/** Label values of `type` in `dhcpkit_pkt6_received_total` beyond the counted request types. */
+export const RECEIVED_OTHER = "other";
+/** Packets that could not be parsed, in `dhcpkit_pkt6_received_total`. */
+export const RECEIVED_UNPARSABLE = "unparsable";
+
+/** `dhcpkit_pkt6_dropped_total` reasons and the counters they show. */
+export const DROP_REASONS: ReadonlyArray<readonly [string, ScalarCounter]> = [
+  ["unparsable", "unparsable_packets"],
+  ["for_other_server", "for_other_server"],
+  ["do_not_respond", "do_not_respond"],
+  ["handling_error", "handling_errors"],
+];
+
+/** `dhcpkit_pkt6_error_replies_total` statuses and the counters they show. */
+export const ERROR_STATUSES: ReadonlyArray<readonly [string, ScalarCounter]> = [
+  ["use_multicast", "use_multicast"],
+  ["unknown_query_type", "unknown_query_type"],
+  ["malformed_query", "malformed_query"],
+  ["not_allowed", "not_allowed"],
+  ["other_error", "other_error"],
+];
 
 function labelValue(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
 function formatNumber(n: number): string {
-  return n === Infinity ? "+Inf" : String(n);
+  return n === Infinity ? "+Inf" : n === -Infinity ? "-Inf" : String(n);
 }
 
-/**
- * The metrics in the Prometheus text format (version 0.0.4), or in OpenMetrics 1.0 when
- * `openMetrics` is set (counter families without `_total`, and a final `# EOF`).
- */
-export function formatMetrics(sources: MetricsSources, openMetrics = false): string {
-  const out: string[] = [];
-  const sets: Array<[string, string | undefined, readonly number[]]> = [
-    ["global", undefined, sources.stats.sets.get("global") ?? newCounters()],
-  ];
+/** `{a="x",b="y"}` from label pairs (nothing when there are none). */
+function labels(pairs: ReadonlyArray<readonly [string, string]>): string {
+  if (pairs.length === 0) return "";
+  return "{" + pairs.map(([k, v]) => `${k}="${labelValue(v)}"`).join(",") + "}";
+}
+
+/** One statistics set with its scope labels. */
+interface ScopedSet {
+  scope: ReadonlyArray<readonly [string, string]>;
+  values: readonly number[];
+}
+
+function scopedSets(sources: MetricsSources): ScopedSet[] {
+  const sets: ScopedSet[] = [{
+    scope: [["scope", "global"]],
+    values: sources.stats.sets.get("global") ?? newCounters(),
+  }];
   const kinds: Array<[string, string[]]> = [
     ["interface", sources.entries.interfaces],
     ["subnet", sources.entries.subnets],
@@ -166,45 +165,181 @@ export function formatMetrics(sources: MetricsSources, openMetrics = false): str
   ];
   for (const [kind, names] of kinds) {
     for (const name of names) {
-      sets.push([kind, name, sources.stats.sets.get(`${kind}:${name}`) ?? newCounters()]);
+      sets.push({
+        scope: [["scope", kind], ["entry", name]],
+        values: sources.stats.sets.get(`${kind}:${name}`) ?? newCounters(),
+      });
     }
   }
-  const family = (name: string, type: string, help: string) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  };
-  for (let i = 0; i < COUNTER_COUNT; i++) {
-    const name = `dhcpkit_${METRIC_NAMES[i]}`;
-    family(openMetrics ? name : `${name}_total`, "counter", METRIC_HELP[i]);
-    for (const [category, entry, values] of sets) {
-      const labels = entry === undefined
-        ? `category="${category}"`
-        : `category="${category}",entry="${labelValue(entry)}"`;
-      out.push(`${name}_total{${labels}} ${values[i]}`);
-    }
-  }
-  const drops = openMetrics ? "dhcpkit_pkt6_receive_drop" : "dhcpkit_pkt6_receive_drop_total";
-  family(drops, "counter", "Packets dropped because every worker was busy");
-  out.push(`dhcpkit_pkt6_receive_drop_total ${sources.queueDrops}`);
+  return sets;
+}
 
-  const logDrops = openMetrics ? "dhcpkit_log_lines_dropped" : "dhcpkit_log_lines_dropped_total";
-  family(logDrops, "counter", "Log lines dropped because a log output failed or fell behind");
+/** Writes families in either format. */
+class Exposition {
+  readonly lines: string[] = [];
+  constructor(readonly openMetrics: boolean) {}
+
+  /** Start a family; counters are declared without `_total` in OpenMetrics. */
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): void {
+    const declared = type === "counter" && !this.openMetrics ? `${name}_total` : name;
+    this.lines.push(`# HELP ${declared} ${help}`, `# TYPE ${declared} ${type}`);
+  }
+
+  sample(name: string, pairs: ReadonlyArray<readonly [string, string]>, value: number): void {
+    this.lines.push(`${name}${labels(pairs)} ${formatNumber(value)}`);
+  }
+}
+
+/** A counter read from a statistics set: `[label value, how to get it]`. */
+type Part = readonly [string, (values: readonly number[]) => number];
+
+const counter = (name: ScalarCounter) => {
+  const i = scalarIndex(name);
+  return (values: readonly number[]) => values[i];
+};
+const at = (i: number) => (values: readonly number[]) => values[i];
+
+/** Received packets by type: the counted request types, `other` and `unparsable`. */
+const RECEIVED_PARTS: readonly Part[] = [
+  ...MESSAGES_IN.map(([type, code]): Part => [type, at(messageInIndex(code)!)]),
+  [RECEIVED_OTHER, (values) => {
+    let typed = values[scalarIndex("unparsable_packets")];
+    for (const [, code] of MESSAGES_IN) typed += values[messageInIndex(code)!];
+    return Math.max(0, values[scalarIndex("incoming_packets")] - typed);
+  }],
+  [RECEIVED_UNPARSABLE, counter("unparsable_packets")],
+];
+
+/** The request counter families: `[name, help, part label, parts]`. */
+const REQUEST_FAMILIES: ReadonlyArray<readonly [string, string, string, readonly Part[]]> = [
+  [
+    "dhcpkit_pkt6_received",
+    "Packets received and handled, by request type (`other`: a type the server does not count; " +
+    "`unparsable`: not a valid message); the types add up to every packet received",
+    "type",
+    RECEIVED_PARTS,
+  ],
+  ["dhcpkit_pkt6_sent", "Messages sent (every message of a bulk answer)", "", [
+    ["", counter("outgoing_packets")],
+  ]],
+  [
+    "dhcpkit_pkt6_answered",
+    "Requests answered, by the type of the answer (a bulk leasequery once, by its first message)",
+    "type",
+    MESSAGES_OUT.map(([type, code]): Part => [type, at(messageOutIndex(code)!)]),
+  ],
+  [
+    "dhcpkit_pkt6_dropped",
+    "Packets received and not answered, by reason; the reasons add up to Kea's pkt6-receive-drop",
+    "reason",
+    DROP_REASONS.map(([reason, name]): Part => [reason, counter(name)]),
+  ],
+  [
+    "dhcpkit_pkt6_error_replies",
+    "Requests answered with an error status (UseMulticast, UnknownQueryType, MalformedQuery, " +
+    "NotAllowed, another), by status",
+    "status",
+    ERROR_STATUSES.map(([status, name]): Part => [status, counter(name)]),
+  ],
+];
+
+/**
+ * The request counters: one family per kind of count, the scope and the part (when the family
+ * has parts) as labels.
+ */
+function requestFamilies(out: Exposition, sets: readonly ScopedSet[]): void {
+  for (const [name, help, label, parts] of REQUEST_FAMILIES) {
+    out.family(name, "counter", help);
+    for (const { scope, values } of sets) {
+      for (const [part, read] of parts) {
+        out.sample(`${name}_total`, label ? [...scope, [label, part]] : scope, read(values));
+      }
+    }
+  }
+}
+
+/** When the process started (Unix seconds). */
+function processStartTime(): number {
+  return Math.round(performance.timeOrigin) / 1000;
+}
+
+function residentMemory(): number {
+  try {
+    return Deno.memoryUsage().rss;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The metrics in the Prometheus text format (version 0.0.4), or in OpenMetrics 1.0 when
+ * `openMetrics` is set (counter families declared without `_total`, and a final `# EOF`).
+ */
+export function formatMetrics(sources: MetricsSources, openMetrics = false): string {
+  const out = new Exposition(openMetrics);
+  requestFamilies(out, scopedSets(sources));
+
+  out.family(
+    "dhcpkit_pkt6_queue_full_dropped",
+    "counter",
+    "Packets dropped before handling because every worker was busy (not in " +
+      "dhcpkit_pkt6_received_total)",
+  );
+  out.sample("dhcpkit_pkt6_queue_full_dropped_total", [], sources.queueDrops);
+
+  out.family(
+    "dhcpkit_log_lines_dropped",
+    "counter",
+    "Log lines dropped because a log output failed or fell behind",
+  );
   for (const [output, n] of sources.logDrops) {
-    out.push(`dhcpkit_log_lines_dropped_total{output="${labelValue(output)}"} ${n}`);
+    out.sample("dhcpkit_log_lines_dropped_total", [["output", output]], n);
   }
 
   const h = sources.latency.values;
   const hName = "dhcpkit_request_duration_seconds";
-  family(hName, "histogram", "Time spent handling one request");
+  out.family(hName, "histogram", "Time spent handling one request");
   let cumulative = 0;
   for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
     cumulative += h[i];
     const le = i < LATENCY_BUCKETS.length ? formatNumber(LATENCY_BUCKETS[i]) : "+Inf";
-    out.push(`${hName}_bucket{le="${le}"} ${cumulative}`);
+    out.sample(`${hName}_bucket`, [["le", le]], cumulative);
   }
-  out.push(`${hName}_sum ${h[LATENCY_BUCKETS.length + 1]}`);
-  out.push(`${hName}_count ${h[LATENCY_BUCKETS.length + 2]}`);
-  if (openMetrics) out.push("# EOF");
-  return out.join("\n") + "\n";
+  out.sample(`${hName}_sum`, [], h[LATENCY_BUCKETS.length + 1]);
+  out.sample(`${hName}_count`, [], h[LATENCY_BUCKETS.length + 2]);
+
+  out.family(
+    "dhcpkit_static_assignments",
+    "gauge",
+    "Static assignments loaded per source: usable CSV rows, SQLite table rows (counted when " +
+      "the configuration was loaded)",
+  );
+  for (const [source, n] of sources.staticAssignments) {
+    out.sample("dhcpkit_static_assignments", [["source", source]], n);
+  }
+
+  out.family(
+    "dhcpkit_config_last_reload_successful",
+    "gauge",
+    "Whether the last configuration load (start-up or reload) succeeded",
+  );
+  out.sample("dhcpkit_config_last_reload_successful", [], sources.lastReload.successful ? 1 : 0);
+  out.family(
+    "dhcpkit_config_last_reload_timestamp_seconds",
+    "gauge",
+    "When the configuration was last loaded or a reload last tried (Unix time)",
+  );
+  out.sample("dhcpkit_config_last_reload_timestamp_seconds", [], sources.lastReload.time);
+
+  out.family("dhcpkit_build_info", "gauge", "The dhcpkit version, as a label; always 1");
+  out.sample("dhcpkit_build_info", [["version", VERSION]], 1);
+  out.family("process_start_time_seconds", "gauge", "Start time of the process (Unix time)");
+  out.sample("process_start_time_seconds", [], processStartTime());
+  out.family("process_resident_memory_bytes", "gauge", "Resident memory of the process in bytes");
+  out.sample("process_resident_memory_bytes", [], residentMemory());
+
+  if (openMetrics) out.lines.push("# EOF");
+  return out.lines.join("\n") + "\n";
 }
 
 /** Content type of the Prometheus text format. */
@@ -226,11 +361,15 @@ export class MetricsServer {
     return this.#server.addr;
   }
 
-  /** Start serving `/metrics` on `address`:`port`; throws when the port cannot be bound. */
+  /**
+   * Start serving `/metrics`, `/healthz` and `/ready` on `address`:`port`; throws when the port
+   * cannot be bound.
+   */
   static start(
     address: string,
     port: number,
     sources: () => MetricsSources | Promise<MetricsSources>,
+    health: () => Health,
   ): MetricsServer {
     const server = Deno.serve({
       hostname: address,
@@ -242,9 +381,20 @@ export class MetricsServer {
       },
     }, async (request) => {
       const url = new URL(request.url);
-      if (url.pathname !== "/metrics") return new Response("not found\n", { status: 404 });
+      const probe = url.pathname === "/healthz" ? "live" : url.pathname === "/ready" ? "ready" : "";
+      if (url.pathname !== "/metrics" && !probe) {
+        return new Response("not found\n", { status: 404 });
+      }
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response("method not allowed\n", { status: 405 });
+      }
+      if (probe) {
+        const up = health()[probe as keyof Health];
+        const text = up ? "OK\n" : probe === "live" ? "stopping\n" : "not ready\n";
+        return new Response(request.method === "HEAD" ? null : text, {
+          status: up ? 200 : 503,
+          headers: { "content-type": "text/plain; charset=utf-8" },
+        });
       }
       const open = (request.headers.get("accept") ?? "").includes("application/openmetrics-text");
       const body = formatMetrics(await sources(), open);

@@ -1,18 +1,15 @@
 /**
- * Builds the request pipeline (a MessageHandler) from a typed configuration.
+ * Builds the request pipeline (a MessageHandler) from a typed configuration and the installed
+ * extensions: the configured filters and handlers, plus every extension's setup and cleanup
+ * handlers; and finds the extension that streams the rest of an answer over TCP.
  * @module
  */
 
 import { dirname } from "node:path";
 import type { ServerConfig } from "../config/mod.ts";
-import "../handlers/builtin_handlers.ts";
-import { buildHandlerTree } from "../handlers/registry.ts";
-import {
-  leasequeryCleanupHandlers,
-  leasequerySetupHandlers,
-} from "../handlers/leasequery/handler.ts";
-import { MessageHandler, StatisticsCategories } from "../pipeline/mod.ts";
-import type { Duid } from "../protocol/mod.ts";
+import { type BuildContext, buildHandlerTree, installedExtensions } from "../handlers/mod.ts";
+import { type HandleResult, MessageHandler, StatisticsCategories } from "../pipeline/mod.ts";
+import type { ClientServerMessage, Duid } from "../protocol/mod.ts";
 
 /** The statistics categories a configuration asks for. */
 export function categoriesOf(config: ServerConfig): StatisticsCategories {
@@ -26,7 +23,9 @@ export function categoriesOf(config: ServerConfig): StatisticsCategories {
 
 /** Build the pipeline for `config`, answering as `serverDuid`. */
 export function buildMessageHandler(config: ServerConfig, serverDuid: Duid): MessageHandler {
-  const tree = buildHandlerTree(config.handlers, { configDir: dirname(config.file), serverDuid });
+  const ctx: BuildContext = { configDir: dirname(config.file), serverDuid };
+  const tree = buildHandlerTree(config.handlers, ctx);
+  const extensions = installedExtensions();
   return new MessageHandler({
     serverDuid,
     filters: tree.filters,
@@ -34,7 +33,30 @@ export function buildMessageHandler(config: ServerConfig, serverDuid: Duid): Mes
     allowRapidCommit: config.allowRapidCommit,
     rapidCommitRejections: config.rapidCommitRejections,
     categories: categoriesOf(config),
-    setupHandlers: leasequerySetupHandlers(),
-    cleanupHandlers: leasequeryCleanupHandlers(),
+    setupHandlers: extensions.flatMap((e) => e.setupHandlers?.(ctx) ?? []),
+    cleanupHandlers: extensions.flatMap((e) => e.cleanupHandlers?.(ctx) ?? []),
   });
+}
+
+/** The rest of an answer over TCP, and how to end it when it is cut short. */
+export interface ResponseStream {
+  /** The messages after the pipeline's replies, produced lazily. */
+  readonly messages: Iterable<ClientServerMessage> | AsyncIterable<ClientServerMessage>;
+  /** The message that ends the stream when it is cut short (`reason` says why), if any. */
+  terminated(reason: string): ClientServerMessage | undefined;
+}
+
+/**
+ * The stream that follows `result`'s replies: from the first installed extension whose stream
+ * responder has one for it; undefined when none has.
+ */
+export function responseStream(result: HandleResult): ResponseStream | undefined {
+  for (const extension of installedExtensions()) {
+    const responder = extension.streamResponder;
+    const messages = responder?.rest(result);
+    if (responder && messages) {
+      return { messages, terminated: (reason) => responder.terminated(result, reason) };
+    }
+  }
+  return undefined;
 }

@@ -31,6 +31,7 @@ import {
   type UdpListener,
 } from "./listeners.ts";
 import { removePidFile, writePidFile } from "./pidfile.ts";
+import { ensureDefaultFolder } from "./runtime_dir.ts";
 import {
   droppedTo,
   dropPrivileges,
@@ -43,7 +44,7 @@ import { categoriesOf } from "./pipeline_builder.ts";
 import { WorkerPool } from "./worker_pool.ts";
 import { TcpService } from "./tcp_listener.ts";
 import { exportSharedBuffers } from "../handlers/shared_memory.ts";
-import { ControlSocket } from "./control_socket.ts";
+import { type CommandOutcome, ControlSocket } from "./control_socket.ts";
 import { logSystem, wantedLevel } from "./logging.ts";
 import { LatencyHistogram, MetricsServer, type MetricsSources } from "./metrics.ts";
 import type { MetricsValues } from "../config/sections/metrics.ts";
@@ -58,6 +59,21 @@ import { chooseIoBackend, FfiBackend, ffiUnavailable, ioWorkerCount } from "./io
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
+
+/** Why a reload failed, after `FAILED: ` on the control socket. */
+const REFUSED = "configuration refused; the running configuration stays in place";
+const NOT_APPLIED = "the new configuration cannot be applied; the running configuration stays in " +
+  "place";
+const STOPPING = "the server is stopping";
+
+/**
+ * The lines of an error for the control socket: configuration errors come one per line, as
+ * `FILE:LINE: message` (see `loadServerConfig`).
+ */
+function errorLines(e: unknown): string[] {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
 
 /** How the server was started. */
 export interface ServerOptions {
@@ -85,7 +101,7 @@ export class StartupError extends Error {
 }
 
 type Handling =
-  | { kind: "main"; engine: Engine }
+  | { kind: "main"; engine: Engine; assignments: Array<[string, number]> }
   | { kind: "pool"; pool: WorkerPool }
   | { kind: "ffi"; io: FfiBackend };
 
@@ -106,7 +122,7 @@ export class Server {
   #control?: ControlSocket;
   #metrics?: MetricsServer;
   #entries: StatisticsEntries = { interfaces: [], subnets: [], relays: [] };
-  #reloading: Promise<boolean> = Promise.resolve(true);
+  #reloading: Promise<unknown> = Promise.resolve();
   #dropWarnedAt = -Infinity;
   #listeners: UdpListener[] = [];
   #handling?: Handling;
@@ -114,6 +130,10 @@ export class Server {
   #ffiOpened?: FfiBackend;
   #packetCounter = 0;
   #stopped = false;
+  /** Listeners open and handlers initialised (`/ready`). */
+  #ready = false;
+  /** The last configuration load, start-up or reload (`/metrics`). */
+  #lastReload = { successful: false, time: 0 };
   #stoppedPromise: Promise<void>;
   #resolveStopped!: () => void;
   #pidFile?: string;
@@ -158,6 +178,7 @@ export class Server {
         reader.readFile,
       );
       this.#configFiles = reader.files;
+      this.#lastReload = { successful: true, time: Date.now() / 1000 };
     } catch (e) {
       throw new StartupError((e as Error).message);
     }
@@ -199,7 +220,10 @@ export class Server {
     // The control socket and the metrics endpoint are opened while still root.
     try {
       const controlPath = this.options.controlSocket ?? this.config.controlSocket;
-      if (controlPath) this.#control = await this.#openControlSocket(controlPath, this.config);
+      if (controlPath) {
+        this.#createdFolder(ensureDefaultFolder(controlPath));
+        this.#control = await this.#openControlSocket(controlPath, this.config);
+      }
       this.#metrics = this.#startMetrics(this.config);
     } catch (e) {
       this.#closeListeners();
@@ -240,6 +264,7 @@ export class Server {
 
     for (const listener of this.#listeners) this.#receiveLoops(listener);
     this.#control?.serve();
+    this.#ready = !this.#stopped;
     const ffi = this.#handling?.kind === "ffi" ? this.#handling.io : undefined;
     log.info("Ready to handle requests on {listeners}{threads}", {
       listeners: [
@@ -277,7 +302,18 @@ export class Server {
       latency: this.latency,
       queueDrops: this.queueDrops,
       logDrops: logSystem.drops(),
+      staticAssignments: this.#staticAssignments(),
+      lastReload: this.#lastReload,
     };
+  }
+
+  /** Static assignments per source of the pipeline in use. */
+  #staticAssignments(): Array<[string, number]> {
+    const handling = this.#handling;
+    if (handling?.kind === "main") return handling.assignments;
+    if (handling?.kind === "pool") return handling.pool.staticAssignments;
+    if (handling?.kind === "ffi") return handling.io.staticAssignments;
+    return [];
   }
 
   /** The `stats` text. */
@@ -303,6 +339,7 @@ export class Server {
     if ((path || undefined) === old) return;
     if (path) {
       try {
+        this.#createdFolder(ensureDefaultFolder(path));
         withRootSync(() => writePidFile(path));
       } catch (e) {
         log.error("Cannot write PID file {path}: {error}", {
@@ -339,11 +376,16 @@ export class Server {
     return reader.files;
   }
 
+  #createdFolder(folder: string | undefined): void {
+    if (folder) log.info("Created {folder} for the control socket and PID file", { folder });
+  }
+
   #openControlSocket(path: string, config: ServerConfig): Promise<ControlSocket> {
     return ControlSocket.open(path, {
       stats: () => this.statsText(),
       statsJson: () => this.statsJson(),
-      reload: () => void this.reload(),
+      reload: () => this.reload(),
+      reopenLogs: () => this.reopenLogs(),
       shutdown: () => void this.stop(),
     }, { user: config.controlSocketUser, group: config.controlSocketGroup });
   }
@@ -360,7 +402,10 @@ export class Server {
     try {
       // Binding is synchronous; as root after a reload, as at start-up.
       const server = withRootSync(() =>
-        MetricsServer.start(m.address, m.port, () => this.metricsSources())
+        MetricsServer.start(m.address, m.port, () => this.metricsSources(), () => ({
+          live: !this.#stopped,
+          ready: this.#ready && !this.#stopped,
+        }))
       );
       log.info("Metrics on http://{host}:{port}/metrics", {
         host: m.address.includes(":") ? `[${m.address}]` : m.address,
@@ -479,10 +524,8 @@ export class Server {
   async #startHandling(config: ServerConfig): Promise<Handling> {
     if (chooseIoBackend(config.ioBackend) === "ffi") return await this.#startFfi(config);
     if (config.workers === 0) {
-      return {
-        kind: "main",
-        engine: await Engine.create(config, this.serverDuid, this.stats, this.latency),
-      };
+      const engine = await Engine.create(config, this.serverDuid, this.stats, this.latency);
+      return { kind: "main", engine, assignments: engine.staticAssignments() };
     }
     const pool = new WorkerPool(config.workers, {
       configPath: this.options.configPath,
@@ -616,16 +659,50 @@ export class Server {
   }
 
   /**
-   * Re-read the configuration and swap in a new pipeline; a bad configuration changes nothing.
-   * Reloads run one at a time.
+   * Reopen the log files (`ctl reopen-logs`; every reload does it first). The outcome lists the
+   * files that could not be reopened.
    */
-  reload(): Promise<boolean> {
-    const run = this.#reloading.then(() => this.#stopped ? false : this.#reload());
-    this.#reloading = run.catch(() => false);
+  async reopenLogs(): Promise<CommandOutcome> {
+    let problems: string[];
+    try {
+      problems = await logSystem.reopen();
+    } catch (e) {
+      problems = errorLines(e);
+    }
+    return problems.length === 0
+      ? { lines: [] }
+      : { lines: problems, failure: "not every log file could be reopened" };
+  }
+
+  /**
+   * Reopen the log files, re-read the configuration and swap in a new pipeline; a bad
+   * configuration changes nothing. Reloads run one at a time. Resolves once this reload is over
+   * with its outcome (never rejects): on failure the errors, configuration errors as
+   * `FILE:LINE: message`.
+   */
+  reload(): Promise<CommandOutcome> {
+    const run = this.#reloading.then(() => this.#reloadOnce());
+    this.#reloading = run;
     return run;
   }
 
-  async #reload(): Promise<boolean> {
+  async #reloadOnce(): Promise<CommandOutcome> {
+    if (this.#stopped) return { lines: [], failure: STOPPING };
+    // Whatever becomes of the configuration, SIGHUP after log rotation gets fresh log files.
+    const logs = await this.reopenLogs();
+    let outcome: CommandOutcome;
+    try {
+      outcome = await this.#reload();
+    } catch (e) {
+      outcome = { lines: errorLines(e), failure: NOT_APPLIED };
+    }
+    if (outcome.failure !== STOPPING) {
+      this.#lastReload = { successful: outcome.failure === undefined, time: Date.now() / 1000 };
+    }
+    return { lines: [...logs.lines, ...outcome.lines], failure: outcome.failure };
+  }
+
+  async #reload(): Promise<CommandOutcome> {
     log.info("Reloading configuration");
     let config: ServerConfig;
     let files: Record<string, string>;
@@ -641,7 +718,7 @@ export class Server {
       );
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
-      return false;
+      return { lines: errorLines(e), failure: REFUSED };
     }
     let handling: Handling;
     let listeners: UdpListener[] = [];
@@ -663,13 +740,13 @@ export class Server {
       closeNew();
       this.#configFiles = previousFiles;
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
-      return false;
+      return { lines: errorLines(e), failure: NOT_APPLIED };
     }
     if (this.#stopped) {
       // Told to stop while the new pipeline was being built: drop it, keep nothing open.
       closeNew();
       await this.#release(handling);
-      return false;
+      return { lines: [], failure: STOPPING };
     }
     const old = this.#handling;
     const oldListeners = this.#listeners;
@@ -701,7 +778,7 @@ export class Server {
     this.#updatePidFile(config);
     await this.#reloadMetrics(config);
     log.info("Configuration reloaded");
-    return true;
+    return { lines: [] };
   }
 
   async #reloadControlSocket(config: ServerConfig): Promise<void> {
@@ -709,6 +786,7 @@ export class Server {
     const path = config.controlSocket;
     if (this.#control?.path === path) return;
     try {
+      if (path) this.#createdFolder(ensureDefaultFolder(path));
       const control = path ? await this.#openControlSocket(path, config) : undefined;
       this.#control?.close();
       this.#control = control;

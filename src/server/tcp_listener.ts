@@ -32,13 +32,11 @@ import {
   type ClientServerMessage,
   type Duid,
   IPv6Prefix,
-  LeasequeryDoneMessage,
   normalizeIPv6,
   serializeMessage,
-  StatusCode,
-  StatusCodeOption,
 } from "../protocol/mod.ts";
 import { Engine } from "./engine.ts";
+import { type ResponseStream, responseStream } from "./pipeline_builder.ts";
 import type { HostInterface } from "./interfaces.ts";
 import { ListenerError } from "./listeners.ts";
 import { withRootSync } from "./privileges.ts";
@@ -92,7 +90,7 @@ export interface TcpCounters {
   idleTimeouts: number;
   /** Connections closed because the peer stopped reading. */
   sendTimeouts: number;
-  /** Bulk replies cut short (server stopping, store failure): ended with QueryTerminated. */
+  /** Streamed answers cut short (server stopping, data failing): ended by their responder. */
   terminated: number;
   /** Bulk answer messages left out because they could not be encoded or framed. */
   unsendable: number;
@@ -134,6 +132,8 @@ export class TcpListener {
   answer: TcpAnswer = () => undefined;
   /** Told about streamed bulk messages (see {@link TcpSent}). */
   sent: TcpSent = () => {};
+  /** Finds the stream that follows an answer: the installed extensions' stream responders. */
+  streams: (result: HandleResult) => ResponseStream | undefined = responseStream;
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
   #settings!: TcpListenerSettings;
@@ -358,9 +358,9 @@ export class TcpListener {
     }
     const writer = new FrameWriter(this, c);
     for (const r of result.replies) writer.add(r.data);
-    if (more && result.outcome === "reply") {
-      const xid = frame.length >= 4 ? (frame[1] << 16) | (frame[2] << 8) | frame[3] : 0;
-      if (!await this.#stream(writer, result, more, xid, packet.id!)) return;
+    const stream = result.outcome === "reply" ? this.streams(result) : undefined;
+    if (stream) {
+      if (!await this.#stream(writer, result, stream, more, packet.id!)) return;
     } else {
       closeMoreResponses(more);
     }
@@ -370,17 +370,19 @@ export class TcpListener {
   /**
    * Send the lazily produced rest of a bulk reply; false when the connection is gone. A message
    * that cannot be encoded or framed is left out (logged and counted in `unsendable`); when
-   * producing the messages fails, the stream ends with a LEASEQUERY-DONE carrying QueryTerminated.
-   * Each message handed to the connection is reported through {@link TcpListener.sent}.
+   * producing the messages fails or the server stops, the stream ends with the message its
+   * responder gives for that. Each message handed to the connection is reported through
+   * {@link TcpListener.sent}.
    */
   async #stream(
     writer: FrameWriter,
     result: HandleResult,
-    more: NonNullable<TransactionBundle["moreResponses"]>,
-    xid: number,
+    stream: ResponseStream,
+    more: TransactionBundle["moreResponses"],
     id: string,
   ): Promise<boolean> {
-    const sync = Symbol.iterator in more;
+    const messages = stream.messages;
+    const sync = Symbol.iterator in messages;
     let iterator: Iterator<ClientServerMessage> | AsyncIterator<ClientServerMessage> | undefined;
     let finished = false;
     let counted = 0;
@@ -396,15 +398,13 @@ export class TcpListener {
     };
     const terminate = (reason: string) => {
       this.counters.terminated++;
-      const done = new LeasequeryDoneMessage(xid, [
-        new StatusCodeOption(StatusCode.QueryTerminated, reason),
-      ]);
-      if (writer.add(serializeMessage(done))) counted++;
+      const end = stream.terminated(reason);
+      if (end && writer.add(serializeMessage(end))) counted++;
     };
     try {
       iterator = sync
-        ? (more as Iterable<ClientServerMessage>)[Symbol.iterator]()
-        : (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
+        ? (messages as Iterable<ClientServerMessage>)[Symbol.iterator]()
+        : (messages as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
       let slice = performance.now();
       while (true) {
         if (this.#closing) {
@@ -415,8 +415,8 @@ export class TcpListener {
         try {
           step = sync ? (iterator as Iterator<ClientServerMessage>).next() : await iterator.next();
         } catch (e) {
-          log.error("{id}: bulk leasequery answer failed: {error}", { id, error: e });
-          terminate("Lease data became unavailable");
+          log.error("{id}: streamed answer failed: {error}", { id, error: e });
+          terminate("The rest of the answer is not available");
           break;
         }
         if (step.done) {
@@ -477,7 +477,7 @@ export class TcpListener {
     }
   }
 
-  /** Stop accepting, end running bulk replies with QueryTerminated and close every connection. */
+  /** Stop accepting, end running streamed answers early and close every connection. */
   async close(graceMs = 1000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;

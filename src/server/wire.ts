@@ -69,7 +69,8 @@ export type ToWorker = WorkerInit | { kind: "batch"; packets: WirePacket[] } | {
 
 /** Worker -> main thread messages. */
 export type FromWorker =
-  | { kind: "ready" }
+  /** Built its engine; `assignments`: static assignments per source (see Engine). */
+  | { kind: "ready"; assignments: Array<[string, number]> }
   | { kind: "init-error"; message: string }
   | {
     kind: "done";

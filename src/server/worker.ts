@@ -23,7 +23,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   if (message.kind === "init") {
     try {
       engine = await buildWorkerEngine(message, post);
-      post({ kind: "ready" });
+      post({ kind: "ready", assignments: engine.staticAssignments() });
     } catch (e) {
       post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
     }

@@ -48,8 +48,10 @@ class PoolWorker {
         if (m.kind === "logs") this.pool.events.logs?.(m.lines, m.dropped);
         else if (m.kind === "exception") {
           this.pool.events.failure(`worker ${this.id}: ${m.message}`);
-        } else if (m.kind === "ready") resolve();
-        else if (m.kind === "init-error") {
+        } else if (m.kind === "ready") {
+          this.pool.staticAssignments = m.assignments;
+          resolve();
+        } else if (m.kind === "init-error") {
           reject(new Error(`worker ${this.id} failed to start: ${m.message}`));
         } else if (m.kind === "done") {
           this.inFlight = Math.max(0, this.inFlight - m.count);
@@ -87,6 +89,8 @@ export class WorkerPool {
   #stopping = false;
   /** Packets dropped because every worker was too busy. */
   queueDrops = 0;
+  /** Static assignments per source, as the workers loaded them (they all load the same). */
+  staticAssignments: Array<[string, number]> = [];
 
   /** Create a pool of `count` workers (not started until {@link WorkerPool.start}). */
   constructor(

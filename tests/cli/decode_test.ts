@@ -133,11 +133,11 @@ Deno.test("malformed inputs report index, offset and reason; later inputs still 
   assert.equal(r.code, 1);
   assert.deepEqual(r.json.map((j) => j.type), ["solicit", "relay-forward"]);
   assert.deepEqual(r.err, [
-    "decode: input 2: offset 12: option 9 claims 48 bytes but only 4 are left",
-    "decode: input 3: offset 0: relay message header: need 34 bytes, only 2 left",
-    'decode: input 4: not hex: unexpected "x" at hex digit 0',
-    "decode: input 5: not hex: odd number of hex digits (3)",
-    "decode: input 6: offset 0: empty message",
+    "dhcpkit decode: input 2: offset 12: option 9 claims 48 bytes but only 4 are left",
+    "dhcpkit decode: input 3: offset 0: relay message header: need 34 bytes, only 2 left",
+    'dhcpkit decode: input 4: not hex: unexpected "x" at hex digit 0',
+    "dhcpkit decode: input 5: not hex: odd number of hex digits (3)",
+    "dhcpkit decode: input 6: offset 0: empty message",
   ]);
 });
 
@@ -148,7 +148,7 @@ Deno.test("hex lines on stdin, with comments and blank lines, in place of '-'", 
   assert.equal(r.code, 1);
   assert.deepEqual(r.json, [described(solicit), described(relay)]);
   assert.deepEqual(r.err, [
-    "decode: input 3 (stdin line 5): offset 12: option 9 claims 48 bytes but only 4 are left",
+    "dhcpkit decode: input 3 (stdin line 5): offset 12: option 9 claims 48 bytes but only 4 are left",
   ]);
   // Arguments around '-' keep their order; with no arguments at all stdin is read.
   const mixed = await run([RELAY_HEX, "-", RELAY_HEX], SOLICIT_HEX);
@@ -183,7 +183,7 @@ Deno.test("--validate reports protocol violations after printing the message", a
   assert.equal(r.code, 1);
   assert.equal(r.json.length, 3);
   assert.equal(r.err.length, 1);
-  assert.match(r.err[0], /^decode: input 2: invalid: .*option 3 with IAID 7 twice/);
+  assert.match(r.err[0], /^dhcpkit decode: input 2: invalid: .*option 3 with IAID 7 twice/);
   assert.equal((await run(["--validate", SOLICIT_HEX, RELAY_HEX])).code, 0);
 });
 
@@ -193,7 +193,7 @@ Deno.test("usage: --help, unknown flags, conflicting inputs", async () => {
   assert.match(help.out[0], /^Usage: dhcpkit decode/);
   const bad = await run(["--frobnicate"]);
   assert.equal(bad.code, 2);
-  assert.match(bad.err[0], /^decode: .*frobnicate/);
+  assert.match(bad.err[0], /^dhcpkit decode: .*frobnicate/);
   assert.equal((await run(["--pcap", "x.pcap", SOLICIT_HEX])).code, 2);
   assert.equal((await run(["-", "-"])).code, 2);
 });
@@ -270,7 +270,7 @@ Deno.test("--pcap skips other traffic and reports malformed DHCPv6 payloads by f
   assert.equal(r.code, 1);
   assert.deepEqual(r.json.map((j) => j.frame), [3]);
   assert.deepEqual(r.err, [
-    `decode: ${file}: frame 2: offset 12: option 9 claims 48 bytes but only 4 are left`,
+    `dhcpkit decode: ${file}: frame 2: offset 12: option 9 claims 48 bytes but only 4 are left`,
   ]);
 });
 
@@ -304,13 +304,13 @@ Deno.test("malformed capture files: clear one-line errors, exit 1, no stack trac
   assert.equal(r.code, 1);
   assert.deepEqual(r.json.map((j) => j.frame), [1], "frames before the damage are decoded");
   assert.deepEqual(r.err, [
-    `decode: ${truncated}: malformed capture after frame 1: offset 156: truncated frame 2: record claims 146 bytes, only 141 left`,
+    `dhcpkit decode: ${truncated}: malformed capture after frame 1: offset 156: truncated frame 2: record claims 146 bytes, only 141 left`,
   ]);
   const text = tempFile("notes.txt", new TextEncoder().encode("hello, world\n"));
   const bad = await run(["--pcap", text]);
   assert.equal(bad.code, 1);
   assert.deepEqual(bad.err, [
-    `decode: ${text}: malformed capture: offset 0: bad magic 0x68656c6c: not a pcap file`,
+    `dhcpkit decode: ${text}: malformed capture: offset 0: bad magic 0x68656c6c: not a pcap file`,
   ]);
   const ng = writePcapng([{ data: buildIPv6Udp(PACKETS[0]) }], 101);
   const badNg = tempFile("bad.pcapng", ng.subarray(0, ng.length - 4));

@@ -14,9 +14,9 @@ import {
   findExtensions,
   formatIssue,
   loadConfigText,
-  loadExtensions,
   resolveExtension,
 } from "../../src/config/mod.ts";
+import { loadExtensions, useExtensions } from "../../src/handlers/mod.ts";
 import {
   ClientIdOption,
   ElapsedTimeOption,
@@ -120,6 +120,70 @@ Deno.test("loadExtensions: errors name the file, line and module", async () => {
       new RegExp(`^${conf}:3: cannot load extension \\./missing\\.ts: .*not found`, "i"),
     );
     assert.equal(messages[1], `${conf}:4: cannot load extension ./broken.ts: acme licence expired`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadExtensions: a module without an extension is an error at its key", async () => {
+  const dir = workDir();
+  try {
+    writeFileSync(join(dir, "plain.ts"), "export const answer = 42;\n");
+    const conf = join(dir, "d.conf");
+    writeFileSync(conf, `extension ${TECHNICOLOR}\n\n%import ./plain.ts\n`);
+    const result = await loadExtensions(conf);
+    assert.deepEqual(result.errors.map(formatIssue), [
+      `${conf}:3: ./plain.ts exports no dhcpkit extension`,
+    ]);
+    assert.deepEqual(result.loaded, [pathToFileURL(TECHNICOLOR).href]);
+
+    const out: string[] = [], err: string[] = [];
+    const output = { out: (l: string) => out.push(l), err: (l: string) => err.push(l) };
+    assert.equal(await checkConfigCommand(["--no-host-checks", conf], output), 1);
+    assert.equal(err[0], `${conf}:3: ./plain.ts exports no dhcpkit extension`);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadExtensions installs every extension a module exports, once", async () => {
+  const dir = workDir();
+  try {
+    const api = JSON.stringify(pathToFileURL(join(REPO, "mod.ts")).href);
+    writeFileSync(
+      join(dir, "two.ts"),
+      `import { defineExtension, defineSection } from ${api};
+const section = (type: string) =>
+  defineSection({ type, kind: "test", description: "A test section.", keys: [] });
+export const first = defineExtension({ name: "first", sections: [section("first-thing")],
+  kinds: { test: { title: "Test", description: "Test sections." } },
+  extendSections: { server: { contains: [{ kind: "test" }] } } });
+export const second = defineExtension({ name: "second", sections: [section("second-thing")] });
+export const again = first;
+`,
+    );
+    const conf = join(dir, "d.conf");
+    const text = "extension ./two.ts\nextension ./two.ts\n<first-thing />\n<second-thing />\n";
+    writeFileSync(conf, text);
+    const result = await loadExtensions(conf);
+    assert.deepEqual(result.errors, []);
+    const loaded = loadConfigText(text, conf, { hostChecks: false });
+    assert.deepEqual(loaded.errors.map(formatIssue), []);
+    assert.deepEqual(loaded.config!.root.children.map((c) => c.type), [
+      "first-thing",
+      "second-thing",
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("useExtensions refuses a module that exports no extension", async () => {
+  const dir = workDir();
+  try {
+    writeFileSync(join(dir, "plain.ts"), "export const answer = 42;\n");
+    const url = pathToFileURL(join(dir, "plain.ts")).href;
+    await assert.rejects(useExtensions(url), new RegExp(`${url} exports no dhcpkit extension`));
   } finally {
     rmSync(dir, { recursive: true });
   }

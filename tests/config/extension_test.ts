@@ -7,7 +7,7 @@ import {
   SchemaRegistry,
 } from "../../src/config/mod.ts";
 import { generateConfigDocs } from "../../src/config/docs.ts";
-import { registerBuiltinSections } from "../../src/handlers/builtin_sections.ts";
+import { installBuiltins } from "../../src/handlers/mod.ts";
 import { errorLines, loadText } from "./helpers.ts";
 
 interface TechnicolorValues extends OptionHandlerValues {
@@ -28,7 +28,7 @@ const technicolor = defineSection<TechnicolorValues>({
 });
 
 Deno.test("extensions register section types that come out typed, in order and nested", () => {
-  const registry = registerBuiltinSections(new SchemaRegistry());
+  const registry = installBuiltins(new SchemaRegistry());
   registry.register(technicolor);
   const r = loadText(
     [
@@ -58,7 +58,7 @@ Deno.test("extensions register section types that come out typed, in order and n
 });
 
 Deno.test("extendSection adds keys to the top level", () => {
-  const registry = registerBuiltinSections(new SchemaRegistry());
+  const registry = installBuiltins(new SchemaRegistry());
   registry.extendSection("server", {
     keys: [{ name: "vendor-flag", type: integer(0, 9), multiple: true, description: "test" }],
   });

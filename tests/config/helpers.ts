@@ -11,10 +11,10 @@ import {
   type LoadOptions,
   type LoadResult,
 } from "../../src/config/mod.ts";
-import { registerBuiltinSections } from "../../src/handlers/builtin_sections.ts";
+import { installBuiltins } from "../../src/handlers/mod.ts";
 
 /** Registry with all built-in section types. */
-export const registry = registerBuiltinSections();
+export const registry = installBuiltins();
 
 /** Absolute path of a fixture below tests/fixtures/config/. */
 export function fixture(rel: string): string {

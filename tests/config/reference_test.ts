@@ -38,8 +38,8 @@ Deno.test("reference main example: settings, listeners and nested filters", () =
   const c = load("main.conf");
   equal(c.user, "demo");
   equal(c.group, "nogroup");
-  equal(c.pidFile, "/var/run/ipv6-dhcpd.pid");
-  equal(c.controlSocket, "/var/run/ipv6-dhcpd.sock");
+  equal(c.pidFile, "/run/dhcpkit/dhcpkit.pid");
+  equal(c.controlSocket, "/run/dhcpkit/dhcpkit.sock");
   equal(c.controlSocketUser, undefined);
   equal(c.controlSocketGroup, undefined);
   equal(c.workers, Math.max(1, navigator.hardwareConcurrency || cpus().length));
@@ -114,7 +114,7 @@ Deno.test("reference logging examples", () => {
   equal(c.logging.handlers[1].values.level, "warning");
 
   const con = load("console.conf").logging.handlers[0].values;
-  deepEqual({ ...con }, { level: "debug-handling", color: true });
+  deepEqual({ ...con }, { level: "debug-handling", color: true, format: "text" });
 
   const file = load("file.conf").logging.handlers[0].values;
   deepEqual({ ...file }, {
@@ -122,21 +122,29 @@ Deno.test("reference logging examples", () => {
     level: "info",
     rotate: "daily",
     keep: 7,
+    format: "text",
   });
 
   const sys = load("syslog.conf").logging.handlers.map((h) => h.values);
-  deepEqual(sys[0], { level: "warning", facility: "daemon", protocol: "dgram" });
+  deepEqual(sys[0], {
+    level: "warning",
+    facility: "daemon",
+    protocol: "dgram",
+    format: "rfc3164",
+  });
   deepEqual(sys[1], {
     destination: { kind: "socket", path: "/var/run/syslog" },
     level: "info",
     facility: "local3",
     protocol: "dgram",
+    format: "rfc3164",
   });
   deepEqual(sys[2], {
     destination: { kind: "inet", host: "collector.example.com", port: 514 },
     level: "warning",
     facility: "local1",
     protocol: "stream",
+    format: "rfc3164",
   });
 });
 

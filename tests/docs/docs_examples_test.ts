@@ -9,6 +9,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkConfigCommand } from "../../cli/check_config.ts";
+import { defaultRegistry, loadConfigText } from "../../src/config/mod.ts";
+import { installBuiltins } from "../../src/handlers/mod.ts";
 import { SERVER_PERMISSIONS } from "../helpers/server.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -137,4 +139,27 @@ Deno.test("docs: the composed entry knows its extension without an extension key
   ]);
   assert.equal(plain.code, 1);
   assert.match(plain.output, /composed\.conf:4: unknown section type <captive-portal>/);
+});
+
+/** Where a section of each kind that cannot stand at the top level goes, to load its example. */
+const CONTEXT: Record<string, (example: string) => string> = {
+  "log-handler": (example) => `<logging>\n${example}\n</logging>\n`,
+  "leasequery-store": (example) => `<leasequery>\n${example}\n</leasequery>\n`,
+  "map-rule": (example) => `<map-e>\n    br-address 2001:db8::1\n${example}\n</map-e>\n`,
+};
+
+Deno.test("docs: every example of the configuration reference loads where it belongs", () => {
+  installBuiltins();
+  const specs = defaultRegistry.types();
+  assert.ok(specs.length >= 40);
+  for (const spec of specs) {
+    if (!spec.example) continue;
+    const text = (CONTEXT[spec.kind] ?? ((e: string) => e))(spec.example);
+    // Examples are fragments: they get the one listener a runnable file needs.
+    const result = loadConfigText(`<listen-unicast ::1 />\n${text}`, `${spec.type}.md`, {
+      hostChecks: false,
+    });
+    const errors = result.issues.filter((i) => i.severity === "error");
+    assert.deepEqual(errors.map((e) => `${e.line}: ${e.message}`), [], `<${spec.type}> example`);
+  }
 });

@@ -9,10 +9,14 @@ Modes (first argument):
              A case: {"name", "dst", "iface" (for multicast/link-local), "from_port" (546|547),
              "message": spec, "raw": hex (instead of message), "timeout", "grace"}.
              A spec: {"type", "xid", "client_mac", "server_mac", "server_hex", "oro", "elapsed",
-             "rapid_commit", "ia_na": [{"iaid", "addresses": [addr]}],
+             "rapid_commit", "client_duid" / "server_duid" (hex, instead of client_mac /
+             server_mac),
+             "ia_na": [{"iaid", "addresses": [addr]}],
              "ia_pd": [{"iaid", "prefixes": [[prefix, len]]}],
-             "relays": [{"hop", "link", "peer", "interface_id", "remote_id", "ero",
-             "source_port"}] (closest to the client first)}.
+             "relays": [{"hop", "link", "peer", "interface_id", "remote_id" (text),
+             "remote_id_hex", "remote_id_enterprise" (default 9), "subscriber_id",
+             "client_linklayer": [hwtype, mac], "ero", "source_port"}] (closest to the client
+             first)}.
   flood      ADDR PORT SECONDS RATE: send malformed datagrams (random bytes, truncated messages,
              server-to-client types, over-deep relay chains, unknown types) for SECONDS at about
              RATE per second; print {"sent": N}.
@@ -33,6 +37,7 @@ import time
 
 from scapy.layers.dhcp6 import (
     DHCP6OptClientId,
+    DHCP6OptClientLinkLayerAddr,
     DHCP6OptElapsedTime,
     DHCP6OptIA_NA,
     DHCP6OptIA_PD,
@@ -45,6 +50,7 @@ from scapy.layers.dhcp6 import (
     DHCP6OptRemoteID,
     DHCP6OptRelayAgentERO,
     DHCP6OptServerId,
+    DHCP6OptSubscriberID,
     DHCP6OptUnknown,
     DHCP6_Advertise,
     DHCP6_Confirm,
@@ -81,9 +87,15 @@ def build(spec):
     """Build the message of a case with scapy's layers."""
     msg = MESSAGES[spec["type"]](trid=spec.get("xid", 0x123456))
     opts = []
-    if spec.get("client_mac"):
+    if spec.get("client_duid"):
+        raw = bytes.fromhex(spec["client_duid"])
+        opts.append(DHCP6OptUnknown(optcode=1, optlen=len(raw), data=raw))
+    elif spec.get("client_mac"):
         opts.append(DHCP6OptClientId(duid=DUID_LL(lladdr=spec["client_mac"])))
-    if spec.get("server_mac"):
+    if spec.get("server_duid"):
+        raw = bytes.fromhex(spec["server_duid"])
+        opts.append(DHCP6OptUnknown(optcode=2, optlen=len(raw), data=raw))
+    elif spec.get("server_mac"):
         opts.append(DHCP6OptServerId(duid=DUID_LL(lladdr=spec["server_mac"])))
     for ia in spec.get("ia_na", []):
         addrs = [DHCP6OptIAAddress(addr=a, preflft=3000, validlft=4000) for a in ia.get("addresses", [])]
@@ -106,8 +118,14 @@ def build(spec):
         fwd = DHCP6_RelayForward(hopcount=relay.get("hop", 0), linkaddr=relay["link"], peeraddr=relay["peer"])
         if relay.get("interface_id"):
             fwd = fwd / DHCP6OptIfaceId(ifaceid=relay["interface_id"].encode())
-        if relay.get("remote_id"):
-            fwd = fwd / DHCP6OptRemoteID(enterprisenum=9, remoteid=relay["remote_id"].encode())
+        if relay.get("remote_id") or relay.get("remote_id_hex"):
+            remote = bytes.fromhex(relay["remote_id_hex"]) if relay.get("remote_id_hex") else relay["remote_id"].encode()
+            fwd = fwd / DHCP6OptRemoteID(enterprisenum=relay.get("remote_id_enterprise", 9), remoteid=remote)
+        if relay.get("subscriber_id"):
+            fwd = fwd / DHCP6OptSubscriberID(subscriberid=relay["subscriber_id"].encode())
+        if relay.get("client_linklayer"):
+            hwtype, mac = relay["client_linklayer"]
+            fwd = fwd / DHCP6OptClientLinkLayerAddr(lltype=hwtype, clladdr=mac)
         if relay.get("ero"):
             fwd = fwd / DHCP6OptRelayAgentERO(reqopts=relay["ero"])
         if relay.get("source_port") is not None:
@@ -244,10 +262,14 @@ def flood(addr, port, seconds, rate):
 
 
 def probe(addr, port, seconds):
+    """Send well-formed relayed Information-requests one after another for `seconds`. Like a real
+    client (RFC 8415 section 15: IRT 1 s), a request without an answer within a second is sent
+    again with the same transaction id, up to twice. Prints sent, answered (at all), first_try
+    (answered without retransmission), retransmitted and late (answers to earlier ones)."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("::1", 0))
     local_port = s.getsockname()[1]
-    sent = answered = late = 0
+    sent = answered = first_try = retransmitted = late = 0
     end = time.monotonic() + seconds
     xid = 1
     while time.monotonic() < end:
@@ -260,36 +282,45 @@ def probe(addr, port, seconds):
             "relays": [{"link": "2001:db8::1", "peer": "fe80::2", "interface_id": "probe",
                         "source_port": local_port}],
         }
-        s.sendto(build(spec), (addr, port))
+        packet = build(spec)
         sent += 1
-        deadline = time.monotonic() + 2.0
         got = False
-        while not got:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([s], [], [], left)
-            if not ready:
-                break
-            data, _ = s.recvfrom(65535)
-            # Relay-reply -> relay-message option -> reply: its xid.
-            pos = 34
-            inner_xid = None
-            while pos + 4 <= len(data):
-                code, length = struct.unpack("!HH", data[pos:pos + 4])
-                if code == 9:
-                    inner = data[pos + 4:pos + 4 + length]
-                    inner_xid = int.from_bytes(inner[1:4], "big")
+        for attempt in range(3):
+            if attempt > 0:
+                retransmitted += 1
+            s.sendto(packet, (addr, port))
+            deadline = time.monotonic() + 1.0
+            while not got:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     break
-                pos += 4 + length
-            if inner_xid == xid:
-                got = True
-            else:
-                late += 1
+                ready, _, _ = select.select([s], [], [], left)
+                if not ready:
+                    break
+                data, _ = s.recvfrom(65535)
+                # Relay-reply -> relay-message option -> reply: its xid.
+                pos = 34
+                inner_xid = None
+                while pos + 4 <= len(data):
+                    code, length = struct.unpack("!HH", data[pos:pos + 4])
+                    if code == 9:
+                        inner = data[pos + 4:pos + 4 + length]
+                        inner_xid = int.from_bytes(inner[1:4], "big")
+                        break
+                    pos += 4 + length
+                if inner_xid == xid:
+                    got = True
+                else:
+                    late += 1
+            if got:
+                if attempt == 0:
+                    first_try += 1
+                break
         if got:
             answered += 1
         time.sleep(0.002)
-    print(json.dumps({"sent": sent, "answered": answered, "late": late}), flush=True)
+    print(json.dumps({"sent": sent, "answered": answered, "first_try": first_try,
+                      "retransmitted": retransmitted, "late": late}), flush=True)
 
 
 def main():

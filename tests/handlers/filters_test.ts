@@ -77,6 +77,52 @@ Deno.test("subnet-group matches any of its prefixes", () => {
   assert.match(g.describe(), /subnet-group 2001:db8::\/32/);
 });
 
+Deno.test("subnet-group with match outside applies where none of its prefixes matches", () => {
+  const p = pipelineFromConfig(`
+<subnet-group>
+  prefix 2001:db8:1::/48
+  prefix 2001:db8:2::/48
+  match outside
+  <preference>
+    level 7
+  </preference>
+</subnet-group>`);
+  assert.equal(level(p, info(), { linkAddress: "2001:db8:1::1" }), undefined);
+  assert.equal(level(p, info(), { linkAddress: "2001:db8:2:3::1" }), undefined);
+  assert.equal(level(p, info(), { linkAddress: "2001:db8:3::1" }), 7);
+  assert.equal(
+    level(p, relayed(info(), "2001:db9::1"), { multicast: false, source: "2001:db8::2" }),
+    7,
+  );
+  const g = new SubnetGroupFilter([IPv6Prefix.parse("2001:db8::/32")], true);
+  assert.equal(g.describe(), "subnet-group outside 2001:db8::/32");
+});
+
+Deno.test("an ignore-request at the top level drops what a filter serves; in a scope it does not", () => {
+  // Filters only add handlers: the top-level ones apply to every request.
+  const everywhere = pipelineFromConfig(`
+<subnet 2001:db8:1::/48>
+  <preference>
+    level 1
+  </preference>
+</subnet>
+<ignore-request />`);
+  assert.equal(run(everywhere, info(), { linkAddress: "2001:db8:1::1" }).reply, undefined);
+  const scoped = pipelineFromConfig(`
+<subnet 2001:db8:1::/48>
+  <preference>
+    level 1
+  </preference>
+</subnet>
+<subnet-group>
+  prefix 2001:db8:1::/48
+  match outside
+  <ignore-request />
+</subnet-group>`);
+  assert.equal(level(scoped, info(), { linkAddress: "2001:db8:1::1" }), 1);
+  assert.equal(run(scoped, info(), { linkAddress: "2001:db8:2::1" }).reply, undefined);
+});
+
 Deno.test("marked-with matches listener marks", () => {
   const p = pipelineFromConfig(`
 <marked-with office>

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CtlError, sendControlCommand } from "../../cli/ctl.ts";
 import {
+  type CommandOutcome,
   type ControlCommands,
   ControlSocket,
   ControlSocketError,
@@ -15,13 +16,22 @@ import { ctl, exists, waitFor } from "./helpers.ts";
 
 function fakeCommands(stats = "Global\n- Packets") {
   const calls: string[] = [];
+  /** What the next reload reports (a queue; empty = success). */
+  const reloads: CommandOutcome[] = [];
   const commands: ControlCommands = {
     stats: () => stats,
     statsJson: () => '{"global": {}}',
-    reload: () => void calls.push("reload"),
+    reload: () => {
+      calls.push("reload");
+      return Promise.resolve(reloads.shift() ?? { lines: [] });
+    },
+    reopenLogs: () => {
+      calls.push("reopen-logs");
+      return Promise.resolve({ lines: [] });
+    },
     shutdown: () => void calls.push("shutdown"),
   };
-  return { calls, commands };
+  return { calls, commands, reloads };
 }
 
 /** A raw client: send text, read everything until the server closes or `until` matches. */
@@ -44,17 +54,22 @@ async function converse(path: string, text: string | Uint8Array, until: RegExp):
 }
 
 async function withSocket(
-  fn: (socket: ControlSocket, path: string, calls: string[]) => Promise<void>,
+  fn: (
+    socket: ControlSocket,
+    path: string,
+    calls: string[],
+    reloads: CommandOutcome[],
+  ) => Promise<void>,
   stats?: string,
   limits = {},
 ) {
   const dir = Deno.makeTempDirSync();
   const path = join(dir, "ctl.sock");
-  const { calls, commands } = fakeCommands(stats);
+  const { calls, commands, reloads } = fakeCommands(stats);
   const socket = await ControlSocket.open(path, commands, {}, limits);
   socket.serve();
   try {
-    await fn(socket, path, calls);
+    await fn(socket, path, calls, reloads);
   } finally {
     socket.closeAll();
     Deno.removeSync(dir, { recursive: true });
@@ -78,6 +93,7 @@ Deno.test("control protocol: greeting, help, case, empty lines, OK / OK: / UNKNO
         "  stats",
         "  stats-json",
         "  reload",
+        "  reopen-logs",
         "  shutdown",
         "  quit",
         "OK",
@@ -87,7 +103,7 @@ Deno.test("control protocol: greeting, help, case, empty lines, OK / OK: / UNKNO
         '{"global": {}}',
         "OK",
         "UNKNOWN",
-        "OK: Reloading",
+        "OK: Configuration reloaded",
         "OK",
         "",
       ].join("\n"),
@@ -98,6 +114,30 @@ Deno.test("control protocol: greeting, help, case, empty lines, OK / OK: / UNKNO
     assert.equal(bye, `${GREETING}\nOK: Shutting down\n`);
     assert.deepEqual(calls, ["reload", "shutdown"]);
     await waitFor(() => socket.connections === 0, 2000, "connections closed");
+  });
+});
+
+Deno.test("control protocol: reload answers with its outcome, reopen-logs with OK", async () => {
+  await withSocket(async (_socket, path, calls, reloads) => {
+    reloads.push({
+      lines: ["/etc/dhcpkit/dhcpkit.conf:12: unknown section type <no-such-section>"],
+      failure: "configuration refused;\nthe running configuration stays in place",
+    });
+    const out = await converse(path, "reload\nreload\nreopen-logs\nquit\n", /\nOK\n$/);
+    assert.equal(
+      out,
+      [
+        GREETING,
+        "/etc/dhcpkit/dhcpkit.conf:12: unknown section type <no-such-section>",
+        // The reason is one line, whatever the server gave.
+        "FAILED: configuration refused; the running configuration stays in place",
+        "OK: Configuration reloaded",
+        "OK: Log files reopened",
+        "OK",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(calls, ["reload", "reload", "reopen-logs"]);
   });
 });
 
@@ -165,7 +205,7 @@ Deno.test("control socket: stale socket replaced; non-socket, live socket, missi
     assert.match(refused.stderr, /no server is listening on control socket/);
     const replaced = await ControlSocket.open(stale, commands);
     replaced.serve();
-    assert.equal((await sendControlCommand(stale, "help")).output.length, 7);
+    assert.equal((await sendControlCommand(stale, "help")).output.length, 8);
 
     // The same path while it is alive.
     await assert.rejects(ControlSocket.open(stale, commands), /in use/);
@@ -197,7 +237,7 @@ Deno.test("ctl: no server, wrong server, unknown command, silent server", async 
     assert.equal(missing.stdout, "");
     assert.match(
       missing.stderr,
-      /^dhcpkit ctl: error: no server: control socket .* does not exist\n$/,
+      /^dhcpkit ctl: no server: control socket .* does not exist\n$/,
     );
 
     // Something else listening.

@@ -26,6 +26,7 @@ import {
 import { DHCLIENT, startDhclient } from "../e2e/dhclient.ts";
 import { directTopology, e2eTest, isRoot, startCapture, withTopology } from "../e2e/netns.ts";
 import {
+  controlReply,
   ctl,
   exists,
   freeUdpPort,
@@ -156,13 +157,15 @@ ffiTest("ffi backend: reload (ctl and SIGHUP), new listeners, shutdown", async (
 
     // Same listeners: the I/O worker rebuilds its engine.
     writeConfig(conf, config("ffi", port, "2001:db8::99"));
-    assert.equal((await ctl(server.socket, "reload")).stdout, "Reloading\n");
-    await waitFor(() => reloads() === 1, 10_000, "the reload");
+    assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
+    await waitFor(() => reloads() === 1, 10_000, "the reload in the log");
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
 
     // A bad configuration changes nothing.
     writeConfig(conf, config("ffi", port, "2001:db8::99") + "\n<no-such-section>\n");
-    await ctl(server.socket, "reload");
+    const refused = await controlReply(server.socket, "reload");
+    assert.match(refused.end, /^FAILED: configuration refused/);
+    assert.match(refused.lines.join("\n"), /no-such-section/);
     await waitFor(() => server.stderr().includes("Not reloading"), 10_000, "the reload error");
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
 

@@ -87,20 +87,22 @@ export interface RunningServer {
   kill(): Promise<void>;
 }
 
-/** Start `dhcpkit serve` on `dir/server.conf` and wait until its control socket answers. */
-export async function startServer(dir: string, args: string[] = []): Promise<RunningServer> {
-  const socket = join(dir, "ctl.sock");
-  const pidFile = join(dir, "server.pid");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-all",
-      MAIN,
-      "serve",
-      ...args,
-      join(dir, "server.conf"),
-    ],
+/** A process whose standard error is collected as it comes. */
+export interface CollectedProcess {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Resolves with the exit status once stderr is read to its end. */
+  status: Promise<Deno.CommandStatus>;
+  /** Everything written on stderr so far. */
+  stderr(): string;
+  /** Whether it exited. */
+  exited(): boolean;
+}
+
+/** Spawn `command` (stdin and stdout closed) and collect what it writes on stderr. */
+export function spawnCollectingStderr(command: string, args: string[]): CollectedProcess {
+  const child = new Deno.Command(command, {
+    args,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -116,15 +118,32 @@ export async function startServer(dir: string, args: string[] = []): Promise<Run
     await reading;
     return s;
   });
+  return { child, status, stderr: () => err, exited: () => done };
+}
+
+/** Start `dhcpkit serve` on `dir/server.conf` and wait until its control socket answers. */
+export async function startServer(dir: string, args: string[] = []): Promise<RunningServer> {
+  const socket = join(dir, "ctl.sock");
+  const pidFile = join(dir, "server.pid");
+  const process = spawnCollectingStderr(Deno.execPath(), [
+    "run",
+    "--unstable-net",
+    "--allow-all",
+    MAIN,
+    "serve",
+    ...args,
+    join(dir, "server.conf"),
+  ]);
+  const { child, status } = process;
   const server: RunningServer = {
     child,
     dir,
     socket,
     pidFile,
-    stderr: () => err,
+    stderr: process.stderr,
     status,
     async kill() {
-      if (!done) {
+      if (!process.exited()) {
         try {
           child.kill("SIGTERM");
         } catch {
@@ -146,7 +165,7 @@ export async function startServer(dir: string, args: string[] = []): Promise<Run
   };
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    if (done) throw new Error(`server exited during start-up:\n${err}`);
+    if (process.exited()) throw new Error(`server exited during start-up:\n${process.stderr()}`);
     try {
       await sendControlCommand(socket, "help", 2);
       return server;
@@ -155,7 +174,7 @@ export async function startServer(dir: string, args: string[] = []): Promise<Run
     }
   }
   await server.kill();
-  throw new Error(`server did not start:\n${err}`);
+  throw new Error(`server did not start:\n${process.stderr()}`);
 }
 
 /** Run `dhcpkit ctl` as a subprocess. */
@@ -281,5 +300,56 @@ export function exists(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A control-socket reply as sent on the wire: the output lines and the terminator line. */
+export interface ControlReply {
+  /** Lines before the terminator. */
+  lines: string[];
+  /** `OK`, `OK: ...`, `FAILED: ...` or `UNKNOWN`. */
+  end: string;
+}
+
+/**
+ * Send `command` over a raw connection to the control socket at `path` and read the reply up to
+ * its terminator line (independent of `dhcpkit ctl`, to test the server's side of the protocol).
+ */
+export async function controlReply(
+  path: string,
+  command: string,
+  timeoutMs = 60_000,
+): Promise<ControlReply> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    await conn.write(new TextEncoder().encode(command + "\n"));
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(65536);
+    let text = "";
+    while (true) {
+      const lines = text.split("\n");
+      const end = lines.slice(1, -1).findIndex((l) =>
+        /^(OK|OK: .*|FAILED|FAILED: .*|UNKNOWN)$/.test(l)
+      );
+      if (end >= 0) return { lines: lines.slice(1, end + 1), end: lines[end + 1] };
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch {
+        n = null;
+      }
+      if (n === null) {
+        throw new Error(`no complete reply to ${command}; got ${JSON.stringify(text)}`);
+      }
+      text += decoder.decode(buffer.subarray(0, n), { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed by the timer
+    }
   }
 }

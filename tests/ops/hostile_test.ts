@@ -315,8 +315,8 @@ for (const workers of [1, 0]) {
 
 /** An extension whose handler leaves a rejected promise and an uncaught error behind. */
 function rejecterExtension(root: string): string {
-  return `import { defineSection, Handler, InformationRequestMessage, registerHandlerFactory,
-  registerSectionType } from ${JSON.stringify(new URL("mod.ts", `file://${root}`).href)};
+  return `import { defineExtension, defineSection, Handler, handlerFor, InformationRequestMessage }
+  from ${JSON.stringify(new URL("mod.ts", `file://${root}`).href)};
 
 class Rejecter extends Handler {
   handle(bundle) {
@@ -327,13 +327,16 @@ class Rejecter extends Handler {
   }
 }
 
-registerSectionType(defineSection({
+const section = defineSection({
   type: "rejecter",
   kind: "handler",
   description: "Leaves errors behind (test).",
   keys: [],
-}));
-registerHandlerFactory("rejecter", () => new Rejecter());
+});
+export const rejecterExtension = defineExtension({
+  name: "rejecter",
+  handlers: [handlerFor(section, () => new Rejecter())],
+});
 `;
 }
 

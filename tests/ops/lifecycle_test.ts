@@ -8,12 +8,14 @@ import { sendControlCommand } from "../../cli/ctl.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
 import {
   baseConfig,
+  controlReply,
   ctl,
   exists,
   freeUdpPort,
   informationRequest,
   makeWorkDir,
   RelayClient,
+  type RunningServer,
   startServer,
   waitFor,
   writeConfig,
@@ -42,7 +44,16 @@ function config(port: number, dir: string, dns: string): string {
   );
 }
 
-Deno.test("reload: a broken config keeps the old one serving, a good one takes over", async () => {
+/** A server answering DNS 2001:db8::53 and a relay client, for `fn`; all removed afterwards. */
+async function withServer(
+  fn: (t: {
+    dir: string;
+    port: number;
+    conf: string;
+    server: RunningServer;
+    client: RelayClient;
+  }) => Promise<void>,
+): Promise<void> {
   const dir = makeWorkDir();
   const port = freeUdpPort();
   const conf = join(dir, "server.conf");
@@ -50,18 +61,35 @@ Deno.test("reload: a broken config keeps the old one serving, a good one takes o
   const server = await startServer(dir);
   const client = new RelayClient(port);
   try {
+    await fn({ dir, port, conf, server, client });
+  } finally {
+    client.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("reload: a refused config answers FAILED with its FILE:LINE errors, the old one keeps serving; a good one answers OK", async () => {
+  await withServer(async ({ dir, port, conf, server, client }) => {
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
 
-    writeConfig(conf, config(port, dir, "2001:db8::53") + "\n<no-such-section>\n");
-    const bad = await ctl(server.socket, "reload");
-    assert.equal(bad.code, 0, bad.stderr);
-    assert.equal(bad.stdout, "Reloading\n");
-    await waitFor(
-      () => server.stderr().includes("Not reloading"),
-      10_000,
-      "the reload error on stderr",
+    const good = config(port, dir, "2001:db8::53");
+    const badLine = good.split("\n").length + 1;
+    writeConfig(conf, good + "\n<no-such-section>\n</no-such-section>\n");
+    // The answer comes once the reload is over: the errors as check-config prints them, then
+    // FAILED with the reason.
+    const bad = await controlReply(server.socket, "reload");
+    assert.equal(
+      bad.end,
+      "FAILED: configuration refused; the running configuration stays in place",
     );
-    assert.match(server.stderr(), /\[CRITICAL\] Not reloading: .*no-such-section/);
+    assert.ok(bad.lines.length >= 1, JSON.stringify(bad));
+    for (const line of bad.lines) assert.match(line, new RegExp(`^${conf}:\\d+: `));
+    assert.ok(
+      bad.lines.some((l) => l.startsWith(`${conf}:${badLine}: `) && l.includes("no-such-section")),
+      JSON.stringify(bad.lines),
+    );
+    // Logged too, and the old configuration keeps answering.
     await waitFor(
       () => Deno.readTextFileSync(join(dir, "server.log")).includes("Not reloading"),
       5000,
@@ -69,25 +97,56 @@ Deno.test("reload: a broken config keeps the old one serving, a good one takes o
     );
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
 
-    writeConfig(conf, config(port, dir, "2001:db8::99"));
-    const good = await sendControlCommand(server.socket, "reload");
-    assert.equal(good.feedback, "Reloading");
-    await waitFor(
-      () => Deno.readTextFileSync(join(dir, "server.log")).includes("Configuration reloaded"),
-      10_000,
-      "the reload",
+    // A valid configuration whose handlers cannot start: the reason in plain lines.
+    const csv = join(dir, "missing.csv");
+    writeConfig(conf, good + `\n<static-csv ${csv}>\n</static-csv>\n`);
+    const unusable = await controlReply(server.socket, "reload");
+    assert.equal(
+      unusable.end,
+      "FAILED: the new configuration cannot be applied; the running configuration stays in place",
     );
+    assert.ok(unusable.lines.some((l) => l.includes(csv)), JSON.stringify(unusable.lines));
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::53"]);
+
+    writeConfig(conf, config(port, dir, "2001:db8::99"));
+    assert.deepEqual(await controlReply(server.socket, "reload"), {
+      lines: [],
+      end: "OK: Configuration reloaded",
+    });
+    // Already in force when the answer comes.
     assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::99"]);
+    // The original ipv6-dhcpctl's view: any OK line is success.
+    const viaCtl = await sendControlCommand(server.socket, "reload", 60);
+    assert.equal(viaCtl.feedback, "Configuration reloaded");
 
     // Statistics survive the reloads.
     const stats = JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
-    assert.equal(stats.global.incoming_packets, 3);
-    assert.equal(stats.global.messages_out.reply, 3);
-  } finally {
-    client.close();
-    await server.kill();
-    Deno.removeSync(dir, { recursive: true });
-  }
+    assert.equal(stats.global.incoming_packets, 4);
+    assert.equal(stats.global.messages_out.reply, 4);
+  });
+});
+
+Deno.test("reload: concurrent reloads run one after the other and each gets its answer; SIGHUP reloads", async () => {
+  await withServer(async ({ dir, port, conf, server, client }) => {
+    writeConfig(conf, config(port, dir, "2001:db8::77"));
+    const replies = await Promise.all(
+      Array.from({ length: 3 }, () => controlReply(server.socket, "reload")),
+    );
+    for (const r of replies) assert.deepEqual(r, { lines: [], end: "OK: Configuration reloaded" });
+    const reloaded = () =>
+      Deno.readTextFileSync(join(dir, "server.log")).split("Configuration reloaded").length - 1;
+    await waitFor(() => reloaded() === 3, 5000, "three reloads in the log");
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::77"]);
+
+    writeConfig(conf, config(port, dir, "2001:db8::88"));
+    server.child.kill("SIGHUP");
+    await waitFor(() => reloaded() === 4, 10_000, "the reload on SIGHUP");
+    assert.deepEqual(dnsServers(await client.ask(informationRequest())), ["2001:db8::88"]);
+    assert.deepEqual(await controlReply(server.socket, "reopen-logs"), {
+      lines: [],
+      end: "OK: Log files reopened",
+    });
+  });
 });
 
 Deno.test("shutdown: clean exit, control socket and PID file removed", async () => {
@@ -174,7 +233,8 @@ Deno.test("serve -c overrides control-socket", async () => {
     assert.equal(help.code, 0);
     assert.equal(
       help.stdout,
-      "Recognised commands:\n  help\n  stats\n  stats-json\n  reload\n  shutdown\n  quit\n",
+      "Recognised commands:\n  help\n  stats\n  stats-json\n  reload\n  reopen-logs\n  shutdown\n" +
+        "  quit\n",
     );
   } finally {
     if (!exited) child.kill("SIGTERM");
@@ -192,10 +252,14 @@ Deno.test("shutdown right after reload: the reload finishes or gives up, then a 
   try {
     // Both commands on the socket at once: the reload builds new workers while the stop starts.
     const [reload, shutdown] = await Promise.all([
-      sendControlCommand(server.socket, "reload", 10),
+      controlReply(server.socket, "reload", 10_000),
       sendControlCommand(server.socket, "shutdown", 10),
     ]);
-    assert.equal(reload.feedback, "Reloading");
+    // The reload either finished first or saw the stop and gave up; either way it says so.
+    assert.ok(
+      ["OK: Configuration reloaded", "FAILED: the server is stopping"].includes(reload.end),
+      JSON.stringify(reload),
+    );
     assert.equal(shutdown.feedback, "Shutting down");
     let timer: ReturnType<typeof setTimeout> | undefined;
     const status = await Promise.race([

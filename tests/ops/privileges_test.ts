@@ -105,6 +105,8 @@ async function threadEuids(pid: number): Promise<number[]> {
  */
 function euidProbe(donePath: string): string {
   return `import process from "node:process";
+import { defineExtension } from ${JSON.stringify(new URL("mod.ts", `file://${ROOT}`).href)};
+export const euidProbeExtension = defineExtension({ name: "euid-probe" });
 if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined") {
   const seen = new Set<number>([process.geteuid!()]);
   const report = () => console.error("EUID-PROBE " + [...seen].sort((a, b) => a - b).join(","));

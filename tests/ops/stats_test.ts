@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
+import { MESSAGES_IN, MESSAGES_OUT } from "../../src/pipeline/mod.ts";
+import { type Family, parseExposition, select, sum } from "./exposition.ts";
 import {
   baseConfig,
   ctl,
@@ -67,44 +69,46 @@ function counters(
   };
 }
 
-function parseMetrics(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    out.set(line.slice(0, i), Number(line.slice(i + 1)));
-  }
-  return out;
-}
+const RECEIVED = "dhcpkit_pkt6_received_total";
 
-const METRIC_OF: Record<string, string> = {
-  incoming_packets: "pkt6_received",
-  outgoing_packets: "pkt6_sent",
-  unparsable_packets: "pkt6_parse_failed",
-  handling_errors: "pkt6_handling_failed",
-  for_other_server: "pkt6_for_other_server",
-  do_not_respond: "pkt6_not_answered",
-  use_multicast: "pkt6_use_multicast",
-  unknown_query_type: "pkt6_unknown_query_type",
-  malformed_query: "pkt6_malformed_query",
-  not_allowed: "pkt6_not_allowed",
-  other_error: "pkt6_other_error",
-  "in.solicit": "pkt6_solicit_received",
-  "in.request": "pkt6_request_received",
-  "in.confirm": "pkt6_confirm_received",
-  "in.renew": "pkt6_renew_received",
-  "in.rebind": "pkt6_rebind_received",
-  "in.release": "pkt6_release_received",
-  "in.decline": "pkt6_decline_received",
-  "in.information_request": "pkt6_infrequest_received",
-  "in.leasequery": "pkt6_lease_query_received",
-  "out.advertise": "pkt6_advertise_sent",
-  "out.reply": "pkt6_reply_sent",
-  "out.reconfigure": "pkt6_reconfigure_sent",
-  "out.leasequery_reply": "pkt6_lease_query_reply_sent",
-  "out.leasequery_done": "pkt6_lease_query_done_sent",
-  "out.leasequery_data": "pkt6_lease_query_data_sent",
+/** `dhcpkit_pkt6_dropped_total` reasons and the stats-json counters they show. */
+const DROP_REASONS: Record<string, string> = {
+  unparsable: "unparsable_packets",
+  for_other_server: "for_other_server",
+  do_not_respond: "do_not_respond",
+  handling_error: "handling_errors",
 };
+
+/** `dhcpkit_pkt6_error_replies_total` statuses and the stats-json counters they show. */
+const ERROR_STATUSES: Record<string, string> = {
+  use_multicast: "use_multicast",
+  unknown_query_type: "unknown_query_type",
+  malformed_query: "malformed_query",
+  not_allowed: "not_allowed",
+  other_error: "other_error",
+};
+
+/**
+ * Within one family and one scope (and entry), every series has the same labels: a total never
+ * sits beside its parts (like `{scope="global"}` beside `{scope="global",type="solicit"}`), so
+ * `sum()` over a scope counts each packet once.
+ */
+function assertNoTotalsBesideParts(families: Map<string, Family>): void {
+  for (const family of families.values()) {
+    const shapes = new Map<string, string>();
+    for (const s of family.samples) {
+      if (family.type === "histogram") continue;
+      const where = JSON.stringify([s.labels.scope, s.labels.entry]);
+      const shape = Object.keys(s.labels).sort().join(",");
+      const seen = shapes.get(where);
+      assert.ok(
+        seen === undefined || seen === shape,
+        `${family.name} mixes {${seen}} and {${shape}}`,
+      );
+      shapes.set(where, shape);
+    }
+  }
+}
 
 function flatten(c: Counters): Map<string, number> {
   const out = new Map<string, number>();
@@ -118,7 +122,11 @@ function flatten(c: Counters): Map<string, number> {
   return out;
 }
 
-Deno.test("stats-json, stats and /metrics count a known set of requests", async () => {
+/**
+ * Run the known set of requests against a server with the given UDP backend and worker count:
+ * the counters must not depend on which threads count (main thread, pool workers, I/O workers).
+ */
+async function countKnownRequests(io: "deno" | "auto", workers: number): Promise<void> {
   const dir = makeWorkDir();
   const port = freeUdpPort();
   const metricsPort = freeTcpPort();
@@ -165,7 +173,7 @@ Deno.test("stats-json, stats and /metrics count a known set of requests", async 
     address 2001:db8::53
 </recursive-name-servers>
 `,
-    ),
+    ).replace("workers 2\n", `workers ${workers}\nio-backend ${io}\n`),
   );
   const server = await startServer(dir);
   const client = new RelayClient(port);
@@ -221,15 +229,14 @@ Deno.test("stats-json, stats and /metrics count a known set of requests", async 
           { advertise: 1, reply: 3 },
         ),
       },
-      // Incoming packets are counted before the request is parsed, so only per interface.
+      // A request counts as received in the subnets and relays it belongs to, like every other
+      // counter; only unparsable packets (no subnet or relay known) count per interface alone.
       subnets: {
-        "2001:db8::/64": { ...viaDb8, incoming_packets: 0 },
-        "2001:db8:99::/64": {
-          ...counters(0, 1, {}, { information_request: 1 }, { reply: 1 }),
-        },
+        "2001:db8::/64": viaDb8,
+        "2001:db8:99::/64": counters(1, 1, {}, { information_request: 1 }, { reply: 1 }),
       },
       relays: {
-        "2001:db8::1": { ...viaDb8, incoming_packets: 0 },
+        "2001:db8::1": viaDb8,
         "2001:db8:77::1": counters(0, 0, {}, {}, {}),
       },
     };
@@ -263,40 +270,72 @@ Deno.test("stats-json, stats and /metrics count a known set of requests", async 
       ],
     );
 
-    // /metrics shows the same numbers.
+    // /metrics shows the same numbers: one family per kind of count, the scope (and entry) and
+    // the message type, reason or status as labels.
     const response = await fetch(`http://[::1]:${metricsPort}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-    const metrics = parseMetrics(await response.text());
-    const categories: Array<[string, string | undefined, Counters]> = [
-      ["global", undefined, stats.global as Counters],
+    const families = parseExposition(await response.text());
+    const scopes: Array<[Record<string, string>, Counters]> = [
+      [{ scope: "global" }, stats.global as Counters],
     ];
     for (
-      const [kind, key] of [["interface", "interfaces"], ["subnet", "subnets"], [
+      const [scope, key] of [["interface", "interfaces"], ["subnet", "subnets"], [
         "relay",
         "relays",
       ]]
     ) {
       for (const [entry, c] of Object.entries(stats[key])) {
-        categories.push([kind, entry, c as Counters]);
+        scopes.push([{ scope, entry }, c as Counters]);
       }
     }
-    let checked = 0;
-    for (const [category, entry, c] of categories) {
-      for (const [name, value] of flatten(c)) {
-        const labels = entry === undefined
-          ? `category="${category}"`
-          : `category="${category}",entry="${entry}"`;
-        const key = `dhcpkit_${METRIC_OF[name]}_total{${labels}}`;
-        assert.equal(metrics.get(key), value, key);
-        checked++;
+    for (const [where, c] of scopes) {
+      const flat = flatten(c);
+      const at = JSON.stringify(where);
+      const count = (family: string, labels: Record<string, string> = {}) =>
+        sum(families, family, { ...where, ...labels });
+      // Received: by request type, the parts adding up to every packet received.
+      assert.equal(count(RECEIVED), flat.get("incoming_packets"), `received ${at}`);
+      let typed = 0;
+      for (const [type] of MESSAGES_IN) {
+        assert.equal(count(RECEIVED, { type }), flat.get(`in.${type}`), `${type} ${at}`);
+        typed += flat.get(`in.${type}`)!;
+      }
+      assert.equal(count(RECEIVED, { type: "unparsable" }), flat.get("unparsable_packets"));
+      assert.equal(
+        count(RECEIVED, { type: "other" }),
+        flat.get("incoming_packets")! - flat.get("unparsable_packets")! - typed,
+      );
+      assert.equal(select(families, RECEIVED, where).length, MESSAGES_IN.length + 2);
+      // Sent: every message; answered: each answered request by the type of its answer.
+      assert.equal(count("dhcpkit_pkt6_sent_total"), flat.get("outgoing_packets"), `sent ${at}`);
+      for (const [type] of MESSAGES_OUT) {
+        assert.equal(count("dhcpkit_pkt6_answered_total", { type }), flat.get(`out.${type}`));
+      }
+      // Dropped, by reason; answered with an error status, by status.
+      for (const [reason, counter] of Object.entries(DROP_REASONS)) {
+        assert.equal(count("dhcpkit_pkt6_dropped_total", { reason }), flat.get(counter), reason);
+      }
+      for (const [status, counter] of Object.entries(ERROR_STATUSES)) {
+        assert.equal(count("dhcpkit_pkt6_error_replies_total", { status }), flat.get(counter));
       }
     }
-    assert.equal(checked, 7 * 26);
-    assert.equal(metrics.get("dhcpkit_pkt6_receive_drop_total"), 0);
+    // The sums an operator writes: received per scope, and nothing counted twice within one.
+    assert.equal(sum(families, RECEIVED, { scope: "global" }), 7);
+    assert.equal(sum(families, RECEIVED, { scope: "global", type: "information_request" }), 3);
+    assert.equal(sum(families, RECEIVED, { scope: "interface" }), 7, "lo is the only interface");
+    assert.equal(sum(families, "dhcpkit_pkt6_dropped_total", { scope: "global" }), 3);
+    assertNoTotalsBesideParts(families);
+    // Kea's pkt6-receive-drop means "dropped for any reason": not reused for something else.
+    assert.ok(!families.has("dhcpkit_pkt6_receive_drop_total"));
+    assert.equal(sum(families, "dhcpkit_pkt6_queue_full_dropped_total"), 0);
     // Every handled packet was timed.
-    assert.equal(metrics.get("dhcpkit_request_duration_seconds_count"), 7);
-    assert.equal(metrics.get('dhcpkit_request_duration_seconds_bucket{le="+Inf"}'), 7);
+    assert.equal(sum(families, "dhcpkit_request_duration_seconds", { le: "+Inf" }), 7);
+    assert.equal(
+      select(families, "dhcpkit_request_duration_seconds").find((s) => s.name.endsWith("_count"))
+        ?.value,
+      7,
+    );
 
     // OpenMetrics on request.
     const om = await fetch(`http://[::1]:${metricsPort}/metrics`, {
@@ -305,16 +344,19 @@ Deno.test("stats-json, stats and /metrics count a known set of requests", async 
     const omText = await om.text();
     assert.match(om.headers.get("content-type") ?? "", /^application\/openmetrics-text/);
     assert.ok(omText.endsWith("# EOF\n"));
-    assert.ok(omText.includes("# TYPE dhcpkit_pkt6_received counter\n"));
+    const omFamilies = parseExposition(omText);
+    assert.equal(omFamilies.get("dhcpkit_pkt6_received")?.type, "counter");
+    assert.equal(sum(omFamilies, "dhcpkit_pkt6_received", { scope: "global" }), 7);
     assert.equal((await fetch(`http://[::1]:${metricsPort}/other`)).status, 404);
 
     await waitFor(
       () =>
         seen.some((l) =>
-          /^<175>.* dhcpkit\[\d+\]: Worker-\d: \[DEBUG\] #[0-9A-F]{6}: answering /.test(l)
+          /^<175>.* dhcpkit\[\d+\]: (Worker-\d|IO(-\d)?|Main): \[DEBUG\] #[0-9A-F]{6}: answering /
+            .test(l)
         ),
       10_000,
-      "a worker's debug line in syslog",
+      "a debug line of the thread that answered in syslog",
     );
     assert.ok(seen.some((l) => /^<174>.*Main: \[INFO\] Ready to handle requests/.test(l)));
   } finally {
@@ -323,4 +365,11 @@ Deno.test("stats-json, stats and /metrics count a known set of requests", async 
     await server.kill();
     Deno.removeSync(dir, { recursive: true });
   }
-});
+}
+
+for (const io of ["deno", "auto"] as const) {
+  for (const workers of [0, 2]) {
+    Deno.test(`stats-json, stats and /metrics count a known set of requests (io-backend ${io}, workers ${workers})`, () =>
+      countKnownRequests(io, workers));
+  }
+}

@@ -5,9 +5,7 @@
  */
 
 import { loadConfigText } from "../../src/config/mod.ts";
-import { registerBuiltinHandlers } from "../../src/handlers/builtin_handlers.ts";
-import { registerBuiltinSections } from "../../src/handlers/builtin_sections.ts";
-import { buildHandlerTree } from "../../src/handlers/registry.ts";
+import { buildHandlerTree, installBuiltins } from "../../src/handlers/mod.ts";
 import {
   type Filter,
   type Handler,
@@ -41,8 +39,7 @@ import {
   UnknownOption,
 } from "../../src/protocol/mod.ts";
 
-registerBuiltinSections();
-registerBuiltinHandlers();
+installBuiltins();
 
 /** The server's DUID used by every test pipeline. */
 export const SERVER_DUID = new LinkLayerDuid(1, new Uint8Array([0x02, 0, 0, 0, 0, 0x01]));

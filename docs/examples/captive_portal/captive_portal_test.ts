@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  buildHandlerTree,
+  buildMessageHandler,
   ClientIdOption,
   ElapsedTimeOption,
   formatIssue,
   InformationRequestMessage,
+  installExtensions,
   LinkLayerDuid,
   loadConfigText,
-  MessageHandler,
   OptionRequestOption,
   parseMessage,
   RelayForwardMessage,
@@ -18,7 +18,11 @@ import {
   ServerIdOption,
   StatisticsStore,
 } from "@dhcpkit/dhcpkit";
-import { CaptivePortalOption } from "./mod.ts"; // registers the extension
+import { captivePortalExtension } from "./mod.ts";
+import { CaptivePortalOption } from "./option.ts";
+
+// What the server does with the extension a configuration names: install it.
+installExtensions([captivePortalExtension]);
 
 const SERVER = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]));
 const CLIENT = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 2]));
@@ -52,8 +56,7 @@ Deno.test("clients asking for option 103 get it", () => {
     "/etc/dhcpkit/test.conf",
     { hostChecks: false },
   ).config!;
-  const tree = buildHandlerTree(config.handlers, { configDir: "/etc/dhcpkit", serverDuid: SERVER });
-  const pipeline = new MessageHandler({ serverDuid: SERVER, ...tree });
+  const pipeline = buildMessageHandler(config, SERVER);
 
   // Feed it a request the way a listener would: bytes and where they came from.
   const ask = (oro: number[]) => {

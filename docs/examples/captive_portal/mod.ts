@@ -1,19 +1,22 @@
 /**
- * The captive portal extension: importing this module registers the option, the section type
- * and the factory that turns a section into a handler.
+ * The captive portal extension: one object that lists what it adds. Importing this module
+ * registers nothing; the server installs the extension it exports.
  * @module
  */
 
-import { type ConfigSection, registerHandlerFactory, registerSectionType } from "@dhcpkit/dhcpkit";
+import { defineExtension, handlerFor } from "@dhcpkit/dhcpkit";
 import { CaptivePortalOptionHandler } from "./handler.ts";
-import { captivePortalSection, type CaptivePortalValues } from "./section.ts";
+import { captivePortalOption } from "./option.ts";
+import { captivePortalSection } from "./section.ts";
 
-export { CaptivePortalOption, OPTION_CAPTIVE_PORTAL } from "./option.ts";
-export { CaptivePortalOptionHandler } from "./handler.ts";
-export { captivePortalSection, type CaptivePortalValues } from "./section.ts";
-
-registerSectionType(captivePortalSection);
-registerHandlerFactory(captivePortalSection.type, (section, _context) => {
-  const { uri, alwaysSend } = (section as ConfigSection<CaptivePortalValues>).values;
-  return new CaptivePortalOptionHandler(uri, alwaysSend);
+/** Option 103, the `<captive-portal>` section type and the handler that sends the option. */
+export const captivePortalExtension = defineExtension({
+  name: "captive-portal",
+  options: [captivePortalOption],
+  handlers: [
+    // The factory gets the section's typed values (and the build context and the section).
+    handlerFor(captivePortalSection, ({ uri, alwaysSend }) => {
+      return new CaptivePortalOptionHandler(uri, alwaysSend);
+    }),
+  ],
 });

@@ -1,9 +1,8 @@
 import {
   AdvertiseMessage,
-  allowInMessage,
   Option,
+  type OptionDefinition,
   ParseError,
-  registerOption,
   ReplyMessage,
   ValidationError,
   type Writer,
@@ -51,12 +50,12 @@ export class CaptivePortalOption extends Option {
   }
 }
 
-// Make the class known: parsing, `dhcpkit decode` and option names in the configuration.
-registerOption(CaptivePortalOption);
-// Where it may appear: at most once in the messages a server sends to clients.
-allowInMessage(
-  [AdvertiseMessage.messageType, ReplyMessage.messageType],
-  OPTION_CAPTIVE_PORTAL,
-  0,
-  1,
-);
+/**
+ * The class and where it may appear (at most once in the messages a server sends to clients).
+ * Once the extension is installed, parsing, `dhcpkit decode` and option names in the
+ * configuration know it.
+ */
+export const captivePortalOption: OptionDefinition = {
+  option: CaptivePortalOption,
+  placements: [{ messages: [AdvertiseMessage.messageType, ReplyMessage.messageType], max: 1 }],
+};

@@ -15,6 +15,7 @@ import {
   IAPDOption,
   IAPrefixOption,
   InformationRequestMessage,
+  installExtensions,
   InterfaceIdOption,
   LinkLayerDuid,
   loadConfigText,
@@ -27,7 +28,13 @@ import {
   StatisticsStore,
   type TransactionBundle,
 } from "@dhcpkit/dhcpkit";
-import { EventSinkHandler, LineQueue, type Target, type TransactionEvent } from "./mod.ts";
+import type { TransactionEvent } from "./event.ts";
+import { EventSinkHandler } from "./handler.ts";
+import { eventSinkExtension } from "./mod.ts";
+import { LineQueue, type Target } from "./queue.ts";
+
+// What the server does with the extension a configuration names: install it.
+installExtensions([eventSinkExtension]);
 
 const SERVER = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]));
 const CLIENT = new LinkLayerDuid(1, new Uint8Array([0, 0x11, 0x22, 0, 0, 1]));

@@ -1,30 +1,20 @@
 /**
- * The transaction event sink extension: the `<event-sink>` section type and its handler.
- * Importing this module registers both.
+ * The transaction event sink extension: the `<event-sink>` section type and its handler, in one
+ * extension object. Importing this module registers nothing; the server installs the extension
+ * it exports.
  * @module
  */
 
-import { type ConfigSection, registerHandlerFactory, registerSectionType } from "@dhcpkit/dhcpkit";
+import { defineExtension, handlerFor } from "@dhcpkit/dhcpkit";
 import { EventSinkHandler } from "./handler.ts";
-import { eventSinkSection, type EventSinkValues } from "./section.ts";
+import { eventSinkSection } from "./section.ts";
 
-export { EventSinkHandler, openDestination } from "./handler.ts";
-export {
-  type RelayEvent,
-  type StatusEvent,
-  type TransactionEvent,
-  transactionEvent,
-} from "./event.ts";
-export { LineQueue, type QueueStats, type Target } from "./queue.ts";
-export {
-  type Destination,
-  destination,
-  eventSinkSection,
-  type EventSinkValues,
-} from "./section.ts";
-
-registerSectionType(eventSinkSection);
-registerHandlerFactory(eventSinkSection.type, (section) => {
-  const { destination, queueSize } = (section as ConfigSection<EventSinkValues>).values;
-  return new EventSinkHandler(destination, queueSize);
+/** The `<event-sink>` section type and the handler that writes the events. */
+export const eventSinkExtension = defineExtension({
+  name: "event-sink",
+  handlers: [
+    handlerFor(eventSinkSection, ({ destination, queueSize }) => {
+      return new EventSinkHandler(destination, queueSize);
+    }),
+  ],
 });

@@ -1,20 +1,23 @@
 /**
  * The Technicolor SOL_MAX_RT extension: option 65279, its handler and the
- * `<sol-max-rt-technicolor>` section type. Importing this module registers all three; name it in
- * a configuration with `extension` or compose it into an executable with `compile.sh --extension`.
+ * `<sol-max-rt-technicolor>` section type, in one extension object. Importing this module
+ * registers nothing; name it in a configuration with `extension` or compose it into an
+ * executable with `compile.sh --extension`, and the server installs the extension it exports.
  * @module
  */
 
-import { type ConfigSection, registerHandlerFactory, registerSectionType } from "@dhcpkit/dhcpkit";
+import { defineExtension, handlerFor } from "@dhcpkit/dhcpkit";
 import { SolMaxRtTechnicolorHandler } from "./handler.ts";
-import { solMaxRtTechnicolorSection, type SolMaxRtTechnicolorValues } from "./section.ts";
+import { solMaxRtTechnicolorOption } from "./option.ts";
+import { solMaxRtTechnicolorSection } from "./section.ts";
 
-export { OPTION_SOL_MAX_RT_TECHNICOLOR, SolMaxRTTechnicolorOption } from "./option.ts";
-export { SolMaxRtTechnicolorHandler } from "./handler.ts";
-export { solMaxRtTechnicolorSection, type SolMaxRtTechnicolorValues } from "./section.ts";
-
-registerSectionType(solMaxRtTechnicolorSection);
-registerHandlerFactory(solMaxRtTechnicolorSection.type, (section) => {
-  const { limit, alwaysSend } = (section as ConfigSection<SolMaxRtTechnicolorValues>).values;
-  return new SolMaxRtTechnicolorHandler(limit, alwaysSend);
+/** Option 65279, the `<sol-max-rt-technicolor>` section type and the handler that sends it. */
+export const technicolorExtension = defineExtension({
+  name: "technicolor",
+  options: [solMaxRtTechnicolorOption],
+  handlers: [
+    handlerFor(solMaxRtTechnicolorSection, ({ limit, alwaysSend }) => {
+      return new SolMaxRtTechnicolorHandler(limit, alwaysSend);
+    }),
+  ],
 });

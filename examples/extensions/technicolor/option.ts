@@ -3,17 +3,16 @@
  * instead of the standard SOL_MAX_RT option (82). Its data is the same: one 32-bit number of
  * seconds.
  *
- * Importing this module registers the option class (so messages carrying it parse into it and
- * `dhcpkit decode` names it) and its placement rules.
+ * {@link solMaxRtTechnicolorOption} pairs the class with its placement rules; once the extension
+ * is installed, messages carrying the option parse into it and `dhcpkit decode` names it.
  * @module
  */
 
 import {
   AdvertiseMessage,
-  allowInMessage,
   Option,
+  type OptionDefinition,
   parseU32Data,
-  registerOption,
   ReplyMessage,
   ValidationError,
   type Writer,
@@ -54,11 +53,8 @@ export class SolMaxRTTechnicolorOption extends Option {
   }
 }
 
-registerOption(SolMaxRTTechnicolorOption);
-// Like the standard option: at most once, only in Advertise and Reply.
-allowInMessage(
-  [AdvertiseMessage.messageType, ReplyMessage.messageType],
-  OPTION_SOL_MAX_RT_TECHNICOLOR,
-  0,
-  1,
-);
+/** The option and where it may appear: like the standard one, at most once in Advertise and Reply. */
+export const solMaxRtTechnicolorOption: OptionDefinition = {
+  option: SolMaxRTTechnicolorOption,
+  placements: [{ messages: [AdvertiseMessage.messageType, ReplyMessage.messageType], max: 1 }],
+};

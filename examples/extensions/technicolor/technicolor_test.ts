@@ -6,22 +6,22 @@
 import assert from "node:assert/strict";
 import {
   AdvertiseMessage,
-  buildHandlerTree,
+  buildMessageHandler,
+  BUILTIN_EXTENSIONS,
   ClientIdOption,
   describeMessage,
   ElapsedTimeOption,
   formatIssue,
   InformationRequestMessage,
+  installExtensions,
   LinkLayerDuid,
   loadConfigText,
   type Message,
-  MessageHandler,
+  type MessageHandler,
   OptionRequestOption,
   optionTypes,
   optionTypesByName,
   parseMessage,
-  registerBuiltinHandlers,
-  registerBuiltinSections,
   RelayForwardMessage,
   RelayMessageOption,
   RelayReplyMessage,
@@ -33,15 +33,13 @@ import {
   toHex,
   ValidationError,
 } from "@dhcpkit/dhcpkit";
-import {
-  OPTION_SOL_MAX_RT_TECHNICOLOR,
-  SolMaxRTTechnicolorOption,
-  solMaxRtTechnicolorSection,
-} from "./mod.ts";
+import { technicolorExtension } from "./mod.ts";
+import { OPTION_SOL_MAX_RT_TECHNICOLOR, SolMaxRTTechnicolorOption } from "./option.ts";
+import { solMaxRtTechnicolorSection } from "./section.ts";
 
-// The tests use built-in sections (<subnet>, <subnet-group>) next to the extension's.
-registerBuiltinSections();
-registerBuiltinHandlers();
+// What the server does: install the built-in extensions (the tests use <subnet> and
+// <subnet-group> next to the extension's section) and the ones the configuration names.
+installExtensions([...BUILTIN_EXTENSIONS, technicolorExtension]);
 
 const SERVER = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]));
 const SERVER_ID = new ServerIdOption(SERVER);
@@ -51,8 +49,7 @@ const CLIENT = new ClientIdOption(new LinkLayerDuid(1, new Uint8Array([0, 0x11, 
 function pipeline(text: string): MessageHandler {
   const result = loadConfigText(text, "/tmp/technicolor.conf", { hostChecks: false });
   if (!result.config) throw new Error(result.errors.map(formatIssue).join("\n"));
-  const tree = buildHandlerTree(result.config.handlers, { configDir: "/tmp", serverDuid: SERVER });
-  return new MessageHandler({ serverDuid: SERVER, ...tree });
+  return buildMessageHandler(result.config, SERVER);
 }
 
 /** Send `request` through `handler` as a relayed packet; return the client message answered. */

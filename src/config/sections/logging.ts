@@ -31,10 +31,18 @@ export interface LogHandlerValues {
   level: LogLevel;
 }
 
+/** How `<console>` and `<file>` write a line: readable text or one JSON object. */
+export type LogFormat = "text" | "json";
+
+/** The syslog message format: RFC 3164 (BSD) or RFC 5424. */
+export type SyslogFormat = "rfc3164" | "rfc5424";
+
 /** Values of `<console>`. */
 export interface ConsoleLogValues extends LogHandlerValues {
   /** Colour output; undefined = detect whether the terminal supports it. */
   color?: boolean;
+  /** Line format. */
+  format: LogFormat;
 }
 
 /** How a log file is rotated. */
@@ -50,6 +58,8 @@ export interface FileLogValues extends LogHandlerValues {
   size?: number;
   /** How many rotated files to keep (only with `rotate`). */
   keep?: number;
+  /** Line format. */
+  format: LogFormat;
 }
 
 /** Values of `<syslog [DEST]>`. */
@@ -60,6 +70,8 @@ export interface SyslogLogValues extends LogHandlerValues {
   facility: SyslogFacility;
   /** Transport to a network destination. */
   protocol: "dgram" | "stream";
+  /** Message format. */
+  format: SyslogFormat;
 }
 
 const levelKey: KeySpec = {
@@ -70,6 +82,19 @@ const levelKey: KeySpec = {
     "`critical`, `error`, `warning`, `info`, `debug`, `debug-handling` (how each request is " +
     "processed) and `debug-packets` (every packet sent and received).",
   example: "info",
+};
+
+const formatKey: KeySpec = {
+  name: "format",
+  type: choice<LogFormat>("log format", ["text", "json"]),
+  default: "text",
+  description: "How each line is written: `text` (time, process, level and message, for people) " +
+    "or `json`: one JSON object per line for log collectors such as Loki or Elasticsearch, with " +
+    "`time` (ISO 8601, UTC), `level`, `logger` (the dotted category, such as " +
+    "`dhcpkit.pipeline`), `process` (`Main` or `Worker-N`), `message`, and when the line is " +
+    "about a request `packet_id` (the `#XXXXXX` id the text format shows) and `client` (the " +
+    "client's DUID in hex); the values named in the message are in `properties`.",
+  example: "json",
 };
 
 /** `<logging>`: container for the log handlers. */
@@ -116,9 +141,9 @@ export const consoleSection = defineSection<ConsoleLogValues>({
     name: "color",
     type: boolean,
     defaultText: "colour when the output is a terminal that supports it",
-    description: "Whether to colour log lines by level.",
+    description: "Whether to colour log lines by level (text format only).",
     example: "no",
-  }],
+  }, formatKey],
 });
 
 /** `<file PATH>`: log to a file, optionally rotating it. */
@@ -167,6 +192,7 @@ export const fileSection = defineSection<FileLogValues>({
       description: "How many rotated files to keep. Required when `rotate` is set.",
       example: "7",
     },
+    formatKey,
   ],
   validate(section: ConfigSection<FileLogValues>, check) {
     const v = section.values;
@@ -199,6 +225,7 @@ export const syslogSection = defineSection<SyslogLogValues>({
     "<syslog logs.example.net:514>",
     "    facility local4",
     "    protocol tcp",
+    "    format rfc5424",
     "    level info",
     "</syslog>",
   ].join("\n"),
@@ -228,6 +255,20 @@ export const syslogSection = defineSection<SyslogLogValues>({
       description: "Transport: datagrams (`dgram` or `udp`) or a stream connection (`stream` or " +
         "`tcp`).",
       example: "tcp",
+    },
+    {
+      name: "format",
+      type: choice<SyslogFormat>("syslog format", ["rfc3164", "rfc5424"], {
+        bsd: "rfc3164",
+      }),
+      default: "rfc3164",
+      description: "Message format: `rfc3164` (or `bsd`), the traditional " +
+        "`<PRI>Mmm dd hh:mm:ss HOST dhcpkit[PID]: ...` that every syslog daemon reads, or " +
+        "`rfc5424`: `<PRI>1 TIMESTAMP HOST dhcpkit PID LOGGER - MSG` with a full UTC timestamp " +
+        "(milliseconds), the host's full name and the logger category as MSGID. Over a stream " +
+        "connection RFC 5424 messages are framed by octet counting (RFC 6587), RFC 3164 ones " +
+        "end with a newline.",
+      example: "rfc5424",
     },
   ],
 });

@@ -31,12 +31,14 @@ export const metricsSection = defineSection<MetricsValues>({
   type: "metrics",
   kind: "metrics",
   description: "Serve the server's statistics over HTTP on `/metrics`, in the Prometheus text " +
-    "format (or OpenMetrics when the scraper asks for it). Every counter of `dhcpkit ctl stats` " +
-    "is there, with `category` and `entry` labels, named after Kea's statistics where Kea has " +
-    "an equivalent (`dhcpkit_pkt6_received_total`, `dhcpkit_pkt6_reply_sent_total`, ...), plus " +
-    "a request-handling latency histogram and the number of packets dropped because every " +
-    "worker was busy. The endpoint has no authentication: bind it to a loopback or management " +
-    "address.",
+    "format (or OpenMetrics when the scraper asks for it), and answer `/healthz` (200 while " +
+    "serving) and `/ready` (200 once the listeners and handlers are up). Every counter of " +
+    "`dhcpkit ctl stats` is there, named after Kea's statistics where Kea has an equivalent " +
+    "(`dhcpkit_pkt6_received_total`, ...), with the scope (`global`, `interface`, `subnet`, " +
+    "`relay`) and the message type as labels; also a request-handling latency histogram, the " +
+    "static assignments loaded per source, the outcome of the last reload and the process's " +
+    "start time and memory. The operator guide's Monitoring section lists them. The endpoint " +
+    "has no authentication: bind it to a loopback or management address.",
   example: ["<metrics>", "    address ::1", "    port 9547", "</metrics>"].join("\n"),
   keys: [
     {

@@ -1,5 +1,6 @@
 /**
- * Registration of the core (non-handler) section types and of the section kinds.
+ * Registration of the core (non-handler) section types and of their kinds. Kinds of extensions
+ * (leasequery stores, MAP rules) are described by the extensions themselves.
  *
  * @module
  */
@@ -27,6 +28,7 @@ export const coreSections = [
   listenInterfaceSection,
   listenUnicastSection,
   listenTcpSection,
+  metricsSection,
 ] as const;
 
 /** Describe the built-in section kinds and register the core section types (idempotent). */
@@ -70,22 +72,9 @@ export function registerCoreSections(registry: SchemaRegistry): void {
       "prefixes, or decide not to answer at all. They can appear at the top level or inside " +
       "filters.",
   });
-  registry.registerKind("leasequery-store", {
-    title: "Leasequery stores",
-    description: "Where the `<leasequery>` handler records leases and looks them up; each " +
-      "`<leasequery>` needs exactly one.",
-  });
-  registry.registerKind("map-rule", {
-    title: "MAP rules",
-    description: "Mapping rules inside `<map-e>` and `<map-t>`.",
-  });
-  for (const spec of coreSections) registry.register(spec);
   registry.registerKind("metrics", {
     title: "Metrics",
     description: "The optional `<metrics>` section: statistics over HTTP for Prometheus.",
   });
-  registry.register(metricsSection);
-  if (!registry.get("server")?.contains?.some((c) => c.kind === "metrics")) {
-    registry.extendSection("server", { contains: [{ kind: "metrics", max: 1 }] });
-  }
+  for (const spec of coreSections) registry.register(spec);
 }

@@ -18,6 +18,11 @@ import {
 import { ConfigValueError } from "../errors.ts";
 import { defineSection } from "../schema.ts";
 
+/** Where the control socket is unless `control-socket` says otherwise (see the systemd unit). */
+export const DEFAULT_CONTROL_SOCKET = "/run/dhcpkit/dhcpkit.sock";
+/** Where the PID file is unless `pid-file` says otherwise (see the systemd unit). */
+export const DEFAULT_PID_FILE = "/run/dhcpkit/dhcpkit.pid";
+
 /** Typed top-level settings. */
 export interface ServerValues {
   /** User to run as. */
@@ -115,17 +120,20 @@ export const serverSection = defineSection<ServerValues>({
     {
       name: "pid-file",
       type: pathInExistingDir,
-      default: "/var/run/ipv6-dhcpd.pid",
-      description: "File in which the main process records its process ID. The folder must exist.",
-      example: "/run/dhcpkit/dhcpkit.pid",
+      default: DEFAULT_PID_FILE,
+      description: "File in which the main process records its process ID. The folder must " +
+        "exist; only for the default path does the server create `/run/dhcpkit` when it is missing.",
+      example: "/var/run/ipv6-dhcpd.pid",
     },
     {
       name: "control-socket",
       type: pathInExistingDir,
-      default: "/var/run/ipv6-dhcpd.sock",
+      default: DEFAULT_CONTROL_SOCKET,
       description: "Path of the Unix socket through which `dhcpkit ctl` talks to the running " +
-        "server. The folder must exist.",
-      example: "/run/dhcpkit/dhcpkit.sock",
+        "server. The folder must exist; only for the default path does the server create " +
+        "`/run/dhcpkit` when it is missing. The original's `/var/run/ipv6-dhcpd.sock` works " +
+        "when given here.",
+      example: "/var/run/ipv6-dhcpd.sock",
     },
     {
       name: "control-socket-user",
@@ -247,5 +255,6 @@ export const serverSection = defineSection<ServerValues>({
     { kind: "listener" },
     { kind: "filter" },
     { kind: "handler" },
+    { kind: "metrics", max: 1 },
   ],
 });

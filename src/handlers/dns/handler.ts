@@ -8,12 +8,9 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import type { AddressListOption, DomainListOption } from "../../protocol/mod.ts";
 import { DomainSearchListOption, RecursiveNameServersOption } from "../../protocol/options/dns.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { DomainSearchListValues, RecursiveNameServersValues } from "./section.ts";
 
 type ListCtor<T, V> = new (values: V[]) => T;
 
@@ -77,17 +74,3 @@ export class DomainSearchListOptionHandler extends SimpleOptionHandler<DomainSea
     super(new DomainSearchListOption(uniqueBy(domainNames, nameKey)), alwaysSend, mergeDomainLists);
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("recursive-name-servers", (section) => {
-    const v = (section as ConfigSection<RecursiveNameServersValues>).values;
-    return new RecursiveNameServersOptionHandler(v.addresses.map((a) => a.text), v.alwaysSend);
-  });
-  registerHandlerFactory("domain-search-list", (section) => {
-    const v = (section as ConfigSection<DomainSearchListValues>).values;
-    return new DomainSearchListOptionHandler(v.domainNames, v.alwaysSend);
-  });
-}
-
-register();

@@ -68,6 +68,3 @@ export const domainSearchListSection = defineSection<DomainSearchListValues>({
     ),
   ],
 });
-
-/** The DNS section types. */
-export const dnsSections = [recursiveNameServersSection, domainSearchListSection] as const;

@@ -3,11 +3,8 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import { AFTRNameOption } from "../../protocol/options/aftr_name.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { AftrNameValues } from "./section.ts";
 
 /** Adds the AFTR-Name option (64) unless a more specific scope already did. */
 export class AftrNameOptionHandler extends SimpleOptionHandler<AFTRNameOption> {
@@ -16,13 +13,3 @@ export class AftrNameOptionHandler extends SimpleOptionHandler<AFTRNameOption> {
     super(new AFTRNameOption(fqdn.endsWith(".") ? fqdn.slice(0, -1) : fqdn), alwaysSend);
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("aftr-name", (section) => {
-    const v = (section as ConfigSection<AftrNameValues>).values;
-    return new AftrNameOptionHandler(v.fqdn, v.alwaysSend);
-  });
-}
-
-register();

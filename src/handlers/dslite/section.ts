@@ -32,6 +32,3 @@ export const aftrNameSection = defineSection<AftrNameValues>({
     example: "aftr.example.org",
   }],
 });
-
-/** The DS-Lite section types. */
-export const dsliteSections = [aftrNameSection] as const;

@@ -1,19 +1,12 @@
 /**
- * Filters: `<subnet>`, `<subnet-group>` (link address inside a prefix), `<marked-with>` (mark on
- * the request) and `<elapsed-time>` (Elapsed Time option within bounds).
+ * Filters: `<subnet>`, `<subnet-group>` (link address inside a prefix, or with `match outside` in
+ * none), `<marked-with>` (mark on the request) and `<elapsed-time>` (Elapsed Time option within
+ * bounds).
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { Filter, type TransactionBundle } from "../../pipeline/mod.ts";
 import { ElapsedTimeOption, formatIPv6, maskBytes, parseIPv6 } from "../../protocol/mod.ts";
-import { registerFilterFactory } from "../registry.ts";
-import type {
-  ElapsedTimeValues,
-  MarkedWithValues,
-  SubnetGroupValues,
-  SubnetValues,
-} from "./section.ts";
 
 const LINK_BYTES = Symbol("link-address bytes");
 
@@ -87,26 +80,30 @@ export class SubnetFilter extends Filter {
   }
 }
 
-/** Matches requests whose link address lies in any of several prefixes. */
+/**
+ * Matches requests whose link address lies in any of several prefixes, or with `outside` in none
+ * of them.
+ */
 export class SubnetGroupFilter extends Filter {
   readonly #prefixes: readonly PreparedPrefix[];
 
-  /** Create the filter for `prefixes`. */
-  constructor(prefixes: readonly PrefixSpec[]) {
+  /** Create the filter for `prefixes`; `outside` matches link addresses in none of them. */
+  constructor(prefixes: readonly PrefixSpec[], readonly outside = false) {
     super();
     this.#prefixes = prefixes.map(prepare);
   }
 
-  /** True when the link address is inside one of the prefixes. */
+  /** True when the link address is inside one of the prefixes (with `outside`: in none). */
   match(bundle: TransactionBundle): boolean {
     const address = linkAddressBytes(bundle);
-    for (const p of this.#prefixes) if (inPrefix(p, address)) return true;
-    return false;
+    for (const p of this.#prefixes) if (inPrefix(p, address)) return !this.outside;
+    return this.outside;
   }
 
-  /** `subnet-group <prefix>, ...`. */
+  /** `subnet-group <prefix>, ...` (`subnet-group outside ...`). */
   describe(): string {
-    return `subnet-group ${this.#prefixes.map((p) => p.text).join(", ")}`;
+    const where = this.outside ? "outside " : "";
+    return `subnet-group ${where}${this.#prefixes.map((p) => p.text).join(", ")}`;
   }
 }
 
@@ -159,22 +156,3 @@ export class ElapsedTimeFilter extends Filter {
     return parts.join(" ");
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerFilterFactory("subnet", (section) => {
-    return new SubnetFilter((section as ConfigSection<SubnetValues>).values.prefix);
-  });
-  registerFilterFactory("subnet-group", (section) => {
-    return new SubnetGroupFilter((section as ConfigSection<SubnetGroupValues>).values.prefixes);
-  });
-  registerFilterFactory("marked-with", (section) => {
-    return new MarkedWithFilter((section as ConfigSection<MarkedWithValues>).values.mark);
-  });
-  registerFilterFactory("elapsed-time", (section) => {
-    const v = (section as ConfigSection<ElapsedTimeValues>).values;
-    return new ElapsedTimeFilter(v.moreThan, v.lessThan);
-  });
-}
-
-register();

@@ -5,6 +5,7 @@
  */
 
 import {
+  choice,
   type ConfigSection,
   type ContainsSpec,
   defineSection,
@@ -40,6 +41,8 @@ export interface SubnetValues {
 export interface SubnetGroupValues {
   /** Prefixes one of which must contain the link address. */
   prefixes: IPv6Prefix[];
+  /** `inside`: match when a prefix contains the link address; `outside`: when none does. */
+  match: "inside" | "outside";
 }
 
 /** `<elapsed-time>` filter. */
@@ -122,7 +125,10 @@ export const subnetGroupSection = defineSection<SubnetGroupValues>({
   type: "subnet-group",
   kind: "filter",
   description: "Like `<subnet>`, for several prefixes at once: what it contains applies when " +
-    "the link address lies in any of them.",
+    "the link address lies in any of them. With `match outside` it is the other way round: " +
+    "what it contains applies when the link address lies in none of them, which is how to " +
+    "drop requests from every link the server does not serve (a handler at the top level " +
+    "applies to every request, also to those a filter matched).",
   example: [
     "<subnet-group>",
     "    prefix 2001:db8:dead::/48",
@@ -138,14 +144,13 @@ export const subnetGroupSection = defineSection<SubnetGroupValues>({
     multiple: true,
     description: "A prefix the link address may be in. Give it once per prefix.",
     example: "2001:db8:1:2::/64",
+  }, {
+    name: "match",
+    type: choice("match", ["inside", "outside"] as const),
+    default: "inside",
+    description: "`inside`: match requests whose link address lies in one of the prefixes. " +
+      "`outside`: match requests whose link address lies in none of them.",
+    example: "outside",
   }],
   contains: filterContents,
 });
-
-/** All filter section types. */
-export const filterSections = [
-  elapsedTimeSection,
-  markedWithSection,
-  subnetSection,
-  subnetGroupSection,
-] as const;

@@ -4,10 +4,7 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { CannotRespond, Handler, type TransactionBundle } from "../../pipeline/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { IgnoreRequestValues } from "./section.ts";
 
 /** Stops processing (no reply, counted as `do_not_respond`) for matching request types. */
 export class IgnoreRequestHandler extends Handler {
@@ -27,13 +24,3 @@ export class IgnoreRequestHandler extends Handler {
     }
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("ignore-request", (section) => {
-    const v = (section as ConfigSection<IgnoreRequestValues>).values;
-    return new IgnoreRequestHandler(v.messageTypes ?? []);
-  });
-}
-
-register();

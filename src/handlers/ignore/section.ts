@@ -31,6 +31,3 @@ export const ignoreRequestSection = defineSection<IgnoreRequestValues>({
     example: "information-request",
   }],
 });
-
-/** The ignore-request section types. */
-export const ignoreSections = [ignoreRequestSection] as const;

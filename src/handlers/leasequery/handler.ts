@@ -5,13 +5,12 @@
  * Over UDP a query is answered in one LEASEQUERY-REPLY: no client → no Client Data; one client
  * → its Client Data; several (one client on several links) → an LQ_CLIENT_LINK listing the links.
  * Over TCP the first client goes in the LEASEQUERY-REPLY and the rest are produced lazily in
- * {@link TransactionBundle.moreResponses} (one LEASEQUERY-DATA each, then LEASEQUERY-DONE), so
- * the connection's writer pulls them one by one from the store while it sends.
+ * {@link TransactionBundle.moreResponses} as {@link BulkResponses} (see `stream.ts`), which the
+ * TCP listener pulls one by one from the store while it sends.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ConfigSection } from "../../config/mod.ts";
 import {
   CannotRespond,
   Handler,
@@ -19,10 +18,7 @@ import {
   type TransactionBundle,
 } from "../../pipeline/mod.ts";
 import {
-  type ClientServerMessage,
   IPv6Prefix,
-  LeasequeryDataMessage,
-  LeasequeryDoneMessage,
   LeasequeryMessage,
   LQClientLinkOption,
   LQQueryOption,
@@ -34,19 +30,14 @@ import {
   QUERY_BY_REMOTE_ID,
   ReplyMessage,
   StatusCode,
-  StatusCodeOption,
 } from "../../protocol/mod.ts";
-import { type BuildContext, registerHandlerFactory } from "../registry.ts";
-import type { LeasequeryValues, LqSqliteValues } from "./section.ts";
-import { LeasequerySqliteStore } from "./sqlite.ts";
+import { BulkResponses } from "./stream.ts";
 import {
   type ClientCursor,
   type ClientRecord,
   type LeaseStore,
   MalformedQueryError,
   type QueryOptions,
-  registerStoreFactory,
-  storeFactory,
 } from "./store.ts";
 
 const log = getLogger(["dhcpkit", "leasequery"]);
@@ -187,55 +178,6 @@ export class LeasequeryHandler extends Handler {
 }
 
 /**
- * The rest of a bulk reply, iterable once ({@link streamRest}). {@link BulkResponses.close}
- * releases the cursor even when iteration never started (`return()` on a generator that has not
- * started skips its `finally`, so closing through the iterator alone would leak the cursor and
- * its read transaction).
- */
-export class BulkResponses implements Iterable<ClientServerMessage> {
-  /** Wrap the cursor of the clients after the first. */
-  constructor(readonly xid: number, readonly cursor: ClientCursor) {}
-
-  /** The messages: one LEASEQUERY-DATA per client, then LEASEQUERY-DONE. */
-  [Symbol.iterator](): Generator<ClientServerMessage> {
-    return streamRest(this.xid, this.cursor);
-  }
-
-  /** Release the cursor (safe to call more than once, and after iterating). */
-  close(): void {
-    this.cursor.close();
-  }
-}
-
-/**
- * The rest of a bulk reply: one LEASEQUERY-DATA per further client, then LEASEQUERY-DONE. When
- * the store fails half-way, the stream ends with a LEASEQUERY-DONE carrying QueryTerminated.
- * Stopping the iteration early releases the cursor.
- */
-export function* streamRest(xid: number, cursor: ClientCursor): Generator<ClientServerMessage> {
-  let status = new StatusCodeOption(StatusCode.Success, "That's all folks");
-  try {
-    while (true) {
-      let r: IteratorResult<ClientRecord>;
-      try {
-        r = cursor.next();
-      } catch (e) {
-        log.error("Leasequery store failed while streaming: {error}", {
-          error: (e as Error).message,
-        });
-        status = new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
-        break;
-      }
-      if (r.done) break;
-      yield new LeasequeryDataMessage(xid, [r.value.clientData]);
-    }
-  } finally {
-    cursor.close();
-  }
-  yield new LeasequeryDoneMessage(xid, [status]);
-}
-
-/**
  * Built-in setup handler (RFC 5460): over TCP only non-relayed LEASEQUERY messages are answered
  * (anything else is dropped, counted as do_not_respond); over UDP the bulk-only query types get
  * NotAllowed.
@@ -290,30 +232,3 @@ export function leasequerySetupHandlers(): Handler[] {
 export function leasequeryCleanupHandlers(): Handler[] {
   return [new UnansweredLeasequeryHandler()];
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerStoreFactory("lq-sqlite", (section) => {
-    return new LeasequerySqliteStore((section as ConfigSection<LqSqliteValues>).values.path);
-  });
-  registerHandlerFactory("leasequery", (section, ctx: BuildContext) => {
-    const v = (section as ConfigSection<LeasequeryValues>).values;
-    const storeSection = section.children.find((c) => c.kind === "leasequery-store");
-    if (!storeSection) {
-      throw new Error(`${section.file}:${section.line}: <leasequery> needs a store`);
-    }
-    const factory = storeFactory(storeSection.type);
-    if (!factory) {
-      throw new Error(
-        `${storeSection.file}:${storeSection.line}: no implementation for <${storeSection.type}>`,
-      );
-    }
-    return new LeasequeryHandler(
-      factory(storeSection, ctx),
-      v.allowFrom ?? [],
-      v.sensitiveOptions ?? [],
-    );
-  });
-}
-
-register();

@@ -91,6 +91,3 @@ export const lqSqliteSection = defineSection<LqSqliteValues>({
   },
   keys: [],
 });
-
-/** The leasequery section types. */
-export const leasequerySections = [leasequerySection, lqSqliteSection] as const;

@@ -3,13 +3,13 @@
  * every store shares: which reply data to record and how query results are shaped.
  *
  * A store records what replies hand out ({@link LeaseStore.remember}) and answers the five query
- * types ({@link LeaseStore.find}). A new storage back-end (PostgreSQL, ...) is a new folder that
- * implements {@link LeaseStore} and registers a store factory with {@link registerStoreFactory}.
+ * types ({@link LeaseStore.find}). A new storage back-end (PostgreSQL, ...) implements
+ * {@link LeaseStore}, defines a section of kind `leasequery-store`, and builds its store from that
+ * section with `componentFor` in its extension's `components`.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ConfigSection } from "../../config/mod.ts";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
   ClientDataOption,
@@ -44,7 +44,6 @@ import {
   writeOptions,
   Writer,
 } from "../../protocol/mod.ts";
-import type { BuildContext } from "../registry.ts";
 
 const log = getLogger(["dhcpkit", "leasequery"]);
 
@@ -136,19 +135,11 @@ export class MalformedQueryError extends Error {
   }
 }
 
-/** Creates a store from its configuration section. */
-export type StoreFactory = (section: ConfigSection, ctx: BuildContext) => LeaseStore;
-
-const storeFactories = new Map<string, StoreFactory>();
-
-/** Register the factory of a `leasequery-store` section type (e.g. `lq-sqlite`). */
-export function registerStoreFactory(type: string, factory: StoreFactory): void {
-  storeFactories.set(type.toLowerCase(), factory);
-}
-
-/** The factory registered for a store section type. */
-export function storeFactory(type: string): StoreFactory | undefined {
-  return storeFactories.get(type.toLowerCase());
+/** True when `value` has the methods of a {@link LeaseStore}. */
+export function isLeaseStore(value: unknown): value is LeaseStore {
+  if (typeof value !== "object" || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ["open", "remember", "find", "close"].every((m) => typeof store[m] === "function");
 }
 
 /** Options never stored with a client: identification, containers and status. */

@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import {
   formatIPv6,
@@ -17,8 +16,6 @@ import {
   S46PortParametersOption,
   S46RuleOption,
 } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { MapEValues, MapRuleValues, MapTValues } from "./section.ts";
 
 /** A prefix as configured: network bytes and length. */
 export interface MapPrefix {
@@ -110,23 +107,3 @@ export class MapTOptionHandler extends SimpleOptionHandler<S46MapTContainerOptio
     );
   }
 }
-
-function rulesOf(section: ConfigSection): MapRule[] {
-  return section.children
-    .filter((c) => c.type === "map-rule")
-    .map((c) => (c as ConfigSection<MapRuleValues>).values);
-}
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("map-e", (section) => {
-    const v = (section as ConfigSection<MapEValues>).values;
-    return new MapEOptionHandler(v.brAddresses.map((a) => a.text), rulesOf(section), v.alwaysSend);
-  });
-  registerHandlerFactory("map-t", (section) => {
-    const v = (section as ConfigSection<MapTValues>).values;
-    return new MapTOptionHandler(v.defaultMapping, rulesOf(section), v.alwaysSend);
-  });
-}
-
-register();

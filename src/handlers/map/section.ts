@@ -189,6 +189,3 @@ export const mapTSection = defineSection<MapTValues>({
   }],
   contains: [{ kind: "map-rule", min: 1 }],
 });
-
-/** The MAP section types. */
-export const mapSections = [mapESection, mapTSection, mapRuleSection] as const;

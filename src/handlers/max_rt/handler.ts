@@ -4,11 +4,8 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { OverwriteOptionHandler } from "../../pipeline/mod.ts";
 import { InfMaxRTOption, SolMaxRTOption } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { MaxRtValues } from "./section.ts";
 
 /** Sets SOL_MAX_RT (82), replacing any value set before. */
 export class SolMaxRtOptionHandler extends OverwriteOptionHandler<SolMaxRTOption> {
@@ -25,17 +22,3 @@ export class InfMaxRtOptionHandler extends OverwriteOptionHandler<InfMaxRTOption
     super(new InfMaxRTOption(limit), alwaysSend);
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("sol-max-rt", (section) => {
-    const v = (section as ConfigSection<MaxRtValues>).values;
-    return new SolMaxRtOptionHandler(v.limit, v.alwaysSend);
-  });
-  registerHandlerFactory("inf-max-rt", (section) => {
-    const v = (section as ConfigSection<MaxRtValues>).values;
-    return new InfMaxRtOptionHandler(v.limit, v.alwaysSend);
-  });
-}
-
-register();

@@ -49,6 +49,3 @@ export const infMaxRtSection = defineSection<MaxRtValues>({
     example: "21600",
   }],
 });
-
-/** The retransmission limit section types. */
-export const maxRtSections = [solMaxRtSection, infMaxRtSection] as const;

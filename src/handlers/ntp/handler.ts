@@ -5,7 +5,6 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { Handler, shouldSend, type TransactionBundle } from "../../pipeline/mod.ts";
 import { type Option, optionToBytes, toHex } from "../../protocol/mod.ts";
 import {
@@ -14,8 +13,6 @@ import {
   NTPServerFQDNSubOption,
   NTPServersOption,
 } from "../../protocol/options/ntp.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { NtpServersValues } from "./section.ts";
 
 /** Identity of an option 56 for duplicate detection, cached per instance. */
 const sourceKeys = new WeakMap<Option, string>();
@@ -89,17 +86,3 @@ export class NtpServersOptionHandler extends Handler {
     response.splice(last + 1, 0, ...missing);
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("ntp-servers", (section) => {
-    const v = (section as ConfigSection<NtpServersValues>).values;
-    return new NtpServersOptionHandler({
-      multicastAddresses: (v.multicastAddresses ?? []).map((a) => a.text),
-      serverAddresses: (v.serverAddresses ?? []).map((a) => a.text),
-      serverFqdns: v.serverFqdns ?? [],
-    }, v.alwaysSend);
-  });
-}
-
-register();

@@ -77,6 +77,3 @@ export const ntpServersSection = defineSection<NtpServersValues>({
     }
   },
 });
-
-/** The NTP section types. */
-export const ntpSections = [ntpServersSection] as const;

@@ -4,11 +4,8 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import { PreferenceOption } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { PreferenceValues } from "./section.ts";
 
 /** Adds a Preference option (7) unless a more specific scope already did. */
 export class PreferenceOptionHandler extends SimpleOptionHandler<PreferenceOption> {
@@ -17,12 +14,3 @@ export class PreferenceOptionHandler extends SimpleOptionHandler<PreferenceOptio
     super(new PreferenceOption(level), true);
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("preference", (section) => {
-    return new PreferenceOptionHandler((section as ConfigSection<PreferenceValues>).values.level);
-  });
-}
-
-register();

@@ -28,6 +28,3 @@ export const preferenceSection = defineSection<PreferenceValues>({
     example: "255",
   }],
 });
-
-/** The preference section types. */
-export const preferenceSections = [preferenceSection] as const;

@@ -9,7 +9,6 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { CannotRespond, Handler, type TransactionBundle } from "../../pipeline/mod.ts";
 import {
   InterfaceIdOption,
@@ -18,17 +17,14 @@ import {
   SubscriberIdOption,
   toHex,
 } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import { declareSharedBuffer, sharedBuffer } from "../shared_memory.ts";
-import { SharedTokenBuckets, tableBytes } from "./bucket_table.ts";
-import type { RateLimitKey, RateLimitValues } from "./section.ts";
+import { sharedBuffer } from "../shared_memory.ts";
+import { SharedTokenBuckets } from "./bucket_table.ts";
+import type { RateLimitKey } from "./section.ts";
 
 /** Name of the shared buffer holding every rate-limit bucket. */
 export const RATE_LIMIT_BUFFER = "rate-limit";
 /** Number of bucket slots shared by all `<rate-limit>` sections (16 bytes each). */
 export const RATE_LIMIT_SLOTS = 16384;
-
-declareSharedBuffer(RATE_LIMIT_BUFFER, tableBytes(RATE_LIMIT_SLOTS));
 
 /**
  * The key string of a request: `duid:<hex>`, `interface-id:<hex>`, `remote-id:<en>:<hex>`,
@@ -101,23 +97,3 @@ export class RateLimitHandler extends Handler {
     }
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("rate-limit", (section) => {
-    const v = (section as ConfigSection<RateLimitValues>).values;
-    const rate = v.rate ?? 5;
-    const per = v.per ?? 30;
-    const burst = v.burst ?? rate;
-    const key = v.key ?? "duid";
-    return new RateLimitHandler(
-      key,
-      rate,
-      per,
-      burst,
-      `${section.file}:${section.line}:${key}:${rate}/${per}/${burst}`,
-    );
-  });
-}
-
-register();

@@ -74,6 +74,3 @@ export const rateLimitSection = defineSection<RateLimitValues>({
     if (v.burst === undefined) v.burst = v.rate;
   },
 });
-
-/** The rate-limit section types. */
-export const rateLimitSections = [rateLimitSection] as const;

@@ -8,7 +8,6 @@ import { CopyRelayOptionHandler } from "../../pipeline/mod.ts";
 import { LinkLayerIdOption } from "../../protocol/options/linklayer.ts";
 import { RemoteIdOption } from "../../protocol/options/remote_id.ts";
 import { SubscriberIdOption } from "../../protocol/options/subscriber_id.ts";
-import { registerHandlerFactory } from "../registry.ts";
 
 /** Echoes Remote-ID (37) options from relay-forwards into their relay-replies. */
 export class CopyRemoteIdHandler extends CopyRelayOptionHandler {
@@ -33,12 +32,3 @@ export class CopyLinkLayerIdHandler extends CopyRelayOptionHandler {
     super(LinkLayerIdOption.code);
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("copy-remote-id", () => new CopyRemoteIdHandler());
-  registerHandlerFactory("copy-subscriber-id", () => new CopySubscriberIdHandler());
-  registerHandlerFactory("copy-linklayer-id", () => new CopyLinkLayerIdHandler());
-}
-
-register();

@@ -27,10 +27,3 @@ export const copyLinklayerIdSection = copySection(
   "Client Link-Layer Address",
   79,
 );
-
-/** The relay option echo section types. */
-export const relayCopySections = [
-  copyLinklayerIdSection,
-  copyRemoteIdSection,
-  copySubscriberIdSection,
-] as const;

@@ -4,15 +4,12 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import {
   SIPServersAddressListOption,
   SIPServersDomainNameListOption,
 } from "../../protocol/options/sip.ts";
 import { mergeAddressLists, mergeDomainLists, uniqueBy } from "../dns/handler.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { SipServerAddressesValues, SipServerNamesValues } from "./section.ts";
 
 /** Adds the SIP Servers Domain Name List (21), merged with those of more specific scopes. */
 export class SipServerNamesOptionHandler
@@ -39,17 +36,3 @@ export class SipServerAddressesOptionHandler
     );
   }
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("sip-server-names", (section) => {
-    const v = (section as ConfigSection<SipServerNamesValues>).values;
-    return new SipServerNamesOptionHandler(v.domainNames, v.alwaysSend);
-  });
-  registerHandlerFactory("sip-server-addresses", (section) => {
-    const v = (section as ConfigSection<SipServerAddressesValues>).values;
-    return new SipServerAddressesOptionHandler(v.addresses.map((a) => a.text), v.alwaysSend);
-  });
-}
-
-register();

@@ -65,6 +65,3 @@ export const sipServerNamesSection = defineSection<SipServerNamesValues>({
     ),
   ],
 });
-
-/** The SIP section types. */
-export const sipSections = [sipServerAddressesSection, sipServerNamesSection] as const;

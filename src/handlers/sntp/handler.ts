@@ -4,12 +4,9 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler } from "../../pipeline/mod.ts";
 import { SNTPServersOption } from "../../protocol/options/sntp.ts";
 import { mergeAddressLists, uniqueBy } from "../dns/handler.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { SntpServersValues } from "./section.ts";
 
 /** Adds SNTP Servers (31), merged with those of more specific scopes. */
 export class SntpServersOptionHandler extends SimpleOptionHandler<SNTPServersOption> {
@@ -22,13 +19,3 @@ export class SntpServersOptionHandler extends SimpleOptionHandler<SNTPServersOpt
     );
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("sntp-servers", (section) => {
-    const v = (section as ConfigSection<SntpServersValues>).values;
-    return new SntpServersOptionHandler(v.addresses.map((a) => a.text), v.alwaysSend);
-  });
-}
-
-register();

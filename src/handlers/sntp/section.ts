@@ -34,6 +34,3 @@ export const sntpServersSection = defineSection<SntpServersValues>({
     ),
   ],
 });
-
-/** The SNTP section types. */
-export const sntpSections = [sntpServersSection] as const;

@@ -25,7 +25,6 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ConfigSection } from "../../config/mod.ts";
 import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
 import {
   ConfirmMessage,
@@ -41,12 +40,9 @@ import {
   RequestMessage,
   SolicitMessage,
 } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
 import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
 import { loadCsvAssignments } from "./csv/mod.ts";
-import { SqliteAssignmentSource } from "./sqlite/mod.ts";
 import type { AssignmentSource } from "./source.ts";
-import type { StaticAssignmentValues } from "./section.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
 
@@ -343,33 +339,3 @@ export async function openCsvSource(path: string): Promise<AssignmentSource> {
   });
   return source;
 }
-
-function lifetimesOf(values: StaticAssignmentValues): StaticLifetimes {
-  return {
-    addressPreferredLifetime: values.addressPreferredLifetime,
-    addressValidLifetime: values.addressValidLifetime,
-    prefixPreferredLifetime: values.prefixPreferredLifetime,
-    prefixValidLifetime: values.prefixValidLifetime,
-  };
-}
-
-/**
- * Register the factories of `<static-csv>` and `<static-sqlite>` (idempotent). Files are opened
- * in each worker's `workerInit()`; when that fails the server does not start, and a reload keeps
- * the previous pipeline (and with it the previous table) running.
- */
-export function register(): void {
-  registerHandlerFactory("static-csv", (section) => {
-    const values = (section as ConfigSection<StaticAssignmentValues>).values;
-    return new StaticAssignmentHandler(lifetimesOf(values), () => openCsvSource(values.path));
-  });
-  registerHandlerFactory("static-sqlite", (section) => {
-    const values = (section as ConfigSection<StaticAssignmentValues>).values;
-    return new StaticAssignmentHandler(
-      lifetimesOf(values),
-      () => new SqliteAssignmentSource(values.path),
-    );
-  });
-}
-
-register();

@@ -132,6 +132,3 @@ export const staticSqliteSection = defineSection<StaticAssignmentValues>({
   keys: lifetimeKeys,
   validate: checkLifetimes,
 });
-
-/** The static assignment section types. */
-export const staticSections = [staticCsvSection, staticSqliteSection] as const;

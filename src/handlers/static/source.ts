@@ -26,6 +26,15 @@ export interface AssignmentSource {
    */
   lookupOne?(id: string): Assignment | undefined;
 
+  /** The file the assignments come from, if any (the `source` label in `/metrics`). */
+  readonly path?: string;
+
+  /**
+   * How many assignments the source holds (CSV: usable rows loaded; SQLite: rows in the table,
+   * counted when asked), for `/metrics`.
+   */
+  count?(): number;
+
   /** Release the storage (close connections). */
   close(): void;
 }

@@ -8,7 +8,6 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
 import {
   IAAddressOption,
@@ -18,8 +17,6 @@ import {
   INFINITY,
   type Option,
 } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { TimingLimitsValues } from "./section.ts";
 
 /** The six limits; times in seconds with {@link INFINITY} for no limit; factor null = never. */
 export interface TimingLimits {
@@ -146,15 +143,3 @@ export class IAPDTimingLimitsHandler extends TimingLimitsHandler {
   /** Counts IA Prefix lifetimes. */
   protected readonly leaseType = IAPrefixOption;
 }
-
-/** Register the factories of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("iana-timing-limits", (section) => {
-    return new IANATimingLimitsHandler((section as ConfigSection<TimingLimitsValues>).values);
-  });
-  registerHandlerFactory("iapd-timing-limits", (section) => {
-    return new IAPDTimingLimitsHandler((section as ConfigSection<TimingLimitsValues>).values);
-  });
-}
-
-register();

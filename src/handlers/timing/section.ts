@@ -134,6 +134,3 @@ export const iapdTimingLimitsSection = defineSection<TimingLimitsValues>({
   keys: timingKeys("prefixes"),
   validate: checkTiming,
 });
-
-/** The timing limit section types. */
-export const timingSections = [ianaTimingLimitsSection, iapdTimingLimitsSection] as const;

@@ -4,11 +4,8 @@
  * @module
  */
 
-import type { ConfigSection } from "../../config/mod.ts";
 import { SimpleOptionHandler, type TransactionBundle } from "../../pipeline/mod.ts";
 import { ServerUnicastOption } from "../../protocol/mod.ts";
-import { registerHandlerFactory } from "../registry.ts";
-import type { ServerUnicastValues } from "./section.ts";
 
 /** Allows unicast and adds the Server Unicast option (12). */
 export class ServerUnicastOptionHandler extends SimpleOptionHandler<ServerUnicastOption> {
@@ -22,13 +19,3 @@ export class ServerUnicastOptionHandler extends SimpleOptionHandler<ServerUnicas
     bundle.allowUnicast = true;
   }
 }
-
-/** Register the factory of this extension (idempotent). */
-export function register(): void {
-  registerHandlerFactory("server-unicast", (section) => {
-    const v = (section as ConfigSection<ServerUnicastValues>).values;
-    return new ServerUnicastOptionHandler(v.address.text);
-  });
-}
-
-register();

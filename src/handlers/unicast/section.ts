@@ -28,6 +28,3 @@ export const serverUnicastSection = defineSection<ServerUnicastValues>({
     example: "2001:db8::1:2:3",
   }],
 });
-
-/** The server-unicast section types. */
-export const unicastSections = [serverUnicastSection] as const;

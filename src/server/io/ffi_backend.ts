@@ -100,9 +100,9 @@ export type ToIo =
 
 /** I/O Worker → main thread. */
 export type FromIo =
-  | { kind: "ready" }
+  | { kind: "ready"; assignments: Array<[string, number]> }
   | { kind: "init-error"; message: string }
-  | { kind: "prepared"; generation: number }
+  | { kind: "prepared"; generation: number; assignments: Array<[string, number]> }
   | { kind: "committed"; generation: number }
   | { kind: "flushed"; seq: number }
   | { kind: "reload-error"; message: string; generation: number }
@@ -281,6 +281,8 @@ interface PendingReload {
   /** Phase two: every Worker built its engine and was told to switch. */
   committing: boolean;
   error?: string;
+  /** Static assignments per source of the new engines (they all load the same). */
+  assignments?: Array<[string, number]>;
   timer: ReturnType<typeof setTimeout>;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -310,6 +312,8 @@ export class FfiBackend {
   #started = false;
   #stopping = false;
   #flushSeq = 0;
+  /** Static assignments per source, as the I/O Workers loaded them (they all load the same). */
+  staticAssignments: Array<[string, number]> = [];
 
   private constructor(
     readonly planned: readonly PlannedListener[],
@@ -439,6 +443,7 @@ export class FfiBackend {
         events.failure(`I/O worker: ${m.message}`);
         break;
       case "ready":
+        this.staticAssignments = m.assignments;
         thread.ready = true;
         ready.resolve();
         break;
@@ -451,6 +456,7 @@ export class FfiBackend {
         if (pending?.generation !== m.generation || pending.committing) break;
         if (!pending.waiting.delete(thread)) break;
         if (m.kind === "reload-error") pending.error ??= m.message;
+        else pending.assignments = m.assignments;
         this.#advance(pending);
         break;
       }
@@ -488,6 +494,7 @@ export class FfiBackend {
     this.#reload = undefined;
     clearTimeout(pending.timer);
     if (pending.committing) {
+      if (pending.assignments) this.staticAssignments = pending.assignments;
       pending.resolve();
     } else {
       this.#postAll({ kind: "abort", generation });

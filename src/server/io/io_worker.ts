@@ -113,7 +113,7 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
       packetCounter = message.init.workerId;
       batchDelayMs = message.batchDelay * 1000;
       packetStep = Math.max(1, message.workers);
-      post({ kind: "ready" });
+      post({ kind: "ready", assignments: engine.staticAssignments() });
       void run(message.listeners, control!);
       break;
     case "reload": {
@@ -130,7 +130,7 @@ self.onmessage = async (event: MessageEvent<ToIo>) => {
           await closeEngine(built, "superseded");
         } else {
           prepared = { engine: built, generation, batchDelayMs: message.batchDelay * 1000 };
-          post({ kind: "prepared", generation });
+          post({ kind: "prepared", generation, assignments: built.staticAssignments() });
         }
       } catch (e) {
         if (generation === latestGeneration) {

@@ -236,7 +236,7 @@ Deno.test("build-sqlite command: arguments, output and exit codes", async () => 
     assert.equal(await buildSqliteCommand(["--help"], output), 0);
     assert.match(out.join("\n"), /Usage: dhcpkit build-sqlite \[-f\] \[-v\] SOURCE DEST/);
     assert.equal(await buildSqliteCommand(["only-one"], output), 1);
-    assert.match(err.join("\n"), /expected SOURCE and DEST/);
+    assert.match(err.join("\n"), /^dhcpkit build-sqlite: missing DEST/);
     assert.equal(await buildSqliteCommand(["--bogus", "a", "b"], output), 1);
 
     const csv = `${dir}/a.csv`, db = `${dir}/a.sqlite`;
@@ -253,7 +253,7 @@ Deno.test("build-sqlite command: arguments, output and exit codes", async () => 
     assert.match(out.join("\n"), /INFO: done in/);
     out.length = 0;
     assert.equal(await buildSqliteCommand([`${dir}/missing.csv`, db], output), 1);
-    assert.match(out.join("\n"), /ERROR: .*missing\.csv: cannot read/);
+    assert.match(err.join("\n"), /^dhcpkit build-sqlite: .*missing\.csv: cannot read/m);
   } finally {
     cleanup();
   }

@@ -116,6 +116,11 @@ export class CsvAssignmentSource implements AssignmentSource {
     return this.table.size;
   }
 
+  /** Number of clients (the usable rows loaded). */
+  count(): number {
+    return this.table.size;
+  }
+
   /** The assignment of the first id that has one. */
   lookup(ids: readonly string[]): Assignment | undefined {
     for (const id of ids) {

@@ -113,6 +113,12 @@ export class SqliteAssignmentSource implements AssignmentSource {
     return undefined;
   }
 
+  /** Number of rows in the `assignments` table now. */
+  count(): number {
+    const row = this.#db.prepare("SELECT COUNT(*) AS n FROM assignments").get() as { n: number };
+    return Number(row.n);
+  }
+
   /** Close the connection. */
   close(): void {
     if (this.#db.isOpen) this.#db.close();

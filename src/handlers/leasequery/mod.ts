@@ -1,0 +1,50 @@
+/**
+ * The leasequery extension (RFC 5007, RFC 5460): the `<leasequery>` handler with its store
+ * (`<lq-sqlite>`, a section of the `leasequery-store` kind), the setup and cleanup handlers that
+ * enforce the bulk leasequery transport rules for every request, and the stream responder that
+ * sends bulk answers over `<listen-tcp>`.
+ * @module
+ */
+
+import { buildComponent } from "../registry.ts";
+import { componentFor, defineExtension, handlerFor } from "../extension.ts";
+import {
+  leasequeryCleanupHandlers,
+  LeasequeryHandler,
+  leasequerySetupHandlers,
+} from "./handler.ts";
+import { leasequerySection, lqSqliteSection } from "./section.ts";
+import { LeasequerySqliteStore } from "./sqlite.ts";
+import { isLeaseStore } from "./store.ts";
+import { leasequeryStreamResponder } from "./stream.ts";
+
+/** Leasequery and bulk leasequery. */
+export const leasequeryExtension = defineExtension({
+  name: "leasequery",
+  kinds: {
+    "leasequery-store": {
+      title: "Leasequery stores",
+      description: "Where the `<leasequery>` handler records leases and looks them up; each " +
+        "`<leasequery>` needs exactly one.",
+    },
+  },
+  handlers: [
+    handlerFor(leasequerySection, (v, ctx, section) => {
+      const storeSection = section.children.find((c) => c.kind === "leasequery-store");
+      if (!storeSection) {
+        throw new Error(`${section.file}:${section.line}: <leasequery> needs a store`);
+      }
+      const store = buildComponent(storeSection, ctx);
+      if (!isLeaseStore(store)) {
+        throw new Error(
+          `${storeSection.file}:${storeSection.line}: <${storeSection.type}> is not a lease store`,
+        );
+      }
+      return new LeasequeryHandler(store, v.allowFrom ?? [], v.sensitiveOptions ?? []);
+    }),
+  ],
+  components: [componentFor(lqSqliteSection, (v) => new LeasequerySqliteStore(v.path))],
+  setupHandlers: leasequerySetupHandlers,
+  cleanupHandlers: leasequeryCleanupHandlers,
+  streamResponder: leasequeryStreamResponder,
+});

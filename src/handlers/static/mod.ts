@@ -1,0 +1,35 @@
+/**
+ * The static assignments extension: `<static-csv>` and `<static-sqlite>`. Files are opened in each
+ * worker's `workerInit()`; when that fails the server does not start, and a reload keeps the
+ * previous pipeline (and with it the previous table) running.
+ * @module
+ */
+
+import { defineExtension, handlerFor } from "../extension.ts";
+import { openCsvSource, StaticAssignmentHandler, type StaticLifetimes } from "./handler.ts";
+import { type StaticAssignmentValues, staticCsvSection, staticSqliteSection } from "./section.ts";
+import { SqliteAssignmentSource } from "./sqlite/mod.ts";
+
+function lifetimesOf(values: StaticAssignmentValues): StaticLifetimes {
+  return {
+    addressPreferredLifetime: values.addressPreferredLifetime,
+    addressValidLifetime: values.addressValidLifetime,
+    prefixPreferredLifetime: values.prefixPreferredLifetime,
+    prefixValidLifetime: values.prefixValidLifetime,
+  };
+}
+
+/** The static assignment handlers. */
+export const staticExtension = defineExtension({
+  name: "static",
+  handlers: [
+    handlerFor(
+      staticCsvSection,
+      (v) => new StaticAssignmentHandler(lifetimesOf(v), () => openCsvSource(v.path)),
+    ),
+    handlerFor(
+      staticSqliteSection,
+      (v) => new StaticAssignmentHandler(lifetimesOf(v), () => new SqliteAssignmentSource(v.path)),
+    ),
+  ],
+});

@@ -1,0 +1,172 @@
+/**
+ * The README's promises, checked. Its commands run here as written, except where another test
+ * runs them:
+ *
+ * - `deno task start` / `deno task query ...` (also through `npx`): demo_test.ts;
+ * - `deno task test`: .ci/run runs it (asserted below), `deno task check`/`doc --lint` likewise;
+ * - the "Decoding messages" block, each line through bash in the repository (a fixture stands in
+ *   for `capture.pcapng`), and what it says about malformed input;
+ * - the permissions "from a checkout" (`cli/main.ts COMMAND`), that no task runs with `-A`, and
+ *   that `./compile.sh` grants the same permissions (`--no-ffi` all but `--allow-ffi`), with a
+ *   stand-in `deno` that records what it is asked to compile;
+ * - the benchmark commands are measurements, not tests: their tasks and files must exist, and the
+ *   performance figures in the prose must be the ones in the tables;
+ * - `deno doc mod.ts` works; every folder of "Layout" exists.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT, run } from "../e2e/netns.ts";
+import { codeBlocks } from "./example_server.ts";
+
+const README = "README.md";
+const readme = () => Deno.readTextFileSync(join(REPO_ROOT, README));
+
+/** The part of the README under a `## ` heading. */
+function section(title: string): string {
+  const text = readme();
+  const start = text.indexOf(`\n## ${title}\n`);
+  assert.ok(start >= 0, `README has a "${title}" section`);
+  const end = text.indexOf("\n## ", start + 1);
+  return text.slice(start, end < 0 ? undefined : end);
+}
+
+/** The tasks of deno.json. */
+function tasks(): Record<string, string> {
+  return JSON.parse(Deno.readTextFileSync(join(REPO_ROOT, "deno.json"))).tasks;
+}
+
+Deno.test("README: the decoding commands work as written", async () => {
+  const block = codeBlocks(README).find((b) => b.info === "sh" && /decode --pcap/.test(b.text));
+  assert.ok(block, "the decoding block");
+  const lines = block.text.trim().split("\n");
+  assert.equal(lines.length, 4);
+  for (const line of lines) {
+    const command = line.replace("capture.pcapng", "tests/fixtures/pcap/scapy_advertise.pcapng");
+    const r = await run("bash", ["-c", command], { cwd: REPO_ROOT, check: false });
+    const messages = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(messages.length >= 1 && messages.every((m) => typeof m.type === "string"), line);
+    if (/--validate/.test(line)) {
+      // The comment says what is wrong with it: it is decoded, then reported, exit 1.
+      assert.equal(r.code, 1, `${line}: ${r.stderr}`);
+      assert.equal(messages[0].type, "solicit");
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /input 1: .*client-id/);
+    } else {
+      assert.equal(r.code, 0, `${line}: ${r.stderr}`);
+      assert.equal(r.stderr, "", line);
+    }
+  }
+});
+
+Deno.test("README: malformed input is one line, the rest still decoded, exit 1", async () => {
+  const r = await run(Deno.execPath(), [
+    "run",
+    "cli/main.ts",
+    "decode",
+    "0b12345600",
+    "0b1234560008000200000006000400170018",
+  ], { cwd: REPO_ROOT, check: false });
+  assert.equal(r.code, 1);
+  const errors = r.stderr.trim().split("\n");
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0], /input 1: offset \d+: /);
+  assert.equal(JSON.parse(r.stdout).type, "information-request");
+});
+
+Deno.test("README: from a checkout, with the listed permissions, no task with -A", async () => {
+  const text = readme();
+  const m = /`deno run ((?:--[a-z-]+\s+)+)cli\/main\.ts COMMAND \.\.\.`/.exec(text);
+  assert.ok(m, "the README shows the permissions");
+  const flags = m[1].trim().split(/\s+/);
+  const r = await run(Deno.execPath(), [
+    "run",
+    ...flags,
+    "cli/main.ts",
+    "check-config",
+    "--no-host-checks",
+    "examples/isp.conf",
+  ], { cwd: REPO_ROOT, check: false });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  for (const [name, command] of Object.entries(tasks())) {
+    assert.doesNotMatch(command, /(^|\s)(-A|--allow-all)(\s|$)/, `task ${name}`);
+  }
+});
+
+Deno.test("README: ./compile.sh grants the server's permissions, --no-ffi all but ffi", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dhcpkit-compile-" });
+  try {
+    // A stand-in deno that records its arguments instead of compiling.
+    const record = join(dir, "args");
+    await Deno.writeTextFile(join(dir, "deno"), `#!/bin/sh\nprintf '%s\\n' "$@" > ${record}\n`);
+    await Deno.chmod(join(dir, "deno"), 0o755);
+    const env = { PATH: `${dir}:${Deno.env.get("PATH")}` };
+    const compile = async (args: string[]) => {
+      const out = await new Deno.Command(join(REPO_ROOT, "compile.sh"), {
+        args,
+        cwd: dir,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return (await Deno.readTextFile(record)).trim().split("\n");
+    };
+    const full = await compile(["-o", join(dir, "dhcpkit")]);
+    assert.equal(full[0], "compile");
+    const flags = readme().match(/`deno run ((?:--[a-z-]+\s+)+)cli\/main\.ts COMMAND/)![1]
+      .trim().split(/\s+/);
+    for (const flag of flags) assert.ok(full.includes(flag), `compile.sh grants ${flag}`);
+    assert.equal(full.at(-1), "cli/main.ts");
+    const scoped = await compile(["--no-ffi", "-o", join(dir, "dhcpkit")]);
+    assert.ok(!scoped.includes("--allow-ffi"), "--no-ffi leaves out --allow-ffi");
+    for (const flag of flags.filter((f) => f !== "--allow-ffi")) assert.ok(scoped.includes(flag));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README: the test command is what CI runs; tasks and files named exist", async () => {
+  const ci = await Deno.readTextFile(join(REPO_ROOT, ".ci/run"));
+  assert.match(ci, /^deno task test\b/m, ".ci/run runs `deno task test`");
+  const text = readme();
+  for (const [, name] of text.matchAll(/deno task ([a-z:]+)/g)) {
+    assert.ok(name in tasks(), `deno task ${name} exists`);
+  }
+  const paths = [...text.matchAll(/\b((?:bench|docs|examples|src|cli|tests)\/[\w./-]*\w)/g)]
+    .map((m) => m[1]);
+  assert.ok(paths.length > 10);
+  for (const path of paths) assert.ok(existsSync(join(REPO_ROOT, path)), `${path} exists`);
+  for (const [, dir] of section("Layout").matchAll(/^(\S+\/)\s/gm)) {
+    assert.ok(existsSync(join(REPO_ROOT, dir)), `${dir} exists`);
+  }
+  const doc = await run(Deno.execPath(), ["doc", "mod.ts"], { cwd: REPO_ROOT, check: false });
+  assert.equal(doc.code, 0, doc.stderr);
+});
+
+Deno.test("README: the performance prose quotes the tables", () => {
+  const perf = section("Performance");
+  const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const search = blocks.find((b) => b.startsWith("Highest perfdhcp rate"));
+  assert.ok(search, "the rate search block");
+  const rows = search.trim().split("\n").slice(2).map((l) => l.split(/\s{2,}/));
+  const rate = (server: RegExp) => Number(rows.find((r) => server.test(r[1]))?.[2]);
+  assert.equal(rate(/^kea$/), 21000, search);
+  assert.equal(rate(/^dhcpkit/), 28000, search);
+  assert.match(perf, /dhcpkit answered 28,000 exchanges\/s/);
+  assert.match(perf, /Kea 21,000/);
+  // The ratios the prose quotes are the "vs Kea" column of the fixed-rate table.
+  const fixed = blocks.find((b) => b.startsWith("scenario"))!;
+  const ratio = (scenario: string, server: string) =>
+    fixed.split("\n").find((l) => l.startsWith(scenario) && l.includes(server))!.trim().split(
+      /\s+/,
+    ).at(-1);
+  assert.equal(ratio("4-way NA+PD static CSV", "(csv, workers 0)   "), "0.46");
+  assert.match(perf, /0\.46x Kea's CPU per 4-way exchange/);
+  assert.equal(ratio("4-way relayed", "(csv, workers 0) "), "0.48");
+  assert.equal(ratio("2-way NA+PD", "(csv, workers 0) "), "0.54");
+  assert.equal(ratio("4-way NA+PD static CSV", "delay 0"), "0.85");
+  assert.equal(ratio("information-request", "(csv, workers 0) "), "1.43");
+});
