@@ -243,3 +243,12 @@ export function addressKind(bytes: Uint8Array, pos = 0): AddressKind {
   if (bytes[pos + 15] === 0) return "unspecified";
   return bytes[pos + 15] === 1 ? "loopback" : "other";
 }
+
+/**
+ * True when the 16-byte address at `pos` of `bytes` means something only on one link, so a
+ * socket address needs a zone: link-local unicast (fe80::/10) and link-scope multicast (ffX2::).
+ */
+export function isLinkScoped(bytes: Uint8Array, pos = 0): boolean {
+  return (bytes[pos] === 0xfe && (bytes[pos + 1] & 0xc0) === 0x80) ||
+    (bytes[pos] === 0xff && (bytes[pos + 1] & 0x0f) === 2);
+}

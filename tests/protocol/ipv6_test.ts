@@ -13,6 +13,7 @@ import {
   addressKind,
   formatIPv6,
   isIPv6,
+  isLinkScoped,
   normalizeIPv6,
   parseIPv6,
   parseIPv6Into,
@@ -219,4 +220,16 @@ Deno.test("ipv6: address kinds", () => {
   buf.set(parseIPv6("::1"), 4);
   assert.equal(addressKind(buf, 4), "loopback");
   assert.deepEqual(groupsToBytes([0xfe80, 0, 0, 0, 0, 0, 0, 1]), parseIPv6("fe80::1"));
+});
+
+Deno.test("ipv6: link-scoped addresses need a zone", () => {
+  for (const t of ["fe80::1", "fe81::1", "febf::1", "ff02::1:2", "ff12::1", "ff32::1"]) {
+    assert.ok(isLinkScoped(parseIPv6(t)), t);
+  }
+  for (const t of ["fec0::1", "fe8::1", "ff05::1:3", "ff0e::1", "ff::2", "2001:db8::1", "::1"]) {
+    assert.ok(!isLinkScoped(parseIPv6(t)), t);
+  }
+  const buf = new Uint8Array(20);
+  buf.set(parseIPv6("fe80::1"), 4);
+  assert.ok(isLinkScoped(buf, 4));
 });
