@@ -245,6 +245,20 @@ export function addressKind(bytes: Uint8Array, pos = 0): AddressKind {
 }
 
 /**
+ * The kind of the address written as `text` (any valid spelling), or undefined when the text is
+ * not an address. Reads the text without allocating or caching: for checks on every request.
+ */
+export function addressKindOfText(text: string): AddressKind | undefined {
+  if (typeof text !== "string" || !parseInto(text, 0, text.length)) return undefined;
+  const first = groups[0];
+  if (first >= 0xff00) return "multicast";
+  if ((first & 0xffc0) === 0xfe80) return "link-local";
+  for (let g = 0; g < 7; g++) if (groups[g] !== 0) return "other";
+  if (groups[7] === 0) return "unspecified";
+  return groups[7] === 1 ? "loopback" : "other";
+}
+
+/**
  * True when the 16-byte address at `pos` of `bytes` means something only on one link, so a
  * socket address needs a zone: link-local unicast (fe80::/10) and link-scope multicast (ffX2::).
  */

@@ -11,6 +11,7 @@ import { isIPv6 as nodeIsIPv6 } from "node:net";
 import fc from "fast-check";
 import {
   addressKind,
+  addressKindOfText,
   formatIPv6,
   isIPv6,
   isLinkScoped,
@@ -232,4 +233,19 @@ Deno.test("ipv6: link-scoped addresses need a zone", () => {
   const buf = new Uint8Array(20);
   buf.set(parseIPv6("fe80::1"), 4);
   assert.ok(isLinkScoped(buf, 4));
+});
+
+Deno.test("ipv6: the kind of address text is the kind of its bytes", () => {
+  fc.assert(
+    fc.property(addressText, (text) => {
+      const expected = isIPv6(text) ? addressKind(parseIPv6(text)) : undefined;
+      assert.equal(addressKindOfText(text), expected, text);
+    }),
+    { numRuns: 5000 },
+  );
+  assert.equal(addressKindOfText("ff::1"), "other");
+  assert.equal(addressKindOfText("FF02::1"), "multicast");
+  assert.equal(addressKindOfText("0:0::1"), "loopback");
+  assert.equal(addressKindOfText("fe8::1"), "other");
+  assert.equal(addressKindOfText("fe80::1%eth0"), undefined);
 });

@@ -8,7 +8,7 @@
 import { MsgType } from "../constants.ts";
 import { ParseError, ValidationError } from "../errors.ts";
 import { exactLength, type Writer } from "../bytes.ts";
-import { formatIPv6 } from "../ipv6.ts";
+import { addressKindOfText, formatIPv6 } from "../ipv6.ts";
 import { type Duid, parseDuid } from "../duid.ts";
 import { readDomainList, writeDomainList } from "../domain.ts";
 import { Option } from "../option.ts";
@@ -126,8 +126,9 @@ export function parseAddressList(
 
 /** Throw when an address is not routable (unspecified, loopback, link-local or multicast). */
 export function checkRoutable(address: string, what: string): void {
-  const a = address.toLowerCase();
-  if (a === "::" || a === "::1" || a.startsWith("ff") || /^fe[89ab]/.test(a)) {
+  const kind = addressKindOfText(address);
+  if (kind === undefined) throw new ValidationError(`${what} ${address} is not an IPv6 address`);
+  if (kind !== "other") {
     throw new ValidationError(`${what} ${address} is not a routable address`);
   }
 }
