@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import {
   IAAddressOption,
+  LQQueryOption,
+  NTPMulticastAddressSubOption,
   RelayForwardMessage,
   ServerUnicastOption,
   ValidationError,
@@ -31,5 +33,16 @@ Deno.test("address rules: routable (leases, server unicast) means not unspecifie
   for (const bad of ["0:0::1", "0::0", "::", "::1", "FE80::1", "febf::1", "ff02::1", "bad"]) {
     assert.throws(() => new IAAddressOption(bad, 0, 0).checkLease(), ValidationError, bad);
     assert.throws(() => new ServerUnicastOption(bad).validate(), ValidationError, bad);
+  }
+});
+
+Deno.test("address rules: leasequery link addresses and NTP multicast addresses", () => {
+  for (const ok of ["::", "ff::1", "2001:db8::1"]) new LQQueryOption(1, ok).validate();
+  for (const bad of ["0:0::1", "::1", "ff02::1", "FF05::1:3", "bad"]) {
+    assert.throws(() => new LQQueryOption(1, bad).validate(), ValidationError, bad);
+  }
+  for (const ok of ["ff05::101", "FF02::101"]) new NTPMulticastAddressSubOption(ok).validate();
+  for (const bad of ["ff::101", "2001:db8::1", "bad"]) {
+    assert.throws(() => new NTPMulticastAddressSubOption(bad).validate(), ValidationError, bad);
   }
 });

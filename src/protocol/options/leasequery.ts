@@ -5,6 +5,7 @@
  */
 
 import { MsgType } from "../constants.ts";
+import { addressKindOfText } from "../ipv6.ts";
 import { ValidationError } from "../errors.ts";
 import { minLength, readAddress, type Writer } from "../bytes.ts";
 import { type Message, parseMessageAt } from "../message.ts";
@@ -35,8 +36,11 @@ export const QUERY_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 function checkLinkAddress(address: string, what: string, allowUnspecified: boolean): void {
-  const a = address.toLowerCase();
-  if ((!allowUnspecified && a === "::") || a === "::1" || a.startsWith("ff")) {
+  const kind = addressKindOfText(address);
+  if (kind === undefined) throw new ValidationError(`${what} ${address} is not an IPv6 address`);
+  if (
+    (!allowUnspecified && kind === "unspecified") || kind === "loopback" || kind === "multicast"
+  ) {
     throw new ValidationError(`${what} ${address} must not be loopback, multicast or unspecified`);
   }
 }
