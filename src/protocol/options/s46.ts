@@ -382,18 +382,18 @@ for (
 ) registerOption(type);
 
 // RFC 7598 §3: containers are requested in ORO and returned in configuration-carrying messages.
-const {
-  Solicit: S,
-  Advertise: A,
-  Request: RQ,
-  Confirm: CF,
-  Renew: RN,
-  Rebind: RB,
-  Reply: RP,
-  Release: RL,
-  InformationRequest: IR,
-} = MsgType;
-for (const code of [94, 95, 96]) allowInMessage([S, A, RQ, CF, RN, RB, RL, RP, IR], code);
+const S46_MESSAGES = [
+  MsgType.Solicit,
+  MsgType.Advertise,
+  MsgType.Request,
+  MsgType.Confirm,
+  MsgType.Renew,
+  MsgType.Rebind,
+  MsgType.Release,
+  MsgType.Reply,
+  MsgType.InformationRequest,
+];
+for (const code of [94, 95, 96]) allowInMessage(S46_MESSAGES, code);
 
 // RFC 7598 §5.1-5.3 (INVENTORY §3.6): what each container holds.
 allowInOption(94, 89, 1);
