@@ -258,10 +258,12 @@ export class PostgresCluster {
    * file's path.
    */
   async createRole(name: string, password: string): Promise<string> {
+    const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+    const [n, p] = [literal(name), literal(password)];
     await this.sql(
-      `DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${name}') THEN ` +
-        `EXECUTE 'ALTER ROLE "${name}" LOGIN PASSWORD ''${password}'''; ELSE ` +
-        `EXECUTE 'CREATE ROLE "${name}" LOGIN PASSWORD ''${password}'''; END IF; END $$`,
+      `DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${n}) THEN ` +
+        `EXECUTE format('ALTER ROLE %I LOGIN PASSWORD %L', ${n}, ${p}); ELSE ` +
+        `EXECUTE format('CREATE ROLE %I LOGIN PASSWORD %L', ${n}, ${p}); END IF; END $$`,
     );
     const file = `${this.dir}/${name}.password`;
     Deno.writeTextFileSync(file, password + "\n", { mode: 0o644 });
