@@ -74,7 +74,14 @@ export interface PsqlResult {
 /** A running test cluster. */
 export class PostgresCluster {
   #running = false;
-  readonly #unload = () => this.stopSync();
+  readonly #unload = () => {
+    this.stopSync();
+    try {
+      Deno.removeSync(this.dir, { recursive: true });
+    } catch {
+      // already gone
+    }
+  };
 
   private constructor(
     /** The temporary folder (data folder and socket inside). */
