@@ -122,6 +122,9 @@ export const DROP_REASONS: ReadonlyArray<readonly [string, ScalarCounter]> = [
   ["for_other_server", "for_other_server"],
   ["do_not_respond", "do_not_respond"],
   ["handling_error", "handling_errors"],
+  ["lookup_failure", "lookup_failures"],
+  ["lookup_timeout", "lookup_timeouts"],
+  ["lookup_overflow", "lookup_overflows"],
 ];
 
 /** `dhcpkit_pkt6_error_replies_total` statuses and the counters they show. */

@@ -525,6 +525,7 @@ export class Server {
     if (chooseIoBackend(config.ioBackend) === "ffi") return await this.#startFfi(config);
     if (config.workers === 0) {
       const engine = await Engine.create(config, this.serverDuid, this.stats, this.latency);
+      engine.settled = (replies) => this.#send(replies);
       return { kind: "main", engine, assignments: engine.staticAssignments() };
     }
     const pool = new WorkerPool(config.workers, {
@@ -823,7 +824,7 @@ export class Server {
   /** Stop the workers, engine or I/O worker of a pipeline that is no longer used. */
   async #release(handling: Handling): Promise<void> {
     if (handling.kind === "pool") handling.pool.stop();
-    else if (handling.kind === "main") await handling.engine.handler.close();
+    else if (handling.kind === "main") await handling.engine.close();
     else if (handling.kind === "ffi") await handling.io.stop();
   }
 

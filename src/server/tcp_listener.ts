@@ -65,8 +65,13 @@ export interface TcpListenerSettings {
   sendTimeout?: number;
 }
 
-/** Answers one query (synchronously; bulk results come lazily in `bundle.moreResponses`). */
-export type TcpAnswer = (packet: IncomingPacket) => HandleResult | undefined;
+/**
+ * Answers one query: at once, or once the handlers' lookups answered (bulk results come lazily in
+ * `bundle.moreResponses`).
+ */
+export type TcpAnswer = (
+  packet: IncomingPacket,
+) => HandleResult | undefined | Promise<HandleResult | undefined>;
 
 /**
  * Told how many further messages of a bulk answer (after the replies in `result`, which the
@@ -343,7 +348,7 @@ export class TcpListener {
     };
     let result: HandleResult | undefined;
     try {
-      result = this.answer(packet);
+      result = await this.answer(packet);
     } catch (e) {
       log.error("Error handling TCP message from {peer}: {error}", {
         peer: c.peer,
@@ -638,7 +643,7 @@ export class TcpService {
     for (const l of this.#listeners) {
       l.serve((packet) => this.#answer(packet), (result, n) => this.#sent(result, n));
     }
-    if (previous && previous !== this.#engine) await previous.handler.close();
+    if (previous && previous !== this.#engine) await previous.close();
     if (this.#listeners.length) {
       log.info("Answering bulk leasequery on {listeners}", {
         listeners: this.#listeners.map((l) => l.description).join(", "),
@@ -646,11 +651,11 @@ export class TcpService {
     }
   }
 
-  #answer(packet: IncomingPacket): HandleResult | undefined {
+  async #answer(packet: IncomingPacket): Promise<HandleResult | undefined> {
     const engine = this.#engine;
     if (!engine) return undefined;
     try {
-      return engine.handler.handle(packet, engine.stats);
+      return await engine.handle(packet);
     } finally {
       // The main thread's engine counts straight into the server's statistics; only an engine
       // of our own has counts to hand over.
@@ -677,7 +682,7 @@ export class TcpService {
     const listeners = this.#listeners;
     this.#listeners = [];
     await Promise.all(listeners.map((l) => l.close()));
-    if (this.#ownEngine) await this.#engine?.handler.close();
+    if (this.#ownEngine) await this.#engine?.close();
     this.#engine = undefined;
     this.#ownEngine = false;
   }

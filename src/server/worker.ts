@@ -23,6 +23,17 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
   if (message.kind === "init") {
     try {
       engine = await buildWorkerEngine(message, post);
+      const e = engine;
+      e.settled = (replies) => {
+        const done: FromWorker = {
+          kind: "done",
+          count: 0,
+          replies,
+          stats: e.stats.drain(),
+          latency: e.latency.drain(),
+        };
+        post(done);
+      };
       post({ kind: "ready", assignments: engine.staticAssignments() });
     } catch (e) {
       post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
@@ -56,7 +67,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       post(done);
     }
   } else if (message.kind === "stop") {
-    await engine?.handler.close();
+    await engine?.close();
     self.close();
   }
 };

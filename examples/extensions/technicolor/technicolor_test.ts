@@ -11,6 +11,7 @@ import {
   describeMessage,
   ElapsedTimeOption,
   formatIssue,
+  type HandleResult,
   InformationRequestMessage,
   LinkLayerDuid,
   loadConfigText,
@@ -70,7 +71,7 @@ function answer(handler: MessageHandler, request: Message): Message | undefined 
     receivedOverMulticast: false,
     receivedOverTcp: false,
     marks: ["unmarked"],
-  }, new StatisticsStore());
+  }, new StatisticsStore()) as HandleResult; // no lookups: answered at once
   if (result.replies.length === 0) return undefined;
   let message = parseMessage(result.replies[0].data);
   while (message instanceof RelayReplyMessage) {

@@ -66,8 +66,15 @@ function post(message: FromIo): void {
 
 reportStrayErrors(post);
 
-function buildEngine(init: WorkerInit): Promise<Engine> {
-  return buildWorkerEngine(init, post);
+/** The listeners by index, once the loop runs: late replies (after a lookup) go out there. */
+let listenersByIndex: Map<number, Listener> | undefined;
+
+async function buildEngine(init: WorkerInit): Promise<Engine> {
+  const built = await buildWorkerEngine(init, post);
+  built.settled = (replies) => {
+    if (replies.length && listenersByIndex) send(replies, listenersByIndex);
+  };
+  return built;
 }
 
 function flushStats(): void {
@@ -83,7 +90,7 @@ function flushStats(): void {
 
 async function closeEngine(old: Engine | undefined, what: string): Promise<void> {
   try {
-    await old?.handler.close();
+    await old?.close();
   } catch (e) {
     post({ kind: "exception", message: `closing the ${what} engine: ${describeError(e)}` });
   }
@@ -321,6 +328,7 @@ async function run(ioListeners: IoListener[], ctl: Int32Array): Promise<void> {
   };
   const polled: Polled[] = [];
   const byIndex = new Map<number, Listener>();
+  listenersByIndex = byIndex;
   let poller: Poller | undefined;
   try {
     poller = new Poller();
