@@ -6,11 +6,15 @@
 
 import {
   formatIssue,
+  IssueCollector,
   loadConfig,
   loadConfigText,
   loadExtensions,
+  parseConfigFile,
+  parseConfigText,
   type ServerConfig,
 } from "../config/mod.ts";
+import { withRootSync } from "./privileges.ts";
 import { type Duid, duidFromBytes, type Writer } from "../protocol/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import {
@@ -44,6 +48,26 @@ export function recordingReader(): { readFile: ConfigReader; files: Record<strin
     files,
     readFile: (path) => files[path] = Deno.readTextFileSync(path),
   };
+}
+
+/**
+ * Read the configuration file and everything it includes, as root (it may be readable by root
+ * only), without interpreting it: a synchronous parse that only records the files. Unknown
+ * section types do not matter here; problems are reported by the real load.
+ */
+export function readConfigFiles(path: string, text?: string): Record<string, string> {
+  const reader = recordingReader();
+  const ignored = new IssueCollector();
+  const options = { readFile: reader.readFile };
+  withRootSync(() => {
+    try {
+      if (text === undefined) parseConfigFile(path, ignored, options);
+      else parseConfigText(text, path, ignored, options);
+    } catch {
+      // the real load reports it
+    }
+  });
+  return reader.files;
 }
 
 /** A reader that serves files from a snapshot taken by {@link recordingReader}. */

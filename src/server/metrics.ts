@@ -26,7 +26,10 @@ import {
   scalarIndex,
   type StatisticsStore,
 } from "../pipeline/statistics.ts";
+import type { ServerConfig } from "../config/mod.ts";
+import type { MetricsValues } from "../config/sections/metrics.ts";
 import { VERSION } from "../version.ts";
+import { withRootSync } from "./privileges.ts";
 import type { StatisticsEntries } from "./stats_output.ts";
 
 const log = getLogger(["dhcpkit", "metrics"]);
@@ -415,5 +418,33 @@ export class MetricsServer {
     } catch {
       // already stopped
     }
+  }
+}
+
+/** The `<metrics>` section of `config`, when there is one. */
+export function metricsValues(config: ServerConfig): MetricsValues | undefined {
+  return config.root?.children.find((c) => c.type === "metrics")?.values as
+    | MetricsValues
+    | undefined;
+}
+
+/**
+ * Start the endpoint `<metrics>` asks for (binding is synchronous: as root, also after a reload)
+ * and log where it is; throws with a one-line message when it cannot be served.
+ */
+export function startMetrics(
+  m: MetricsValues,
+  sources: () => Promise<MetricsSources>,
+  health: () => Health,
+): MetricsServer {
+  try {
+    const server = withRootSync(() => MetricsServer.start(m.address, m.port, sources, health));
+    log.info("Metrics on http://{host}:{port}/metrics", {
+      host: m.address.includes(":") ? `[${m.address}]` : m.address,
+      port: server.addr.port,
+    });
+    return server;
+  } catch (e) {
+    throw new Error(`cannot serve metrics on [${m.address}]:${m.port}: ${(e as Error).message}`);
   }
 }
