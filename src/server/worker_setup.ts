@@ -79,15 +79,17 @@ export class WorkerRuntime {
 
   /** Post what every engine counted since the last time (nothing when nothing was counted). */
   flushStats(): void {
-    for (const e of [this.engine, ...this.#draining]) {
-      if (!e) continue;
-      try {
-        const stats = e.stats.drain();
-        const latency = e.latency.drain();
-        if (stats.length || latency) this.post({ kind: "stats", stats, latency });
-      } catch (error) {
-        this.post({ kind: "exception", message: `collecting statistics: ${describeError(error)}` });
-      }
+    for (const e of [this.engine, ...this.#draining]) if (e) this.#postStats(e);
+  }
+
+  /** Post what `e` counted since the last time. */
+  #postStats(e: Engine): void {
+    try {
+      const stats = e.stats.drain();
+      const latency = e.latency.drain();
+      if (stats.length || latency) this.post({ kind: "stats", stats, latency });
+    } catch (error) {
+      this.post({ kind: "exception", message: `collecting statistics: ${describeError(error)}` });
     }
   }
 
@@ -123,7 +125,7 @@ export class WorkerRuntime {
       this.post({ kind: "exception", message: `closing the ${what} engine: ${describeError(e)}` });
     } finally {
       this.#draining.delete(engine);
-      this.flushStats();
+      this.#postStats(engine); // what it counted while it drained
     }
   }
 

@@ -274,6 +274,22 @@ for (const { io, workers } of [SETUPS[0], SETUPS[1], SETUPS[3]]) {
     ));
 }
 
+for (const { io, workers } of [SETUPS[1], SETUPS[3]]) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): what a replaced pipeline counts while it drains is kept`, () =>
+    withServer(
+      (port) =>
+        config(port, { io, workers, lookup: "behaviour never", extra: "lookup-timeout 0.5\n" }),
+      async (server, clients) => {
+        await clients.send(1, 40);
+        await statsWhen(server, (g) => g.incoming_packets >= 40, "40 received");
+        // The old engines drop the 40 while they drain, after the switch.
+        assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
+        const g = await statsWhen(server, (g) => g.lookup_timeouts >= 40, "40 timeouts");
+        assert.equal(g.lookup_timeouts, 40);
+      },
+    ));
+}
+
 for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
   Deno.test(`lookups (io-backend ${io}, workers ${workers}): a TCP leasequery waits for the lookup too`, async () => {
     for (const behaviour of ["answer", "never"]) {

@@ -7,6 +7,8 @@
  * <slow-lookup>
  *     delay 0.05          # how long the lookup takes, in seconds
  *     behaviour answer    # answer, never (no answer at all) or reject (the lookup fails)
+ *     slow-every 10       # optional: every 10th client (by its DUID's last two bytes) ...
+ *     slow-delay 2        # ... takes this long instead
  * </slow-lookup>
  * ```
  *
@@ -40,6 +42,16 @@ export interface SlowLookupValues {
   delay: number;
   /** What it does after that. */
   behaviour: Behaviour;
+  /** Every how many clients one takes {@link SlowLookupValues.slowDelay} (0: none). */
+  slowEvery: number;
+  /** Seconds the lookup of those clients takes. */
+  slowDelay: number;
+}
+
+/** The number a client's DUID ends with (its last two bytes). */
+export function clientNumber(duid: Duid): number {
+  const b = duid.toBytes();
+  return ((b[b.length - 2] ?? 0) << 8) | (b[b.length - 1] ?? 0);
 }
 
 /** The address the lookup finds for `duid`: `2001:db8:5::` and the DUID's last four bytes. */
@@ -54,8 +66,13 @@ const FOUND = Symbol("slow-lookup address");
 
 /** Waits `delay`, then finds the client's address (or never answers, or fails). */
 export class SlowLookupHandler extends Handler {
-  /** Create the handler. */
-  constructor(readonly delayMs: number, readonly behaviour: Behaviour) {
+  /** Create the handler; every `slowEvery`th client waits `slowMs` instead of `delayMs`. */
+  constructor(
+    readonly delayMs: number,
+    readonly behaviour: Behaviour,
+    readonly slowEvery = 0,
+    readonly slowMs = 0,
+  ) {
     super();
   }
 
@@ -64,6 +81,7 @@ export class SlowLookupHandler extends Handler {
     const duid = bundle.clientDuid;
     if (!duid) return undefined;
     if (this.behaviour === "never") return new Promise(() => {});
+    const slow = this.slowEvery > 0 && clientNumber(duid) % this.slowEvery === 0;
     return new Promise((resolve, reject) => {
       setTimeout(() => {
         if (this.behaviour === "reject") reject(new Error("the test lookup fails"));
@@ -71,7 +89,7 @@ export class SlowLookupHandler extends Handler {
           bundle.handlerData.set(FOUND, addressFor(duid));
           resolve();
         }
-      }, this.delayMs);
+      }, slow ? this.slowMs : this.delayMs);
     });
   }
 
@@ -110,11 +128,23 @@ export const slowLookupSection = defineSection<SlowLookupValues>({
       default: "answer",
       description: "What the lookup does: answer, never answer, or fail.",
     },
+    {
+      name: "slow-every",
+      type: datatypes.integer(0, 65535),
+      default: 0,
+      description: "Every how many clients one is slow (0: none).",
+    },
+    {
+      name: "slow-delay",
+      type: datatypes.seconds,
+      default: 2,
+      description: "How long the lookup of a slow client takes.",
+    },
   ],
 });
 
 registerSectionType(slowLookupSection);
 registerHandlerFactory("slow-lookup", (section) => {
   const v = section.values as SlowLookupValues;
-  return new SlowLookupHandler(v.delay * 1000, v.behaviour);
+  return new SlowLookupHandler(v.delay * 1000, v.behaviour, v.slowEvery, v.slowDelay * 1000);
 });
