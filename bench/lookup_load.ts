@@ -212,8 +212,11 @@ for (const io of values.io!.split(",")) {
     console.log(
       `${io}: ${RATE}/s for ${SECONDS} s, lookups of 50 ms: ${result.answered}/${result.sent} ` +
         `answered, ${result.wrong} wrong, ${result.duplicates} duplicated, ` +
-        `${result.sent - result.answered} dropped; up to ${result.maxWaiting} waiting at once; ` +
-        `server counted lookup drops ${result.stats.lookup_failures}/` +
+        `${result.sent - result.answered} dropped (${
+          result.sent - result.stats.incoming_packets
+        } ` +
+        `never received: the kernel's socket buffer); up to ${result.maxWaiting} waiting at ` +
+        `once; lookup failures/timeouts/overflows ${result.stats.lookup_failures}/` +
         `${result.stats.lookup_timeouts}/${result.stats.lookup_overflows}`,
     );
   }
@@ -249,8 +252,9 @@ for (const io of values.io!.split(",")) {
       `${io}: same load with a reload every second (${result.reloads} reloads, ` +
         `${result.reloadAnswers.join("; ")}): ${result.answered}/${result.sent} answered, ` +
         `${result.wrong} wrong; lost ${result.lostSlow} of the ${result.expectedSlow} whose ` +
-        `lookup takes 1.5 s (> lookup-timeout 1 s) and ${result.lostOther} others; server ` +
-        `counted ${result.stats.lookup_timeouts} lookup timeouts`,
+        `lookup takes 1.5 s (> lookup-timeout 1 s) and ${result.lostOther} others ` +
+        `(${result.sent - result.stats.incoming_packets} never received); server counted ` +
+        `${result.stats.lookup_timeouts} lookup timeouts`,
     );
   }
   if (phases.includes("never")) {

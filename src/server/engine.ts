@@ -124,15 +124,19 @@ export const DEFAULT_LOOKUP_LIMITS: LookupLimits = { max: 1000, timeoutMs: 1000 
 const DROP_WARNING_INTERVAL_MS = 10_000;
 
 /**
+ * Requests dropped because of lookups in this thread since the last warning, and when that was:
+ * shared by the engines of a thread, so that a reload does not bring the warning back sooner.
+ */
+const dropWarning = { dropped: { failure: 0, timeout: 0, overflow: 0 }, warnedAt: -Infinity };
+
+/**
  * The engine's side of the lookup bounds: counts the requests waiting, and warns at most once per
- * {@link DROP_WARNING_INTERVAL_MS} about the ones dropped (with the counts since the last warning
- * and the last reason). Dropped requests are counted by the pipeline in the statistics; they are
- * never errors towards `max-exceptions`.
+ * {@link DROP_WARNING_INTERVAL_MS} (per thread) about the ones dropped, with the counts since the
+ * last warning and the last reason. Dropped requests are counted by the pipeline in the
+ * statistics; they are never errors towards `max-exceptions`.
  */
 class EngineLookups implements LookupControl {
   waiting = 0;
-  #dropped = { failure: 0, timeout: 0, overflow: 0 };
-  #warnedAt = -Infinity;
 
   constructor(readonly max: number, readonly timeoutMs: number) {}
 
@@ -156,12 +160,12 @@ class EngineLookups implements LookupControl {
   }
 
   #drop(kind: "failure" | "timeout" | "overflow", reason: string): void {
-    this.#dropped[kind]++;
+    dropWarning.dropped[kind]++;
     const now = performance.now();
-    if (now - this.#warnedAt < DROP_WARNING_INTERVAL_MS) return;
-    this.#warnedAt = now;
-    const { failure, timeout, overflow } = this.#dropped;
-    this.#dropped = { failure: 0, timeout: 0, overflow: 0 };
+    if (now - dropWarning.warnedAt < DROP_WARNING_INTERVAL_MS) return;
+    dropWarning.warnedAt = now;
+    const { failure, timeout, overflow } = dropWarning.dropped;
+    dropWarning.dropped = { failure: 0, timeout: 0, overflow: 0 };
     log.warning(
       "Requests dropped waiting for lookups: {failure} failed, {timeout} timed out, {overflow} " +
         "over max-lookups-in-flight (last: {reason})",
