@@ -21,21 +21,8 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { sendControlCommand } from "../cli/ctl.ts";
-import {
-  ClientIdOption,
-  ElapsedTimeOption,
-  InformationRequestMessage,
-  LinkLayerDuid,
-  OptionRequestOption,
-  parseMessage,
-  RecursiveNameServersOption,
-  RelayForwardMessage,
-  RelayMessageOption,
-  type RelayReplyMessage,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../src/protocol/mod.ts";
 import { addressFor } from "../tests/helpers/slow_lookup/mod.ts";
+import { clientDuid, lookupAnswer, lookupRequest } from "../tests/helpers/slow_lookup/client.ts";
 import { serverIdConfig } from "../tests/helpers/server.ts";
 import {
   freeUdpPort,
@@ -62,10 +49,6 @@ const NEVER_SECONDS = Number(values["never-seconds"]);
 const SLOW_LOOKUP = join(ROOT, "tests/helpers/slow_lookup/mod.ts");
 /** In the reload phase, every this many clients' lookup outlasts `lookup-timeout`. */
 const SLOW_EVERY = 50;
-
-function duid(n: number): LinkLayerDuid {
-  return new LinkLayerDuid(1, new Uint8Array([2, 0, 0, (n >> 16) & 255, (n >> 8) & 255, n & 255]));
-}
 
 function config(io: string, port: number, lookup: string, variant = 0): string {
   const extraListener = variant & 2
@@ -123,11 +106,9 @@ async function load(
     try {
       while (true) {
         const [data] = await socket.receive();
-        const relay = parseMessage(data) as RelayReplyMessage;
-        const reply = relay.getOption(RelayMessageOption)!.message as InformationRequestMessage;
-        const n = first + ((reply.transactionId - first) & 0xffffff);
-        const dns = reply.getOption(RecursiveNameServersOption)?.addresses.join() ?? "";
-        if (dns !== addressFor(duid(n))) wrong++;
+        const answer = lookupAnswer(data);
+        const n = first + ((answer.xid - first) & 0xffffff);
+        if (answer.dns.join() !== addressFor(clientDuid(n))) wrong++;
         if (answers.has(n)) duplicates++;
         answers.set(n, performance.now());
       }
@@ -144,17 +125,8 @@ async function load(
   while (sent < total) {
     const due = Math.min(total, Math.floor((performance.now() - started) / 1000 * rate));
     for (; sent < due; sent++) {
-      const n = first + sent;
-      const request = new InformationRequestMessage(n & 0xffffff, [
-        new ClientIdOption(duid(n)),
-        new ElapsedTimeOption(0),
-        new OptionRequestOption([23]),
-      ]);
-      const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-        new RelaySourcePortOption(0),
-        new RelayMessageOption(request),
-      ]);
-      await socket.send(serializeMessage(relay), { transport: "udp", hostname: "::1", port });
+      const data = lookupRequest(first + sent);
+      await socket.send(data, { transport: "udp", hostname: "::1", port });
     }
     maxWaiting = Math.max(maxWaiting, sent - answers.size);
     const elapsed = (performance.now() - started) / 1000;

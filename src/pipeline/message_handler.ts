@@ -503,50 +503,52 @@ export class MessageHandler {
         control.overflow?.();
         return this.#lookupDropped(bundle, packet, keys, stats, "overflow", "too many waiting");
       }
-      return this.#wait(pending, i + 1, bundle, parkedCopy(packet), keys, stats, phases, control);
+      const packetCopy = parkedCopy(packet);
+      return this.#wait(pending, i + 1, {
+        bundle,
+        packet: packetCopy,
+        keys,
+        stats,
+        phases,
+        control,
+      });
     }
     return undefined;
   }
 
   /** Wait for `pending` and the lookups after it (from `next` on), then answer. */
-  async #wait(
-    pending: Promise<void>,
-    next: number,
-    bundle: TransactionBundle,
-    packet: IncomingPacket,
-    keys: readonly string[],
-    stats: StatisticsStore,
-    phases: PhaseLists,
-    control: LookupControl,
-  ): Promise<HandleResult> {
-    const handlers = phases.lookup;
+  async #wait(pending: Promise<void>, next: number, w: Waiting): Promise<HandleResult> {
+    const { bundle, control } = w;
+    const handlers = w.phases.lookup;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(() => resolve(TIMED_OUT), control.timeoutMs);
     });
+    let drop: "timeout" | "failure" | undefined;
+    let reason = "";
     try {
       let current: Promise<void> | undefined = pending;
       while (current) {
         if (await Promise.race([current, deadline]) === TIMED_OUT) {
           current.catch(() => {}); // it may still settle; nobody waits for it any more
-          const reason = `no answer within ${control.timeoutMs / 1000} s`;
-          control.leave("timeout", reason);
-          return this.#lookupDropped(bundle, packet, keys, stats, "timeout", reason);
+          drop = "timeout";
+          reason = `no answer within ${control.timeoutMs / 1000} s`;
+          break;
         }
         current = undefined;
         while (!current && next < handlers.length) current = handlers[next++].lookup!(bundle);
       }
     } catch (e) {
-      const reason = describe(e);
-      control.leave("failure", reason);
-      return this.#lookupDropped(bundle, packet, keys, stats, "failure", reason);
+      drop = "failure";
+      reason = describe(e);
     } finally {
       clearTimeout(timer);
     }
-    control.leave();
-    control.resume?.(packet.id);
+    control.leave(drop, reason);
+    if (drop) return this.#lookupDropped(bundle, w.packet, w.keys, w.stats, drop, reason);
+    control.resume?.(w.packet.id);
     try {
-      return this.#finish(bundle, packet, keys, stats, phases);
+      return this.#finish(bundle, w.packet, w.keys, w.stats, w.phases);
     } finally {
       control.resume?.(undefined);
     }
@@ -805,6 +807,16 @@ const I_FOR_OTHER = scalarIndex("for_other_server");
 const I_DO_NOT_RESPOND = scalarIndex("do_not_respond");
 const I_USE_MULTICAST = scalarIndex("use_multicast");
 const I_OTHER_ERROR = scalarIndex("other_error");
+/** A request waiting for its lookups, with what it needs to be answered afterwards. */
+interface Waiting {
+  bundle: TransactionBundle;
+  packet: IncomingPacket;
+  keys: readonly string[];
+  stats: StatisticsStore;
+  phases: PhaseLists;
+  control: LookupControl;
+}
+
 /** The counter and outcome of each reason to drop a request because of its lookups. */
 const LOOKUP_DROPS: Record<LookupDrop, { counter: number; outcome: Outcome }> = {
   failure: { counter: scalarIndex("lookup_failures"), outcome: "lookup_failure" },

@@ -9,22 +9,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
-import {
-  ClientIdOption,
-  ElapsedTimeOption,
-  InformationRequestMessage,
-  LinkLayerDuid,
-  OptionRequestOption,
-  parseMessage,
-  QUERY_BY_LINK_ADDRESS,
-  RecursiveNameServersOption,
-  RelayForwardMessage,
-  RelayMessageOption,
-  type RelayReplyMessage,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../../src/protocol/mod.ts";
+import { parseMessage, QUERY_BY_LINK_ADDRESS, serializeMessage } from "../../src/protocol/mod.ts";
 import { addressFor } from "../helpers/slow_lookup/mod.ts";
+import { clientDuid, lookupAnswer, lookupRequest } from "../helpers/slow_lookup/client.ts";
 import { frame, FrameReader, leasequery, seedClients } from "../leasequery/lq_helpers.ts";
 import { parseExposition, sum } from "./exposition.ts";
 import {
@@ -41,11 +28,6 @@ import {
 } from "./helpers.ts";
 
 const SLOW_LOOKUP = join(ROOT, "tests/helpers/slow_lookup/mod.ts");
-
-/** The DUID of test client `n`. */
-function duid(n: number): LinkLayerDuid {
-  return new LinkLayerDuid(1, new Uint8Array([2, 0, 0, (n >> 16) & 255, (n >> 8) & 255, n & 255]));
-}
 
 /** Relayed Information-requests from many clients; replies are matched by transaction id. */
 class Clients {
@@ -64,16 +46,7 @@ class Clients {
     this.#receiving ??= this.#receive();
     for (let n = first; n < first + count; n++) {
       if (n > first && (n - first) % 50 === 0) await new Promise((r) => setTimeout(r, 5));
-      const request = new InformationRequestMessage(n, [
-        new ClientIdOption(duid(n)),
-        new ElapsedTimeOption(0),
-        new OptionRequestOption([23]),
-      ]);
-      const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-        new RelaySourcePortOption(0),
-        new RelayMessageOption(request),
-      ]);
-      await this.#socket.send(serializeMessage(relay), {
+      await this.#socket.send(lookupRequest(n), {
         transport: "udp",
         hostname: "::1",
         port: this.port,
@@ -85,10 +58,8 @@ class Clients {
     try {
       while (true) {
         const [data] = await this.#socket.receive();
-        const relay = parseMessage(data) as RelayReplyMessage;
-        const reply = relay.getOption(RelayMessageOption)!.message as InformationRequestMessage;
-        const dns = reply.getOption(RecursiveNameServersOption)?.addresses ?? [];
-        this.answers.set(reply.transactionId, dns);
+        const { xid, dns } = lookupAnswer(data);
+        this.answers.set(xid, dns);
       }
     } catch {
       // closed
@@ -99,7 +70,7 @@ class Clients {
   wrong(first: number, count: number): number[] {
     const out: number[] = [];
     for (let n = first; n < first + count; n++) {
-      if (this.answers.get(n)?.join() !== addressFor(duid(n))) out.push(n);
+      if (this.answers.get(n)?.join() !== addressFor(clientDuid(n))) out.push(n);
     }
     return out;
   }
