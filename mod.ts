@@ -222,6 +222,8 @@ export {
 export type {
   HandleResult,
   IncomingPacket,
+  LookupControl,
+  LookupDrop,
   Outcome,
   OutgoingPacket,
   PipelineOptions,
