@@ -1,22 +1,14 @@
 /**
  * `<lq-postgresql>` against a real PostgreSQL cluster: two servers (two pipelines with pools of
- * their own) write into one database and each answers for both. Requests that assign leases go
- * through the pipeline; leasequeries are driven as the pipeline drives a handler with a lookup
- * (`lookup()`, then the phases on the same bundle).
+ * their own) write into one database and each answers for both, through the pipeline (the
+ * leasequeries wait for the handler's lookup).
  */
 
 import assert from "node:assert/strict";
-import type { loadConfigText } from "../../src/config/mod.ts";
-import type { buildHandlerTree } from "../../src/handlers/mod.ts";
 import type { AsyncLeasequeryHandler } from "../../src/handlers/leasequery/handler.ts";
 import type { LeasequeryPostgresStore } from "../../src/handlers/leasequery/postgresql/store.ts";
 import { PAGE_SIZE } from "../../src/handlers/leasequery/postgresql/store.ts";
-import {
-  bundleFromPacket,
-  type Handler,
-  type MessageHandler,
-  ReplyWithLeasequeryError,
-} from "../../src/pipeline/mod.ts";
+import { type MessageHandler, StatisticsStore } from "../../src/pipeline/mod.ts";
 import {
   ClientDataOption,
   ClientIdOption,
@@ -25,9 +17,9 @@ import {
   IAAddressOption,
   IAPrefixOption,
   LeasequeryDoneMessage,
-  LeasequeryReplyMessage,
   LinkLayerDuid,
   OptionRequestOption,
+  parseMessage,
   QUERY_BY_ADDRESS,
   QUERY_BY_CLIENTID,
   QUERY_BY_LINK_ADDRESS,
@@ -40,16 +32,7 @@ import {
   StatusCodeOption,
 } from "../../src/protocol/mod.ts";
 import { handlersFromConfig, type PostgresCluster, postgresTest } from "../helpers/postgres.ts";
-import {
-  elapsed,
-  iana,
-  iapd,
-  packet,
-  relayed,
-  run,
-  type SERVER_DUID,
-  serverId,
-} from "../pipeline/helpers.ts";
+import { elapsed, iana, iapd, packet, relayed, run, serverId } from "../pipeline/helpers.ts";
 import { AssignHandler, type Assignment, leasequery, lqPipeline } from "./lq_helpers.ts";
 
 const LINK = "2001:db8:1::1";
@@ -111,28 +94,13 @@ async function ask(
   message: ClientServerMessage,
   tcp = false,
 ): Promise<ClientServerMessage[]> {
-  const bundle = bundleFromPacket(
+  const result = await s.pipeline.handle(
     packet(message, { source: REQUESTOR, multicast: false, tcp }),
-    false,
+    new StatisticsStore(),
   );
-  const handlers: Handler[] = s.pipeline.handlersFor(bundle);
-  for (const h of handlers) {
-    const pending = (h as { lookup?: (b: typeof bundle) => Promise<void> | undefined }).lookup?.(
-      bundle,
-    );
-    if (pending) await pending;
-  }
-  bundle.responses = [new LeasequeryReplyMessage(bundle.request.transactionId, [])];
-  bundle.createOutgoingRelayMessages();
-  try {
-    for (const h of handlers) h.pre(bundle);
-    for (const h of handlers) h.handle(bundle);
-  } catch (e) {
-    if (!(e instanceof ReplyWithLeasequeryError)) throw e;
-    return [new LeasequeryReplyMessage(1, [new StatusCodeOption(e.statusCode, e.statusMessage)])];
-  }
-  const out: ClientServerMessage[] = [bundle.response];
-  const more = bundle.moreResponses as AsyncIterable<ClientServerMessage> | undefined;
+  assert.ok(result.replies.length > 0, `no answer: ${result.outcome}`);
+  const out = result.replies.map((r) => parseMessage(r.data) as ClientServerMessage);
+  const more = result.bundle?.moreResponses as AsyncIterable<ClientServerMessage> | undefined;
   if (more) { for await (const m of more) out.push(m); }
   return out;
 }

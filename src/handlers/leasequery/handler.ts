@@ -267,7 +267,7 @@ export class AsyncLeasequeryHandler extends LeasequeryHandler {
    * Run the query of a leasequery this handler will answer (allowed requestor, a query type
    * allowed on this transport); undefined for every other request.
    */
-  lookup(bundle: TransactionBundle): Promise<void> | undefined {
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
     const request = bundle.request;
     if (!(request instanceof LeasequeryMessage)) return undefined;
     const query = request.getOption(LQQueryOption);

@@ -14,7 +14,12 @@ import {
   openPostgresSource,
   type PostgresAssignmentSource,
 } from "../../../src/handlers/static/postgresql/mod.ts";
-import { bundleFromPacket, type Handler } from "../../../src/pipeline/mod.ts";
+import {
+  bundleFromPacket,
+  type Handler,
+  scalarIndex,
+  StatisticsStore,
+} from "../../../src/pipeline/mod.ts";
 import {
   AdvertiseMessage,
   type ClientServerMessage,
@@ -26,6 +31,7 @@ import {
   LinkLayerIdOption,
   type Message,
   type Option,
+  parseMessage,
   RemoteIdOption,
   ReplyMessage,
   serializeMessage,
@@ -40,8 +46,8 @@ import {
   iana,
   iapd,
   packet,
+  pipelineFromConfig,
   relayed,
-  type SERVER_DUID,
 } from "../../pipeline/helpers.ts";
 import {
   confirm,
@@ -286,6 +292,47 @@ ${extra}</static-postgresql>`;
         if (!pg.running) await pg.startServer();
         await cached.close();
         await uncached.close();
+      }
+    },
+  );
+
+  await t.step(
+    "through the pipeline: answered after the lookup; dropped and counted when it fails",
+    async () => {
+      const p = pipelineFromConfig(config("    outage-cache-time 0\n"));
+      await p.workerInit();
+      const stats = new StatisticsStore();
+      const ask = async () => {
+        const result = await p.handle(packet(solicit(CLIENT_DUID, iana(1))), stats);
+        const reply = result.replies.length ? parseMessage(result.replies[0].data) : undefined;
+        return { result, reply: reply as ClientServerMessage | undefined };
+      };
+      try {
+        const pending = p.handle(packet(solicit(CLIENT_DUID, iana(1))), stats);
+        assert.ok(pending instanceof Promise, "a request that needs a row waits for its lookup");
+        await pending;
+        const { reply } = await ask();
+        assert.equal(addressOf(reply!), "2001:db8:1::10");
+        await pg.stopServer();
+        const down = await ask();
+        assert.equal(down.result.outcome, "lookup_failure");
+        assert.equal(down.result.replies.length, 0, "no answer, never an empty one");
+        const counters = stats.sets.get("global")!;
+        assert.equal(counters[scalarIndex("lookup_failures")], 1);
+        assert.equal(counters[scalarIndex("handling_errors")], 0);
+        await pg.startServer();
+        let again: ClientServerMessage | undefined;
+        for (let i = 0; i < 100 && !again; i++) {
+          again = (await ask()).reply;
+          if (!again) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(addressOf(again!), "2001:db8:1::10");
+        // Requests that need no row stay on the synchronous path.
+        const info = p.handle(packet(new InformationRequestMessage(9, [clientId()])), stats);
+        assert.ok(!(info instanceof Promise));
+      } finally {
+        if (!pg.running) await pg.startServer();
+        await p.close();
       }
     },
   );

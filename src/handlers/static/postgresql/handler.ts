@@ -30,7 +30,7 @@ export class AsyncStaticAssignmentHandler extends StaticAssignmentHandler {
    * IA_NA or IA_PD; undefined (nothing to wait for) otherwise. Rejects when the source cannot
    * say (the request is then not answered).
    */
-  lookup(bundle: TransactionBundle): Promise<void> | undefined {
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
     if (!answersRequest(bundle)) return undefined;
     const options = bundle.request.options;
     if (!options.some((o) => o instanceof IANAOption || o instanceof IAPDOption)) return undefined;
