@@ -2,7 +2,8 @@
  * A real `dhcpkit serve` with PostgreSQL sections and bad input, on a cluster of the test's own:
  * an unreachable URL, a wrong password, a missing table and a schema from a newer dhcpkit stop the
  * server from starting with one line naming the database (never the password), and no half-started
- * server is left behind.
+ * server is left behind. A running server with a malformed row answers the other clients, not
+ * that one, and says which row of which table is wrong.
  * @module
  */
 
@@ -11,9 +12,11 @@ import { join } from "node:path";
 import { postgresTest } from "../helpers/postgres.ts";
 import {
   baseConfig,
+  ctl,
   freeUdpPort,
   makeWorkDir,
   spawnCollectingStderr,
+  startServer,
   writeConfig,
 } from "./helpers.ts";
 
@@ -116,4 +119,57 @@ postgresTest("serve with PostgreSQL sections: bad input stops the start", async 
       Deno.removeSync(dir, { recursive: true });
     }
   });
+
+  await t.step(
+    "a malformed row: its client is not answered, the log names the table and row",
+    async () => {
+      await pg.sql(
+        "INSERT INTO assignments VALUES ('duid:00030001020000000b01', '2001:db8::zz', NULL), " +
+          "('duid:00030001020000000b02', '2001:db8::b2', NULL)",
+        "dhcp",
+      );
+      const dir = makeWorkDir();
+      const port = freeUdpPort();
+      writeConfig(join(dir, "server.conf"), baseConfig(port, staticSection(url, passwordFile)));
+      const server = await startServer(dir, ["-v", "-v"]);
+      try {
+        const query = async (duid: string) => {
+          const out = await new Deno.Command(Deno.execPath(), {
+            args: [
+              "run",
+              "-A",
+              MAIN,
+              "query",
+              "solicit",
+              "--server",
+              "::1",
+              "--port",
+              `${port}`,
+              "--duid",
+              duid,
+              "--timeout",
+              "2",
+            ],
+            stdin: "null",
+          }).output();
+          return { code: out.code, stdout: new TextDecoder().decode(out.stdout) };
+        };
+        const good = await query("00030001020000000b02");
+        assert.equal(good.code, 0);
+        assert.match(good.stdout, /2001:db8::b2/);
+        const bad = await query("00030001020000000b01");
+        assert.equal(bad.code, 1, `the client of a malformed row got an answer: ${bad.stdout}`);
+        assert.match(
+          server.stderr(),
+          /PostgreSQL table assignments in postgresql:\/\/dhcpkit@\/dhcp\?host=\S+: row duid:00030001020000000b01 is malformed: address "2001:db8::zz" is not an IPv6 address/,
+        );
+        const stats = await ctl(server.socket, "stats");
+        assert.match(stats.stdout, /Lookup failures: 1\b/);
+        assert.match(stats.stdout, /Handling errors: 0\b/);
+      } finally {
+        await server.kill();
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  );
 });
