@@ -23,6 +23,8 @@ export const COMMANDS: Record<string, Runner> = {
   "check-config": async (args) => (await import("./check_config.ts")).checkConfigCommand(args),
   "config-docs": async (args) => (await import("./config_docs.ts")).configDocsCommand(args),
   "build-sqlite": async (args) => (await import("./build_sqlite.ts")).buildSqliteCommand(args),
+  "build-postgresql": async (args) =>
+    (await import("./build_postgresql.ts")).buildPostgresqlCommand(args),
   decode: async (args) => (await import("./decode.ts")).decodeCommand(args),
   leasequery: async (args) => (await import("./leasequery.ts")).leasequeryCommand(args),
   query: async (args) => (await import("./query.ts")).queryCommand(args),

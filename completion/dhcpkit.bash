@@ -23,7 +23,7 @@ _dhcpkit() {
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     COMPREPLY=()
     if [ "$COMP_CWORD" -le 1 ]; then
-        COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite decode leasequery query man completion help version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version --help --version' -- "$cur"))
         return 0
     fi
     case "${COMP_WORDS[1]}" in
@@ -83,6 +83,21 @@ _dhcpkit() {
         case "$n" in
             0) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
             1) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+        esac
+        ;;
+    build-postgresql)
+        case "$prev" in
+            --password-file|-p) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+            --table|-t) return 0; return 0 ;;
+        esac
+        if [[ "$cur" == -* ]]; then
+            COMPREPLY=($(compgen -W '--force -f --password-file -p --table -t --verbosity -v --help -h' -- "$cur"))
+            return 0
+        fi
+        n=$(_dhcpkit_positional '--password-file -p --table -t')
+        case "$n" in
+            0) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
+            1) return 0 ;;
         esac
         ;;
     decode)
@@ -150,7 +165,7 @@ _dhcpkit() {
         fi
         n=$(_dhcpkit_positional '--output -o')
         case "$n" in
-            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite decode leasequery query man completion help version' -- "$cur")) ;;
+            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version' -- "$cur")) ;;
         esac
         ;;
     completion)
@@ -170,7 +185,7 @@ _dhcpkit() {
         fi
         n=$(_dhcpkit_positional '')
         case "$n" in
-            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite decode leasequery query man completion help version' -- "$cur")) ;;
+            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version' -- "$cur")) ;;
         esac
         ;;
     version)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
 # reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
-#   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite (default csv)
+#   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite|postgresql (default csv; postgresql
+#     loads the rows with build-postgresql into a fresh database `dhcpkit` of the cluster
+#     bench/load/postgres.sh started: PG_SOCKET_DIR, PG_BIN)
 #   DHCPKIT_IO auto|deno|ffi (default auto): the UDP I/O backend (`io-backend`). The server runs
 #     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
 #   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
@@ -24,6 +26,12 @@ backend=${DHCPKIT_BACKEND:-csv}
 if [ "$backend" = sqlite ]; then
   "${deno_run[@]}" "$repo/cli/main.ts" build-sqlite -f "$wd/assignments.csv" "$wd/assignments.sqlite" >/dev/null
   static="<static-sqlite assignments.sqlite>"; close="</static-sqlite>"
+elif [ "$backend" = postgresql ]; then
+  . "$repo/bench/load/postgres.sh"
+  pg_sql postgres -c "DROP DATABASE IF EXISTS dhcpkit WITH (FORCE)" -c "CREATE DATABASE dhcpkit"
+  url="postgresql://postgres@/dhcpkit?host=$PG_SOCKET_DIR"
+  "${deno_run[@]}" "$repo/cli/main.ts" build-postgresql -f "$wd/assignments.csv" "$url" >/dev/null
+  static="<static-postgresql $url>"; close="</static-postgresql>"
 else
   static="<static-csv assignments.csv>"; close="</static-csv>"
 fi

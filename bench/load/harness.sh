@@ -30,6 +30,7 @@
 #   RATES="1000 2000"  fixed-rate mode instead of the search (one line per rate and rep)
 #   SERVER_CPUS=1 CLIENT_CPUS=0 (taskset lists; MT_SERVER_CPUS for sarr-mt, default = SERVER_CPUS)
 #   CPU_TREE=1   server CPU = the server PID plus all its descendants (multi-process servers)
+#   EXTRA_CPU_PID  a further process tree counted as server CPU (the PostgreSQL cluster)
 #   READY_WAIT=0.3  seconds between "listens on 547" and the first run (servers that bind before they are ready)
 #   OUT_DIR (raw logs; default: a new temporary folder)   PCAP_DIR (default: this script's dir)
 set -euo pipefail
@@ -209,7 +210,14 @@ tree_ticks() {
     END { in_t[root] = 1; do { ch = 0; for (p in pp) if (!(p in in_t) && (pp[p] in in_t)) { in_t[p] = 1; ch = 1 } } while (ch)
           for (p in in_t) tot += t[p]; print tot + 0 }' || true
 }
-srv_ticks() { if [[ "${CPU_TREE:-0}" == 1 ]]; then tree_ticks "$1"; else proc_ticks "$1"; fi; }
+# EXTRA_CPU_PID: a process tree whose CPU counts as the server's too (the PostgreSQL cluster a
+# server answers from: its postmaster and every backend).
+srv_ticks() {
+  local t
+  if [[ "${CPU_TREE:-0}" == 1 ]]; then t=$(tree_ticks "$1"); else t=$(proc_ticks "$1"); fi
+  [[ -n "${EXTRA_CPU_PID:-}" ]] && t=$((t + $(tree_ticks "$EXTRA_CPU_PID")))
+  echo "$t"
+}
 
 # run_one SCEN REP RATE -> appends a row to runs.tsv, returns 0 if drops < MAX_DROP_PCT
 run_one() {

@@ -23,7 +23,10 @@ done
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]]). IO is the
+# case = label|harness scenario|server (kea, kea-pg or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]]).
+# kea-pg is Kea with its PostgreSQL host backend, dhcpkit:postgresql static-postgresql: both read
+# the same reservations from a PostgreSQL cluster this script starts (bench/load/postgres.sh),
+# whose CPU (postmaster and backends) is counted as the server's in those cases. IO is the
 # `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
 # the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay`.
 CASES=${CASES:-"
@@ -36,6 +39,9 @@ CASES=${CASES:-"
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:0:deno
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0
 4-way NA+PD static SQLite|sarr-resv|dhcpkit:sqlite:0:deno
+4-way NA+PD static PostgreSQL|sarr-resv|kea-pg
+4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:0
+4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:2
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:deno
@@ -57,12 +63,17 @@ MAX_CASES=${MAX_CASES-"
 results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv"
 : >"$results"
 : >"$maxima"
-trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true' EXIT
+trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true; [ -n "${PG_SOCKET_DIR:-}" ] && pg_stop "$PG_SOCKET_DIR"' EXIT
+if grep -qE 'kea-pg|dhcpkit:postgresql' <<<"$CASES$MAX_CASES"; then
+  . "$here/postgres.sh"
+  pg_start "$OUT_DIR/pg"
+fi
 
 # run_case LABEL SCENARIO SERVER RATES N: run the harness for one server (raw data in caseN/);
 # prints its RUN/SUMMARY lines
 run_case() {
   local label=$1 scenario=$2 server=$3 rates=$4 no=$5 name cmd ready tree backend workers io delay
+  local extra=""
   name=$server
   if [[ $server == dhcpkit:* ]]; then
     IFS=: read -r _ backend workers io delay <<<"$server"
@@ -70,12 +81,15 @@ run_case() {
     export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=${io:-auto}
     export DHCPKIT_BATCH_DELAY=$delay
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
+    [ "$backend" = postgresql ] && extra=$PG_POSTMASTER
+  elif [ "$server" = kea-pg ]; then
+    cmd="$here/kea_pg_server.sh" ready=0.5 tree=0 extra=$PG_POSTMASTER
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
   echo "== $label: $name $([ -n "$rates" ] && echo "at $rates/s" || echo "rate search") (case$no)" >&2
   RATES=$rates SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready \
-    CPU_TREE=$tree OUT_DIR="$OUT_DIR/case$no" \
+    CPU_TREE=$tree EXTRA_CPU_PID=$extra OUT_DIR="$OUT_DIR/case$no" \
     bash "$here/harness.sh" bench 2>"$OUT_DIR/case$no.log" | grep -E '^(RUN|SUMMARY) ' |
     sed "s|^|$name\t|" || echo "   no result, see $OUT_DIR/case$no.log" >&2
 }
@@ -106,12 +120,14 @@ echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
 awk -F'\t' '
   BEGIN { printf "%-34s %6s  %-34s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
-  { row[NR] = $0; if ($3 == "kea") kea[$8 "|" $2] = $7 }
+  # Kea rows: by label (kea-pg for the PostgreSQL cases) and by scenario (kea for the others).
+  { row[NR] = $0; if ($3 ~ /^kea/) { bylabel[$1 "|" $2] = $7; if ($3 == "kea") kea[$8 "|" $2] = $7 } }
   END {
     for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]
-      ratio = (f[3] != "kea" && kea[k] > 0) ? sprintf("%.2f", f[7] / kea[k]) : "-"
+      base = (f[1] "|" f[2]) in bylabel ? bylabel[f[1] "|" f[2]] : kea[k]
+      ratio = (f[3] !~ /^kea/ && base > 0) ? sprintf("%.2f", f[7] / base) : "-"
       printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
-echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario; raw data in $OUT_DIR)"
+echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; raw data in $OUT_DIR)"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi

@@ -230,6 +230,59 @@ export const BUILD_SQLITE: UsageTable = {
   ],
 };
 
+/** `dhcpkit build-postgresql`. */
+export const BUILD_POSTGRESQL: UsageTable = {
+  name: "build-postgresql",
+  section: 1,
+  summary: "load an assignment CSV file into the PostgreSQL table of <static-postgresql>",
+  synopsis: ["[-f] [-v] [-p FILE] [-t TABLE] SOURCE URL"],
+  description: [
+    "Load the assignment CSV file SOURCE into the table (default assignments) of the " +
+    "PostgreSQL database URL, a libpq URL such as postgresql://USER@/DB?host=/run/postgresql " +
+    "or postgresql://USER@HOST:PORT/DB, without a password. The table is created when " +
+    "missing. Invalid rows are reported with their line numbers and skipped.",
+    "All changes are made in one transaction: servers reading the table see the old rows " +
+    "until it commits and the new ones after, never a half-loaded table. A second run on the " +
+    "same table while one is loading stops at once and changes nothing.",
+    "When more than 30% of the rows would be deleted because their ids are no longer in " +
+    "SOURCE, they are kept (a truncated SOURCE must not empty the table) unless --force is " +
+    "given.",
+  ],
+  options: [
+    {
+      long: "force",
+      short: "f",
+      help: "delete ids no longer in SOURCE even when that removes more than 30% of the table",
+    },
+    {
+      long: "password-file",
+      short: "p",
+      arg: "FILE",
+      help: "read the password of the URL's user from the first line of FILE",
+      complete: "file",
+    },
+    {
+      long: "table",
+      short: "t",
+      arg: "TABLE",
+      help: "the table to load (name or schema.name; default assignments)",
+    },
+    verbosity(
+      "more output; repeat for more (errors are always shown; -v adds warnings such as skipped " +
+        "rows, -vv progress information, -vvv debugging)",
+    ),
+  ],
+  positionals: [
+    { name: "SOURCE", help: "the assignment CSV file", complete: "file" },
+    { name: "URL", help: "the database, e.g. postgresql://dhcpkit@/dhcp?host=/run/postgresql" },
+  ],
+  exitStatus: [
+    [0, "done"],
+    [1, "error (including wrong arguments), or another run is loading the same table"],
+    [2, "rows loaded, but stale rows kept because of the 30% rule (see --force)"],
+  ],
+};
+
 /** `dhcpkit decode`. */
 export const DECODE: UsageTable = {
   name: "decode",
@@ -504,6 +557,7 @@ export const COMMAND_TABLES: readonly UsageTable[] = [
   CHECK_CONFIG,
   CONFIG_DOCS,
   BUILD_SQLITE,
+  BUILD_POSTGRESQL,
   DECODE,
   LEASEQUERY,
   QUERY,

@@ -159,7 +159,10 @@ Deno.test("bash completion works in a real bash", async () => {
     "reload",
     "reopen-logs",
   ]);
-  assert.deepEqual(await complete(["dhcpkit", "help", "build"]), ["build-sqlite"]);
+  assert.deepEqual(await complete(["dhcpkit", "help", "build"]), [
+    "build-postgresql",
+    "build-sqlite",
+  ]);
   assert.deepEqual(await complete(["dhcpkit", "serve", "--verb"]), ["--verbosity"]);
   assert.deepEqual(await complete(["dhcpkit", "check-config", "examples/isp.c"]), [
     "examples/isp.conf",

@@ -7,6 +7,11 @@
  * Over TCP the first client goes in the LEASEQUERY-REPLY and the rest are produced lazily in
  * {@link TransactionBundle.moreResponses} as {@link BulkResponses} (see `stream.ts`), which the
  * TCP listener pulls one by one from the store while it sends.
+ *
+ * With a store on a database server ({@link AsyncLeaseStore}) the handler is an
+ * {@link AsyncLeasequeryHandler}: its asynchronous lookup runs the query before the request is
+ * handled (over UDP it reads the clients of the answer; over TCP the first one, the rest being
+ * read while they are sent), and `handle()` answers from what the lookup found.
  * @module
  */
 
@@ -31,10 +36,13 @@ import {
   ReplyMessage,
   StatusCode,
 } from "../../protocol/mod.ts";
-import { BulkResponses } from "./stream.ts";
+import { AsyncBulkResponses, BulkResponses } from "./stream.ts";
 import {
+  type AsyncClientCursor,
+  type AsyncLeaseStore,
   type ClientCursor,
   type ClientRecord,
+  isAsyncLeaseStore,
   type LeaseStore,
   MalformedQueryError,
   type QueryOptions,
@@ -57,7 +65,20 @@ export const KNOWN_QUERY_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 /** At most this many client records are looked at for one UDP reply. */
-const UDP_RECORD_LIMIT = 1000;
+export const UDP_RECORD_LIMIT = 1000;
+
+/** What the lookup of an {@link AsyncLeasequeryHandler} found, kept in the bundle. */
+type LookedUp =
+  | { kind: "unsupported" }
+  | { kind: "failed"; error: unknown }
+  | { kind: "records"; records: ClientRecord[] }
+  | { kind: "stream"; first?: ClientRecord; rest: AsyncClientCursor };
+
+/** A cursor over records already read. */
+function arrayCursor(records: ClientRecord[]): ClientCursor {
+  const iterator = records[Symbol.iterator]();
+  return Object.assign(iterator, { close() {} }) as unknown as ClientCursor;
+}
 
 /** Answers leasequeries from a store and records every outgoing Reply in it. */
 export class LeasequeryHandler extends Handler {
@@ -69,7 +90,7 @@ export class LeasequeryHandler extends Handler {
    * (injectable for tests).
    */
   constructor(
-    readonly store: LeaseStore,
+    readonly store: LeaseStore | AsyncLeaseStore,
     allowFrom: readonly { bytes: Uint8Array; length: number }[] = [],
     sensitiveOptions: Iterable<number> = [],
     readonly now: () => number = () => Date.now() / 1000,
@@ -84,12 +105,28 @@ export class LeasequeryHandler extends Handler {
     await this.store.open(this.#sensitive);
   }
 
+  /** Whether the requestor (the sender closest to it) may query. */
+  allowed(bundle: TransactionBundle): boolean {
+    if (this.#allowFrom.length === 0) return true;
+    const requestor = bundle.incomingRelayMessages[0].peerAddress;
+    return this.#allowFrom.some((p) => p.contains(requestor));
+  }
+
+  /** The options a query is answered with (asked for, never disclosed, the time now). */
+  queryOptions(query: LQQueryOption): QueryOptions {
+    return {
+      requestedOptions: query.options.find((o) => o instanceof OptionRequestOption)
+        ?.requestedOptions ?? [],
+      sensitiveOptions: this.#sensitive,
+      now: this.now(),
+    };
+  }
+
   /** Check that the requestor (the sender closest to it) may query. */
   override pre(bundle: TransactionBundle): void {
     if (!(bundle.request instanceof LeasequeryMessage)) return;
-    if (this.#allowFrom.length === 0) return;
-    const requestor = bundle.incomingRelayMessages[0].peerAddress;
-    if (!this.#allowFrom.some((p) => p.contains(requestor))) {
+    if (!this.allowed(bundle)) {
+      const requestor = bundle.incomingRelayMessages[0].peerAddress;
       throw new ReplyWithLeasequeryError(
         StatusCode.NotAllowed,
         `Leasequery not allowed from ${requestor}`,
@@ -103,24 +140,20 @@ export class LeasequeryHandler extends Handler {
     const query = bundle.getUnhandledOptions(LQQueryOption)[0];
     if (!query) return;
     const tcp = bundle.receivedOverTcp;
-    const options: QueryOptions = {
-      requestedOptions: query.options.find((o) => o instanceof OptionRequestOption)
-        ?.requestedOptions ?? [],
-      sensitiveOptions: this.#sensitive,
-      now: this.now(),
-    };
+    const looked = bundle.handlerData.get(this) as LookedUp | undefined;
+    if (looked) {
+      this.#answerLookedUp(bundle, query, looked);
+      return;
+    }
+    const store = this.store;
+    if (isAsyncLeaseStore(store)) {
+      throw new Error("leasequery on a database server answered without its lookup");
+    }
     let cursor: ClientCursor | undefined;
     try {
-      cursor = this.store.find(query, options, tcp);
+      cursor = store.find(query, this.queryOptions(query), tcp);
     } catch (e) {
-      if (e instanceof MalformedQueryError) {
-        throw new ReplyWithLeasequeryError(StatusCode.MalformedQuery, e.message);
-      }
-      log.error("Leasequery store failed: {error}", { error: (e as Error).message });
-      throw new ReplyWithLeasequeryError(
-        tcp ? StatusCode.QueryTerminated : StatusCode.UnspecFail,
-        "Lease data is not available",
-      );
+      storeFailed(e, tcp);
     }
     if (!cursor) return; // unsupported type: UnknownQueryType from the cleanup handler
     bundle.markHandled(query);
@@ -134,6 +167,31 @@ export class LeasequeryHandler extends Handler {
         tcp ? StatusCode.QueryTerminated : StatusCode.UnspecFail,
         "Cannot build the leasequery reply",
       );
+    }
+  }
+
+  /** Answer from what the lookup of an {@link AsyncLeasequeryHandler} found. */
+  #answerLookedUp(bundle: TransactionBundle, query: LQQueryOption, looked: LookedUp): void {
+    const tcp = bundle.receivedOverTcp;
+    switch (looked.kind) {
+      case "unsupported":
+        return;
+      case "failed":
+        storeFailed(looked.error, tcp);
+        return;
+      case "records":
+        bundle.markHandled(query);
+        this.#answerDatagram(bundle, arrayCursor(looked.records));
+        return;
+      case "stream":
+        bundle.markHandled(query);
+        if (!looked.first) {
+          looked.rest.close();
+          return;
+        }
+        bundle.response.options.push(looked.first.clientData);
+        bundle.moreResponses = new AsyncBulkResponses(bundle.request.transactionId, looked.rest);
+        return;
     }
   }
 
@@ -174,6 +232,86 @@ export class LeasequeryHandler extends Handler {
   /** Close the store. */
   override close(): void {
     this.store.close();
+  }
+}
+
+/** Turn a store failure into the status reply: MalformedQuery, or that the data is unavailable. */
+function storeFailed(e: unknown, tcp: boolean): never {
+  if (e instanceof MalformedQueryError) {
+    throw new ReplyWithLeasequeryError(StatusCode.MalformedQuery, e.message);
+  }
+  log.error("Leasequery store failed: {error}", { error: (e as Error).message });
+  throw new ReplyWithLeasequeryError(
+    tcp ? StatusCode.QueryTerminated : StatusCode.UnspecFail,
+    "Lease data is not available",
+  );
+}
+
+/**
+ * The `<leasequery>` handler over an {@link AsyncLeaseStore}: the query runs in the asynchronous
+ * lookup. A store that fails is not a lookup failure: the requestor gets UnspecFail (UDP) or
+ * QueryTerminated (TCP), as with the other stores, so that it can ask another server.
+ */
+export class AsyncLeasequeryHandler extends LeasequeryHandler {
+  /** Create the handler over an asynchronous store (see {@link LeasequeryHandler}). */
+  constructor(
+    store: AsyncLeaseStore,
+    allowFrom: readonly { bytes: Uint8Array; length: number }[] = [],
+    sensitiveOptions: Iterable<number> = [],
+    now?: () => number,
+  ) {
+    super(store, allowFrom, sensitiveOptions, now);
+  }
+
+  /**
+   * Run the query of a leasequery this handler will answer (allowed requestor, a query type
+   * allowed on this transport); undefined for every other request.
+   */
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
+    const request = bundle.request;
+    if (!(request instanceof LeasequeryMessage)) return undefined;
+    const query = request.getOption(LQQueryOption);
+    if (!query || !this.allowed(bundle)) return undefined;
+    const tcp = bundle.receivedOverTcp;
+    if (!tcp && BULK_QUERY_TYPES.has(query.queryType)) return undefined; // NotAllowed
+    if (tcp && bundle.realRelays.length > 0) return undefined; // dropped
+    const store = this.store as AsyncLeaseStore;
+    let cursor: AsyncClientCursor | undefined;
+    try {
+      cursor = store.query(query, this.queryOptions(query), tcp);
+    } catch (error) {
+      bundle.handlerData.set(this, { kind: "failed", error } satisfies LookedUp);
+      return undefined;
+    }
+    if (!cursor) {
+      bundle.handlerData.set(this, { kind: "unsupported" } satisfies LookedUp);
+      return undefined;
+    }
+    return (tcp ? this.#first(cursor) : this.#all(cursor)).then(
+      (looked) => void bundle.handlerData.set(this, looked),
+      (error) => {
+        cursor.close();
+        bundle.handlerData.set(this, { kind: "failed", error } satisfies LookedUp);
+      },
+    );
+  }
+
+  async #all(cursor: AsyncClientCursor): Promise<LookedUp> {
+    const records: ClientRecord[] = [];
+    try {
+      for await (const r of cursor) {
+        records.push(r);
+        if (records.length >= UDP_RECORD_LIMIT) break;
+      }
+    } finally {
+      cursor.close();
+    }
+    return { kind: "records", records };
+  }
+
+  async #first(cursor: AsyncClientCursor): Promise<LookedUp> {
+    const first = await cursor.next();
+    return { kind: "stream", first: first.done ? undefined : first.value, rest: cursor };
   }
 }
 

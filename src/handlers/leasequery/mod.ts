@@ -1,6 +1,7 @@
 /**
  * The leasequery extension (RFC 5007, RFC 5460): the `<leasequery>` handler with its store
- * (`<lq-sqlite>`, a section of the `leasequery-store` kind), the setup and cleanup handlers that
+ * (`<lq-sqlite>` or `<lq-postgresql>`, sections of the `leasequery-store` kind), the setup and
+ * cleanup handlers that
  * enforce the bulk leasequery transport rules for every request, and the stream responder that
  * sends bulk answers over `<listen-tcp>`.
  * @module
@@ -9,13 +10,16 @@
 import { buildComponent } from "../registry.ts";
 import { componentFor, defineExtension, handlerFor } from "../extension.ts";
 import {
+  AsyncLeasequeryHandler,
   leasequeryCleanupHandlers,
   LeasequeryHandler,
   leasequerySetupHandlers,
 } from "./handler.ts";
-import { leasequerySection, lqSqliteSection } from "./section.ts";
+import { leasequerySection, lqPostgresqlSection, lqSqliteSection } from "./section.ts";
 import { LeasequerySqliteStore } from "./sqlite.ts";
-import { isLeaseStore } from "./store.ts";
+import { LeasequeryPostgresStore } from "./postgresql/store.ts";
+import { isAsyncLeaseStore, isLeaseStore } from "./store.ts";
+import { openSectionPool } from "../postgresql.ts";
 import { leasequeryStreamResponder } from "./stream.ts";
 
 /** Leasequery and bulk leasequery. */
@@ -40,10 +44,18 @@ export const leasequeryExtension = defineExtension({
           `${storeSection.file}:${storeSection.line}: <${storeSection.type}> is not a lease store`,
         );
       }
-      return new LeasequeryHandler(store, v.allowFrom ?? [], v.sensitiveOptions ?? []);
+      return isAsyncLeaseStore(store)
+        ? new AsyncLeasequeryHandler(store, v.allowFrom ?? [], v.sensitiveOptions ?? [])
+        : new LeasequeryHandler(store, v.allowFrom ?? [], v.sensitiveOptions ?? []);
     }),
   ],
-  components: [componentFor(lqSqliteSection, (v) => new LeasequerySqliteStore(v.path))],
+  components: [
+    componentFor(lqSqliteSection, (v) => new LeasequerySqliteStore(v.path)),
+    componentFor(
+      lqPostgresqlSection,
+      (v) => new LeasequeryPostgresStore(() => openSectionPool(v), { queueSize: v.queueSize }),
+    ),
+  ],
   setupHandlers: leasequerySetupHandlers,
   cleanupHandlers: leasequeryCleanupHandlers,
   streamResponder: leasequeryStreamResponder,

@@ -1,5 +1,6 @@
 /**
- * Leasequery section types: the `<leasequery>` handler and the `<lq-sqlite>` store.
+ * Leasequery section types: the `<leasequery>` handler and its stores `<lq-sqlite>` and
+ * `<lq-postgresql>`.
  *
  * @module
  */
@@ -7,11 +8,13 @@
 import {
   type ConfigSection,
   defineSection,
+  integer,
   type IPv6Prefix,
   ipv6Prefix,
   optionCode,
   pathInExistingDir,
 } from "../../config/mod.ts";
+import { connectionKeys, type ConnectionValues, postgresqlName } from "../postgresql.ts";
 
 /** Values of `<leasequery>`. */
 export interface LeasequeryValues {
@@ -27,13 +30,19 @@ export interface LqSqliteValues {
   path: string;
 }
 
+/** Values of `<lq-postgresql URL>`. */
+export interface LqPostgresqlValues extends ConnectionValues {
+  /** Lease records each worker keeps while the database cannot be written. */
+  queueSize: number;
+}
+
 /** `<leasequery>` handler. */
 export const leasequerySection = defineSection<LeasequeryValues>({
   type: "leasequery",
   kind: "handler",
   description: "Records the leases this server hands out and answers Leasequery (RFC 5007) and " +
     "Bulk Leasequery (RFC 5460) requests about them. It needs exactly one store section, such " +
-    "as `<lq-sqlite>`. Bulk leasequery runs over TCP, so it also needs a `<listen-tcp>` " +
+    "as `<lq-sqlite>` or `<lq-postgresql>`. Bulk leasequery runs over TCP, so it also needs a `<listen-tcp>` " +
     "listener that admits the requestor.",
   example: [
     "<leasequery>",
@@ -90,4 +99,37 @@ export const lqSqliteSection = defineSection<LqSqliteValues>({
       "file's folder.",
   },
   keys: [],
+});
+
+/** `<lq-postgresql URL>` leasequery store. */
+export const lqPostgresqlSection = defineSection<LqPostgresqlValues>({
+  type: "lq-postgresql",
+  kind: "leasequery-store",
+  description: "Keeps the leases seen in outgoing replies in a PostgreSQL database, named by the " +
+    "section, and answers all leasequery and bulk leasequery query types from it. Several " +
+    "servers can write into one database: a leasequery to any of them then answers for all. " +
+    "The server creates (or upgrades) its tables at start-up; see the operator guide for the " +
+    "schema and the rights the database user needs.\n\n" +
+    "Leases are written in batches away from the request path and can be queried on every " +
+    "server within a second. While the database cannot be written they are kept in memory (see " +
+    "`queue-size`) and written when it is back; what does not fit is counted and logged. " +
+    "Queries while the database is away are answered with UnspecFail (bulk: QueryTerminated), " +
+    "so that the requestor can ask another server.",
+  example: [
+    "<lq-postgresql postgresql://dhcpkit@/dhcp?host=/run/postgresql>",
+    "    password-file /etc/dhcpkit/postgresql.password",
+    "</lq-postgresql>",
+  ].join("\n"),
+  name: postgresqlName,
+  keys: [
+    ...connectionKeys,
+    {
+      name: "queue-size",
+      type: integer(1, 10_000_000),
+      default: 10000,
+      description: "Lease records each worker keeps while the database cannot be written; " +
+        "records beyond this are dropped and counted.",
+      example: "100000",
+    },
+  ],
 });

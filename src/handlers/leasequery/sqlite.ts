@@ -19,16 +19,11 @@ import { getLogger } from "@logtape/logtape";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
   ClientIdOption,
-  duidFromBytes,
   findOption,
-  formatIPv6,
-  fromHex,
   IAAddressOption,
   type LQQueryOption,
-  LQRelayDataOption,
   normalizeIPv6,
   type Option,
-  parseMessage,
   QUERY_BY_ADDRESS,
   QUERY_BY_CLIENTID,
   QUERY_BY_LINK_ADDRESS,
@@ -38,21 +33,19 @@ import {
   RemoteIdOption,
 } from "../../protocol/mod.ts";
 import {
-  buildClientData,
   type ClientCursor,
   type ClientRecord,
-  decodeOptions,
   encodeOptions,
   expandIPv6,
   type LeaseStore,
   MalformedQueryError,
-  MAX_CLIENT_DATA,
   observe,
+  prefixOfRange,
   prefixRange,
   type QueryOptions,
   remoteIdKey,
   type StoredAddress,
-  type StoredClient,
+  storedClientRecord,
   type StoredPrefix,
 } from "./store.ts";
 
@@ -182,20 +175,6 @@ function queryOption<T extends Option>(
   return option;
 }
 
-/** Number of leading bits two equal-length byte strings share. */
-function commonBits(a: Uint8Array, b: Uint8Array): number {
-  let bits = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ^ b[i];
-    if (x === 0) {
-      bits += 8;
-      continue;
-    }
-    return bits + Math.clz32(x) - 24;
-  }
-  return bits;
-}
-
 /** Per-connection prepared statements for reading clients. */
 class Reader {
   readonly addresses: StatementSync;
@@ -232,47 +211,25 @@ class Reader {
         last_address: string;
       })[]
     ) {
-      const first = fromHex(r.first_address);
       prefixes.push({
-        prefix: formatIPv6(first),
-        length: commonBits(first, fromHex(r.last_address)),
+        ...prefixOfRange(r.first_address, r.last_address),
         preferredEnd: r.preferred_lifetime_end,
         validEnd: r.valid_lifetime_end,
         options: r.options ?? new Uint8Array(0),
       });
     }
-    let relay: StoredClient["relay"];
-    if (
-      row.relay_data && row.relay_data.length > 16 &&
-      row.relay_data.length <= MAX_CLIENT_DATA &&
-      q.requestedOptions.includes(LQRelayDataOption.code)
-    ) {
-      try {
-        relay = {
-          peerAddress: formatIPv6(row.relay_data),
-          message: parseMessage(row.relay_data.subarray(16)),
-        };
-      } catch {
-        relay = undefined;
-      }
-    }
-    const client: StoredClient = {
-      duid: duidFromBytes(fromHex(row.client_id)),
-      lastInteraction: row.last_interaction,
-      options: row.options && row.options.length ? safeDecode(row.options) : [],
-      relay,
+    return storedClientRecord(
+      {
+        clientId: row.client_id,
+        linkAddress: row.link_address,
+        options: row.options,
+        lastInteraction: row.last_interaction,
+        relayData: row.relay_data,
+      },
       addresses,
       prefixes,
-    };
-    return { linkAddress: normalizeIPv6(row.link_address), clientData: buildClientData(client, q) };
-  }
-}
-
-function safeDecode(data: Uint8Array) {
-  try {
-    return decodeOptions(data);
-  } catch {
-    return [];
+      q,
+    );
   }
 }
 

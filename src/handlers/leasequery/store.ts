@@ -3,9 +3,11 @@
  * every store shares: which reply data to record and how query results are shaped.
  *
  * A store records what replies hand out ({@link LeaseStore.remember}) and answers the five query
- * types ({@link LeaseStore.find}). A new storage back-end (PostgreSQL, ...) implements
- * {@link LeaseStore}, defines a section of kind `leasequery-store`, and builds its store from that
- * section with `componentFor` in its extension's `components`.
+ * types ({@link LeaseStore.find}). A storage back-end implements {@link LeaseStore} (answered
+ * while the request is handled, like SQLite) or {@link AsyncLeaseStore} (a database server, like
+ * PostgreSQL: asked in the handler's asynchronous lookup), defines a section of kind
+ * `leasequery-store`, and builds its store from that section with `componentFor` in its
+ * extension's `components`.
  * @module
  */
 
@@ -16,6 +18,9 @@ import {
   ClientIdOption,
   CLTTimeOption,
   type Duid,
+  duidFromBytes,
+  formatIPv6,
+  fromHex,
   IAAddressOption,
   IANAOption,
   IAPDOption,
@@ -25,8 +30,10 @@ import {
   type LQQueryOption,
   LQRelayDataOption,
   type Message,
+  normalizeIPv6,
   type Option,
   parseIPv6,
+  parseMessage,
   parseOptions,
   RebindMessage,
   RelayForwardMessage,
@@ -103,6 +110,43 @@ export interface ClientCursor extends IterableIterator<ClientRecord> {
   close(): void;
 }
 
+/**
+ * Lazily produced query results of an {@link AsyncLeaseStore}: each `next()` may ask the database
+ * for more. `close()` (or `return()`) releases what the query holds.
+ */
+export interface AsyncClientCursor extends AsyncIterableIterator<ClientRecord> {
+  /** Release the query's resources; safe to call more than once. */
+  close(): void;
+}
+
+/**
+ * A storage back-end on a database server (PostgreSQL): recording queues the data and writes it in
+ * batches away from the request path; queries are asynchronous, run in the handler's lookup.
+ */
+export interface AsyncLeaseStore {
+  /**
+   * Open the store in this worker (connect, create or migrate the schema). Throws when that fails
+   * at start-up, with a message naming the database, so that the server does not start.
+   */
+  open(sensitiveOptions: ReadonlySet<number>): Promise<void>;
+  /** Whether queries can be answered right now. */
+  readonly available: boolean;
+  /** Queue what the reply in `bundle` hands out (§7.2 rules) for writing. Must not throw. */
+  remember(bundle: TransactionBundle, now: number): void;
+  /**
+   * The clients a query asks about, fetched as the cursor is consumed. Undefined for query types
+   * the store does not support; throws {@link MalformedQueryError} at once when the query lacks
+   * what its type needs.
+   */
+  query(
+    query: LQQueryOption,
+    options: QueryOptions,
+    stream: boolean,
+  ): AsyncClientCursor | undefined;
+  /** Write what is queued (as far as the database allows) and close everything. */
+  close(): void | Promise<void>;
+}
+
 /** A storage back-end for leasequery data. */
 export interface LeaseStore {
   /**
@@ -135,11 +179,17 @@ export class MalformedQueryError extends Error {
   }
 }
 
-/** True when `value` has the methods of a {@link LeaseStore}. */
-export function isLeaseStore(value: unknown): value is LeaseStore {
+/** True when `value` has the methods of a {@link LeaseStore} or an {@link AsyncLeaseStore}. */
+export function isLeaseStore(value: unknown): value is LeaseStore | AsyncLeaseStore {
   if (typeof value !== "object" || value === null) return false;
   const store = value as Record<string, unknown>;
-  return ["open", "remember", "find", "close"].every((m) => typeof store[m] === "function");
+  return ["open", "remember", "close"].every((m) => typeof store[m] === "function") &&
+    (typeof store.find === "function" || typeof store.query === "function");
+}
+
+/** True when `store` is queried asynchronously. */
+export function isAsyncLeaseStore(store: LeaseStore | AsyncLeaseStore): store is AsyncLeaseStore {
+  return typeof (store as AsyncLeaseStore).query === "function";
 }
 
 /** Options never stored with a client: identification, containers and status. */
@@ -431,4 +481,80 @@ export function buildClientData(
     }
   }
   return new ClientDataOption(out);
+}
+
+/** Number of leading bits two equal-length byte strings share. */
+function commonBits(a: Uint8Array, b: Uint8Array): number {
+  let bits = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ^ b[i];
+    if (x === 0) {
+      bits += 8;
+      continue;
+    }
+    return bits + Math.clz32(x) - 24;
+  }
+  return bits;
+}
+
+/** The prefix (canonical text) and length of a stored range of fully expanded addresses. */
+export function prefixOfRange(first: string, last: string): { prefix: string; length: number } {
+  const start = fromHex(first);
+  return { prefix: formatIPv6(start), length: commonBits(start, fromHex(last)) };
+}
+
+/** Stored options, or none when they cannot be decoded. */
+function safeDecode(data: Uint8Array): Option[] {
+  try {
+    return decodeOptions(data);
+  } catch {
+    return [];
+  }
+}
+
+/** A stored client row as every store reads it. */
+export interface StoredClientRow {
+  /** Client DUID as hex. */
+  clientId: string;
+  /** Link address (expanded or canonical text). */
+  linkAddress: string;
+  /** Stored reply options, wire encoded. */
+  options: Uint8Array | null;
+  /** Unix time of the last interaction. */
+  lastInteraction: number;
+  /** Peer address + relay-forward message, if relayed. */
+  relayData: Uint8Array | null;
+}
+
+/**
+ * The record of a stored client with its unexpired leases: the Client Data option built as the
+ * query asks ({@link buildClientData}); relay data that cannot be parsed is left out.
+ */
+export function storedClientRecord(
+  row: StoredClientRow,
+  addresses: StoredAddress[],
+  prefixes: StoredPrefix[],
+  q: QueryOptions,
+): ClientRecord {
+  let relay: StoredClient["relay"];
+  const data = row.relayData;
+  if (
+    data && data.length > 16 && data.length <= MAX_CLIENT_DATA &&
+    q.requestedOptions.includes(LQRelayDataOption.code)
+  ) {
+    try {
+      relay = { peerAddress: formatIPv6(data), message: parseMessage(data.subarray(16)) };
+    } catch {
+      relay = undefined;
+    }
+  }
+  const client: StoredClient = {
+    duid: duidFromBytes(fromHex(row.clientId)),
+    lastInteraction: row.lastInteraction,
+    options: row.options && row.options.length ? safeDecode(row.options) : [],
+    relay,
+    addresses,
+    prefixes,
+  };
+  return { linkAddress: normalizeIPv6(row.linkAddress), clientData: buildClientData(client, q) };
 }

@@ -17,7 +17,7 @@ import {
   StatusCodeOption,
 } from "../../protocol/mod.ts";
 import type { StreamResponder } from "../extension.ts";
-import type { ClientCursor, ClientRecord } from "./store.ts";
+import type { AsyncClientCursor, ClientCursor, ClientRecord } from "./store.ts";
 
 const log = getLogger(["dhcpkit", "leasequery"]);
 
@@ -48,17 +48,66 @@ export class BulkResponses implements Iterable<ClientServerMessage> {
  * Stopping the iteration early releases the cursor.
  */
 export function* streamRest(xid: number, cursor: ClientCursor): Generator<ClientServerMessage> {
-  let status = new StatusCodeOption(StatusCode.Success, "That's all folks");
+  let status = DONE;
   try {
     while (true) {
       let r: IteratorResult<ClientRecord>;
       try {
         r = cursor.next();
       } catch (e) {
-        log.error("Leasequery store failed while streaming: {error}", {
-          error: (e as Error).message,
-        });
-        status = new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
+        status = failedWhileStreaming(e);
+        break;
+      }
+      if (r.done) break;
+      yield new LeasequeryDataMessage(xid, [r.value.clientData]);
+    }
+  } finally {
+    cursor.close();
+  }
+  yield new LeasequeryDoneMessage(xid, [status]);
+}
+
+/** The status of a stream that ended normally. */
+const DONE = new StatusCodeOption(StatusCode.Success, "That's all folks");
+
+/** Log a store failure during a stream; the status the stream then ends with. */
+function failedWhileStreaming(e: unknown): StatusCodeOption {
+  log.error("Leasequery store failed while streaming: {error}", { error: (e as Error).message });
+  return new StatusCodeOption(StatusCode.QueryTerminated, "Lease data became unavailable");
+}
+
+/**
+ * The rest of a bulk reply read from an asynchronous store (PostgreSQL), iterable once;
+ * {@link AsyncBulkResponses.close} releases the cursor even when iteration never started.
+ */
+export class AsyncBulkResponses implements AsyncIterable<ClientServerMessage> {
+  /** Wrap the cursor of the clients after the first. */
+  constructor(readonly xid: number, readonly cursor: AsyncClientCursor) {}
+
+  /** The messages: one LEASEQUERY-DATA per client, then LEASEQUERY-DONE. */
+  [Symbol.asyncIterator](): AsyncGenerator<ClientServerMessage> {
+    return streamRestAsync(this.xid, this.cursor);
+  }
+
+  /** Release the cursor (safe to call more than once, and after iterating). */
+  close(): void {
+    this.cursor.close();
+  }
+}
+
+/** {@link streamRest} for an asynchronous cursor. */
+export async function* streamRestAsync(
+  xid: number,
+  cursor: AsyncClientCursor,
+): AsyncGenerator<ClientServerMessage> {
+  let status = DONE;
+  try {
+    for (;;) {
+      let r: IteratorResult<ClientRecord>;
+      try {
+        r = await cursor.next();
+      } catch (e) {
+        status = failedWhileStreaming(e);
         break;
       }
       if (r.done) break;
@@ -72,9 +121,9 @@ export function* streamRest(xid: number, cursor: ClientCursor): Generator<Client
 
 /** Streams the rest of the bulk answers the `<leasequery>` handler leaves in the bundle. */
 export const leasequeryStreamResponder: StreamResponder = {
-  rest(result: HandleResult): BulkResponses | undefined {
+  rest(result: HandleResult): BulkResponses | AsyncBulkResponses | undefined {
     const more = result.bundle?.moreResponses;
-    return more instanceof BulkResponses ? more : undefined;
+    return more instanceof BulkResponses || more instanceof AsyncBulkResponses ? more : undefined;
   },
   terminated(result: HandleResult, reason: string): ClientServerMessage | undefined {
     const request = result.bundle?.request;

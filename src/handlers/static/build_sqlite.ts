@@ -37,24 +37,28 @@ export const EXIT_DELETION_SKIPPED = 2;
 /** Log levels of {@link BuildSqliteOptions.log}. */
 export type BuildLogLevel = "error" | "warning" | "info" | "debug";
 
-/** Options of {@link buildSqlite}. */
-export interface BuildSqliteOptions {
+/** What the build functions (SQLite, PostgreSQL) take besides where to write. */
+export interface BuildCommonOptions {
   /** The CSV file. */
   source: string;
-  /** The SQLite database (created when missing). */
-  destination: string;
   /** Delete stale rows even when they are more than 30 % of the table. */
   force?: boolean;
-  /** Rows per transaction (default 2000). */
+  /** Rows per transaction or statement. */
   batchSize?: number;
-  /** Pause after each committed batch, in milliseconds (default 5). */
-  pauseMs?: number;
-  /** How long to wait for a lock held by someone else, in milliseconds (default 10000). */
-  busyTimeoutMs?: number;
   /** Receives every message. */
   log?: (level: BuildLogLevel, message: string) => void;
   /** Called after every batch with the rows written and the CSV bytes read so far. */
   progress?: (rows: number, bytesRead: number, bytesTotal: number) => void;
+}
+
+/** Options of {@link buildSqlite}; `batchSize` defaults to 2000. */
+export interface BuildSqliteOptions extends BuildCommonOptions {
+  /** The SQLite database (created when missing). */
+  destination: string;
+  /** Pause after each committed batch, in milliseconds (default 5). */
+  pauseMs?: number;
+  /** How long to wait for a lock held by someone else, in milliseconds (default 10000). */
+  busyTimeoutMs?: number;
   /** Called after every committed batch (tests use it to interleave writers). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -75,11 +79,17 @@ export interface BuildSqliteResult {
   message: string;
 }
 
-/** Stops a run; `exitCode` says how. */
-class BuildStop extends Error {
+/** Stops a run; `exitCode` says how (also used by `build-postgresql`). */
+export class BuildStop extends Error {
+  /** Stop with `message` and `exitCode`. */
   constructor(message: string, readonly exitCode = EXIT_ERROR) {
     super(message);
   }
+}
+
+/** The result of a run before anything happened. */
+export function newBuildResult(): BuildSqliteResult {
+  return { exitCode: EXIT_OK, written: 0, skipped: 0, deleted: 0, kept: 0, message: "" };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -149,14 +159,7 @@ function immediate<T>(db: DatabaseSync, work: () => T): T {
  */
 export async function buildSqlite(options: BuildSqliteOptions): Promise<BuildSqliteResult> {
   const log = options.log ?? (() => {});
-  const result: BuildSqliteResult = {
-    exitCode: EXIT_OK,
-    written: 0,
-    skipped: 0,
-    deleted: 0,
-    kept: 0,
-    message: "",
-  };
+  const result = newBuildResult();
   let db: DatabaseSync | undefined;
   let rows: AsyncGenerator<unknown, unknown> | undefined;
   try {

@@ -42,7 +42,7 @@ import {
 } from "../../protocol/mod.ts";
 import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
 import { loadCsvAssignments } from "./csv/mod.ts";
-import type { AssignmentSource } from "./source.ts";
+import { type AssignmentSource, type AsyncAssignmentSource, isAsyncSource } from "./source.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
 
@@ -58,8 +58,35 @@ export interface StaticLifetimes {
   prefixValidLifetime: number;
 }
 
+/** Any kind of assignment source. */
+export type AnyAssignmentSource = AssignmentSource | AsyncAssignmentSource;
+
 /** Opens the assignment source; called once per worker. */
-export type SourceOpener = () => AssignmentSource | Promise<AssignmentSource>;
+export type SourceOpener = () => AnyAssignmentSource | Promise<AnyAssignmentSource>;
+
+/** Stored in the bundle by a lookup that found no assignment. */
+const NO_ASSIGNMENT = Symbol("no assignment");
+
+/**
+ * Store what a lookup of `handler` found for the request of `bundle` (see
+ * {@link StaticAssignmentHandler.getAssignment}).
+ */
+export function setLookedUpAssignment(
+  bundle: TransactionBundle,
+  handler: StaticAssignmentHandler,
+  assignment: Assignment | undefined,
+): void {
+  bundle.handlerData.set(handler, assignment ?? NO_ASSIGNMENT);
+}
+
+/** The request types the static handlers answer (the others need no assignment). */
+export function answersRequest(bundle: TransactionBundle): boolean {
+  const request = bundle.request;
+  return request instanceof SolicitMessage || request instanceof RequestMessage ||
+    request instanceof RenewMessage || request instanceof RebindMessage ||
+    request instanceof ConfirmMessage || request instanceof ReleaseMessage ||
+    request instanceof DeclineMessage;
+}
 
 /** Addresses from the wire and from sources are both in RFC 5952 form, so text compares. */
 function sameAddress(a: string, b: string): boolean {
@@ -96,7 +123,7 @@ const prefixesOf = (ia: IAPDOption) =>
  * The source is opened in {@link StaticAssignmentHandler.workerInit}, once per worker.
  */
 export class StaticAssignmentHandler extends Handler {
-  #source?: AssignmentSource;
+  #source?: AnyAssignmentSource;
 
   /** Create the handler; `open` is called in each worker to open the assignment source. */
   constructor(readonly lifetimes: StaticLifetimes, readonly open: SourceOpener) {
@@ -104,28 +131,38 @@ export class StaticAssignmentHandler extends Handler {
   }
 
   /** The source in use (after {@link StaticAssignmentHandler.workerInit}). */
-  get source(): AssignmentSource | undefined {
+  get source(): AnyAssignmentSource | undefined {
     return this.#source;
   }
 
   /** Open the assignment source; a source that cannot be used stops the server from starting. */
   override async workerInit(): Promise<void> {
-    this.#source?.close();
+    await this.#source?.close();
     this.#source = await this.open();
   }
 
   /** Close the source. */
-  override close(): void {
-    this.#source?.close();
+  override async close(): Promise<void> {
+    const source = this.#source;
     this.#source = undefined;
+    await source?.close();
   }
 
-  /** The assignment for the client of `bundle`, if any. */
+  /**
+   * The assignment for the client of `bundle`, if any: asked from a synchronous source, or what
+   * the lookup of an asynchronous one stored in the bundle ({@link setLookedUpAssignment}).
+   */
   getAssignment(bundle: TransactionBundle): Assignment | undefined {
     const source = this.#source;
     if (!source) throw new Error("static assignments used before workerInit()");
     let found: Assignment | undefined;
-    if (source.lookupOne) {
+    if (isAsyncSource(source)) {
+      const stored = bundle.handlerData.get(this) as Assignment | typeof NO_ASSIGNMENT | undefined;
+      if (stored === undefined) {
+        throw new Error(`${source.description}: the request was not looked up before handling`);
+      }
+      found = stored === NO_ASSIGNMENT ? undefined : stored;
+    } else if (source.lookupOne) {
       visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
     } else {
       found = source.lookup(candidateIds(bundle));

@@ -1,16 +1,17 @@
 /**
- * The static assignments extension: `<static-csv>` and `<static-sqlite>`. Files are opened in each
- * worker's `workerInit()`; when that fails the server does not start, and a reload keeps the
- * previous pipeline (and with it the previous table) running.
+ * The static assignments extension: `<static-csv>`, `<static-sqlite>` and `<static-postgresql>`.
+ * Sources are opened in each worker's `workerInit()`; when that fails the server does not start,
+ * and a reload keeps the previous pipeline (and with it the previous table) running.
  * @module
  */
 
 import { defineExtension, handlerFor } from "../extension.ts";
 import { openCsvSource, StaticAssignmentHandler, type StaticLifetimes } from "./handler.ts";
-import { type StaticAssignmentValues, staticCsvSection, staticSqliteSection } from "./section.ts";
+import { staticCsvSection, type StaticLifetimeValues, staticSqliteSection } from "./section.ts";
 import { SqliteAssignmentSource } from "./sqlite/mod.ts";
+import { staticPostgresqlHandler, staticPostgresqlSection } from "./postgresql/mod.ts";
 
-function lifetimesOf(values: StaticAssignmentValues): StaticLifetimes {
+function lifetimesOf(values: StaticLifetimeValues): StaticLifetimes {
   return {
     addressPreferredLifetime: values.addressPreferredLifetime,
     addressValidLifetime: values.addressValidLifetime,
@@ -31,5 +32,6 @@ export const staticExtension = defineExtension({
       staticSqliteSection,
       (v) => new StaticAssignmentHandler(lifetimesOf(v), () => new SqliteAssignmentSource(v.path)),
     ),
+    handlerFor(staticPostgresqlSection, (v) => staticPostgresqlHandler(v, lifetimesOf(v))),
   ],
 });

@@ -1,5 +1,6 @@
 /**
- * Static assignment section types: static-csv and static-sqlite.
+ * Static assignment section types: static-csv and static-sqlite, and the lifetime keys every
+ * static section (also `<static-postgresql>`) has.
  *
  * @module
  */
@@ -13,10 +14,8 @@ import {
   type SectionChecker,
 } from "../../config/mod.ts";
 
-/** Values of `<static-csv FILE>` and `<static-sqlite FILE>`. */
-export interface StaticAssignmentValues {
-  /** Absolute path of the assignments file. */
-  path: string;
+/** The four lifetimes every static assignment section has, in seconds. */
+export interface StaticLifetimeValues {
   /** Preferred lifetime of assigned addresses, in seconds. */
   addressPreferredLifetime: number;
   /** Valid lifetime of assigned addresses, in seconds. */
@@ -27,8 +26,15 @@ export interface StaticAssignmentValues {
   prefixValidLifetime: number;
 }
 
+/** Values of `<static-csv FILE>` and `<static-sqlite FILE>`. */
+export interface StaticAssignmentValues extends StaticLifetimeValues {
+  /** Absolute path of the assignments file. */
+  path: string;
+}
+
 const lifetime = duration({ infinity: true });
-const lifetimeKeys: KeySpec[] = [
+/** The four lifetime keys. */
+export const lifetimeKeys: KeySpec[] = [
   {
     name: "address-preferred-lifetime",
     type: lifetime,
@@ -65,7 +71,11 @@ const lifetimeKeys: KeySpec[] = [
   },
 ];
 
-function checkLifetimes(section: ConfigSection<StaticAssignmentValues>, check: SectionChecker) {
+/** Preferred lifetimes must not be longer than valid ones. */
+export function checkLifetimes(
+  section: ConfigSection<StaticLifetimeValues>,
+  check: SectionChecker,
+): void {
   const v = section.values;
   if (v.addressPreferredLifetime > v.addressValidLifetime) {
     check.error("address-preferred-lifetime must not be longer than address-valid-lifetime");
@@ -75,7 +85,9 @@ function checkLifetimes(section: ConfigSection<StaticAssignmentValues>, check: S
   }
 }
 
-const lifetimeSyntax = " Lifetimes are seconds, or use the suffixes `s`, `m`, `h`, `d` and `w`.";
+/** The sentence on lifetime syntax ending each description. */
+export const lifetimeSyntax =
+  " Lifetimes are seconds, or use the suffixes `s`, `m`, `h`, `d` and `w`.";
 
 /** `<static-csv FILE>` handler. */
 export const staticCsvSection = defineSection<StaticAssignmentValues>({

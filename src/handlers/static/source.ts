@@ -1,6 +1,8 @@
 /**
- * The storage interface behind the static assignment handler. Each backend (CSV in memory,
- * SQLite, later PostgreSQL) lives in its own folder and implements {@link AssignmentSource}.
+ * The storage interfaces behind the static assignment handler. Each backend lives in its own
+ * folder: CSV (in memory) and SQLite implement {@link AssignmentSource}, answered while the
+ * request is handled; PostgreSQL implements {@link AsyncAssignmentSource}, asked in the handler's
+ * asynchronous lookup before the request is handled.
  * @module
  */
 
@@ -8,11 +10,26 @@ import type { Assignment } from "./ids.ts";
 
 export type { Assignment } from "./ids.ts";
 
-/** Where static assignments are looked up. */
-export interface AssignmentSource {
+/** What every kind of assignment source has. */
+export interface AssignmentSourceInfo {
   /** A short description for log lines, e.g. `CSV file /etc/dhcpkit/assignments.csv`. */
   readonly description: string;
 
+  /** The file (or database table) the assignments come from, if any (`source` in `/metrics`). */
+  readonly path?: string;
+
+  /**
+   * How many assignments the source holds (CSV: usable rows loaded; SQLite: rows in the table,
+   * counted when asked; PostgreSQL: rows in the table when it was opened), for `/metrics`.
+   */
+  count?(): number;
+
+  /** Release the storage (close connections). */
+  close(): void | Promise<void>;
+}
+
+/** Where static assignments are looked up while a request is handled. */
+export interface AssignmentSource extends AssignmentSourceInfo {
   /**
    * The assignment of the first key in `ids` (canonical keys, in lookup order) that has one, or
    * `undefined` when none has. Throws when the storage itself fails.
@@ -25,16 +42,21 @@ export interface AssignmentSource {
    * key that has an assignment, without building the keys after it.
    */
   lookupOne?(id: string): Assignment | undefined;
+}
 
-  /** The file the assignments come from, if any (the `source` label in `/metrics`). */
-  readonly path?: string;
-
+/** Where static assignments are fetched before a request is handled (a database server). */
+export interface AsyncAssignmentSource extends AssignmentSourceInfo {
   /**
-   * How many assignments the source holds (CSV: usable rows loaded; SQLite: rows in the table,
-   * counted when asked), for `/metrics`.
+   * The assignment of the first key in `ids` (canonical keys, in lookup order) that has one, or
+   * `undefined` when none has. Rejects when the answer is not known (the storage failed, a row
+   * is malformed): the request must then not be answered.
    */
-  count?(): number;
+  fetch(ids: readonly string[]): Promise<Assignment | undefined>;
+}
 
-  /** Release the storage (close connections). */
-  close(): void;
+/** True when `source` is asked asynchronously. */
+export function isAsyncSource(
+  source: AssignmentSource | AsyncAssignmentSource,
+): source is AsyncAssignmentSource {
+  return typeof (source as AsyncAssignmentSource).fetch === "function";
 }

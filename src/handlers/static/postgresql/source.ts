@@ -1,0 +1,184 @@
+/**
+ * The PostgreSQL backend of static assignments: table `assignments (id TEXT PRIMARY KEY, address
+ * TEXT NULL, prefix TEXT NULL)` (the name is configurable) holding the canonical ids
+ * `dhcpkit build-postgresql` writes. Every lookup reads the table with one prepared statement for
+ * all candidate ids, so a changed row is used by the next request.
+ *
+ * While the database cannot be reached, rows read in the last `outage-cache-time` seconds still
+ * answer the same request; anything else makes the lookup fail (the request is not answered).
+ * A row with a malformed address or prefix fails the lookup too: the client has a row, so it must
+ * never be told that nothing is assigned to it.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import {
+  describeError,
+  errorCode,
+  isConnectionError,
+  type PostgresPool,
+} from "../../../storage/postgresql/mod.ts";
+import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
+import type { AsyncAssignmentSource } from "../source.ts";
+
+const log = getLogger(["dhcpkit", "static"]);
+
+/** How many candidate ids one lookup passes at most (one per id kind). */
+export const MAX_IDS = 5;
+
+/** Entries the outage cache holds at most per worker; the oldest go first. */
+export const CACHE_ENTRIES = 100_000;
+
+/** How often the same malformed row is logged at most. */
+const MALFORMED_LOG_INTERVAL_MS = 60_000;
+
+/** A table that cannot be used or a row that is malformed; the message names the source. */
+export class AssignmentTableError extends Error {
+  /** Create the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AssignmentTableError";
+  }
+}
+
+/** `schema.table` or `table`, each part quoted as an SQL identifier. */
+export function quoteTable(name: string): string {
+  return name.split(".").map((part) => `"${part.replaceAll('"', '""')}"`).join(".");
+}
+
+interface Row {
+  id: string;
+  address: string | null;
+  prefix: string | null;
+}
+
+interface Cached {
+  assignment: Assignment;
+  until: number;
+}
+
+/** Assignments read from a PostgreSQL table on every lookup. */
+export class PostgresAssignmentSource implements AsyncAssignmentSource {
+  readonly #select: string;
+  readonly #cache = new Map<string, Cached>();
+  readonly #malformedLogged = new Map<string, number>();
+  #count = 0;
+  /** Lookups answered from the outage cache. */
+  cacheAnswers = 0;
+
+  /**
+   * Wrap `pool` and `table`; `cacheTime` (seconds, 0 = none) is how long rows may answer while the
+   * database is away. Call {@link PostgresAssignmentSource.open} before using it.
+   */
+  constructor(
+    readonly pool: PostgresPool,
+    readonly table: string,
+    readonly cacheTime = 0,
+  ) {
+    const params = Array.from({ length: MAX_IDS }, (_, i) => `$${i + 1}`).join(", ");
+    this.#select = `SELECT id, address, prefix FROM ${quoteTable(table)} WHERE id IN (${params})`;
+  }
+
+  /** For log lines: the database (no password) and table. */
+  get description(): string {
+    return `PostgreSQL table ${this.table} in ${this.pool.description}`;
+  }
+
+  /** The `source` label in `/metrics`. */
+  get path(): string {
+    return `${this.pool.description}#${this.table}`;
+  }
+
+  /**
+   * Check that the table exists with the columns `id`, `address` and `prefix` and may be read, and
+   * count its rows; throws {@link AssignmentTableError} naming the source otherwise.
+   */
+  async open(): Promise<this> {
+    try {
+      await this.pool.query(this.#select, Array(MAX_IDS).fill(null));
+      const [row] = await this.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${quoteTable(this.table)}`,
+      );
+      this.#count = Number(row.n);
+    } catch (e) {
+      const code = errorCode(e);
+      const hint = code === "42P01"
+        ? " (create it with dhcpkit build-postgresql)"
+        : code === "42703"
+        ? " (it needs the columns id, address and prefix)"
+        : code === "42501"
+        ? ` (GRANT SELECT ON ${this.table} TO ${this.pool.target.user})`
+        : "";
+      throw new AssignmentTableError(
+        `${this.pool.description}: cannot read table ${this.table}: ${describeError(e)}${hint}`,
+      );
+    }
+    return this;
+  }
+
+  /** Rows in the table when it was opened. */
+  count(): number {
+    return this.#count;
+  }
+
+  /** The assignment of the first id that has a row (see the module documentation). */
+  async fetch(ids: readonly string[]): Promise<Assignment | undefined> {
+    if (ids.length === 0) return undefined;
+    const params: (string | null)[] = ids.slice(0, MAX_IDS);
+    while (params.length < MAX_IDS) params.push(null);
+    const key = this.cacheTime > 0 ? ids.join("\n") : "";
+    let rows: Row[];
+    try {
+      rows = await this.pool.query<Row>(this.#select, params);
+    } catch (e) {
+      const cached = this.cacheTime > 0 && isConnectionError(e) ? this.#cache.get(key) : undefined;
+      if (cached && cached.until > Date.now()) {
+        this.cacheAnswers++;
+        return cached.assignment;
+      }
+      throw e;
+    }
+    for (const id of ids) {
+      const row = rows.find((r) => r.id === id);
+      if (!row) continue;
+      let assignment: Assignment;
+      try {
+        assignment = assignmentFrom(row.address, row.prefix);
+      } catch (e) {
+        if (!(e instanceof AssignmentFormatError)) throw e;
+        throw this.#malformed(id, e.message);
+      }
+      if (key) this.#remember(key, assignment);
+      return assignment;
+    }
+    if (key) this.#cache.delete(key);
+    return undefined;
+  }
+
+  #malformed(id: string, reason: string): AssignmentTableError {
+    const error = new AssignmentTableError(
+      `${this.description}: row ${id} is malformed: ${reason}; its client is not answered`,
+    );
+    const now = Date.now();
+    if ((this.#malformedLogged.get(id) ?? 0) < now) {
+      if (this.#malformedLogged.size > 10_000) this.#malformedLogged.clear();
+      this.#malformedLogged.set(id, now + MALFORMED_LOG_INTERVAL_MS);
+      log.error("{error}", { error: error.message });
+    }
+    return error;
+  }
+
+  #remember(key: string, assignment: Assignment): void {
+    this.#cache.delete(key);
+    if (this.#cache.size >= CACHE_ENTRIES) {
+      this.#cache.delete(this.#cache.keys().next().value!);
+    }
+    this.#cache.set(key, { assignment, until: Date.now() + this.cacheTime * 1000 });
+  }
+
+  /** Give the pool back. */
+  async close(): Promise<void> {
+    this.#cache.clear();
+    await this.pool.release();
+  }
+}
