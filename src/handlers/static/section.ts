@@ -14,9 +14,15 @@ import {
 } from "../../config/mod.ts";
 
 /** Values of `<static-csv FILE>` and `<static-sqlite FILE>`. */
-export interface StaticAssignmentValues {
+export interface StaticAssignmentValues extends LifetimeValues {
   /** Absolute path of the assignments file. */
   path: string;
+}
+
+const lifetime = duration({ infinity: true });
+
+/** The four lifetime keys of assignment sections (static, RADIUS), in seconds. */
+export interface LifetimeValues {
   /** Preferred lifetime of assigned addresses, in seconds. */
   addressPreferredLifetime: number;
   /** Valid lifetime of assigned addresses, in seconds. */
@@ -27,8 +33,8 @@ export interface StaticAssignmentValues {
   prefixValidLifetime: number;
 }
 
-const lifetime = duration({ infinity: true });
-const lifetimeKeys: KeySpec[] = [
+/** The keys of {@link LifetimeValues}, with their defaults and descriptions. */
+export const lifetimeKeys: readonly KeySpec[] = [
   {
     name: "address-preferred-lifetime",
     type: lifetime,
@@ -65,7 +71,11 @@ const lifetimeKeys: KeySpec[] = [
   },
 ];
 
-function checkLifetimes(section: ConfigSection<StaticAssignmentValues>, check: SectionChecker) {
+/** Check that no preferred lifetime is longer than its valid lifetime. */
+export function checkLifetimes(
+  section: ConfigSection<LifetimeValues>,
+  check: SectionChecker,
+): void {
   const v = section.values;
   if (v.addressPreferredLifetime > v.addressValidLifetime) {
     check.error("address-preferred-lifetime must not be longer than address-valid-lifetime");
@@ -75,7 +85,9 @@ function checkLifetimes(section: ConfigSection<StaticAssignmentValues>, check: S
   }
 }
 
-const lifetimeSyntax = " Lifetimes are seconds, or use the suffixes `s`, `m`, `h`, `d` and `w`.";
+/** The sentence on lifetime syntax that ends the description of assignment sections. */
+export const lifetimeSyntax =
+  " Lifetimes are seconds, or use the suffixes `s`, `m`, `h`, `d` and `w`.";
 
 /** `<static-csv FILE>` handler. */
 export const staticCsvSection = defineSection<StaticAssignmentValues>({
