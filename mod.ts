@@ -285,11 +285,10 @@ export type {
 } from "./src/config/mod.ts";
 export * as datatypes from "./src/config/datatypes.ts";
 export { LOG_LEVELS, SYSLOG_FACILITIES } from "./src/config/datatypes.ts";
-// Renamed: the protocol library has its own IPv6Prefix class.
+// A configured address is {text, bytes}; a configured prefix is the protocol's IPv6Prefix.
 export type {
   DataType,
   IPv6Address as ConfigIPv6Address,
-  IPv6Prefix as ConfigIPv6Prefix,
   LogLevel,
   SyslogDestination,
   SyslogFacility,

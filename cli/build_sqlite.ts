@@ -76,27 +76,17 @@ export async function buildSqliteCommand(
 async function build(parsed: ParsedArgs, output: BuildSqliteOutput): Promise<number> {
   const [source, destination] = parsed.positionals;
   const verbosity = parsed.count("verbosity");
-  let large = false;
-  try {
-    large = Deno.statSync(source).size >= PROGRESS_BYTES;
-  } catch { /* reported by buildSqlite */ }
-  const progress = large && output.progress ? output.progress : undefined;
+  const progress = progressLine(source, output);
   const started = performance.now();
   const result = await buildSqlite({
     source,
     destination,
     force: parsed.flag("force"),
-    log: (level, message) => {
-      // An error is the command's one line on stderr; the rest is log output, by verbosity.
-      if (level === "error") output.err(`dhcpkit build-sqlite: ${message}`);
-      else if (RANK[level] <= verbosity) output.out(`${level.toUpperCase()}: ${message}`);
-    },
-    progress: progress
-      ? (rows, read, total) => {
-        const percent = total > 0 ? Math.floor((read / total) * 100) : 100;
-        progress(`build-sqlite: ${rows.toLocaleString("en")} rows written (${percent}%)`);
-      }
-      : undefined,
+    log: logTo(output, verbosity),
+    progress: progress && ((rows, read, total) => {
+      const percent = total > 0 ? Math.floor((read / total) * 100) : 100;
+      progress(`build-sqlite: ${rows.toLocaleString("en")} rows written (${percent}%)`);
+    }),
   });
   progress?.("");
   if (result.exitCode === EXIT_DELETION_SKIPPED && verbosity < RANK.warning) {
@@ -107,6 +97,32 @@ async function build(parsed: ParsedArgs, output: BuildSqliteOutput): Promise<num
     output.out(`INFO: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   return result.exitCode;
+}
+
+/** The progress line for `source`: only for big files, and only where `output` shows one. */
+function progressLine(
+  source: string,
+  output: BuildSqliteOutput,
+): ((text: string) => void) | undefined {
+  let large = false;
+  try {
+    large = Deno.statSync(source).size >= PROGRESS_BYTES;
+  } catch { /* reported by buildSqlite */ }
+  return large ? output.progress : undefined;
+}
+
+/**
+ * The conversion's log: an error is the command's one line on stderr; the rest is log output,
+ * shown by verbosity (`-v` warnings, `-vv` information, `-vvv` debugging).
+ */
+function logTo(
+  output: BuildSqliteOutput,
+  verbosity: number,
+): (level: BuildLogLevel, message: string) => void {
+  return (level, message) => {
+    if (level === "error") output.err(`dhcpkit build-sqlite: ${message}`);
+    else if (RANK[level] <= verbosity) output.out(`${level.toUpperCase()}: ${message}`);
+  };
 }
 
 if (import.meta.main) Deno.exit(await buildSqliteCommand(Deno.args));

@@ -102,36 +102,53 @@ async function decode(
   stderr: DecodeIo["stderr"],
   io: Partial<DecodeIo> | undefined,
 ): Promise<number> {
+  const inputs = chooseInputs(parsed, !io?.stdin && Deno.stdin.isTerminal());
+  let failed = false;
+  const fail: Fail = (where, what) => {
+    failed = true;
+    stderr(`dhcpkit decode: ${where}: ${what}\n`);
+  };
+  const decodeOne = messageDecoder(parsed.flag("validate"), stdout, fail);
+  if (inputs.pcaps.length > 0) await decodeCaptures(inputs.pcaps, stdin, decodeOne, fail);
+  else await decodeHexInputs(inputs.hex, stdin, decodeOne, fail);
+  return failed ? 1 : 0;
+}
+
+/**
+ * The capture files or hex inputs to decode (`-` is stdin, read at most once); with neither,
+ * stdin unless it is a terminal. Throws {@link UsageError} for a combination that cannot work.
+ */
+function chooseInputs(
+  parsed: ParsedArgs,
+  stdinIsTerminal: boolean,
+): { pcaps: string[]; hex: string[] } {
   const positionals = parsed.positionals;
   const pcaps = parsed.list("pcap");
-  const validate = parsed.flag("validate");
   if (pcaps.length > 0 && positionals.length > 0) {
     throw new UsageError("give either --pcap files or hex inputs, not both");
   }
   if (pcaps.filter((p) => p === "-").length + positionals.filter((p) => p === "-").length > 1) {
     throw new UsageError("stdin ('-') can be read only once");
   }
-  let hexInputs = [...positionals];
-  if (pcaps.length === 0 && positionals.length === 0) {
-    if (!io?.stdin && Deno.stdin.isTerminal()) {
-      throw new UsageError("give HEX messages, '-' for stdin, or --pcap FILE");
-    }
-    hexInputs = ["-"];
-  }
+  if (pcaps.length > 0 || positionals.length > 0) return { pcaps, hex: [...positionals] };
+  if (stdinIsTerminal) throw new UsageError("give HEX messages, '-' for stdin, or --pcap FILE");
+  return { pcaps, hex: ["-"] };
+}
 
-  let failed = false;
-  const fail = (where: string, what: string) => {
-    failed = true;
-    stderr(`dhcpkit decode: ${where}: ${what}\n`);
-  };
+type DecodeOne = (
+  where: string,
+  bytes: Uint8Array,
+  extra: Record<string, unknown>,
+  note?: string,
+) => void;
+type Fail = (where: string, what: string) => void;
 
-  /** Parse, optionally validate, and print one message; report problems under `where`. */
-  const decodeOne = (
-    where: string,
-    bytes: Uint8Array,
-    extra: Record<string, unknown>,
-    note = "",
-  ) => {
+/**
+ * A function that parses one message, prints it (after `extra`'s fields) and, with `validate`,
+ * checks the protocol rules; problems go to `fail` under the `where` it is given.
+ */
+function messageDecoder(validate: boolean, stdout: DecodeIo["stdout"], fail: Fail): DecodeOne {
+  return (where, bytes, extra, note = "") => {
     let message: Message;
     try {
       message = parseMessage(bytes);
@@ -145,31 +162,44 @@ async function decode(
       fail(where, `cannot describe message: ${errorText(e)}`);
       return;
     }
-    if (validate) {
-      try {
-        message.validate();
-      } catch (e) {
-        fail(where, `invalid: ${errorText(e)}`);
-      }
+    if (!validate) return;
+    try {
+      message.validate();
+    } catch (e) {
+      fail(where, `invalid: ${errorText(e)}`);
     }
   };
+}
 
-  if (pcaps.length > 0) {
-    for (const file of pcaps) {
-      let bytes: Uint8Array;
-      try {
-        bytes = file === "-" ? await readAllStdin(stdin()) : await readFile(file);
-      } catch (e) {
-        fail(file === "-" ? "stdin" : file, errorText(e));
-        continue;
-      }
-      decodeCapture(file === "-" ? "stdin" : file, bytes, pcaps.length > 1, decodeOne, fail);
+/** Decode the DHCPv6 messages in each capture file (`-`: stdin). */
+async function decodeCaptures(
+  pcaps: readonly string[],
+  stdin: () => DecodeIo["stdin"],
+  decodeOne: DecodeOne,
+  fail: Fail,
+): Promise<void> {
+  for (const file of pcaps) {
+    const name = file === "-" ? "stdin" : file;
+    let bytes: Uint8Array;
+    try {
+      bytes = file === "-" ? await readAllStdin(stdin()) : await readFile(file);
+    } catch (e) {
+      fail(name, errorText(e));
+      continue;
     }
-    return failed ? 1 : 0;
+    decodeCapture(name, bytes, pcaps.length > 1, decodeOne, fail);
   }
+}
 
+/** Decode each hex input; `-` reads hex lines from stdin (`#` comments, blank lines skipped). */
+async function decodeHexInputs(
+  inputs: readonly string[],
+  stdin: () => DecodeIo["stdin"],
+  decodeOne: DecodeOne,
+  fail: Fail,
+): Promise<void> {
   let index = 0;
-  for (const input of hexInputs) {
+  for (const input of inputs) {
     if (input !== "-") {
       decodeHex(`input ${++index}`, input, decodeOne, fail);
       continue;
@@ -181,23 +211,13 @@ async function decode(
       fail("stdin", errorText(e));
       continue;
     }
-    const lines = text.split(/\r?\n/);
-    lines.forEach((line, i) => {
+    text.split(/\r?\n/).forEach((line, i) => {
       const content = line.replace(/#.*$/, "").trim();
       if (content === "") return;
       decodeHex(`input ${++index} (stdin line ${i + 1})`, content, decodeOne, fail);
     });
   }
-  return failed ? 1 : 0;
 }
-
-type DecodeOne = (
-  where: string,
-  bytes: Uint8Array,
-  extra: Record<string, unknown>,
-  note?: string,
-) => void;
-type Fail = (where: string, what: string) => void;
 
 function decodeHex(where: string, text: string, decodeOne: DecodeOne, fail: Fail): void {
   const bytes = parseHexInput(text);

@@ -13,21 +13,26 @@ import { parseDuidString } from "./duid_arg.ts";
 import { consoleOutput, runCommand } from "./run.ts";
 import { LEASEQUERY } from "./usage/commands.ts";
 import {
+  addressKind,
   ClientDataOption,
   ClientIdOption,
   describeMessage,
+  DHCPV6_CLIENT_PORT,
   EnterpriseDuid,
   fromHex,
   IAAddressOption,
   isIPv6,
+  isLinkScoped,
   LeasequeryDoneMessage,
   LeasequeryMessage,
   LeasequeryReplyMessage,
   LQQueryOption,
+  LQRelayDataOption,
   type Message,
   normalizeIPv6,
   type Option,
   OptionRequestOption,
+  parseIPv6,
   parseMessage,
   QUERY_BY_ADDRESS,
   QUERY_BY_CLIENTID,
@@ -38,6 +43,7 @@ import {
   RemoteIdOption,
   serializeMessage,
 } from "../src/protocol/mod.ts";
+import { hostInterfaces } from "../src/config/host_interfaces.ts";
 
 export { parseDuidString };
 
@@ -97,7 +103,7 @@ export function buildLeasequery(spec: QuerySpec, xid?: number): LeasequeryMessag
     default:
       throw new Error(`unknown query ${JSON.stringify(spec.type)}`);
   }
-  if (spec.relayData) options.push(new OptionRequestOption([47]));
+  if (spec.relayData) options.push(new OptionRequestOption([LQRelayDataOption.code]));
   if (!isIPv6(spec.linkAddress)) throw new Error(`not an IPv6 address: ${spec.linkAddress}`);
   const id = xid ?? crypto.getRandomValues(new Uint8Array(3)).reduce((a, b) => a * 256 + b, 0);
   return new LeasequeryMessage(id, [
@@ -108,14 +114,7 @@ export function buildLeasequery(spec: QuerySpec, xid?: number): LeasequeryMessag
 
 /** The default interface: the first non-loopback one with a link-local address. */
 function defaultInterface(): string | undefined {
-  return Deno.networkInterfaces().find((i) =>
-    i.family === "IPv6" && i.name !== "lo" && i.address.toLowerCase().startsWith("fe80")
-  )?.name;
-}
-
-function needsScope(address: string): boolean {
-  const a = address.toLowerCase();
-  return a.startsWith("fe80") || a.startsWith("ff02");
+  return hostInterfaces().find((i) => i.name !== "lo" && i.linkLocal.length > 0)?.name;
 }
 
 /** Whether a TCP answer ends the conversation. */
@@ -212,7 +211,7 @@ async function queryUdp(
   const socket = Deno.listenDatagram({
     transport: "udp",
     hostname: "::",
-    port: 546,
+    port: DHCPV6_CLIENT_PORT,
     reuseAddress: true,
   });
   let answers = 0;
@@ -279,10 +278,11 @@ export function leasequeryCommand(args: string[]): Promise<number> {
     if (!isIPv6(server)) {
       throw new UsageError(`--server must be an IPv6 address, not ${JSON.stringify(server)}`);
     }
-    const multicast = server.toLowerCase().startsWith("ff");
+    const serverBytes = parseIPv6(server);
+    const multicast = addressKind(serverBytes) === "multicast";
     const tcp = parsed.flag("tcp");
     if (tcp && multicast) throw new UsageError("--tcp needs a unicast server address");
-    if (needsScope(server)) {
+    if (isLinkScoped(serverBytes)) {
       const iface = parsed.string("interface") ?? defaultInterface();
       if (!iface) throw new UsageError("no interface with a link-local address; use --interface");
       server = `${server}%${iface}`;

@@ -8,9 +8,9 @@
 #   perfdhcp runs in dklcli (pinned to CLIENT_CPUS), the server runs in dklsrv (pinned to SERVER_CPUS)
 #
 # Usage:
-#   ./kea_baseline.sh [bench]      rate search per scenario, REPS times, prints SUMMARY lines
-#   ./kea_baseline.sh capture      one 4-way exchange per mode -> $PCAP_DIR/kea-4way*.pcap
-#   ./kea_baseline.sh setup|cleanup  only create / delete the namespaces
+#   ./harness.sh [bench]        rate search per scenario, REPS times, prints SUMMARY lines
+#   ./harness.sh capture        one 4-way exchange per mode -> $PCAP_DIR/kea-4way*.pcap
+#   ./harness.sh setup|cleanup  only create / delete the namespaces
 #
 # Main knobs (environment variables):
 #   SERVER_CMD   command started inside dklsrv (via "exec"; must stay in the foreground and

@@ -16,6 +16,7 @@ import {
   IAPDOption,
   IAPrefixOption,
   IATAOption,
+  INFINITY,
   type Message,
   OpaqueOption,
   type Option,
@@ -25,9 +26,6 @@ import {
   STATUS_NAMES,
   StatusCodeOption,
 } from "../../src/protocol/mod.ts";
-
-/** An infinite lifetime (RFC 8415). */
-const INFINITY = 0xffffffff;
 
 /** Seconds as `30d`, `1h30m`, `45s`; `infinity` for 0xffffffff. */
 export function formatLifetime(seconds: number): string {

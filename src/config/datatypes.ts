@@ -7,18 +7,28 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
 import { existsSync, statSync } from "node:fs";
-import { networkInterfaces } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { domainToASCII } from "node:url";
+import { lookupGroup, lookupUser } from "./accounts.ts";
 import { ConfigValueError, didYouMean } from "./errors.ts";
+import { hostInterfaces } from "./host_interfaces.ts";
 import {
+  addressKind,
+  DUID_TIME_EPOCH,
+  formatIPv6,
+  INFINITY,
+  IPv6Prefix,
+  isIPv6,
   messageTypeFromName,
   messageTypesByName,
   optionCodeFromName,
   optionTypesByName,
+  parseIPv6,
 } from "../protocol/mod.ts";
+
+// Defined by the protocol library; exported here too because durations and prefixes use them.
+export { INFINITY, IPv6Prefix };
 
 /** What a datatype may need to know besides the text. */
 export interface ValueContext {
@@ -38,25 +48,12 @@ export interface DataType<T> {
   parse(text: string, ctx: ValueContext): T;
 }
 
-/** The value DHCPv6 uses for "infinite" lifetimes and timers (0xFFFFFFFF). */
-export const INFINITY = 0xffffffff;
-
 /** An IPv6 address: canonical (RFC 5952) text and the 16 bytes. */
 export interface IPv6Address {
   /** Canonical text form. */
   readonly text: string;
   /** The address in network byte order. */
   readonly bytes: Uint8Array;
-}
-
-/** An IPv6 prefix without host bits: canonical `addr/len` text, the 16 address bytes and length. */
-export interface IPv6Prefix {
-  /** Canonical `address/length` text. */
-  readonly text: string;
-  /** The prefix address (host bits zero). */
-  readonly bytes: Uint8Array;
-  /** The prefix length, 0-128. */
-  readonly length: number;
 }
 
 /** An IPv4 prefix without host bits. */
@@ -214,27 +211,12 @@ export type AddressClass =
   | "routable"
   | "unicast";
 
-function parseV6(t: string): ipaddr.IPv6 {
+/** Read an address (no zone) with the protocol's reader; its canonical text and bytes. */
+function v6Value(t: string): IPv6Address {
   if (t.includes("%")) fail(`\`${t}\`: a zone index (%...) is not allowed here`);
-  if (!ipaddr.IPv6.isValid(t)) fail(`\`${t}\` is not a valid IPv6 address`);
-  return ipaddr.IPv6.parse(t);
-}
-
-function v6Value(a: ipaddr.IPv6): IPv6Address {
-  return { text: a.toRFC5952String(), bytes: new Uint8Array(a.toByteArray()) };
-}
-
-/** Classify the special kinds of IPv6 address relevant to the configuration. */
-export function addressKind(
-  bytes: Uint8Array,
-): "unspecified" | "loopback" | "multicast" | "link-local" | "other" {
-  if (bytes[0] === 0xff) return "multicast";
-  if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return "link-local";
-  let zeros = true;
-  for (let i = 0; i < 15; i++) if (bytes[i] !== 0) zeros = false;
-  if (zeros && bytes[15] === 0) return "unspecified";
-  if (zeros && bytes[15] === 1) return "loopback";
-  return "other";
+  if (!isIPv6(t)) fail(`\`${t}\` is not a valid IPv6 address`);
+  const bytes = parseIPv6(t);
+  return { text: formatIPv6(bytes), bytes };
 }
 
 function checkClass(a: IPv6Address, cls: AddressClass): void {
@@ -265,31 +247,9 @@ function checkClass(a: IPv6Address, cls: AddressClass): void {
   }
 }
 
-/** Addresses configured on this host, per interface (canonical text). */
-export function hostInterfaces(): Map<string, string[]> {
-  const result = new Map<string, string[]>();
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    result.set(
-      name,
-      (addrs ?? []).filter((a) => a.family === "IPv6").map((a) =>
-        ipaddr.IPv6.parse(a.address.split("%")[0]).toRFC5952String()
-      ),
-    );
-  }
-  try {
-    for (const entry of Deno.readDirSync("/sys/class/net")) {
-      if (!result.has(entry.name)) result.set(entry.name, []);
-    }
-  } catch {
-    // Not Linux or no access: rely on networkInterfaces() only.
-  }
-  return result;
-}
-
 /** True when `address` is configured on some interface of this host. */
 export function addressOnHost(address: IPv6Address): boolean {
-  for (const addrs of hostInterfaces().values()) if (addrs.includes(address.text)) return true;
-  return false;
+  return hostInterfaces().some((i) => i.ipv6.includes(address.text));
 }
 
 /**
@@ -302,7 +262,7 @@ export function ipv6Address(
 ): DataType<IPv6Address> {
   const label = cls === "any" ? "IPv6 address" : `IPv6 address (${cls})`;
   return dataType(label, (t, ctx) => {
-    const a = v6Value(parseV6(t));
+    const a = v6Value(t);
     checkClass(a, cls);
     if (opts.onHost && ctx.hostChecks && !addressOnHost(a)) {
       fail(`address ${a.text} is not configured on any interface of this host`, true);
@@ -325,12 +285,6 @@ function zeroHostBits(bytes: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-/** Build an {@link IPv6Prefix} value from bytes and length (host bits must already be zero). */
-export function makeIPv6Prefix(bytes: Uint8Array, length: number): IPv6Prefix {
-  const a = ipaddr.fromByteArray([...bytes]) as ipaddr.IPv6;
-  return { text: `${a.toRFC5952String()}/${length}`, bytes, length };
-}
-
 /**
  * An IPv6 prefix `address/length` with no bits set after the length. `lengths` restricts the
  * allowed prefix lengths; `allowAddress` accepts a bare address as a /128.
@@ -346,10 +300,10 @@ export function ipv6Prefix(
     (t) => {
       const slash = t.indexOf("/");
       if (slash < 0) {
-        if (opts.allowAddress) return makeIPv6Prefix(v6Value(parseV6(t)).bytes, 128);
+        if (opts.allowAddress) return new IPv6Prefix(v6Value(t).bytes, 128);
         fail(`\`${t}\` is not an IPv6 prefix: the /length is missing`);
       }
-      const addr = v6Value(parseV6(t.slice(0, slash)));
+      const addr = v6Value(t.slice(0, slash));
       const lenText = t.slice(slash + 1);
       if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > 128) {
         fail(`\`${t}\`: prefix length must be a number from 0 to 128`);
@@ -362,13 +316,9 @@ export function ipv6Prefix(
             : `${t}: prefix length must be between ${min} and ${max}`,
         );
       }
-      maskCheck(
-        addr.bytes,
-        length,
-        t,
-        () => makeIPv6Prefix(zeroHostBits(addr.bytes, length), length).text,
-      );
-      return makeIPv6Prefix(addr.bytes, length);
+      const prefix = new IPv6Prefix(addr.bytes, length);
+      maskCheck(addr.bytes, length, t, () => prefix.text);
+      return prefix;
     },
     "`address/length` with no bits set after the length" +
       (opts.allowAddress ? "; a plain address means a /128" : ""),
@@ -448,9 +398,6 @@ export const uuid: DataType<Uint8Array> = dataType("UUID", (t) => {
   return new Uint8Array(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 });
 
-/** Seconds between the Unix epoch and 2000-01-01T00:00:00Z, the DUID-LLT time base. */
-export const DUID_EPOCH = 946684800;
-
 /** An ISO-8601 UTC time `YYYY-MM-DDTHH:MM:SSZ`, returned as seconds since 2000-01-01 UTC. */
 export const duidTime: DataType<number> = dataType("timestamp", (t) => {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(t);
@@ -461,7 +408,7 @@ export const duidTime: DataType<number> = dataType("timestamp", (t) => {
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
     fail(`\`${t}\` is not a valid date and time`);
   }
-  const value = ms / 1000 - DUID_EPOCH;
+  const value = ms / 1000 - DUID_TIME_EPOCH;
   if (value < 0 || value > 0xffffffff) fail(`${t} is outside the DUID-LLT range (from 2000)`);
   return value;
 }, "UTC time as `YYYY-MM-DDTHH:MM:SSZ`");
@@ -476,7 +423,7 @@ export const mark: DataType<string> = dataType("mark", (t) => {
 export const interfaceName: DataType<string> = dataType("interface name", (t, ctx) => {
   if (!/^[^\s/]{1,15}$/.test(t)) fail(`\`${t}\` is not a valid interface name`);
   if (ctx.hostChecks) {
-    const names = [...hostInterfaces().keys()];
+    const names = hostInterfaces().map((i) => i.name);
     if (!names.includes(t)) {
       fail(`interface \`${t}\` does not exist on this host${didYouMean(t, names)}`, true);
     }
@@ -484,37 +431,23 @@ export const interfaceName: DataType<string> = dataType("interface name", (t, ct
   return t;
 });
 
-function accountDatabase(file: string): Map<string, string> {
-  const byName = new Map<string, string>();
-  try {
-    for (const line of Deno.readTextFileSync(file).split("\n")) {
-      const f = line.split(":");
-      if (f.length >= 3 && f[0] !== "") byName.set(f[0], f[2]);
-    }
-  } catch {
-    // unreadable: treated as empty
-  }
-  return byName;
-}
-
-function accountName(kind: "user" | "group", file: string): DataType<string> {
+function accountName(kind: "user" | "group", exists: (t: string) => boolean): DataType<string> {
   return dataType(`${kind} name`, (t, ctx) => {
     if (!/^([A-Za-z_][A-Za-z0-9_.-]*\$?|\d+)$/.test(t)) {
       fail(`\`${t}\` is not a valid ${kind} name`);
     }
-    if (ctx.hostChecks) {
-      const db = accountDatabase(file);
-      const known = /^\d+$/.test(t) ? [...db.values()].includes(t) : db.has(t);
-      if (!known) fail(`${kind} \`${t}\` does not exist on this host`, true);
-    }
+    if (ctx.hostChecks && !exists(t)) fail(`${kind} \`${t}\` does not exist on this host`, true);
     return t;
   });
 }
 
 /** A user name or numeric uid; the host check requires it to exist in /etc/passwd. */
-export const userName: DataType<string> = accountName("user", "/etc/passwd");
+export const userName: DataType<string> = accountName("user", (t) => !!lookupUser(t));
 /** A group name or numeric gid; the host check requires it to exist in /etc/group. */
-export const groupName: DataType<string> = accountName("group", "/etc/group");
+export const groupName: DataType<string> = accountName(
+  "group",
+  (t) => lookupGroup(t) !== undefined,
+);
 
 /** Log levels, least verbose first (decision 7: debug-packets is the most verbose). */
 export const LOG_LEVELS = [

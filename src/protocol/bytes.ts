@@ -1,5 +1,6 @@
 /**
- * Low-level byte helpers: bounds-checked big-endian reads, a growable writer, hex and IPv6 text.
+ * Low-level byte helpers: bounds-checked big-endian reads, a growable writer, hex text (IPv6
+ * address text is in `ipv6.ts`).
  *
  * Every read takes the buffer, a position and the end of the region it may read from, and throws
  * {@link ParseError} (with the absolute offset) instead of reading past that end.
@@ -7,6 +8,7 @@
  */
 
 import { ParseError, SerializeError } from "./errors.ts";
+import { formatIPv6, parseIPv6Into } from "./ipv6.ts";
 
 /** Throw a {@link ParseError} unless `need` bytes are available at `pos` before `end`. */
 export function need(pos: number, end: number, need: number, what: string): void {
@@ -173,12 +175,6 @@ export class Writer {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-let groupText: string[] | undefined;
-
-/** Text of every 16-bit group value (built on first use; formatting addresses is hot). */
-function groups(): string[] {
-  return groupText ??= Array.from({ length: 65536 }, (_, i) => i.toString(16));
-}
 
 /** Lower-case hex of `data` without separators. */
 export function toHex(data: Uint8Array, separator = ""): string {
@@ -198,132 +194,6 @@ export function fromHex(text: string): Uint8Array {
   }
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.substr(i * 2, 2), 16);
-  return out;
-}
-
-/** Format 16 bytes at `pos` as canonical RFC 5952 IPv6 text. */
-export function formatIPv6(buf: Uint8Array, pos = 0): string {
-  // Find the longest run (length >= 2) of zero 16-bit groups; first one wins on ties.
-  let bestStart = -1, bestLen = 0, curStart = -1, curLen = 0;
-  for (let g = 0; g < 8; g++) {
-    if (buf[pos + g * 2] === 0 && buf[pos + g * 2 + 1] === 0) {
-      if (curStart < 0) curStart = g, curLen = 1;
-      else curLen++;
-      if (curLen > bestLen) bestStart = curStart, bestLen = curLen;
-    } else {
-      curStart = -1, curLen = 0;
-    }
-  }
-  if (bestLen < 2) bestStart = -1;
-  // IPv4-mapped ::ffff:a.b.c.d
-  if (bestStart === 0 && bestLen === 5 && buf[pos + 10] === 0xff && buf[pos + 11] === 0xff) {
-    return `::ffff:${buf[pos + 12]}.${buf[pos + 13]}.${buf[pos + 14]}.${buf[pos + 15]}`;
-  }
-  const text = groups();
-  let out = "";
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      out += g === 0 ? "::" : ":";
-      g += bestLen - 1;
-      continue;
-    }
-    out += text[(buf[pos + g * 2] << 8) | buf[pos + g * 2 + 1]];
-    if (g < 7) out += ":";
-  }
-  return out;
-}
-
-/** True when `text` is valid IPv6 address text. */
-export function isIPv6(text: string): boolean {
-  try {
-    parseIPv6Into(text, new Uint8Array(16), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Parse IPv6 text into a new 16-byte array. Throws {@link SerializeError} when invalid. */
-export function parseIPv6(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  parseIPv6Into(text, out, 0);
-  return out;
-}
-
-/** Canonical RFC 5952 form of IPv6 text. Throws {@link SerializeError} when invalid. */
-export function normalizeIPv6(text: string): string {
-  return formatIPv6(parseIPv6(text));
-}
-
-const addressCache = new Map<string, Uint8Array>();
-
-/** Parse IPv6 text into `out` at `pos`. Throws {@link SerializeError} when invalid. */
-export function parseIPv6Into(text: string, out: Uint8Array, pos: number): void {
-  const cached = addressCache.get(text);
-  if (cached) {
-    out.set(cached, pos);
-    return;
-  }
-  const bytes = parseIPv6Text(text);
-  if (!bytes) throw new SerializeError(`not an IPv6 address: ${JSON.stringify(text)}`);
-  if (addressCache.size > 4096) addressCache.clear();
-  addressCache.set(text, bytes);
-  out.set(bytes, pos);
-}
-
-function parseIPv6Text(text: string): Uint8Array | undefined {
-  if (typeof text !== "string" || text.length < 2 || text.length > 45) return undefined;
-  const groups: number[] = [];
-  let doubleColonAt = -1;
-  let head = text;
-  let v4: number[] | undefined;
-  const lastColon = text.lastIndexOf(":");
-  if (lastColon >= 0 && text.indexOf(".", lastColon) > lastColon) {
-    const parts = text.slice(lastColon + 1).split(".");
-    if (parts.length !== 4) return undefined;
-    v4 = [];
-    for (const p of parts) {
-      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
-      v4.push(Number(p));
-    }
-    head = text.slice(0, lastColon + 1);
-    if (head.endsWith("::")) { /* keep */ }
-    else head = head.slice(0, -1);
-  }
-  if (head.startsWith(":") && !head.startsWith("::")) return undefined;
-  if (head.endsWith(":") && !head.endsWith("::")) return undefined;
-  const dc = head.indexOf("::");
-  if (dc >= 0 && head.indexOf("::", dc + 1) >= 0) return undefined;
-  const parseGroups = (s: string): number[] | undefined => {
-    if (s === "") return [];
-    const res: number[] = [];
-    for (const g of s.split(":")) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      res.push(parseInt(g, 16));
-    }
-    return res;
-  };
-  const max = v4 ? 6 : 8;
-  if (dc >= 0) {
-    const left = parseGroups(head.slice(0, dc));
-    const right = parseGroups(head.slice(dc + 2));
-    if (!left || !right || left.length + right.length > max - 1) return undefined;
-    groups.push(...left);
-    doubleColonAt = groups.length;
-    for (let i = left.length + right.length; i < max; i++) groups.push(0);
-    groups.push(...right);
-  } else {
-    const all = parseGroups(head);
-    if (!all || all.length !== max) return undefined;
-    groups.push(...all);
-  }
-  void doubleColonAt;
-  const out = new Uint8Array(16);
-  for (let i = 0; i < max; i++) {
-    out[i * 2] = groups[i] >>> 8;
-    out[i * 2 + 1] = groups[i] & 0xff;
-  }
-  if (v4) out.set(v4, 12);
   return out;
 }
 

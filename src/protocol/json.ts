@@ -11,7 +11,7 @@ import { Duid } from "./duid.ts";
 import { toUnicodeDomain } from "./domain.ts";
 import { ClientServerMessage, Message, RelayMessage, UnknownMessage } from "./message.ts";
 import { Option, optionTypes, UnknownOption } from "./option.ts";
-import { STATUS_NAMES } from "./options/core.ts";
+import { STATUS_NAMES, StatusCodeOption } from "./options/core.ts";
 
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
@@ -58,7 +58,7 @@ export function describeOption(option: Option): Record<string, unknown> {
     name: optionNameOf(option),
     ...fields(option, OPTION_SKIP),
   };
-  if (typeof out.status_code === "number" && option.code === 13) {
+  if (typeof out.status_code === "number" && option.code === StatusCodeOption.code) {
     out.status_name = STATUS_NAMES.get(out.status_code as number) ?? "unknown";
   }
   if (Array.isArray(out.domain_names)) {

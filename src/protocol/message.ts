@@ -5,7 +5,8 @@
  */
 
 import { ParseError, ValidationError } from "./errors.ts";
-import { formatIPv6, need, Writer } from "./bytes.ts";
+import { need, Writer } from "./bytes.ts";
+import { addressKindOfText, formatIPv6 } from "./ipv6.ts";
 import { findOption, findOptions, type Option, parseOptions, writeOptions } from "./option.ts";
 import { checkOccurrence, messageOccurrence } from "./occurrence.ts";
 
@@ -162,10 +163,17 @@ export abstract class RelayMessage extends Message {
     if (!Number.isInteger(this.hopCount) || this.hopCount < 0 || this.hopCount > 255) {
       throw new ValidationError(`hop count ${this.hopCount} out of range`);
     }
-    if (this.linkAddress.startsWith("ff")) throw new ValidationError("link address is multicast");
-    if (this.peerAddress.startsWith("ff")) throw new ValidationError("peer address is multicast");
+    checkNotMulticast(this.linkAddress, "link address");
+    checkNotMulticast(this.peerAddress, "peer address");
     super.validate();
   }
+}
+
+/** Throw a {@link ValidationError} unless `address` is a non-multicast IPv6 address. */
+function checkNotMulticast(address: string, what: string): void {
+  const kind = addressKindOfText(address);
+  if (kind === undefined) throw new ValidationError(`${what} ${address} is not an IPv6 address`);
+  if (kind === "multicast") throw new ValidationError(`${what} is multicast`);
 }
 
 /** Parse the common relay layout into a new instance of `ctor`. */

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MsgType } from "./constants.ts";
 import {
   ClientServerMessage,
   type MessageType,
@@ -15,7 +16,7 @@ import {
 /** SOLICIT (1). */
 export class SolicitMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 1;
+  static readonly messageType: number = MsgType.Solicit;
   /** Message name. */
   static readonly messageName = "solicit";
   /** Parse a whole solicit message. */
@@ -27,7 +28,7 @@ export class SolicitMessage extends ClientServerMessage {
 /** ADVERTISE (2). */
 export class AdvertiseMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 2;
+  static readonly messageType: number = MsgType.Advertise;
   /** Message name. */
   static readonly messageName = "advertise";
   /** Parse a whole advertise message. */
@@ -39,7 +40,7 @@ export class AdvertiseMessage extends ClientServerMessage {
 /** REQUEST (3). */
 export class RequestMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 3;
+  static readonly messageType: number = MsgType.Request;
   /** Message name. */
   static readonly messageName = "request";
   /** Parse a whole request message. */
@@ -51,7 +52,7 @@ export class RequestMessage extends ClientServerMessage {
 /** CONFIRM (4). */
 export class ConfirmMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 4;
+  static readonly messageType: number = MsgType.Confirm;
   /** Message name. */
   static readonly messageName = "confirm";
   /** Parse a whole confirm message. */
@@ -63,7 +64,7 @@ export class ConfirmMessage extends ClientServerMessage {
 /** RENEW (5). */
 export class RenewMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 5;
+  static readonly messageType: number = MsgType.Renew;
   /** Message name. */
   static readonly messageName = "renew";
   /** Parse a whole renew message. */
@@ -75,7 +76,7 @@ export class RenewMessage extends ClientServerMessage {
 /** REBIND (6). */
 export class RebindMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 6;
+  static readonly messageType: number = MsgType.Rebind;
   /** Message name. */
   static readonly messageName = "rebind";
   /** Parse a whole rebind message. */
@@ -87,7 +88,7 @@ export class RebindMessage extends ClientServerMessage {
 /** REPLY (7). */
 export class ReplyMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 7;
+  static readonly messageType: number = MsgType.Reply;
   /** Message name. */
   static readonly messageName = "reply";
   /** Parse a whole reply message. */
@@ -99,7 +100,7 @@ export class ReplyMessage extends ClientServerMessage {
 /** RELEASE (8). */
 export class ReleaseMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 8;
+  static readonly messageType: number = MsgType.Release;
   /** Message name. */
   static readonly messageName = "release";
   /** Parse a whole release message. */
@@ -111,7 +112,7 @@ export class ReleaseMessage extends ClientServerMessage {
 /** DECLINE (9). */
 export class DeclineMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 9;
+  static readonly messageType: number = MsgType.Decline;
   /** Message name. */
   static readonly messageName = "decline";
   /** Parse a whole decline message. */
@@ -123,7 +124,7 @@ export class DeclineMessage extends ClientServerMessage {
 /** RECONFIGURE (10). */
 export class ReconfigureMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 10;
+  static readonly messageType: number = MsgType.Reconfigure;
   /** Message name. */
   static readonly messageName = "reconfigure";
   /** Parse a whole reconfigure message. */
@@ -135,7 +136,7 @@ export class ReconfigureMessage extends ClientServerMessage {
 /** INFORMATION-REQUEST (11). */
 export class InformationRequestMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 11;
+  static readonly messageType: number = MsgType.InformationRequest;
   /** Message name. */
   static readonly messageName = "information-request";
   /** Parse a whole information-request message. */
@@ -147,7 +148,7 @@ export class InformationRequestMessage extends ClientServerMessage {
 /** LEASEQUERY (14). */
 export class LeasequeryMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 14;
+  static readonly messageType: number = MsgType.Leasequery;
   /** Message name. */
   static readonly messageName = "leasequery";
   /** Parse a whole leasequery message. */
@@ -159,7 +160,7 @@ export class LeasequeryMessage extends ClientServerMessage {
 /** LEASEQUERY-REPLY (15). */
 export class LeasequeryReplyMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 15;
+  static readonly messageType: number = MsgType.LeasequeryReply;
   /** Message name. */
   static readonly messageName = "leasequery-reply";
   /** Parse a whole leasequery-reply message. */
@@ -171,7 +172,7 @@ export class LeasequeryReplyMessage extends ClientServerMessage {
 /** LEASEQUERY-DONE (16). */
 export class LeasequeryDoneMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 16;
+  static readonly messageType: number = MsgType.LeasequeryDone;
   /** Message name. */
   static readonly messageName = "leasequery-done";
   /** Parse a whole leasequery-done message. */
@@ -183,7 +184,7 @@ export class LeasequeryDoneMessage extends ClientServerMessage {
 /** LEASEQUERY-DATA (17). */
 export class LeasequeryDataMessage extends ClientServerMessage {
   /** Message type code. */
-  static readonly messageType = 17;
+  static readonly messageType: number = MsgType.LeasequeryData;
   /** Message name. */
   static readonly messageName = "leasequery-data";
   /** Parse a whole leasequery-data message. */
@@ -195,7 +196,7 @@ export class LeasequeryDataMessage extends ClientServerMessage {
 /** RELAY-FORWARD (12). */
 export class RelayForwardMessage extends RelayMessage {
   /** Message type code. */
-  static readonly messageType = 12;
+  static readonly messageType: number = MsgType.RelayForward;
   /** Message name. */
   static readonly messageName = "relay-forward";
   /** Parse a whole relay-forward message. */
@@ -207,7 +208,7 @@ export class RelayForwardMessage extends RelayMessage {
 /** RELAY-REPLY (13). */
 export class RelayReplyMessage extends RelayMessage {
   /** Message type code. */
-  static readonly messageType = 13;
+  static readonly messageType: number = MsgType.RelayReply;
   /** Message name. */
   static readonly messageName = "relay-reply";
   /** Parse a whole relay-reply message. */

@@ -5,7 +5,9 @@
  */
 
 export * from "./errors.ts";
+export * from "./constants.ts";
 export * from "./bytes.ts";
+export * from "./ipv6.ts";
 export * from "./option.ts";
 export * from "./occurrence.ts";
 export * from "./message.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { formatIPv6, parseIPv6, parseIPv6Into } from "./bytes.ts";
+import { formatIPv6, parseIPv6, parseIPv6Into } from "./ipv6.ts";
 import { SerializeError } from "./errors.ts";
 
 /** Set only while {@link IPv6Prefix.ofNetwork} constructs: keep the given bytes as they are. */
@@ -87,9 +87,14 @@ export class IPv6Prefix {
     return containsBytes(this.bytes, Math.min(this.length, length), addressBytes(address));
   }
 
-  /** `address/length` text. */
-  toString(): string {
+  /** Canonical `address/length` text (RFC 5952 address). */
+  get text(): string {
     return `${this.address}/${this.length}`;
+  }
+
+  /** `address/length` text, as {@link IPv6Prefix.text}. */
+  toString(): string {
+    return this.text;
   }
 }
 

@@ -27,45 +27,14 @@
  */
 
 import process from "node:process";
+import { groupLabel, lookupGroup, lookupUser } from "../config/accounts.ts";
 import { libc, setGroups } from "./io/libc.ts";
+
+// Read by the configuration layer's accounts.ts; re-exported for the server modules.
+export { lookupGroup, lookupUser };
 
 /** The umask of a server started as root: what it creates is private to the service user. */
 export const SERVICE_UMASK = 0o077;
-
-/** Look up a user's uid and primary gid in /etc/passwd. */
-export function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  for (const line of readLines("/etc/passwd")) {
-    const f = line.split(":");
-    if (f[0] === name || f[2] === name) return { uid: Number(f[2]), gid: Number(f[3]) };
-  }
-  return undefined;
-}
-
-/** Look up a group's gid in /etc/group. */
-export function lookupGroup(name: string): number | undefined {
-  for (const line of readLines("/etc/group")) {
-    const f = line.split(":");
-    if (f[0] === name || f[2] === name) return Number(f[2]);
-  }
-  return undefined;
-}
-
-/** The name of a group id (the number itself when it has no name). */
-function groupName(gid: number): string {
-  for (const line of readLines("/etc/group")) {
-    const f = line.split(":");
-    if (f[2] === String(gid)) return `${f[0]} (${gid})`;
-  }
-  return String(gid);
-}
-
-function readLines(path: string): string[] {
-  try {
-    return Deno.readTextFileSync(path).split("\n").filter((l) => l && !l.startsWith("#"));
-  } catch {
-    return [];
-  }
-}
 
 /** The identity the server runs as after start-up, when it started as root. */
 let dropped: { uid: number; gid: number } | undefined;
@@ -205,7 +174,7 @@ export function supplementaryGroupsWarning(gid: number, groups = supplementaryGr
   const extra = (groups ?? []).filter((g) => g !== gid);
   if (extra.length === 0) return undefined;
   return `the process keeps the supplementary groups ${
-    extra.map(groupName).join(", ")
+    extra.map((g) => groupLabel(g)).join(", ")
   } it was started with, so files of those groups stay accessible after dropping root ` +
     "(clearing them needs setgroups, which dhcpkit calls only when run with --allow-ffi); start " +
     "it with --allow-ffi or without supplementary groups: systemd does so for the shipped unit, " +

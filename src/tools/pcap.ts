@@ -7,12 +7,8 @@
  * @module
  */
 
-import { formatIPv6, parseIPv6 } from "../protocol/bytes.ts";
-
-/** The DHCPv6 client port. */
-export const DHCPV6_CLIENT_PORT = 546;
-/** The DHCPv6 server/relay port. */
-export const DHCPV6_SERVER_PORT = 547;
+import { DHCPV6_CLIENT_PORT, DHCPV6_SERVER_PORT } from "../protocol/constants.ts";
+import { formatIPv6, parseIPv6 } from "../protocol/ipv6.ts";
 
 /** Link-layer header types (LINKTYPE_* values) understood by {@link extractDhcpv6}. */
 export const LinkType = {
@@ -200,134 +196,185 @@ interface Interface {
   offset: number;
 }
 
+/** pcapng block types that carry what the reader needs (others are skipped). */
+const BLOCK_IDB = 1, BLOCK_PB = 2, BLOCK_SPB = 3, BLOCK_EPB = 6;
+/** Interface Description Block options: timestamp resolution and offset. */
+const IF_TSRESOL = 9, IF_TSOFFSET = 14;
+
+/** Where a pcapng reader is: the current section's byte order and interfaces, frames so far. */
+interface PcapngState {
+  readonly buf: Uint8Array;
+  little: boolean;
+  interfaces: Interface[];
+  /** Frames yielded so far (the last frame's 1-based number). */
+  index: number;
+}
+
+/** One pcapng block, its framing checked: type, total length and where its body lies. */
+interface Block {
+  readonly type: number;
+  readonly start: number;
+  readonly total: number;
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+}
+
 function* readPcapng(buf: Uint8Array): Generator<Frame, void, undefined> {
-  let little = false;
-  let interfaces: Interface[] = [];
-  let index = 0;
+  const state: PcapngState = { buf, little: false, interfaces: [], index: 0 };
   let pos = 0;
   let sawSection = false;
   while (pos < buf.length) {
     needFile(buf, pos, 12, "pcapng block header");
-    const blockStart = pos;
-    const type = u32(buf, pos, little);
     if (u32(buf, pos, false) === PCAPNG_SHB) {
-      // A new section may switch the byte order: read it from the byte-order magic.
-      needFile(buf, pos, 12, "section header block");
-      const bom = u32(buf, pos + 8, false);
-      if (bom === PCAPNG_BOM) little = false;
-      else if (u32(buf, pos + 8, true) === PCAPNG_BOM) little = true;
-      else {
-        throw new PcapError(
-          pos + 8,
-          `bad pcapng byte-order magic 0x${bom.toString(16).padStart(8, "0")}`,
-        );
-      }
-      interfaces = [];
+      startSection(state, pos);
       sawSection = true;
     } else if (!sawSection) {
       throw new PcapError(pos, "pcapng file does not start with a section header block");
     }
-    const total = u32(buf, pos + 4, little);
-    if (total < 12 || total % 4 !== 0 || total > MAX_RECORD) {
-      throw new PcapError(pos + 4, `bad pcapng block length ${total}`);
-    }
-    needFile(buf, pos, total, `pcapng block of type ${type}`);
-    const trailer = u32(buf, pos + total - 4, little);
-    if (trailer !== total) {
-      throw new PcapError(
-        pos + total - 4,
-        `pcapng block length mismatch: header says ${total}, trailer says ${trailer}`,
-      );
-    }
-    const bodyStart = pos + 8;
-    const bodyEnd = pos + total - 4;
-    const bodyNeed = (n: number, what: string) => {
-      if (bodyEnd - bodyStart < n) {
-        throw new PcapError(blockStart, `${what} block too short: ${total} bytes`);
-      }
-    };
-    const iface = (id: number, at: number): Interface => {
-      const found = interfaces[id];
-      if (!found) throw new PcapError(at, `packet refers to undefined interface ${id}`);
-      return found;
-    };
-    const time = (info: Interface, high: number, low: number) =>
-      (high * 0x100000000 + low) / info.unitsPerSecond + info.offset;
-    /** An (Enhanced) Packet Block: interface id, timestamp, lengths at +12 and +16, data at +20. */
-    const timedPacket = (interfaceId: number, what: string): Frame => {
-      const info = iface(interfaceId, bodyStart);
-      const capLen = u32(buf, bodyStart + 12, little);
-      const origLen = u32(buf, bodyStart + 16, little);
-      if (capLen > bodyEnd - bodyStart - 20) {
-        throw new PcapError(
-          bodyStart + 12,
-          `${what} block claims ${capLen} captured bytes in a ${total}-byte block`,
-        );
-      }
-      const dataStart = bodyStart + 20;
-      return {
-        index: ++index,
-        time: time(info, u32(buf, bodyStart + 4, little), u32(buf, bodyStart + 8, little)),
-        linkType: info.linkType,
-        data: buf.subarray(dataStart, dataStart + capLen),
-        originalLength: Math.max(origLen, capLen),
-      };
-    };
-    switch (type) {
-      case PCAPNG_SHB: {
-        bodyNeed(16, "section header");
-        const major = u16(buf, bodyStart + 4, little);
-        if (major !== 1) throw new PcapError(bodyStart + 4, `unsupported pcapng version ${major}`);
-        break;
-      }
-      case 1: { // Interface Description Block
-        bodyNeed(8, "interface description");
-        const info: Interface = {
-          linkType: u16(buf, bodyStart, little),
-          unitsPerSecond: 1e6,
-          offset: 0,
-        };
-        readOptions(buf, bodyStart + 8, bodyEnd, little, (code, start, length) => {
-          if (code === 9 && length >= 1) { // if_tsresol
-            const v = buf[start];
-            info.unitsPerSecond = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** (v & 0x7f);
-          } else if (code === 14 && length >= 8) { // if_tsoffset (signed 64-bit seconds)
-            const hi = u32(buf, start + (little ? 4 : 0), little) | 0;
-            const lo = u32(buf, start + (little ? 0 : 4), little);
-            info.offset = hi * 0x100000000 + lo;
-          }
-        });
-        interfaces.push(info);
-        break;
-      }
-      case 6: // Enhanced Packet Block: 32-bit interface id
-        bodyNeed(20, "enhanced packet");
-        yield timedPacket(u32(buf, bodyStart, little), "enhanced packet");
-        break;
-      case 3: { // Simple Packet Block: interface 0, no timestamp
-        bodyNeed(4, "simple packet");
-        const info = iface(0, bodyStart);
-        const origLen = u32(buf, bodyStart, little);
-        const capLen = Math.min(origLen, bodyEnd - bodyStart - 4);
-        yield {
-          index: ++index,
-          time: 0,
-          linkType: info.linkType,
-          data: buf.subarray(bodyStart + 4, bodyStart + 4 + capLen),
-          originalLength: origLen,
-        };
-        break;
-      }
-      case 2: // Packet Block (obsolete): 16-bit interface id, then a drop count
-        bodyNeed(20, "packet");
-        yield timedPacket(u16(buf, bodyStart, little), "packet");
-        break;
-      default:
-        // Name resolution, statistics, custom and other blocks carry no packets.
-        break;
-    }
-    pos += total;
+    const block = readBlock(state, pos);
+    const frame = readBlockBody(state, block);
+    if (frame) yield frame;
+    pos += block.total;
   }
+}
+
+/** A new section at `pos`: take its byte order from the byte-order magic, forget interfaces. */
+function startSection(state: PcapngState, pos: number): void {
+  const { buf } = state;
+  const bom = u32(buf, pos + 8, false);
+  if (bom === PCAPNG_BOM) state.little = false;
+  else if (u32(buf, pos + 8, true) === PCAPNG_BOM) state.little = true;
+  else {
+    throw new PcapError(
+      pos + 8,
+      `bad pcapng byte-order magic 0x${bom.toString(16).padStart(8, "0")}`,
+    );
+  }
+  state.interfaces = [];
+}
+
+/** The block at `pos`, after checking that its length is sane and repeated in its trailer. */
+function readBlock(state: PcapngState, pos: number): Block {
+  const { buf, little } = state;
+  const type = u32(buf, pos, little);
+  const total = u32(buf, pos + 4, little);
+  if (total < 12 || total % 4 !== 0 || total > MAX_RECORD) {
+    throw new PcapError(pos + 4, `bad pcapng block length ${total}`);
+  }
+  needFile(buf, pos, total, `pcapng block of type ${type}`);
+  const trailer = u32(buf, pos + total - 4, little);
+  if (trailer !== total) {
+    throw new PcapError(
+      pos + total - 4,
+      `pcapng block length mismatch: header says ${total}, trailer says ${trailer}`,
+    );
+  }
+  return { type, start: pos, total, bodyStart: pos + 8, bodyEnd: pos + total - 4 };
+}
+
+/** Throw unless the block's body has at least `n` bytes. */
+function bodyNeed(block: Block, n: number, what: string): void {
+  if (block.bodyEnd - block.bodyStart < n) {
+    throw new PcapError(block.start, `${what} block too short: ${block.total} bytes`);
+  }
+}
+
+/** Act on one block: remember a section's version or an interface; the frame of a packet block. */
+function readBlockBody(state: PcapngState, block: Block): Frame | undefined {
+  const { buf, little } = state;
+  const { bodyStart } = block;
+  switch (block.type) {
+    case PCAPNG_SHB: {
+      bodyNeed(block, 16, "section header");
+      const major = u16(buf, bodyStart + 4, little);
+      if (major !== 1) throw new PcapError(bodyStart + 4, `unsupported pcapng version ${major}`);
+      return undefined;
+    }
+    case BLOCK_IDB:
+      bodyNeed(block, 8, "interface description");
+      state.interfaces.push(readInterface(state, block));
+      return undefined;
+    case BLOCK_EPB: // 32-bit interface id
+      bodyNeed(block, 20, "enhanced packet");
+      return timedPacket(state, block, u32(buf, bodyStart, little), "enhanced packet");
+    case BLOCK_SPB:
+      bodyNeed(block, 4, "simple packet");
+      return simplePacket(state, block);
+    case BLOCK_PB: // obsolete: 16-bit interface id, then a drop count
+      bodyNeed(block, 20, "packet");
+      return timedPacket(state, block, u16(buf, bodyStart, little), "packet");
+    default:
+      // Name resolution, statistics, custom and other blocks carry no packets.
+      return undefined;
+  }
+}
+
+/** An Interface Description Block: link type, timestamp resolution and offset. */
+function readInterface(state: PcapngState, block: Block): Interface {
+  const { buf, little } = state;
+  const info: Interface = {
+    linkType: u16(buf, block.bodyStart, little),
+    unitsPerSecond: 1e6,
+    offset: 0,
+  };
+  readOptions(buf, block.bodyStart + 8, block.bodyEnd, little, (code, start, length) => {
+    if (code === IF_TSRESOL && length >= 1) {
+      const v = buf[start];
+      info.unitsPerSecond = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** (v & 0x7f);
+    } else if (code === IF_TSOFFSET && length >= 8) { // signed 64-bit seconds
+      const hi = u32(buf, start + (little ? 4 : 0), little) | 0;
+      const lo = u32(buf, start + (little ? 0 : 4), little);
+      info.offset = hi * 0x100000000 + lo;
+    }
+  });
+  return info;
+}
+
+/** The described interface `id` of the current section; throws when there is none. */
+function interfaceOf(state: PcapngState, id: number, at: number): Interface {
+  const found = state.interfaces[id];
+  if (!found) throw new PcapError(at, `packet refers to undefined interface ${id}`);
+  return found;
+}
+
+/** An (Enhanced) Packet Block: interface id, timestamp, lengths at +12 and +16, data at +20. */
+function timedPacket(state: PcapngState, block: Block, interfaceId: number, what: string): Frame {
+  const { buf, little } = state;
+  const { bodyStart, bodyEnd } = block;
+  const info = interfaceOf(state, interfaceId, bodyStart);
+  const capLen = u32(buf, bodyStart + 12, little);
+  const origLen = u32(buf, bodyStart + 16, little);
+  if (capLen > bodyEnd - bodyStart - 20) {
+    throw new PcapError(
+      bodyStart + 12,
+      `${what} block claims ${capLen} captured bytes in a ${block.total}-byte block`,
+    );
+  }
+  const dataStart = bodyStart + 20;
+  const ticks = u32(buf, bodyStart + 4, little) * 0x100000000 + u32(buf, bodyStart + 8, little);
+  return {
+    index: ++state.index,
+    time: ticks / info.unitsPerSecond + info.offset,
+    linkType: info.linkType,
+    data: buf.subarray(dataStart, dataStart + capLen),
+    originalLength: Math.max(origLen, capLen),
+  };
+}
+
+/** A Simple Packet Block: interface 0, no timestamp, the original length then the data. */
+function simplePacket(state: PcapngState, block: Block): Frame {
+  const { buf, little } = state;
+  const { bodyStart, bodyEnd } = block;
+  const info = interfaceOf(state, 0, bodyStart);
+  const origLen = u32(buf, bodyStart, little);
+  const capLen = Math.min(origLen, bodyEnd - bodyStart - 4);
+  return {
+    index: ++state.index,
+    time: 0,
+    linkType: info.linkType,
+    data: buf.subarray(bodyStart + 4, bodyStart + 4 + capLen),
+    originalLength: origLen,
+  };
 }
 
 function readOptions(

@@ -213,5 +213,11 @@ e2eTest("systemd unit: verifies, and Documentation= names what the guide install
       copy,
     ], { check: false });
     assert.equal(verify.code, 0, verify.stderr + verify.stdout);
-    assert.equal(verify.stderr + verify.stdout, "", "no warnings");
+    // systemd-analyze also loads the machine's own units and warns about them (Debian's
+    // freeradius.service uses MemoryLimit=): only what it says about other files is ignored.
+    const others = /^\/(?:lib|usr\/lib|etc|run)\/systemd\/system\/[^:]+:\d+: /;
+    const said = (verify.stderr + verify.stdout).split("\n").filter((l) =>
+      l.trim() !== "" && !others.test(l)
+    );
+    assert.deepEqual(said, [], "no warnings about the dhcpkit unit");
   }));

@@ -262,10 +262,14 @@ def flood(addr, port, seconds, rate):
 
 
 def probe(addr, port, seconds):
+    """Send well-formed relayed Information-requests one after another for `seconds`. Like a real
+    client (RFC 8415 section 15: IRT 1 s), a request without an answer within a second is sent
+    again with the same transaction id, up to twice. Prints sent, answered (at all), first_try
+    (answered without retransmission), retransmitted and late (answers to earlier ones)."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("::1", 0))
     local_port = s.getsockname()[1]
-    sent = answered = late = 0
+    sent = answered = first_try = retransmitted = late = 0
     end = time.monotonic() + seconds
     xid = 1
     while time.monotonic() < end:
@@ -278,36 +282,45 @@ def probe(addr, port, seconds):
             "relays": [{"link": "2001:db8::1", "peer": "fe80::2", "interface_id": "probe",
                         "source_port": local_port}],
         }
-        s.sendto(build(spec), (addr, port))
+        packet = build(spec)
         sent += 1
-        deadline = time.monotonic() + 2.0
         got = False
-        while not got:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            ready, _, _ = select.select([s], [], [], left)
-            if not ready:
-                break
-            data, _ = s.recvfrom(65535)
-            # Relay-reply -> relay-message option -> reply: its xid.
-            pos = 34
-            inner_xid = None
-            while pos + 4 <= len(data):
-                code, length = struct.unpack("!HH", data[pos:pos + 4])
-                if code == 9:
-                    inner = data[pos + 4:pos + 4 + length]
-                    inner_xid = int.from_bytes(inner[1:4], "big")
+        for attempt in range(3):
+            if attempt > 0:
+                retransmitted += 1
+            s.sendto(packet, (addr, port))
+            deadline = time.monotonic() + 1.0
+            while not got:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     break
-                pos += 4 + length
-            if inner_xid == xid:
-                got = True
-            else:
-                late += 1
+                ready, _, _ = select.select([s], [], [], left)
+                if not ready:
+                    break
+                data, _ = s.recvfrom(65535)
+                # Relay-reply -> relay-message option -> reply: its xid.
+                pos = 34
+                inner_xid = None
+                while pos + 4 <= len(data):
+                    code, length = struct.unpack("!HH", data[pos:pos + 4])
+                    if code == 9:
+                        inner = data[pos + 4:pos + 4 + length]
+                        inner_xid = int.from_bytes(inner[1:4], "big")
+                        break
+                    pos += 4 + length
+                if inner_xid == xid:
+                    got = True
+                else:
+                    late += 1
+            if got:
+                if attempt == 0:
+                    first_try += 1
+                break
         if got:
             answered += 1
         time.sleep(0.002)
-    print(json.dumps({"sent": sent, "answered": answered, "late": late}), flush=True)
+    print(json.dumps({"sent": sent, "answered": answered, "first_try": first_try,
+                      "retransmitted": retransmitted, "late": late}), flush=True)
 
 
 def main():

@@ -6,7 +6,6 @@
 
 import {
   boolean,
-  hostInterfaces,
   integer,
   interfaceName,
   type IPv6Address,
@@ -14,6 +13,7 @@ import {
   type IPv6Prefix,
   ipv6Prefix,
 } from "../datatypes.ts";
+import { hostInterfaces } from "../host_interfaces.ts";
 import { type ConfigSection, defineSection } from "../schema.ts";
 import { markKey, portKey } from "./common.ts";
 
@@ -103,7 +103,7 @@ export const listenInterfaceSection = defineSection<ListenInterfaceValues>({
   validate(section: ConfigSection<ListenInterfaceValues>, check) {
     const v = section.values;
     if (check.hostChecks && v.replyFrom) {
-      const addrs = hostInterfaces().get(v.interface);
+      const addrs = hostInterfaces().find((i) => i.name === v.interface)?.ipv6;
       if (addrs && !addrs.includes(v.replyFrom.text)) {
         check.hostError(
           `reply-from address ${v.replyFrom.text} is not configured on interface ${v.interface}`,

@@ -17,13 +17,17 @@
  */
 
 import {
+  EnterpriseDuid,
   formatIPv6,
   InterfaceIdOption,
   IPv6Prefix,
+  LinkLayerDuid,
   LinkLayerIdOption,
+  LinkLayerTimeDuid,
   parseIPv6,
   RemoteIdOption,
   SubscriberIdOption,
+  UuidDuid,
 } from "../../protocol/mod.ts";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 
@@ -123,7 +127,12 @@ const KINDS = new Set([
 ]);
 
 /** Shortest DUID of each known type, in bytes (type code included). */
-const DUID_MIN: Record<number, number> = { 1: 8, 2: 6, 3: 4, 4: 18 };
+const DUID_MIN: Record<number, number> = {
+  [LinkLayerTimeDuid.duidType]: 8,
+  [EnterpriseDuid.duidType]: 6,
+  [LinkLayerDuid.duidType]: 4,
+  [UuidDuid.duidType]: 18,
+};
 
 /**
  * Check that DUID hex has the shape the wire parser accepts (the same length rules as
@@ -139,7 +148,7 @@ function checkDuid(hex: string): string {
   if (length < min) {
     throw new AssignmentFormatError(`duid ${hex} is too short for a DUID of type ${type}`);
   }
-  if (type === 4 && length !== 18) {
+  if (type === UuidDuid.duidType && length !== 18) {
     throw new AssignmentFormatError(`duid ${hex}: a DUID-UUID has exactly 16 bytes after the type`);
   }
   return hex;

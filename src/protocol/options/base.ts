@@ -5,8 +5,10 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, ValidationError } from "../errors.ts";
-import { exactLength, formatIPv6, type Writer } from "../bytes.ts";
+import { exactLength, type Writer } from "../bytes.ts";
+import { addressKindOfText, formatIPv6 } from "../ipv6.ts";
 import { type Duid, parseDuid } from "../duid.ts";
 import { readDomainList, writeDomainList } from "../domain.ts";
 import { Option } from "../option.ts";
@@ -15,7 +17,15 @@ import { Option } from "../option.ts";
  * The message types that carry configuration options: Solicit, Advertise, Request, Renew, Rebind,
  * Reply and Information-request.
  */
-export const CONFIGURATION_MESSAGES: readonly number[] = [1, 2, 3, 5, 6, 7, 11];
+export const CONFIGURATION_MESSAGES: readonly number[] = [
+  MsgType.Solicit,
+  MsgType.Advertise,
+  MsgType.Request,
+  MsgType.Renew,
+  MsgType.Rebind,
+  MsgType.Reply,
+  MsgType.InformationRequest,
+];
 
 /** An option whose data is one DUID (Client ID, Server ID, Relay ID). */
 export abstract class DuidOption extends Option {
@@ -116,8 +126,9 @@ export function parseAddressList(
 
 /** Throw when an address is not routable (unspecified, loopback, link-local or multicast). */
 export function checkRoutable(address: string, what: string): void {
-  const a = address.toLowerCase();
-  if (a === "::" || a === "::1" || a.startsWith("ff") || /^fe[89ab]/.test(a)) {
+  const kind = addressKindOfText(address);
+  if (kind === undefined) throw new ValidationError(`${what} ${address} is not an IPv6 address`);
+  if (kind !== "other") {
     throw new ValidationError(`${what} ${address} is not a routable address`);
   }
 }

@@ -4,10 +4,10 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, SerializeError, ValidationError } from "../errors.ts";
 import {
   exactLength,
-  formatIPv6,
   minLength,
   readAddress,
   readBytes,
@@ -15,6 +15,7 @@ import {
   readU32,
   type Writer,
 } from "../bytes.ts";
+import { formatIPv6 } from "../ipv6.ts";
 import type { Duid } from "../duid.ts";
 import { type Message, parseMessageAt } from "../message.ts";
 import { allowInMessage, allowInOption, checkOccurrence, optionOccurrence } from "../occurrence.ts";
@@ -36,9 +37,6 @@ import {
   parseU32Data,
   U32Option,
 } from "./base.ts";
-
-/** The value meaning "forever" in lifetimes and timers. */
-export const INFINITY = 0xffffffff;
 
 /** Status codes (RFC 8415 §21.13, RFC 5007, RFC 5460). */
 export const StatusCode = {
@@ -852,8 +850,25 @@ for (
 ) registerOption(type);
 
 // Message type codes used in the placement rules below.
-const S = 1, A = 2, RQ = 3, CF = 4, RN = 5, RB = 6, RP = 7, RL = 8, D = 9, RC = 10, IR = 11;
-const RF = 12, RR = 13, LQ = 14, LQR = 15, LQDONE = 16, LQDATA = 17;
+const {
+  Solicit: S,
+  Advertise: A,
+  Request: RQ,
+  Confirm: CF,
+  Renew: RN,
+  Rebind: RB,
+  Reply: RP,
+  Release: RL,
+  Decline: D,
+  Reconfigure: RC,
+  InformationRequest: IR,
+  RelayForward: RF,
+  RelayReply: RR,
+  Leasequery: LQ,
+  LeasequeryReply: LQR,
+  LeasequeryDone: LQDONE,
+  LeasequeryData: LQDATA,
+} = MsgType;
 const ALL = [S, A, RQ, CF, RN, RB, RP, RL, D, RC, IR, RF, RR, LQ, LQR, LQDONE, LQDATA];
 
 // RFC 8415 Appendix B, with this project's decisions (INVENTORY.md §13): Elapsed Time is optional,

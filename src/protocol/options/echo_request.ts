@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { registerOption } from "../option.ts";
 import { checkUint } from "./core.ts";
@@ -28,5 +29,5 @@ export class EchoRequestOption extends OptionCodeListOption {
 registerOption(EchoRequestOption);
 
 // RFC 4994 §4: a relay includes it in Relay-Forward (INVENTORY decision 19).
-const RF = 12;
+const { RelayForward: RF } = MsgType;
 allowInMessage(RF, 43, 0, 1);

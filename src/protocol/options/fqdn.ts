@@ -4,6 +4,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, ValidationError } from "../errors.ts";
 import { minLength, type Writer } from "../bytes.ts";
 import { readDomainName, writeDomainName } from "../domain.ts";
@@ -99,5 +100,5 @@ export class ClientFQDNOption extends Option {
 registerOption(ClientFQDNOption);
 
 // RFC 4704 §5: only in Solicit, Advertise, Request, Renew, Rebind and Reply, at most once.
-const S = 1, A = 2, RQ = 3, RN = 5, RB = 6, RP = 7;
+const { Solicit: S, Advertise: A, Request: RQ, Renew: RN, Rebind: RB, Reply: RP } = MsgType;
 allowInMessage([S, A, RQ, RN, RB, RP], 39, 0, 1);

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
+import { addressKindOfText } from "../ipv6.ts";
 import { ValidationError } from "../errors.ts";
 import { minLength, readAddress, type Writer } from "../bytes.ts";
 import { type Message, parseMessageAt } from "../message.ts";
@@ -34,8 +36,11 @@ export const QUERY_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 function checkLinkAddress(address: string, what: string, allowUnspecified: boolean): void {
-  const a = address.toLowerCase();
-  if ((!allowUnspecified && a === "::") || a === "::1" || a.startsWith("ff")) {
+  const kind = addressKindOfText(address);
+  if (kind === undefined) throw new ValidationError(`${what} ${address} is not an IPv6 address`);
+  if (
+    (!allowUnspecified && kind === "unspecified") || kind === "loopback" || kind === "multicast"
+  ) {
     throw new ValidationError(`${what} ${address} must not be loopback, multicast or unspecified`);
   }
 }
@@ -254,7 +259,13 @@ for (
   ]
 ) registerOption(type);
 
-const RF = 12, LQ = 14, LQR = 15, LQDONE = 16, LQDATA = 17;
+const {
+  RelayForward: RF,
+  Leasequery: LQ,
+  LeasequeryReply: LQR,
+  LeasequeryDone: LQDONE,
+  LeasequeryData: LQDATA,
+} = MsgType;
 
 // RFC 5007 §4.1.1, §4.2: a LEASEQUERY names its requestor and carries exactly one query.
 allowInMessage(LQ, 1, 1, 1);

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { minLength, readBytes, readU16, type Writer } from "../bytes.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
@@ -47,5 +48,5 @@ export class LinkLayerIdOption extends Option {
 registerOption(LinkLayerIdOption);
 
 // RFC 6939 §5: only a first-hop relay adds it to Relay-Forward; echoed back in Relay-Reply.
-const RF = 12, RR = 13;
+const { RelayForward: RF, RelayReply: RR } = MsgType;
 allowInMessage([RF, RR], 79, 0, 1);

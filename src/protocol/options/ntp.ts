@@ -6,6 +6,7 @@
 
 import { ParseError, ValidationError } from "../errors.ts";
 import { exactLength, readAddress, type Writer } from "../bytes.ts";
+import { addressKindOfText } from "../ipv6.ts";
 import { readDomainName, writeDomainName } from "../domain.ts";
 import { allowInMessage } from "../occurrence.ts";
 import {
@@ -85,7 +86,7 @@ export class NTPMulticastAddressSubOption extends Option {
 
   /** The address must be multicast (ff00::/8). */
   override validate(): void {
-    if (!this.address.toLowerCase().startsWith("ff")) {
+    if (addressKindOfText(this.address) !== "multicast") {
       throw new ValidationError(`NTP multicast address ${this.address} is not a multicast address`);
     }
   }

@@ -9,7 +9,8 @@
  */
 
 import { ParseError, ValidationError } from "../errors.ts";
-import { formatIPv6, parseIPv6, type Writer } from "../bytes.ts";
+import type { Writer } from "../bytes.ts";
+import { formatIPv6, parseIPv6 } from "../ipv6.ts";
 import { allowInOption } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
 

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { minLength, readBytes, readU32, type Writer } from "../bytes.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { Option, registerOption } from "../option.ts";
@@ -45,5 +46,5 @@ registerOption(RemoteIdOption);
 
 // RFC 4649 §3: added by relays to Relay-Forward; echoed back in Relay-Reply. Also a query option
 // of LQ_QUERY for QUERY_BY_REMOTE_ID (RFC 5460; placed by leasequery.ts).
-const RF = 12, RR = 13;
+const { RelayForward: RF, RelayReply: RR } = MsgType;
 allowInMessage([RF, RR], 37);

@@ -8,16 +8,10 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ParseError, SerializeError, ValidationError } from "../errors.ts";
-import {
-  exactLength,
-  formatIPv6,
-  minLength,
-  parseIPv6,
-  readBytes,
-  readU16,
-  type Writer,
-} from "../bytes.ts";
+import { exactLength, minLength, readBytes, readU16, type Writer } from "../bytes.ts";
+import { formatIPv6, parseIPv6 } from "../ipv6.ts";
 import { allowInMessage, allowInOption } from "../occurrence.ts";
 import { Option, parseOptions, registerOption, writeOptions } from "../option.ts";
 import { checkRoutable } from "./base.ts";
@@ -388,8 +382,18 @@ for (
 ) registerOption(type);
 
 // RFC 7598 §3: containers are requested in ORO and returned in configuration-carrying messages.
-const S = 1, A = 2, RQ = 3, CF = 4, RN = 5, RB = 6, RP = 7, RL = 8, IR = 11;
-for (const code of [94, 95, 96]) allowInMessage([S, A, RQ, CF, RN, RB, RL, RP, IR], code);
+const S46_MESSAGES = [
+  MsgType.Solicit,
+  MsgType.Advertise,
+  MsgType.Request,
+  MsgType.Confirm,
+  MsgType.Renew,
+  MsgType.Rebind,
+  MsgType.Release,
+  MsgType.Reply,
+  MsgType.InformationRequest,
+];
+for (const code of [94, 95, 96]) allowInMessage(S46_MESSAGES, code);
 
 // RFC 7598 §5.1-5.3 (INVENTORY §3.6): what each container holds.
 allowInOption(94, 89, 1);

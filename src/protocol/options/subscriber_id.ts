@@ -3,6 +3,7 @@
  * @module
  */
 
+import { MsgType } from "../constants.ts";
 import { ValidationError } from "../errors.ts";
 import { allowInMessage } from "../occurrence.ts";
 import { registerOption } from "../option.ts";
@@ -29,5 +30,5 @@ export class SubscriberIdOption extends OpaqueOption {
 registerOption(SubscriberIdOption);
 
 // RFC 4580 §2: added by relays to Relay-Forward; echoed back in Relay-Reply.
-const RF = 12, RR = 13;
+const { RelayForward: RF, RelayReply: RR } = MsgType;
 allowInMessage([RF, RR], 38);

@@ -1,6 +1,6 @@
 /**
  * An IPv6 UDP socket driven through libc (see libc.ts), receiving and sending in batches with
- * `recvmmsg(2)` / `sendmmsg(2)`. Adapted from the spike in `bench/spike_ffi/ffi_udp.ts`.
+ * `recvmmsg(2)` / `sendmmsg(2)`. Grown from the FFI spike (see `bench/spike_ffi/README.md`).
  *
  * Sockets are created and bound by {@link openUdpSocket} (in the main thread, as root: port 547),
  * and driven by an {@link FfiUdpSocket} built around the descriptor in the I/O Worker

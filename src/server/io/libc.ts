@@ -1,6 +1,6 @@
 /**
  * libc through Deno FFI for the `ffi` UDP I/O backend: constants, struct layouts, bindings,
- * `errno` and IPv6 address helpers. Taken from the spike in `bench/spike_ffi/ffi_udp.ts`.
+ * `errno` and socket addresses. Grown from the FFI spike (see `bench/spike_ffi/README.md`).
  *
  * Linux only, glibc on x86_64 or aarch64 (both have the layouts below; musl pads `msghdr`
  * differently and is not supported). Needs the unscoped `--allow-ffi`: a scoped
@@ -10,6 +10,8 @@
  * Every thread (the main thread, the I/O Worker) opens its own copy of the bindings.
  * @module
  */
+
+import { parseScopedIPv6 } from "../../protocol/ipv6.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Constants (Linux, x86_64)
@@ -21,25 +23,15 @@ export const SOCK_CLOEXEC = 0o2000000;
 export const IPPROTO_UDP = 17;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
-export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
-export const SO_REUSEPORT = 15;
-export const SO_RCVTIMEO = 20;
 export const SO_RCVBUFFORCE = 33;
 export const IPPROTO_IPV6 = 41;
-export const IPV6_MULTICAST_IF = 17;
-export const IPV6_MULTICAST_HOPS = 18;
 export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_JOIN_GROUP = 20; // a.k.a. IPV6_ADD_MEMBERSHIP
-export const IPV6_LEAVE_GROUP = 21;
-export const IPV6_V6ONLY = 26;
 export const IPV6_RECVPKTINFO = 49;
 export const IPV6_PKTINFO = 50;
 export const MSG_TRUNC = 0x20;
-export const MSG_CTRUNC = 0x08;
 export const MSG_DONTWAIT = 0x40;
-export const MSG_WAITFORONE = 0x10000;
-export const POLLIN = 0x001;
 export const EPOLLIN = 0x001;
 /** Wake only one of the threads waiting on the same descriptor (Linux 4.5). */
 export const EPOLLEXCLUSIVE = 1 << 28;
@@ -57,7 +49,6 @@ export const EAGAIN = 11;
 //   struct cmsghdr      { size_t len; i32 level; i32 type; u8 data[] /*8-aligned*/ }           16
 //   struct in6_pktinfo  { u8 addr[16]; u32 ifindex; }                                          20
 //   struct ipv6_mreq    { u8 multiaddr[16]; u32 interface; }                                   20
-//   struct pollfd       { i32 fd; i16 events; i16 revents; }                                    8
 export const SOCKADDR_IN6_SIZE = 28;
 /** Bytes reserved per sockaddr_in6 in an arena (28 rounded up). */
 export const NAME_STRIDE = 32;
@@ -72,15 +63,13 @@ export const MH_CONTROLLEN = 40, MH_FLAGS = 48, MH_LEN = 56;
 /** sizeof(struct cmsghdr): the data follows, 8-aligned. */
 export const CMSG_HDR = 16;
 /** sizeof(struct in6_pktinfo). */
-export const IN6_PKTINFO_SIZE = 20;
+const IN6_PKTINFO_SIZE = 20;
 /** CMSG_SPACE(sizeof(in6_pktinfo)) = 16 + align8(20) = 40. */
 export const PKTINFO_SPACE = CMSG_HDR + 24;
 /** CMSG_LEN(sizeof(in6_pktinfo)) = 36. */
 export const PKTINFO_LEN = CMSG_HDR + IN6_PKTINFO_SIZE;
 /** Control buffer per message: room for pktinfo plus a spare cmsg. */
 export const CONTROL_STRIDE = 64;
-/** sizeof(struct pollfd). */
-export const POLLFD_SIZE = 8;
 /**
  * sizeof(struct epoll_event) { u32 events; u64 data; }: packed (12) on x86_64, naturally aligned
  * (16, data at 8) elsewhere.
@@ -98,9 +87,7 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
@@ -166,30 +153,17 @@ export function check(call: string, rc: number): number {
 // Address helpers (not on the hot path)
 // ---------------------------------------------------------------------------------------------
 
-/** Parse an IPv6 address (optionally `%scope`, a name or a number) into 16 bytes + scope id. */
+/**
+ * A socket address's IPv6 address and scope id, from text the protocol's reader accepts with an
+ * optional zone (`fe80::1%eth0`: the interface's index; `fe80::1%2`: that number). Throws when
+ * the text is not such an address or names no interface.
+ */
 export function parseIPv6(text: string): { bytes: Uint8Array; scopeId: number } {
-  let scopeId = 0;
-  const pct = text.indexOf("%");
-  if (pct >= 0) {
-    const scope = text.slice(pct + 1);
-    text = text.slice(0, pct);
-    scopeId = /^\d+$/.test(scope) ? Number(scope) : interfaceIndex(scope);
-  }
-  const bytes = new Uint8Array(16);
-  const halves = text.split("::");
-  if (halves.length > 2) throw new Error(`bad IPv6 address ${text}`);
-  const parse = (s: string) => (s === "" ? [] : s.split(":").map((h) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(h)) throw new Error(`bad IPv6 address ${text}`);
-    return parseInt(h, 16);
-  }));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  if (halves.length === 1 && head.length !== 8) throw new Error(`bad IPv6 address ${text}`);
-  const groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
+  const { bytes, zone } = parseScopedIPv6(text);
+  if (zone === undefined) return { bytes, scopeId: 0 };
+  if (!/^\d{1,10}$/.test(zone)) return { bytes, scopeId: interfaceIndex(zone) };
+  const scopeId = Number(zone);
+  if (scopeId > 0xffffffff) throw new Error(`scope id ${zone} of ${text} is out of range`);
   return { bytes, scopeId };
 }
 
