@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ParseError } from "../../protocol/mod.ts";
+import { addressKind, ParseError } from "../../protocol/mod.ts";
 import type { Assignment } from "../static/ids.ts";
 import {
   Attr,
@@ -41,10 +41,7 @@ export const REJECTED: RadiusAnswer = Object.freeze({
 
 /** True for addresses that cannot be assigned: unspecified, loopback, link-local or multicast. */
 function unassignable(bytes: Uint8Array): boolean {
-  if (bytes[0] === 0xff) return true;
-  if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return true;
-  for (let i = 0; i < 15; i++) if (bytes[i] !== 0) return false;
-  return bytes[15] <= 1;
+  return addressKind(bytes) !== "other";
 }
 
 /**

@@ -3,7 +3,6 @@
  * @module
  */
 
-import ipaddr from "ipaddr.js";
 import { hostname } from "node:os";
 import {
   boolean,
@@ -17,7 +16,7 @@ import {
   seconds,
   text,
 } from "../../config/mod.ts";
-import { normalizeIPv6 } from "../../protocol/mod.ts";
+import { isIPv6, normalizeIPv6 } from "../../protocol/mod.ts";
 import {
   checkLifetimes,
   lifetimeKeys,
@@ -41,10 +40,13 @@ export interface RadiusServerSpec {
 
 /** An IP address literal in canonical form, or undefined when `text` is not one. */
 export function ipLiteral(text: string): string | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return text;
-  if (text.includes(":") && ipaddr.IPv6.isValid(text)) return normalizeIPv6(text);
+  if (IPV4_RE.test(text)) return text;
+  if (text.includes(":") && isIPv6(text)) return normalizeIPv6(text);
   return undefined;
 }
+
+/** Dotted-quad IPv4 text, each part 0-255 without leading zeros. */
+const IPV4_RE = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 const HOST_NAME_RE =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
