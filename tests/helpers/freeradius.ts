@@ -29,8 +29,8 @@ export function freeRadiusSkipReason(): string | undefined {
 export interface FreeRadiusOptions {
   /** The users file (`mods-config/files/authorize`). */
   readonly users: string;
-  /** The shared secret of every client. */
-  readonly secret: string;
+  /** The shared secret of every client (unless `clients` is given). */
+  readonly secret?: string;
   /** The address to listen on (default `::1`). */
   readonly address?: string;
   /** The port (default: a free one). */
@@ -39,6 +39,8 @@ export interface FreeRadiusOptions {
   readonly requireMessageAuthenticator?: boolean;
   /** Run the process in this network namespace (`ip netns exec`). */
   readonly namespace?: string;
+  /** A clients.conf of its own (then `secret` and `requireMessageAuthenticator` are not used). */
+  readonly clients?: string;
 }
 
 /** The modules the test server needs; the others are left out to start fast. */
@@ -152,7 +154,10 @@ export class FreeRadius {
     }
     Deno.writeTextFileSync(
       `${raddb}/clients.conf`,
-      clientsConfig(options.secret, options.requireMessageAuthenticator ?? true),
+      options.clients ?? clientsConfig(
+        options.secret ?? "testing123",
+        options.requireMessageAuthenticator ?? true,
+      ),
     );
     this.writeUsers(options.users);
   }
