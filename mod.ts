@@ -203,6 +203,8 @@ export {
   CannotRespond,
   CopyOptionHandler,
   CopyRelayOptionHandler,
+  ExtensionStatistics,
+  extensionStatistics,
   Filter,
   ForOtherServer,
   Handler,
@@ -225,6 +227,11 @@ export type {
   Outcome,
   OutgoingPacket,
   PipelineOptions,
+  ExtensionStatisticsDelta,
+  Recorder,
+  Series,
+  StatisticFamilies,
+  StatisticFamily,
   StatisticsCategories,
 } from "./src/pipeline/mod.ts";
 

@@ -169,6 +169,7 @@ export class RadiusAssignmentHandler extends Handler {
     this.#client?.close();
     this.#cache = new AnswerCache(s.cacheTtl, s.cacheSize);
     this.#password = encoder.encode(s.password);
+    for (const server of servers) this.statistics.server(server.label);
     this.#client = new RadiusClient({
       servers,
       secret: encoder.encode(secret),
@@ -203,11 +204,11 @@ export class RadiusAssignmentHandler extends Handler {
     }
     const cached = this.#cache.get(query.key);
     if (cached) {
-      this.statistics.cacheHits++;
+      this.statistics.cacheHit();
       bundle.handlerData.set(this, cached);
       return undefined;
     }
-    if (this.#cache.isPending(query.key)) this.statistics.sharedExchanges++;
+    if (this.#cache.isPending(query.key)) this.statistics.shared();
     return this.#cache.fetch(query.key, () => this.#ask(query)).then(
       (answer) => {
         bundle.handlerData.set(this, answer);
@@ -246,7 +247,7 @@ export class RadiusAssignmentHandler extends Handler {
   }
 
   #dropped(error: RadiusNoAnswerError): void {
-    this.statistics.radiusTimeouts++;
+    this.statistics.dropped();
     this.#droppedSinceWarning++;
     const now = performance.now();
     if (now - this.#lastWarning < WARNING_INTERVAL * 1000) return;

@@ -7,10 +7,12 @@
 import { defineExtension, handlerFor } from "../extension.ts";
 import { RadiusAssignmentHandler } from "./handler.ts";
 import { radiusAssignmentsSection } from "./section.ts";
+import { RADIUS_STATISTICS } from "./stats.ts";
 
 /** The RADIUS assignments handler. */
 export const radiusExtension = defineExtension({
   name: "radius",
+  statistics: RADIUS_STATISTICS,
   handlers: [
     handlerFor(radiusAssignmentsSection, (v) =>
       new RadiusAssignmentHandler({

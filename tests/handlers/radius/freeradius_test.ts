@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { RadiusNoAnswerError } from "../../../src/handlers/radius/client.ts";
+import { extensionStatistics } from "../../../src/pipeline/mod.ts";
 import { StatusCode } from "../../../src/protocol/mod.ts";
 import { FreeRadius, freeRadiusSkipReason } from "../../helpers/freeradius.ts";
 import {
@@ -45,6 +46,18 @@ test("FreeRADIUS: a Remote-ID user gets the address, prefix and DNS servers of t
     assert.equal(server.accepts, 1);
     assert.equal(server.latency.count, 1);
     assert.equal(server.latency.buckets.reduce((a, b) => a + b), 1);
+    // The same counts go to the thread's extension statistics, which the server shows.
+    const ours = (name: string) =>
+      extensionStatistics.seriesOf(name).filter((s) => s.labels[0] === radius.serverKey)
+        .map((s) => [s.labels.slice(1), s.values]);
+    assert.deepEqual(ours("radius_requests"), [[[], [1]]]);
+    assert.deepEqual(ours("radius_exchanges"), [
+      [["accept"], [1]],
+      [["reject"], [0]],
+      [["timeout"], [0]],
+    ]);
+    const latency = ours("radius_latency_seconds")[0][1] as number[];
+    assert.equal(latency.at(-1), 1, "one observation");
   } finally {
     handler.close();
   }
