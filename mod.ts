@@ -222,12 +222,12 @@ export {
   UseMulticast,
 } from "./src/pipeline/mod.ts";
 export type {
+  ExtensionStatisticsDelta,
   HandleResult,
   IncomingPacket,
   Outcome,
   OutgoingPacket,
   PipelineOptions,
-  ExtensionStatisticsDelta,
   Recorder,
   Series,
   StatisticFamilies,

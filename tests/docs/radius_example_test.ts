@@ -17,9 +17,9 @@ import { FreeRadius, freeRadiusSkipReason } from "../helpers/freeradius.ts";
 import {
   addressesIn,
   dnsServers,
-  type Json,
+  iaStatus,
+  lifetimesIn,
   onlyReply,
-  optionsOf,
   prefixesIn,
   relayed,
   sendCases,
@@ -32,22 +32,6 @@ const RELAY = "2001:db8:ffff::1";
 /** The first `server` of radius.conf. */
 const RADIUS = "2001:db8:ffff::1812";
 const EXAMPLES = new URL("../../docs/examples/operator/", import.meta.url).pathname;
-
-/** `[preferred, valid]` of every address or prefix in the IAs of type `code`. */
-function lifetimesIn(m: Json, code: 3 | 25): number[][] {
-  return optionsOf(m).filter((o) => o.code === code).flatMap((ia) =>
-    optionsOf(ia).filter((o) => o.code === 5 || o.code === 26).map((
-      o,
-    ) => [o.preferred_lifetime as number, o.valid_lifetime as number])
-  );
-}
-
-/** The status codes inside the IAs of type `code`. */
-function statusesIn(m: Json, code: 3 | 25): unknown[] {
-  return optionsOf(m).filter((o) => o.code === code).flatMap((ia) =>
-    optionsOf(ia).filter((o) => o.code === 13).map((o) => o.status_code)
-  );
-}
 
 const skip = freeRadiusSkipReason() ?? LOOKUPS_MISSING;
 const name = "docs example radius.conf: FreeRADIUS with the guide's users file assigns per line";
@@ -95,11 +79,11 @@ if (skip) {
         const prefixOnly = onlyReply(replies, "interface");
         assert.deepEqual(prefixesIn(prefixOnly), ["2001:db8:1ff::/48"]);
         assert.deepEqual(lifetimesIn(prefixOnly, 25), [[259200, 2592000]], "3d / 30d");
-        assert.deepEqual(statusesIn(prefixOnly, 3), [2], "NoAddrsAvail");
+        assert.deepEqual(iaStatus(prefixOnly, 3), 2, "NoAddrsAvail");
 
         const rejected = onlyReply(replies, "modem-0666");
-        assert.deepEqual(statusesIn(rejected, 3), [2], "NoAddrsAvail");
-        assert.deepEqual(statusesIn(rejected, 25), [6], "NoPrefixAvail");
+        assert.deepEqual(iaStatus(rejected, 3), 2, "NoAddrsAvail");
+        assert.deepEqual(iaStatus(rejected, 25), 6, "NoPrefixAvail");
       } catch (error) {
         console.error(`FreeRADIUS output:\n${radius.output.slice(-4000)}`);
         throw error;

@@ -21,9 +21,9 @@ import {
   addressesIn,
   assertSilence,
   dnsServers,
+  iaStatus,
   type Json,
   onlyReply,
-  optionsOf,
   prefixesIn,
   relayed,
   sendCases,
@@ -120,13 +120,6 @@ function series(stats: Json, family: string, labels: Record<string, string> = {}
   return (found?.value as number | undefined) ?? 0;
 }
 
-/** The status codes inside the IAs of type `code` (3 IA_NA, 25 IA_PD). */
-function iaStatuses(m: Json, code: 3 | 25): unknown[] {
-  return optionsOf(m).filter((o) => o.code === code).flatMap((ia) =>
-    optionsOf(ia).filter((o) => o.code === 13).map((o) => o.status_code)
-  );
-}
-
 radiusTest(
   "e2e radius: relayed Solicits get what FreeRADIUS answers; repeats come from the cache",
   NEEDS,
@@ -150,13 +143,13 @@ radiusTest(
       const prefixOnly = onlyReply(replies, "prefix-only");
       assert.deepEqual(prefixesIn(prefixOnly), ["2001:db8:600::/56"]);
       assert.deepEqual(addressesIn(prefixOnly), []);
-      assert.deepEqual(iaStatuses(prefixOnly, 3), [2], "NoAddrsAvail in the IA_NA");
+      assert.deepEqual(iaStatus(prefixOnly, 3), 2, "NoAddrsAvail in the IA_NA");
 
       const rejected = onlyReply(replies, "rejected");
       assert.deepEqual(addressesIn(rejected), []);
       assert.deepEqual(prefixesIn(rejected), []);
-      assert.deepEqual(iaStatuses(rejected, 3), [2], "NoAddrsAvail");
-      assert.deepEqual(iaStatuses(rejected, 25), [6], "NoPrefixAvail");
+      assert.deepEqual(iaStatus(rejected, 3), 2, "NoAddrsAvail");
+      assert.deepEqual(iaStatus(rejected, 25), 6, "NoPrefixAvail");
 
       const label = { server: radius.serverKey };
       const before = await statsJson(server);
