@@ -225,6 +225,8 @@ export type {
   ExtensionStatisticsDelta,
   HandleResult,
   IncomingPacket,
+  LookupControl,
+  LookupDrop,
   Outcome,
   OutgoingPacket,
   PipelineOptions,

@@ -4,6 +4,7 @@
  */
 
 import {
+  addressKindOfText,
   ClientIdOption,
   type ClientServerMessage,
   type Duid,
@@ -17,7 +18,8 @@ import {
 
 /** True when a link address identifies a link: not unspecified, loopback or link-local. */
 function usableLinkAddress(address: string): boolean {
-  return address !== "::" && address !== "::1" && !/^fe[89ab]/.test(address);
+  const kind = addressKindOfText(address);
+  return kind !== "unspecified" && kind !== "loopback" && kind !== "link-local";
 }
 
 /** One request on its way through the pipeline. */

@@ -14,9 +14,21 @@ import type { TransactionBundle } from "./bundle.ts";
 
 /**
  * A handler takes part in answering requests. Each phase is called for every handler that applies
- * to a request, in order: `analysePre`, `pre`, `handle`, `post`, `analysePost`.
+ * to a request, in order: `lookup` (when the handler has one), `analysePre`, `pre`, `handle`,
+ * `post`, `analysePost`.
  */
 export abstract class Handler {
+  /**
+   * Optional asynchronous lookup (a database row, a RADIUS answer), run before `analysePre` for
+   * every request this handler applies to, in handler order: each lookup starts once the previous
+   * one finished, so it sees what the earlier ones put in the bundle. Return undefined when there
+   * is nothing to wait for (the request then stays on the synchronous path); otherwise a promise
+   * that puts what it found into the bundle (e.g. in `handlerData`) and resolves. A rejection, or
+   * no answer within `lookup-timeout`, means no answer at all: the request is dropped and counted
+   * (`lookup_failures`, `lookup_timeouts`), never answered with what is known without it.
+   */
+  lookup?(bundle: TransactionBundle): Promise<void> | undefined;
+
   /** Called once in each worker before it handles requests: open per-worker resources here. */
   workerInit(): void | Promise<void> {}
 

@@ -16,6 +16,8 @@ import {
   type ClientServerMessage,
   ConfirmMessage,
   DeclineMessage,
+  DHCPV6_CLIENT_PORT,
+  DHCPV6_SERVER_PORT,
   type Duid,
   IAAddressOption,
   IANAOption,
@@ -25,6 +27,7 @@ import {
   LeasequeryMessage,
   LeasequeryReplyMessage,
   type Message,
+  MsgType,
   type Option,
   ParseError,
   parseMessage,
@@ -159,7 +162,39 @@ export type Outcome =
   | "do_not_respond"
   | "use_multicast"
   | "status"
-  | "handling_error";
+  | "handling_error"
+  | "lookup_failure"
+  | "lookup_timeout"
+  | "lookup_overflow";
+
+/** Why a request that needed a lookup was dropped. */
+export type LookupDrop = "failure" | "timeout" | "overflow";
+
+/**
+ * How the caller bounds the requests that wait for a handler's lookup (see `Handler.lookup`): the
+ * server's engine gives one per pipeline, with `max-lookups-in-flight` and `lookup-timeout`.
+ */
+export interface LookupControl {
+  /** The longest a request waits for its lookups, in milliseconds. */
+  readonly timeoutMs: number;
+  /**
+   * A request starts waiting for a lookup: false when too many wait already, and the request is
+   * dropped (counted in `lookup_overflows`; its lookup goes on, unwatched).
+   */
+  enter(): boolean;
+  /**
+   * A request that waited stopped waiting: with `drop` when it is dropped (its lookup failed or
+   * took too long; `reason` says why), without when it goes on to be answered.
+   */
+  leave(drop?: Exclude<LookupDrop, "overflow">, reason?: string): void;
+  /** Told when a request was dropped because too many waited (see {@link LookupControl.enter}). */
+  overflow?(): void;
+  /** Told the id of the request the pipeline resumes (undefined once done), for log lines. */
+  resume?(id: string | undefined): void;
+}
+
+/** Without a caller's bounds: any number of requests wait, each at most a second. */
+const UNBOUNDED_LOOKUPS: LookupControl = { timeoutMs: 1000, enter: () => true, leave: () => {} };
 
 /** Outcome of {@link MessageHandler.handle}. */
 export interface HandleResult {
@@ -305,7 +340,7 @@ function addressPayload(
   writer?: Writer,
 ): OutgoingPacket {
   let innermost: Message = payload;
-  while (innermost.type === 13) {
+  while (innermost.type === MsgType.RelayReply) {
     innermost = (innermost as RelayReplyMessage).getOption(RelayMessageOption)!.message;
   }
   const data = writer ? serializeMessageInto(payload, writer) : serializeMessage(payload);
@@ -313,7 +348,9 @@ function addressPayload(
   return {
     data,
     destination: server.peerAddress,
-    port: payload.type === 13 ? (relayPort ?? 547) : 546,
+    port: payload.type === MsgType.RelayReply
+      ? (relayPort ?? DHCPV6_SERVER_PORT)
+      : DHCPV6_CLIENT_PORT,
     interfaceName: interfaceNameOf(server.getOption(InterfaceIdOption)),
     messageType: innermost.type,
   };
@@ -399,8 +436,17 @@ export class MessageHandler {
     return out;
   }
 
-  /** Handle one received packet, counting into `stats`. */
-  handle(packet: IncomingPacket, stats: StatisticsStore): HandleResult {
+  /**
+   * Handle one received packet, counting into `stats`. The result comes at once when no handler
+   * that applies has a lookup to wait for (or every lookup returned undefined); otherwise as a
+   * promise (which never rejects), bounded by `lookups`. A request that waits never uses
+   * `packet.replyWriter` nor keeps `packet.data`: its replies get bytes of their own.
+   */
+  handle(
+    packet: IncomingPacket,
+    stats: StatisticsStore,
+    lookups: LookupControl = UNBOUNDED_LOOKUPS,
+  ): HandleResult | Promise<HandleResult> {
     const categories = this.options.categories;
     let keys = categories ? categories.packetKeys(packet) : NO_KEYS;
     stats.add(keys, I_INCOMING);
@@ -428,10 +474,123 @@ export class MessageHandler {
     }
     const inIndex = messageInIndex(bundle.request.type);
     if (inIndex !== undefined) stats.add(keys, inIndex);
+    const phases = this.#fixedPhases ?? new PhaseLists(this.handlersFor(bundle));
+    if (phases.lookup.length > 0) {
+      const waiting = this.#lookups(bundle, packet, keys, stats, phases, lookups);
+      if (waiting) return waiting;
+    }
+    return this.#finish(bundle, packet, keys, stats, phases);
+  }
+
+  /**
+   * Start the lookups of `phases` in order until one has something to wait for: undefined when
+   * none has (the request goes on synchronously), else the request's result once they are done,
+   * or its result at once when it is dropped.
+   */
+  #lookups(
+    bundle: TransactionBundle,
+    packet: IncomingPacket,
+    keys: readonly string[],
+    stats: StatisticsStore,
+    phases: PhaseLists,
+    control: LookupControl,
+  ): HandleResult | Promise<HandleResult> | undefined {
+    const handlers = phases.lookup;
+    for (let i = 0; i < handlers.length; i++) {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = handlers[i].lookup!(bundle);
+      } catch (e) {
+        return this.#lookupDropped(bundle, packet, keys, stats, "failure", describe(e));
+      }
+      if (!pending) continue;
+      if (!control.enter()) {
+        pending.catch(() => {}); // nobody waits for it any more
+        control.overflow?.();
+        return this.#lookupDropped(bundle, packet, keys, stats, "overflow", "too many waiting");
+      }
+      const packetCopy = parkedCopy(packet);
+      return this.#wait(pending, i + 1, {
+        bundle,
+        packet: packetCopy,
+        keys,
+        stats,
+        phases,
+        control,
+      });
+    }
+    return undefined;
+  }
+
+  /** Wait for `pending` and the lookups after it (from `next` on), then answer. */
+  async #wait(pending: Promise<void>, next: number, w: Waiting): Promise<HandleResult> {
+    const { bundle, control } = w;
+    const handlers = w.phases.lookup;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), control.timeoutMs);
+    });
+    let drop: "timeout" | "failure" | undefined;
+    let reason = "";
+    try {
+      let current: Promise<void> | undefined = pending;
+      while (current) {
+        if (await Promise.race([current, deadline]) === TIMED_OUT) {
+          current.catch(() => {}); // it may still settle; nobody waits for it any more
+          drop = "timeout";
+          reason = `no answer within ${control.timeoutMs / 1000} s`;
+          break;
+        }
+        current = undefined;
+        while (!current && next < handlers.length) current = handlers[next++].lookup!(bundle);
+      }
+    } catch (e) {
+      drop = "failure";
+      reason = describe(e);
+    } finally {
+      clearTimeout(timer);
+    }
+    control.leave(drop, reason);
+    if (drop) return this.#lookupDropped(bundle, w.packet, w.keys, w.stats, drop, reason);
+    control.resume?.(w.packet.id);
+    try {
+      return this.#finish(bundle, w.packet, w.keys, w.stats, w.phases);
+    } finally {
+      control.resume?.(undefined);
+    }
+  }
+
+  /** Count and log a request dropped because of its lookups. */
+  #lookupDropped(
+    bundle: TransactionBundle,
+    packet: IncomingPacket,
+    keys: readonly string[],
+    stats: StatisticsStore,
+    drop: LookupDrop,
+    reason: string,
+  ): HandleResult {
+    stats.add(keys, LOOKUP_DROPS[drop].counter);
+    log.debug("{id}: dropping {bundle}: lookup {what}: {reason}", () => ({
+      id: packet.id ?? "-",
+      bundle: String(bundle),
+      what: drop === "failure" ? "failed" : drop === "timeout" ? "timed out" : "not started",
+      reason,
+    }));
+    return { outcome: LOOKUP_DROPS[drop].outcome, replies: [], bundle, keys };
+  }
+
+  /** Run the phases of a parsed request and count what became of it. */
+  #finish(
+    bundle: TransactionBundle,
+    packet: IncomingPacket,
+    keys: readonly string[],
+    stats: StatisticsStore,
+    phases: PhaseLists,
+  ): HandleResult {
     let result: HandleResult;
     setLogClient(bundle);
     try {
-      result = this.#run(bundle, packet);
+      result = this.#run(bundle, packet, phases);
     } catch (e) {
       // Building or encoding the answer failed (a reply too large for its transport, a value
       // that cannot be encoded): nothing is sent, whatever the request contained.
@@ -442,7 +601,6 @@ export class MessageHandler {
       });
       result = { outcome: "handling_error", replies: [], bundle };
     } finally {
-      this.#packet = undefined;
       setLogClient(undefined);
     }
     if (result.outcome !== "reply" && bundle.moreResponses) {
@@ -485,11 +643,12 @@ export class MessageHandler {
     stats.add(result.keys ?? NO_KEYS, I_OUTGOING, n);
   }
 
-  #packet?: IncomingPacket;
-
   /** Wrap `response` in the relay-reply chain, encode and address it; throws when unsendable. */
-  #address(bundle: TransactionBundle, response: ClientServerMessage): OutgoingPacket {
-    const packet = this.#packet;
+  #address(
+    bundle: TransactionBundle,
+    response: ClientServerMessage,
+    packet: IncomingPacket,
+  ): OutgoingPacket {
     const layers = bundle.outgoingRelayMessages;
     if (layers.length === 0) throw new TypeError("no outgoing relay chain");
     // The server's own layer (the outermost) is not sent: only what it wraps is.
@@ -497,15 +656,13 @@ export class MessageHandler {
       bundle.wrapInRelays(response, layers.length - 1),
       layers[layers.length - 1],
       relayPortOf(bundle, packet),
-      packet?.receivedOverTcp ? MAX_TCP_MESSAGE : MAX_UDP_MESSAGE,
-      packet?.replyWriter,
+      packet.receivedOverTcp ? MAX_TCP_MESSAGE : MAX_UDP_MESSAGE,
+      packet.replyWriter,
     );
   }
 
-  #run(bundle: TransactionBundle, packet: IncomingPacket): HandleResult {
-    this.#packet = packet;
+  #run(bundle: TransactionBundle, packet: IncomingPacket, phases: PhaseLists): HandleResult {
     const id = packet.id ?? "-";
-    const phases = this.#fixedPhases ?? new PhaseLists(this.handlersFor(bundle));
     for (const h of phases.analysePre) {
       try {
         h.analysePre(bundle);
@@ -529,7 +686,7 @@ export class MessageHandler {
       for (const h of phases.handle) h.handle(bundle);
       for (const h of phases.post) h.post(bundle);
     } catch (e) {
-      return this.#signal(bundle, e, id);
+      return this.#signal(bundle, e, packet);
     }
     for (const h of phases.analysePost) {
       try {
@@ -549,7 +706,7 @@ export class MessageHandler {
     }));
     return {
       outcome: "reply",
-      replies: bundle.responses.map((r) => this.#address(bundle, r)),
+      replies: bundle.responses.map((r) => this.#address(bundle, r, packet)),
       bundle,
     };
   }
@@ -559,6 +716,7 @@ export class MessageHandler {
     code: number,
     message: string,
     leasequery: boolean,
+    packet: IncomingPacket,
   ): OutgoingPacket {
     const xid = bundle.request.transactionId;
     const options: Option[] = [];
@@ -571,10 +729,11 @@ export class MessageHandler {
     if (bundle.outgoingRelayMessages.length === 0) bundle.createOutgoingRelayMessages();
     // Relays still need their Interface-ID echoed.
     new InterfaceIdHandler().handle(bundle);
-    return this.#address(bundle, bundle.response);
+    return this.#address(bundle, bundle.response, packet);
   }
 
-  #signal(bundle: TransactionBundle, e: unknown, id: string): HandleResult {
+  #signal(bundle: TransactionBundle, e: unknown, packet: IncomingPacket): HandleResult {
+    const id = packet.id ?? "-";
     if (e instanceof ForOtherServer) {
       log.debug(
         "{id}: {bundle}: {reason}",
@@ -598,6 +757,7 @@ export class MessageHandler {
         StatusCode.UseMulticast,
         "You cannot send requests directly to this server, please use the proper multicast addresses",
         false,
+        packet,
       );
       return { outcome: "use_multicast", replies: [reply], bundle };
     }
@@ -610,7 +770,7 @@ export class MessageHandler {
       }));
       const leasequery = e instanceof ReplyWithLeasequeryError ||
         bundle.request instanceof LeasequeryMessage;
-      const reply = this.#statusReply(bundle, e.statusCode, e.statusMessage, leasequery);
+      const reply = this.#statusReply(bundle, e.statusCode, e.statusMessage, leasequery, packet);
       return { outcome: "status", replies: [reply], bundle };
     }
     log.error("{id}: error while handling {bundle}: {error}", {
@@ -627,6 +787,7 @@ export class MessageHandler {
  * the phase's no-op default (calling the default would do nothing), in handler order.
  */
 class PhaseLists {
+  readonly lookup: Handler[] = [];
   readonly analysePre: Handler[] = [];
   readonly pre: Handler[] = [];
   readonly handle: Handler[] = [];
@@ -636,6 +797,7 @@ class PhaseLists {
   constructor(handlers: readonly Handler[]) {
     const base = Handler.prototype;
     for (const h of handlers) {
+      if (h.lookup) this.lookup.push(h);
       if (h.analysePre !== base.analysePre) this.analysePre.push(h);
       if (h.pre !== base.pre) this.pre.push(h);
       if (h.handle !== base.handle) this.handle.push(h);
@@ -654,6 +816,39 @@ const I_FOR_OTHER = scalarIndex("for_other_server");
 const I_DO_NOT_RESPOND = scalarIndex("do_not_respond");
 const I_USE_MULTICAST = scalarIndex("use_multicast");
 const I_OTHER_ERROR = scalarIndex("other_error");
+/** A request waiting for its lookups, with what it needs to be answered afterwards. */
+interface Waiting {
+  bundle: TransactionBundle;
+  packet: IncomingPacket;
+  keys: readonly string[];
+  stats: StatisticsStore;
+  phases: PhaseLists;
+  control: LookupControl;
+}
+
+/** The counter and outcome of each reason to drop a request because of its lookups. */
+const LOOKUP_DROPS: Record<LookupDrop, { counter: number; outcome: Outcome }> = {
+  failure: { counter: scalarIndex("lookup_failures"), outcome: "lookup_failure" },
+  timeout: { counter: scalarIndex("lookup_timeouts"), outcome: "lookup_timeout" },
+  overflow: { counter: scalarIndex("lookup_overflows"), outcome: "lookup_overflow" },
+};
+const TIMED_OUT = Symbol("timed out");
+
+/** An error as one line for the log. */
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * What a request that waits for a lookup keeps of its packet: not the received bytes (parsing
+ * copied what the bundle needs; the receive buffer is reused) and no reply writer (the batch it
+ * came in is long answered when it resumes).
+ */
+function parkedCopy(packet: IncomingPacket): IncomingPacket {
+  return { ...packet, data: NO_DATA, replyWriter: undefined };
+}
+const NO_DATA = new Uint8Array(0);
+
 const STATUS_COUNTER = new Map<number, number>([
   [StatusCode.UnknownQueryType, scalarIndex("unknown_query_type")],
   [StatusCode.MalformedQuery, scalarIndex("malformed_query")],

@@ -18,6 +18,9 @@ export const SCALAR_COUNTERS = [
   "malformed_query",
   "not_allowed",
   "other_error",
+  "lookup_failures",
+  "lookup_timeouts",
+  "lookup_overflows",
 ] as const;
 
 /** Incoming message types counted, with their type codes. */

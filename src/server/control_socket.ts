@@ -24,6 +24,15 @@ import { lookupGroup, lookupUser, withRootSync } from "./privileges.ts";
 
 const log = getLogger(["dhcpkit", "control"]);
 
+/**
+ * The lines of an error in a command's outcome: configuration errors come one per line, as
+ * `FILE:LINE: message` (see `loadServerConfig`).
+ */
+export function errorLines(e: unknown): string[] {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
 /** The outcome of a command that can fail (`reload`, `reopen-logs`). */
 export interface CommandOutcome {
   /**

@@ -26,7 +26,9 @@ import {
   scalarIndex,
   type StatisticsStore,
 } from "../pipeline/statistics.ts";
+import type { MetricsValues } from "../config/sections/metrics.ts";
 import { VERSION } from "../version.ts";
+import { withRootSync } from "./privileges.ts";
 import type { StatisticsEntries } from "./stats_output.ts";
 
 const log = getLogger(["dhcpkit", "metrics"]);
@@ -122,6 +124,9 @@ export const DROP_REASONS: ReadonlyArray<readonly [string, ScalarCounter]> = [
   ["for_other_server", "for_other_server"],
   ["do_not_respond", "do_not_respond"],
   ["handling_error", "handling_errors"],
+  ["lookup_failure", "lookup_failures"],
+  ["lookup_timeout", "lookup_timeouts"],
+  ["lookup_overflow", "lookup_overflows"],
 ];
 
 /** `dhcpkit_pkt6_error_replies_total` statuses and the counters they show. */
@@ -412,5 +417,26 @@ export class MetricsServer {
     } catch {
       // already stopped
     }
+  }
+}
+
+/**
+ * Start the endpoint `<metrics>` asks for (binding is synchronous: as root, also after a reload)
+ * and log where it is; throws with a one-line message when it cannot be served.
+ */
+export function startMetrics(
+  m: MetricsValues,
+  sources: () => Promise<MetricsSources>,
+  health: () => Health,
+): MetricsServer {
+  try {
+    const server = withRootSync(() => MetricsServer.start(m.address, m.port, sources, health));
+    log.info("Metrics on http://{host}:{port}/metrics", {
+      host: m.address.includes(":") ? `[${m.address}]` : m.address,
+      port: server.addr.port,
+    });
+    return server;
+  } catch (e) {
+    throw new Error(`cannot serve metrics on [${m.address}]:${m.port}: ${(e as Error).message}`);
   }
 }

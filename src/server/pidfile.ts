@@ -5,8 +5,13 @@
  * @module
  */
 
+import { getLogger } from "@logtape/logtape";
 import { closeSync, constants, fchmodSync, openSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { withRootSync } from "./privileges.ts";
+import { ensureDefaultFolder } from "./runtime_dir.ts";
+
+const log = getLogger(["dhcpkit", "server"]);
 
 /**
  * Write the process id followed by a newline to `path`, mode 0644 whatever the umask. The text
@@ -52,5 +57,38 @@ export function removePidFile(path: string): void {
     if (Deno.readTextFileSync(path).trim() === String(Deno.pid)) Deno.removeSync(path);
   } catch {
     // gone already, or not ours
+  }
+}
+
+/**
+ * The PID file of a running server, following the configuration: {@link PidFile.update} writes
+ * the path asked for (as root, so it works in a root-owned folder) and, when the path changed,
+ * removes the old file only once the new one is written, so a failure keeps the old one.
+ */
+export class PidFile {
+  #path?: string;
+
+  /** Write the PID file at `path` (none when empty or false), replacing the previous one. */
+  update(path: string | false | undefined): void {
+    const old = this.#path;
+    if ((path || undefined) === old) return;
+    if (path) {
+      try {
+        const folder = ensureDefaultFolder(path);
+        if (folder) log.info("Created {folder} for the control socket and PID file", { folder });
+        withRootSync(() => writePidFile(path));
+      } catch (e) {
+        log.error("Cannot write PID file {path}: {error}", { path, error: (e as Error).message });
+        return;
+      }
+    }
+    this.#path = path || undefined;
+    if (old) withRootSync(() => removePidFile(old));
+  }
+
+  /** Remove the PID file (as root). */
+  remove(): void {
+    if (this.#path) withRootSync(() => removePidFile(this.#path!));
+    this.#path = undefined;
   }
 }

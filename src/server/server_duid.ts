@@ -43,3 +43,18 @@ export function duidFromInterfaces(interfaces: readonly HostInterface[]): Duid |
   }
   return undefined;
 }
+
+/**
+ * The server's DUID: the configured `server-id`, else one derived from the host's interfaces;
+ * throws when there is neither.
+ */
+export function serverDuidOf(
+  serverId: DuidConfig | undefined,
+  interfaces: readonly HostInterface[],
+): Duid {
+  const duid = serverId ? duidFromConfig(serverId) : duidFromInterfaces(interfaces);
+  if (duid) return duid;
+  throw new Error(
+    "no server-id configured and no interface with a usable MAC address to derive one",
+  );
+}

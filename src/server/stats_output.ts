@@ -11,6 +11,7 @@ import {
   MESSAGES_OUT,
   newCounters,
   SCALAR_COUNTERS,
+  type ScalarCounter,
   type StatisticsStore,
 } from "../pipeline/statistics.ts";
 
@@ -57,6 +58,9 @@ export const COUNTER_LABELS: readonly string[] = [
   "Malformed query",
   "Not allowed",
   "Other error",
+  "Lookup failures",
+  "Lookup timeouts",
+  "Lookup overflows",
   "Solicit",
   "Request",
   "Confirm",
@@ -74,15 +78,31 @@ export const COUNTER_LABELS: readonly string[] = [
   "LeasequeryData",
 ];
 
-const GROUPS: ReadonlyArray<readonly [string, number, number]> = [
-  ["Packets", 0, 2],
-  ["Errors", 2, 4],
-  ["Special replies", 4, SCALAR_COUNTERS.length],
-  ["Incoming messages", SCALAR_COUNTERS.length, SCALAR_COUNTERS.length + MESSAGES_IN.length],
+/** Counter indexes from `from` up to (not including) `to`. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+const scalar = (name: ScalarCounter) => SCALAR_COUNTERS.indexOf(name);
+
+/** The blocks of the text output and the counters in each (the original's, then ours). */
+const GROUPS: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ["Packets", range(0, 2)],
+  ["Errors", [
+    scalar("unparsable_packets"),
+    scalar("handling_errors"),
+    scalar("lookup_failures"),
+    scalar("lookup_timeouts"),
+    scalar("lookup_overflows"),
+  ]],
+  ["Special replies", range(scalar("for_other_server"), scalar("other_error") + 1)],
+  ["Incoming messages", range(SCALAR_COUNTERS.length, SCALAR_COUNTERS.length + MESSAGES_IN.length)],
   [
     "Outgoing messages",
-    SCALAR_COUNTERS.length + MESSAGES_IN.length,
-    SCALAR_COUNTERS.length + MESSAGES_IN.length + MESSAGES_OUT.length,
+    range(
+      SCALAR_COUNTERS.length + MESSAGES_IN.length,
+      SCALAR_COUNTERS.length + MESSAGES_IN.length + MESSAGES_OUT.length,
+    ),
   ],
 ];
 
@@ -92,9 +112,9 @@ function counters(store: StatisticsStore, key: string): number[] {
 
 function textBlock(values: readonly number[]): string[] {
   const lines: string[] = [];
-  for (const [title, from, to] of GROUPS) {
+  for (const [title, indexes] of GROUPS) {
     lines.push(`- ${title}`);
-    for (let i = from; i < to; i++) lines.push(`  - ${COUNTER_LABELS[i]}: ${values[i]}`);
+    for (const i of indexes) lines.push(`  - ${COUNTER_LABELS[i]}: ${values[i]}`);
   }
   return lines;
 }

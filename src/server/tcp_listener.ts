@@ -1,45 +1,36 @@
 /**
- * `<listen-tcp>`: TCP listeners for Bulk Leasequery (RFC 5460).
- *
- * Where TCP queries are handled: in the main thread, by an {@link Engine} of its own (or the
- * main engine when `workers 0`). Everything a query does before its first reply is a few indexed
- * SQLite look-ups; a bulk answer is then pulled lazily from the store (one client per step) by
- * the connection's writer, which packs the messages into chunks of at most 16 KiB or 4 ms of
- * work, awaits each write (back-pressure: a slow reader slows the query, never fills memory) and
- * yields to the event loop between chunks. The main thread therefore keeps receiving and
- * dispatching UDP while any number of bulk queries stream. Handling TCP in a worker would need
- * a credit protocol between threads for the same back-pressure and gains nothing, since the
- * work per message is tiny.
+ * `<listen-tcp>`: one TCP listener, its connections, their framing and limits.
  *
  * Rules enforced here: `allow-from` at accept time, `max-connections` (extra connections are
- * closed at once), 2-byte length framing with partial reads, several queries per connection
- * (answered in order), an idle timeout (no complete query for a while) and a send timeout
- * (a peer that stops reading). Everything refused or dropped is counted in
- * {@link TcpListener.counters}; only LEASEQUERY is answered (the pipeline's setup handler drops
- * anything else).
+ * closed at once), 2-byte length framing with partial reads (RFC 5460), several queries per
+ * connection (answered in order), an idle timeout (no complete query for a while) and a send
+ * timeout (a peer that stops reading). Everything refused or dropped is counted in
+ * {@link TcpListener.counters}. What a query is answered with comes from the pipeline (its
+ * replies) and a {@link StreamResponder} (the messages that follow them, such as a bulk
+ * leasequery's, see tcp_stream.ts), pulled lazily by the connection's writer, which packs them
+ * into chunks of at most 16 KiB or 4 ms of work, awaits each write (back-pressure: a slow
+ * reader slows the query, never fills memory) and yields to the event loop between chunks.
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ListenerConfig, ListenTcpValues, ServerConfig } from "../config/mod.ts";
-import {
-  closeMoreResponses,
-  type HandleResult,
-  type IncomingPacket,
-  type TransactionBundle,
-} from "../pipeline/mod.ts";
+import type { ListenerConfig, ListenTcpValues } from "../config/mod.ts";
+import { closeMoreResponses, type HandleResult, type IncomingPacket } from "../pipeline/mod.ts";
 import {
   type ClientServerMessage,
-  type Duid,
   IPv6Prefix,
   normalizeIPv6,
   serializeMessage,
 } from "../protocol/mod.ts";
-import { Engine } from "./engine.ts";
-import { type ResponseStream, responseStream } from "./pipeline_builder.ts";
 import type { HostInterface } from "./interfaces.ts";
-import { ListenerError } from "./listeners.ts";
+import { ListenerError } from "./listener_plan.ts";
 import { withRootSync } from "./privileges.ts";
+import {
+  extensionStreamResponder,
+  type StreamMessages,
+  type StreamResponder,
+} from "./tcp_stream.ts";
+import { packetId } from "./wire.ts";
 
 const log = getLogger(["dhcpkit", "tcp"]);
 
@@ -63,8 +54,13 @@ export interface TcpListenerSettings {
   sendTimeout?: number;
 }
 
-/** Answers one query (synchronously; bulk results come lazily in `bundle.moreResponses`). */
-export type TcpAnswer = (packet: IncomingPacket) => HandleResult | undefined;
+/**
+ * Answers one query: at once, or once the handlers' lookups answered (bulk results come lazily in
+ * `bundle.moreResponses`).
+ */
+export type TcpAnswer = (
+  packet: IncomingPacket,
+) => HandleResult | undefined | Promise<HandleResult | undefined>;
 
 /**
  * Told how many further messages of a bulk answer (after the replies in `result`, which the
@@ -90,7 +86,7 @@ export interface TcpCounters {
   idleTimeouts: number;
   /** Connections closed because the peer stopped reading. */
   sendTimeouts: number;
-  /** Streamed answers cut short (server stopping, data failing): ended by their responder. */
+  /** Streamed replies cut short (server stopping, store failure): ended by the responder's message. */
   terminated: number;
   /** Bulk answer messages left out because they could not be encoded or framed. */
   unsendable: number;
@@ -132,8 +128,8 @@ export class TcpListener {
   answer: TcpAnswer = () => undefined;
   /** Told about streamed bulk messages (see {@link TcpSent}). */
   sent: TcpSent = () => {};
-  /** Finds the stream that follows an answer: the installed extensions' stream responders. */
-  streams: (result: HandleResult) => ResponseStream | undefined = responseStream;
+  /** What follows the replies of a query (replaceable on reload). */
+  responder: StreamResponder = extensionStreamResponder;
   readonly #listener: Deno.TcpListener;
   readonly #connections = new Set<Connection>();
   #settings!: TcpListenerSettings;
@@ -192,9 +188,10 @@ export class TcpListener {
   }
 
   /** Start accepting connections. */
-  serve(answer?: TcpAnswer, sent?: TcpSent): void {
+  serve(answer?: TcpAnswer, sent?: TcpSent, responder?: StreamResponder): void {
     if (answer) this.answer = answer;
     if (sent) this.sent = sent;
+    if (responder) this.responder = responder;
     this.#accepting ??= this.#acceptLoop();
   }
 
@@ -339,11 +336,11 @@ export class TcpListener {
       receivedOverMulticast: false,
       receivedOverTcp: true,
       marks: this.#settings.marks,
-      id: "T" + this.#counter.toString(16).toUpperCase().padStart(6, "0"),
+      id: packetId(this.#counter, "T"),
     };
     let result: HandleResult | undefined;
     try {
-      result = this.answer(packet);
+      result = await this.answer(packet);
     } catch (e) {
       log.error("Error handling TCP message from {peer}: {error}", {
         peer: c.peer,
@@ -358,31 +355,34 @@ export class TcpListener {
     }
     const writer = new FrameWriter(this, c);
     for (const r of result.replies) writer.add(r.data);
-    const stream = result.outcome === "reply" ? this.streams(result) : undefined;
-    if (stream) {
-      if (!await this.#stream(writer, result, stream, more, packet.id!)) return;
-    } else {
-      closeMoreResponses(more);
+    let rest: StreamMessages | undefined;
+    try {
+      rest = result.outcome === "reply" ? this.responder.rest(result) : undefined;
+    } catch (e) {
+      log.error("{id}: cannot stream the answer: {error}", { id: packet.id, error: e });
     }
+    if (rest) {
+      if (!await this.#stream(writer, result, rest, packet.id!)) return;
+    }
+    // Whatever was not streamed is released (a store cursor).
+    closeMoreResponses(more);
     await writer.flush();
   }
 
   /**
-   * Send the lazily produced rest of a bulk reply; false when the connection is gone. A message
+   * Send the lazily produced rest of an answer; false when the connection is gone. A message
    * that cannot be encoded or framed is left out (logged and counted in `unsendable`); when
-   * producing the messages fails or the server stops, the stream ends with the message its
-   * responder gives for that. Each message handed to the connection is reported through
-   * {@link TcpListener.sent}.
+   * producing the messages fails or the server stops, the stream ends with the responder's
+   * terminating message (for bulk leasequery a LEASEQUERY-DONE with a failure status). Each message
+   * handed to the connection is reported through {@link TcpListener.sent}.
    */
   async #stream(
     writer: FrameWriter,
     result: HandleResult,
-    stream: ResponseStream,
-    more: TransactionBundle["moreResponses"],
+    more: StreamMessages,
     id: string,
   ): Promise<boolean> {
-    const messages = stream.messages;
-    const sync = Symbol.iterator in messages;
+    const sync = Symbol.iterator in more;
     let iterator: Iterator<ClientServerMessage> | AsyncIterator<ClientServerMessage> | undefined;
     let finished = false;
     let counted = 0;
@@ -398,13 +398,13 @@ export class TcpListener {
     };
     const terminate = (reason: string) => {
       this.counters.terminated++;
-      const end = stream.terminated(reason);
-      if (end && writer.add(serializeMessage(end))) counted++;
+      const done = this.responder.terminated(result, reason);
+      if (done && writer.add(serializeMessage(done))) counted++;
     };
     try {
       iterator = sync
-        ? (messages as Iterable<ClientServerMessage>)[Symbol.iterator]()
-        : (messages as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
+        ? (more as Iterable<ClientServerMessage>)[Symbol.iterator]()
+        : (more as AsyncIterable<ClientServerMessage>)[Symbol.asyncIterator]();
       let slice = performance.now();
       while (true) {
         if (this.#closing) {
@@ -415,7 +415,7 @@ export class TcpListener {
         try {
           step = sync ? (iterator as Iterator<ClientServerMessage>).next() : await iterator.next();
         } catch (e) {
-          log.error("{id}: streamed answer failed: {error}", { id, error: e });
+          log.error("{id}: the streamed answer failed: {error}", { id, error: e });
           terminate("The rest of the answer is not available");
           break;
         }
@@ -477,7 +477,7 @@ export class TcpListener {
     }
   }
 
-  /** Stop accepting, end running streamed answers early and close every connection. */
+  /** Stop accepting, end running streamed replies as cut short and close every connection. */
   async close(graceMs = 1000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
@@ -543,142 +543,18 @@ export function tcpSettings(
   interfaces: readonly HostInterface[],
 ): TcpListenerSettings {
   const v = section.values as ListenTcpValues;
-  const address = v.address?.text ?? (section.nameValue as { text: string } | undefined)?.text;
+  // The section's validation fills `address` in from the section name when needed.
+  const address = v.address?.text;
   if (!address) {
     throw new ListenerError(`${section.file}:${section.line}: <listen-tcp> needs an address`);
   }
   const iface = interfaces.find((i) => i.ipv6.includes(address));
   return {
     address,
-    port: v.port ?? 547,
-    maxConnections: v.maxConnections ?? 10,
-    allowFrom: v.allowFrom ?? [],
-    marks: v.marks?.length ? v.marks : ["unmarked"],
+    port: v.port,
+    maxConnections: v.maxConnections,
+    allowFrom: v.allowFrom,
+    marks: v.marks,
     interfaceName: iface?.name ?? "lo",
   };
-}
-
-/** Callbacks of the TCP service. */
-export interface TcpServiceEvents {
-  /** Statistics deltas from the TCP engine. */
-  stats(delta: Array<[string, number[]]>): void;
-}
-
-/**
- * Every `<listen-tcp>` of the running configuration plus the engine answering them. The server
- * calls {@link TcpService.listen} while it may still bind privileged ports and
- * {@link TcpService.start} once the request pipeline exists.
- */
-export class TcpService {
-  #listeners: TcpListener[] = [];
-  #engine?: Engine;
-  #ownEngine = false;
-
-  /** Create the service (no sockets yet). */
-  constructor(readonly events: TcpServiceEvents) {}
-
-  /** The open listeners. */
-  get listeners(): readonly TcpListener[] {
-    return this.#listeners;
-  }
-
-  /**
-   * Open the listeners of `config` (keeping already open ones with the same address and port),
-   * close the ones no longer configured. Throws {@link ListenerError}; nothing changes then.
-   */
-  async listen(config: ServerConfig, interfaces: readonly HostInterface[]): Promise<void> {
-    const sections = config.listeners.filter((s) => s.type === "listen-tcp");
-    const next: TcpListener[] = [];
-    const opened: TcpListener[] = [];
-    try {
-      for (const section of sections) {
-        const settings = tcpSettings(section, interfaces);
-        const key = `tcp|${normalizeIPv6(settings.address)}|${settings.port}`;
-        const existing = this.#listeners.find((l) => l.key === key && !next.includes(l));
-        if (existing) {
-          existing.settings = settings;
-          next.push(existing);
-        } else {
-          let listener: TcpListener;
-          try {
-            listener = new TcpListener(settings);
-          } catch (e) {
-            throw new ListenerError(`${section.file}:${section.line}: ${(e as Error).message}`);
-          }
-          opened.push(listener);
-          next.push(listener);
-        }
-      }
-    } catch (e) {
-      await Promise.all(opened.map((l) => l.close(0)));
-      throw e;
-    }
-    const removed = this.#listeners.filter((l) => !next.includes(l));
-    this.#listeners = next;
-    await Promise.all(removed.map((l) => l.close()));
-  }
-
-  /**
-   * Answer TCP queries with `engine` (the main thread's, when it handles requests itself) or,
-   * when undefined, with an engine of its own built from `config`. The previous engine, if it
-   * was the service's own, is closed.
-   */
-  async start(config: ServerConfig, serverDuid: Duid, engine?: Engine): Promise<void> {
-    const previous = this.#ownEngine ? this.#engine : undefined;
-    if (this.#listeners.length === 0) {
-      this.#engine = undefined;
-      this.#ownEngine = false;
-    } else if (engine) {
-      this.#engine = engine;
-      this.#ownEngine = false;
-    } else {
-      this.#engine = await Engine.create(config, serverDuid);
-      this.#ownEngine = true;
-    }
-    for (const l of this.#listeners) {
-      l.serve((packet) => this.#answer(packet), (result, n) => this.#sent(result, n));
-    }
-    if (previous && previous !== this.#engine) await previous.handler.close();
-    if (this.#listeners.length) {
-      log.info("Answering bulk leasequery on {listeners}", {
-        listeners: this.#listeners.map((l) => l.description).join(", "),
-      });
-    }
-  }
-
-  #answer(packet: IncomingPacket): HandleResult | undefined {
-    const engine = this.#engine;
-    if (!engine) return undefined;
-    try {
-      return engine.handler.handle(packet, engine.stats);
-    } finally {
-      // The main thread's engine counts straight into the server's statistics; only an engine
-      // of our own has counts to hand over.
-      if (this.#ownEngine) {
-        const delta = engine.stats.drain();
-        if (delta.length) this.events.stats(delta);
-      }
-    }
-  }
-
-  /** Count streamed bulk messages in `outgoing_packets`. */
-  #sent(result: HandleResult, count: number): void {
-    const engine = this.#engine;
-    if (!engine) return;
-    engine.handler.countSent(result, engine.stats, count);
-    if (this.#ownEngine) {
-      const delta = engine.stats.drain();
-      if (delta.length) this.events.stats(delta);
-    }
-  }
-
-  /** Close every listener and the service's own engine. */
-  async close(): Promise<void> {
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    await Promise.all(listeners.map((l) => l.close()));
-    if (this.#ownEngine) await this.#engine?.handler.close();
-    this.#engine = undefined;
-    this.#ownEngine = false;
-  }
 }

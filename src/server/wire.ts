@@ -1,13 +1,15 @@
 /**
- * What the main thread and the workers send each other.
+ * Everything the main thread and the workers send each other (both kinds of worker: the `deno`
+ * backend's request workers and the `ffi` backend's I/O workers, see supervisor.ts), and the
+ * control block they share.
  * @module
  */
 
 import type { LogLine } from "./log_outputs.ts";
 
-/** A received packet as sent to a worker. */
+/** A received packet as handed to an engine (and sent to a `deno` backend worker). */
 export interface WirePacket {
-  /** Packet id for logs. */
+  /** Packet id for logs (see {@link packetId}). */
   id: string;
   /** Index of the listener it came from (replies go out through it). */
   listener: number;
@@ -27,7 +29,7 @@ export interface WirePacket {
   marks: readonly string[];
 }
 
-/** A reply a worker asks the main thread to send. */
+/** A reply to send. */
 export interface WireReply {
   /** Listener to send through. */
   listener: number;
@@ -39,12 +41,13 @@ export interface WireReply {
   port: number;
 }
 
-/** How a worker gets its configuration. */
-export interface WorkerInit {
-  /** Discriminator. */
-  kind: "init";
-  /** Worker number, for logs. */
-  workerId: number;
+/** The packet id of the `n`th packet, as log lines show it: `#` and six hex digits. */
+export function packetId(n: number, prefix = "#"): string {
+  return prefix + n.toString(16).toUpperCase().padStart(6, "0");
+}
+
+/** What a worker needs to build its engine: the configuration as the main thread read it. */
+export interface EngineInit {
   /** Path of the configuration file (or the name given to `configText`). */
   configPath: string;
   /** Configuration text when it does not come from a file (the embedded demo). */
@@ -64,22 +67,100 @@ export interface WorkerInit {
   sharedBuffers?: Record<string, SharedArrayBuffer>;
 }
 
-/** Main thread -> worker messages. */
-export type ToWorker = WorkerInit | { kind: "batch"; packets: WirePacket[] } | { kind: "stop" };
+/** Settings of a worker that a reload may change besides its engine. */
+export interface WorkerSettings {
+  /** `io-batch-delay`, in seconds (ffi I/O workers). */
+  batchDelay: number;
+}
 
-/** Worker -> main thread messages. */
+/** One socket of a listener, as an I/O worker sees it. */
+export interface IoSocket {
+  /** The descriptor. */
+  fd: number;
+  /** Whether it receives multicast (used when a datagram carries no IPV6_PKTINFO). */
+  multicast: boolean;
+}
+
+/** A listener as an ffi I/O worker needs it (plain data). */
+export interface IoListener {
+  /** Position in the configuration (replies are routed by it). */
+  index: number;
+  /** For logs: `interface eth0` or `unicast 2001:db8::1`. */
+  description: string;
+  /** Server interface name put in the internal Interface-ID. */
+  interfaceName: string;
+  /** Link address put in the internal relay layer. */
+  linkAddress: string;
+  /** Marks for requests received here. */
+  marks: readonly string[];
+  /** Sockets to receive from. */
+  receive: IoSocket[];
+  /** Descriptor replies are sent from. */
+  replyFd: number;
+  /** Source address of replies (the reply socket's address, without scope). */
+  replyFrom: string;
+  /** Interface index for link-local destinations and IPV6_PKTINFO (0: none). */
+  ifindex: number;
+}
+
+/**
+ * Indexes in the control `Int32Array` shared with each worker: stop flag, number of messages
+ * posted but not yet handled (an I/O worker looks at its event loop while it is not zero), and
+ * an I/O worker's epoll descriptor (0: none), which the main thread closes when it has to
+ * terminate a worker that did not stop.
+ */
+export const CTL_STOP = 0, CTL_PENDING = 1, CTL_EPFD = 2;
+/** Number of slots of the control block. */
+export const CTL_SIZE = 3;
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+    kind: "init";
+    /** Its number (from 1): the log label and packet ids follow it; a replacement keeps it. */
+    workerId: number;
+    /** How many workers run side by side (for packet ids unique across them). */
+    workers: number;
+    engine: EngineInit;
+    settings: WorkerSettings;
+    /** The control block (see {@link CTL_STOP}). */
+    control: SharedArrayBuffer;
+    /** The sockets to answer on (ffi I/O workers; empty for the `deno` backend's workers). */
+    listeners: IoListener[];
+  }
+  /** Phase one of a reload: build an engine, keep answering with the old one. */
+  | { kind: "reload"; generation: number; engine: EngineInit; settings: WorkerSettings }
+  /** Phase two: every worker built it; switch. */
+  | { kind: "commit"; generation: number }
+  /** Phase two: some worker could not build it; drop it. */
+  | { kind: "abort"; generation: number }
+  /** Post the statistics counted so far, then answer `flushed`. */
+  | { kind: "flush"; seq: number }
+  /** Requests to answer (`deno` backend workers). */
+  | { kind: "batch"; packets: WirePacket[] }
+  /** Stop: answer what waits for lookups, close the engines, answer `stopped`. */
+  | { kind: "stop" };
+
+/** Statistics and latency deltas (see StatisticsStore.drain and LatencyHistogram.drain). */
+export interface StatsDelta {
+  stats: Array<[string, number[]]>;
+  /** Latency histogram delta, when anything was handled. */
+  latency?: number[];
+}
+
+/** Worker → main thread. */
 export type FromWorker =
   /** Built its engine; `assignments`: static assignments per source (see Engine). */
   | { kind: "ready"; assignments: Array<[string, number]> }
   | { kind: "init-error"; message: string }
-  | {
-    kind: "done";
-    count: number;
-    replies: WireReply[];
-    stats: Array<[string, number[]]>;
-    /** Latency histogram delta (see LatencyHistogram), when anything was handled. */
-    latency?: number[];
-  }
+  | { kind: "prepared"; generation: number; assignments: Array<[string, number]> }
+  | { kind: "reload-error"; generation: number; message: string }
+  | { kind: "committed"; generation: number }
+  | { kind: "flushed"; seq: number }
+  | ({ kind: "stats" } & StatsDelta)
+  /** `count` packets of batches answered (0: requests that waited for lookups). */
+  | ({ kind: "done"; count: number; replies: WireReply[] } & StatsDelta)
   | { kind: "logs"; lines: LogLine[]; dropped: number }
   /** An error nothing in the worker caught (the worker keeps running). */
-  | { kind: "exception"; message: string };
+  | { kind: "exception"; message: string }
+  | { kind: "stopped" };

@@ -1,62 +1,53 @@
 /**
- * Entry point of a request-handling Deno Worker: builds its own pipeline from the configuration
- * and answers batches of packets from the main thread.
+ * Entry point of a `deno` backend request worker: builds its own engine from the configuration
+ * (see worker_setup.ts) and answers the batches of packets the main thread sends; the replies go
+ * back in one message per batch, with the statistics counted meanwhile. Requests that wait for
+ * a lookup are answered in messages of their own once the lookup is done.
  * @module
  */
 
 /// <reference lib="deno.worker" />
 
 import type { Engine } from "./engine.ts";
-import { buildWorkerEngine, describeError, reportStrayErrors } from "./worker_setup.ts";
-import type { FromWorker, ToWorker, WireReply } from "./wire.ts";
+import { describeError, runWorker, type WorkerRuntime } from "./worker_setup.ts";
+import type { FromWorker, WireReply } from "./wire.ts";
 
-let engine: Engine | undefined;
-
-function post(message: FromWorker, transfer: Transferable[] = []): void {
-  self.postMessage(message, transfer);
+/** Send replies with what `engine` counted; `count` batch packets are done (for the pool). */
+function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: WireReply[]): void {
+  let stats: Array<[string, number[]]> = [];
+  let latency: number[] | undefined;
+  try {
+    stats = engine.stats.drain();
+    latency = engine.latency.drain();
+  } catch (e) {
+    runtime.post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
+  }
+  const message: FromWorker = { kind: "done", count, replies, stats, latency };
+  try {
+    runtime.post(message, [...new Set(replies.map((r) => r.data.buffer as ArrayBuffer))]);
+  } catch {
+    runtime.post(message);
+  }
 }
 
-reportStrayErrors(post);
-
-self.onmessage = async (event: MessageEvent<ToWorker>) => {
-  const message = event.data;
-  if (message.kind === "init") {
-    try {
-      engine = await buildWorkerEngine(message, post);
-      post({ kind: "ready", assignments: engine.staticAssignments() });
-    } catch (e) {
-      post({ kind: "init-error", message: (e as Error)?.message ?? String(e) });
-    }
-  } else if (message.kind === "batch") {
+runWorker({
+  started() {},
+  batch(runtime, message) {
     // Whatever happens, the batch is acknowledged: the pool counts packets in flight per worker.
+    const engine = runtime.engine;
     const replies: WireReply[] = [];
-    let stats: Array<[string, number[]]> = [];
-    let latency: number[] | undefined;
     try {
       engine?.handleBatch(message.packets, replies);
     } catch (e) {
-      post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
+      runtime.post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
     }
-    try {
-      stats = engine ? engine.stats.drain() : [];
-      latency = engine?.latency.drain();
-    } catch (e) {
-      post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
-    }
-    const done: FromWorker = {
-      kind: "done",
-      count: message.packets.length,
-      replies,
-      stats,
-      latency,
-    };
-    try {
-      post(done, [...new Set(replies.map((r) => r.data.buffer as ArrayBuffer))]);
-    } catch {
-      post(done);
-    }
-  } else if (message.kind === "stop") {
-    await engine?.handler.close();
-    self.close();
-  }
-};
+    if (engine) done(runtime, engine, message.packets.length, replies);
+    else runtime.post({ kind: "done", count: message.packets.length, replies, stats: [] });
+  },
+  settled(runtime, engine, replies) {
+    done(runtime, engine, 0, replies);
+  },
+  stop(runtime) {
+    void runtime.finish();
+  },
+});

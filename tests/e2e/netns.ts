@@ -535,7 +535,9 @@ export class Topology {
     await Deno.writeTextFile(
       script,
       `#!/bin/sh\n# Records the environment only; configures nothing.\n` +
-        `env > "${dir}/\${reason:-none}.$$.env"\nexit 0\n`,
+        // Written aside and renamed: a reader never sees a file that is still being written.
+        `env > "${dir}/.partial.$$" && mv "${dir}/.partial.$$" "${dir}/\${reason:-none}.$$.env"\n` +
+        `exit 0\n`,
     );
     await Deno.chmod(script, 0o755);
     return { script, dir };

@@ -47,7 +47,7 @@ import {
   StatusCodeOption,
   UnknownOption,
 } from "../../src/protocol/mod.ts";
-import { clientId, elapsed, iana, packet, serverId } from "../pipeline/helpers.ts";
+import { clientId, elapsed, iana, packet, serverId, settled } from "../pipeline/helpers.ts";
 import {
   frame,
   FrameReader,
@@ -315,14 +315,14 @@ Deno.test("bulk answer ending as a status reply releases the store cursor", asyn
   const store = new FixedStore(() => [record(1), record(2), record(3)]);
   // Through the pipeline alone.
   const handler = lqPipeline([new LeasequeryHandler(store), new StatusAfterAnswer()]);
-  const result = handler.handle(
+  const result = settled(handler.handle(
     packet(leasequery(QUERY_BY_LINK_ADDRESS, LINK), {
       tcp: true,
       multicast: false,
       source: "::1",
     }),
     new StatisticsStore(),
-  );
+  ));
   assert.equal(result.outcome, "status");
   assert.equal(result.bundle?.moreResponses, undefined);
   assert.deepEqual([store.opened, store.closed], [1, 1]);
@@ -366,7 +366,7 @@ Deno.test("udp: client-id query with ORO 47 for a poisoned client returns it wit
   await handler.workerInit();
   try {
     const duid = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 0]));
-    const result = handler.handle(
+    const result = settled(handler.handle(
       packet(
         leasequery(QUERY_BY_CLIENTID, "::", [
           new ClientIdOption(duid),
@@ -375,7 +375,7 @@ Deno.test("udp: client-id query with ORO 47 for a poisoned client returns it wit
         { multicast: false, source: "2001:db8:ffff::10" },
       ),
       new StatisticsStore(),
-    );
+    ));
     assert.equal(result.outcome, "reply");
     const reply = parseMessage(result.replies[0].data) as LeasequeryReplyMessage;
     const data = reply.getOption(ClientDataOption)!;

@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
 import { loadConfigText } from "../../src/config/mod.ts";
-import {
-  chooseIoBackend,
-  FfiBackend,
-  ffiUnavailable,
-  ioWorkerCount,
-} from "../../src/server/io/ffi_backend.ts";
+import { FfiBackend, ffiUnavailable, ioWorkerCount } from "../../src/server/io/ffi_backend.ts";
+import { chooseIoBackend } from "../../src/server/io/backend.ts";
+import { planListeners } from "../../src/server/listener_plan.ts";
 import { hostInterfaces } from "../../src/server/interfaces.ts";
+import { LatencyHistogram } from "../../src/server/metrics.ts";
+import { StatisticsStore } from "../../src/pipeline/mod.ts";
+import { LinkLayerDuid } from "../../src/protocol/mod.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
 import {
   INFORMATION_CONFIG,
@@ -291,24 +291,31 @@ Deno.test({
   ignore: ffiUnavailable() !== undefined,
   async fn() {
     const port = freeUdpPort();
-    const text = `${serverIdConfig()}\n<listen-unicast ::1>\n    port ${port}\n</listen-unicast>\n`;
+    const text =
+      `workers 2\n${serverIdConfig()}\n<listen-unicast ::1>\n    port ${port}\n</listen-unicast>\n`;
     const { config } = loadConfigText(text, "t.conf", { hostChecks: false });
-    const io = FfiBackend.plan(config!, hostInterfaces());
-    io.open();
+    const io = new FfiBackend();
+    io.open(planListeners(config!, hostInterfaces()));
     const failures: string[] = [];
+    const serverDuid = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]));
     await io.start({
-      kind: "init",
-      workerId: 0,
-      configPath: "t.conf",
-      configText: text,
-      serverDuid: new Uint8Array([0, 3, 0, 1, 2, 0, 0, 0, 0, 1]),
-      logLevel: "warning",
+      config: config!,
+      engine: {
+        configPath: "t.conf",
+        configText: text,
+        serverDuid: serverDuid.toBytes(),
+        logLevel: "warning",
+      },
+      serverDuid,
+      stats: new StatisticsStore(),
+      latency: new LatencyHistogram(),
     }, {
       stats: () => {},
       latency: () => {},
       failure: (m: string) => failures.push(m),
       logs: () => {},
-    }, 2);
+      queueFull: () => {},
+    });
     try {
       // Idle Workers poll every 50 ms and yield in between: flushes land in every phase of that.
       for (let i = 0; i < 200; i++) {
@@ -382,7 +389,7 @@ ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", a
     assert.equal((await ctl(server.socket, "shutdown")).stdout, "Shutting down\n");
     const status = await server.status;
     assert.equal(status.code, 0, server.stderr());
-    assert.doesNotMatch(server.stderr(), /did not stop in time|I\/O worker:/);
+    assert.doesNotMatch(server.stderr(), /did not stop in time|I\/O worker( \d+)?:/);
   } finally {
     client.close();
     await server.kill();

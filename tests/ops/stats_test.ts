@@ -44,6 +44,9 @@ function counters(
     malformed_query: 0,
     not_allowed: 0,
     other_error: 0,
+    lookup_failures: 0,
+    lookup_timeouts: 0,
+    lookup_overflows: 0,
     ...extra,
     messages_in: {
       solicit: 0,
@@ -77,6 +80,9 @@ const DROP_REASONS: Record<string, string> = {
   for_other_server: "for_other_server",
   do_not_respond: "do_not_respond",
   handling_error: "handling_errors",
+  lookup_failure: "lookup_failures",
+  lookup_timeout: "lookup_timeouts",
+  lookup_overflow: "lookup_overflows",
 };
 
 /** `dhcpkit_pkt6_error_replies_total` statuses and the stats-json counters they show. */

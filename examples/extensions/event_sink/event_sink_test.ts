@@ -10,6 +10,7 @@ import {
   ElapsedTimeOption,
   formatIssue,
   Handler,
+  type HandleResult,
   IAAddressOption,
   IANAOption,
   IAPDOption,
@@ -186,7 +187,7 @@ Deno.test("event-sink: a Unix-socket consumer that never reads does not block ha
     for (let r = 0; r < rounds; r++) {
       const started = performance.now();
       for (let i = 0; i < perRound; i++) {
-        const result = handler.handle(packet(solicit(r * perRound + i)), stats);
+        const result = handler.handle(packet(solicit(r * perRound + i)), stats) as HandleResult;
         assert.equal(result.replies.length, 1);
       }
       slowest = Math.max(slowest, performance.now() - started);

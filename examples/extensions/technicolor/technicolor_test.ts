@@ -12,6 +12,7 @@ import {
   describeMessage,
   ElapsedTimeOption,
   formatIssue,
+  type HandleResult,
   InformationRequestMessage,
   installExtensions,
   LinkLayerDuid,
@@ -67,7 +68,7 @@ function answer(handler: MessageHandler, request: Message): Message | undefined 
     receivedOverMulticast: false,
     receivedOverTcp: false,
     marks: ["unmarked"],
-  }, new StatisticsStore());
+  }, new StatisticsStore()) as HandleResult; // no lookups: answered at once
   if (result.replies.length === 0) return undefined;
   let message = parseMessage(result.replies[0].data);
   while (message instanceof RelayReplyMessage) {

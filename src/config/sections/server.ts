@@ -43,6 +43,10 @@ export interface ServerValues {
   ioBackend: "auto" | "deno" | "ffi";
   /** ffi backend: how long an I/O thread waits after a batch before receiving again, seconds. */
   ioBatchDelay: number;
+  /** How long a request waits for a handler's asynchronous lookup, in seconds. */
+  lookupTimeout: number;
+  /** Requests that may wait for lookups at the same time, per worker. */
+  maxLookupsInFlight: number;
   /** Whether rapid commit is allowed when a client asks for it. */
   allowRapidCommit: boolean;
   /** Whether rapid commit is also used for responses that refuse the request. */
@@ -193,6 +197,29 @@ export const serverSection = defineSection<ServerValues>({
       example: "0.0005",
     },
     {
+      name: "lookup-timeout",
+      type: seconds,
+      default: 1.0,
+      description: "How long a request may wait for the asynchronous lookups of its handlers " +
+        "(a database or a RADIUS server answering), in seconds. A request whose lookup does not " +
+        "answer in time, or fails, gets no answer at all (the client retries), rather than an " +
+        "answer made without what the lookup would have found; such requests are counted as " +
+        "`lookup_timeouts` and `lookup_failures` in the statistics. Handlers without lookups " +
+        "(static files, options) never wait.",
+      example: "0.5",
+    },
+    {
+      name: "max-lookups-in-flight",
+      type: integer(1, 1_000_000),
+      default: 1000,
+      description: "How many requests may wait for lookups at the same time in each worker " +
+        "(the main thread counts as one with `workers 0`). A request that would be one more is " +
+        "dropped and counted as `lookup_overflows`, so a stalled database cannot fill the " +
+        "memory. Waiting requests do not hold up the others: the worker goes on receiving and " +
+        "answering meanwhile.",
+      example: "5000",
+    },
+    {
       name: "allow-rapid-commit",
       type: boolean,
       default: false,
@@ -241,6 +268,12 @@ export const serverSection = defineSection<ServerValues>({
     },
   ],
   validate: (section, check) => {
+    if (section.values.lookupTimeout <= 0 || section.values.lookupTimeout > 60) {
+      check.error(
+        `lookup-timeout ${section.values.lookupTimeout} must be more than 0 and at most 60 seconds`,
+        section.keyLines["lookup-timeout"],
+      );
+    }
     if (section.values.ioBatchDelay > 0.1) {
       check.error(
         `io-batch-delay ${section.values.ioBatchDelay} is longer than 0.1 seconds`,

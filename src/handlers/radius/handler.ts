@@ -192,7 +192,7 @@ export class RadiusAssignmentHandler extends Handler {
    * already in flight for the same question, or from a new exchange. The promise rejects when no
    * server answers, which drops the request.
    */
-  lookup(bundle: TransactionBundle): Promise<void> | undefined {
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
     if (!hasIAsToAnswer(bundle)) return undefined;
     const query = queryFor(bundle, this.settings.userName);
     if (!query) {

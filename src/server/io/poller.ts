@@ -21,6 +21,15 @@ import {
   OsError,
 } from "./libc.ts";
 
+/**
+ * epoll_wait(2) bound a second time with `nonblocking`: Deno runs the call on another thread and
+ * returns a promise, so the worker's event loop runs meanwhile (see {@link Poller.waitAsync}).
+ */
+const ASYNC_SYMBOLS = {
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+} as const satisfies Deno.ForeignLibraryInterface;
+let asyncLib: Deno.DynamicLibrary<typeof ASYNC_SYMBOLS> | undefined;
+
 /** An epoll instance waiting for datagrams on a set of sockets. */
 export class Poller {
   readonly #lib: Libc;
@@ -78,6 +87,28 @@ export class Poller {
       if (e === EINTR) return 0;
       throw new OsError("epoll_wait", e);
     }
+    for (let i = 0; i < n; i++) {
+      this.ready.push(this.#view.getUint32(i * EPOLL_EVENT_SIZE + EPOLL_DATA, true));
+    }
+    return n;
+  }
+
+  /**
+   * Like {@link Poller.wait}, but without blocking this thread: the wait runs on another thread
+   * and this one keeps running its event loop (timers, messages, finished lookups) meanwhile.
+   * Costs a thread hand-off per call, so it is used only while requests wait for lookups. Nothing
+   * may call {@link Poller.wait} before it settles (the event buffer is in use).
+   */
+  async waitAsync(timeoutMs: number): Promise<number> {
+    this.ready.length = 0;
+    asyncLib ??= Deno.dlopen("libc.so.6", ASYNC_SYMBOLS);
+    const n = await asyncLib.symbols.epoll_wait(
+      this.#epfd,
+      this.#events,
+      Math.max(1, this.#capacity),
+      timeoutMs,
+    );
+    if (n < 0) return 0; // EINTR (errno is the other thread's): the caller waits again
     for (let i = 0; i < n; i++) {
       this.ready.push(this.#view.getUint32(i * EPOLL_EVENT_SIZE + EPOLL_DATA, true));
     }

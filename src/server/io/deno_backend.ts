@@ -1,0 +1,342 @@
+/**
+ * `io-backend deno`: UDP through Deno's own sockets, everywhere Deno runs. The main thread owns
+ * the sockets, receives, and either answers itself (`workers 0`, with an engine of its own) or
+ * hands the packets to a pool of request workers (worker.ts, run by the {@link Supervisor}),
+ * batched per worker per event-loop turn; dispatch never blocks: a worker with too much
+ * outstanding work gets no more and the packet is dropped and counted.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { ServerConfig } from "../../config/mod.ts";
+import { Engine } from "../engine.ts";
+import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
+import { stopTimeoutMs, Supervisor, type WorkerThread } from "../supervisor.ts";
+import { packetId, type WirePacket, type WireReply } from "../wire.ts";
+import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
+import { cannotSend, logReceived, logSending } from "./packet_log.ts";
+import { SocketSet } from "./socket_set.ts";
+
+const log = getLogger(["dhcpkit", "server"]);
+
+/** Room for the largest datagram. */
+const RECEIVE_BUFFER = 65536;
+/** Packets a pool worker may have outstanding before it gets no more. */
+const MAX_IN_FLIGHT = 4096;
+
+/** Packet ids of the main thread, continued across reloads. */
+let packetCounter = 0;
+
+/** One socket, its receive loop and where that loop hands what arrives. */
+class DenoSocket {
+  joined = false;
+  #loop?: Promise<void>;
+  /** The backend answering what arrives here (replaced when another one takes the socket over). */
+  target?: (view: Uint8Array, addr: Deno.NetAddr) => void;
+  /** Where a receive error goes. */
+  failed: (message: string) => void = () => {};
+  closed = false;
+
+  constructor(readonly conn: Deno.DatagramConn, readonly plan: SocketPlan) {}
+
+  /** Start receiving (once; the loop survives a change of {@link DenoSocket.target}). */
+  receive(description: string): void {
+    this.#loop ??= (async () => {
+      const buffer = new Uint8Array(RECEIVE_BUFFER);
+      while (!this.closed) {
+        try {
+          const [view, addr] = await this.conn.receive(buffer);
+          this.target?.(view, addr as Deno.NetAddr);
+        } catch (e) {
+          if (
+            this.closed || e instanceof Deno.errors.BadResource ||
+            e instanceof Deno.errors.Interrupted
+          ) return;
+          this.failed(`receive on ${description}: ${(e as Error).message}`);
+        }
+      }
+    })();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.conn.close();
+  }
+}
+
+/** A listener: its plan and sockets. */
+interface DenoListener {
+  plan: ListenerPlan;
+  sockets: DenoSocket[];
+  reply: DenoSocket;
+}
+
+/** Bind the socket of `spec` (the caller runs this as root). */
+function bind(spec: SocketPlan, where: string): DenoSocket {
+  try {
+    const conn = Deno.listenDatagram({
+      transport: "udp",
+      hostname: spec.address,
+      port: spec.port,
+      reuseAddress: true,
+    });
+    return new DenoSocket(conn, spec);
+  } catch (e) {
+    throw new ListenerError(
+      `${where}: cannot listen on [${spec.address}]:${spec.port}: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** The `deno` backend (see the module documentation). */
+export class DenoBackend implements IoBackend {
+  readonly kind = "deno";
+  plans: readonly ListenerPlan[] = [];
+  #listeners: DenoListener[] = [];
+  readonly #sockets = new SocketSet<DenoSocket>();
+  #engine?: Engine;
+  #assignments: Array<[string, number]> = [];
+  #pool?: RequestPool;
+  #events?: IoEvents;
+  #config?: ServerConfig;
+  #started = false;
+
+  /** The main thread's engine (`workers 0`). */
+  get engine(): Engine | undefined {
+    return this.#engine;
+  }
+
+  /** Nothing to add to the ready line. */
+  get threadsNote(): string {
+    return "";
+  }
+
+  open(plans: readonly ListenerPlan[], previous?: IoBackend): void {
+    const from = previous instanceof DenoBackend ? previous.#sockets : undefined;
+    this.plans = plans;
+    try {
+      for (const plan of plans) {
+        const sockets = plan.sockets.map((spec) => {
+          const socket = this.#sockets.adopt(spec.key, from) ?? bind(spec, plan.where);
+          this.#sockets.add(spec.key, socket);
+          return socket;
+        });
+        this.#listeners.push({ plan, sockets, reply: sockets[plan.replyIndex] });
+      }
+    } catch (e) {
+      this.#sockets.giveBack();
+      this.#sockets.closeAll((s) => s.close());
+      this.#listeners = [];
+      throw e;
+    }
+  }
+
+  /** Join the multicast groups of the sockets that have not joined yet. */
+  async #join(): Promise<void> {
+    for (const { plan, sockets } of this.#listeners) {
+      for (const s of sockets) {
+        if (!s.plan.joinGroup || s.joined) continue;
+        try {
+          const membership = await s.conn.joinMulticastV6(s.plan.joinGroup, s.plan.joinInterface!);
+          await membership.setLoopback(s.plan.loop ?? false);
+          s.joined = true;
+        } catch (e) {
+          throw new ListenerError(
+            `${plan.where}: cannot join ${s.plan.joinGroup} on ${plan.interfaceName}: ${
+              (e as Error).message
+            }`,
+          );
+        }
+      }
+    }
+  }
+
+  async start(init: BackendInit, events: IoEvents): Promise<void> {
+    this.#events = events;
+    this.#config = init.config;
+    await this.#join();
+    if (init.config.workers === 0) {
+      this.#engine = await this.#mainEngine(init);
+    } else {
+      const pool = new RequestPool(init.config.workers, events, (r) => this.#send(r));
+      await pool.start(init);
+      this.#pool = pool;
+    }
+    this.#started = true;
+    for (const listener of this.#listeners) {
+      for (const socket of listener.sockets) {
+        socket.target = (view, addr) => this.#received(listener, socket, view, addr);
+        socket.failed = events.failure;
+        socket.receive(listener.plan.description);
+      }
+    }
+  }
+
+  async #mainEngine(init: BackendInit): Promise<Engine> {
+    const engine = await Engine.create(init.config, init.serverDuid, init.stats, init.latency);
+    engine.settled = (replies) => this.#send(replies);
+    this.#assignments = engine.staticAssignments();
+    return engine;
+  }
+
+  canReload(plans: readonly ListenerPlan[], config: ServerConfig): boolean {
+    return samePlans(this.plans, plans) && config.workers === this.#config?.workers;
+  }
+
+  async reload(init: BackendInit): Promise<void> {
+    if (this.#pool) {
+      await this.#pool.supervisor.reload(init.engine, { batchDelay: init.config.ioBatchDelay });
+    } else {
+      const old = this.#engine;
+      this.#engine = await this.#mainEngine(init);
+      await old?.close();
+    }
+    this.#config = init.config;
+  }
+
+  #received(listener: DenoListener, socket: DenoSocket, view: Uint8Array, addr: Deno.NetAddr) {
+    packetCounter = (packetCounter + 1) & 0xffffff;
+    const { plan } = listener;
+    const packet: WirePacket = {
+      id: packetId(packetCounter),
+      listener: plan.index,
+      data: view.slice(),
+      source: addr.hostname.includes("%") ? addr.hostname.replace(/%.*$/, "") : addr.hostname,
+      sourcePort: addr.port,
+      interfaceName: plan.interfaceName,
+      linkAddress: plan.linkAddress,
+      multicast: socket.plan.multicast,
+      marks: plan.marks,
+    };
+    logReceived(packet, plan.description);
+    if (this.#engine) {
+      const replies: WireReply[] = [];
+      this.#engine.handleBatch([packet], replies);
+      this.#send(replies);
+    } else if (this.#pool && !this.#pool.dispatch(packet)) {
+      this.#events!.queueFull(packet.id);
+    }
+  }
+
+  #send(replies: WireReply[]): void {
+    for (const r of replies) {
+      const listener = this.#listeners[r.listener];
+      if (!listener) continue;
+      const description = listener.plan.description;
+      logSending(r, description);
+      listener.reply.conn.send(r.data, { transport: "udp", hostname: r.destination, port: r.port })
+        .catch((e) => cannotSend(r, description, (e as Error).message));
+    }
+  }
+
+  async flushStats(): Promise<void> {
+    await this.#pool?.supervisor.flush();
+  }
+
+  staticAssignments(): Array<[string, number]> {
+    return this.#pool?.supervisor.staticAssignments ?? this.#assignments;
+  }
+
+  async stop(): Promise<void> {
+    // Nothing new reaches this backend; what waits for lookups is still answered (the sockets
+    // stay open until then), then the engines close.
+    for (const l of this.#listeners) {
+      for (const s of l.sockets) {
+        if (s.target && !this.#sockets.lent(s.plan.key)) s.target = undefined;
+      }
+    }
+    await this.#pool?.supervisor.stop(stopTimeoutMs(this.#config));
+    try {
+      await this.#engine?.close();
+    } catch (e) {
+      log.error("Closing the handlers: {error}", { error: (e as Error).message });
+    }
+    if (!this.#started) this.#sockets.giveBack();
+    this.#sockets.closeAll((s) => s.close());
+  }
+}
+
+/** What the pool knows of one worker: packets outstanding, and those waiting to be posted. */
+interface WorkerLoad {
+  inFlight: number;
+  pending: WirePacket[];
+}
+
+/** The request workers of the `deno` backend and the dispatch of packets to them. */
+class RequestPool {
+  readonly supervisor: Supervisor;
+  readonly #load = new Map<number, WorkerLoad>();
+  #next = 0;
+  #flushScheduled = false;
+
+  constructor(count: number, events: IoEvents, send: (replies: WireReply[]) => void) {
+    this.supervisor = new Supervisor({
+      entry: new URL("../worker.ts", import.meta.url),
+      count,
+      label: "worker",
+      name: (id) => `Worker-${id}`,
+      listeners: [],
+    }, {
+      stats: (delta) => {
+        if (delta.stats.length) events.stats(delta.stats);
+        if (delta.latency) events.latency(delta.latency);
+      },
+      failure: events.failure,
+      logs: events.logs,
+      done: (worker, m) => {
+        const load = this.#loadOf(worker);
+        load.inFlight = Math.max(0, load.inFlight - m.count);
+        if (m.stats.length) events.stats(m.stats);
+        if (m.latency) events.latency(m.latency);
+        if (m.replies.length) send(m.replies);
+      },
+      // Batches posted to a worker that died are lost; packets still queued go to the new one.
+      replaced: (worker) => {
+        const load = this.#loadOf(worker);
+        load.inFlight = load.pending.length;
+      },
+    });
+  }
+
+  #loadOf(worker: WorkerThread): WorkerLoad {
+    let load = this.#load.get(worker.id);
+    if (!load) this.#load.set(worker.id, load = { inFlight: 0, pending: [] });
+    return load;
+  }
+
+  start(init: BackendInit): Promise<void> {
+    return this.supervisor.start(init.engine, { batchDelay: init.config.ioBatchDelay });
+  }
+
+  /** Queue a packet for a worker; false when all are saturated. */
+  dispatch(packet: WirePacket): boolean {
+    const workers = this.supervisor.workers;
+    const n = workers.length;
+    for (let tries = 0; tries < n; tries++) {
+      const worker = workers[this.#next];
+      this.#next = (this.#next + 1) % n;
+      const load = this.#loadOf(worker);
+      if (load.inFlight < MAX_IN_FLIGHT) {
+        load.inFlight++;
+        load.pending.push(packet);
+        if (!this.#flushScheduled) {
+          this.#flushScheduled = true;
+          queueMicrotask(() => this.#flush());
+        }
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    for (const worker of this.supervisor.workers) {
+      const load = this.#loadOf(worker);
+      if (load.pending.length === 0 || worker.dead) continue;
+      const packets = load.pending;
+      load.pending = [];
+      worker.post({ kind: "batch", packets }, packets.map((p) => p.data.buffer as ArrayBuffer));
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The log lines of the I/O layer, written the same way by both backends: a datagram received, a
+ * reply sent (debug-packets level) and a reply that cannot be sent (a warning).
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { WirePacket, WireReply } from "../wire.ts";
+
+const log = getLogger(["dhcpkit", "server"]);
+const packetLog = getLogger(["dhcpkit", "packets"]);
+
+/** Log (at debug-packets level) that `packet` arrived on the listener described as `listener`. */
+export function logReceived(packet: WirePacket, listener: string): void {
+  packetLog.trace("{id}: received {size} bytes from [{source}]:{port} on {listener}", () => ({
+    id: packet.id,
+    size: packet.data.length,
+    source: packet.source,
+    port: packet.sourcePort,
+    listener,
+  }));
+}
+
+/** Log (at debug-packets level) that `reply` is being sent. */
+export function logSending(reply: WireReply, listener: string): void {
+  packetLog.trace("Sending {size} bytes to [{dest}]:{port} via {listener}", () => ({
+    size: reply.data.length,
+    dest: reply.destination,
+    port: reply.port,
+    listener,
+  }));
+}
+
+/** Warn that `reply` could not be sent, and why. */
+export function cannotSend(reply: WireReply, listener: string, error: string): void {
+  log.warning("Cannot send {size} bytes to [{dest}]:{port} via {listener}: {error}", {
+    size: reply.data.length,
+    dest: reply.destination,
+    port: reply.port,
+    listener,
+    error,
+  });
+}

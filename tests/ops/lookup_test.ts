@@ -1,0 +1,319 @@
+/**
+ * Handlers whose answer waits for an asynchronous lookup (the test extension
+ * tests/helpers/slow_lookup), against server subprocesses with both I/O backends, `workers 0`
+ * and `workers 2`: many requests wait at once and each gets its own, correct answer; a lookup
+ * that fails, never answers or finds too many others waiting drops its request and is counted
+ * (stats-json and /metrics); reload and shutdown answer what waits first; TCP queries wait too.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sendControlCommand } from "../../cli/ctl.ts";
+import { parseMessage, QUERY_BY_LINK_ADDRESS, serializeMessage } from "../../src/protocol/mod.ts";
+import { addressFor } from "../helpers/slow_lookup/mod.ts";
+import { clientDuid, lookupAnswer, lookupRequest } from "../helpers/slow_lookup/client.ts";
+import { frame, FrameReader, leasequery, seedClients } from "../leasequery/lq_helpers.ts";
+import { parseExposition, sum } from "./exposition.ts";
+import {
+  baseConfig,
+  ctl,
+  freeTcpPort,
+  freeUdpPort,
+  makeWorkDir,
+  ROOT,
+  type RunningServer,
+  startServer,
+  waitFor,
+  writeConfig,
+} from "./helpers.ts";
+
+const SLOW_LOOKUP = join(ROOT, "tests/helpers/slow_lookup/mod.ts");
+
+/** Relayed Information-requests from many clients; replies are matched by transaction id. */
+class Clients {
+  readonly #socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  /** DNS servers answered, by transaction id. */
+  readonly answers = new Map<number, string[]>();
+  #receiving?: Promise<void>;
+
+  constructor(readonly port: number) {}
+
+  /**
+   * Send requests from clients `first`..`first + count - 1` (transaction id = client number), in
+   * groups of 50 (a burst larger than a default socket buffer would be dropped by the kernel).
+   */
+  async send(first: number, count: number): Promise<void> {
+    this.#receiving ??= this.#receive();
+    for (let n = first; n < first + count; n++) {
+      if (n > first && (n - first) % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+      await this.#socket.send(lookupRequest(n), {
+        transport: "udp",
+        hostname: "::1",
+        port: this.port,
+      });
+    }
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      while (true) {
+        const [data] = await this.#socket.receive();
+        const { xid, dns } = lookupAnswer(data);
+        this.answers.set(xid, dns);
+      }
+    } catch {
+      // closed
+    }
+  }
+
+  /** Clients of `first`..`first + count - 1` whose answer is missing or wrong. */
+  wrong(first: number, count: number): number[] {
+    const out: number[] = [];
+    for (let n = first; n < first + count; n++) {
+      if (this.answers.get(n)?.join() !== addressFor(clientDuid(n))) out.push(n);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+function config(port: number, o: {
+  io: "deno" | "auto";
+  workers: number;
+  lookup: string;
+  extra?: string;
+}): string {
+  return `extension ${SLOW_LOOKUP}\n${o.extra ?? ""}` +
+    baseConfig(port, `\n<slow-lookup>\n${o.lookup}\n</slow-lookup>\n`)
+      .replace("workers 2\n", `workers ${o.workers}\nio-backend ${o.io}\n`);
+}
+
+type Global = Record<string, number>;
+
+async function globalStats(server: RunningServer): Promise<Global> {
+  const json = JSON.parse((await sendControlCommand(server.socket, "stats-json")).output[0]);
+  return json.global as Global;
+}
+
+/** Wait until the global counters satisfy `check`; they are returned. */
+async function statsWhen(server: RunningServer, check: (g: Global) => boolean, what: string) {
+  let last: Global = {};
+  await waitFor(async () => check(last = await globalStats(server)), 10_000, what);
+  return last;
+}
+
+/** Start a server on `text` in a new folder; `body` runs with it and a client set. */
+async function withServer(
+  text: (port: number) => string,
+  body: (server: RunningServer, clients: Clients, port: number) => Promise<void>,
+): Promise<void> {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  writeConfig(join(dir, "server.conf"), text(port));
+  // -v: warnings on standard error.
+  const server = await startServer(dir, ["-v"]);
+  const clients = new Clients(port);
+  try {
+    await body(server, clients, port);
+  } finally {
+    clients.close();
+    await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+const SETUPS = [
+  { io: "deno", workers: 0 },
+  { io: "deno", workers: 2 },
+  { io: "auto", workers: 0 },
+  { io: "auto", workers: 2 },
+] as const;
+
+for (const { io, workers } of SETUPS) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): 300 requests waiting at once, each answered correctly`, () =>
+    withServer(
+      (port) => config(port, { io, workers, lookup: "delay 0.05" }),
+      async (server, clients) => {
+        await clients.send(1, 300);
+        await waitFor(() => clients.answers.size >= 300, 10_000, "300 answers");
+        assert.deepEqual(clients.wrong(1, 300), []);
+        const g = await statsWhen(server, (g) => g.outgoing_packets >= 300, "300 counted");
+        assert.equal(g.incoming_packets, 300);
+        assert.equal(g.outgoing_packets, 300);
+        assert.deepEqual(
+          [g.lookup_failures, g.lookup_timeouts, g.lookup_overflows, g.handling_errors],
+          [0, 0, 0, 0],
+        );
+      },
+    ));
+}
+
+for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): no answer in time or a failure drops and counts the request`, async () => {
+    await withServer(
+      (port) =>
+        config(port, { io, workers, lookup: "behaviour never", extra: "lookup-timeout 0.2\n" }),
+      async (server, clients) => {
+        await clients.send(1, 30);
+        const g = await statsWhen(server, (g) => g.lookup_timeouts >= 30, "30 timeouts");
+        assert.equal(g.lookup_timeouts, 30);
+        assert.equal(g.incoming_packets, 30);
+        assert.equal(g.outgoing_packets, 0);
+        assert.equal(clients.answers.size, 0, "nothing answered");
+        // Warned at most once per worker (per 10 s), with the counts.
+        await waitFor(() => /Requests dropped waiting/.test(server.stderr()), 5000, "a warning");
+        const warnings = server.stderr().match(/Requests dropped waiting for lookups/g) ?? [];
+        assert.ok(warnings.length >= 1 && warnings.length <= Math.max(1, workers), server.stderr());
+      },
+    );
+    await withServer(
+      (port) => config(port, { io, workers, lookup: "behaviour reject\ndelay 0.01" }),
+      async (server, clients) => {
+        await clients.send(1, 30);
+        const g = await statsWhen(server, (g) => g.lookup_failures >= 30, "30 failures");
+        assert.equal(g.lookup_failures, 30);
+        assert.equal(g.outgoing_packets, 0);
+        // Not errors: 30 of them would have stopped the server (max-exceptions 5).
+        assert.equal(server.child.pid > 0 && (await ctl(server.socket, "stats")).code, 0);
+        assert.doesNotMatch(server.stderr(), /More than \d+ errors/);
+      },
+    );
+  });
+}
+
+Deno.test("lookups: more requests waiting than max-lookups-in-flight are dropped and counted; /metrics shows all three", async () => {
+  const metricsPort = freeTcpPort();
+  await withServer(
+    (port) =>
+      config(port, {
+        io: "deno",
+        workers: 0,
+        lookup: "behaviour never",
+        extra: `lookup-timeout 1\nmax-lookups-in-flight 10\n`,
+      }) + `\n<metrics>\n    address ::1\n    port ${metricsPort}\n</metrics>\n`,
+    async (server, clients) => {
+      await clients.send(1, 30);
+      const g = await statsWhen(
+        server,
+        (g) => g.lookup_overflows + g.lookup_timeouts >= 30,
+        "every request dropped",
+      );
+      assert.deepEqual([g.lookup_overflows, g.lookup_timeouts], [20, 10]);
+      const text = await (await fetch(`http://[::1]:${metricsPort}/metrics`)).text();
+      const families = parseExposition(text);
+      const dropped = (reason: string) =>
+        sum(families, "dhcpkit_pkt6_dropped_total", { scope: "global", reason });
+      assert.deepEqual(
+        [dropped("lookup_overflow"), dropped("lookup_timeout"), dropped("lookup_failure")],
+        [20, 10, 0],
+      );
+    },
+  );
+});
+
+for (const { io, workers } of [SETUPS[0], SETUPS[1], SETUPS[3]]) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): reload and shutdown answer what waits first`, () =>
+    withServer(
+      (port) => config(port, { io, workers, lookup: "delay 0.3" }),
+      async (server, clients, port) => {
+        const conf = join(server.dir, "server.conf");
+        // A reload in place (same listeners): the old engines answer their waiting requests.
+        await clients.send(1, 50);
+        assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
+        // A reload that opens another listener (a new backend, the old one drains).
+        await clients.send(101, 50);
+        const other = freeUdpPort();
+        writeConfig(
+          conf,
+          config(port, { io, workers, lookup: "delay 0.3" }) +
+            `<listen-unicast ::1>\n    port ${other}\n</listen-unicast>\n`,
+        );
+        assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
+        await waitFor(() => clients.answers.size >= 100, 10_000, "100 answers");
+        assert.deepEqual([...clients.wrong(1, 50), ...clients.wrong(101, 50)], []);
+        // Shutdown: what waits is answered before the server exits.
+        await clients.send(201, 50);
+        server.child.kill("SIGTERM");
+        const status = await server.status;
+        assert.equal(status.code, 0, server.stderr());
+        await waitFor(() => clients.answers.size >= 150, 2000, "the last 50 answers");
+        assert.deepEqual(clients.wrong(201, 50), []);
+      },
+    ));
+}
+
+for (const { io, workers } of [SETUPS[1], SETUPS[3]]) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): what a replaced pipeline counts while it drains is kept`, () =>
+    withServer(
+      (port) =>
+        config(port, { io, workers, lookup: "behaviour never", extra: "lookup-timeout 0.5\n" }),
+      async (server, clients) => {
+        await clients.send(1, 40);
+        await statsWhen(server, (g) => g.incoming_packets >= 40, "40 received");
+        // The old engines drop the 40 while they drain, after the switch.
+        assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
+        const g = await statsWhen(server, (g) => g.lookup_timeouts >= 40, "40 timeouts");
+        assert.equal(g.lookup_timeouts, 40);
+      },
+    ));
+}
+
+for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): a TCP leasequery waits for the lookup too`, async () => {
+    for (const behaviour of ["answer", "never"]) {
+      const tcpPort = freeTcpPort();
+      let dbPath = "";
+      await withServer(
+        (port) => {
+          dbPath = join(Deno.makeTempDirSync({ prefix: "dhcpkit-lq-lookup-" }), "lq.sqlite");
+          seedClients(dbPath, 3, { link: "2001:db8:2::1" });
+          Deno.chmodSync(dbPath, 0o666);
+          Deno.chmodSync(join(dbPath, ".."), 0o777);
+          return config(port, {
+            io,
+            workers,
+            lookup: `behaviour ${behaviour}\ndelay 0.1`,
+            extra: "lookup-timeout 0.3\n",
+          }) +
+            `<listen-tcp ::1>\n    port ${tcpPort}\n</listen-tcp>\n` +
+            `<leasequery>\n    <lq-sqlite ${dbPath} />\n</leasequery>\n`;
+        },
+        async (server) => {
+          const conn = await Deno.connect({ transport: "tcp", hostname: "::1", port: tcpPort });
+          try {
+            await conn.write(
+              frame(serializeMessage(leasequery(QUERY_BY_LINK_ADDRESS, "2001:db8:2::1"))),
+            );
+            const reader = new FrameReader(conn);
+            if (behaviour === "answer") {
+              const types: number[] = [];
+              for (let i = 0; i < 5; i++) {
+                const m = await reader.next();
+                if (!m) break;
+                types.push(parseMessage(m).type);
+                if (types.at(-1) === 16) break; // LEASEQUERY-DONE
+              }
+              assert.deepEqual(types, [15, 17, 17, 16], "reply, data, data, done");
+            } else {
+              const g = await statsWhen(server, (g) => g.lookup_timeouts >= 1, "the timeout");
+              assert.equal(g.lookup_timeouts, 1);
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const got = await Promise.race([
+                reader.next(),
+                new Promise<"none">((r) => timer = setTimeout(() => r("none"), 300)),
+              ]);
+              clearTimeout(timer);
+              assert.equal(got, "none", "no answer on the connection");
+            }
+          } finally {
+            conn.close();
+            Deno.removeSync(join(dbPath, ".."), { recursive: true });
+          }
+        },
+      );
+    }
+  });
+}
