@@ -76,9 +76,9 @@ function radiusTest(name: string, needs: Parameters<typeof e2eTest>[1], fn: () =
 }
 
 /** The server configuration: a unicast listener for relays and the RADIUS section. */
-function serverConfig(radius: FreeRadius, extra: string[] = []): string {
+function serverConfig(radius: FreeRadius, extra: string[] = [], head = "workers 1"): string {
   return [
-    "workers 1",
+    head,
     serverIdConfig(),
     `<listen-unicast ${SERVER} />`,
     "",
@@ -167,6 +167,14 @@ radiusTest(
       const after = await statsJson(server);
       assert.equal(series(after, "radius_requests", label), 3, "no new RADIUS request");
       assert.equal(series(after, "radius_cache_hits"), 1);
+      const text = (await sendControlCommand(server.configPath + ".sock", "stats")).output.join(
+        "\n",
+      );
+      assert.match(text, /\nExtensions\n/);
+      assert.ok(
+        text.includes(`- radius_requests{server="${radius.serverKey}"}: 3`),
+        text,
+      );
     }),
 );
 
@@ -177,7 +185,8 @@ radiusTest(
     withRadius(async (t, radius, srv, rly) => {
       const server = await t.startServer({
         namespace: srv,
-        config: serverConfig(radius, ["cache-ttl 0"]),
+        // The deno backend's request workers report in their own messages: counted there too.
+        config: serverConfig(radius, ["cache-ttl 0"], "workers 2\nio-backend deno"),
       });
       const ask = async (name: string) =>
         await sendCases(t, rly, [{ ...solicit(name, { remote_id: "remote-user" }), timeout: 3 }]);
