@@ -25,6 +25,7 @@ import {
 } from "./crypto.ts";
 import {
   Attr,
+  MAX_PACKET_LENGTH,
   parseRadiusPacket,
   type RadiusAttribute,
   RadiusCode,
@@ -131,6 +132,12 @@ interface Channel {
   readonly socket: Deno.DatagramConn;
   readonly family: 4 | 6;
   readonly pending: (Pending | undefined)[];
+  /**
+   * Until when (performance.now()) each identifier rests after an exchange that may still get
+   * an answer (it timed out, or was retransmitted): a late answer then finds no request rather
+   * than a new one with the same identifier.
+   */
+  readonly resting: Float64Array;
   used: number;
   next: number;
 }
@@ -229,8 +236,7 @@ export class RadiusClient {
     decode: ResponseDecoder<unknown>,
   ): Promise<RadiusResponse<unknown> | undefined> {
     const { secret, timeout, retries, events } = this.#options;
-    const channel = this.#channelFor(familyOf(server.address));
-    const id = this.#allocate(channel);
+    const [channel, id] = this.#allocate(familyOf(server.address));
     const authenticator = randomAuthenticator();
     const bytes = signRequest({
       code: RadiusCode.AccessRequest,
@@ -258,6 +264,9 @@ export class RadiusClient {
           if (channel.pending[id] === pending) {
             channel.pending[id] = undefined;
             channel.used--;
+            if (!response || pending.triesLeft < retries) {
+              channel.resting[id] = performance.now() + timeout * 1000;
+            }
           }
           if (response) this.#deadUntil.delete(server);
           resolve(response);
@@ -301,10 +310,21 @@ export class RadiusClient {
     });
   }
 
-  /** A socket of the family with a free identifier, opening one when all are in use. */
-  #channelFor(family: 4 | 6): Channel {
+  /**
+   * A socket of the family and a free identifier on it (not waiting, not resting), opening
+   * another socket when every identifier of the open ones is taken.
+   */
+  #allocate(family: 4 | 6): [Channel, number] {
+    const now = performance.now();
     for (const channel of this.#channels) {
-      if (channel.family === family && channel.used < IDS) return channel;
+      if (channel.family !== family || channel.used >= IDS) continue;
+      for (let i = 0; i < IDS; i++) {
+        const id = (channel.next + i) % IDS;
+        if (channel.pending[id] || channel.resting[id] > now) continue;
+        channel.next = (id + 1) % IDS;
+        channel.used++;
+        return [channel, id];
+      }
     }
     const socket = Deno.listenDatagram({
       transport: "udp",
@@ -315,31 +335,23 @@ export class RadiusClient {
       socket,
       family,
       pending: new Array<Pending | undefined>(IDS),
-      used: 0,
-      next: Math.floor(Math.random() * IDS),
+      resting: new Float64Array(IDS),
+      used: 1,
+      next: 1,
     };
     this.#channels.push(channel);
     this.#receive(channel);
-    return channel;
-  }
-
-  #allocate(channel: Channel): number {
-    for (let i = 0; i < IDS; i++) {
-      const id = (channel.next + i) % IDS;
-      if (!channel.pending[id]) {
-        channel.next = (id + 1) % IDS;
-        channel.used++;
-        return id;
-      }
-    }
-    throw new Error("no free RADIUS identifier"); // #channelFor only hands out channels with one
+    return [channel, 0];
   }
 
   async #receive(channel: Channel): Promise<void> {
+    // One buffer for every datagram (without one, each receive allocates 64 KiB): #take reads
+    // it before the next receive, and a parsed packet is a copy.
+    const buffer = new Uint8Array(MAX_PACKET_LENGTH + 1);
     while (!this.#closed) {
       let data: Uint8Array, from: Deno.NetAddr;
       try {
-        const [received, addr] = await channel.socket.receive();
+        const [received, addr] = await channel.socket.receive(buffer);
         data = received;
         from = addr as Deno.NetAddr;
       } catch (error) {

@@ -20,10 +20,21 @@ export function randomAuthenticator(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(AUTHENTICATOR_LENGTH));
 }
 
+/** The parts as one array (node:crypto is much faster with one update than with several). */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
 function md5(...parts: Uint8Array[]): Uint8Array {
-  const hash = createHash("md5");
-  for (const p of parts) hash.update(p);
-  return new Uint8Array(hash.digest());
+  return new Uint8Array(createHash("md5").update(concat(parts)).digest());
 }
 
 /** The longest password RFC 2865 allows (128 bytes). */
@@ -134,13 +145,10 @@ function messageHmac(
   authenticator: Uint8Array,
   secret: Uint8Array,
 ): Uint8Array {
-  const hmac = createHmac("md5", secret);
-  hmac.update(bytes.subarray(0, 4));
-  hmac.update(authenticator);
-  hmac.update(bytes.subarray(HEADER_LENGTH, offset));
-  hmac.update(new Uint8Array(AUTHENTICATOR_LENGTH));
-  hmac.update(bytes.subarray(offset + AUTHENTICATOR_LENGTH));
-  return new Uint8Array(hmac.digest());
+  const input = bytes.slice();
+  input.set(authenticator, 4);
+  input.fill(0, offset, offset + AUTHENTICATOR_LENGTH);
+  return new Uint8Array(createHmac("md5", secret).update(input).digest());
 }
 
 /**

@@ -40,7 +40,7 @@ const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
 /** What the crafted server sends back for one request (several datagrams, in order). */
-type Reply = (request: RadiusPacket, bytes: Uint8Array) => Uint8Array[];
+type Reply = (request: RadiusPacket, bytes: Uint8Array, from: Deno.NetAddr) => Uint8Array[];
 
 /** A UDP socket on ::1 that answers each request with what `reply` makes, and records them. */
 class CraftedServer {
@@ -61,7 +61,7 @@ class CraftedServer {
         }
         this.requests.push(data);
         this.senders.push(from);
-        for (const out of reply(parseRadiusPacket(data), data)) {
+        for (const out of reply(parseRadiusPacket(data), data, from as Deno.NetAddr)) {
           await this.socket.send(out, from);
         }
       }
@@ -253,6 +253,44 @@ Deno.test("RADIUS: require-message-authenticator drops answers without one", asy
     );
     signed = true;
     assert.deepEqual(summary((await ask(handler, message())).response), ACCEPTED);
+  } finally {
+    handler.close();
+  }
+});
+
+Deno.test("RADIUS: an identifier that timed out rests, so its late answer meets no new request", async () => {
+  // The first request is not answered at first; when the request that would reuse its
+  // identifier arrives, the server answers both: the late answer first.
+  let first: RadiusPacket | undefined;
+  let firstPort = 0;
+  let firstAnswered = false;
+  await using server = new CraftedServer((request, _, from) => {
+    if (!first) {
+      first = request;
+      firstPort = from.port;
+      return [];
+    }
+    if (request.identifier === first.identifier && from.port === firstPort && !firstAnswered) {
+      firstAnswered = true;
+      return [accept(first), accept(request)];
+    }
+    return [accept(request)];
+  });
+  const handler = await radiusHandler(
+    radiusSection([server.key], ["timeout 1", "retries 0", "cache-ttl 0"]),
+  );
+  try {
+    const message = (n: number) => viaRelay(solicit(), [remoteId(`line-${n}`)]);
+    await assert.rejects(ask(handler, message(0)), RadiusNoAnswerError);
+    // 256 more exchanges at once: one of them would get the first identifier again.
+    const answers = await Promise.all(
+      Array.from({ length: 256 }, (_, n) => ask(handler, message(n + 1))),
+    );
+    assert.ok(answers.every((a) => summary(a.response).na1[0] === ACCEPTED.na1[0]));
+    const counters = handler.statistics.servers.get(server.key)!;
+    assert.equal(counters.accepts, 256);
+    assert.equal(firstAnswered, false, "the identifier was not used again on that socket");
+    assert.equal(counters.badAnswers.authenticator, 0, "no answer checked against another request");
   } finally {
     handler.close();
   }
