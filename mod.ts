@@ -203,6 +203,8 @@ export {
   CannotRespond,
   CopyOptionHandler,
   CopyRelayOptionHandler,
+  ExtensionStatistics,
+  extensionStatistics,
   Filter,
   ForOtherServer,
   Handler,
@@ -220,6 +222,7 @@ export {
   UseMulticast,
 } from "./src/pipeline/mod.ts";
 export type {
+  ExtensionStatisticsDelta,
   HandleResult,
   IncomingPacket,
   LookupControl,
@@ -227,6 +230,10 @@ export type {
   Outcome,
   OutgoingPacket,
   PipelineOptions,
+  Recorder,
+  Series,
+  StatisticFamilies,
+  StatisticFamily,
   StatisticsCategories,
 } from "./src/pipeline/mod.ts";
 

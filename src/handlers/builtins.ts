@@ -15,6 +15,7 @@ export { mapExtension } from "./map/mod.ts";
 export { maxRtExtension } from "./max_rt/mod.ts";
 export { ntpExtension } from "./ntp/mod.ts";
 export { preferenceExtension } from "./preference/mod.ts";
+export { radiusExtension } from "./radius/mod.ts";
 export { rateLimitExtension } from "./rate_limit/mod.ts";
 export { relayCopyExtension } from "./relay_copy/mod.ts";
 export { sipExtension } from "./sip/mod.ts";

@@ -22,7 +22,7 @@ import {
   type KindInfo,
   type SectionSpec,
 } from "../config/mod.ts";
-import type { Filter, Handler, HandleResult } from "../pipeline/mod.ts";
+import type { Filter, Handler, HandleResult, StatisticFamily } from "../pipeline/mod.ts";
 import type { ClientServerMessage, OptionType } from "../protocol/mod.ts";
 import type { BuildContext } from "./registry.ts";
 
@@ -117,6 +117,11 @@ export interface Extension {
    * it with `sharedBuffer(name)`.
    */
   readonly sharedBuffers?: Readonly<Record<string, number>>;
+  /**
+   * Statistics families the extension's handlers count into (`extensionStatistics.series`);
+   * shown by `ctl stats`, `stats-json` and `/metrics` with the server's own counters.
+   */
+  readonly statistics?: readonly StatisticFamily[];
   /** Handlers run for every request right after the server's own setup handlers. */
   setupHandlers?(ctx: BuildContext): Handler[];
   /** Handlers run for every request right before the server's own cleanup handlers. */

@@ -12,7 +12,7 @@ import {
   registerCoreSections,
   type SchemaRegistry,
 } from "../config/mod.ts";
-import type { Filter, Handler } from "../pipeline/mod.ts";
+import { type Filter, type Handler, statisticFamilies } from "../pipeline/mod.ts";
 import { allowInMessage, allowInOption, type Duid, registerOption } from "../protocol/mod.ts";
 import type {
   ComponentDefinition,
@@ -128,6 +128,13 @@ function installRuntime(extension: Extension): void {
   }
   for (const [name, bytes] of Object.entries(extension.sharedBuffers ?? {})) {
     declareSharedBuffer(name, bytes);
+  }
+  for (const family of extension.statistics ?? []) {
+    try {
+      statisticFamilies.register(family);
+    } catch (e) {
+      throw new Error(`extension ${extension.name}: ${(e as Error).message}`);
+    }
   }
   installed.push(extension);
 }

@@ -9,5 +9,6 @@ export * from "./handler.ts";
 export * from "./filter.ts";
 export * from "./builtin.ts";
 export * from "./statistics.ts";
+export * from "./extension_statistics.ts";
 export * from "./categories.ts";
 export * from "./message_handler.ts";

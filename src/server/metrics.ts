@@ -26,6 +26,8 @@ import {
   scalarIndex,
   type StatisticsStore,
 } from "../pipeline/statistics.ts";
+import type { ExtensionStatistics } from "../pipeline/extension_statistics.ts";
+import { extensionMetricFamilies } from "./extension_stats_output.ts";
 import type { MetricsValues } from "../config/sections/metrics.ts";
 import { VERSION } from "../version.ts";
 import { withRootSync } from "./privileges.ts";
@@ -101,6 +103,8 @@ export interface MetricsSources {
   logDrops: ReadonlyArray<readonly [string, number]>;
   /** Static assignments loaded per source (file path): CSV rows, SQLite table rows. */
   staticAssignments: ReadonlyArray<readonly [string, number]>;
+  /** What extensions counted (their families follow the server's own). */
+  extensions?: ExtensionStatistics;
   /** The last configuration load (start-up or reload): its outcome and time (Unix seconds). */
   lastReload: { successful: boolean; time: number };
 }
@@ -335,6 +339,13 @@ export function formatMetrics(sources: MetricsSources, openMetrics = false): str
     "When the configuration was last loaded or a reload last tried (Unix time)",
   );
   out.sample("dhcpkit_config_last_reload_timestamp_seconds", [], sources.lastReload.time);
+
+  if (sources.extensions) {
+    for (const family of extensionMetricFamilies(sources.extensions)) {
+      out.family(family.name, family.type, family.help);
+      for (const [name, pairs, value] of family.samples) out.sample(name, pairs, value);
+    }
+  }
 
   out.family("dhcpkit_build_info", "gauge", "The dhcpkit version, as a label; always 1");
   out.sample("dhcpkit_build_info", [["version", VERSION]], 1);

@@ -14,7 +14,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../config/mod.ts";
 import { exportSharedBuffers } from "../handlers/shared_memory.ts";
-import { StatisticsStore } from "../pipeline/mod.ts";
+import { extensionStatistics, StatisticsStore } from "../pipeline/mod.ts";
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
 import { type CommandOutcome, errorLines } from "./control_socket.ts";
@@ -121,6 +121,7 @@ export class Server {
   readonly #events: IoEvents = {
     stats: (delta) => this.stats.merge(delta),
     latency: (delta) => this.latency.merge(delta),
+    extensions: (delta) => extensionStatistics.merge(delta),
     failure: (message) => this.#failures.exception(message),
     logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
     queueFull: (id) => this.#failures.queueFull(id),
@@ -245,6 +246,7 @@ export class Server {
       queueDrops: this.#failures.queueDrops,
       logDrops: logSystem.drops(),
       staticAssignments: this.#io?.staticAssignments() ?? [],
+      extensions: extensionStatistics,
       lastReload: this.#lastReload,
     };
   }
@@ -252,13 +254,13 @@ export class Server {
   /** The `stats` text. */
   async statsText(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsText(this.stats, this.#entries);
+    return formatStatsText(this.stats, this.#entries, extensionStatistics);
   }
 
   /** The `stats-json` line. */
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsJson(this.stats, this.#entries);
+    return formatStatsJson(this.stats, this.#entries, extensionStatistics);
   }
 
   /** Report an error nothing caught; counted towards `max-exceptions` like any other. */

@@ -14,6 +14,8 @@ import {
   type ScalarCounter,
   type StatisticsStore,
 } from "../pipeline/statistics.ts";
+import type { ExtensionStatistics } from "../pipeline/extension_statistics.ts";
+import { extensionStatsJson, extensionStatsText } from "./extension_stats_output.ts";
 
 /** The configured statistics entries, in output order (sorted as the original sorts them). */
 export interface StatisticsEntries {
@@ -119,8 +121,15 @@ function textBlock(values: readonly number[]): string[] {
   return lines;
 }
 
-/** The `stats` output: a `Global` block, then one block per configured category entry. */
-export function formatStatsText(store: StatisticsStore, entries: StatisticsEntries): string {
+/**
+ * The `stats` output: a `Global` block, then one block per configured category entry, then what
+ * `extensions` counted.
+ */
+export function formatStatsText(
+  store: StatisticsStore,
+  entries: StatisticsEntries,
+  extensions?: ExtensionStatistics,
+): string {
   const lines = ["Global", ...textBlock(counters(store, "global"))];
   const groups: Array<[string, string, string[]]> = [
     ["Interface", "interface", entries.interfaces],
@@ -132,6 +141,7 @@ export function formatStatsText(store: StatisticsStore, entries: StatisticsEntri
       lines.push("", `${title} ${name}`, ...textBlock(counters(store, `${kind}:${name}`)));
     }
   }
+  if (extensions) lines.push(...extensionStatsText(extensions));
   return lines.join("\n");
 }
 
@@ -150,19 +160,23 @@ export function exportCounters(values: readonly number[]): Record<string, unknow
   return out;
 }
 
-/** All statistics as the object `stats-json` shows. */
+/** All statistics as the object `stats-json` shows (`extensions` only when they counted). */
 export function exportStatistics(
   store: StatisticsStore,
   entries: StatisticsEntries,
+  extensions?: ExtensionStatistics,
 ): Record<string, Record<string, unknown>> {
   const category = (kind: string, names: string[]) =>
     Object.fromEntries(names.map((n) => [n, exportCounters(counters(store, `${kind}:${n}`))]));
-  return {
+  const out: Record<string, Record<string, unknown>> = {
     global: exportCounters(counters(store, "global")),
     interfaces: category("interface", entries.interfaces),
     subnets: category("subnet", entries.subnets),
     relays: category("relay", entries.relays),
   };
+  const shown = extensions && extensionStatsJson(extensions);
+  if (shown) out.extensions = shown;
+  return out;
 }
 
 /** JSON text as Python's `json.dumps` writes it (`", "` and `": "` separators, ASCII only). */
@@ -184,6 +198,10 @@ export function pythonJson(value: unknown): string {
 }
 
 /** The `stats-json` output: one line. */
-export function formatStatsJson(store: StatisticsStore, entries: StatisticsEntries): string {
-  return pythonJson(exportStatistics(store, entries));
+export function formatStatsJson(
+  store: StatisticsStore,
+  entries: StatisticsEntries,
+  extensions?: ExtensionStatistics,
+): string {
+  return pythonJson(exportStatistics(store, entries, extensions));
 }

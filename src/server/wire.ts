@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { ExtensionStatisticsDelta } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
 
 /** A received packet as handed to an engine (and sent to a `deno` backend worker). */
@@ -146,6 +147,8 @@ export interface StatsDelta {
   stats: Array<[string, number[]]>;
   /** Latency histogram delta, when anything was handled. */
   latency?: number[];
+  /** What extensions counted in the worker (see ExtensionStatistics.drain), when anything. */
+  extensions?: ExtensionStatisticsDelta;
 }
 
 /** Worker → main thread. */

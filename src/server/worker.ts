@@ -8,6 +8,7 @@
 
 /// <reference lib="deno.worker" />
 
+import { extensionStatistics, type ExtensionStatisticsDelta } from "../pipeline/mod.ts";
 import type { Engine } from "./engine.ts";
 import { describeError, runWorker, type WorkerRuntime } from "./worker_setup.ts";
 import type { FromWorker, WireReply } from "./wire.ts";
@@ -16,13 +17,15 @@ import type { FromWorker, WireReply } from "./wire.ts";
 function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: WireReply[]): void {
   let stats: Array<[string, number[]]> = [];
   let latency: number[] | undefined;
+  let extensions: ExtensionStatisticsDelta = [];
   try {
     stats = engine.stats.drain();
     latency = engine.latency.drain();
+    extensions = extensionStatistics.drain();
   } catch (e) {
     runtime.post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
   }
-  const message: FromWorker = { kind: "done", count, replies, stats, latency };
+  const message: FromWorker = { kind: "done", count, replies, stats, latency, extensions };
   try {
     runtime.post(message, [...new Set(replies.map((r) => r.data.buffer as ArrayBuffer))]);
   } catch {

@@ -10,6 +10,7 @@
 /// <reference lib="deno.worker" />
 
 import { installSharedBuffers } from "../handlers/shared_memory.ts";
+import { extensionStatistics } from "../pipeline/mod.ts";
 import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
 import {
@@ -80,6 +81,13 @@ export class WorkerRuntime {
   /** Post what every engine counted since the last time (nothing when nothing was counted). */
   flushStats(): void {
     for (const e of [this.engine, ...this.#draining]) if (e) this.#postStats(e);
+    try {
+      // Extensions count per thread, not per engine.
+      const extensions = extensionStatistics.drain();
+      if (extensions.length) this.post({ kind: "stats", stats: [], extensions });
+    } catch (error) {
+      this.post({ kind: "exception", message: `collecting statistics: ${describeError(error)}` });
+    }
   }
 
   /** Post what `e` counted since the last time. */

@@ -297,6 +297,21 @@ export function prefixesIn(m: Json): string[] {
   );
 }
 
+/** The lifetimes of an IA's address or prefix option. */
+export function lifetimesIn(m: Json, iaCode: 3 | 25): [number, number][] {
+  return optionsOf(m).filter((o) => o.code === iaCode).flatMap((ia) =>
+    optionsOf(ia).filter((o) => o.code === 5 || o.code === 26).map((
+      o,
+    ) => [o.preferred_lifetime as number, o.valid_lifetime as number] as [number, number])
+  );
+}
+
+/** The status code inside the IA of `code`, if any. */
+export function iaStatus(m: Json, code: 3 | 25): unknown {
+  const ia = option(m, code);
+  return ia ? option(ia, 13)?.status_code : undefined;
+}
+
 /** The DNS servers (option 23) of `m`, or `undefined`. */
 export const dnsServers = (m: Json): unknown => option(m, 23)?.addresses;
 

@@ -26,7 +26,9 @@ import {
   addressesIn,
   assertSilence,
   dnsServers,
+  iaStatus,
   type Json,
+  lifetimesIn,
   onlyReply,
   option,
   optionsOf,
@@ -110,21 +112,6 @@ e2eTest(
       assertSilence(replies, "outside");
     }),
 );
-
-/** The lifetimes of an IA's address or prefix option. */
-function lifetimesIn(m: Json, iaCode: 3 | 25): [number, number][] {
-  return optionsOf(m).filter((o) => o.code === iaCode).flatMap((ia) =>
-    optionsOf(ia).filter((o) => o.code === 5 || o.code === 26).map((
-      o,
-    ) => [o.preferred_lifetime as number, o.valid_lifetime as number] as [number, number])
-  );
-}
-
-/** The status code inside the IA of `code`, if any. */
-function iaStatus(m: Json, code: 3 | 25): unknown {
-  const ia = option(m, code);
-  return ia ? option(ia, 13)?.status_code : undefined;
-}
 
 e2eTest(
   "docs example static.conf: the rows of assignments.csv by DUID, Remote-ID and Interface-ID",

@@ -312,6 +312,7 @@ Deno.test({
     }, {
       stats: () => {},
       latency: () => {},
+      extensions: () => {},
       failure: (m: string) => failures.push(m),
       logs: () => {},
       queueFull: () => {},

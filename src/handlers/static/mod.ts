@@ -7,11 +7,11 @@
 
 import { defineExtension, handlerFor } from "../extension.ts";
 import { openCsvSource, StaticAssignmentHandler, type StaticLifetimes } from "./handler.ts";
-import { staticCsvSection, type StaticLifetimeValues, staticSqliteSection } from "./section.ts";
+import { type LifetimeValues, staticCsvSection, staticSqliteSection } from "./section.ts";
 import { SqliteAssignmentSource } from "./sqlite/mod.ts";
 import { staticPostgresqlHandler, staticPostgresqlSection } from "./postgresql/mod.ts";
 
-function lifetimesOf(values: StaticLifetimeValues): StaticLifetimes {
+function lifetimesOf(values: LifetimeValues): StaticLifetimes {
   return {
     addressPreferredLifetime: values.addressPreferredLifetime,
     addressValidLifetime: values.addressValidLifetime,

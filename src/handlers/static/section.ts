@@ -14,8 +14,16 @@ import {
   type SectionChecker,
 } from "../../config/mod.ts";
 
-/** The four lifetimes every static assignment section has, in seconds. */
-export interface StaticLifetimeValues {
+/** Values of `<static-csv FILE>` and `<static-sqlite FILE>`. */
+export interface StaticAssignmentValues extends LifetimeValues {
+  /** Absolute path of the assignments file. */
+  path: string;
+}
+
+const lifetime = duration({ infinity: true });
+
+/** The four lifetime keys of assignment sections (static, RADIUS), in seconds. */
+export interface LifetimeValues {
   /** Preferred lifetime of assigned addresses, in seconds. */
   addressPreferredLifetime: number;
   /** Valid lifetime of assigned addresses, in seconds. */
@@ -26,15 +34,8 @@ export interface StaticLifetimeValues {
   prefixValidLifetime: number;
 }
 
-/** Values of `<static-csv FILE>` and `<static-sqlite FILE>`. */
-export interface StaticAssignmentValues extends StaticLifetimeValues {
-  /** Absolute path of the assignments file. */
-  path: string;
-}
-
-const lifetime = duration({ infinity: true });
-/** The four lifetime keys. */
-export const lifetimeKeys: KeySpec[] = [
+/** The keys of {@link LifetimeValues}, with their defaults and descriptions. */
+export const lifetimeKeys: readonly KeySpec[] = [
   {
     name: "address-preferred-lifetime",
     type: lifetime,
@@ -71,9 +72,9 @@ export const lifetimeKeys: KeySpec[] = [
   },
 ];
 
-/** Preferred lifetimes must not be longer than valid ones. */
+/** Check that no preferred lifetime is longer than its valid lifetime. */
 export function checkLifetimes(
-  section: ConfigSection<StaticLifetimeValues>,
+  section: ConfigSection<LifetimeValues>,
   check: SectionChecker,
 ): void {
   const v = section.values;
@@ -85,7 +86,7 @@ export function checkLifetimes(
   }
 }
 
-/** The sentence on lifetime syntax ending each description. */
+/** The sentence on lifetime syntax that ends the description of assignment sections. */
 export const lifetimeSyntax =
   " Lifetimes are seconds, or use the suffixes `s`, `m`, `h`, `d` and `w`.";
 

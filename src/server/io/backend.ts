@@ -6,7 +6,7 @@
  */
 
 import type { ServerConfig } from "../../config/mod.ts";
-import type { StatisticsStore } from "../../pipeline/mod.ts";
+import type { ExtensionStatisticsDelta, StatisticsStore } from "../../pipeline/mod.ts";
 import type { Duid } from "../../protocol/mod.ts";
 import type { Engine } from "../engine.ts";
 import type { ListenerPlan } from "../listener_plan.ts";
@@ -36,6 +36,8 @@ export interface IoEvents {
   stats(delta: Array<[string, number[]]>): void;
   /** Request-latency histogram deltas from workers. */
   latency(delta: number[]): void;
+  /** What extensions counted in workers. */
+  extensions(delta: ExtensionStatisticsDelta): void;
   /** An error nothing caught (counted towards `max-exceptions`). */
   failure(message: string): void;
   /** Log lines forwarded by workers. */

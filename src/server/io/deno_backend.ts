@@ -280,6 +280,7 @@ class RequestPool {
       stats: (delta) => {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
+        if (delta.extensions?.length) events.extensions(delta.extensions);
       },
       failure: events.failure,
       logs: events.logs,
@@ -288,6 +289,7 @@ class RequestPool {
         load.inFlight = Math.max(0, load.inFlight - m.count);
         if (m.stats.length) events.stats(m.stats);
         if (m.latency) events.latency(m.latency);
+        if (m.extensions?.length) events.extensions(m.extensions);
         if (m.replies.length) send(m.replies);
       },
       // Batches posted to a worker that died are lost; packets still queued go to the new one.

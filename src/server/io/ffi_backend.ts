@@ -179,6 +179,7 @@ export class FfiBackend implements IoBackend {
       stats: (delta) => {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
+        if (delta.extensions?.length) events.extensions(delta.extensions);
       },
       failure: events.failure,
       logs: events.logs,

@@ -11,15 +11,10 @@ import {
   duration,
 } from "../../../config/mod.ts";
 import { connectionKeys, type ConnectionValues, postgresqlName } from "../../postgresql.ts";
-import {
-  checkLifetimes,
-  lifetimeKeys,
-  lifetimeSyntax,
-  type StaticLifetimeValues,
-} from "../section.ts";
+import { checkLifetimes, lifetimeKeys, lifetimeSyntax, type LifetimeValues } from "../section.ts";
 
 /** Values of `<static-postgresql URL>`. */
-export interface StaticPostgresqlValues extends StaticLifetimeValues, ConnectionValues {
+export interface StaticPostgresqlValues extends LifetimeValues, ConnectionValues {
   /** The table holding the assignments (`name` or `schema.name`). */
   table: string;
   /** Seconds rows already read may answer while the database cannot be reached (0 = never). */

@@ -1,0 +1,274 @@
+/**
+ * How an assignment (one address and/or one prefix for a client) answers the IAs of a request;
+ * shared by the static assignment handlers and the RADIUS handler.
+ *
+ * IAs not taken here are answered by the built-in unanswered-IA handler:
+ * - Solicit / Request: the prefix goes into the first unhandled IA_PD that already asks for it,
+ *   else the first unhandled IA_PD; the address likewise into an IA_NA.
+ * - Renew / Rebind: with an assigned address, every unhandled IA_NA that carries addresses is
+ *   answered, renewing the assigned address and withdrawing every other one (lifetimes 0); with
+ *   an assigned prefix, every IA_PD with a prefix overlapping it is answered the same way. When
+ *   no IA of the request holds the assignment any more (it changed), the assigned address or
+ *   prefix is added to the first IA of its kind, as RFC 8415 §18.3.4-5 allow. IAs left alone get
+ *   the built-in answer, which withdraws what they carry or says NoBinding, so a client without
+ *   an assignment sees the same, while a later assignment handler still gets a turn.
+ * - Confirm: an IA whose addresses (prefixes) are all the assigned ones is confirmed (handled);
+ *   anything else is left for the built-in NotOnLink answer.
+ * - Release / Decline: IAs holding the assignment are marked handled (static leases have no
+ *   state to change), so the reply says Success.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { TransactionBundle } from "../../pipeline/mod.ts";
+import {
+  ConfirmMessage,
+  DeclineMessage,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  type IPv6Prefix,
+  RebindMessage,
+  ReleaseMessage,
+  RenewMessage,
+  RequestMessage,
+  SolicitMessage,
+} from "../../protocol/mod.ts";
+import type { Assignment } from "./ids.ts";
+
+const log = getLogger(["dhcpkit", "static"]);
+
+/** The four lifetimes of an assignment, in seconds. */
+export interface StaticLifetimes {
+  /** Preferred lifetime of addresses. */
+  addressPreferredLifetime: number;
+  /** Valid lifetime of addresses. */
+  addressValidLifetime: number;
+  /** Preferred lifetime of prefixes. */
+  prefixPreferredLifetime: number;
+  /** Valid lifetime of prefixes. */
+  prefixValidLifetime: number;
+}
+
+/** Addresses from the wire and from sources are both in RFC 5952 form, so text compares. */
+function sameAddress(a: string, b: string): boolean {
+  return a === b;
+}
+
+function samePrefix(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
+  return option.prefixLength === prefix.length && prefix.contains(option.prefix);
+}
+
+function overlaps(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
+  try {
+    return prefix.overlapsNetwork(option.prefix, option.prefixLength);
+  } catch {
+    return false;
+  }
+}
+
+/** Answers the unhandled IAs of a request of one kind, given the client's assignment. */
+type IaAnswer = (
+  bundle: TransactionBundle,
+  assignment: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+  lifetimes: StaticLifetimes,
+) => void;
+
+const addressesOf = (ia: IANAOption) =>
+  ia.options.filter((o): o is IAAddressOption => o instanceof IAAddressOption);
+const prefixesOf = (ia: IAPDOption) =>
+  ia.options.filter((o): o is IAPrefixOption => o instanceof IAPrefixOption);
+
+/** The assigned address with its lifetimes, from its bytes when the source has them. */
+function addressOption(assignment: Assignment, l: StaticLifetimes): IAAddressOption {
+  const bytes = assignment.addressBytes;
+  return bytes
+    ? IAAddressOption.fromBytes(bytes, l.addressPreferredLifetime, l.addressValidLifetime)
+    : new IAAddressOption(
+      assignment.address!,
+      l.addressPreferredLifetime,
+      l.addressValidLifetime,
+    );
+}
+
+/** The assigned prefix with its lifetimes. */
+function prefixOption(prefix: IPv6Prefix, l: StaticLifetimes): IAPrefixOption {
+  return IAPrefixOption.fromBytes(
+    l.prefixPreferredLifetime,
+    l.prefixValidLifetime,
+    prefix.length,
+    prefix.bytes,
+  );
+}
+
+function answerRequest(
+  bundle: TransactionBundle,
+  assignment: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+  lifetimes: StaticLifetimes,
+): void {
+  const response = bundle.response.options;
+  const prefix = assignment.prefix;
+  if (prefix) {
+    const ia = iapds.find((o) => prefixesOf(o).some((p) => samePrefix(p, prefix))) ?? iapds[0];
+    if (ia) {
+      response.push(new IAPDOption(ia.iaid, 0, 0, [prefixOption(prefix, lifetimes)]));
+      bundle.markHandled(ia);
+    } else {
+      log.debug("{bundle}: prefix {prefix} assigned but not requested", () => ({
+        bundle: String(bundle),
+        prefix: prefix.toString(),
+      }));
+    }
+  }
+  // The address text is only made when a hint is compared with it (or for the log).
+  if (assignment.addressBytes || assignment.address) {
+    const ia = ianas.find((o) =>
+      addressesOf(o).some((a) => sameAddress(a.address, assignment.address!))
+    ) ?? ianas[0];
+    if (ia) {
+      response.push(new IANAOption(ia.iaid, 0, 0, [addressOption(assignment, lifetimes)]));
+      bundle.markHandled(ia);
+    } else {
+      log.debug("{bundle}: address {address} assigned but not requested", () => ({
+        bundle: String(bundle),
+        address: assignment.address,
+      }));
+    }
+  }
+}
+
+function answerRenewRebind(
+  bundle: TransactionBundle,
+  assignment: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+  lifetimes: StaticLifetimes,
+): void {
+  const { address, prefix } = assignment;
+  const response = bundle.response.options;
+
+  if (prefix) {
+    const holdsIt = (ia: IAPDOption) => prefixesOf(ia).some((p) => samePrefix(p, prefix));
+    const touching = iapds.filter((ia) => prefixesOf(ia).some((p) => overlaps(p, prefix)));
+    // Deliver a changed assignment in the first IA_PD when no IA_PD holds it.
+    const target = touching.find(holdsIt) ?? touching[0] ?? iapds[0];
+    for (const ia of iapds) {
+      if (ia !== target && !touching.includes(ia)) continue;
+      const answer: IAPrefixOption[] = prefixesOf(ia).map((p) =>
+        samePrefix(p, prefix)
+          ? prefixOption(prefix, lifetimes)
+          : new IAPrefixOption(0, 0, p.prefixLength, p.prefix)
+      );
+      if (ia === target && !holdsIt(ia)) answer.push(prefixOption(prefix, lifetimes));
+      response.push(new IAPDOption(ia.iaid, 0, 0, answer));
+      bundle.markHandled(ia);
+    }
+  }
+
+  if (address === undefined) return;
+  const holdsAddress = (ia: IANAOption) =>
+    addressesOf(ia).some((a) => sameAddress(a.address, address));
+  const addressTarget = ianas.find(holdsAddress) ?? ianas[0];
+  for (const ia of ianas) {
+    const current = addressesOf(ia);
+    if (current.length === 0 && ia !== addressTarget) continue; // left for NoBinding
+    const answer: IAAddressOption[] = current.map((a) =>
+      sameAddress(a.address, address)
+        ? addressOption(assignment, lifetimes)
+        : new IAAddressOption(a.address, 0, 0)
+    );
+    if (ia === addressTarget && !holdsAddress(ia)) {
+      answer.push(addressOption(assignment, lifetimes));
+    }
+    response.push(new IANAOption(ia.iaid, 0, 0, answer));
+    bundle.markHandled(ia);
+  }
+}
+
+function answerConfirm(
+  bundle: TransactionBundle,
+  { address, prefix }: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+): void {
+  if (address !== undefined) {
+    for (const ia of ianas) {
+      const addresses = addressesOf(ia);
+      if (addresses.length > 0 && addresses.every((a) => sameAddress(a.address, address))) {
+        bundle.markHandled(ia);
+      }
+    }
+  }
+  if (prefix) {
+    for (const ia of iapds) {
+      const prefixes = prefixesOf(ia);
+      if (prefixes.length > 0 && prefixes.every((p) => samePrefix(p, prefix))) {
+        bundle.markHandled(ia);
+      }
+    }
+  }
+}
+
+function answerReleaseDecline(
+  bundle: TransactionBundle,
+  { address, prefix }: Assignment,
+  ianas: IANAOption[],
+  iapds: IAPDOption[],
+): void {
+  if (address !== undefined) {
+    for (const ia of ianas) {
+      if (addressesOf(ia).some((a) => sameAddress(a.address, address))) bundle.markHandled(ia);
+    }
+  }
+  if (prefix) {
+    for (const ia of iapds) {
+      if (prefixesOf(ia).some((p) => overlaps(p, prefix))) bundle.markHandled(ia);
+    }
+  }
+}
+
+/** The answer function for the request's message type, if it has IAs to answer. */
+function answerFor(bundle: TransactionBundle): IaAnswer | undefined {
+  const request = bundle.request;
+  if (request instanceof SolicitMessage || request instanceof RequestMessage) return answerRequest;
+  if (request instanceof RenewMessage || request instanceof RebindMessage) return answerRenewRebind;
+  if (request instanceof ConfirmMessage) return answerConfirm;
+  if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
+    return answerReleaseDecline;
+  }
+  return undefined;
+}
+
+/**
+ * True when the request is of a type whose IAs an assignment answers and has an IA_NA or IA_PD
+ * no handler has answered yet.
+ */
+export function hasIAsToAnswer(bundle: TransactionBundle): boolean {
+  return answerFor(bundle) !== undefined &&
+    (bundle.getUnhandledOptions(IAPDOption).length > 0 ||
+      bundle.getUnhandledOptions(IANAOption).length > 0);
+}
+
+/**
+ * Answer the unhandled IAs of the request with the client's assignment (see the module
+ * documentation). `assignment` is only asked when there are IAs to answer; when it gives
+ * nothing, nothing is touched.
+ */
+export function answerIAs(
+  bundle: TransactionBundle,
+  lifetimes: StaticLifetimes,
+  assignment: () => Assignment | undefined,
+): void {
+  const answer = answerFor(bundle);
+  if (!answer) return;
+  const iapds = bundle.getUnhandledOptions(IAPDOption);
+  const ianas = bundle.getUnhandledOptions(IANAOption);
+  if (iapds.length === 0 && ianas.length === 0) return;
+  const found = assignment();
+  if (found) answer(bundle, found, ianas, iapds, lifetimes);
+}
