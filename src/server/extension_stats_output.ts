@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ExtensionStatistics, type Series, type StatisticFamily } from "../pipeline/mod.ts";
+import type { ExtensionStatistics, Series, StatisticFamily } from "../pipeline/mod.ts";
 
 /** The families of `store` that have series, with them, sorted by family name. */
 export function shownFamilies(

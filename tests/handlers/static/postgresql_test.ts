@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import { loadConfigText } from "../../../src/config/mod.ts";
-import type { buildHandlerTree } from "../../../src/handlers/mod.ts";
 import { openCsvSource, StaticAssignmentHandler } from "../../../src/handlers/static/handler.ts";
 import { iterateAssignmentCsv } from "../../../src/handlers/static/csv/reader.ts";
 import {
