@@ -203,6 +203,7 @@ export {
   CannotRespond,
   CopyOptionHandler,
   CopyRelayOptionHandler,
+  ExplainRecorder,
   ExtensionStatistics,
   extensionStatistics,
   Filter,
@@ -222,6 +223,10 @@ export {
   UseMulticast,
 } from "./src/pipeline/mod.ts";
 export type {
+  ExplainFilterStep,
+  ExplainHandlerStep,
+  ExplainSourceStep,
+  ExplainTrace,
   ExtensionStatisticsDelta,
   HandleResult,
   IncomingPacket,

@@ -17,6 +17,7 @@ import { withRootSync } from "./privileges.ts";
 import { type Duid, duidFromBytes, type Writer } from "../protocol/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import {
+  type ExplainTrace,
   type HandleResult,
   type IncomingPacket,
   type LookupControl,
@@ -240,6 +241,11 @@ export class Engine {
       }
     }
     return [...counts];
+  }
+
+  /** Explain how this engine answers `packet`, without side effects (see `MessageHandler`). */
+  explain(packet: IncomingPacket): Promise<ExplainTrace> {
+    return this.handler.explain(packet, this.#lookups.timeoutMs);
   }
 
   /**

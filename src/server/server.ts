@@ -48,6 +48,8 @@ import {
   statisticsEntries,
 } from "./stats_output.ts";
 import { TcpService } from "./tcp_service.ts";
+import type { ExplainTrace } from "../pipeline/mod.ts";
+import { explainPacket, type ExplainRequest, ExplainRequestError } from "./explain_request.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 
@@ -136,6 +138,7 @@ export class Server {
         reload: () => this.reload(),
         reopenLogs: () => this.reopenLogs(),
         shutdown: () => void this.stop(),
+        explain: (request) => this.explainJson(request),
       },
       metrics: () => this.metricsSources(),
       health: () => ({ live: !this.#stopped, ready: this.#ready && !this.#stopped }),
@@ -261,6 +264,34 @@ export class Server {
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
     return formatStatsJson(this.stats, this.#entries, extensionStatistics);
+  }
+
+  /**
+   * Explain how the running pipeline answers `request` (a dry run: nothing is committed or
+   * counted). Throws {@link ExplainRequestError} when the request cannot be built.
+   */
+  async explain(request: ExplainRequest): Promise<ExplainTrace> {
+    const io = this.#io;
+    if (!io) throw new Error("the server is not answering requests");
+    const packet = explainPacket(request, io.plans, this.serverDuid);
+    return await io.explain(packet, (this.config.lookupTimeout + 2) * 1000);
+  }
+
+  /** `explain` on the control socket: a JSON object in, the trace as one JSON line out. */
+  async explainJson(text: string): Promise<string> {
+    let request: ExplainRequest;
+    try {
+      request = text === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new ExplainRequestError("explain takes one JSON object (see dhcpkit ctl explain)");
+    }
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
+      throw new ExplainRequestError("explain takes one JSON object (see dhcpkit ctl explain)");
+    }
+    for (const [k, v] of Object.entries(request)) {
+      if (typeof v !== "string") throw new ExplainRequestError(`explain: ${k} must be a string`);
+    }
+    return JSON.stringify(await this.explain(request));
   }
 
   /** Report an error nothing caught; counted towards `max-exceptions` like any other. */

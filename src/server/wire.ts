@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ExtensionStatisticsDelta } from "../pipeline/mod.ts";
+import type { ExplainTrace, ExtensionStatisticsDelta, IncomingPacket } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
 
 /** A received packet as handed to an engine (and sent to a `deno` backend worker). */
@@ -139,6 +139,8 @@ export type ToWorker =
   | { kind: "flush"; seq: number }
   /** Requests to answer (`deno` backend workers). */
   | { kind: "batch"; packets: WirePacket[] }
+  /** Explain how the engine in use answers `packet` (a dry run), then answer `explained`. */
+  | { kind: "explain"; seq: number; packet: IncomingPacket }
   /** Stop: answer what waits for lookups, close the engines, answer `stopped`. */
   | { kind: "stop" };
 
@@ -160,6 +162,8 @@ export type FromWorker =
   | { kind: "reload-error"; generation: number; message: string }
   | { kind: "committed"; generation: number }
   | { kind: "flushed"; seq: number }
+  /** The answer to `explain`: the trace, or why there is none. */
+  | { kind: "explained"; seq: number; trace?: ExplainTrace; error?: string }
   | ({ kind: "stats" } & StatsDelta)
   /** `count` packets of batches answered (0: requests that waited for lookups). */
   | ({ kind: "done"; count: number; replies: WireReply[] } & StatsDelta)

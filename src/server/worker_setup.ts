@@ -183,6 +183,17 @@ export class WorkerRuntime {
       case "batch":
         this.role.batch?.(this, message);
         break;
+      case "explain": {
+        const engine = this.engine;
+        try {
+          if (!engine) throw new Error("the worker has no engine");
+          const trace = await engine.explain(message.packet);
+          this.post({ kind: "explained", seq: message.seq, trace });
+        } catch (e) {
+          this.post({ kind: "explained", seq: message.seq, error: describeError(e) });
+        }
+        break;
+      }
       case "stop":
         this.role.stop(this);
         break;

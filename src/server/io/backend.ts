@@ -6,7 +6,12 @@
  */
 
 import type { ServerConfig } from "../../config/mod.ts";
-import type { ExtensionStatisticsDelta, StatisticsStore } from "../../pipeline/mod.ts";
+import type {
+  ExplainTrace,
+  ExtensionStatisticsDelta,
+  IncomingPacket,
+  StatisticsStore,
+} from "../../pipeline/mod.ts";
 import type { Duid } from "../../protocol/mod.ts";
 import type { Engine } from "../engine.ts";
 import type { ListenerPlan } from "../listener_plan.ts";
@@ -77,6 +82,11 @@ export interface IoBackend {
   reload(init: BackendInit): Promise<void>;
   /** Have the workers report what they counted so far. */
   flushStats(): Promise<void>;
+  /**
+   * Explain how the pipeline in use answers `packet` (a dry run, in a worker when there are
+   * workers); rejects when nothing answers within `timeoutMs`.
+   */
+  explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace>;
   /** Static assignments per source of the engines in use. */
   staticAssignments(): Array<[string, number]>;
   /**

@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
+import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
 import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor, type WorkerThread } from "../supervisor.ts";
 import { packetId, type WirePacket, type WireReply } from "../wire.ts";
@@ -227,6 +228,14 @@ export class DenoBackend implements IoBackend {
       listener.reply.conn.send(r.data, { transport: "udp", hostname: r.destination, port: r.port })
         .catch((e) => cannotSend(r, description, (e as Error).message));
     }
+  }
+
+  /** Explain `packet` with the engine in use. */
+  explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace> {
+    if (this.#engine) return this.#engine.explain(packet);
+    const supervisor = this.#pool?.supervisor;
+    if (!supervisor) return Promise.reject(new Error("the server is not answering yet"));
+    return supervisor.explain(packet, timeoutMs);
   }
 
   async flushStats(): Promise<void> {
