@@ -296,6 +296,7 @@ export type {
   SyslogFormat,
   SyslogLogValues,
   TypedSection,
+  WebUiValues,
 } from "./src/config/mod.ts";
 export * as datatypes from "./src/config/datatypes.ts";
 export { LOG_LEVELS, SYSLOG_FACILITIES } from "./src/config/datatypes.ts";

@@ -7,6 +7,7 @@
 
 import type { ExplainTrace, ExtensionStatisticsDelta, IncomingPacket } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
+import type { TransactionRecord } from "./transactions.ts";
 
 /** A received packet as handed to an engine (and sent to a `deno` backend worker). */
 export interface WirePacket {
@@ -151,6 +152,8 @@ export interface StatsDelta {
   latency?: number[];
   /** What extensions counted in the worker (see ExtensionStatistics.drain), when anything. */
   extensions?: ExtensionStatisticsDelta;
+  /** Summaries of the requests handled, when `<web-ui>` records them (see transactions.ts). */
+  transactions?: TransactionRecord[];
 }
 
 /** Worker → main thread. */

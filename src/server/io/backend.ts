@@ -18,6 +18,8 @@ import type { ListenerPlan } from "../listener_plan.ts";
 import type { LogLine } from "../log_outputs.ts";
 import type { LatencyHistogram } from "../metrics.ts";
 import type { EngineInit } from "../wire.ts";
+import type { TransactionSink } from "../transactions.ts";
+import type { TransactionRecord } from "../transactions.ts";
 import { DenoBackend } from "./deno_backend.ts";
 import { FfiBackend, ffiUnavailable } from "./ffi_backend.ts";
 
@@ -33,6 +35,8 @@ export interface BackendInit {
   stats: StatisticsStore;
   /** Where an engine of the main thread times requests. */
   latency: LatencyHistogram;
+  /** Where an engine of the main thread puts its transaction summaries (`<web-ui>`). */
+  transactions?: TransactionSink;
 }
 
 /** Where a backend reports. */
@@ -43,6 +47,8 @@ export interface IoEvents {
   latency(delta: number[]): void;
   /** What extensions counted in workers. */
   extensions(delta: ExtensionStatisticsDelta): void;
+  /** Summaries of requests handled in workers (`<web-ui>` configured). */
+  transactions?(records: TransactionRecord[]): void;
   /** An error nothing caught (counted towards `max-exceptions`). */
   failure(message: string): void;
   /** Log lines forwarded by workers. */

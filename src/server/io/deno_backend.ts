@@ -174,7 +174,13 @@ export class DenoBackend implements IoBackend {
   }
 
   async #mainEngine(init: BackendInit): Promise<Engine> {
-    const engine = await Engine.create(init.config, init.serverDuid, init.stats, init.latency);
+    const engine = await Engine.create(
+      init.config,
+      init.serverDuid,
+      init.stats,
+      init.latency,
+      init.transactions,
+    );
     engine.settled = (replies) => this.#send(replies);
     this.#assignments = engine.staticAssignments();
     return engine;
@@ -290,6 +296,7 @@ class RequestPool {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
+        if (delta.transactions) events.transactions?.(delta.transactions);
       },
       failure: events.failure,
       logs: events.logs,
@@ -299,6 +306,7 @@ class RequestPool {
         if (m.stats.length) events.stats(m.stats);
         if (m.latency) events.latency(m.latency);
         if (m.extensions?.length) events.extensions(m.extensions);
+        if (m.transactions) events.transactions?.(m.transactions);
         if (m.replies.length) send(m.replies);
       },
       // Batches posted to a worker that died are lost; packets still queued go to the new one.

@@ -181,6 +181,7 @@ export class FfiBackend implements IoBackend {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
+        if (delta.transactions) events.transactions?.(delta.transactions);
       },
       failure: events.failure,
       logs: events.logs,
