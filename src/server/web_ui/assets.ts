@@ -78,9 +78,12 @@ export const CHART_JS = `"use strict";
       g.fillText(m === 0 ? "now" : "-" + m + " min", x(now - m * 60000) - 14, h - 6);
     }
     const line = (key, stroke) => {
-      g.strokeStyle = stroke; g.lineWidth = 2; g.beginPath();
+      g.strokeStyle = stroke; g.fillStyle = stroke; g.lineWidth = 2; g.beginPath();
       data.points.forEach((p, i) => i ? g.lineTo(x(p.t), y(p[key])) : g.moveTo(x(p.t), y(p[key])));
       g.stroke();
+      for (const p of data.points) {
+        g.beginPath(); g.arc(x(p.t), y(p[key]), 2.5, 0, 2 * Math.PI); g.fill();
+      }
     };
     line("in", colour("--accent", "#1f6feb"));
     line("out", colour("--good", "#137333"));

@@ -71,7 +71,9 @@ export function overviewPage(o: Overview, statsJson: string, now = Date.now()): 
       ? `<ul>${reload.errors.map((e) => `<li>${esc(e)}</li>`).join("")}</ul>`
       : ""
   }`;
-  const sections = Object.entries(stats).filter(([k]) => k !== "global");
+  const sections = Object.entries(stats).filter(([k, v]) =>
+    k !== "global" && v && typeof v === "object" && Object.keys(v).length > 0
+  );
   return page(
     "Overview",
     "/",
