@@ -136,21 +136,23 @@ export function summarizeTransaction(
 
 /** A worker's summaries waiting to travel to the main thread (the newest `limit` kept). */
 export class TransactionBuffer implements TransactionSink {
-  #records: TransactionRecord[] = [];
+  #ring: TransactionRing;
 
   /** Keep at most `limit` summaries between two drains. */
-  constructor(readonly limit = 1000) {}
+  constructor(readonly limit = 1000) {
+    this.#ring = new TransactionRing(limit);
+  }
 
-  /** Take one summary (the oldest is dropped when full). */
+  /** Take one summary (the oldest is overwritten when full). */
   add(record: TransactionRecord): void {
-    if (this.#records.length >= this.limit) this.#records.shift();
-    this.#records.push(record);
+    this.#ring.add(record);
   }
 
   /** The summaries since the last drain, oldest first. */
   drain(): TransactionRecord[] {
-    const out = this.#records;
-    this.#records = [];
+    if (this.#ring.size === 0) return [];
+    const out = this.#ring.recent().reverse();
+    this.#ring = new TransactionRing(this.limit);
     return out;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `dhcpkit ctl explain` against a real server (two workers, so the question crosses to a worker
- * and back): a filter that does not match says what it compared, a static row is found with its
+ * `dhcpkit ctl explain` against a real server, with two workers (the question crosses to a worker
+ * and back) and with none (the main thread answers it): a filter that does not match says what it compared, a static row is found with its
  * FILE:LINE, a client without a row is told so, a relayed request with an Interface-ID gets it
  * echoed, a request the server ignores says why, and explaining counts nothing.
  */
@@ -26,8 +26,8 @@ interface-id-str:Fa2/2,2001:db8:100::2:3,
 remote-id-str:40208:customer-1042,2001:db8:100::1042,2001:db8:110::/48
 `;
 
-function config(port: number): string {
-  return `workers 2
+function config(port: number, head: string): string {
+  return `${head}
 control-socket ctl.sock
 pid-file server.pid
 
@@ -67,11 +67,22 @@ async function explain(socket: string, ...args: string[]): Promise<ExplainTrace>
   return JSON.parse(r.stdout);
 }
 
-Deno.test("ctl explain answers from the live pipeline without side effects", async (t) => {
+/** Explained in an I/O worker (ffi, two workers) and in the main thread (deno, no workers). */
+const SETUPS: ReadonlyArray<[string, string]> = [
+  ["two workers", "workers 2"],
+  ["the main thread", "workers 0\nio-backend deno"],
+];
+
+for (const [where, head] of SETUPS) {
+  Deno.test(`ctl explain answers from the live pipeline without side effects (${where})`, (t) =>
+    explainTest(t, head));
+}
+
+async function explainTest(t: Deno.TestContext, head: string): Promise<void> {
   const dir = makeWorkDir();
   writeConfig(join(dir, "static.csv"), CSV);
   const port = freeUdpPort();
-  writeConfig(join(dir, "server.conf"), config(port));
+  writeConfig(join(dir, "server.conf"), config(port, head));
   const server = await startServer(dir);
   try {
     await t.step("a static row is found, with its file and line", async () => {
@@ -199,4 +210,4 @@ Deno.test("ctl explain answers from the live pipeline without side effects", asy
     await server.kill();
     Deno.removeSync(dir, { recursive: true });
   }
-});
+}
