@@ -181,7 +181,13 @@ radiusTest(
       const explained = JSON.parse(
         (await sendControlCommand(
           server.configPath + ".sock",
-          `explain ${JSON.stringify({ remoteId: "9:remote-user", linkAddress: "2001:db8:1::1" })}`,
+          `explain ${
+            JSON.stringify({
+              duid: "00030001020000000099", // the client of the "remote" Solicit
+              remoteId: "9:remote-user",
+              linkAddress: "2001:db8:1::1",
+            })
+          }`,
         )).output.join(""),
       );
       assert.equal(explained.outcome, "reply");
