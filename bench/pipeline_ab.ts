@@ -3,7 +3,7 @@
  * pipeline benchmark's workload (Solicits and Requests for IA_NA + IA_PD answered from a static
  * CSV of 10,000 clients, through `Engine.handleBatch`, no sockets) run in alternating rounds on
  * both engines, so that a busy or shared machine slows both alike. Prints the median
- * microseconds per message of each and their ratio; with `--web-ui` this checkout's engine also
+ * microseconds per message of each and the median of the ratios of adjacent rounds; with `--web-ui` this checkout's engine also
  * records transaction summaries (as with `<web-ui>` configured), to show what that costs.
  *
  *   deno run --allow-read --allow-write --allow-env --allow-sys bench/pipeline_ab.ts OTHER [ROUNDS] [--web-ui]
@@ -20,7 +20,7 @@ if (args.length < 1) {
   Deno.exit(2);
 }
 const other = resolve(args[0]);
-const rounds = Number(args[1] ?? 15);
+const rounds = Number(args[1] ?? 41);
 const webUi = Deno.args.includes("--web-ui");
 const here = new URL("../", import.meta.url).pathname;
 
@@ -125,25 +125,27 @@ function round(s: Awaited<ReturnType<typeof side>>, passes: number): number {
 
 round(ours, 3); // warm up both
 round(theirs, 3);
-const a: number[] = [], b: number[] = [];
+const a: number[] = [], b: number[] = [], ratios: number[] = [];
 for (let r = 0; r < rounds; r++) {
+  // Adjacent rounds, in alternating order, share whatever else the machine is doing.
+  let x: number, y: number;
   if (r % 2 === 0) {
-    a.push(round(ours, 5));
-    b.push(round(theirs, 5));
+    x = round(ours, 2);
+    y = round(theirs, 2);
   } else {
-    b.push(round(theirs, 5));
-    a.push(round(ours, 5));
+    y = round(theirs, 2);
+    x = round(ours, 2);
   }
+  a.push(x);
+  b.push(y);
+  ratios.push(x / y);
 }
 const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
-const ma = median(a), mb = median(b);
 console.log(
-  `this checkout${webUi ? " (<web-ui> configured)" : ""}: ${ma.toFixed(2)} us/message; ` +
-    `${other}: ${mb.toFixed(2)} us/message; ratio ${(ma / mb).toFixed(3)} ` +
-    `(median of ${rounds} interleaved rounds of 10,000 messages, ${
-      new Date().toISOString().slice(0, 10)
-    }, ` +
-    `${navigator.hardwareConcurrency} cores)`,
+  `this checkout${webUi ? " (<web-ui> configured)" : ""}: ${median(a).toFixed(2)} us/message; ` +
+    `${other}: ${median(b).toFixed(2)} us/message; ratio ${median(ratios).toFixed(3)} ` +
+    `(median of ${rounds} paired ratios, rounds of 4,000 messages in alternating order, ` +
+    `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
 );
 await ours.engine.handler.close();
 await theirs.engine.handler.close();
