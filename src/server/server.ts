@@ -301,7 +301,12 @@ export class Server {
           ? this.options.configPath
           : `${this.options.configPath} (embedded)`,
         lastReload: { ...this.#lastReload, time: this.#lastReload.time * 1000 },
-        listeners: io?.plans.map((p) => `${p.description} (port ${p.port})`) ?? [],
+        listeners: [
+          ...(io?.plans.map((p) => `${p.description} (port ${p.port})`) ?? []),
+          ...config.listeners.filter((l) => l.type === "listen-tcp").map((l) =>
+            `tcp ${l.name ?? ""} (bulk leasequery)`
+          ),
+        ],
         workers: io
           ? `${io.kind} I/O backend, workers ${config.workers}${
             io.threadsNote ? ` ${io.threadsNote.trim()}` : ""

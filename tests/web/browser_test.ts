@@ -127,7 +127,10 @@ function flatten(o: Record<string, unknown>, prefix = ""): Record<string, number
 }
 
 Deno.test({
-  name: "looking glass in chromium: counters, search, escaping, chart, screenshots",
+  name: "looking glass in chromium: counters, search, escaping, chart, screenshots" +
+    (CHROMIUM === undefined
+      ? " (SKIPPED: chromium is not installed: apt-get install chromium)"
+      : ""),
   ignore: CHROMIUM === undefined,
   sanitizeResources: false,
   sanitizeOps: false,
