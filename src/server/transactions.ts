@@ -62,10 +62,14 @@ export interface TransactionSink {
   add(record: TransactionRecord): void;
 }
 
+const ascii = new TextDecoder();
+
 /** Text that is printable ASCII as it is, anything else as `0x` and hex. */
 export function opaqueText(data: Uint8Array): string {
-  for (const b of data) if (b < 0x20 || b > 0x7e) return "0x" + toHex(data);
-  return new TextDecoder().decode(data);
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] < 0x20 || data[i] > 0x7e) return "0x" + toHex(data);
+  }
+  return ascii.decode(data);
 }
 
 const STATUS_NAMES = new Map<number, string>(
