@@ -203,6 +203,7 @@ export {
   CannotRespond,
   CopyOptionHandler,
   CopyRelayOptionHandler,
+  ExplainRecorder,
   ExtensionStatistics,
   extensionStatistics,
   Filter,
@@ -222,6 +223,10 @@ export {
   UseMulticast,
 } from "./src/pipeline/mod.ts";
 export type {
+  ExplainFilterStep,
+  ExplainHandlerStep,
+  ExplainSourceStep,
+  ExplainTrace,
   ExtensionStatisticsDelta,
   HandleResult,
   IncomingPacket,
@@ -291,6 +296,7 @@ export type {
   SyslogFormat,
   SyslogLogValues,
   TypedSection,
+  WebUiValues,
 } from "./src/config/mod.ts";
 export * as datatypes from "./src/config/datatypes.ts";
 export { LOG_LEVELS, SYSLOG_FACILITIES } from "./src/config/datatypes.ts";

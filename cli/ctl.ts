@@ -11,7 +11,10 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { CommandError } from "./errors.ts";
+import { CommandError, UsageError } from "./errors.ts";
+import { formatExplain } from "./explain_text.ts";
+import type { ParsedArgs } from "./usage/parse.ts";
+import type { ExplainTrace } from "../src/pipeline/mod.ts";
 import { consoleOutput, runCommand } from "./run.ts";
 import { CTL, DEFAULT_CONTROL_SOCKET } from "./usage/commands.ts";
 import { levelForVerbosity, setupConsoleLogging } from "../src/server/logging.ts";
@@ -175,23 +178,80 @@ export async function sendControlCommand(
 /** Run the `ctl` subcommand; returns the exit status. */
 export function ctlCommand(args: string[]): Promise<number> {
   return runCommand(CTL, args, consoleOutput, async (parsed) => {
-    const command = parsed.positionals.join(" ");
+    const explaining = parsed.positionals[0]?.toLowerCase() === "explain";
+    const command = explaining ? explainCommand(parsed) : plainCommand(parsed);
     const timeout = parsed.given("timeout") ? parsed.seconds("timeout") : defaultTimeout(command);
     const verbosity = parsed.count("verbosity");
     if (verbosity > 0) await setupConsoleLogging(levelForVerbosity(verbosity));
     const socket = parsed.string("control-socket")!;
     try {
       const result = await sendControlCommand(socket, command, timeout);
+      if (explaining) {
+        printExplanation(result.output, parsed.flag("json"));
+        return 0;
+      }
       for (const line of result.output) console.log(line);
       if (result.feedback) console.log(result.feedback);
       return 0;
     } catch (e) {
       if (e instanceof CtlRefused) {
         for (const line of e.output) console.error(line);
-        throw new CommandError(`${command}: ${e.message}`);
+        throw new CommandError(`${explaining ? "explain" : command}: ${e.message}`);
       }
       if (e instanceof CtlError) throw new CommandError(e.message);
       throw e;
     }
   });
+}
+
+/** The explain options and the JSON field each goes to. */
+const EXPLAIN_FIELDS: ReadonlyArray<[string, string]> = [
+  ["duid", "duid"],
+  ["interface-id", "interfaceId"],
+  ["remote-id", "remoteId"],
+  ["subscriber-id", "subscriberId"],
+  ["link-address", "linkAddress"],
+  ["interface", "interface"],
+  ["hex", "hex"],
+];
+
+/** A command other than explain: explain's options are a mistake. */
+function plainCommand(parsed: ParsedArgs): string {
+  for (const [option] of [...EXPLAIN_FIELDS, ["json"]]) {
+    if (parsed.given(option)) {
+      throw new UsageError(`--${option} is only for ctl explain`);
+    }
+  }
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[1])}`);
+  }
+  return parsed.positionals.join(" ");
+}
+
+/** `explain {JSON}` from the explain options. */
+function explainCommand(parsed: ParsedArgs): string {
+  const request: Record<string, string> = {};
+  const type = parsed.positionals[1];
+  if (type !== undefined) request.type = type;
+  for (const [option, field] of EXPLAIN_FIELDS) {
+    const value = parsed.string(option);
+    if (value !== undefined) request[field] = value;
+  }
+  return `explain ${JSON.stringify(request)}`;
+}
+
+/** Print the server's explanation: as it came (`--json`) or as text. */
+function printExplanation(output: string[], json: boolean): void {
+  const line = output.join("");
+  if (json) {
+    console.log(line);
+    return;
+  }
+  let trace: ExplainTrace;
+  try {
+    trace = JSON.parse(line);
+  } catch {
+    throw new CommandError("explain: the server's answer is not JSON (is it an older version?)");
+  }
+  for (const l of formatExplain(trace)) console.log(l);
 }

@@ -17,6 +17,7 @@ export const CONTROL_COMMANDS = [
   "stats-json",
   "reload",
   "reopen-logs",
+  "explain",
   "shutdown",
 ] as const;
 
@@ -101,13 +102,26 @@ export const CTL: UsageTable = {
   name: "ctl",
   section: 8,
   summary: "send a command to a running server's control socket",
-  synopsis: ["[-v...] [-c SOCKET] [--timeout SECONDS] COMMAND"],
+  synopsis: [
+    "[-v...] [-c SOCKET] [--timeout SECONDS] COMMAND",
+    "[-c SOCKET] explain [EXPLAIN-OPTIONS] [--json] [TYPE]",
+  ],
   description: [
     "Send COMMAND to a running dhcpkit server through its control socket and print the answer " +
     "(the counterpart of the original ipv6-dhcpctl). The commands are: help (the commands the " +
     "server understands), stats, stats-json, reload (read the configuration again; the answer " +
     "comes when the reload is over), reopen-logs (reopen the log files, after logrotate " +
-    "moved them) and shutdown.",
+    "moved them), explain and shutdown.",
+    "explain asks the server how its running pipeline answers a request, without side " +
+    "effects (no lease recorded, nothing counted, no rate-limit token taken; assignment " +
+    "lookups are real): which filters matched and what they compared, which handlers ran in " +
+    "which phase and what each changed, which assignment source was asked and what it found " +
+    "(a CSV row as FILE:LINE, a RADIUS answer), and the reply decoded; for a request the " +
+    "server would not answer, why. TYPE is solicit (the default), request, renew, rebind, " +
+    "release, confirm or information-request, from the client --duid; --interface-id, " +
+    "--remote-id, --subscriber-id and --link-address put it in a relay layer as the access " +
+    "network's relay would. --hex explains a captured message (relayed or not) instead. " +
+    "--interface picks the listener it arrives on.",
     "When the server refuses a command (a reload of a configuration with errors), its reasons " +
     "are printed on stderr, configuration errors as FILE:LINE: message, and the exit status " +
     "is 1, so `systemctl reload` fails too.",
@@ -128,8 +142,46 @@ export const CTL: UsageTable = {
       help: "how long to wait for the answer",
     },
     verbosity("more log output on stderr; repeat for more"),
+    {
+      long: "duid",
+      arg: "HEX",
+      defaultText: "00030001020000000001, a DUID-LL of 02:00:00:00:00:01",
+      help: "explain: the client DUID",
+    },
+    {
+      long: "interface-id",
+      arg: "TEXT|0xHEX",
+      help: "explain: Interface-ID option in the relay layer",
+    },
+    {
+      long: "remote-id",
+      arg: "ENT:TEXT|ENT:0xHEX",
+      help: "explain: Remote-ID option in the relay layer (ENT = enterprise number)",
+    },
+    {
+      long: "subscriber-id",
+      arg: "TEXT|0xHEX",
+      help: "explain: Subscriber-ID option in the relay layer",
+    },
+    { long: "link-address", arg: "ADDR", help: "explain: link address of the relay layer" },
+    {
+      long: "interface",
+      arg: "NAME",
+      defaultText: "the first listener that fits",
+      help: "explain: the server interface (listener) the request arrives on",
+    },
+    { long: "hex", arg: "MESSAGE", help: "explain: a captured message as hex instead" },
+    { long: "json", help: "explain: print the explanation as one JSON line" },
   ],
-  positionals: [{ name: "COMMAND", help: "the command to send", complete: CONTROL_COMMANDS }],
+  positionals: [
+    { name: "COMMAND", help: "the command to send", complete: CONTROL_COMMANDS },
+    {
+      name: "TYPE",
+      help: "explain: the request type (default solicit)",
+      optional: true,
+      complete: QUERY_TYPES,
+    },
+  ],
   exitStatus: [
     [0, "the server carried out the command"],
     [1, "no server answered, it refused the command, or it does not know it"],
@@ -138,6 +190,10 @@ export const CTL: UsageTable = {
   examples: [
     ["dhcpkit ctl reload", "reload the configuration and wait for the outcome"],
     ["dhcpkit ctl -c /var/run/ipv6-dhcpd.sock stats", "statistics from another socket"],
+    [
+      "dhcpkit ctl explain --remote-id 9:modem-17 --link-address 2001:db8:1::1",
+      "what a relayed customer gets, and why",
+    ],
   ],
 };
 

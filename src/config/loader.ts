@@ -21,6 +21,7 @@ import {
   type SyslogLogValues,
 } from "./sections/logging.ts";
 import { metricsSection, type MetricsValues } from "./sections/metrics.ts";
+import { webUiSection, type WebUiValues } from "./sections/web_ui.ts";
 import { registerCoreSections } from "./sections/mod.ts";
 import { serverSection, type ServerValues } from "./sections/server.ts";
 import { statisticsSection, type StatisticsValues } from "./sections/statistics.ts";
@@ -68,6 +69,8 @@ export interface ServerConfig extends Readonly<ServerValues> {
   readonly statistics: StatisticsValues;
   /** The `/metrics` HTTP endpoint, when `<metrics>` is configured. */
   readonly metrics?: MetricsValues;
+  /** The looking glass web site, when `<web-ui>` is configured. */
+  readonly webUi?: WebUiValues;
   /** Listeners in file order. */
   readonly listeners: readonly ListenerConfig[];
   /**
@@ -152,6 +155,9 @@ export function buildServerConfig(file: string, root: ConfigSection<ServerValues
     },
     statistics: statistics?.values ?? { interfaces: [], subnets: [], relays: [] },
     metrics: metrics?.values,
+    webUi: root.children.find((c) => isSectionOf(c, webUiSection))?.values as
+      | WebUiValues
+      | undefined,
     listeners: root.children.filter((c) => c.kind === "listener") as unknown as ListenerConfig[],
     handlers: root.children.filter((c) => c.kind === "filter" || c.kind === "handler"),
     root,

@@ -30,6 +30,7 @@ export * from "./sections/duid.ts";
 export * from "./sections/listeners.ts";
 export * from "./sections/logging.ts";
 export { bindAddress, metricsSection, type MetricsValues } from "./sections/metrics.ts";
+export { isLoopbackAddress, webUiSection, type WebUiValues } from "./sections/web_ui.ts";
 export { coreSections, registerCoreSections } from "./sections/mod.ts";
 export * from "./sections/server.ts";
 export * from "./sections/statistics.ts";

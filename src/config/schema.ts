@@ -21,6 +21,7 @@ export type SectionKind =
   | "handler"
   | "log-handler"
   | "metrics"
+  | "web-ui"
   | (string & Record<never, never>);
 
 /** One key a section accepts. */

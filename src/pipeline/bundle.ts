@@ -3,6 +3,7 @@
  * @module
  */
 
+import type { ExplainRecorder } from "./explain.ts";
 import {
   addressKindOfText,
   ClientIdOption,
@@ -50,6 +51,11 @@ export class TransactionBundle {
   };
   /** The relay-reply layers mirroring {@link TransactionBundle.incomingRelayMessages}. */
   outgoingRelayMessages: RelayReplyMessage[] = [];
+  /**
+   * Set only while the request is explained (a dry run): handlers with something to report
+   * (the source they asked) tell it here, and skip side effects (a rate-limit token).
+   */
+  explain?: ExplainRecorder;
 
   /**
    * Create a bundle from the message as wrapped by the server (a relay-forward whose peer is the

@@ -20,6 +20,12 @@ export abstract class Filter {
   abstract describe(): string;
 
   /**
+   * What the condition looked at in `bundle`, for explain (e.g. `link address 2001:db8::1`).
+   * Only called when a request is explained.
+   */
+  explainMatch?(bundle: TransactionBundle): string;
+
+  /**
    * Append the handlers that apply to `bundle` to `out`: nested filters' handlers first (most
    * specific scope first), then this filter's own.
    */

@@ -16,6 +16,7 @@ import {
   type ClientServerMessage,
   ConfirmMessage,
   DeclineMessage,
+  describeMessage,
   DHCPV6_CLIENT_PORT,
   DHCPV6_SERVER_PORT,
   type Duid,
@@ -46,6 +47,7 @@ import {
   SolicitMessage,
   StatusCode,
   StatusCodeOption,
+  toHex,
   ValidationError,
   type Writer,
 } from "../protocol/mod.ts";
@@ -67,6 +69,15 @@ import {
   ReplyWithStatus,
   UseMulticast,
 } from "./errors.ts";
+import {
+  type ExplainHandlerStep,
+  ExplainRecorder,
+  type ExplainTrace,
+  PHASE_NAMES,
+  signalText,
+  TracedHandler,
+  traceFilters,
+} from "./explain.ts";
 import type { Filter } from "./filter.ts";
 import { Handler } from "./handler.ts";
 import { setLogClient } from "./log_context.ts";
@@ -636,6 +647,110 @@ export class MessageHandler {
   }
 
   /**
+   * Explain how this pipeline answers `packet`, step by step (see explain.ts): which filters
+   * matched and why, which handlers ran in which phase and what each changed, which assignment
+   * sources were asked and what they said, and the reply. A dry run: lookups are real, but
+   * nothing is counted, no `analyse-post` handler runs (they record leases) and handlers skip
+   * their side effects. Lookups wait at most `timeoutMs` each.
+   */
+  async explain(packet: IncomingPacket, timeoutMs = 1000): Promise<ExplainTrace> {
+    const trace: ExplainTrace = {
+      request: { summary: "", interface: packet.interfaceName },
+      outcome: "unparsable",
+      filters: [],
+      handlers: [],
+      sources: [],
+      dryRun: [],
+    };
+    let bundle: TransactionBundle;
+    try {
+      bundle = bundleFromPacket(packet, this.options.allowRapidCommit ?? false);
+    } catch (e) {
+      if (!(e instanceof ParseError || e instanceof ValidationError)) throw e;
+      trace.request.summary = `${packet.data.length} bytes from ${packet.source}`;
+      trace.reason = `the server drops it as unparsable: ${e.message}`;
+      return trace;
+    }
+    const recorder = new ExplainRecorder();
+    bundle.explain = recorder;
+    trace.request.summary = String(bundle);
+    trace.request.message = describeMessage(bundle.incomingMessage);
+    const scopes = new Map<Handler, string>();
+    for (const h of this.#setup) scopes.set(h, "built-in");
+    for (const h of this.#cleanup) scopes.set(h, "built-in");
+    traceFilters(this.options.filters, bundle, trace.filters, scopes);
+    const phases = new PhaseLists(this.handlersFor(bundle));
+    const scopeOf = (h: Handler) => scopes.get(h) ?? "top level";
+    for (const h of phases.lookup) {
+      const step: ExplainHandlerStep = {
+        phase: PHASE_NAMES.lookup,
+        handler: h.constructor.name,
+        scope: scopeOf(h),
+        changes: [],
+        notes: [],
+      };
+      trace.handlers.push(step);
+      recorder.current = step;
+      const dropped = await explainLookup(h, bundle, timeoutMs);
+      recorder.current = undefined;
+      if (dropped) {
+        step.signal = dropped.reason;
+        trace.outcome = dropped.outcome;
+        trace.reason = `the request is dropped: lookup ${dropped.reason}`;
+        trace.sources = recorder.sources;
+        return trace;
+      }
+    }
+    const traced = new PhaseLists([]);
+    const wrap = (list: Handler[], phase: Exclude<keyof typeof PHASE_NAMES, "lookup">) =>
+      list.map((h) =>
+        new TracedHandler(
+          h,
+          phase,
+          scopeOf(h),
+          trace.handlers,
+          recorder,
+          phase === "analysePost"
+            ? "dry run: looks at the answer sent (records leases)"
+            : undefined,
+        )
+      );
+    traced.analysePre.push(...wrap(phases.analysePre, "analysePre"));
+    traced.pre.push(...wrap(phases.pre, "pre"));
+    traced.handle.push(...wrap(phases.handle, "handle"));
+    traced.post.push(...wrap(phases.post, "post"));
+    traced.analysePost.push(...wrap(phases.analysePost, "analysePost"));
+    if (phases.analysePost.length > 0) {
+      trace.dryRun.push(
+        `analyse-post not run: ${
+          phases.analysePost.map((h) => h.constructor.name).join(", ")
+        } (nothing is recorded)`,
+      );
+    }
+    trace.dryRun.push("nothing counted in the statistics");
+    let result: HandleResult;
+    try {
+      result = this.#run(bundle, { ...packet, id: "explain", replyWriter: undefined }, traced);
+    } catch (e) {
+      result = { outcome: "handling_error", replies: [], bundle };
+      recorder.signal ??= signalText(e);
+    }
+    closeMoreResponses(bundle.moreResponses);
+    bundle.moreResponses = undefined;
+    trace.outcome = result.outcome;
+    trace.sources = recorder.sources;
+    if (result.replies.length > 0 && bundle.response) {
+      trace.reply = {
+        type: bundle.response.name,
+        message: describeMessage(bundle.response),
+        hex: toHex(result.replies[0].data),
+      };
+    }
+    trace.reason = outcomeReason(result.outcome, recorder.signal, bundle);
+    return trace;
+  }
+
+  /**
    * Count `n` further messages sent for `result` (bulk leasequery messages streamed after the
    * first response) in `outgoing_packets`, under the request's statistics keys.
    */
@@ -833,6 +948,64 @@ const LOOKUP_DROPS: Record<LookupDrop, { counter: number; outcome: Outcome }> = 
   overflow: { counter: scalarIndex("lookup_overflows"), outcome: "lookup_overflow" },
 };
 const TIMED_OUT = Symbol("timed out");
+
+/** Why a request got `outcome`, for explain. */
+function outcomeReason(
+  outcome: Outcome,
+  signal: string | undefined,
+  bundle: TransactionBundle,
+): string | undefined {
+  const why = signal ? ` (${signal})` : "";
+  switch (outcome) {
+    case "reply":
+      return undefined;
+    case "for_other_server":
+      return `ignored: the request is for another server${why}`;
+    case "do_not_respond":
+      if (signal) return `ignored: a handler decided not to answer${why}`;
+      if (!responseFor(bundle.request)) {
+        return `ignored: the server does not answer ${bundle.request.name} messages`;
+      }
+      return "ignored: a Confirm without addresses gets no reply (RFC 8415 18.3.3)";
+    case "use_multicast":
+      return `answered with status UseMulticast: the client must use multicast${why}`;
+    case "status":
+      return `answered with a status code${why}`;
+    default:
+      return `not answered: ${outcome.replaceAll("_", " ")}${why}`;
+  }
+}
+
+/**
+ * Run `handler`'s lookup for explain, waiting at most `timeoutMs`: undefined when it answered,
+ * else what a real request would have become.
+ */
+async function explainLookup(
+  handler: Handler,
+  bundle: TransactionBundle,
+  timeoutMs: number,
+): Promise<{ outcome: Outcome; reason: string } | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const pending = handler.lookup!(bundle);
+    if (!pending) {
+      bundle.explain?.note("answered without waiting (nothing to ask, or cached)");
+      return undefined;
+    }
+    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+    });
+    if (await Promise.race([pending, deadline]) === TIMED_OUT) {
+      pending.catch(() => {});
+      return { outcome: "lookup_timeout", reason: `no answer within ${timeoutMs / 1000} s` };
+    }
+    return undefined;
+  } catch (e) {
+    return { outcome: "lookup_failure", reason: `failed: ${describe(e)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** An error as one line for the log. */
 function describe(e: unknown): string {

@@ -12,3 +12,4 @@ export * from "./statistics.ts";
 export * from "./extension_statistics.ts";
 export * from "./categories.ts";
 export * from "./message_handler.ts";
+export * from "./explain.ts";

@@ -56,6 +56,11 @@ export interface ControlCommands {
   reopenLogs(): Promise<CommandOutcome>;
   /** Stop the server (the reply is sent and the connection closed first). */
   shutdown(): void;
+  /**
+   * `explain JSON`: how the pipeline answers the request the JSON object describes (see
+   * `ExplainRequest`), as one JSON line; throws with the reason when it cannot.
+   */
+  explain?(request: string): Promise<string>;
 }
 
 /** Limits of the control socket. */
@@ -72,7 +77,7 @@ export interface ControlLimits {
 
 /** Default limits. */
 export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
-  maxLineLength: 1024,
+  maxLineLength: 16384,
   writeTimeoutMs: 10_000,
   idleTimeoutMs: 600_000,
   maxConnections: 64,
@@ -85,6 +90,7 @@ export const CONTROL_COMMANDS: readonly string[] = [
   "stats-json",
   "reload",
   "reopen-logs",
+  "explain",
   "shutdown",
   "quit",
 ];
@@ -408,7 +414,19 @@ export class ControlSocket {
       return true;
     }
     if (!command) return true;
-    log.debug("Received control command {command}", { command });
+    log.debug("Received control command {command}", { command: command.slice(0, 200) });
+    if (/^explain(\s|$)/.test(command) && this.commands.explain) {
+      // The arguments keep their case (hex, interface names): taken from the raw line.
+      const line = decoder.decode(new Uint8Array(raw)).replace(/\r$/, "").trim();
+      let answer: string;
+      try {
+        answer = (await this.commands.explain(line.slice("explain".length).trim())) + "\nOK\n";
+      } catch (e) {
+        answer = outcomeReply({ lines: [], failure: (e as Error)?.message ?? String(e) }, "OK");
+      }
+      await this.#write(conn, answer);
+      return true;
+    }
     switch (command) {
       case "help":
         await this.#write(

@@ -17,6 +17,7 @@ import { withRootSync } from "./privileges.ts";
 import { type Duid, duidFromBytes, type Writer } from "../protocol/mod.ts";
 import { getLogger } from "@logtape/logtape";
 import {
+  type ExplainTrace,
   type HandleResult,
   type IncomingPacket,
   type LookupControl,
@@ -31,6 +32,7 @@ import { installBuiltins, loadExtensions } from "../handlers/mod.ts";
 import { StaticAssignmentHandler } from "../handlers/static/handler.ts";
 
 import type { WirePacket, WireReply } from "./wire.ts";
+import { summarizeTransaction, TransactionBuffer, type TransactionSink } from "./transactions.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const I_HANDLING_ERRORS = scalarIndex("handling_errors");
@@ -187,6 +189,11 @@ export class Engine {
    */
   settled: (replies: WireReply[]) => void = () => {};
   readonly #lookups: EngineLookups;
+  /**
+   * Where summaries of the requests handled go (`<web-ui>` configured), else undefined: one
+   * check per request.
+   */
+  transactions?: TransactionSink;
   #parked = 0;
   #idle?: PromiseWithResolvers<void>;
 
@@ -206,14 +213,17 @@ export class Engine {
     serverDuid: Duid | Uint8Array,
     stats?: StatisticsStore,
     latency?: LatencyHistogram,
+    transactions?: TransactionSink,
   ): Promise<Engine> {
     const duid = serverDuid instanceof Uint8Array ? duidFromBytes(serverDuid) : serverDuid;
     const handler = buildMessageHandler(config, duid);
     await handler.workerInit();
-    return new Engine(handler, stats, latency, {
+    const engine = new Engine(handler, stats, latency, {
       max: config.maxLookupsInFlight,
       timeoutMs: config.lookupTimeout * 1000,
     });
+    if (config.webUi) engine.transactions = transactions ?? new TransactionBuffer();
+    return engine;
   }
 
   /** Requests parked until their lookups answer. */
@@ -240,6 +250,11 @@ export class Engine {
       }
     }
     return [...counts];
+  }
+
+  /** Explain how this engine answers `packet`, without side effects (see `MessageHandler`). */
+  explain(packet: IncomingPacket): Promise<ExplainTrace> {
+    return this.handler.explain(packet, this.#lookups.timeoutMs);
   }
 
   /**
@@ -288,6 +303,9 @@ export class Engine {
           parked = true;
           this.#park(result, p, start);
         } else {
+          if (this.transactions) {
+            this.transactions.add(summarizeTransaction(result, p, performance.now() - start));
+          }
           for (const r of result.replies) {
             out.push({
               listener: p.listener,
@@ -321,6 +339,9 @@ export class Engine {
     const { listener, id, source } = p;
     pending.then((result) => {
       this.latency.observe((performance.now() - start) / 1000);
+      if (this.transactions) {
+        this.transactions.add(summarizeTransaction(result, p, performance.now() - start));
+      }
       const replies: WireReply[] = [];
       for (const r of result.replies) {
         replies.push({ listener, data: r.data, destination: r.destination, port: r.port });

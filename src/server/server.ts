@@ -48,6 +48,13 @@ import {
   statisticsEntries,
 } from "./stats_output.ts";
 import { TcpService } from "./tcp_service.ts";
+import { TransactionRing } from "./transactions.ts";
+import { RateHistory } from "./web_ui/rates.ts";
+import { readToken, WebUiServer } from "./web_ui/server.ts";
+import { searchSources } from "./web_ui/subscribers.ts";
+import { scalarIndex } from "../pipeline/mod.ts";
+import type { ExplainTrace } from "../pipeline/mod.ts";
+import { explainPacket, type ExplainRequest, ExplainRequestError } from "./explain_request.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 
@@ -56,6 +63,10 @@ const REFUSED = "configuration refused; the running configuration stays in place
 const NOT_APPLIED = "the new configuration cannot be applied; the running configuration stays in " +
   "place";
 const STOPPING = "the server is stopping";
+/** How often the looking glass's chart samples the counters. */
+const RATE_SAMPLE_MS = 5000;
+const I_INCOMING = scalarIndex("incoming_packets");
+const I_OUTGOING = scalarIndex("outgoing_packets");
 
 /** How the server was started. */
 export interface ServerOptions {
@@ -109,8 +120,17 @@ export class Server {
   #stopped = false;
   /** Listeners open and handlers initialised (`/ready`). */
   #ready = false;
-  /** The last configuration load, start-up or reload (`/metrics`). */
-  #lastReload = { successful: false, time: 0 };
+  /** The last configuration load, start-up or reload (`/metrics`), and its errors. */
+  #lastReload = { successful: false, time: 0, errors: [] as string[] };
+  /** When the server started (milliseconds since the epoch). */
+  readonly #startedAt = Date.now();
+  /** Recent transactions for the looking glass (filled only with `<web-ui>`). */
+  readonly #ring = new TransactionRing();
+  /** Requests and replies per second for the looking glass's chart. */
+  readonly #rates = new RateHistory();
+  #rateTimer?: ReturnType<typeof setInterval>;
+  /** The looking glass, when `<web-ui>` is configured. */
+  #webUi?: WebUiServer;
   readonly #stoppedPromise = Promise.withResolvers<void>();
   /** The configuration files as read (as root) at the last successful load, for the workers. */
   #configFiles: Record<string, string> = {};
@@ -125,6 +145,7 @@ export class Server {
     failure: (message) => this.#failures.exception(message),
     logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
     queueFull: (id) => this.#failures.queueFull(id),
+    transactions: (records) => this.#ring.addAll(records),
   };
 
   /** Create a server (nothing happens until {@link Server.start}). */
@@ -136,6 +157,7 @@ export class Server {
         reload: () => this.reload(),
         reopenLogs: () => this.reopenLogs(),
         shutdown: () => void this.stop(),
+        explain: (request) => this.explainJson(request),
       },
       metrics: () => this.metricsSources(),
       health: () => ({ live: !this.#stopped, ready: this.#ready && !this.#stopped }),
@@ -159,7 +181,7 @@ export class Server {
       loadServerConfigAsync(configPath, configText, hostChecks, reader.readFile)
     );
     this.#configFiles = reader.files;
-    this.#lastReload = { successful: true, time: Date.now() / 1000 };
+    this.#lastReload = { successful: true, time: Date.now() / 1000, errors: [] };
     await logSystem.apply(config.logging, this.options.logLevel);
     this.#entries = statisticsEntries(config);
     const interfaces = hostInterfaces();
@@ -183,6 +205,8 @@ export class Server {
     // The control socket and the metrics endpoint are opened while still root.
     rollback.defer(() => this.#endpoints.close());
     await step(() => this.#endpoints.open(config));
+    rollback.defer(() => this.#stopWebUi());
+    await step(() => this.#startWebUi(config));
     if (Deno.uid() === 0) {
       const done = await step(
         () => dropPrivileges(config.user, config.group),
@@ -223,8 +247,82 @@ export class Server {
       serverDuid: this.serverDuid,
       stats: this.stats,
       latency: this.latency,
+      transactions: config.webUi ? this.#ring : undefined,
     };
   }
+
+  /** Open the looking glass `config` asks for (as root: the token file may be root's only). */
+  #startWebUi(config: ServerConfig): void {
+    const w = config.webUi;
+    if (!w) return;
+    const token = w.tokenFile ? withRootSync(() => readToken(w.tokenFile!)) : undefined;
+    try {
+      this.#webUi = withRootSync(() => WebUiServer.start(w.address, w.port, token, this.#glass));
+    } catch (e) {
+      throw new Error(
+        `cannot serve the web UI on [${w.address}]:${w.port}: ${(e as Error).message}`,
+      );
+    }
+    log.info("Looking glass on http://{host}:{port}/", {
+      host: w.address.includes(":") ? `[${w.address}]` : w.address,
+      port: this.#webUi.addr.port,
+    });
+    this.#rateTimer ??= setInterval(() => this.#sampleRates(), RATE_SAMPLE_MS);
+    this.#sampleRates();
+  }
+
+  async #stopWebUi(): Promise<void> {
+    clearInterval(this.#rateTimer);
+    this.#rateTimer = undefined;
+    await this.#webUi?.stop();
+    this.#webUi = undefined;
+  }
+
+  #sampleRates(): void {
+    const global = this.stats.sets.get("global");
+    if (global) this.#rates.sample(Date.now(), global[I_INCOMING], global[I_OUTGOING]);
+  }
+
+  /** The looking glass's address, when `<web-ui>` is configured. */
+  get webUiAddr(): Deno.NetAddr | undefined {
+    return this.#webUi?.addr;
+  }
+
+  /** What the looking glass shows. */
+  readonly #glass = {
+    overview: () => {
+      const io = this.#io;
+      const config = this.config;
+      return {
+        duid: toHex(this.serverDuid.toBytes()),
+        version: VERSION,
+        startedAt: this.#startedAt,
+        configFile: this.options.configText === undefined
+          ? this.options.configPath
+          : `${this.options.configPath} (embedded)`,
+        lastReload: { ...this.#lastReload, time: this.#lastReload.time * 1000 },
+        listeners: [
+          ...(io?.plans.map((p) => `${p.description} (port ${p.port})`) ?? []),
+          ...config.listeners.filter((l) => l.type === "listen-tcp").map((l) =>
+            `tcp ${l.name ?? ""} (bulk leasequery)`
+          ),
+        ],
+        workers: io
+          ? `${io.kind} I/O backend, workers ${config.workers}${
+            io.threadsNote ? ` ${io.threadsNote.trim()}` : ""
+          }`
+          : "not running",
+      };
+    },
+    statsJson: () => this.statsJson(),
+    rates: () => this.#rates.series(),
+    transactions: async () => {
+      await this.#io?.flushStats();
+      return this.#ring;
+    },
+    searchSources: () => searchSources(this.config.root),
+    explain: (request: ExplainRequest) => this.explain(request),
+  };
 
   /** The metrics endpoint address, when `<metrics>` is configured. */
   get metricsAddr(): Deno.NetAddr | undefined {
@@ -261,6 +359,34 @@ export class Server {
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
     return formatStatsJson(this.stats, this.#entries, extensionStatistics);
+  }
+
+  /**
+   * Explain how the running pipeline answers `request` (a dry run: nothing is committed or
+   * counted). Throws {@link ExplainRequestError} when the request cannot be built.
+   */
+  async explain(request: ExplainRequest): Promise<ExplainTrace> {
+    const io = this.#io;
+    if (!io) throw new Error("the server is not answering requests");
+    const packet = explainPacket(request, io.plans, this.serverDuid);
+    return await io.explain(packet, (this.config.lookupTimeout + 2) * 1000);
+  }
+
+  /** `explain` on the control socket: a JSON object in, the trace as one JSON line out. */
+  async explainJson(text: string): Promise<string> {
+    let request: ExplainRequest;
+    try {
+      request = text === "" ? {} : JSON.parse(text);
+    } catch {
+      throw new ExplainRequestError("explain takes one JSON object (see dhcpkit ctl explain)");
+    }
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
+      throw new ExplainRequestError("explain takes one JSON object (see dhcpkit ctl explain)");
+    }
+    for (const [k, v] of Object.entries(request)) {
+      if (typeof v !== "string") throw new ExplainRequestError(`explain: ${k} must be a string`);
+    }
+    return JSON.stringify(await this.explain(request));
   }
 
   /** Report an error nothing caught; counted towards `max-exceptions` like any other. */
@@ -307,7 +433,11 @@ export class Server {
       outcome = { lines: errorLines(e), failure: NOT_APPLIED };
     }
     if (outcome.failure !== STOPPING) {
-      this.#lastReload = { successful: outcome.failure === undefined, time: Date.now() / 1000 };
+      this.#lastReload = {
+        successful: outcome.failure === undefined,
+        time: Date.now() / 1000,
+        errors: outcome.failure === undefined ? [] : [...outcome.lines, outcome.failure],
+      };
     }
     return { lines: [...logs.lines, ...outcome.lines], failure: outcome.failure };
   }
@@ -374,9 +504,20 @@ export class Server {
     // Log files and the control socket take root for their synchronous file-system steps only.
     await logSystem.apply(config.logging, this.options.logLevel);
     await this.#endpoints.reload(config);
+    await this.#reloadWebUi(config);
     this.#pidFile.update(this.options.pidFile ?? config.pidFile);
     log.info("Configuration reloaded");
     return { lines: [] };
+  }
+
+  /** Move, start or stop the looking glass as the new configuration says; failures are logged. */
+  async #reloadWebUi(config: ServerConfig): Promise<void> {
+    await this.#stopWebUi();
+    try {
+      this.#startWebUi(config);
+    } catch (e) {
+      log.error("{error}", { error: (e as Error).message });
+    }
   }
 
   /** Stop serving, answer what waits for lookups, release everything, remove the PID file. */
@@ -390,6 +531,7 @@ export class Server {
     const io = this.#io;
     this.#io = undefined;
     await this.#endpoints.close();
+    await this.#stopWebUi();
     await io?.stop();
     this.#pidFile.remove();
     await logSystem.close();

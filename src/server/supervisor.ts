@@ -14,6 +14,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import type { ExplainTrace, IncomingPacket } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
 import {
   CTL_PENDING,
@@ -82,6 +83,9 @@ export class WorkerThread {
   dead = false;
   /** Resolves once it stopped (or died). */
   readonly stopped: PromiseWithResolvers<void> = Promise.withResolvers();
+  /** Callers waiting for an explanation, by number. */
+  explainWaiters: Map<number, (answer: { trace?: ExplainTrace; error?: string }) => void> =
+    new Map();
   /** Callers waiting for its statistics, by flush number. */
   flushWaiters: Array<{ seq: number; resolve: () => void }> = [];
 
@@ -234,6 +238,10 @@ export class Supervisor {
       case "flushed":
         w.flushed(m.seq);
         break;
+      case "explained":
+        w.explainWaiters.get(m.seq)?.(m);
+        w.explainWaiters.delete(m.seq);
+        break;
       case "stopped":
         w.stopped.resolve();
         break;
@@ -249,6 +257,8 @@ export class Supervisor {
     w.dead = true;
     w.stopped.resolve();
     w.flushed();
+    for (const resolve of w.explainWaiters.values()) resolve({ error: `the worker died: ${why}` });
+    w.explainWaiters.clear();
     const label = this.options.label;
     this.events.failure(`${label} ${w.id} died: ${why}`);
     const pending = this.#reload;
@@ -356,6 +366,33 @@ export class Supervisor {
       new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
     ]);
     clearTimeout(timer);
+  }
+
+  /**
+   * Have one worker explain how its engine answers `packet` (a dry run); rejects when no worker
+   * is ready or it does not answer within `timeoutMs`.
+   */
+  async explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace> {
+    const w = this.#workers.find((w) => w.ready && !w.dead);
+    if (!w) throw new Error(`no ${this.options.label} is ready`);
+    const seq = ++this.#flushSeq;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const answer = await new Promise<{ trace?: ExplainTrace; error?: string }>((resolve) => {
+        w.explainWaiters.set(seq, resolve);
+        timer = setTimeout(() => {
+          w.explainWaiters.delete(seq);
+          resolve({
+            error: `the ${this.options.label} did not answer within ${timeoutMs / 1000} s`,
+          });
+        }, timeoutMs);
+        w.post({ kind: "explain", seq, packet });
+      });
+      if (!answer.trace) throw new Error(answer.error ?? "no explanation");
+      return answer.trace;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

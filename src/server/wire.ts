@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { ExtensionStatisticsDelta } from "../pipeline/mod.ts";
+import type { ExplainTrace, ExtensionStatisticsDelta, IncomingPacket } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
+import type { TransactionRecord } from "./transactions.ts";
 
 /** A received packet as handed to an engine (and sent to a `deno` backend worker). */
 export interface WirePacket {
@@ -139,6 +140,8 @@ export type ToWorker =
   | { kind: "flush"; seq: number }
   /** Requests to answer (`deno` backend workers). */
   | { kind: "batch"; packets: WirePacket[] }
+  /** Explain how the engine in use answers `packet` (a dry run), then answer `explained`. */
+  | { kind: "explain"; seq: number; packet: IncomingPacket }
   /** Stop: answer what waits for lookups, close the engines, answer `stopped`. */
   | { kind: "stop" };
 
@@ -149,6 +152,8 @@ export interface StatsDelta {
   latency?: number[];
   /** What extensions counted in the worker (see ExtensionStatistics.drain), when anything. */
   extensions?: ExtensionStatisticsDelta;
+  /** Summaries of the requests handled, when `<web-ui>` records them (see transactions.ts). */
+  transactions?: TransactionRecord[];
 }
 
 /** Worker → main thread. */
@@ -160,6 +165,8 @@ export type FromWorker =
   | { kind: "reload-error"; generation: number; message: string }
   | { kind: "committed"; generation: number }
   | { kind: "flushed"; seq: number }
+  /** The answer to `explain`: the trace, or why there is none. */
+  | { kind: "explained"; seq: number; trace?: ExplainTrace; error?: string }
   | ({ kind: "stats" } & StatsDelta)
   /** `count` packets of batches answered (0: requests that waited for lookups). */
   | ({ kind: "done"; count: number; replies: WireReply[] } & StatsDelta)

@@ -10,7 +10,8 @@
 
 import { extensionStatistics, type ExtensionStatisticsDelta } from "../pipeline/mod.ts";
 import type { Engine } from "./engine.ts";
-import { describeError, runWorker, type WorkerRuntime } from "./worker_setup.ts";
+import { describeError, drainTransactions, runWorker, type WorkerRuntime } from "./worker_setup.ts";
+import type { TransactionRecord } from "./transactions.ts";
 import type { FromWorker, WireReply } from "./wire.ts";
 
 /** Send replies with what `engine` counted; `count` batch packets are done (for the pool). */
@@ -18,14 +19,24 @@ function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: Wi
   let stats: Array<[string, number[]]> = [];
   let latency: number[] | undefined;
   let extensions: ExtensionStatisticsDelta = [];
+  let transactions: TransactionRecord[] | undefined;
   try {
     stats = engine.stats.drain();
     latency = engine.latency.drain();
     extensions = extensionStatistics.drain();
+    transactions = drainTransactions(engine);
   } catch (e) {
     runtime.post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
   }
-  const message: FromWorker = { kind: "done", count, replies, stats, latency, extensions };
+  const message: FromWorker = {
+    kind: "done",
+    count,
+    replies,
+    stats,
+    latency,
+    extensions,
+    transactions,
+  };
   try {
     runtime.post(message, [...new Set(replies.map((r) => r.data.buffer as ArrayBuffer))]);
   } catch {

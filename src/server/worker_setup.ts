@@ -13,6 +13,7 @@ import { installSharedBuffers } from "../handlers/shared_memory.ts";
 import { extensionStatistics } from "../pipeline/mod.ts";
 import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
+import { TransactionBuffer, type TransactionRecord } from "./transactions.ts";
 import {
   CTL_PENDING,
   type EngineInit,
@@ -21,6 +22,14 @@ import {
   type WireReply,
   type WorkerSettings,
 } from "./wire.ts";
+
+/** The summaries `engine` recorded since the last time, if any. */
+export function drainTransactions(engine: Engine): TransactionRecord[] | undefined {
+  const sink = engine.transactions;
+  if (!(sink instanceof TransactionBuffer)) return undefined;
+  const records = sink.drain();
+  return records.length ? records : undefined;
+}
 
 /** The init message of a worker. */
 export type InitMessage = Extract<ToWorker, { kind: "init" }>;
@@ -95,7 +104,10 @@ export class WorkerRuntime {
     try {
       const stats = e.stats.drain();
       const latency = e.latency.drain();
-      if (stats.length || latency) this.post({ kind: "stats", stats, latency });
+      const transactions = drainTransactions(e);
+      if (stats.length || latency || transactions) {
+        this.post({ kind: "stats", stats, latency, transactions });
+      }
     } catch (error) {
       this.post({ kind: "exception", message: `collecting statistics: ${describeError(error)}` });
     }
@@ -183,6 +195,17 @@ export class WorkerRuntime {
       case "batch":
         this.role.batch?.(this, message);
         break;
+      case "explain": {
+        const engine = this.engine;
+        try {
+          if (!engine) throw new Error("the worker has no engine");
+          const trace = await engine.explain(message.packet);
+          this.post({ kind: "explained", seq: message.seq, trace });
+        } catch (e) {
+          this.post({ kind: "explained", seq: message.seq, error: describeError(e) });
+        }
+        break;
+      }
       case "stop":
         this.role.stop(this);
         break;

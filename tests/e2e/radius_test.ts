@@ -5,7 +5,8 @@
  * - a relayed Solicit with a Remote-ID gets the address, prefix and DNS servers FreeRADIUS
  *   returns; a line with only a prefix gets NoAddrsAvail for its IA_NA; a rejected line gets
  *   NoAddrsAvail / NoPrefixAvail; a repeat within `cache-ttl` is answered from the cache (the
- *   radius request counter of `ctl stats-json` stays the same);
+ *   radius request counter of `ctl stats-json` stays the same); `ctl explain` shows the cached
+ *   RADIUS answer and counts nothing;
  * - FreeRADIUS stopped: the request gets no answer, the server stays up (it answers an
  *   Information-Request) and counts `radius_timeouts`; once FreeRADIUS is back, answers resume;
  * - `dhclient -6 -P` through ISC `dhcrelay -6 -I` is delegated the prefix FreeRADIUS has for the
@@ -175,6 +176,31 @@ radiusTest(
         text.includes(`- radius_requests{server="${radius.serverKey}"}: 3`),
         text,
       );
+
+      // ctl explain shows the RADIUS answer the request gets, and counts nothing.
+      const explained = JSON.parse(
+        (await sendControlCommand(
+          server.configPath + ".sock",
+          `explain ${
+            JSON.stringify({
+              duid: "00030001020000000099", // the client of the "remote" Solicit
+              remoteId: "9:remote-user",
+              linkAddress: "2001:db8:1::1",
+            })
+          }`,
+        )).output.join(""),
+      );
+      assert.equal(explained.outcome, "reply");
+      assert.equal(explained.sources.length, 1);
+      assert.equal(explained.sources[0].source, "RADIUS");
+      assert.deepEqual(explained.sources[0].asked, ["User-Name remote-user"]);
+      assert.match(
+        explained.sources[0].result,
+        /^cached answer: Access-Accept, address 2001:db8:5::10, prefix 2001:db8:500::\/56/,
+      );
+      const unchanged = await statsJson(server);
+      assert.equal(series(unchanged, "radius_cache_hits"), 1, "explain counts no cache hit");
+      assert.equal(series(unchanged, "radius_requests", label), 3);
     }),
 );
 

@@ -94,6 +94,7 @@ Deno.test("control protocol: greeting, help, case, empty lines, OK / OK: / UNKNO
         "  stats-json",
         "  reload",
         "  reopen-logs",
+        "  explain",
         "  shutdown",
         "  quit",
         "OK",
@@ -205,7 +206,7 @@ Deno.test("control socket: stale socket replaced; non-socket, live socket, missi
     assert.match(refused.stderr, /no server is listening on control socket/);
     const replaced = await ControlSocket.open(stale, commands);
     replaced.serve();
-    assert.equal((await sendControlCommand(stale, "help")).output.length, 8);
+    assert.equal((await sendControlCommand(stale, "help")).output.length, 9);
 
     // The same path while it is alive.
     await assert.rejects(ControlSocket.open(stale, commands), /in use/);

@@ -233,7 +233,7 @@ Deno.test("serve -c overrides control-socket", async () => {
     assert.equal(help.code, 0);
     assert.equal(
       help.stdout,
-      "Recognised commands:\n  help\n  stats\n  stats-json\n  reload\n  reopen-logs\n  shutdown\n" +
+      "Recognised commands:\n  help\n  stats\n  stats-json\n  reload\n  reopen-logs\n  explain\n  shutdown\n" +
         "  quit\n",
     );
   } finally {

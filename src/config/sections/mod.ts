@@ -12,6 +12,7 @@ import { consoleSection, fileSection, loggingSection, syslogSection } from "./lo
 import { serverSection } from "./server.ts";
 import { statisticsSection } from "./statistics.ts";
 import { metricsSection } from "./metrics.ts";
+import { webUiSection } from "./web_ui.ts";
 
 /** The core section types, in documentation order. */
 export const coreSections = [
@@ -29,6 +30,7 @@ export const coreSections = [
   listenUnicastSection,
   listenTcpSection,
   metricsSection,
+  webUiSection,
 ] as const;
 
 /** Describe the built-in section kinds and register the core section types (idempotent). */
@@ -75,6 +77,10 @@ export function registerCoreSections(registry: SchemaRegistry): void {
   registry.registerKind("metrics", {
     title: "Metrics",
     description: "The optional `<metrics>` section: statistics over HTTP for Prometheus.",
+  });
+  registry.registerKind("web-ui", {
+    title: "Looking glass",
+    description: "The optional `<web-ui>` section: a read-only web site for the helpdesk.",
   });
   for (const spec of coreSections) registry.register(spec);
 }

@@ -289,5 +289,6 @@ export const serverSection = defineSection<ServerValues>({
     { kind: "filter" },
     { kind: "handler" },
     { kind: "metrics", max: 1 },
+    { kind: "web-ui", max: 1 },
   ],
 });

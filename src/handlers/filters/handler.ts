@@ -74,6 +74,11 @@ export class SubnetFilter extends Filter {
     return inPrefix(this.#prefix, linkAddressBytes(bundle));
   }
 
+  /** The link address compared. */
+  override explainMatch(bundle: TransactionBundle): string {
+    return `link address ${bundle.linkAddress}`;
+  }
+
   /** `subnet <prefix>`. */
   describe(): string {
     return `subnet ${this.#prefix.text}`;
@@ -100,6 +105,11 @@ export class SubnetGroupFilter extends Filter {
     return this.outside;
   }
 
+  /** The link address compared. */
+  override explainMatch(bundle: TransactionBundle): string {
+    return `link address ${bundle.linkAddress}`;
+  }
+
   /** `subnet-group <prefix>, ...` (`subnet-group outside ...`). */
   describe(): string {
     const where = this.outside ? "outside " : "";
@@ -117,6 +127,11 @@ export class MarkedWithFilter extends Filter {
   /** True when the request has the mark. */
   match(bundle: TransactionBundle): boolean {
     return bundle.marks.has(this.mark);
+  }
+
+  /** The request's marks. */
+  override explainMatch(bundle: TransactionBundle): string {
+    return `marks ${[...bundle.marks].join(", ") || "none"}`;
   }
 
   /** `marked-with <mark>`. */
@@ -146,6 +161,12 @@ export class ElapsedTimeFilter extends Filter {
     if (!option) return false;
     const t = option.elapsedTime;
     return t > this.#above && t < this.#below;
+  }
+
+  /** The request's elapsed time. */
+  override explainMatch(bundle: TransactionBundle): string {
+    const option = bundle.request.getOption(ElapsedTimeOption);
+    return option ? `elapsed time ${option.elapsedTime / 100} s` : "no Elapsed Time option";
   }
 
   /** `elapsed-time more-than Ns less-than Ns`. */

@@ -204,13 +204,15 @@ export class RadiusAssignmentHandler extends Handler {
     }
     const cached = this.#cache.get(query.key);
     if (cached) {
-      this.statistics.cacheHit();
+      if (bundle.explain) explainAnswer(bundle, query.userName, cached, "cached answer");
+      else this.statistics.cacheHit();
       bundle.handlerData.set(this, cached);
       return undefined;
     }
-    if (this.#cache.isPending(query.key)) this.statistics.shared();
+    if (this.#cache.isPending(query.key) && !bundle.explain) this.statistics.shared();
     return this.#cache.fetch(query.key, () => this.#ask(query)).then(
       (answer) => {
+        if (bundle.explain) explainAnswer(bundle, query.userName, answer, "answer");
         bundle.handlerData.set(this, answer);
       },
       (error) => {
@@ -290,4 +292,29 @@ function describe(answer: RadiusAnswer): string {
   if (answer.dnsServers.length) parts.push(`DNS ${answer.dnsServers.join(" ")}`);
   if (answer.sessionTimeout !== undefined) parts.push(`Session-Timeout ${answer.sessionTimeout}`);
   return `accept: ${parts.join(", ")}`;
+}
+
+/** Tell explain what RADIUS answered for `userName`. */
+function explainAnswer(
+  bundle: TransactionBundle,
+  userName: string,
+  answer: RadiusAnswer,
+  what: string,
+): void {
+  const { address, prefix } = answer.assignment;
+  const parts = answer.accepted
+    ? [
+      "Access-Accept",
+      `address ${address ?? "none"}`,
+      `prefix ${prefix?.toString() ?? "none"}`,
+      ...(answer.dnsServers.length ? [`DNS ${answer.dnsServers.join(", ")}`] : []),
+      ...(answer.sessionTimeout !== undefined ? [`Session-Timeout ${answer.sessionTimeout}`] : []),
+    ]
+    : ["Access-Reject"];
+  bundle.explain!.source({
+    handler: "RadiusAssignmentHandler",
+    source: "RADIUS",
+    asked: [`User-Name ${userName}`],
+    result: `${what}: ${parts.join(", ")}`,
+  });
 }

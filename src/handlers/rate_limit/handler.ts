@@ -91,6 +91,10 @@ export class RateLimitHandler extends Handler {
   override pre(bundle: TransactionBundle): void {
     this.#table ??= new SharedTokenBuckets(sharedBuffer(RATE_LIMIT_BUFFER));
     const key = rateLimitKey(bundle, this.key);
+    if (bundle.explain) {
+      bundle.explain.note(`dry run: no token taken from the bucket of ${key}`);
+      return;
+    }
     const now = BigInt(Math.floor(this.now() * 1000));
     if (!this.#table.take(`${this.id}|${key}`, this.#interval, this.#tolerance, now)) {
       throw new CannotRespond(`rate limit reached for ${key}`);

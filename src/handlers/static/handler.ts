@@ -108,6 +108,7 @@ export class StaticAssignmentHandler extends Handler {
     } else {
       found = source.lookup(candidateIds(bundle));
     }
+    if (bundle.explain) this.#explain(bundle, source, found);
     log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
       bundle: String(bundle),
       ids: candidateIds(bundle).join(", "),
@@ -116,6 +117,30 @@ export class StaticAssignmentHandler extends Handler {
         : "none",
     }));
     return found;
+  }
+
+  /** Tell explain which keys were asked and which one had the assignment. */
+  #explain(bundle: TransactionBundle, source: AnyAssignmentSource, found?: Assignment): void {
+    const asked = candidateIds(bundle);
+    let key: string | undefined;
+    if (found && !isAsyncSource(source)) {
+      key = asked.find((id) =>
+        (source.lookupOne ? source.lookupOne(id) : source.lookup([id])) !== undefined
+      );
+    }
+    const location = key === undefined ? undefined : source.locate?.(key);
+    bundle.explain!.source({
+      handler: this.constructor.name,
+      source: source.description,
+      asked,
+      key,
+      location,
+      result: found
+        ? `address ${found.address ?? "none"}, prefix ${found.prefix?.toString() ?? "none"}${
+          key ? ` (key ${key}${location ? ` at ${location}` : ""})` : ""
+        }`
+        : "no assignment for any key",
+    });
   }
 
   /** Answer the request's IAs. */

@@ -24,6 +24,12 @@ export interface AssignmentSourceInfo {
    */
   count?(): number;
 
+  /**
+   * Where the assignment of canonical key `key` is kept, for explain: `FILE:LINE` for a CSV
+   * file, the database and key otherwise.
+   */
+  locate?(key: string): string | undefined;
+
   /** Release the storage (close connections). */
   close(): void | Promise<void>;
 }

@@ -6,13 +6,20 @@
  */
 
 import type { ServerConfig } from "../../config/mod.ts";
-import type { ExtensionStatisticsDelta, StatisticsStore } from "../../pipeline/mod.ts";
+import type {
+  ExplainTrace,
+  ExtensionStatisticsDelta,
+  IncomingPacket,
+  StatisticsStore,
+} from "../../pipeline/mod.ts";
 import type { Duid } from "../../protocol/mod.ts";
 import type { Engine } from "../engine.ts";
 import type { ListenerPlan } from "../listener_plan.ts";
 import type { LogLine } from "../log_outputs.ts";
 import type { LatencyHistogram } from "../metrics.ts";
 import type { EngineInit } from "../wire.ts";
+import type { TransactionSink } from "../transactions.ts";
+import type { TransactionRecord } from "../transactions.ts";
 import { DenoBackend } from "./deno_backend.ts";
 import { FfiBackend, ffiUnavailable } from "./ffi_backend.ts";
 
@@ -28,6 +35,8 @@ export interface BackendInit {
   stats: StatisticsStore;
   /** Where an engine of the main thread times requests. */
   latency: LatencyHistogram;
+  /** Where an engine of the main thread puts its transaction summaries (`<web-ui>`). */
+  transactions?: TransactionSink;
 }
 
 /** Where a backend reports. */
@@ -38,6 +47,8 @@ export interface IoEvents {
   latency(delta: number[]): void;
   /** What extensions counted in workers. */
   extensions(delta: ExtensionStatisticsDelta): void;
+  /** Summaries of requests handled in workers (`<web-ui>` configured). */
+  transactions?(records: TransactionRecord[]): void;
   /** An error nothing caught (counted towards `max-exceptions`). */
   failure(message: string): void;
   /** Log lines forwarded by workers. */
@@ -77,6 +88,11 @@ export interface IoBackend {
   reload(init: BackendInit): Promise<void>;
   /** Have the workers report what they counted so far. */
   flushStats(): Promise<void>;
+  /**
+   * Explain how the pipeline in use answers `packet` (a dry run, in a worker when there are
+   * workers); rejects when nothing answers within `timeoutMs`.
+   */
+  explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace>;
   /** Static assignments per source of the engines in use. */
   staticAssignments(): Array<[string, number]>;
   /**

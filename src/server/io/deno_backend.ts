@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
+import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
 import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor, type WorkerThread } from "../supervisor.ts";
 import { packetId, type WirePacket, type WireReply } from "../wire.ts";
@@ -173,7 +174,13 @@ export class DenoBackend implements IoBackend {
   }
 
   async #mainEngine(init: BackendInit): Promise<Engine> {
-    const engine = await Engine.create(init.config, init.serverDuid, init.stats, init.latency);
+    const engine = await Engine.create(
+      init.config,
+      init.serverDuid,
+      init.stats,
+      init.latency,
+      init.transactions,
+    );
     engine.settled = (replies) => this.#send(replies);
     this.#assignments = engine.staticAssignments();
     return engine;
@@ -229,6 +236,14 @@ export class DenoBackend implements IoBackend {
     }
   }
 
+  /** Explain `packet` with the engine in use. */
+  explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace> {
+    if (this.#engine) return this.#engine.explain(packet);
+    const supervisor = this.#pool?.supervisor;
+    if (!supervisor) return Promise.reject(new Error("the server is not answering yet"));
+    return supervisor.explain(packet, timeoutMs);
+  }
+
   async flushStats(): Promise<void> {
     await this.#pool?.supervisor.flush();
   }
@@ -281,6 +296,7 @@ class RequestPool {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
+        if (delta.transactions) events.transactions?.(delta.transactions);
       },
       failure: events.failure,
       logs: events.logs,
@@ -290,6 +306,7 @@ class RequestPool {
         if (m.stats.length) events.stats(m.stats);
         if (m.latency) events.latency(m.latency);
         if (m.extensions?.length) events.extensions(m.extensions);
+        if (m.transactions) events.transactions?.(m.transactions);
         if (m.replies.length) send(m.replies);
       },
       // Batches posted to a worker that died are lost; packets still queued go to the new one.

@@ -10,6 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
+import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
 import { ListenerError, type ListenerPlan, samePlans } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor } from "../supervisor.ts";
 import { CTL_EPFD, type IoListener } from "../wire.ts";
@@ -180,6 +181,7 @@ export class FfiBackend implements IoBackend {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
+        if (delta.transactions) events.transactions?.(delta.transactions);
       },
       failure: events.failure,
       logs: events.logs,
@@ -197,6 +199,13 @@ export class FfiBackend implements IoBackend {
   async reload(init: BackendInit): Promise<void> {
     await this.#supervisor!.reload(init.engine, { batchDelay: init.config.ioBatchDelay });
     this.#config = init.config;
+  }
+
+  /** Explain `packet` with the engine in use. */
+  explain(packet: IncomingPacket, timeoutMs: number): Promise<ExplainTrace> {
+    const supervisor = this.#supervisor;
+    if (!supervisor) return Promise.reject(new Error("the server is not answering yet"));
+    return supervisor.explain(packet, timeoutMs);
   }
 
   async flushStats(): Promise<void> {

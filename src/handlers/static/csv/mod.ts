@@ -135,6 +135,12 @@ export class CsvAssignmentSource implements AssignmentSource {
     return this.table.get(id);
   }
 
+  /** `FILE:LINE` of the row that assigns `key`. */
+  locate(key: string): string | undefined {
+    const line = this.table.lineOf(key);
+    return line === undefined ? undefined : `${this.path}:${line}`;
+  }
+
   /** Nothing to release. */
   close(): void {}
 }

@@ -81,6 +81,11 @@ export class SqliteAssignmentSource implements AssignmentSource {
     this.#db = db;
   }
 
+  /** The database and the row's key. */
+  locate(key: string): string {
+    return `${this.path} (row ${key})`;
+  }
+
   /** Description for logs. */
   get description(): string {
     return `SQLite database ${this.path}`;

@@ -1,0 +1,152 @@
+/**
+ * This checkout's request path against another checkout's, in one process, interleaved: the
+ * pipeline benchmark's workload (Solicits and Requests for IA_NA + IA_PD answered from a static
+ * CSV of 10,000 clients, through `Engine.handleBatch`, no sockets) run in alternating rounds on
+ * both engines, so that a busy or shared machine slows both alike. Prints the median
+ * microseconds per message of each and the median of the ratios of adjacent rounds; with `--web-ui` this checkout's engine also
+ * records transaction summaries (as with `<web-ui>` configured), to show what that costs.
+ *
+ *   deno run --allow-read --allow-write --allow-env --allow-sys bench/pipeline_ab.ts OTHER [ROUNDS] [--web-ui]
+ *
+ * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit).
+ * @module
+ */
+
+import { join, resolve } from "node:path";
+
+const args = Deno.args.filter((a) => !a.startsWith("--"));
+if (args.length < 1) {
+  console.error("usage: pipeline_ab.ts OTHER_CHECKOUT [ROUNDS] [--web-ui]");
+  Deno.exit(2);
+}
+const other = resolve(args[0]);
+const rounds = Number(args[1] ?? 41);
+const webUi = Deno.args.includes("--web-ui");
+const here = new URL("../", import.meta.url).pathname;
+
+const clients = 10_000;
+const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-ab-bench-" });
+const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+const rows = ["id,address,prefix"];
+for (let i = 0; i < clients; i++) {
+  rows.push(
+    `duid:0003000102000000${hex2(i >> 8)}${hex2(i & 255)},2001:db8:1:0:2::${i.toString(16)},` +
+      `2001:db8:ff${hex2(i >> 8)}:${hex2(i & 255)}00::/56`,
+  );
+}
+Deno.writeTextFileSync(`${dir}/assignments.csv`, rows.join("\n") + "\n");
+const conf = (extra: string) =>
+  `workers 0
+<duid-ll server-id>
+    hardware-type 1
+    link-layer-address 00:16:3e:00:00:08
+</duid-ll>
+<static-csv assignments.csv>
+    address-preferred-lifetime 3000
+    address-valid-lifetime 4000
+    prefix-preferred-lifetime 3000
+    prefix-valid-lifetime 4000
+</static-csv>
+<iana-timing-limits>
+    min-t1 1000
+</iana-timing-limits>
+${extra}`;
+Deno.writeTextFileSync(`${dir}/plain.conf`, conf(""));
+Deno.writeTextFileSync(`${dir}/web.conf`, conf("<web-ui>\n    port 8547\n</web-ui>\n"));
+
+/** One checkout's engine and messages (each checkout's own protocol classes). */
+async function side(root: string, confName: string) {
+  const m = (p: string) => import(join(root, p));
+  const handlers = await m("src/handlers/mod.ts");
+  const engineMod = await m("src/server/engine.ts");
+  const p = await m("src/protocol/mod.ts");
+  handlers.installBuiltins();
+  const config = engineMod.loadServerConfig(`${dir}/${confName}`, undefined, false);
+  const serverDuid = new p.LinkLayerDuid(1, p.fromHex("00163e000008"));
+  const engine = await engineMod.Engine.create(config, serverDuid);
+  const duid = (i: number) =>
+    new p.LinkLayerDuid(1, p.fromHex(`02000000${hex2(i >> 8)}${hex2(i & 255)}`));
+  const messages: Uint8Array[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const common = [new p.ClientIdOption(duid(i)), new p.ElapsedTimeOption(0)];
+    messages.push(p.serializeMessage(
+      new p.SolicitMessage(i, [
+        ...common,
+        new p.IANAOption(1, 3600, 5400),
+        new p.OptionRequestOption([23, 24]),
+        new p.IAPDOption(1, 3600, 5400),
+      ]),
+    ));
+    messages.push(p.serializeMessage(
+      new p.RequestMessage(i + 1, [
+        ...common,
+        new p.ServerIdOption(serverDuid),
+        new p.IANAOption(1, 3600, 5400),
+        new p.IAPDOption(1, 3600, 5400),
+      ]),
+    ));
+  }
+  const writer = new p.Writer(16384);
+  return { engine, messages, writer };
+}
+
+const ours = await side(here, webUi ? "web.conf" : "plain.conf");
+const theirs = await side(other, "plain.conf");
+
+/** Microseconds per message over `n` passes of the messages. */
+function round(s: Awaited<ReturnType<typeof side>>, passes: number): number {
+  const out: unknown[] = [];
+  let n = 0;
+  const start = performance.now();
+  for (let k = 0; k < passes; k++) {
+    for (const data of s.messages) {
+      s.engine.handleBatch(
+        [{
+          id: "#" + n++,
+          listener: 0,
+          data,
+          source: "2001:db8:1::2",
+          sourcePort: 546,
+          interfaceName: "eth0",
+          linkAddress: "2001:db8:1::1",
+          multicast: true,
+          marks: ["unmarked"],
+        }],
+        out,
+        s.writer,
+      );
+    }
+    out.length = 0;
+    // A worker drains its summaries with every statistics flush.
+    (s.engine as { transactions?: { drain?(): unknown } }).transactions?.drain?.();
+  }
+  return (1000 * (performance.now() - start)) / n;
+}
+
+round(ours, 3); // warm up both
+round(theirs, 3);
+const a: number[] = [], b: number[] = [], ratios: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  // Adjacent rounds, in alternating order, share whatever else the machine is doing.
+  let x: number, y: number;
+  if (r % 2 === 0) {
+    x = round(ours, 2);
+    y = round(theirs, 2);
+  } else {
+    y = round(theirs, 2);
+    x = round(ours, 2);
+  }
+  a.push(x);
+  b.push(y);
+  ratios.push(x / y);
+}
+const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+console.log(
+  `this checkout${webUi ? " (<web-ui> configured)" : ""}: ${median(a).toFixed(2)} us/message; ` +
+    `${other}: ${median(b).toFixed(2)} us/message; ratio ${median(ratios).toFixed(3)} ` +
+    `(median of ${rounds} paired ratios, rounds of 4,000 messages in alternating order, ` +
+    `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
+);
+await ours.engine.handler.close();
+await theirs.engine.handler.close();
+Deno.removeSync(dir, { recursive: true });
