@@ -13,7 +13,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../config/mod.ts";
-import { exportSharedBuffers } from "../handlers/shared_memory.ts";
+import { buildSharedData } from "../handlers/registry.ts";
+import { exportSharedBuffers, installSharedData } from "../handlers/shared_memory.ts";
 import { extensionStatistics, StatisticsStore } from "../pipeline/mod.ts";
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
@@ -194,7 +195,7 @@ export class Server {
     } else {
       log.warning("Not running as root: not changing user");
     }
-    await step(() => io.start(this.#init(config), this.#events));
+    await step(async () => io.start(await this.#init(config), this.#events));
     await step(() => this.#tcp.start(config, duid, io.engine ? () => io.engine : undefined));
     rollback.move(); // started: nothing to undo
     this.#io = io;
@@ -207,8 +208,13 @@ export class Server {
     });
   }
 
-  /** What an I/O backend builds its engines from, for `config`. */
-  #init(config: ServerConfig): BackendInit {
+  /**
+   * What an I/O backend builds its engines from, for `config`: the shared data (static CSV
+   * tables) is built here, once, for this thread's engines and every worker's.
+   */
+  async #init(config: ServerConfig): Promise<BackendInit> {
+    const sharedData = await buildSharedData(config.handlers);
+    installSharedData(sharedData);
     return {
       config,
       engine: {
@@ -219,6 +225,7 @@ export class Server {
         logLevel: wantedLevel(config.logging, this.options.logLevel),
         logMultiprocessing: config.logging.logMultiprocessing,
         sharedBuffers: exportSharedBuffers(),
+        sharedData,
       },
       serverDuid: this.serverDuid,
       stats: this.stats,
@@ -340,7 +347,7 @@ export class Server {
       rollback.defer(() => void (this.#configFiles = previousFiles));
       const sameBackend = config.ioBackend === this.config.ioBackend;
       if (sameBackend && current.canReload(plans, config)) {
-        await current.reload(this.#init(config));
+        await current.reload(await this.#init(config));
       } else {
         const fresh = next = createBackend(
           sameBackend ? current.kind : undefined,
@@ -348,7 +355,7 @@ export class Server {
         );
         withRootSync(() => fresh.open(plans, current));
         rollback.defer(() => fresh.stop());
-        await fresh.start(this.#init(config), this.#events);
+        await fresh.start(await this.#init(config), this.#events);
       }
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });
