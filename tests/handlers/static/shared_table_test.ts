@@ -162,3 +162,18 @@ Deno.test("shared table: the handler answers from the shared table, not the file
     cleanup();
   }
 });
+
+Deno.test("shared table: every row is found after the builder grew many times", () => {
+  const builder = new AssignmentTableBuilder();
+  const rows = 20_000;
+  for (let i = 0; i < rows; i++) {
+    // Keys of growing length, so the key bytes grow at other times than the rows.
+    assert.equal(builder.add(`interface-id:${"ab".repeat(i % 40)}${i}`, i + 2, "", ""), undefined);
+  }
+  const table = builder.build();
+  assert.equal(table.size, rows);
+  for (let i = 0; i < rows; i++) {
+    assert.equal(table.lineOf(`interface-id:${"ab".repeat(i % 40)}${i}`), i + 2);
+  }
+  assert.equal(table.lineOf(`interface-id:${rows}`), undefined);
+});

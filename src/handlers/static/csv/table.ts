@@ -198,16 +198,17 @@ export class AssignmentTableBuilder {
 
   /** The row of `key` (hash `hash`), or -1. */
   #find(key: string, hash: number): number {
-    const mask = this.#slots.length - 1;
+    const slots = this.#slots, hashes = this.#hashes, keyStarts = this.#keyStarts;
+    const keys = this.#keys, mask = slots.length - 1;
     for (let i = hash & mask;; i = (i + 1) & mask) {
-      const slot = this.#slots[i];
+      const slot = slots[i];
       if (slot === 0) return -1;
       const row = slot - 1;
-      if (this.#hashes[row] !== hash) continue;
-      const start = this.#keyStarts[row];
-      if (this.#keyStarts[row + 1] - start !== key.length) continue;
+      if (hashes[row] !== hash) continue;
+      const start = keyStarts[row];
+      if (keyStarts[row + 1] - start !== key.length) continue;
       let k = 0;
-      while (k < key.length && this.#keys[start + k] === key.charCodeAt(k)) k++;
+      while (k < key.length && keys[start + k] === key.charCodeAt(k)) k++;
       if (k === key.length) return row;
     }
   }
@@ -234,17 +235,26 @@ export class AssignmentTableBuilder {
     const hash = hashKey(key);
     const existing = this.#find(key, hash);
     if (existing >= 0) return this.#lines[existing];
-    for (let k = 0; k < key.length; k++) {
-      if (key.charCodeAt(k) > 0x7f) throw new Error(`canonical key is not ASCII: ${key}`);
-    }
     const row = this.#count;
-    this.#hashes = grown(this.#hashes, row + 1);
-    this.#keyStarts = grown(this.#keyStarts, row + 2);
-    this.#lines = grown(this.#lines, row + 1);
-    this.#rows = grown(this.#rows, (row + 1) * ROW_BYTES);
+    if (row === this.#hashes.length) {
+      // Every per-row array grows with the row count (key starts keep one more entry).
+      this.#hashes = grown(this.#hashes, row + 1);
+      this.#keyStarts = grown(this.#keyStarts, row + 2);
+      this.#lines = grown(this.#lines, row + 1);
+      this.#rows = grown(this.#rows, (row + 1) * ROW_BYTES);
+    } else if (row + 2 > this.#keyStarts.length) {
+      this.#keyStarts = grown(this.#keyStarts, row + 2);
+    }
     const start = this.#keyStarts[row];
-    this.#keys = grown(this.#keys, start + key.length);
-    for (let k = 0; k < key.length; k++) this.#keys[start + k] = key.charCodeAt(k);
+    if (start + key.length > this.#keys.length) {
+      this.#keys = grown(this.#keys, start + key.length);
+    }
+    const keys = this.#keys;
+    for (let k = 0; k < key.length; k++) {
+      const c = key.charCodeAt(k);
+      if (c > 0x7f) throw new Error(`canonical key is not ASCII: ${key}`);
+      keys[start + k] = c;
+    }
     this.#keyStarts[row + 1] = start + key.length;
     this.#hashes[row] = hash;
     this.#lines[row] = line;
@@ -276,8 +286,11 @@ export class AssignmentTableBuilder {
     parts.lines.set(this.#lines.subarray(0, rows));
     parts.rows.set(this.#rows.subarray(0, rows * ROW_BYTES));
     parts.keys.set(this.#keys.subarray(0, keyBytes));
-    for (let r = 0; r < rows; r++) {
-      AssignmentTableBuilder.#place(parts.slots as Int32Array, parts.hashes[r], r);
+    if (this.#slots.length === slots) parts.slots.set(this.#slots);
+    else {
+      for (let r = 0; r < rows; r++) {
+        AssignmentTableBuilder.#place(parts.slots as Int32Array, parts.hashes[r], r);
+      }
     }
     return AssignmentTable.fromBuffer(buffer);
   }
