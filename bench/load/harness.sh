@@ -36,6 +36,9 @@
 #                the client (dumpcap, pinned with perfdhcp), not counted in the CPU figures; prints
 #                LATENCY lines: perfdhcp's min/avg/max delay and min/avg/p50/p99/max of every
 #                request/answer pair of the capture (bench/load/latency.ts), in ms
+#   RUN_HOOK     a command run in the background during every fixed-rate run, as
+#                `bash -c "$RUN_HOOK" hook SERVER_PID OUTPUT_PREFIX`, and sent SIGINT when perfdhcp is
+#                done (e.g. perf stat / perf record on the server; see bench/load/profile.sh)
 #   NS_SRV NS_CLI IF_SRV IF_CLI  names of the namespaces and veth ends (default dklsrv dklcli dklv0 dklv1)
 #   OUT_DIR (raw logs; default: a new temporary folder)   PCAP_DIR (default: this script's dir)
 set -euo pipefail
@@ -228,12 +231,20 @@ srv_ticks() {
 run_one() {
   [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  local hook=""
+  if [[ -n "${RUN_HOOK:-}" ]]; then
+    taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
+    hook=$!; sleep 0.2
+  fi
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       $PERFDHCP -6 -l $IF_CLI "${CLIENT_BASE[@]}" -R "$CLIENTS" -r "$rate" -p "$PERIOD" \
       -W "$EXIT_WAIT_US" "${P_ARGS[@]}" "${P_TARGET[@]}" >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  if [[ -n "$hook" ]]; then
+    pkill -INT -P "$hook" 2>/dev/null || true; kill -INT "$hook" 2>/dev/null || true; wait "$hook" 2>/dev/null || true
+  fi
   ct=$(tail -1 "$out.times")
   if grep -q '^ERROR' "$out"; then
     log "$scen rate=$rate: perfdhcp error: $(grep -m1 '^ERROR' "$out")"; echo "ERROR" >"$out.status"; return 2
