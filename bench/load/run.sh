@@ -143,25 +143,25 @@ awk -F'\t' '
       printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; raw data in $OUT_DIR)"
 echo
-echo "Median of $REPS runs per case (us/exch = server CPU per exchange; vs Kea = median / Kea's median"
+echo "Median of $REPS runs per case (drops and us/exch = server CPU per exchange; vs Kea = median / Kea's median"
 echo "in the same scenario; delay in ms from one more run with a capture: perfdhcp Solicit-Advertise"
 echo "min/avg/max, and avg and p99 over every request/answer pair of the capture):"
 awk -F'\t' '
   FILENAME == ARGV[1] { lat[$1 "|" $2 "|" $3] = sprintf("%-20s %6s %6s", $4 == "" ? "-" : $4, $5, $6); next }
   { k = $1 "|" $2 "|" $3; if (!(k in n)) order[++cases] = k
-    v[k, ++n[k]] = $7; scen[k] = $8; label[k] = $1; rate[k] = $2; srv[k] = $3 }
-  function median(k,   i, j, t, m, a) {
+    n[k]++; v[k, n[k]] = $7; d[k, n[k]] = $5; scen[k] = $8; label[k] = $1; rate[k] = $2; srv[k] = $3 }
+  function median(k, v,   i, j, t, m, a) {
     m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
     for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
   END {
-    for (c = 1; c <= cases; c++) { k = order[c]; med[k] = median(k)
+    for (c = 1; c <= cases; c++) { k = order[c]; med[k] = median(k, v); drops[k] = median(k, d)
       if (srv[k] ~ /^kea/) { bylabel[label[k] "|" rate[k]] = med[k]; if (srv[k] == "kea") kea[scen[k] "|" rate[k]] = med[k] } }
-    printf "%-34s %6s  %-34s %4s %8s %7s  %-20s %6s %6s\n", "scenario", "rate", "server", "runs", "us/exch", "vs Kea", "perfdhcp SA delay", "avg", "p99"
+    printf "%-34s %6s  %-34s %4s %7s %8s %7s  %-20s %6s %6s\n", "scenario", "rate", "server", "runs", "drops", "us/exch", "vs Kea", "perfdhcp SA delay", "avg", "p99"
     for (c = 1; c <= cases; c++) { k = order[c]
       base = (label[k] "|" rate[k]) in bylabel ? bylabel[label[k] "|" rate[k]] : kea[scen[k] "|" rate[k]]
       ratio = (srv[k] !~ /^kea/ && base > 0) ? sprintf("%.2f", med[k] / base) : "-"
-      printf "%-34s %6s  %-34s %4d %8.1f %7s  %s\n", label[k], rate[k], srv[k], n[k], med[k], ratio, (k in lat) ? lat[k] : "-" } }' "$latencies" "$results"
+      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-" } }' "$latencies" "$results"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi
