@@ -137,11 +137,12 @@ export class AssignmentTable {
     if (row < 0) return undefined;
     const bytes = this.#parts.rows, offset = row * ROW_BYTES;
     const flags = bytes[offset];
-    // Copies, so nothing handed out is a view of the shared buffer.
+    // Views into the row (no copies: a new ArrayBuffer per answer costs more than the lookup);
+    // a table never changes a row once built.
     return new RowAssignment(
-      flags & HAS_ADDRESS ? bytes.slice(offset + 1, offset + 17) : undefined,
+      flags & HAS_ADDRESS ? bytes.subarray(offset + 1, offset + 17) : undefined,
       flags & HAS_PREFIX
-        ? IPv6Prefix.ofNetwork(bytes.slice(offset + 17, offset + 33), bytes[offset + 33])
+        ? IPv6Prefix.ofNetwork(bytes.subarray(offset + 17, offset + 33), bytes[offset + 33])
         : undefined,
     );
   }
