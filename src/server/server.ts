@@ -115,6 +115,8 @@ export class Server {
   readonly #stoppedPromise = Promise.withResolvers<void>();
   /** The configuration files as read (as root) at the last successful load, for the workers. */
   #configFiles: Record<string, string> = {};
+  /** The shared data (static CSV tables) of the configuration in force, see `#init`. */
+  #sharedData: Record<string, unknown> = {};
   readonly #failures = new Failures(() => void this.stop(), () => this.config);
   /** `<listen-tcp>` listeners (bulk leasequery), answered in the main thread. */
   readonly #tcp = new TcpService({ stats: (delta) => this.stats.merge(delta) });
@@ -215,6 +217,7 @@ export class Server {
   async #init(config: ServerConfig): Promise<BackendInit> {
     const sharedData = await buildSharedData(config.handlers);
     installSharedData(sharedData);
+    this.#sharedData = sharedData;
     return {
       config,
       engine: {
@@ -345,6 +348,12 @@ export class Server {
       await this.#tcp.listen(config, interfaces);
       this.#configFiles = files;
       rollback.defer(() => void (this.#configFiles = previousFiles));
+      // A reload that fails keeps the data of the configuration in force (not the new tables).
+      const previousShared = this.#sharedData;
+      rollback.defer(() => {
+        installSharedData(previousShared);
+        this.#sharedData = previousShared;
+      });
       const sameBackend = config.ioBackend === this.config.ioBackend;
       if (sameBackend && current.canReload(plans, config)) {
         await current.reload(await this.#init(config));
