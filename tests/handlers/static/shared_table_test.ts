@@ -2,7 +2,8 @@
  * The CSV assignment table in one SharedArrayBuffer: lookups of every id form read the same in
  * another thread as in the one that loaded the file; the table agrees with a Map (first row of
  * a key wins) for any set of keys; a handler opens the table the server's main thread shared
- * instead of the file; a buffer that holds no table is refused.
+ * instead of the file; a buffer that holds no table is refused; the main thread builds one table
+ * per file of a configuration.
  */
 
 import assert from "node:assert/strict";
@@ -19,6 +20,8 @@ import {
   StaticAssignmentHandler,
 } from "../../../src/handlers/static/handler.ts";
 import { installSharedData } from "../../../src/handlers/shared_memory.ts";
+import { buildSharedData } from "../../../src/handlers/registry.ts";
+import { loadServerConfig } from "../../../src/server/engine.ts";
 import {
   type IAAddressOption,
   IANAOption,
@@ -176,4 +179,37 @@ Deno.test("shared table: every row is found after the builder grew many times", 
     assert.equal(table.lineOf(`interface-id:${"ab".repeat(i % 40)}${i}`), i + 2);
   }
   assert.equal(table.lineOf(`interface-id:${rows}`), undefined);
+});
+
+Deno.test("shared data: one table per CSV file of the configuration, nested ones too", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    Deno.writeTextFileSync(`${dir}/a.csv`, SAMPLE_CSV);
+    Deno.writeTextFileSync(
+      `${dir}/b.csv`,
+      "id,address,prefix\nduid:000300010011223344aa,2001:db8::b,\n",
+    );
+    Deno.writeTextFileSync(`${dir}/bad.csv`, "id,address\n"); // no prefix column: not loadable
+    const conf = `${dir}/dhcpkit.conf`;
+    Deno.writeTextFileSync(
+      conf,
+      "<static-csv a.csv>\n</static-csv>\n" +
+        "<subnet 2001:db8::/32>\n    <static-csv b.csv>\n    </static-csv>\n" +
+        "    <static-csv a.csv>\n    </static-csv>\n</subnet>\n" +
+        "<static-csv bad.csv>\n</static-csv>\n",
+    );
+    const config = loadServerConfig(conf, undefined, false);
+    const shared = await buildSharedData(config.handlers);
+    // The same file twice is built once; the file that cannot be loaded is left to the handler.
+    assert.deepEqual(Object.keys(shared).sort(), [
+      csvShareKey(`${dir}/a.csv`),
+      csvShareKey(`${dir}/b.csv`),
+    ]);
+    const a = AssignmentTable.fromBuffer(shared[csvShareKey(`${dir}/a.csv`)] as SharedArrayBuffer);
+    assert.equal(a.size, EXPECTED.length);
+    const b = AssignmentTable.fromBuffer(shared[csvShareKey(`${dir}/b.csv`)] as SharedArrayBuffer);
+    assert.equal(b.get("duid:000300010011223344aa")?.address, "2001:db8::b");
+  } finally {
+    cleanup();
+  }
 });
