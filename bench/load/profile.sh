@@ -18,6 +18,9 @@ RATE=${RATE:-5000} PERIOD=${PERIOD:-5} SCENARIO=${SCENARIO:-sarr-resv}
 SERVERS=${SERVERS:-"kea dhcpkit:ffi dhcpkit:ffi:0 dhcpkit:deno"}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-profile-XXXXXX)}
 mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+# V8 writes its profiling logs (isolate-*.log) into the current folder: keep them with the data.
+cd "$OUT_DIR"
 EVENTS=task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter
 
 for server in $SERVERS; do
