@@ -322,6 +322,7 @@ export {
   installBuiltins,
   installExtensions,
   isExtension,
+  sharedDataFor,
   useExtensions,
 } from "./src/handlers/mod.ts";
 export type {
@@ -335,9 +336,10 @@ export type {
   OptionPlacement,
   SectionAddition,
   SectionFactory,
+  SharedDataDefinition,
   StreamResponder,
 } from "./src/handlers/mod.ts";
-export { sharedBuffer } from "./src/handlers/shared_memory.ts";
+export { sharedBuffer, sharedData } from "./src/handlers/shared_memory.ts";
 export { buildMessageHandler } from "./src/server/pipeline_builder.ts";
 
 /**

@@ -8,14 +8,20 @@
  * 4. starts 2 Workers, each with its own read-only connection, looking up existing clients while
  *    build-sqlite imports a new version of the file in which 10% of the rows changed; prints
  *    their lookups per second and the failed lookups (must be 0).
+ *
+ * `deno task bench:static --memory [ROWS]` instead starts real servers (`dhcpkit serve`, `io-backend
+ * ffi`, `<static-csv>` of the ROWS-row file) with `workers 1` and `workers 2` and prints the
+ * resident memory of each once ready, the ratio (target: 2 workers ≤ 1.2 × 1 worker, the table
+ * being shared) and the load time the server logged (target: < 5 s). `DHCPKIT_ROOT=DIR` runs the
+ * servers of another checkout (e.g. the main branch, for a figure before a change).
  * @module
  */
 
 import { buildSqlite } from "../src/handlers/static/build_sqlite.ts";
 import { loadCsvAssignments } from "../src/handlers/static/csv/mod.ts";
 
-/** Targets from issue 5. */
-export const TARGETS = { loadSeconds: 5, rssMB: 400, lookupsPerSecond: 100_000 };
+/** Targets from issues 5 and 19. */
+export const TARGETS = { loadSeconds: 5, rssMB: 400, lookupsPerSecond: 100_000, rssRatio: 1.2 };
 
 /** The canonical key of row `i` (the same spread of id forms the CSV uses). */
 export function keyOf(i: number): string {
@@ -182,7 +188,103 @@ async function main(rows: number) {
   }
 }
 
+/**
+ * Resident memory of process `pid`, in MB, read through `ps` (Deno lets a script read /proc only
+ * with every permission).
+ */
+async function rssOf(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
+}
+
+/**
+ * Start `dhcpkit serve` of checkout `root` with `workers` I/O workers on the CSV in `dir`,
+ * wait until it is ready and settled, and return its resident memory and the load time it
+ * logged (the longest of its "static assignments loaded" lines).
+ */
+async function serverMemory(root: string, dir: string, workers: number) {
+  const conf = `${dir}/server-${workers}.conf`;
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const port = (udp.addr as Deno.NetAddr).port;
+  udp.close();
+  Deno.writeTextFileSync(
+    conf,
+    `io-backend ffi\nworkers ${workers}\n<duid-ll server-id>\n    hardware-type 1\n` +
+      `    link-layer-address 02:00:00:00:00:01\n</duid-ll>\n` +
+      `<listen-unicast ::1>\n    port ${port}\n</listen-unicast>\n` +
+      `<static-csv assignments.csv>\n</static-csv>\n`,
+  );
+  Deno.chmodSync(conf, 0o644);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-net", "--allow-all", `${root}/cli/main.ts`, "serve", "-vv", conf],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  const started = performance.now();
+  try {
+    while (!log.includes("Ready to handle requests")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the server stopped:\n${log}`);
+      log += decoder.decode(value);
+    }
+    const readySeconds = (performance.now() - started) / 1000;
+    // Let the collector free what loading left behind, then take the larger of two readings.
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssMB = Math.max(await rssOf(child.pid), await rssOf(child.pid));
+    const loads = [...log.matchAll(/static assignments loaded in (\d+) ms/g)].map((m) =>
+      Number(m[1]) / 1000
+    );
+    return { rssMB, loadSeconds: Math.max(...loads), loads: loads.length, readySeconds };
+  } finally {
+    child.kill("SIGTERM");
+    reader.releaseLock();
+    await child.stderr.cancel().catch(() => {});
+    await child.status;
+  }
+}
+
+/** `--memory`: resident memory of servers with 1 and 2 workers on the same CSV. */
+async function memory(rows: number) {
+  const root = Deno.env.get("DHCPKIT_ROOT") ?? new URL("../", import.meta.url).pathname;
+  const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-static-mem-" });
+  Deno.chmodSync(dir, 0o755); // the server reads it after dropping root
+  const csv = `${dir}/assignments.csv`;
+  try {
+    await writeCsv(csv, rows, 0, 1_700_000_000);
+    Deno.chmodSync(csv, 0o644);
+    console.log(
+      `servers of ${root} with ${rows.toLocaleString("en")} static-csv rows ` +
+        `(${(Deno.statSync(csv).size / 1e6).toFixed(0)} MB), io-backend ffi:`,
+    );
+    const one = await serverMemory(root, dir, 1);
+    const two = await serverMemory(root, dir, 2);
+    for (const [n, r] of [[1, one], [2, two]] as const) {
+      console.log(
+        `  workers ${n}: RSS ${r.rssMB.toFixed(0)} MB, ${r.loads} load(s) of ` +
+          `${r.loadSeconds.toFixed(2)} s, ready after ${r.readySeconds.toFixed(1)} s`,
+      );
+    }
+    const ratio = two.rssMB / one.rssMB;
+    const mark = (ok: boolean) => ok ? "ok" : "MISSED";
+    console.log(
+      `RSS workers 2 / workers 1: ${ratio.toFixed(2)} [${
+        mark(ratio <= TARGETS.rssRatio)
+      } <= ${TARGETS.rssRatio}]; CSV load ${
+        Math.max(one.loadSeconds, two.loadSeconds).toFixed(2)
+      } s [${
+        mark(Math.max(one.loadSeconds, two.loadSeconds) < TARGETS.loadSeconds)
+      } < ${TARGETS.loadSeconds} s]`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 if (import.meta.main) {
   if (Deno.args[0] === "--csv-child") await csvChild(Deno.args[1], Number(Deno.args[2]));
+  else if (Deno.args[0] === "--memory") await memory(Number(Deno.args[1] ?? 1_000_000));
   else await main(Number(Deno.args[0] ?? 1_000_000));
 }

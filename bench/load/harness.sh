@@ -32,6 +32,14 @@
 #   CPU_TREE=1   server CPU = the server PID plus all its descendants (multi-process servers)
 #   EXTRA_CPU_PID  a further process tree counted as server CPU (the PostgreSQL cluster)
 #   READY_WAIT=0.3  seconds between "listens on 547" and the first run (servers that bind before they are ready)
+#   LATENCY=1    fixed-rate mode: after the REPS runs, one more run per rate with a capture next to
+#                the client (dumpcap, pinned with perfdhcp), not counted in the CPU figures; prints
+#                LATENCY lines: perfdhcp's min/avg/max delay and min/avg/p50/p99/max of every
+#                request/answer pair of the capture (bench/load/latency.ts), in ms
+#   RUN_HOOK     a command run in the background during every fixed-rate run, as
+#                `bash -c "$RUN_HOOK" hook SERVER_PID OUTPUT_PREFIX`, and sent SIGINT when perfdhcp is
+#                done (e.g. perf stat / perf record on the server; see bench/load/profile.sh)
+#   NS_SRV NS_CLI IF_SRV IF_CLI  names of the namespaces and veth ends (default dklsrv dklcli dklv0 dklv1)
 #   OUT_DIR (raw logs; default: a new temporary folder)   PCAP_DIR (default: this script's dir)
 set -euo pipefail
 
@@ -223,12 +231,20 @@ srv_ticks() {
 run_one() {
   [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  local hook=""
+  if [[ -n "${RUN_HOOK:-}" ]]; then
+    taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
+    hook=$!; sleep 0.2
+  fi
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       $PERFDHCP -6 -l $IF_CLI "${CLIENT_BASE[@]}" -R "$CLIENTS" -r "$rate" -p "$PERIOD" \
       -W "$EXIT_WAIT_US" "${P_ARGS[@]}" "${P_TARGET[@]}" >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  if [[ -n "$hook" ]]; then
+    pkill -INT -P "$hook" 2>/dev/null || true; kill -INT "$hook" 2>/dev/null || true; wait "$hook" 2>/dev/null || true
+  fi
   ct=$(tail -1 "$out.times")
   if grep -q '^ERROR' "$out"; then
     log "$scen rate=$rate: perfdhcp error: $(grep -m1 '^ERROR' "$out")"; echo "ERROR" >"$out.status"; return 2
@@ -241,15 +257,16 @@ run_one() {
     /Statistics for: SOLICIT-ADVERTISE/ {sec="SA"} /Statistics for: REQUEST-REPLY/ {sec="RR"}
     /^sent packets:/ {sent[sec]=$3} /^received packets:/ {rcvd[sec]=$3}
     /^avg delay:/ {dly[sec]=$3}
+    /^min delay:/ {mind[sec]=$3} /^max delay:/ {maxd2[sec]=$3}
     END {
       s = sent["SA"]+0; done = (two ? rcvd["SA"] : rcvd["RR"]) + 0
       drops = s > 0 ? 100 * (1 - done / s) : 100
       wall = t1 - t0; scpu = (c1 - c0) / tck
       split(ct, cc, " "); ccpu = secs(cc[1]) + secs(cc[2])
       pass = (s >= 0.95 * rate * period && drops < maxd) ? "PASS" : "FAIL"
-      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\n", srv, scen, rep, rate, s, done,
+      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s/%s/%s\t%s/%s/%s\n", srv, scen, rep, rate, s, done,
         drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall,
-        dly["SA"], dly["RR"], pass
+        dly["SA"], dly["RR"], pass, mind["SA"]+0, dly["SA"]+0, maxd2["SA"]+0, mind["RR"]+0, dly["RR"]+0, maxd2["RR"]+0
     }' "$out")
   echo "$row" >>"$OUT_DIR/runs.tsv"
   log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s done=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/x clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
@@ -283,14 +300,31 @@ run_one_info() {
       wall = t1 - t0; scpu = (c1 - c0) / tck
       split(ct, cc, " "); ccpu = secs(cc[1]) + secs(cc[2])
       pass = (s >= 0.95 * rate * period && drops < maxd) ? "PASS" : "FAIL"
-      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\n", srv, scen, rep, rate, s, done,
-        drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall, 0, 0, pass
+      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s\t%s\n", srv, scen, rep, rate, s, done,
+        drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall, 0, 0, pass, "-", "-"
     }' "$out")
   echo "$row" >>"$OUT_DIR/runs.tsv"
   log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s replies=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/req clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
       [[ "${CPU_TREE:-0}" == 1 ]] && awk -v a="$m0" -v b="$m1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" \
         'BEGIN {printf " (tree; main pid alone %.1f%%)", 100 * (b - a) / tck / (t1 - t0)}' || true)"
   [[ "$row" == *PASS ]]
+}
+
+# latency_one SCEN RATE: one more run (rep "lat", left out of the RUN lines) with a capture next
+# to the client; appends a LATENCY line to latency.txt.
+latency_one() {
+  local scen=$1 rate=$2 pcap="$OUT_DIR/lat-$1-$2.pcapng" delays perf
+  taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI dumpcap -q -i $IF_CLI -f 'udp port 546 or udp port 547' \
+    -B 64 -w "$pcap" >"$pcap.log" 2>&1 &
+  TSPID=$!
+  for _ in $(seq 100); do grep -q 'Capturing on' "$pcap.log" && break; sleep 0.1; done; sleep 0.3
+  run_one "$scen" lat "$rate" || true
+  sleep 0.3; kill -INT "$TSPID" 2>/dev/null || true; wait "$TSPID" 2>/dev/null || true; TSPID=""
+  delays=$(taskset -c "$CLIENT_CPUS" tshark -r "$pcap" -T fields -e frame.time_epoch -e dhcpv6.msgtype \
+    -e dhcpv6.xid 2>/dev/null | deno run "$HERE/latency.ts" 2>/dev/null || echo "pairs=0")
+  perf=$(awk -F'\t' -v s="$scen" -v r="$rate" '$2==s && $3=="lat" && $4==r {printf "perfdhcp_sa=%s perfdhcp_rr=%s", $15, $16}' "$OUT_DIR/runs.tsv" | tail -1)
+  echo "LATENCY server=$SERVER_NAME scenario=$scen rate=$rate ${perf:-perfdhcp=none} capture_ms: $delays" >>"$OUT_DIR/latency.txt"
+  rm -f "$pcap"
 }
 
 rnd100() { local v=$1 q=$RATE_STEP; (( v < q )) && v=$q; echo $(( (v + q / 2) / q * q )); }  # round to RATE_STEP
@@ -341,7 +375,8 @@ summary() {  # SCEN -> one SUMMARY line from best.tsv
 
 bench() {
   mkdir -p "$OUT_DIR"
-  printf 'server\tscenario\trep\trate\tsent\tcompleted\tdrops_pct\tachieved\tsrv_cpu_pct\tsrv_us_per_exch\tcli_cpu_pct\tsa_avg_ms\trr_avg_ms\tresult\n' >"$OUT_DIR/runs.tsv"
+  printf 'server\tscenario\trep\trate\tsent\tcompleted\tdrops_pct\tachieved\tsrv_cpu_pct\tsrv_us_per_exch\tcli_cpu_pct\tsa_avg_ms\trr_avg_ms\tresult\tsa_min/avg/max_ms\trr_min/avg/max_ms\n' >"$OUT_DIR/runs.tsv"
+  : >"$OUT_DIR/latency.txt"
   : >"$OUT_DIR/best.tsv"
   ns_setup
   log "server=$SERVER_NAME cmd=[$SERVER_CMD] scenarios=[$SCENARIOS] reps=$REPS period=${PERIOD}s clients=$CLIENTS out=$OUT_DIR"
@@ -353,6 +388,9 @@ bench() {
       start_server "$scen" "$rep" || { log "$scen: server failed to start"; break; }
       if [[ -n "$RATES" ]]; then
         for r in $RATES; do run_one "$scen" "$rep" "$r" || true; done
+        if [[ "${LATENCY:-0}" == 1 && "$rep" == "$REPS" ]]; then
+          for r in $RATES; do latency_one "$scen" "$r"; done
+        fi
         stop_server; continue
       fi
       best=$(search "$scen" "$rep" "$prev")
@@ -369,7 +407,8 @@ bench() {
     [[ -z "$RATES" ]] && summary "$scen"
   done
   if [[ -n "$RATES" ]]; then
-    awk -F'\t' 'NR>1 {printf "RUN server=%s scenario=%s rep=%s rate=%s completed/s=%s drops=%s%% srv_cpu=%s%% srv_us_per_exch=%s cli_cpu=%s%% %s\n",$1,$2,$3,$4,$8,$7,$9,$10,$11,$14}' "$OUT_DIR/runs.tsv"
+    awk -F'\t' 'NR>1 && $3 != "lat" {printf "RUN server=%s scenario=%s rep=%s rate=%s completed/s=%s drops=%s%% srv_cpu=%s%% srv_us_per_exch=%s cli_cpu=%s%% %s\n",$1,$2,$3,$4,$8,$7,$9,$10,$11,$14}' "$OUT_DIR/runs.tsv"
+    cat "$OUT_DIR/latency.txt"
   fi
   ns_cleanup
 }

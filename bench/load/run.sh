@@ -11,8 +11,15 @@
 # The "info" scenario (relayed Information-requests) uses bench/load/inforeq_load.ts instead of
 # perfdhcp, which cannot send them; its unit is one request (IR/Reply pair).
 #
-# Knobs: RATES ("5000"), PERIOD (5 s), REPS (1), CLIENTS (10000), CASES and MAX_CASES (see
-# below), MAX_DROP_PCT (1, for the rate search), OUT_DIR.
+# Every case runs REPS (3) times; the first table lists every run, the second the median CPU per
+# exchange of each case and the ratio of the medians, dhcpkit / Kea, next to the per-exchange
+# delay of one more run per case with a capture next to the client (LATENCY=1, see harness.sh):
+# perfdhcp's min/avg/max (Solicit-Advertise) and the capture's avg and p99 over every
+# request/answer pair.
+#
+# Knobs: RATES ("5000"), PERIOD (5 s), REPS (3), LATENCY (1), CLIENTS (10000), CASES and
+# MAX_CASES (see below), MAX_DROP_PCT (1, for the rate search), OUT_DIR; NS_SRV, NS_CLI, IF_SRV,
+# IF_CLI name the namespaces and veth ends (see harness.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" != 0 ]; then echo "bench:load needs root (network namespaces, port 547)" >&2; exit 1; fi
@@ -20,7 +27,8 @@ for tool in perfdhcp kea-dhcp6 ip taskset deno; do
   command -v "$tool" >/dev/null || { echo "bench:load needs $tool (apt-get install kea-dhcp6-server kea-admin)" >&2; exit 1; }
 done
 
-export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-1} CLIENTS=${CLIENTS:-10000}
+export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-3} CLIENTS=${CLIENTS:-10000}
+export LATENCY=${LATENCY:-1}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
 # case = label|harness scenario|server (kea, kea-pg or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]]).
@@ -60,9 +68,10 @@ MAX_CASES=${MAX_CASES-"
 4-way NA+PD static CSV|sarr-resv|dhcpkit:csv:2
 "}
 
-results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv"
+results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv" latencies="$OUT_DIR/latency.tsv"
 : >"$results"
 : >"$maxima"
+: >"$latencies"
 trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true; [ -n "${PG_SOCKET_DIR:-}" ] && pg_stop "$PG_SOCKET_DIR"' EXIT
 if grep -qE 'kea-pg|dhcpkit:postgresql' <<<"$CASES$MAX_CASES"; then
   . "$here/postgres.sh"
@@ -90,7 +99,7 @@ run_case() {
   echo "== $label: $name $([ -n "$rates" ] && echo "at $rates/s" || echo "rate search") (case$no)" >&2
   RATES=$rates SERVER_NAME=$server SERVER_CMD=$cmd SCENARIOS=$scenario READY_WAIT=$ready \
     CPU_TREE=$tree EXTRA_CPU_PID=$extra OUT_DIR="$OUT_DIR/case$no" \
-    bash "$here/harness.sh" bench 2>"$OUT_DIR/case$no.log" | grep -E '^(RUN|SUMMARY) ' |
+    bash "$here/harness.sh" bench 2>"$OUT_DIR/case$no.log" | grep -E '^(RUN|SUMMARY|LATENCY) ' |
     sed "s|^|$name\t|" || echo "   no result, see $OUT_DIR/case$no.log" >&2
 }
 case_no=0
@@ -100,7 +109,12 @@ field() { sed -n "s|.* $1=\([0-9./]*\).*|\1|p" <<<"$2"; }
 while IFS='|' read -r label scenario server; do
   [ -z "$label" ] && continue
   case_no=$((case_no + 1))
-  run_case "$label" "$scenario" "$server" "$RATES" "$case_no" | { grep -P '\tRUN ' || true; } | while IFS=$'\t' read -r name line; do
+  run_case "$label" "$scenario" "$server" "$RATES" "$case_no" | { grep -P '\t(RUN|LATENCY) ' || true; } | while IFS=$'\t' read -r name line; do
+    if [[ $line == LATENCY* ]]; then
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
+        "$(field perfdhcp_sa "$line")" "$(field avg "$line")" "$(field p99 "$line")" >>"$latencies"
+      continue
+    fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
       "$(field completed/s "$line")" "$(field drops "$line" | tr -d %)" "$(field srv_cpu "$line")" \
       "$(field srv_us_per_exch "$line")" "$scenario" >>"$results"
@@ -128,6 +142,26 @@ awk -F'\t' '
       ratio = (f[3] !~ /^kea/ && base > 0) ? sprintf("%.2f", f[7] / base) : "-"
       printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
 echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; raw data in $OUT_DIR)"
+echo
+echo "Median of $REPS runs per case (drops and us/exch = server CPU per exchange; vs Kea = median / Kea's median"
+echo "in the same scenario; delay in ms from one more run with a capture: perfdhcp Solicit-Advertise"
+echo "min/avg/max, and avg and p99 over every request/answer pair of the capture):"
+awk -F'\t' '
+  FILENAME == ARGV[1] { lat[$1 "|" $2 "|" $3] = sprintf("%-20s %6s %6s", $4 == "" ? "-" : $4, $5, $6); next }
+  { k = $1 "|" $2 "|" $3; if (!(k in n)) order[++cases] = k
+    n[k]++; v[k, n[k]] = $7; d[k, n[k]] = $5; scen[k] = $8; label[k] = $1; rate[k] = $2; srv[k] = $3 }
+  function median(k, v,   i, j, t, m, a) {
+    m = n[k]; for (i = 1; i <= m; i++) a[i] = v[k, i]
+    for (i = 2; i <= m; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
+  END {
+    for (c = 1; c <= cases; c++) { k = order[c]; med[k] = median(k, v); drops[k] = median(k, d)
+      if (srv[k] ~ /^kea/) { bylabel[label[k] "|" rate[k]] = med[k]; if (srv[k] == "kea") kea[scen[k] "|" rate[k]] = med[k] } }
+    printf "%-34s %6s  %-34s %4s %7s %8s %7s  %-20s %6s %6s\n", "scenario", "rate", "server", "runs", "drops", "us/exch", "vs Kea", "perfdhcp SA delay", "avg", "p99"
+    for (c = 1; c <= cases; c++) { k = order[c]
+      base = (label[k] "|" rate[k]) in bylabel ? bylabel[label[k] "|" rate[k]] : kea[scen[k] "|" rate[k]]
+      ratio = (srv[k] !~ /^kea/ && base > 0) ? sprintf("%.2f", med[k] / base) : "-"
+      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-" } }' "$latencies" "$results"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi

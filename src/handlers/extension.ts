@@ -64,6 +64,25 @@ export interface OptionDefinition {
   readonly placements?: readonly OptionPlacement[];
 }
 
+/**
+ * Read-only data that every worker of a server needs for a section and that should exist once:
+ * the main thread builds it for each configuration (start, reload) before the workers build
+ * their pipelines, and hands it to them; the section's handler finds it with
+ * `sharedData(key)` (shared_memory.ts) and builds its own when it is missing (a pipeline built
+ * outside a server, or a build in the main thread that failed). Made by {@link sharedDataFor}.
+ */
+export interface SharedDataDefinition {
+  /** The section type it is built for. */
+  readonly section: AnySpec;
+  /** The name the data is shared under (sections with equal keys share one build). */
+  key(section: ConfigSection): string;
+  /**
+   * Build it: structured-cloneable, ideally `SharedArrayBuffer`s (shared, not copied). A
+   * rejection only leaves the data unshared: the handler then reports the problem itself.
+   */
+  build(section: ConfigSection): Promise<unknown>;
+}
+
 /** Keys and sub-section kinds an extension adds to a section type defined elsewhere. */
 export interface SectionAddition {
   /** Extra keys. */
@@ -117,6 +136,8 @@ export interface Extension {
    * it with `sharedBuffer(name)`.
    */
   readonly sharedBuffers?: Readonly<Record<string, number>>;
+  /** Read-only data built once per configuration in the main thread for every worker. */
+  readonly sharedData?: readonly SharedDataDefinition[];
   /**
    * Statistics families the extension's handlers count into (`extensionStatistics.series`);
    * shown by `ctl stats`, `stats-json` and `/metrics` with the server's own counters.
@@ -209,4 +230,26 @@ export function componentFor<V extends object, T>(
   create: (values: V, ctx: BuildContext, section: ConfigSection<V>) => T,
 ): ComponentDefinition {
   return factory(spec, create);
+}
+
+/**
+ * Data of sections of type `spec` built once per configuration for every worker (see
+ * {@link SharedDataDefinition}): `key` names it from the section's values, `build` makes it.
+ */
+export function sharedDataFor<V extends object>(
+  spec: SectionSpec<V>,
+  key: (values: V) => string,
+  build: (values: V) => Promise<unknown>,
+): SharedDataDefinition {
+  const values = (section: ConfigSection): V => {
+    if (!isSectionOf(section, spec)) {
+      throw new Error(`${section.file}:${section.line}: <${section.type}> is not <${spec.type}>`);
+    }
+    return section.values;
+  };
+  return {
+    section: spec,
+    key: (section) => key(values(section)),
+    build: (section) => build(values(section)),
+  };
 }

@@ -20,6 +20,7 @@ import type {
   FilterDefinition,
   HandlerDefinition,
   SectionFactory,
+  SharedDataDefinition,
 } from "./extension.ts";
 import { declareSharedBuffer } from "./shared_memory.ts";
 
@@ -41,6 +42,7 @@ const installed: Extension[] = [];
 const handlers = new Map<string, Installed<HandlerDefinition>>();
 const filters = new Map<string, Installed<FilterDefinition>>();
 const components = new Map<string, Installed<ComponentDefinition>>();
+const shared = new Map<string, SharedDataDefinition[]>();
 /** Which extensions each schema registry has received. */
 const schemas = new WeakMap<SchemaRegistry, Set<Extension>>();
 
@@ -129,6 +131,10 @@ function installRuntime(extension: Extension): void {
   for (const [name, bytes] of Object.entries(extension.sharedBuffers ?? {})) {
     declareSharedBuffer(name, bytes);
   }
+  for (const definition of extension.sharedData ?? []) {
+    const type = definition.section.type.toLowerCase();
+    shared.set(type, [...shared.get(type) ?? [], definition]);
+  }
   for (const family of extension.statistics ?? []) {
     try {
       statisticFamilies.register(family);
@@ -207,4 +213,31 @@ export function buildHandlerTree(
     }
   }
   return tree;
+}
+
+/**
+ * Build the shared data (see `sharedDataFor`) of every section in `sections` and their
+ * children, once per key. A build that fails leaves its key out: the handler then opens its
+ * source itself and reports why that fails.
+ */
+export async function buildSharedData(
+  sections: readonly ConfigSection[],
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  const visit = async (list: readonly ConfigSection[]): Promise<void> => {
+    for (const section of list) {
+      for (const definition of shared.get(section.type) ?? []) {
+        const key = definition.key(section);
+        if (key in out) continue;
+        try {
+          out[key] = await definition.build(section);
+        } catch {
+          // Left out: the handler builds its own and reports the problem.
+        }
+      }
+      await visit(section.children);
+    }
+  };
+  await visit(sections);
+  return out;
 }

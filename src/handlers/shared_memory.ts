@@ -44,3 +44,22 @@ export function installSharedBuffers(map: Record<string, SharedArrayBuffer> | un
     if (buffer instanceof SharedArrayBuffer) buffers.set(name, buffer);
   }
 }
+
+/**
+ * Read-only data built once in the main thread and handed to every worker with its engine
+ * (e.g. the `<static-csv>` table in a `SharedArrayBuffer`): see `sharedDataFor` in
+ * extension.ts. Values are structured-cloneable; `SharedArrayBuffer`s in them are shared, not
+ * copied. Each new configuration (start, reload) brings a new set, which replaces the old one;
+ * engines built earlier keep what they took.
+ */
+let data = new Map<string, unknown>();
+
+/** The shared data named `key`, when the main thread built it for this configuration. */
+export function sharedData(key: string): unknown {
+  return data.get(key);
+}
+
+/** Use `map` as the shared data from now on (replacing the previous set). */
+export function installSharedData(map: Record<string, unknown> | undefined): void {
+  data = new Map(Object.entries(map ?? {}));
+}

@@ -18,7 +18,7 @@ import {
 } from "../config/mod.ts";
 import { defineExtension, handlerFor } from "../handlers/extension.ts";
 import { StaticAssignmentHandler } from "../handlers/static/handler.ts";
-import { AssignmentTable, CsvAssignmentSource } from "../handlers/static/csv/mod.ts";
+import { AssignmentTableBuilder, CsvAssignmentSource } from "../handlers/static/csv/mod.ts";
 import { AssignmentFormatError, canonicalId } from "../handlers/static/ids.ts";
 
 /** Values of `<demo-assignment>`. */
@@ -86,8 +86,9 @@ export const demoExtension = defineExtension({
   name: "demo",
   handlers: [
     handlerFor(demoAssignmentSection, ({ id, address, prefix }, _ctx, section) => {
-      const table = new AssignmentTable();
-      table.add(canonicalId(id), section.line, address.text, prefix.text);
+      const builder = new AssignmentTableBuilder();
+      builder.add(canonicalId(id), section.line, address.text, prefix.text);
+      const table = builder.build();
       return new StaticAssignmentHandler(
         LIFETIMES,
         () => new CsvAssignmentSource(`${section.file}:${section.line}`, table),

@@ -13,7 +13,8 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../config/mod.ts";
-import { exportSharedBuffers } from "../handlers/shared_memory.ts";
+import { buildSharedData } from "../handlers/registry.ts";
+import { exportSharedBuffers, installSharedData } from "../handlers/shared_memory.ts";
 import { extensionStatistics, StatisticsStore } from "../pipeline/mod.ts";
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
@@ -134,6 +135,8 @@ export class Server {
   readonly #stoppedPromise = Promise.withResolvers<void>();
   /** The configuration files as read (as root) at the last successful load, for the workers. */
   #configFiles: Record<string, string> = {};
+  /** The shared data (static CSV tables) of the configuration in force, see `#init`. */
+  #sharedData: Record<string, unknown> = {};
   readonly #failures = new Failures(() => void this.stop(), () => this.config);
   /** `<listen-tcp>` listeners (bulk leasequery), answered in the main thread. */
   readonly #tcp = new TcpService({ stats: (delta) => this.stats.merge(delta) });
@@ -218,7 +221,7 @@ export class Server {
     } else {
       log.warning("Not running as root: not changing user");
     }
-    await step(() => io.start(this.#init(config), this.#events));
+    await step(async () => io.start(await this.#init(config), this.#events));
     await step(() => this.#tcp.start(config, duid, io.engine ? () => io.engine : undefined));
     rollback.move(); // started: nothing to undo
     this.#io = io;
@@ -231,8 +234,14 @@ export class Server {
     });
   }
 
-  /** What an I/O backend builds its engines from, for `config`. */
-  #init(config: ServerConfig): BackendInit {
+  /**
+   * What an I/O backend builds its engines from, for `config`: the shared data (static CSV
+   * tables) is built here, once, for this thread's engines and every worker's.
+   */
+  async #init(config: ServerConfig): Promise<BackendInit> {
+    const sharedData = await buildSharedData(config.handlers);
+    installSharedData(sharedData);
+    this.#sharedData = sharedData;
     return {
       config,
       engine: {
@@ -243,6 +252,7 @@ export class Server {
         logLevel: wantedLevel(config.logging, this.options.logLevel),
         logMultiprocessing: config.logging.logMultiprocessing,
         sharedBuffers: exportSharedBuffers(),
+        sharedData,
       },
       serverDuid: this.serverDuid,
       stats: this.stats,
@@ -468,9 +478,15 @@ export class Server {
       await this.#tcp.listen(config, interfaces);
       this.#configFiles = files;
       rollback.defer(() => void (this.#configFiles = previousFiles));
+      // A reload that fails keeps the data of the configuration in force (not the new tables).
+      const previousShared = this.#sharedData;
+      rollback.defer(() => {
+        installSharedData(previousShared);
+        this.#sharedData = previousShared;
+      });
       const sameBackend = config.ioBackend === this.config.ioBackend;
       if (sameBackend && current.canReload(plans, config)) {
-        await current.reload(this.#init(config));
+        await current.reload(await this.#init(config));
       } else {
         const fresh = next = createBackend(
           sameBackend ? current.kind : undefined,
@@ -478,7 +494,7 @@ export class Server {
         );
         withRootSync(() => fresh.open(plans, current));
         rollback.defer(() => fresh.stop());
-        await fresh.start(this.#init(config), this.#events);
+        await fresh.start(await this.#init(config), this.#events);
       }
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });

@@ -67,6 +67,11 @@ export interface EngineInit {
   logMultiprocessing?: boolean;
   /** Shared memory for handlers (rate-limit buckets), see `handlers/shared_memory.ts`. */
   sharedBuffers?: Record<string, SharedArrayBuffer>;
+  /**
+   * Read-only data the main thread built once for this configuration (the `<static-csv>`
+   * tables), see `sharedDataFor` in handlers/extension.ts.
+   */
+  sharedData?: Record<string, unknown>;
 }
 
 /** Settings of a worker that a reload may change besides its engine. */

@@ -9,7 +9,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { installSharedBuffers } from "../handlers/shared_memory.ts";
+import { installSharedBuffers, installSharedData } from "../handlers/shared_memory.ts";
 import { extensionStatistics } from "../pipeline/mod.ts";
 import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
@@ -130,6 +130,7 @@ export class WorkerRuntime {
       snapshotReader(init.configFiles ?? {}),
     );
     installSharedBuffers(init.sharedBuffers);
+    installSharedData(init.sharedData);
     const engine = await Engine.create(config, init.serverDuid);
     engine.settled = (replies) => this.role.settled(this, engine, replies);
     return engine;

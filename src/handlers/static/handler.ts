@@ -22,7 +22,8 @@ import {
 } from "../../protocol/mod.ts";
 import { answerIAs, type StaticLifetimes } from "./answer.ts";
 import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
-import { loadCsvAssignments } from "./csv/mod.ts";
+import { AssignmentTable, CsvAssignmentSource, loadCsvAssignments } from "./csv/mod.ts";
+import { sharedData } from "../shared_memory.ts";
 import { type AssignmentSource, type AsyncAssignmentSource, isAsyncSource } from "./source.ts";
 
 export type { StaticLifetimes } from "./answer.ts";
@@ -154,8 +155,35 @@ export class StaticAssignmentHandler extends Handler {
 /** How many skipped rows are logged one by one before the rest is only counted. */
 const PROBLEMS_LOGGED = 20;
 
-/** Open a CSV file as an assignment source, logging skipped rows. */
+/** The name the table of the CSV file `path` is shared under (see `sharedDataFor`). */
+export function csvShareKey(path: string): string {
+  return `static-csv:${path}`;
+}
+
+/** Load the CSV file `path` (logging skipped rows) and return its table's shared buffer. */
+export async function loadCsvShared(path: string): Promise<SharedArrayBuffer> {
+  return (await loadCsvSource(path)).table.buffer;
+}
+
+/**
+ * Open a CSV file as an assignment source: the table the main thread loaded for every worker
+ * when there is one, else the file is loaded here (logging skipped rows).
+ */
 export async function openCsvSource(path: string): Promise<AssignmentSource> {
+  const shared = sharedData(csvShareKey(path));
+  if (shared instanceof SharedArrayBuffer) {
+    const source = new CsvAssignmentSource(path, AssignmentTable.fromBuffer(shared));
+    log.debug("{path}: using the shared table of {count} static assignments", {
+      path,
+      count: source.size,
+    });
+    return source;
+  }
+  return await loadCsvSource(path);
+}
+
+/** Load a CSV file as an assignment source, logging skipped rows. */
+async function loadCsvSource(path: string): Promise<CsvAssignmentSource> {
   const started = performance.now();
   const { source, problems } = await loadCsvAssignments(path);
   for (const p of problems.slice(0, PROBLEMS_LOGGED)) {

@@ -1,12 +1,20 @@
 /**
  * The static assignments extension: `<static-csv>`, `<static-sqlite>` and `<static-postgresql>`.
  * Sources are opened in each worker's `workerInit()`; when that fails the server does not start,
- * and a reload keeps the previous pipeline (and with it the previous table) running.
+ * and a reload keeps the previous pipeline (and with it the previous table) running. A CSV file
+ * is loaded once per configuration by the server's main thread into a shared table that every
+ * worker reads.
  * @module
  */
 
-import { defineExtension, handlerFor } from "../extension.ts";
-import { openCsvSource, StaticAssignmentHandler, type StaticLifetimes } from "./handler.ts";
+import { defineExtension, handlerFor, sharedDataFor } from "../extension.ts";
+import {
+  csvShareKey,
+  loadCsvShared,
+  openCsvSource,
+  StaticAssignmentHandler,
+  type StaticLifetimes,
+} from "./handler.ts";
 import { type LifetimeValues, staticCsvSection, staticSqliteSection } from "./section.ts";
 import { SqliteAssignmentSource } from "./sqlite/mod.ts";
 import { staticPostgresqlHandler, staticPostgresqlSection } from "./postgresql/mod.ts";
@@ -33,5 +41,9 @@ export const staticExtension = defineExtension({
       (v) => new StaticAssignmentHandler(lifetimesOf(v), () => new SqliteAssignmentSource(v.path)),
     ),
     handlerFor(staticPostgresqlSection, (v) => staticPostgresqlHandler(v, lifetimesOf(v))),
+  ],
+  // One table per CSV file, loaded by the main thread and read by every worker.
+  sharedData: [
+    sharedDataFor(staticCsvSection, (v) => csvShareKey(v.path), (v) => loadCsvShared(v.path)),
   ],
 });

@@ -17,7 +17,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { formatIPv6, isLinkScoped, Writer } from "../../protocol/mod.ts";
+import { isLinkScoped, Writer } from "../../protocol/mod.ts";
 import { describeError, type InitMessage, runWorker, type WorkerRuntime } from "../worker_setup.ts";
 import {
   CTL_EPFD,
@@ -32,6 +32,7 @@ import { OsError, parseIPv6 } from "./libc.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
+import { SourceText } from "./source_text.ts";
 
 /** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
@@ -82,6 +83,8 @@ class IoLoop {
   readonly replyWriter = new Writer(16384);
   /** Reply index of each send slot of the batch being prepared. */
   readonly #slotReply: number[] = [];
+  /** Text of the source addresses (most requests come from a few relays). */
+  readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
@@ -126,7 +129,7 @@ class IoLoop {
         // A view into the receive arena, valid until the next recvBatch on this socket: the batch
         // is handled before that, and parsing copies the bytes it keeps.
         data: socket.recvData(i),
-        source: formatIPv6(socket.u8, socket.recvSourceOffset(i)),
+        source: this.#sources.of(socket.u8, socket.recvSourceOffset(i)),
         sourcePort: socket.recvSourcePort(i),
         interfaceName: listener.interfaceName,
         linkAddress: listener.linkAddress,
