@@ -24,6 +24,9 @@ export interface AssignmentSourceInfo {
    */
   count?(): number;
 
+  /** Data rows read from the file, usable and skipped (CSV), for the bad-data guard. */
+  readonly rowsRead?: number;
+
   /** Release the storage (close connections). */
   close(): void | Promise<void>;
 }

@@ -103,8 +103,15 @@ class RowAssignment implements Assignment {
 
 /** Assignments from a CSV file, held in memory. */
 export class CsvAssignmentSource implements AssignmentSource {
-  /** Wrap a table built by {@link loadCsvAssignments}. */
-  constructor(readonly path: string, readonly table: AssignmentTable) {}
+  /**
+   * Wrap a table built by {@link loadCsvAssignments}; `rowsRead` counts the data rows of the
+   * file, usable or not.
+   */
+  constructor(
+    readonly path: string,
+    readonly table: AssignmentTable,
+    readonly rowsRead?: number,
+  ) {}
 
   /** Description for logs. */
   get description(): string {
@@ -167,5 +174,6 @@ export async function loadCsvAssignments(path: string): Promise<CsvLoadResult> {
       });
     }
   }, (p) => problems.push(p));
-  return { source: new CsvAssignmentSource(path, table), problems, summary };
+  const source = new CsvAssignmentSource(path, table, summary.rows + summary.problems);
+  return { source, problems, summary };
 }
