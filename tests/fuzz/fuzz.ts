@@ -1,5 +1,6 @@
 /**
- * Mutation fuzzer for the DHCPv6 codec: `deno task fuzz [COUNT] [--seed=N]`.
+ * Mutation fuzzer for the DHCPv6 codec and the whole request path:
+ * `deno task fuzz [COUNT] [--seed=N] [--codec-only]`.
  *
  * Starting from the corpus (`tests/fixtures/corpus`), each case is a mutated (bit flips, byte
  * sets, inserts, deletes, lying 2-byte length fields, splices of two messages), truncated or
@@ -10,6 +11,10 @@
  * - when it parses, `validate()` may throw only {@link ValidationError}, `serializeMessage` only
  *   {@link SerializeError}, re-serialising must give back the input bytes exactly (the codec is
  *   lossless) and `describeMessage` must not throw;
+ * - the same bytes then go down the whole request path (`pipeline.ts`: parse → filters and
+ *   handlers of an ISP-like configuration with static CSV assignments, relays, subnet filters,
+ *   rate limiting, leasequery → reply bytes), which must not throw or end in a handling error,
+ *   and every reply must parse and re-serialise to the same bytes;
  * - no case may take more than {@link SLOW_MS} ms (checked twice to rule out GC pauses).
  *
  * Heap growth (`Deno.memoryUsage().heapUsed`) is tracked and reported.
@@ -27,6 +32,7 @@ import {
   ValidationError,
 } from "../../src/protocol/mod.ts";
 import { loadCorpus } from "../protocol/corpus.ts";
+import type { PipelineTarget } from "./pipeline.ts";
 
 /** A case slower than this (in milliseconds, on a second run too) is a failure. */
 export const SLOW_MS = 50;
@@ -59,6 +65,8 @@ export interface FuzzReport {
   slowestMs: number;
   /** Wall time in milliseconds. */
   elapsedMs: number;
+  /** Whole-path cases answered / handled without a reply (when the pipeline ran). */
+  pipeline?: { answered: number; silent: number };
   /** Heap in use before and after, and the peak seen at samples, in bytes. */
   heap: { before: number; after: number; peak: number };
 }
@@ -73,6 +81,10 @@ export interface FuzzOptions {
   seeds?: Uint8Array[];
   /** Keep at most this many failures (default 20). */
   maxFailures?: number;
+  /** Also run every case down the whole request path. */
+  pipeline?: PipelineTarget;
+  /** Called every 2^20 cases with the report so far (long runs print progress). */
+  progress?: (report: FuzzReport) => void;
 }
 
 /** A small, fast seeded PRNG (xorshift128+ reduced to 32-bit outputs). */
@@ -328,9 +340,12 @@ export function runFuzz(options: FuzzOptions = {}): FuzzReport {
     }
   };
   // The seeds themselves must pass.
+  const pipeline = options.pipeline;
   for (const s of seeds) {
     const r = checkCase(s);
     if (r !== "parsed" && r !== "invalid") fail(-1, `seed: ${r}`, s);
+    const p = pipeline?.check(s, rng);
+    if (p) fail(-1, `seed, whole path: ${p}`, s);
   }
   report.heap.before = report.heap.peak = Deno.memoryUsage().heapUsed;
   const start = performance.now();
@@ -338,11 +353,13 @@ export function runFuzz(options: FuzzOptions = {}): FuzzReport {
     const input = makeCase(rng, seeds);
     const t0 = performance.now();
     const result = checkCase(input);
+    const whole = pipeline?.check(input, rng);
     let took = performance.now() - t0;
     if (took > SLOW_MS) {
       // Rule out a GC pause or JIT compilation: time it again.
       const t1 = performance.now();
       checkCase(input);
+      pipeline?.check(input, new Prng(i));
       took = Math.min(took, performance.now() - t1);
       if (took > SLOW_MS) fail(i, `took ${took.toFixed(1)} ms (limit ${SLOW_MS} ms)`, input);
     }
@@ -352,12 +369,18 @@ export function runFuzz(options: FuzzOptions = {}): FuzzReport {
     else if (result === "parsed") report.parsed++;
     else if (result === "invalid") report.parsed++, report.invalid++;
     else fail(i, result, input);
+    if (whole) fail(i, `whole path: ${whole}`, input);
+    if (options.progress && i > 0 && (i & 0xfffff) === 0) {
+      report.elapsedMs = performance.now() - start;
+      options.progress(report);
+    }
     if ((i & 0x3fff) === 0) {
       const heap = Deno.memoryUsage().heapUsed;
       if (heap > report.heap.peak) report.heap.peak = heap;
     }
   }
   report.elapsedMs = performance.now() - start;
+  if (pipeline) report.pipeline = { ...pipeline.counts };
   report.heap.after = Deno.memoryUsage().heapUsed;
   if (report.heap.after > report.heap.peak) report.heap.peak = report.heap.after;
   return report;
@@ -373,21 +396,40 @@ export function formatReport(r: FuzzReport): string[] {
     `${r.invalid} parsed but invalid, slowest case ${r.slowestMs.toFixed(2)} ms`,
     `fuzz: heap ${mb(r.heap.before)} MB -> ${mb(r.heap.after)} MB ` +
     `(peak ${mb(r.heap.peak)} MB, growth ${mb(r.heap.after - r.heap.before)} MB)`,
+    ...r.pipeline
+      ? [
+        `fuzz: whole request path: ${r.pipeline.answered} answered, ${r.pipeline.silent} ` +
+        "handled without a reply",
+      ]
+      : [],
   ];
 }
 
 if (import.meta.main) {
   let count = 200_000;
   let seed = Number(Deno.env.get("FUZZ_SEED") ?? 1);
+  let codecOnly = false;
   for (const arg of Deno.args) {
     if (arg.startsWith("--seed=")) seed = Number(arg.slice(7));
+    else if (arg === "--codec-only") codecOnly = true;
     else if (/^\d+$/.test(arg)) count = Number(arg);
     else {
-      console.error(`usage: deno task fuzz [COUNT] [--seed=N]`);
+      console.error(`usage: deno task fuzz [COUNT] [--seed=N] [--codec-only]`);
       Deno.exit(2);
     }
   }
-  const report = runFuzz({ count, seed });
+  const corpus = loadCorpus().map((c) => c.bytes);
+  const { PipelineTarget } = await import("./pipeline.ts");
+  const seeds = codecOnly ? corpus : [...corpus, ...PipelineTarget.relayedSeeds(corpus)];
+  const pipeline = codecOnly ? undefined : await PipelineTarget.create(corpus);
+  const report = runFuzz({
+    count,
+    seed,
+    seeds,
+    pipeline,
+    progress: (r) => console.log(`${formatReport(r)[0]} (${(r.elapsedMs / 1000).toFixed(0)} s)`),
+  });
+  await pipeline?.close();
   for (const f of report.failures) {
     console.error(`FAIL case ${f.index}: ${f.problem}\n  input: ${f.hex}`);
   }
