@@ -15,7 +15,8 @@
  *   handlers of an ISP-like configuration with static CSV assignments, relays, subnet filters,
  *   rate limiting, leasequery → reply bytes), which must not throw or end in a handling error,
  *   and every reply must parse and re-serialise to the same bytes;
- * - no case may take more than {@link SLOW_MS} ms (checked twice to rule out GC pauses).
+ * - no case may take more than {@link SLOW_MS} ms (timed up to four times, the fastest counts, to
+ *   rule out GC pauses and a busy machine).
  *
  * Heap growth (`Deno.memoryUsage().heapUsed`) is tracked and reported.
  * @module
@@ -85,6 +86,8 @@ export interface FuzzOptions {
   pipeline?: PipelineTarget;
   /** Called every 2^20 cases with the report so far (long runs print progress). */
   progress?: (report: FuzzReport) => void;
+  /** Called with every failure kept, when it is found (long runs print them at once). */
+  onFailure?: (failure: FuzzFailure) => void;
 }
 
 /** A small, fast seeded PRNG (xorshift128+ reduced to 32-bit outputs). */
@@ -336,7 +339,9 @@ export function runFuzz(options: FuzzOptions = {}): FuzzReport {
   const fail = (index: number, problem: string, input: Uint8Array) => {
     report.failureCount++;
     if (report.failures.length < maxFailures) {
-      report.failures.push({ index, problem, hex: toHex(input) });
+      const failure = { index, problem, hex: toHex(input) };
+      report.failures.push(failure);
+      options.onFailure?.(failure);
     }
   };
   // The seeds themselves must pass.
@@ -355,14 +360,15 @@ export function runFuzz(options: FuzzOptions = {}): FuzzReport {
     const result = checkCase(input);
     const whole = pipeline?.check(input, rng);
     let took = performance.now() - t0;
-    if (took > SLOW_MS) {
-      // Rule out a GC pause or JIT compilation: time it again.
+    // Rule out a GC pause, JIT compilation or a CPU shared with other work: time it again, up
+    // to three times.
+    for (let again = 0; again < 3 && took > SLOW_MS; again++) {
       const t1 = performance.now();
       checkCase(input);
       pipeline?.check(input, new Prng(i));
       took = Math.min(took, performance.now() - t1);
-      if (took > SLOW_MS) fail(i, `took ${took.toFixed(1)} ms (limit ${SLOW_MS} ms)`, input);
     }
+    if (took > SLOW_MS) fail(i, `took ${took.toFixed(1)} ms (limit ${SLOW_MS} ms)`, input);
     if (took > report.slowestMs) report.slowestMs = took;
     report.cases++;
     if (result === "rejected") report.rejected++;
@@ -428,11 +434,9 @@ if (import.meta.main) {
     seeds,
     pipeline,
     progress: (r) => console.log(`${formatReport(r)[0]} (${(r.elapsedMs / 1000).toFixed(0)} s)`),
+    onFailure: (f) => console.error(`FAIL case ${f.index}: ${f.problem}\n  input: ${f.hex}`),
   });
   await pipeline?.close();
-  for (const f of report.failures) {
-    console.error(`FAIL case ${f.index}: ${f.problem}\n  input: ${f.hex}`);
-  }
   for (const line of formatReport(report)) console.log(line);
   if (report.failureCount > 0) Deno.exit(1);
 }
