@@ -62,11 +62,6 @@ export function staticDataFiles(root: ConfigSection): StaticDataFile[] {
   return files;
 }
 
-/** The `<static-csv>` files below `root` (kept for callers that only read CSV). */
-export function staticCsvFiles(root: ConfigSection): string[] {
-  return staticDataFiles(root).filter((f) => f.kind === "csv").map((f) => f.path);
-}
-
 function issue(file: string, line: number, message: string, warning: boolean): ConfigIssue {
   return { file, line, message, severity: warning ? "warning" : "error", host: false };
 }
