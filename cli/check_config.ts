@@ -1,13 +1,13 @@
 /**
  * `dhcpkit check-config [--no-host-checks] [--strict] CONFIG`: read and validate a configuration
- * without starting anything, including the rows of the static CSV files it names.
+ * without starting anything, including the static data files (CSV, SQLite) it names.
  *
  * @module
  */
 
 import { type ConfigIssue, formatIssue, loadConfig } from "../src/config/mod.ts";
 import { installBuiltins, loadExtensions } from "../src/handlers/mod.ts";
-import { checkStaticCsvFiles } from "./csv_check.ts";
+import { checkStaticDataFiles } from "./data_check.ts";
 import { type CommandOutput, consoleOutput, runCommand } from "./run.ts";
 import { CHECK_CONFIG } from "./usage/commands.ts";
 
@@ -40,7 +40,7 @@ export function checkConfigCommand(
     }
     const result = loadConfig(file, { registry: installBuiltins(), hostChecks });
     let issues: ConfigIssue[] = [...result.issues];
-    if (result.config) issues.push(...await checkStaticCsvFiles(result.config.root));
+    if (result.config) issues.push(...await checkStaticDataFiles(result.config.root));
     if (strict) issues = issues.map((i) => ({ ...i, severity: "error" }));
     for (const issue of issues) output.err(formatIssue(issue));
     const errors = issues.filter((i) => i.severity === "error");

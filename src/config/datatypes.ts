@@ -182,6 +182,15 @@ export const factor: DataType<number | null> = dataType("factor or NONE", (t) =>
   return n;
 }, "a number from 0.0 to 1.0, or `NONE`");
 
+/** A share written as a percentage (`30%` or `30`, 0 to 100), returned as a fraction 0.0-1.0. */
+export const percentage: DataType<number> = dataType("percentage", (t) => {
+  const m = /^(\d+(\.\d+)?)\s*%?$/.exec(t);
+  if (!m) fail(`\`${t}\` is not a percentage; use a number from 0 to 100, optionally with %`);
+  const n = Number(m[1]);
+  if (n > 100) fail(`${t} is out of range: must be from 0% to 100%`);
+  return n / 100;
+}, "a number from 0 to 100, optionally followed by `%`");
+
 const SIZE_UNITS: Readonly<Record<string, number>> = {
   b: 1,
   kb: 1024,

@@ -6,9 +6,12 @@
  * command per line (case-insensitive, empty lines ignored); each reply is zero or more output
  * lines followed by `OK`, `OK: <text>`, `FAILED: <reason>` (the command was understood but did
  * not succeed; the output lines say why) or `UNKNOWN`. Lines that are too long or not UTF-8 get
- * `UNKNOWN`. `reload` answers only once the reload is over, so its answer is its outcome. Every connection is served on its own; a client that stops reading is disconnected
- * when a write does not complete within the write timeout, and an idle one after the idle
- * timeout, so no client can hold up the server.
+ * `UNKNOWN`. `reload` answers only once the reload is over, so its answer is its outcome. Every
+ * connection is served on its own; a client that stops reading is disconnected when a write does
+ * not complete within the write timeout, and an idle one (no command sent, none running) after
+ * the idle timeout, so no client can hold up the server. When every connection slot is taken, a
+ * new connection closes the one that has been idle longest instead of being refused: idle
+ * connections can never lock the operator out.
  *
  * The socket usually lives in a root-owned folder: after the server dropped its privileges the
  * synchronous file-system steps (checking, creating, chmod/chown, removing the socket file) run
@@ -69,7 +72,7 @@ export interface ControlLimits {
   maxLineLength: number;
   /** Milliseconds a write may take before the client is disconnected. */
   writeTimeoutMs: number;
-  /** Milliseconds without a command before the client is disconnected. */
+  /** Milliseconds without a command (and none running) before the client is disconnected. */
   idleTimeoutMs: number;
   /** Simultaneous connections; more are refused. */
   maxConnections: number;
@@ -79,7 +82,7 @@ export interface ControlLimits {
 export const DEFAULT_CONTROL_LIMITS: ControlLimits = {
   maxLineLength: 16384,
   writeTimeoutMs: 10_000,
-  idleTimeoutMs: 600_000,
+  idleTimeoutMs: 30_000,
   maxConnections: 64,
 };
 
@@ -179,7 +182,8 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** A listening control socket and its connections. */
 export class ControlSocket {
   readonly #listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
-  readonly #connections = new Set<Deno.UnixConn>();
+  /** Open connections: when each last sent something, and whether a command is running. */
+  readonly #connections = new Map<Deno.UnixConn, { active: number; busy: boolean }>();
   #closed = false;
   #removed = false;
   #accepting = false;
@@ -304,8 +308,8 @@ export class ControlSocket {
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      if (this.#connections.size >= this.limits.maxConnections) {
-        log.warning("Too many control connections; refusing one");
+      if (this.#connections.size >= this.limits.maxConnections && !this.#evictIdlest()) {
+        log.warning("Too many control connections, all running commands; refusing one");
         try {
           conn.close();
         } catch {
@@ -313,7 +317,7 @@ export class ControlSocket {
         }
         continue;
       }
-      this.#connections.add(conn);
+      this.#connections.set(conn, { active: performance.now(), busy: false });
       this.#serve(conn).catch((e) =>
         log.debug("Control connection ended: {error}", { error: (e as Error)?.message ?? e })
       ).finally(() => {
@@ -325,6 +329,26 @@ export class ControlSocket {
         }
       });
     }
+  }
+
+  /** Close the connection idle longest (none running a command); false when there is none. */
+  #evictIdlest(): boolean {
+    let idlest: Deno.UnixConn | undefined;
+    let since = Infinity;
+    for (const [conn, state] of this.#connections) {
+      if (!state.busy && state.active < since) [idlest, since] = [conn, state.active];
+    }
+    if (!idlest) return false;
+    log.warning("All {max} control connections taken; closing the one idle longest", {
+      max: this.limits.maxConnections,
+    });
+    this.#connections.delete(idlest);
+    try {
+      idlest.close();
+    } catch {
+      // gone
+    }
+    return true;
   }
 
   async #write(conn: Deno.UnixConn, text: string): Promise<void> {
@@ -357,8 +381,10 @@ export class ControlSocket {
     let line: number[] = [];
     let overflow = false;
     let idle: ReturnType<typeof setTimeout> | undefined;
+    const state = this.#connections.get(conn);
     const resetIdle = () => {
       clearTimeout(idle);
+      if (state) state.active = performance.now();
       idle = setTimeout(() => {
         try {
           conn.close();
@@ -389,7 +415,17 @@ export class ControlSocket {
           const tooLong = overflow;
           line = [];
           overflow = false;
-          if (!(await this.#command(conn, raw, tooLong))) return;
+          // A running command (a reload can take a while) is not idleness.
+          clearTimeout(idle);
+          if (state) state.busy = true;
+          let keep: boolean;
+          try {
+            keep = await this.#command(conn, raw, tooLong);
+          } finally {
+            if (state) state.busy = false;
+          }
+          if (!keep) return;
+          resetIdle();
         }
       }
     } finally {
@@ -480,7 +516,7 @@ export class ControlSocket {
   /** Close the socket and every open connection. */
   closeAll(): void {
     this.close();
-    for (const c of this.#connections) {
+    for (const c of this.#connections.keys()) {
       try {
         c.close();
       } catch {

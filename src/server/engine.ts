@@ -217,7 +217,13 @@ export class Engine {
   ): Promise<Engine> {
     const duid = serverDuid instanceof Uint8Array ? duidFromBytes(serverDuid) : serverDuid;
     const handler = buildMessageHandler(config, duid);
-    await handler.workerInit();
+    try {
+      await handler.workerInit();
+    } catch (e) {
+      // What was opened before the failure is closed, so a refused source leaves nothing behind.
+      await handler.close().catch(() => {});
+      throw e;
+    }
     const engine = new Engine(handler, stats, latency, {
       max: config.maxLookupsInFlight,
       timeoutMs: config.lookupTimeout * 1000,

@@ -48,7 +48,11 @@ export interface TcpListenerSettings {
   marks: readonly string[];
   /** Server interface name put in the internal Interface-ID. */
   interfaceName: string;
-  /** Close a connection that sends no complete query for this long (ms), default 120 s. */
+  /**
+   * Close a connection that sends no query that gets an answer for this long (ms), default
+   * 120 s. Frames that are dropped (empty, malformed, not a leasequery) do not restart the clock,
+   * so a peer cannot hold a connection slot by sending them.
+   */
   idleTimeout?: number;
   /** Close a connection when a write does not complete in this time (ms), default 300 s. */
   sendTimeout?: number;
@@ -276,14 +280,18 @@ export class TcpListener {
     let buffer = new Uint8Array(4096);
     let filled = 0;
     let idle: ReturnType<typeof setTimeout> | undefined;
-    const startIdle = () => {
+    const timeout = this.#settings.idleTimeout ?? 120_000;
+    let deadline = 0;
+    // The clock runs until `deadline`; only an answered query moves it.
+    const startIdle = (restart: boolean) => {
+      if (restart) deadline = performance.now() + timeout;
       idle = setTimeout(() => {
         this.counters.idleTimeouts++;
         log.info("Closing idle TCP connection from {peer}", { peer: c.peer });
         this.#close(c);
-      }, this.#settings.idleTimeout ?? 120_000);
+      }, Math.max(0, deadline - performance.now()));
     };
-    startIdle();
+    startIdle(true);
     try {
       while (!c.closed && !this.#closing) {
         // Answer every complete frame in the buffer.
@@ -302,13 +310,14 @@ export class TcpListener {
           filled -= 2 + length;
           clearTimeout(idle);
           c.busy = true;
+          let answered = false;
           try {
-            await this.#query(c, frame);
+            answered = await this.#query(c, frame);
           } finally {
             c.busy = false;
           }
           if (c.closed || this.#closing) return;
-          startIdle();
+          startIdle(answered);
         }
         let n: number | null;
         try {
@@ -324,7 +333,8 @@ export class TcpListener {
     }
   }
 
-  async #query(c: Connection, frame: Uint8Array): Promise<void> {
+  /** Answer one frame; true when it was answered (only that counts as activity). */
+  async #query(c: Connection, frame: Uint8Array): Promise<boolean> {
     this.counters.messages++;
     this.#counter = (this.#counter + 1) & 0xffffff;
     const packet: IncomingPacket = {
@@ -351,7 +361,7 @@ export class TcpListener {
     if (!result || result.replies.length === 0) {
       this.counters.dropped++;
       closeMoreResponses(more);
-      return;
+      return false;
     }
     const writer = new FrameWriter(this, c);
     for (const r of result.replies) writer.add(r.data);
@@ -362,11 +372,12 @@ export class TcpListener {
       log.error("{id}: cannot stream the answer: {error}", { id: packet.id, error: e });
     }
     if (rest) {
-      if (!await this.#stream(writer, result, rest, packet.id!)) return;
+      if (!await this.#stream(writer, result, rest, packet.id!)) return true;
     }
     // Whatever was not streamed is released (a store cursor).
     closeMoreResponses(more);
     await writer.flush();
+    return true;
   }
 
   /**
@@ -553,6 +564,7 @@ export function tcpSettings(
     address,
     port: v.port,
     maxConnections: v.maxConnections,
+    idleTimeout: v.idleTimeout * 1000,
     allowFrom: v.allowFrom,
     marks: v.marks,
     interfaceName: iface?.name ?? "lo",

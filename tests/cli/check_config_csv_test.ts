@@ -1,7 +1,7 @@
 /**
  * `dhcpkit check-config` reads the static CSV files a configuration names the way the server
- * does: rows the server would skip are `FILE:LINE: warning: ...`, a file without usable rows is
- * a warning, a file the server cannot use is an error, and `--strict` makes warnings errors.
+ * does: rows the server would skip are `FILE:LINE: warning: ...`, a file the server cannot use
+ * or refuses (no usable rows, too many skipped) is an error, and `--strict` makes warnings errors.
  * Fixtures: tests/fixtures/csv-check/.
  */
 
@@ -54,14 +54,13 @@ Deno.test("check-config --strict: the same rows are errors, exit 1", async () =>
   assert.equal(clean.code, 0, clean.stderr);
 });
 
-Deno.test("check-config: a CSV without usable rows is a warning, an error with --strict", async () => {
+Deno.test("check-config: a CSV without usable rows is an error (the server refuses it)", async () => {
   const csv = join(DIR, "nothing.csv");
   const r = await check("nothing.conf");
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`^${csv}: warning: no usable assignments`, "m"));
-  const strict = await check("--strict", "nothing.conf");
-  assert.equal(strict.code, 1);
-  assert.match(strict.stderr, new RegExp(`^${csv}: no usable assignments`, "m"));
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`^${csv}:2: warning: duid is not hexadecimal`, "m"));
+  assert.match(r.stderr, new RegExp(`^${csv}: no usable assignments; .*would not start`, "m"));
+  assert.match(r.stderr, /nothing\.conf: 1 error\n$/);
 });
 
 Deno.test("check-config: a CSV the server cannot use is an error", async () => {

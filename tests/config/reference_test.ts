@@ -253,6 +253,7 @@ Deno.test("reference static assignment examples", () => {
       addressValidLifetime: 7 * 86400,
       prefixPreferredLifetime: 3 * 86400,
       prefixValidLifetime: 30 * 86400,
+      maxRowLoss: 0.3,
     });
   }
 });

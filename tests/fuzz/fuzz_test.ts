@@ -7,12 +7,18 @@
 import assert from "node:assert/strict";
 import {
   fromHex,
+  IAAddressOption,
+  IANAOption,
   ParseError,
   parseMessage,
+  type RelayForwardMessage,
+  RelayMessageOption,
+  type RelayReplyMessage,
   serializeMessage,
   toHex,
 } from "../../src/protocol/mod.ts";
-import { checkCase, formatReport, lengthFieldOffsets, runFuzz } from "./fuzz.ts";
+import { checkCase, formatReport, lengthFieldOffsets, Prng, runFuzz } from "./fuzz.ts";
+import { PipelineTarget } from "./pipeline.ts";
 import { loadCorpus } from "../protocol/corpus.ts";
 
 /** Parse `bytes`, expecting a ParseError within `limitMs`; returns the error. */
@@ -71,6 +77,55 @@ Deno.test("fuzz: 20,000 cases, no failures", () => {
   assert.equal(report.failureCount, 0, lines.join("\n"));
   assert.equal(report.cases, 20_000);
   assert.ok(report.parsed > 1000 && report.rejected > 1000, lines.join("\n"));
+});
+
+Deno.test("fuzz: the whole request path answers relayed corpus requests from the CSV", async () => {
+  const corpus = loadCorpus().map((c) => c.bytes);
+  const target = await PipelineTarget.create(corpus);
+  try {
+    const relayed = PipelineTarget.relayedSeeds(corpus);
+    assert.ok(relayed.length >= 8, `${relayed.length} relayed seeds`);
+    // The relayed Solicit with IA_NA and IA_PD, as a relay on the customer link sends it.
+    const solicit = relayed.find((b) => {
+      const m = parseMessage(b) as RelayForwardMessage;
+      return m.getOption(RelayMessageOption)!.message.type === 1;
+    })!;
+    const result = await target.engine.handle({
+      data: solicit,
+      source: "2001:db8:100::1",
+      sourcePort: 547,
+      interfaceName: "eth0",
+      linkAddress: "2001:db8:ffff::547",
+      receivedOverMulticast: false,
+      receivedOverTcp: false,
+      marks: ["relayed"],
+    });
+    assert.equal(result.outcome, "reply");
+    const reply = (parseMessage(result.replies[0].data) as RelayReplyMessage)
+      .getOption(RelayMessageOption)!.message;
+    const ia = reply.options.find((o) => o instanceof IANAOption) as IANAOption;
+    const address = ia.options.find((o) => o instanceof IAAddressOption) as IAAddressOption;
+    assert.match(address.address, /^2001:db8:100::[0-9a-f]+$/, "assigned from the CSV");
+    // And the target itself reports nothing wrong for every seed.
+    const rng = new Prng(3);
+    for (const seed of [...corpus, ...relayed]) assert.equal(target.check(seed, rng), undefined);
+  } finally {
+    await target.close();
+  }
+});
+
+Deno.test("fuzz: 5,000 cases down the whole request path, no failures", async () => {
+  const corpus = loadCorpus().map((c) => c.bytes);
+  const target = await PipelineTarget.create(corpus);
+  try {
+    const seeds = [...corpus, ...PipelineTarget.relayedSeeds(corpus)];
+    const report = runFuzz({ count: 5_000, seed: 11, seeds, pipeline: target });
+    for (const f of report.failures) console.error(`${f.problem}\n  input: ${f.hex}`);
+    assert.equal(report.failureCount, 0, formatReport(report).join("\n"));
+    assert.ok(report.pipeline!.answered > 50, formatReport(report).join("\n"));
+  } finally {
+    await target.close();
+  }
 });
 
 Deno.test("fuzz: the corpus seeds parse, and the mutator finds their length fields", () => {

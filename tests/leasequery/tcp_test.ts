@@ -248,3 +248,58 @@ Deno.test("tcp: closing the listener ends a running bulk reply with QueryTermina
     await s.close();
   }
 });
+
+Deno.test("tcp: empty or dropped frames do not keep a connection alive; answered queries do", async () => {
+  // Issue 20: a peer held a slot forever by sending an empty frame every 50 s (idle 120 s).
+  const s = await setup({ idleTimeout: 600 });
+  try {
+    const junk = await connect(s.listener);
+    const opened = performance.now();
+    const closed = closedWithin(junk, 1200);
+    // An empty frame and a garbage frame every 150 ms: all dropped, none is activity.
+    let sent = 0;
+    for (let i = 0; i < 8; i++) {
+      try {
+        await writeAll(junk, i % 2 ? frame(new Uint8Array([0xff, 1, 2])) : new Uint8Array([0, 0]));
+        sent++;
+      } catch {
+        break; // closed by the server
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.ok(sent >= 3, `${sent} frames sent`);
+    assert.ok(await closed, "closed by the idle timer");
+    assert.ok(performance.now() - opened < 1200);
+    assert.equal(s.listener.counters.idleTimeouts, 1);
+    assert.ok(s.listener.counters.dropped >= 4);
+
+    // Answered queries 300 ms apart keep a connection open past 600 ms.
+    const good = await connect(s.listener);
+    const reader = new FrameReader(good);
+    for (let i = 0; i < 4; i++) {
+      await writeAll(good, frame(serializeMessage(leasequery(QUERY_BY_LINK_ADDRESS, "::"))));
+      assert.ok((await reader.next()) !== null, `answer ${i}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.equal(s.listener.counters.idleTimeouts, 1, "the answered connection is still open");
+    good.close();
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("tcp: idle-timeout is a <listen-tcp> key (default 2 minutes, at least 1 second)", async () => {
+  const { tcpSettings } = await import("../../src/server/tcp_listener.ts");
+  const { loadText } = await import("../config/helpers.ts");
+  const settings = (keys: string) => {
+    const r = loadText(`<listen-tcp ::1>\n    allow-from ::1\n${keys}</listen-tcp>\n`);
+    assert.deepEqual(r.errors, []);
+    return tcpSettings(r.config!.listeners[0], []);
+  };
+  assert.equal(settings("    idle-timeout 45s\n").idleTimeout, 45_000);
+  assert.equal(settings("").idleTimeout, 120_000);
+  const zero = (await import("../config/helpers.ts")).loadText(
+    "<listen-tcp ::1>\n    allow-from ::1\n    idle-timeout 0\n</listen-tcp>\n",
+  );
+  assert.match(zero.errors.map((e) => e.message).join("\n"), /idle-timeout must be at least 1/);
+});

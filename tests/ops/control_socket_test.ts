@@ -179,6 +179,53 @@ Deno.test("control socket: many clients at once", async () => {
   });
 });
 
+Deno.test("control socket: 64 idle connections do not lock the operator out; idle ones time out", async () => {
+  // Issue 20: 64 idle connections refused the operator for up to 600 s.
+  await withSocket(
+    async (socket, path) => {
+      const idle: Deno.UnixConn[] = [];
+      for (let i = 0; i < 64; i++) idle.push(await Deno.connect({ transport: "unix", path }));
+      await waitFor(() => socket.connections === 64, 5000, "64 connections");
+      // The operator gets in (the idlest connection makes room) and is answered at once.
+      const help = await sendControlCommand(path, "help", 2);
+      assert.equal(help.output[0], "Recognised commands:");
+      assert.ok(socket.connections <= 64);
+      // Idle connections are closed after the (default 30 s, here 400 ms) idle timeout.
+      await waitFor(() => socket.connections === 0, 5000, "idle connections closed");
+      for (const c of idle) c.close();
+    },
+    undefined,
+    { idleTimeoutMs: 400 },
+  );
+});
+
+Deno.test("control socket: a command running longer than the idle timeout is answered", async () => {
+  const dir = Deno.makeTempDirSync();
+  const path = join(dir, "ctl.sock");
+  const { commands } = fakeCommands();
+  commands.reload = () => new Promise((resolve) => setTimeout(() => resolve({ lines: [] }), 800));
+  const socket = await ControlSocket.open(path, commands, {}, {
+    idleTimeoutMs: 300,
+    maxConnections: 2,
+  });
+  socket.serve();
+  try {
+    const reload = converse(path, "reload\n", /OK: Configuration reloaded\n$/);
+    await waitFor(() => socket.connections === 1, 2000, "the reload connection");
+    await new Promise((r) => setTimeout(r, 50));
+    // Both slots taken (one idle, one running a reload): the newcomer evicts the idle one only.
+    const idler = await Deno.connect({ transport: "unix", path });
+    await waitFor(() => socket.connections === 2, 2000, "two connections");
+    const help = await sendControlCommand(path, "help", 2);
+    assert.equal(help.output[0], "Recognised commands:");
+    assert.match(await reload, /OK: Configuration reloaded\n$/);
+    idler.close();
+  } finally {
+    socket.closeAll();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("control socket: stale socket replaced; non-socket, live socket, missing folder refused", async () => {
   const dir = Deno.makeTempDirSync();
   const { commands } = fakeCommands();

@@ -6,6 +6,7 @@
 
 import {
   boolean,
+  duration,
   integer,
   interfaceName,
   type IPv6Address,
@@ -49,6 +50,8 @@ export interface ListenTcpValues extends ListenerValues {
   address: IPv6Address;
   /** Maximum number of simultaneous connections. */
   maxConnections: number;
+  /** Seconds a connection may go without an answered query before it is closed. */
+  idleTimeout: number;
   /** Clients allowed to connect; empty = everyone. */
   allowFrom: IPv6Prefix[];
 }
@@ -168,6 +171,16 @@ export const listenTcpSection = defineSection<ListenTcpValues>({
       example: "20",
     },
     {
+      name: "idle-timeout",
+      type: duration({ max: 86400 }),
+      default: 120,
+      defaultText: "2m",
+      description: "Close a connection that has had no query answered for this long. Frames " +
+        "that are dropped (empty, malformed, not a leasequery) do not count as activity, so a " +
+        "client cannot hold one of the `max-connections` slots by sending them.",
+      example: "30s",
+    },
+    {
       name: "allow-from",
       property: "allowFrom",
       type: ipv6Prefix({ allowAddress: true }),
@@ -192,6 +205,7 @@ export const listenTcpSection = defineSection<ListenTcpValues>({
     } else if (!v.address) {
       v.address = fromName;
     }
+    if (section.values.idleTimeout < 1) check.error("idle-timeout must be at least 1 second");
     if (section.values.allowFrom.length === 0) {
       check.warning("<listen-tcp> without allow-from accepts connections from everywhere");
     }

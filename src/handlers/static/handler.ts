@@ -25,6 +25,7 @@ import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
 import { AssignmentTable, CsvAssignmentSource, loadCsvAssignments } from "./csv/mod.ts";
 import { sharedData } from "../shared_memory.ts";
 import { type AssignmentSource, type AsyncAssignmentSource, isAsyncSource } from "./source.ts";
+import { guardRows, releaseRows } from "./row_guard.ts";
 
 export type { StaticLifetimes } from "./answer.ts";
 
@@ -67,8 +68,15 @@ export function answersRequest(bundle: TransactionBundle): boolean {
 export class StaticAssignmentHandler extends Handler {
   #source?: AnyAssignmentSource;
 
-  /** Create the handler; `open` is called in each worker to open the assignment source. */
-  constructor(readonly lifetimes: StaticLifetimes, readonly open: SourceOpener) {
+  /**
+   * Create the handler; `open` is called in each worker to open the assignment source. With
+   * `maxRowLoss` (0.0-1.0) a source that looks broken is refused (see `row_guard.ts`).
+   */
+  constructor(
+    readonly lifetimes: StaticLifetimes,
+    readonly open: SourceOpener,
+    readonly maxRowLoss?: number,
+  ) {
     super();
   }
 
@@ -77,16 +85,34 @@ export class StaticAssignmentHandler extends Handler {
     return this.#source;
   }
 
-  /** Open the assignment source; a source that cannot be used stops the server from starting. */
+  /**
+   * Open the assignment source; a source that cannot be used, or looks broken (no usable rows,
+   * too many rows skipped or lost since the table in use), stops the server from starting and a
+   * reload from being applied.
+   */
   override async workerInit(): Promise<void> {
-    await this.#source?.close();
-    this.#source = await this.open();
+    await this.close();
+    const source = await this.open();
+    if (this.maxRowLoss !== undefined && source.path !== undefined && source.count) {
+      try {
+        guardRows(source.path, {
+          rows: source.count(),
+          readRows: source.rowsRead,
+          maxLoss: this.maxRowLoss,
+        }, this);
+      } catch (e) {
+        await source.close();
+        throw e;
+      }
+    }
+    this.#source = source;
   }
 
   /** Close the source. */
   override async close(): Promise<void> {
     const source = this.#source;
     this.#source = undefined;
+    if (source?.path !== undefined) releaseRows(source.path, this);
     await source?.close();
   }
 
@@ -195,7 +221,6 @@ async function loadCsvSource(path: string): Promise<CsvAssignmentSource> {
       count: problems.length - PROBLEMS_LOGGED,
     });
   }
-  if (source.size === 0) log.warning("{path}: no usable assignments", { path });
   log.info("{path}: {count} static assignments loaded in {ms} ms", {
     path,
     count: source.size,

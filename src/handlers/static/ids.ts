@@ -57,6 +57,24 @@ const DECIMAL_RE = /^[0-9]{1,10}$/;
 const encoder = new TextEncoder();
 
 /** True when `text` is non-empty lower-case hex of even length. */
+/** How many characters of a value a message quotes. */
+export const QUOTED_CHARS = 64;
+
+/**
+ * `text` quoted for a message or log line, cut to {@link QUOTED_CHARS} characters (the full
+ * length is named), so a huge or binary field cannot flood the log.
+ */
+export function quoteValue(text: string): string {
+  if (text.length <= QUOTED_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, QUOTED_CHARS))}... (${text.length} characters)`;
+}
+
+/** `text` unquoted, cut like {@link quoteValue}. */
+export function clipValue(text: string): string {
+  if (text.length <= QUOTED_CHARS) return text;
+  return `${text.slice(0, QUOTED_CHARS)}... (${text.length} characters)`;
+}
+
 function isLowerHex(text: string): boolean {
   if (text.length === 0 || (text.length & 1) !== 0) return false;
   for (let i = 0; i < text.length; i++) {
@@ -72,7 +90,7 @@ function canonicalHex(text: string, what: string): string {
   const hex = text.replaceAll(":", "").toLowerCase();
   if (hex.length === 0) throw new AssignmentFormatError(`${what} is empty`);
   if (!isLowerHex(hex)) {
-    throw new AssignmentFormatError(`${what} is not hexadecimal: ${JSON.stringify(text)}`);
+    throw new AssignmentFormatError(`${what} is not hexadecimal: ${quoteValue(text)}`);
   }
   return hex;
 }
@@ -100,7 +118,7 @@ export function hexOf(data: Uint8Array): string {
 
 function decimal(text: string, max: number, what: string): number {
   if (!DECIMAL_RE.test(text) || Number(text) > max) {
-    throw new AssignmentFormatError(`${what} must be a number 0-${max}: ${JSON.stringify(text)}`);
+    throw new AssignmentFormatError(`${what} must be a number 0-${max}: ${quoteValue(text)}`);
   }
   return Number(text);
 }
@@ -141,15 +159,21 @@ const DUID_MIN: Record<number, number> = {
  */
 function checkDuid(hex: string): string {
   const length = hex.length >> 1;
-  if (length < 2) throw new AssignmentFormatError(`duid ${hex} is shorter than 2 bytes`);
-  if (length > 130) throw new AssignmentFormatError(`duid ${hex} is longer than 130 bytes`);
+  if (length < 2) throw new AssignmentFormatError(`duid ${clipValue(hex)} is shorter than 2 bytes`);
+  if (length > 130) {
+    throw new AssignmentFormatError(`duid ${clipValue(hex)} is longer than 130 bytes`);
+  }
   const type = parseInt(hex.slice(0, 4), 16);
   const min = DUID_MIN[type] ?? 2;
   if (length < min) {
-    throw new AssignmentFormatError(`duid ${hex} is too short for a DUID of type ${type}`);
+    throw new AssignmentFormatError(
+      `duid ${clipValue(hex)} is too short for a DUID of type ${type}`,
+    );
   }
   if (type === UuidDuid.duidType && length !== 18) {
-    throw new AssignmentFormatError(`duid ${hex}: a DUID-UUID has exactly 16 bytes after the type`);
+    throw new AssignmentFormatError(
+      `duid ${clipValue(hex)}: a DUID-UUID has exactly 16 bytes after the type`,
+    );
   }
   return hex;
 }
@@ -167,7 +191,7 @@ export function canonicalId(id: string): string {
   const colon = id.indexOf(":");
   if (colon < 0) {
     throw new AssignmentFormatError(
-      `id ${JSON.stringify(id)} has no type (duid:, interface-id:, remote-id:, ...)`,
+      `id ${quoteValue(id)} has no type (duid:, interface-id:, remote-id:, ...)`,
     );
   }
   let kind = id.slice(0, colon);
@@ -202,7 +226,7 @@ export function canonicalId(id: string): string {
     }
     default:
       throw new AssignmentFormatError(
-        `unknown id type ${JSON.stringify(kind)} (expected duid, interface-id, interface-id-str, ` +
+        `unknown id type ${quoteValue(kind)} (expected duid, interface-id, interface-id-str, ` +
           "remote-id, remote-id-str, subscriber-id, subscriber-id-str, linklayer-id or " +
           "linklayer-id-str)",
       );
@@ -316,15 +340,15 @@ function writeGroups(out: Uint8Array, pos: number): void {
 /** Parse and check an address column value into `groups`; throws {@link AssignmentFormatError}. */
 function checkAddress(text: string): void {
   if (!parseGroups(text, groups)) {
-    throw new AssignmentFormatError(`address ${JSON.stringify(text)} is not an IPv6 address`);
+    throw new AssignmentFormatError(`address ${quoteValue(text)} is not an IPv6 address`);
   }
   if ((groups[0] >>> 8) === 0xff) {
-    throw new AssignmentFormatError(`address ${text} is a multicast address`);
+    throw new AssignmentFormatError(`address ${clipValue(text)} is a multicast address`);
   }
   if (
     groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 &&
     groups[5] === 0 && groups[6] === 0 && groups[7] <= 1
-  ) throw new AssignmentFormatError(`address ${text} is unspecified or loopback`);
+  ) throw new AssignmentFormatError(`address ${clipValue(text)} is unspecified or loopback`);
 }
 
 /**
@@ -355,11 +379,11 @@ function parsePrefixText(text: string): number {
   const lengthText = slash < 0 ? "" : text.slice(slash + 1);
   if (slash < 0 || !/^[0-9]{1,3}$/.test(lengthText) || Number(lengthText) > 128) {
     throw new AssignmentFormatError(
-      `prefix ${JSON.stringify(text)} is not an IPv6 prefix (address/length, length 1-128)`,
+      `prefix ${quoteValue(text)} is not an IPv6 prefix (address/length, length 1-128)`,
     );
   }
   if (!parseGroups(text.slice(0, slash), groups)) {
-    throw new AssignmentFormatError(`prefix ${JSON.stringify(text)} has no valid IPv6 address`);
+    throw new AssignmentFormatError(`prefix ${quoteValue(text)} has no valid IPv6 address`);
   }
   return Number(lengthText);
 }
@@ -377,10 +401,14 @@ function hostBitsClear(length: number): boolean {
 /** Parse and check a prefix column value into `groups`; returns its length. */
 function checkPrefix(text: string): number {
   const length = parsePrefixText(text);
-  if (length === 0) throw new AssignmentFormatError(`prefix ${text} has length 0`);
-  if ((groups[0] >>> 8) === 0xff) throw new AssignmentFormatError(`prefix ${text} is multicast`);
+  if (length === 0) throw new AssignmentFormatError(`prefix ${clipValue(text)} has length 0`);
+  if ((groups[0] >>> 8) === 0xff) {
+    throw new AssignmentFormatError(`prefix ${clipValue(text)} is multicast`);
+  }
   if (!hostBitsClear(length)) {
-    throw new AssignmentFormatError(`prefix ${text} has bits set after the first ${length}`);
+    throw new AssignmentFormatError(
+      `prefix ${clipValue(text)} has bits set after the first ${length}`,
+    );
   }
   return length;
 }

@@ -34,11 +34,21 @@ export const staticExtension = defineExtension({
   handlers: [
     handlerFor(
       staticCsvSection,
-      (v) => new StaticAssignmentHandler(lifetimesOf(v), () => openCsvSource(v.path)),
+      (v) =>
+        new StaticAssignmentHandler(
+          lifetimesOf(v),
+          () => openCsvSource(v.path),
+          v.maxRowLoss,
+        ),
     ),
     handlerFor(
       staticSqliteSection,
-      (v) => new StaticAssignmentHandler(lifetimesOf(v), () => new SqliteAssignmentSource(v.path)),
+      (v) =>
+        new StaticAssignmentHandler(
+          lifetimesOf(v),
+          () => new SqliteAssignmentSource(v.path),
+          v.maxRowLoss,
+        ),
     ),
     handlerFor(staticPostgresqlSection, (v) => staticPostgresqlHandler(v, lifetimesOf(v))),
   ],

@@ -11,6 +11,7 @@ import {
   duration,
   existingFile,
   type KeySpec,
+  percentage,
   type SectionChecker,
 } from "../../config/mod.ts";
 
@@ -18,7 +19,26 @@ import {
 export interface StaticAssignmentValues extends LifetimeValues {
   /** Absolute path of the assignments file. */
   path: string;
+  /** Largest share of rows (0.0-1.0) a file may lose or have unusable before it is refused. */
+  maxRowLoss: number;
 }
+
+/** The default of `max-row-loss`: the 30 % rule of `build-sqlite`. */
+export const DEFAULT_MAX_ROW_LOSS = 0.3;
+
+/** The `max-row-loss` key of the file-backed static sections. */
+export const maxRowLossKey: KeySpec = {
+  name: "max-row-loss",
+  type: percentage,
+  default: DEFAULT_MAX_ROW_LOSS,
+  defaultText: "30%",
+  description: "Refuse the file when it looks broken: when it has no usable rows, when more " +
+    "than this share of its rows cannot be used (CSV), or when a reload finds this much fewer " +
+    "assignments than the table in use. A refused file stops the server from starting; at a " +
+    "reload the table in use keeps serving and `dhcpkit ctl reload` answers FAILED with the " +
+    "reason. `100%` turns the share checks off (an empty file is still refused).",
+  example: "50%",
+};
 
 const lifetime = duration({ infinity: true });
 
@@ -102,7 +122,8 @@ export const staticCsvSection = defineSection<StaticAssignmentValues>({
     "`subscriber-id:HEX`, `subscriber-id-str:TEXT`, `linklayer-id:HWTYPE:HEX` or " +
     "`linklayer-id-str:HWTYPE:TEXT`. Interface, remote, subscriber and link-layer ids come from " +
     "the relay closest to the client. `address` holds one IPv6 address and `prefix` one prefix; " +
-    "either may be empty. The whole file is read at start-up." + lifetimeSyntax,
+    "either may be empty. The whole file is read at start-up and at every reload; a file that " +
+    "looks broken (see `max-row-loss`) is refused." + lifetimeSyntax,
   example: [
     "<static-csv assignments.csv>",
     "    address-preferred-lifetime 1d",
@@ -117,7 +138,7 @@ export const staticCsvSection = defineSection<StaticAssignmentValues>({
     property: "path",
     description: "The CSV file with the assignments.",
   },
-  keys: lifetimeKeys,
+  keys: [...lifetimeKeys, maxRowLossKey],
   validate: checkLifetimes,
 });
 
@@ -129,7 +150,9 @@ export const staticSqliteSection = defineSection<StaticAssignmentValues>({
     "section. The database has a table `assignments` with text columns `id`, `address` and " +
     "`prefix`, filled like the columns of `<static-csv>`; `dhcpkit build-sqlite` converts a " +
     "CSV file into such a database. Rows are looked up per request, so the database can be " +
-    "updated while the server runs and large sets need no memory." + lifetimeSyntax,
+    "updated while the server runs and large sets need no memory. At start-up and at every " +
+    "reload the rows are counted; an empty, damaged or shrunken database is refused (see " +
+    "`max-row-loss`)." + lifetimeSyntax,
   example: [
     "<static-sqlite assignments.sqlite>",
     "    address-preferred-lifetime 1d",
@@ -142,6 +165,6 @@ export const staticSqliteSection = defineSection<StaticAssignmentValues>({
     property: "path",
     description: "The SQLite database with the assignments.",
   },
-  keys: lifetimeKeys,
+  keys: [...lifetimeKeys, maxRowLossKey],
   validate: checkLifetimes,
 });

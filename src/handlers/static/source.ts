@@ -30,6 +30,9 @@ export interface AssignmentSourceInfo {
    */
   locate?(key: string): string | undefined;
 
+  /** Data rows read from the file, usable and skipped (CSV), for the bad-data guard. */
+  readonly rowsRead?: number;
+
   /** Release the storage (close connections). */
   close(): void | Promise<void>;
 }

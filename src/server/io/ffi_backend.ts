@@ -15,7 +15,13 @@ import { ListenerError, type ListenerPlan, samePlans } from "../listener_plan.ts
 import { stopTimeoutMs, Supervisor } from "../supervisor.ts";
 import { CTL_EPFD, type IoListener } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
-import { closeFd, interfaceIndex, openUdpSocket, receiveBufferSize } from "./ffi_socket.ts";
+import {
+  closeFd,
+  interfaceIndex,
+  openUdpSocket,
+  receiveBufferSize,
+  SEND_GIVE_UP_MS,
+} from "./ffi_socket.ts";
 import { libc } from "./libc.ts";
 import { SocketSet } from "./socket_set.ts";
 
@@ -218,10 +224,17 @@ export class FfiBackend implements IoBackend {
 
   /**
    * Stop the I/O workers (each notices its stop flag within one poll, answers what waits for
-   * lookups and closes its engine; late ones are terminated), then close the sockets.
+   * lookups and closes its engine; late ones are terminated), then close the sockets. When a
+   * worker had to be terminated, the sockets are closed only after the longest a send can wait
+   * ({@link SEND_GIVE_UP_MS}), so no send of it runs on a closed (and maybe reused) descriptor.
    */
   async stop(): Promise<void> {
-    await this.#supervisor?.stop(stopTimeoutMs(this.#config));
+    const timeout = stopTimeoutMs(this.#config);
+    const started = performance.now();
+    await this.#supervisor?.stop(timeout);
+    if (this.#supervisor && performance.now() - started >= timeout) {
+      await new Promise((r) => setTimeout(r, SEND_GIVE_UP_MS + 100));
+    }
     if (!this.#started) this.#sockets.giveBack();
     this.#sockets.closeAll(closeFd);
   }

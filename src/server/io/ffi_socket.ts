@@ -49,6 +49,8 @@ import {
   parseIPv6,
   PKTINFO_LEN,
   PKTINFO_SPACE,
+  POLLFD_SIZE,
+  POLLOUT,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SO_REUSEADDR,
@@ -142,6 +144,16 @@ export function closeFd(fd: number): void {
 export { interfaceIndex };
 
 /**
+ * The longest a {@link FfiUdpSocket.sendBatch} waits for room in a full send buffer (ms) before
+ * it gives the rest of the batch up: a worker is never stuck in a send for longer than this, so
+ * it always sees its stop flag well within the stop timeout and never sends on a descriptor the
+ * main thread has closed (and the kernel may have reused).
+ */
+export const SEND_GIVE_UP_MS = 1000;
+/** One wait for room in the send buffer (ms), after which the stop flag is looked at again. */
+const SEND_POLL_MS = 50;
+
+/**
  * Batched I/O on a socket made by {@link openUdpSocket}: `recvBatch` fills receive slots
  * `0..n-1`; fill send slots with {@link setSend} and call {@link sendBatch}.
  */
@@ -178,6 +190,12 @@ export class FfiUdpSocket {
   lastSendError = 0;
   /** Slots that failed in the last {@link sendBatch} (reused between calls). */
   readonly failed: number[] = [];
+  /**
+   * Whether the owner is stopping: a full send buffer is then not waited for at all (set by the
+   * I/O worker to read its stop flag).
+   */
+  stopping: () => boolean = () => false;
+  readonly #pollfd = new Uint8Array(POLLFD_SIZE);
 
   /** Wrap descriptor `fd` (not taking ownership: see {@link closeFd}). */
   constructor(fd: number, batch = 64, slotSize = 65536) {
@@ -258,8 +276,16 @@ export class FfiUdpSocket {
     return n;
   }
 
+  /** Throw unless `i` is a slot number of this socket (0 to batch - 1). */
+  #slot(i: number): void {
+    if (!(i >= 0 && i < this.batch && Number.isInteger(i))) {
+      throw new RangeError(`slot ${i} out of range 0-${this.batch - 1}`);
+    }
+  }
+
   /** Payload of received datagram `i`: a view into the arena, valid until the next receive. */
   recvData(i: number): Uint8Array {
+    this.#slot(i);
     const len = this.#u32[(this.#offRecvHdr + i * MMSGHDR_SIZE + MH_LEN) >> 2];
     const o = this.#offRecvData + i * this.slotSize;
     return this.u8.subarray(o, o + Math.min(len, this.slotSize));
@@ -286,16 +312,21 @@ export class FfiUdpSocket {
    * interface index at +16), or -1 when absent. Walks the cmsg chain.
    */
   recvPktinfoOffset(i: number): number {
+    this.#slot(i);
     const base = this.#offRecvCtl + i * CONTROL_STRIDE;
-    const ctlLen = this.#u32[(this.#offRecvHdr + i * MMSGHDR_SIZE + MH_CONTROLLEN) >> 2];
     const u32 = this.#u32;
+    const lenWord = (this.#offRecvHdr + i * MMSGHDR_SIZE + MH_CONTROLLEN) >> 2;
+    // msg_controllen and cmsg_len are size_t: a high word, or a length past the buffer, is bogus.
+    if (u32[lenWord + 1] !== 0) return -1;
+    const end = base + Math.min(u32[lenWord], CONTROL_STRIDE);
     let o = base;
-    while (o + CMSG_HDR <= base + ctlLen) {
+    while (o + CMSG_HDR <= end) {
       const len = u32[o >> 2];
+      if (u32[(o >> 2) + 1] !== 0 || len < CMSG_HDR || o + len > end) break;
       if (u32[(o + 8) >> 2] === IPPROTO_IPV6 && u32[(o + 12) >> 2] === IPV6_PKTINFO) {
-        return o + CMSG_HDR;
+        // The in6_pktinfo must lie wholly inside this cmsg.
+        return len >= PKTINFO_LEN ? o + CMSG_HDR : -1;
       }
-      if (len < CMSG_HDR) break;
       o += (len + 7) & ~7;
     }
     return -1;
@@ -311,6 +342,7 @@ export class FfiUdpSocket {
    * Prepare send slot `i`: copy `data`, destination `address` (16 bytes at `addressOffset` of
    * `addressBytes`) with `port` and `scopeId`; with `source` (16 bytes) an IPV6_PKTINFO cmsg sets
    * the source address and outgoing interface `ifindex`. False when `data` does not fit a slot.
+   * Throws a RangeError when `i` is not a slot of this socket or an address is not 16 bytes.
    */
   setSend(
     i: number,
@@ -321,6 +353,10 @@ export class FfiUdpSocket {
     source?: Uint8Array,
     ifindex = 0,
   ): boolean {
+    this.#slot(i);
+    if (address.length !== 16 || (source !== undefined && source.length !== 16)) {
+      throw new RangeError("IPv6 addresses are 16 bytes");
+    }
     if (data.length > this.slotSize) return false;
     const u8 = this.u8;
     u8.set(data, this.#offSendData + i * this.slotSize);
@@ -348,13 +384,18 @@ export class FfiUdpSocket {
   }
 
   /**
-   * sendmmsg(2) slots 0..count-1 (the socket blocks: it waits for buffer space rather than
-   * dropping). A message that fails is skipped (counted in {@link sendErrors}, its errno in
-   * {@link lastSendError}) and the rest are sent. Returns how many failed; their slots are in
-   * {@link failed}.
+   * sendmmsg(2) slots 0..count-1 without blocking. When the send buffer is full it waits for
+   * room (poll(2), {@link SEND_POLL_MS} at a time, looking at {@link stopping} in between) for at
+   * most {@link SEND_GIVE_UP_MS} per batch, then gives the rest up (each counted with EAGAIN). A message
+   * that fails is skipped (counted in {@link sendErrors}, its errno in {@link lastSendError}) and
+   * the rest are sent. Returns how many failed; their slots are in {@link failed}.
    */
   sendBatch(count: number): number {
+    if (!(count >= 0 && count <= this.batch && Number.isInteger(count))) {
+      throw new RangeError(`batch of ${count} out of range 0-${this.batch}`);
+    }
     let done = 0;
+    let waitedSince = 0;
     const failed = this.failed;
     failed.length = 0;
     while (done < count) {
@@ -362,11 +403,24 @@ export class FfiUdpSocket {
         this.fd,
         done === 0 ? this.#sendHdrs : this.#sendHdrs.subarray(done * MMSGHDR_SIZE),
         count - done,
-        0,
+        MSG_DONTWAIT,
       );
       if (n < 0) {
         const e = errno();
         if (e === EINTR) continue;
+        if (e === EAGAIN) {
+          const now = performance.now();
+          waitedSince ||= now;
+          if (!this.stopping() && now - waitedSince < SEND_GIVE_UP_MS) {
+            this.#waitWritable(Math.min(SEND_POLL_MS, SEND_GIVE_UP_MS - (now - waitedSince)));
+            continue;
+          }
+          // Full for too long (or stopping): the rest of the batch is given up.
+          this.sendErrors += count - done;
+          this.lastSendError = e;
+          for (; done < count; done++) failed.push(done);
+          break;
+        }
         // The first message failed (e.g. EADDRNOTAVAIL, ENETUNREACH): skip it.
         this.sendErrors++;
         this.lastSendError = e;
@@ -378,5 +432,14 @@ export class FfiUdpSocket {
       this.sent += n;
     }
     return failed.length;
+  }
+
+  /** Wait up to `ms` for room in the send buffer. */
+  #waitWritable(ms: number): void {
+    const p = this.#pollfd;
+    new DataView(p.buffer).setInt32(0, this.fd, true);
+    p[4] = POLLOUT;
+    p[5] = p[6] = p[7] = 0;
+    this.#lib.poll(p, 1n, Math.max(1, Math.ceil(ms)));
   }
 }

@@ -91,13 +91,18 @@ class IoLoop {
   #counter: number;
   readonly #step: number;
 
-  constructor(init: InitMessage, readonly poller: Poller) {
+  /** `stopping` tells whether the worker's stop flag is set (sends then wait for no room). */
+  constructor(init: InitMessage, readonly poller: Poller, stopping: () => boolean = () => false) {
     this.#counter = init.workerId;
     this.#step = Math.max(1, init.workers);
     const sockets = new Map<number, FfiUdpSocket>();
     const socketFor = (fd: number) => {
       let s = sockets.get(fd);
-      if (!s) sockets.set(fd, s = new FfiUdpSocket(fd));
+      if (!s) {
+        sockets.set(fd, s = new FfiUdpSocket(fd));
+        // A full send buffer is not waited for once the worker is told to stop.
+        s.stopping = stopping;
+      }
       return s;
     };
     for (const l of init.listeners) {
@@ -207,7 +212,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   try {
     poller = new Poller();
     Atomics.store(ctl, CTL_EPFD, poller.fd); // closed by the main thread if it must terminate us
-    io = new IoLoop(init, poller);
+    io = new IoLoop(init, poller, () => Atomics.load(ctl, CTL_STOP) !== 0);
   } catch (e) {
     runtime.post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }

@@ -39,6 +39,10 @@ export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CLOEXEC = 0o2000000;
 export const EINTR = 4;
 export const EAGAIN = 11;
+/** poll(2): the descriptor can be written to. */
+export const POLLOUT = 0x004;
+/** sizeof(struct pollfd) { i32 fd; i16 events; i16 revents; }. */
+export const POLLFD_SIZE = 8;
 
 // Struct sizes / offsets (x86_64 glibc).
 //   struct sockaddr_in6 { u16 family; u16 port(BE); u32 flowinfo; u8 addr[16]; u32 scope_id; } 28
@@ -93,6 +97,7 @@ const SYMBOLS = {
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   setgroups: { parameters: ["usize", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },

@@ -19,8 +19,13 @@ export { AssignmentTable, AssignmentTableBuilder } from "./table.ts";
 
 /** Assignments from a CSV file, held in memory. */
 export class CsvAssignmentSource implements AssignmentSource {
-  /** Wrap a table built by {@link loadCsvAssignments}. */
+  /** Wrap a table built by {@link loadCsvAssignments} (in this thread or another). */
   constructor(readonly path: string, readonly table: AssignmentTable) {}
+
+  /** Data rows read from the file, usable and skipped, for the bad-data guard. */
+  get rowsRead(): number {
+    return this.table.rowsRead;
+  }
 
   /** Description for logs. */
   get description(): string {
@@ -89,5 +94,6 @@ export async function loadCsvAssignments(path: string): Promise<CsvLoadResult> {
       });
     }
   }, (p) => problems.push(p));
-  return { source: new CsvAssignmentSource(path, builder.build()), problems, summary };
+  const table = builder.build(summary.rows + summary.problems);
+  return { source: new CsvAssignmentSource(path, table), problems, summary };
 }

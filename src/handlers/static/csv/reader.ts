@@ -60,6 +60,12 @@ export interface CsvReadSummary {
   lines: number;
 }
 
+/**
+ * The longest record (in characters) a file may hold: a real row is well under 1 KB, so a longer
+ * one means the file is not an assignment file or is damaged (csv-parse stops reading there).
+ */
+export const MAX_RECORD_CHARS = 65536;
+
 const REQUIRED = ["id", "address", "prefix"] as const;
 const DELIMITERS = [",", ";", "\t", "|"];
 const SNIFF_BYTES = 10 * 1024;
@@ -78,6 +84,20 @@ function clean(field: string): string {
     f = f.slice(1, -1).replaceAll('""', '"').trim();
   }
   return f;
+}
+
+/** Whether the file at `path` ends with a line end (or is empty). */
+function endsWithLineEnd(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const size = Deno.statSync(path).size;
+    if (size === 0) return true;
+    const last = new Uint8Array(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 10 || last[0] === 13;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Read the first line (up to 10 KB) of the file; throws {@link CsvFileError}. */
@@ -155,10 +175,22 @@ function rowParser<T>(
   let idCol = -1, addressCol = -1, prefixCol = -1, needed = 0;
   let header = true;
   let lastLine = 0;
-  const state = { rows: 0, problems: 0, unclosedFrom: 0 };
+  const state = {
+    rows: 0,
+    problems: 0,
+    unclosedFrom: 0,
+    lastShortLine: 0,
+    fatal: undefined as CsvFileError | undefined,
+  };
   const problem = (line: number, message: string) => {
     state.problems++;
     onProblem({ line, message });
+  };
+  /** A file that is damaged: reading stops, the whole file is refused. */
+  const damaged = (line: number, message: string): null => {
+    state.fatal ??= new CsvFileError(`${path}: line ${line}: ${message}`);
+    parser.destroy(state.fatal);
+    return null;
   };
   const parser = parse({
     bom: true,
@@ -168,6 +200,7 @@ function rowParser<T>(
     relax_quotes: true,
     skip_empty_lines: true,
     skip_records_with_error: true,
+    max_record_size: MAX_RECORD_CHARS,
     // No `trim`: csv-parse loses the rest of the file after a quote error when trimming (7.0.3).
     // Fields are trimmed (and unquoted when spaces surrounded the quotes) by `clean` instead.
     // csv-parse types on_record as returning a record; ours returns the parsed row instead.
@@ -183,9 +216,16 @@ function rowParser<T>(
         needed = Math.max(idCol, addressCol, prefixCol) + 1;
         return null;
       }
+      if (state.fatal) return null;
+      for (const field of record) {
+        if (field.includes("\0")) {
+          return damaged(line, "contains a NUL byte: the file is binary or damaged");
+        }
+      }
       if (record.length < needed) {
         if (record.length === 1 && record[0] === "") return null;
         problem(line, `has ${record.length} field(s), the header names ${needed}; row skipped`);
+        state.lastShortLine = line;
         return null;
       }
       try {
@@ -209,6 +249,14 @@ function rowParser<T>(
         state.unclosedFrom = lastLine + 1;
         return undefined;
       }
+      if (err?.code === "CSV_MAX_RECORD_SIZE") {
+        damaged(
+          (err as { lines?: number }).lines ?? lastLine + 1,
+          `a row longer than ${MAX_RECORD_CHARS} characters: the file is not an assignment ` +
+            "file or is damaged",
+        );
+        return undefined;
+      }
       const line = (err as { lines?: number } | undefined)?.lines ?? lastLine + 1;
       lastLine = line;
       problem(line, `not valid CSV (${err?.message ?? "unknown error"}); row skipped`);
@@ -216,10 +264,18 @@ function rowParser<T>(
     },
   });
   const finish = (): CsvReadSummary => {
+    if (state.fatal) throw state.fatal;
     if (state.unclosedFrom > 0) {
       throw new CsvFileError(
         `${path}: line ${state.unclosedFrom}: a quoted field is never closed, so the rest of ` +
           "the file cannot be read",
+      );
+    }
+    // A last row with too few fields and no line end was cut off while being written.
+    if (state.lastShortLine > 0 && state.lastShortLine >= lastLine && !endsWithLineEnd(path)) {
+      throw new CsvFileError(
+        `${path}: line ${state.lastShortLine}: the last row is incomplete and has no line ` +
+          "end: the file looks truncated (still being written?)",
       );
     }
     return { rows: state.rows, problems: state.problems, lines: parser.info.lines };
@@ -238,6 +294,7 @@ async function readWhole(
   try {
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), parser, sink);
   } catch (e) {
+    if (e instanceof CsvFileError) throw e;
     throw new CsvFileError(`${path}: cannot read: ${(e as Error).message}`);
   }
   return finish();

@@ -7,7 +7,7 @@
  *
  * | part | type | length | content |
  * |---|---|---|---|
- * | header | Int32 | 4 | magic, rows, slots, key bytes |
+ * | header | Int32 | 5 | magic, rows, slots, key bytes, data rows read (usable or not) |
  * | slots | Int32 | slots (power of two) | row + 1, or 0 for an empty slot (linear probing) |
  * | hashes | Uint32 | rows | FNV-1a hash of each row's key |
  * | key starts | Uint32 | rows + 1 | where each key starts in the key bytes |
@@ -27,7 +27,7 @@ import { addressInto, type Assignment, prefixInto } from "../ids.ts";
 const ROW_BYTES = 34;
 const HAS_ADDRESS = 1;
 const HAS_PREFIX = 2;
-const HEADER_INTS = 4;
+const HEADER_INTS = 5;
 /** First header word: marks a buffer holding an assignment table of this layout. */
 const MAGIC = 0x44_4b_53_31; // "DKS1"
 
@@ -93,7 +93,13 @@ export class AssignmentTable {
   readonly #parts: Parts;
   readonly #mask: number;
 
-  private constructor(readonly buffer: SharedArrayBuffer, readonly size: number, parts: Parts) {
+  private constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly size: number,
+    parts: Parts,
+    /** Data rows of the file the table was built from, usable or not (for the bad-data guard). */
+    readonly rowsRead: number,
+  ) {
     this.#parts = parts;
     this.#mask = parts.slots.length - 1;
   }
@@ -106,11 +112,11 @@ export class AssignmentTable {
     if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < HEADER_INTS * 4) {
       throw new Error("not an assignment table buffer");
     }
-    const [magic, rows, slots, keyBytes] = new Int32Array(buffer, 0, HEADER_INTS);
+    const [magic, rows, slots, keyBytes, rowsRead] = new Int32Array(buffer, 0, HEADER_INTS);
     if (magic !== MAGIC || buffer.byteLength !== bufferBytes(rows, slots, keyBytes)) {
       throw new Error("not an assignment table buffer");
     }
-    return new AssignmentTable(buffer, rows, partsOf(buffer, rows, slots, keyBytes));
+    return new AssignmentTable(buffer, rows, partsOf(buffer, rows, slots, keyBytes), rowsRead);
   }
 
   /** The row of `key`, or -1. */
@@ -275,12 +281,15 @@ export class AssignmentTableBuilder {
     return undefined;
   }
 
-  /** Copy the rows into one `SharedArrayBuffer` and return the read-only table over it. */
-  build(): AssignmentTable {
+  /**
+   * Copy the rows into one `SharedArrayBuffer` and return the read-only table over it;
+   * `rowsRead` is how many data rows the file had, usable or not (default: the rows added).
+   */
+  build(rowsRead?: number): AssignmentTable {
     const rows = this.#count, keyBytes = this.#keyStarts[rows];
     const slots = slotsFor(rows);
     const buffer = new SharedArrayBuffer(bufferBytes(rows, slots, keyBytes));
-    new Int32Array(buffer, 0, HEADER_INTS).set([MAGIC, rows, slots, keyBytes]);
+    new Int32Array(buffer, 0, HEADER_INTS).set([MAGIC, rows, slots, keyBytes, rowsRead ?? rows]);
     const parts = partsOf(buffer, rows, slots, keyBytes);
     parts.hashes.set(this.#hashes.subarray(0, rows));
     parts.keyStarts.set(this.#keyStarts.subarray(0, rows + 1));

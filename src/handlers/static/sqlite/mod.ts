@@ -78,6 +78,15 @@ export class SqliteAssignmentSource implements AssignmentSource {
       if (e instanceof SqliteFileError) throw e;
       throw new SqliteFileError(`${path}: not a usable SQLite database: ${(e as Error).message}`);
     }
+    try {
+      // Counting walks a whole b-tree: a truncated file or a damaged page fails here, at open.
+      db.prepare("SELECT COUNT(*) AS n FROM assignments").get();
+    } catch (e) {
+      db.close();
+      throw new SqliteFileError(
+        `${path}: the database is damaged (truncated or a corrupt page): ${(e as Error).message}`,
+      );
+    }
     this.#db = db;
   }
 

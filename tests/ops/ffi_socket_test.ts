@@ -1,0 +1,163 @@
+/**
+ * The FFI socket layer's guards (issue 20, lesser findings): `setSend` and `sendBatch` refuse
+ * slot numbers and addresses outside the arena's layout; the receive path checks `cmsg_len`
+ * before reading the IPV6_PKTINFO (a bogus length is "no pktinfo", never a read past the control
+ * buffer); and a send into a full send buffer gives up after SEND_GIVE_UP_MS instead of blocking
+ * the I/O worker (which could then outlive the stop timeout and send on closed descriptors).
+ */
+
+import assert from "node:assert/strict";
+import {
+  closeFd,
+  FfiUdpSocket,
+  openUdpSocket,
+  SEND_GIVE_UP_MS,
+} from "../../src/server/io/ffi_socket.ts";
+import { MH_CONTROLLEN } from "../../src/server/io/libc.ts";
+import { ffiUnavailable } from "../../src/server/io/ffi_backend.ts";
+import { e2eTest, randomSuffix, run } from "../e2e/netns.ts";
+import { freeUdpPort } from "../helpers/server.ts";
+
+const unavailable = ffiUnavailable();
+const LOOPBACK = new Uint8Array(16);
+LOOPBACK[15] = 1;
+
+function ffiTest(name: string, fn: () => void | Promise<void>) {
+  Deno.test({ name, ignore: unavailable !== undefined, fn });
+}
+
+ffiTest("ffi socket: setSend and sendBatch refuse slots and addresses outside the layout", () => {
+  const fd = openUdpSocket({ address: "::1", port: 0 });
+  try {
+    const s = new FfiUdpSocket(fd, 4, 512);
+    const data = new Uint8Array(10);
+    for (const bad of [-1, 4, 1.5, NaN, 1e9]) {
+      assert.throws(() => s.setSend(bad, data, LOOPBACK, 547, 0), RangeError, `slot ${bad}`);
+    }
+    assert.throws(() => s.setSend(0, data, new Uint8Array(17), 547, 0), RangeError);
+    assert.throws(() => s.setSend(0, data, LOOPBACK, 547, 0, new Uint8Array(32)), RangeError);
+    assert.throws(() => s.sendBatch(5), RangeError);
+    assert.throws(() => s.sendBatch(-1), RangeError);
+    assert.throws(() => s.recvPktinfoOffset(4), RangeError);
+    assert.throws(() => s.recvData(-1), RangeError);
+    // The last slot and a too-long payload behave as documented.
+    assert.equal(s.setSend(3, data, LOOPBACK, 9, 0), true);
+    assert.equal(s.setSend(3, new Uint8Array(513), LOOPBACK, 9, 0), false);
+  } finally {
+    closeFd(fd);
+  }
+});
+
+ffiTest("ffi socket: pktinfo is read only when cmsg_len says it is all there", async () => {
+  const port = freeUdpPort();
+  const fd = openUdpSocket({ address: "::1", port });
+  const sender = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  try {
+    const s = new FfiUdpSocket(fd, 4, 512);
+    await sender.send(new Uint8Array([1, 2, 3]), { transport: "udp", hostname: "::1", port });
+    let n = 0;
+    for (let i = 0; i < 100 && n === 0; i++) {
+      n = s.recvBatch();
+      if (n === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(n, 1);
+    const at = s.recvPktinfoOffset(0);
+    assert.ok(at > 0, "the kernel's pktinfo is found");
+    assert.deepEqual(s.u8.slice(at, at + 16), LOOPBACK, "destination ::1");
+    assert.equal(s.recvMulticast(0, true), false);
+    // Now damage what the kernel wrote, as a bad kernel/ABI mismatch would: every bogus length
+    // means "no pktinfo" (and the fallback is used), never bytes read from beyond the cmsg.
+    const cmsg = at - 16;
+    const dv = new DataView(s.arena);
+    const original = dv.getBigUint64(cmsg, true);
+    for (const len of [20n, 35n, 4096n, 1n << 40n, 0n]) {
+      dv.setBigUint64(cmsg, len, true);
+      assert.equal(s.recvPktinfoOffset(0), -1, `cmsg_len ${len}`);
+      assert.equal(s.recvMulticast(0, true), true, "the fallback");
+    }
+    dv.setBigUint64(cmsg, original, true);
+    const controllen = MH_CONTROLLEN; // slot 0's msghdr starts the arena
+    const savedLen = dv.getBigUint64(controllen, true);
+    dv.setBigUint64(controllen, 1n << 33n, true);
+    assert.equal(s.recvPktinfoOffset(0), -1, "msg_controllen with a high word");
+    dv.setBigUint64(controllen, 30n, true);
+    assert.equal(s.recvPktinfoOffset(0), -1, "msg_controllen shorter than the pktinfo cmsg");
+    dv.setBigUint64(controllen, savedLen, true);
+    assert.equal(s.recvPktinfoOffset(0), at);
+  } finally {
+    sender.close();
+    closeFd(fd);
+  }
+});
+
+e2eTest(
+  "ffi socket: a full send buffer makes sendBatch give up in bounded time, at once when stopping",
+  { root: true, commands: { tc: "iproute2" } },
+  async () => {
+    if (unavailable) return;
+    const ns = `dkb-send-${randomSuffix(4)}`;
+    const inNs = (...args: string[]) => run("ip", ["-n", ns, ...args]);
+    await run("ip", ["netns", "add", ns]);
+    try {
+      await inNs("link", "add", "dkb0", "type", "veth", "peer", "name", "dkb1");
+      for (const dev of ["lo", "dkb0", "dkb1"]) await inNs("link", "set", dev, "up");
+      await inNs("addr", "add", "2001:db8:dd::1/64", "dev", "dkb0", "nodad");
+      await inNs(
+        "neigh",
+        "add",
+        "2001:db8:dd::2",
+        "lladdr",
+        "02:00:00:00:00:02",
+        "dev",
+        "dkb0",
+        "nud",
+        "permanent",
+      );
+      // 8 kbit/s: 64 datagrams of 1200 bytes would take over a minute to leave.
+      await run("tc", [
+        "-n",
+        ns,
+        "qdisc",
+        "add",
+        "dev",
+        "dkb0",
+        "root",
+        "tbf",
+        "rate",
+        "8kbit",
+        "burst",
+        "1600",
+        "limit",
+        "1000000",
+      ]);
+      const script = new URL("./ffi/send_blocked.ts", import.meta.url).pathname;
+      const send = async (stopAfterMs: number) => {
+        const out = await new Deno.Command("ip", {
+          args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", script, String(stopAfterMs)],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        return text.trim().split("\n").map((l) => JSON.parse(l)) as {
+          failed: number;
+          ms: number;
+          errno: number;
+        }[];
+      };
+      // Each batch returns after about SEND_GIVE_UP_MS with most datagrams given up (EAGAIN);
+      // before the fix the first batch blocked for over a minute.
+      for (const batch of await send(0)) {
+        assert.ok(batch.failed > 40, JSON.stringify(batch));
+        assert.equal(batch.errno, 11);
+        assert.ok(batch.ms < SEND_GIVE_UP_MS + 1000, JSON.stringify(batch));
+      }
+      // Once the owner is stopping, a full buffer is not waited for at all.
+      const stopping = await send(1);
+      assert.ok(stopping.slice(1).every((b) => b.ms < 200), JSON.stringify(stopping));
+    } finally {
+      await run("ip", ["netns", "del", ns]).catch(() => {});
+    }
+  },
+);
