@@ -35,9 +35,30 @@ export function serveCommand(args: string[]): Promise<number> {
 /** Start `server`, wait until it stops; the exit status. */
 async function run(server: Server, demo: boolean): Promise<number> {
   const guard = installErrorGuard(server);
+  // Signals are taken over before the start: a SIGTERM while the server starts (loading a large
+  // table, say) stops it cleanly once it has started, instead of killing the process with
+  // workers that already answer and have writes queued.
+  let started = false;
+  let stopRequested = false;
+  const stop = () => {
+    stopRequested = true;
+    if (started) void server.stop();
+  };
+  const reload = () => {
+    if (started) void server.reload();
+  };
+  const removeListeners = () => {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGHUP", reload);
+  };
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGHUP", reload);
   try {
     await server.start();
   } catch (e) {
+    removeListeners();
     // A StartupError says what is wrong in its own words; anything else in one line too.
     const err = (line: string) => console.error(line);
     if (e instanceof StartupError) err(`dhcpkit serve: ${e.message}`);
@@ -52,15 +73,10 @@ async function run(server: Server, demo: boolean): Promise<number> {
         `  deno task query    (or: dhcpkit query --server ::1 --port ${DEMO_PORT} information-request)`,
     );
   }
-  const stop = () => void server.stop();
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
-  const reload = () => void server.reload();
-  Deno.addSignalListener("SIGHUP", reload);
+  started = true;
+  if (stopRequested) void server.stop();
   await server.stopped;
-  Deno.removeSignalListener("SIGTERM", stop);
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGHUP", reload);
+  removeListeners();
   guard.remove();
   return 0;
 }

@@ -16,6 +16,7 @@ import {
   makeWorkDir,
   RelayClient,
   type RunningServer,
+  spawnCollectingStderr,
   startServer,
   waitFor,
   writeConfig,
@@ -274,6 +275,59 @@ Deno.test("shutdown right after reload: the reload finishes or gives up, then a 
     assert.ok(!exists(server.pidFile), "PID file removed");
   } finally {
     await server.kill();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("shutdown: SIGTERM while the server is still starting stops it cleanly once started", async () => {
+  const dir = makeWorkDir();
+  const port = freeUdpPort();
+  // A table large enough that loading it keeps the start busy for a while.
+  const rows = ["id,address,prefix"];
+  for (let i = 0; i < 400_000; i++) {
+    rows.push(
+      `duid:000300010200${i.toString(16).padStart(8, "0")},2001:db8::${(i >> 16).toString(16)}:${
+        (i & 0xffff).toString(16)
+      },`,
+    );
+  }
+  Deno.writeTextFileSync(join(dir, "big.csv"), rows.join("\n") + "\n");
+  writeConfig(
+    join(dir, "server.conf"),
+    config(port, dir, "2001:db8::53") + `<static-csv big.csv>\n</static-csv>\n`,
+  );
+  const process = spawnCollectingStderr(Deno.execPath(), [
+    "run",
+    "--unstable-net",
+    "--allow-all",
+    join(import.meta.dirname!, "../../cli/main.ts"),
+    "serve",
+    join(dir, "server.conf"),
+  ]);
+  const pidFile = join(dir, "server.pid");
+  const log = join(dir, "server.log");
+  const logText = () => exists(log) ? Deno.readTextFileSync(log) : "";
+  try {
+    // The log's first lines come early in the start, long before the table is loaded.
+    await waitFor(
+      () => logText().includes("Server DUID") || process.exited(),
+      30_000,
+      "the first log lines of the start",
+    );
+    assert.ok(!process.exited(), process.stderr());
+    assert.ok(
+      !logText().includes("Ready to handle"),
+      "SIGTERM is sent while the start is under way",
+    );
+    process.child.kill("SIGTERM");
+    const status = await process.status;
+    assert.equal(status.signal, null, `not killed by the signal:\n${process.stderr()}`);
+    assert.equal(status.code, 0, process.stderr());
+    assert.ok(!exists(pidFile), "PID file removed");
+    assert.ok(!exists(join(dir, "ctl.sock")), "control socket removed");
+  } finally {
+    if (!process.exited()) process.child.kill("SIGKILL");
+    await process.status;
     Deno.removeSync(dir, { recursive: true });
   }
 });
