@@ -15,6 +15,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { LogLine } from "./log_outputs.ts";
+import { assertNotRoot } from "./privileges.ts";
 import {
   CTL_PENDING,
   CTL_SIZE,
@@ -87,6 +88,8 @@ export class WorkerThread {
 
   /** Spawn worker `id` (from 1) of `options`. */
   constructor(readonly id: number, options: SupervisorOptions) {
+    // A thread inherits its creator's user: never start one while the main thread is root.
+    assertNotRoot(`start ${options.label} ${id}`);
     this.worker = new Worker(options.entry, { type: "module", name: options.name(id) });
     this.control = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
   }

@@ -305,7 +305,7 @@ try {
   out.asyncRefused = e instanceof TypeError;
 }
 out.afterAsync = euid();
-// Worker threads share the effective uid of the process.
+// A worker thread started after the drop is the service user...
 const worker = new Worker(
   "data:text/javascript," + encodeURIComponent(
     'import process from "node:process"; self.postMessage(process.geteuid());',
@@ -314,6 +314,38 @@ const worker = new Worker(
 );
 out.worker = await new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
 worker.terminate();
+// ...and stays so while the main thread is root: a worker samples its effective uid in a busy
+// loop while the main thread runs root steps (with glibc's process-wide seteuid it saw root).
+const shared = new Int32Array(new SharedArrayBuffer(16)); // [stop, samples, root samples, ready]
+const sampler = new Worker(
+  "data:text/javascript," + encodeURIComponent(\`import process from "node:process";
+self.onmessage = (e) => {
+  const s = new Int32Array(e.data);
+  Atomics.store(s, 3, 1);
+  while (Atomics.load(s, 0) === 0) {
+    Atomics.add(s, 1, 1);
+    if (process.geteuid() === 0) Atomics.add(s, 2, 1);
+  }
+  self.postMessage("done");
+};\`),
+  { type: "module" },
+);
+const finished = new Promise((resolve) => sampler.onmessage = resolve);
+sampler.postMessage(shared.buffer);
+while (Atomics.load(shared, 3) === 0) await new Promise((r) => setTimeout(r, 1));
+let mainAsRoot = 0;
+for (let i = 0; i < 200; i++) {
+  withRootSync(() => {
+    const until = Date.now() + 1;
+    while (Date.now() < until) if (euid() === 0) mainAsRoot++;
+  });
+}
+Atomics.store(shared, 0, 1);
+await finished;
+sampler.terminate();
+out.mainWasRoot = mainAsRoot > 0;
+out.workerSampled = Atomics.load(shared, 1) > 0;
+out.workerSawRoot = Atomics.load(shared, 2);
 console.log(JSON.stringify(out));
 `);
     assert.deepEqual(out, {
@@ -328,6 +360,9 @@ console.log(JSON.stringify(out));
       asyncRefused: true,
       afterAsync: NOBODY,
       worker: NOBODY,
+      mainWasRoot: true,
+      workerSampled: true,
+      workerSawRoot: 0,
     });
   },
 });
