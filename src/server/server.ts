@@ -123,6 +123,9 @@ export class Server {
     latency: (delta) => this.latency.merge(delta),
     extensions: (delta) => extensionStatistics.merge(delta),
     failure: (message) => this.#failures.exception(message),
+    workerError: (message) => this.#failures.workerError(message),
+    workerRestarted: () => this.#failures.workerRestarts++,
+    fatal: (message) => this.#failures.fatal(message),
     logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
     queueFull: (id) => this.#failures.queueFull(id),
   };
@@ -244,6 +247,7 @@ export class Server {
       entries: this.#entries,
       latency: this.latency,
       queueDrops: this.#failures.queueDrops,
+      workerRestarts: this.#failures.workerRestarts,
       logDrops: logSystem.drops(),
       staticAssignments: this.#io?.staticAssignments() ?? [],
       extensions: extensionStatistics,
@@ -254,13 +258,17 @@ export class Server {
   /** The `stats` text. */
   async statsText(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsText(this.stats, this.#entries, extensionStatistics);
+    return formatStatsText(this.stats, this.#entries, extensionStatistics, {
+      workerRestarts: this.#failures.workerRestarts,
+    });
   }
 
   /** The `stats-json` line. */
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsJson(this.stats, this.#entries, extensionStatistics);
+    return formatStatsJson(this.stats, this.#entries, extensionStatistics, {
+      workerRestarts: this.#failures.workerRestarts,
+    });
   }
 
   /** Report an error nothing caught; counted towards `max-exceptions` like any other. */

@@ -14,9 +14,12 @@ import { extensionStatistics } from "../pipeline/mod.ts";
 import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
 import {
+  CTL_BEAT,
   CTL_PENDING,
+  CTL_SIZE,
   type EngineInit,
   type FromWorker,
+  HEARTBEAT_MS,
   type ToWorker,
   type WireReply,
   type WorkerSettings,
@@ -52,7 +55,7 @@ export class WorkerRuntime {
   /** Settings in force (they change with a committed reload). */
   settings: WorkerSettings = { batchDelay: 0 };
   /** The control block shared with the main thread (see wire.ts). */
-  control: Int32Array<ArrayBufferLike> = new Int32Array(4);
+  control: Int32Array<ArrayBufferLike> = new Int32Array(CTL_SIZE);
   /** Reloads whose engine is being built. */
   building = 0;
   /** An engine built for a reload, waiting for the commit or abort. */
@@ -263,5 +266,8 @@ export function runWorker(role: WorkerRole): WorkerRuntime {
     });
   });
   self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
+  // The heartbeat: it stops when the thread exits or something blocks its event loop, and the
+  // supervisor then replaces the worker.
+  setInterval(() => Atomics.add(runtime.control, CTL_BEAT, 1), HEARTBEAT_MS);
   return runtime;
 }

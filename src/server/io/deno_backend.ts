@@ -11,7 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
 import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
-import { stopTimeoutMs, Supervisor, type WorkerThread } from "../supervisor.ts";
+import { stopTimeoutMs, Supervisor, type WorkerLimits, type WorkerThread } from "../supervisor.ts";
 import { packetId, type WirePacket, type WireReply } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
@@ -158,7 +158,12 @@ export class DenoBackend implements IoBackend {
     if (init.config.workers === 0) {
       this.#engine = await this.#mainEngine(init);
     } else {
-      const pool = new RequestPool(init.config.workers, events, (r) => this.#send(r));
+      const pool = new RequestPool(
+        init.config.workers,
+        events,
+        (r) => this.#send(r),
+        () => this.#config,
+      );
       await pool.start(init);
       this.#pool = pool;
     }
@@ -269,20 +274,28 @@ class RequestPool {
   #next = 0;
   #flushScheduled = false;
 
-  constructor(count: number, events: IoEvents, send: (replies: WireReply[]) => void) {
+  constructor(
+    count: number,
+    events: IoEvents,
+    send: (replies: WireReply[]) => void,
+    limits: () => WorkerLimits | undefined,
+  ) {
     this.supervisor = new Supervisor({
       entry: new URL("../worker.ts", import.meta.url),
       count,
       label: "worker",
       name: (id) => `Worker-${id}`,
       listeners: [],
+      limits,
     }, {
       stats: (delta) => {
         if (delta.stats.length) events.stats(delta.stats);
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
       },
-      failure: events.failure,
+      failure: events.workerError,
+      restarted: events.workerRestarted,
+      fatal: events.fatal,
       logs: events.logs,
       done: (worker, m) => {
         const load = this.#loadOf(worker);
@@ -317,6 +330,8 @@ class RequestPool {
     for (let tries = 0; tries < n; tries++) {
       const worker = workers[this.#next];
       this.#next = (this.#next + 1) % n;
+      // A dead worker, or its replacement still starting, gets nothing: the others take its turn.
+      if (worker.dead || !worker.ready) continue;
       const load = this.#loadOf(worker);
       if (load.inFlight < MAX_IN_FLIGHT) {
         load.inFlight++;

@@ -171,6 +171,7 @@ export class FfiBackend implements IoBackend {
       label: "I/O worker",
       name: (id) => threads === 1 ? "IO" : `IO-${id}`,
       listeners: this.#listeners,
+      limits: () => this.#config,
       terminated: (control) => {
         const epfd = Atomics.exchange(control, CTL_EPFD, 0);
         if (epfd > 0) closeFd(epfd);
@@ -181,7 +182,9 @@ export class FfiBackend implements IoBackend {
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
       },
-      failure: events.failure,
+      failure: events.workerError,
+      restarted: events.workerRestarted,
+      fatal: events.fatal,
       logs: events.logs,
     });
     this.#supervisor = supervisor;
