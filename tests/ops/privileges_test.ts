@@ -27,6 +27,7 @@ import {
   startServer,
   waitFor,
 } from "./helpers.ts";
+import { SpyClient } from "../helpers/fault/client.ts";
 
 const isRoot = Deno.uid() === 0;
 if (!isRoot) console.warn("privileges_test: skipped, needs root to drop privileges");
@@ -455,4 +456,62 @@ Deno.test("listeningIn: listening Unix sockets in /proc/net/unix", () => {
   assert.equal(listeningIn("/run/dhcpkit/dhcpkit.sock", table), true);
   assert.equal(listeningIn("/run/other.sock", table), false, "connected, not listening");
   assert.equal(listeningIn("/run/missing.sock", table), false);
+});
+
+Deno.test({
+  name: "no request is handled as root: 10 reloads with a size-rotated log file under load " +
+    "(the fault extension's euid spy)",
+  ignore: !isRoot,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-spy-" });
+    Deno.chmodSync(dir, 0o755);
+    const logs = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-spy-logs-" });
+    Deno.chmodSync(logs, 0o755); // root's: the log file is opened and rotated as root
+    const port = freeUdpPort();
+    const conf = join(dir, "server.conf");
+    const fault = join(ROOT, "tests/helpers/fault/mod.ts");
+    Deno.writeTextFileSync(
+      conf,
+      `extension ${fault}\n` + baseConfig(
+        port,
+        `<logging>
+    <file ${join(logs, "server.log")}>
+        level debug
+        rotate size
+        size 4096
+        keep 2
+    </file>
+</logging>
+<fault />
+`,
+      ).replace("workers 2", "workers 2\nuser nobody"),
+    );
+    Deno.chmodSync(conf, 0o600);
+    const server = await startServer(dir);
+    const client = new SpyClient(port);
+    try {
+      const sending = (async () => {
+        for (let round = 0; round < 20; round++) {
+          await client.send(Array.from({ length: 150 }, (_, i) => round * 150 + i + 1));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      for (let i = 0; i < 10; i++) {
+        const reload = await ctl(server.socket, "reload");
+        assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      }
+      await sending;
+      await new Promise((r) => setTimeout(r, 500));
+      const euids = [...client.answers.values()];
+      assert.ok(euids.length > 1500, `only ${euids.length}/3000 answered:\n${server.stderr()}`);
+      const asRoot = euids.filter((u) => u === 0).length;
+      assert.equal(asRoot, 0, `${asRoot} of ${euids.length} requests were handled as root`);
+      assert.deepEqual(new Set(euids), new Set([NOBODY]));
+      assert.ok(exists(join(logs, "server.log.1")), "the log file was never rotated");
+    } finally {
+      client.close();
+      await server.kill();
+    }
+    for (const d of [dir, logs]) Deno.removeSync(d, { recursive: true });
+  },
 });

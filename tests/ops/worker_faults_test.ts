@@ -12,23 +12,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
-import {
-  ElapsedTimeOption,
-  InformationRequestMessage,
-  OptionRequestOption,
-  parseMessage,
-  RecursiveNameServersOption,
-  RelayForwardMessage,
-  RelayMessageOption,
-  type RelayReplyMessage,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../../src/protocol/mod.ts";
-import { euidOf, FAULT } from "../helpers/fault/mod.ts";
+import { FAULT } from "../helpers/fault/mod.ts";
+import { SpyClient } from "../helpers/fault/client.ts";
 import { parseExposition, sum } from "./exposition.ts";
 import {
   baseConfig,
-  clientId,
   freeTcpPort,
   freeUdpPort,
   makeWorkDir,
@@ -40,72 +28,6 @@ import {
 } from "./helpers.ts";
 
 const FAULT_EXTENSION = join(ROOT, "tests/helpers/fault/mod.ts");
-
-/** A relayed Information-request with transaction id `xid`. */
-export function faultRequest(xid: number): Uint8Array {
-  const request = new InformationRequestMessage(xid, [
-    clientId(),
-    new ElapsedTimeOption(0),
-    new OptionRequestOption([23]),
-  ]);
-  return serializeMessage(
-    new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-      new RelaySourcePortOption(0),
-      new RelayMessageOption(request),
-    ]),
-  );
-}
-
-/** A client that sends requests by transaction id and records the euid each answer reports. */
-export class SpyClient {
-  readonly #socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  /** The euid reported, by transaction id. */
-  readonly answers = new Map<number, number | undefined>();
-  #receiving?: Promise<void>;
-
-  /** Talk to [::1]:port. */
-  constructor(readonly port: number) {}
-
-  /** Send transaction ids `xids` (in groups of 50, so no socket buffer overflows). */
-  async send(xids: Iterable<number>): Promise<void> {
-    this.#receiving ??= this.#receive();
-    let n = 0;
-    for (const xid of xids) {
-      if (++n % 50 === 0) await new Promise((r) => setTimeout(r, 5));
-      await this.#socket.send(faultRequest(xid), {
-        transport: "udp",
-        hostname: "::1",
-        port: this.port,
-      });
-    }
-  }
-
-  async #receive(): Promise<void> {
-    try {
-      while (true) {
-        const [data] = await this.#socket.receive();
-        const relay = parseMessage(data) as RelayReplyMessage;
-        const reply = relay.getOption(RelayMessageOption)!.message as InformationRequestMessage;
-        const dns = reply.getOption(RecursiveNameServersOption)?.addresses ?? [];
-        this.answers.set(reply.transactionId, euidOf(dns));
-      }
-    } catch {
-      // closed
-    }
-  }
-
-  /** Of transaction ids `from`..`to` (inclusive), those not answered. */
-  missing(from: number, to: number): number[] {
-    const out: number[] = [];
-    for (let x = from; x <= to; x++) if (!this.answers.has(x)) out.push(x);
-    return out;
-  }
-
-  /** Close the socket. */
-  close(): void {
-    this.#socket.close();
-  }
-}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -45,12 +45,13 @@ export const FAULT = {
 
 /** The DNS server address a spy answer carries for effective uid `euid`. */
 export function euidAddress(euid: number): string {
-  return `2001:db8:ee::${euid.toString(16)}`;
+  // The 1 keeps the last group from compressing away when the uid is 0.
+  return `2001:db8:ee::1:${euid.toString(16)}`;
 }
 
 /** The effective uid in a spy answer's DNS server address, or undefined. */
 export function euidOf(addresses: readonly string[]): number | undefined {
-  const m = /^2001:db8:ee::([0-9a-f]+)$/.exec(addresses[0] ?? "");
+  const m = /^2001:db8:ee::1:([0-9a-f]+)$/.exec(addresses[0] ?? "");
   return m ? parseInt(m[1], 16) : undefined;
 }
 
