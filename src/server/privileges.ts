@@ -50,6 +50,43 @@ export const SERVICE_UMASK = 0o077;
 let dropped: { uid: number; gid: number; perThread: boolean } | undefined;
 /** How many {@link withRootSync} calls are running (nested) right now. */
 let depth = 0;
+/** The service user a server started as root will drop to (known before it drops). */
+let intended: { uid: number; gid: number } | undefined;
+
+/**
+ * Remember the account a server started as root will drop to, so that steps before the drop
+ * (opening log files) can act as that account; unknown accounts are ignored here (the drop
+ * reports them).
+ */
+export function intendServiceUser(user: string, group?: string): void {
+  if (Deno.uid() !== 0 || dropped) return;
+  const account = lookupUser(user);
+  const gid = group === undefined ? account?.gid : lookupGroup(group);
+  intended = account && gid !== undefined ? { uid: account.uid, gid } : undefined;
+}
+
+/** The account the server runs as, or will run as once it drops root; undefined when not root. */
+export function serviceAccount(): { uid: number; gid: number } | undefined {
+  const who = dropped ?? intended;
+  return who && { uid: who.uid, gid: who.gid };
+}
+
+/**
+ * Run the synchronous `action` as the service user on the calling thread when that thread is
+ * root right now (before the drop, or inside {@link withRootSync}); otherwise just run it.
+ * Without libc (no `--allow-ffi`) there is no per-thread switch and it runs as is.
+ */
+export function asServiceUserSync<T>(action: () => T): T {
+  const who = dropped ?? intended;
+  const rootNow = dropped ? dropped.perThread && depth > 0 : who !== undefined;
+  if (!who || !rootNow || !canUseLibc()) return notAsync(action());
+  setThreadEffectiveIds(who.uid, who.gid);
+  try {
+    return notAsync(action());
+  } finally {
+    setThreadEffectiveIds(0, 0);
+  }
+}
 
 /** Use {@link SERVICE_UMASK} from now on; returns the previous umask. */
 export function restrictUmask(): number {

@@ -36,6 +36,7 @@ import { PidFile } from "./pidfile.ts";
 import {
   droppedTo,
   dropPrivileges,
+  intendServiceUser,
   restrictUmask,
   supplementaryGroupsWarning,
   withRootSync,
@@ -163,6 +164,8 @@ export class Server {
     );
     this.#configFiles = reader.files;
     this.#lastReload = { successful: true, time: Date.now() / 1000 };
+    // Log files in folders the service user can write are opened as that user (log_file_open.ts).
+    if (Deno.uid() === 0) intendServiceUser(config.user, config.group);
     await logSystem.apply(config.logging, this.options.logLevel);
     this.#entries = statisticsEntries(config);
     const interfaces = hostInterfaces();
