@@ -10,7 +10,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
-import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
+import {
+  ListenerError,
+  type ListenerPlan,
+  portInUse,
+  samePlans,
+  type SocketPlan,
+} from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor, type WorkerLimits, type WorkerThread } from "../supervisor.ts";
 import { packetId, type WirePacket, type WireReply } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
@@ -78,12 +84,13 @@ function bind(spec: SocketPlan, where: string): DenoSocket {
       transport: "udp",
       hostname: spec.address,
       port: spec.port,
-      reuseAddress: true,
+      // Never shared: a port another process holds makes this fail (see listener_plan.ts).
+      reuseAddress: false,
     });
     return new DenoSocket(conn, spec);
   } catch (e) {
     throw new ListenerError(
-      `${where}: cannot listen on [${spec.address}]:${spec.port}: ${(e as Error).message}`,
+      `${where}: cannot listen on [${spec.address}]:${spec.port}: ${portInUse(e)}`,
     );
   }
 }

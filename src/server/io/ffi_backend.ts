@@ -10,7 +10,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
-import { ListenerError, type ListenerPlan, samePlans } from "../listener_plan.ts";
+import { ListenerError, type ListenerPlan, portInUse, samePlans } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor } from "../supervisor.ts";
 import { CTL_EPFD, type IoListener } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
@@ -115,7 +115,7 @@ export class FfiBackend implements IoBackend {
               const what = spec.joinGroup
                 ? `cannot listen on ${spec.joinGroup} on ${plan.interfaceName}`
                 : `cannot listen on [${spec.address}]:${spec.port}`;
-              throw new ListenerError(`${plan.where}: ${what}: ${(e as Error).message}`);
+              throw new ListenerError(`${plan.where}: ${what}: ${portInUse(e)}`);
             }
             this.#sockets.add(spec.key, fd);
             smallest = Math.min(smallest, receiveBufferSize(fd));
