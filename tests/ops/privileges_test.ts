@@ -515,3 +515,126 @@ Deno.test({
     for (const d of [dir, logs]) Deno.removeSync(d, { recursive: true });
   },
 });
+
+/** The ids and capabilities of every thread of process `pid`, from /proc/PID/task/TID/status. */
+function threadCredentials(pid: number): Array<{
+  name: string;
+  uid: number[];
+  gid: number[];
+  groups: number[];
+  capEff: bigint;
+  capPrm: bigint;
+}> {
+  const out = [];
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const field = (name: string) =>
+      status.split("\n").find((l) => l.startsWith(`${name}:`))!.slice(name.length + 1).trim();
+    const ids = (name: string) => field(name).split(/\s+/).filter((s) => s).map(Number);
+    out.push({
+      name: field("Name"),
+      uid: ids("Uid"),
+      gid: ids("Gid"),
+      groups: ids("Groups"),
+      capEff: BigInt(`0x${field("CapEff")}`),
+      capPrm: BigInt(`0x${field("CapPrm")}`),
+    });
+  }
+  return out;
+}
+
+/** Every file below `folder` (not following links), with its owner. */
+function owners(folder: string): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const entry of Deno.readDirSync(folder)) {
+    const path = join(folder, entry.name);
+    out.push([path, Deno.lstatSync(path).uid ?? -1]);
+    if (entry.isDirectory) out.push(...owners(path));
+  }
+  return out;
+}
+
+Deno.test({
+  name: "privilege audit: every thread is nobody (real, effective, fs ids; groups; no effective " +
+    "capabilities) after start and after a reload; only the PID file and control socket are root's",
+  ignore: !isRoot || Deno.build.os !== "linux",
+  async fn() {
+    const run = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-run-" });
+    Deno.chmodSync(run, 0o755);
+    const logs = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-logs-" });
+    Deno.chmodSync(logs, 0o755); // root's, like /var/log/dhcpkit
+    const state = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-state-" });
+    Deno.chmodSync(state, 0o700);
+    Deno.chownSync(state, NOBODY, NOBODY); // the service user's, like /var/lib/dhcpkit
+    const port = freeUdpPort();
+    const conf = join(run, "server.conf");
+    Deno.writeTextFileSync(
+      conf,
+      baseConfig(
+        port,
+        `<logging>
+    <file ${join(logs, "dhcpkit.log")}>
+        level debug
+        rotate size
+        size 2000
+        keep 2
+    </file>
+</logging>
+<recursive-name-servers>
+    address 2001:db8::53
+</recursive-name-servers>
+<leasequery>
+    <lq-sqlite ${join(state, "leasequery.sqlite")} />
+</leasequery>
+`,
+      ).replace("workers 2", "workers 2\nuser nobody"),
+    );
+    Deno.chmodSync(conf, 0o600);
+    const nobodyGid = Number(
+      new TextDecoder().decode(
+        (await new Deno.Command("id", { args: ["-g", "nobody"], stdout: "piped" }).output())
+          .stdout,
+      ).trim(),
+    );
+    const server = await startServer(run);
+    const client = new RelayClient(port);
+    const audit = (when: string) => {
+      const threads = threadCredentials(server.child.pid);
+      assert.ok(threads.length > 3, `${when}: only ${threads.length} threads`);
+      for (const t of threads) {
+        const what = `${when}: thread ${t.name}`;
+        // real, effective, saved, filesystem: root stays the saved id only (privileges.ts).
+        assert.deepEqual(t.uid, [NOBODY, NOBODY, 0, NOBODY], `${what} uids`);
+        assert.deepEqual(t.gid, [nobodyGid, nobodyGid, 0, nobodyGid], `${what} gids`);
+        assert.deepEqual(t.groups, [nobodyGid], `${what} supplementary groups`);
+        assert.equal(t.capEff, 0n, `${what} has effective capabilities`);
+      }
+      return threads.length;
+    };
+    try {
+      for (let i = 0; i < 20; i++) {
+        assert.ok(await client.ask(informationRequest()), server.stderr());
+      }
+      audit("after start");
+      const reload = await ctl(server.socket, "reload");
+      assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      for (let i = 0; i < 20; i++) assert.ok(await client.ask(informationRequest()));
+      audit("after a reload");
+      await waitFor(() => exists(join(state, "leasequery.sqlite")), 10_000, "the store");
+      assert.ok(exists(join(logs, "dhcpkit.log.1")), "the log file was not rotated");
+      const allowed = new Set([server.pidFile, server.socket, conf]);
+      const rootOwned = [...owners(run), ...owners(logs), ...owners(state)]
+        .filter(([path, uid]) => uid === 0 && !allowed.has(path)).map(([path]) => path);
+      assert.deepEqual(rootOwned, [], "files the server created as root");
+    } finally {
+      client.close();
+      await server.kill();
+    }
+    for (const d of [run, logs, state]) Deno.removeSync(d, { recursive: true });
+  },
+});
