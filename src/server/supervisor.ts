@@ -376,6 +376,14 @@ export class Supervisor {
     this.#workers[at] = next.worker;
     this.events.restarted?.();
     this.events.replaced?.(next.worker);
+    // A reload in phase one: the replacement builds the new engine too, or it would never
+    // answer the commit (it started with the configuration in force).
+    const pending = this.#reload;
+    if (pending && !pending.committing) {
+      pending.waiting.add(next.worker);
+      const { generation, engine, settings } = pending;
+      next.worker.post({ kind: "reload", generation, engine, settings });
+    }
     next.ready.then(
       () => log.warning("{label} {id} replaced", { label, id }),
       (e) => {
