@@ -33,17 +33,33 @@ function writableBy(info: Deno.FileInfo, who: Account): boolean {
   return (mode & 0o002) !== 0;
 }
 
+/** `read()`, or undefined when Deno's read permission does not reach that far. */
+function readable<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      return undefined;
+    }
+    throw e;
+  }
+}
+
 /**
  * Whether `who` can change what `folder` holds: write in it, or replace it or one of its
  * parents through a writable parent (a sticky parent protects the entries `who` does not own).
+ * Parents outside Deno's read permission are not looked at.
  */
 export function serviceCanWrite(folder: string, who: Account): boolean {
-  let path = Deno.realPathSync(folder);
+  let path = readable(() => Deno.realPathSync(folder)) ?? resolve(folder);
   let info = Deno.statSync(path);
   if (writableBy(info, who)) return true;
   while (path !== "/") {
     const parent = dirname(path);
-    const parentInfo = Deno.statSync(parent);
+    // A parent Deno's read permission does not reach (an executable scoped to its folders) is
+    // trusted: the permission scope names the folders, not their parents.
+    const parentInfo = readable(() => Deno.statSync(parent));
+    if (!parentInfo) return false;
     if (writableBy(parentInfo, who)) {
       const sticky = ((parentInfo.mode ?? 0) & S_ISVTX) !== 0;
       if (!sticky || info.uid === who.uid) return true;
