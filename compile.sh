@@ -2,6 +2,15 @@
 # Build the dhcpkit single executable with exactly the permissions the program needs.
 #
 #   ./compile.sh [-o OUTPUT] [--target TRIPLE] [--extension MODULE]... [--no-ffi]
+#                [--config-dir DIR] [--state-dir DIR] [--log-dir DIR] [--runtime-dir DIR]
+#                [--unscoped-files] [--print-permissions]
+#
+# Files: the executable may read only its configuration, state, log and runtime folders (the
+# systemd layout by default: /etc/dhcpkit, /var/lib/dhcpkit, /var/log/dhcpkit, /run/dhcpkit; the
+# --*-dir options change them) and the account database, and write only the state, log and
+# runtime folders. --unscoped-files grants read and write everywhere instead (for using the
+# tools, such as build-sqlite or decode, on files elsewhere). --print-permissions prints the
+# permission flags, one a line, instead of building.
 #
 # The executable is granted --allow-ffi, so `io-backend auto` (the default) uses the faster ffi
 # backend on Linux and privileges are dropped with setgroups too. --no-ffi leaves it out: a fully
@@ -18,6 +27,12 @@ cd "$(dirname "$0")"
 output=dhcpkit
 target=""
 ffi=yes
+config_dir=/etc/dhcpkit
+state_dir=/var/lib/dhcpkit
+log_dir=/var/log/dhcpkit
+runtime_dir=/run/dhcpkit
+files=scoped
+print=no
 extensions=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,23 +40,40 @@ while [ $# -gt 0 ]; do
     --target) target="$2"; shift 2 ;;
     --ffi) ffi=yes; shift ;;  # the default; kept for older scripts
     --no-ffi) ffi=no; shift ;;
+    --config-dir) config_dir="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
+    --state-dir) state_dir="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
+    --log-dir) log_dir="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
+    --runtime-dir) runtime_dir="$(cd "$caller_dir" && realpath -m "$2")"; shift 2 ;;
+    --unscoped-files) files=unscoped; shift ;;
+    --print-permissions) print=yes; shift ;;
     --extension)
       # Relative to where compile.sh was started; written relative to this folder in the entry.
       ext="$(cd "$caller_dir" && realpath "$2")"
       [ -f "$ext" ] || { echo "compile.sh: no such extension module: $2" >&2; exit 2; }
       extensions+=("./$(realpath --relative-to=. "$ext")"); shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "compile.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 # The server binds sockets (net, unstable-net for multicast), reads its configuration and data
-# files (read), writes PID file, logs, SQLite stores and the control socket (write), reads the
-# environment (env) and asks the OS for interfaces, uid and CPU count (sys). Nothing else.
-permissions=(--unstable-net --allow-net --allow-read --allow-write --allow-env --allow-sys)
-# Plus --allow-ffi (unless --no-ffi), which the ffi I/O backend needs (libc sockets; unscoped, i.e.
-# full access to the process).
+# files and the account database (read), writes PID file, logs, SQLite stores and the control
+# socket (write), reads the environment (env: handlers' libraries such as the PostgreSQL client
+# read their own variables) and asks the OS for interfaces, uid, umask and CPU count (sys, which
+# cannot be scoped to umask). Nothing else.
+permissions=(--unstable-net --allow-net)
+if [ "$files" = scoped ]; then
+  permissions+=("--allow-read=$config_dir,$state_dir,$log_dir,$runtime_dir,/etc/passwd,/etc/group"
+    "--allow-write=$state_dir,$log_dir,$runtime_dir")
+else
+  permissions+=(--allow-read --allow-write)
+fi
+permissions+=(--allow-env --allow-sys)
+# Plus --allow-ffi (unless --no-ffi), which the ffi I/O backend and the per-thread privilege switch
+# need (libc; unscoped, i.e. full access to the process: Deno 2.9 demands the unscoped permission
+# for pointer views even when dlopen is scoped to the library).
 [ "$ffi" = yes ] && permissions+=(--allow-ffi)
+if [ "$print" = yes ]; then printf '%s\n' "${permissions[@]}"; exit 0; fi
 
 entry=cli/main.ts
 if [ ${#extensions[@]} -gt 0 ]; then

@@ -90,5 +90,9 @@ if (import.meta.main) {
       Deno.exit(reportError(name, event.reason, (line) => console.error(line)));
     });
   }
-  Deno.exitCode = await main(Deno.args);
+  const code = await main(Deno.args);
+  // A server that replaced a hung worker may still have its thread spinning (Deno cannot stop a
+  // busy loop): end the process explicitly rather than wait for that thread.
+  if (name === "serve") Deno.exit(code);
+  Deno.exitCode = code;
 }

@@ -23,7 +23,7 @@
 import { getLogger } from "@logtape/logtape";
 import { VERSION } from "../version.ts";
 import { resolve } from "node:path";
-import { lookupGroup, lookupUser, withRootSync } from "./privileges.ts";
+import { lookupGroup, lookupUser, startedAs, withRootSync } from "./privileges.ts";
 
 const log = getLogger(["dhcpkit", "control"]);
 
@@ -556,8 +556,8 @@ async function settle(run: () => Promise<CommandOutcome>): Promise<CommandOutcom
 
 function ownerIds(owner: ControlSocketOwner): { uid: number; gid: number } | undefined {
   if (owner.user === undefined && owner.group === undefined) return undefined;
-  let uid = Deno.uid() ?? 0;
-  let gid = Deno.gid() ?? 0;
+  // Default to who the server started as (root when it dropped privileges).
+  let { uid, gid } = startedAs();
   if (owner.user !== undefined) {
     const account = lookupUser(owner.user);
     if (!account) throw new Error(`user ${owner.user} does not exist`);

@@ -1,7 +1,8 @@
 /**
  * What the server counts and says about trouble that is not a request's own: errors nothing
- * caught (`max-exceptions` within `exception-window` stops the server) and packets dropped
- * because every worker was busy.
+ * caught in the main thread (`max-exceptions` within `exception-window` stops the server; a
+ * worker's errors restart that worker instead, see supervisor.ts), workers replaced, and packets
+ * dropped because every worker was busy.
  * @module
  */
 
@@ -13,6 +14,8 @@ const log = getLogger(["dhcpkit", "server"]);
 export class Failures {
   /** Packets dropped because every worker was busy. */
   queueDrops = 0;
+  /** Workers replaced because they died, hung or failed too often (`worker_restarts`). */
+  workerRestarts = 0;
   #dropWarnedAt = -Infinity;
   #exceptions: number[] = [];
 
@@ -32,6 +35,17 @@ export class Failures {
     this.#exceptions.push(now);
     if (this.#exceptions.length <= max) return;
     log.fatal("More than {max} errors in {window} seconds: stopping", { max, window });
+    this.stop();
+  }
+
+  /** A worker's error: logged only (its supervisor counts it towards restarting the worker). */
+  workerError(message: string): void {
+    log.error("{message}", { message });
+  }
+
+  /** Replacing workers keeps failing: stop the server. */
+  fatal(message: string): void {
+    log.fatal("{message}: stopping", { message });
     this.stop();
   }
 

@@ -21,6 +21,22 @@ export class ListenerError extends Error {
   }
 }
 
+/**
+ * The message of a bind error `e`, explained when the port is taken. UDP sockets are bound
+ * without SO_REUSEADDR/SO_REUSEPORT, so no other process (nor a second server) can share a port
+ * and silently take its requests; across a reload a socket is handed over rather than bound
+ * again, and a change that needs a new socket on a port the running configuration holds (another
+ * `io-backend`, another multicast setting) needs a restart.
+ */
+export function portInUse(e: unknown): string {
+  const message = (e as Error)?.message ?? String(e);
+  if (e instanceof Deno.errors.AddrInUse || /EADDRINUSE|in use|\(98\)/i.test(message)) {
+    return "the port is already in use (by another process, or by this server's running " +
+      "configuration under other settings, which needs a restart to change)";
+  }
+  return message;
+}
+
 /** One socket a listener binds. */
 export interface SocketPlan {
   /** Address to bind, with a scope (`%` and the interface index or name) when link-scoped. */

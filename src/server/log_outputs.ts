@@ -7,7 +7,7 @@
  * @module
  */
 
-import { withRootSync } from "./privileges.ts";
+import { asLogFileOwner, openLogFile } from "./log_file_open.ts";
 import { lookup } from "node:dns/promises";
 import { basename, dirname, join } from "node:path";
 import type {
@@ -373,9 +373,10 @@ export interface FileOutputOptions extends OutputOptions {
  * `.keep`) when a write would make it larger than `size`; with time rotation it is renamed to
  * `.YYYY-MM-DD` (`.YYYY-MM-DD_HH` hourly) when its period ends and only the newest `keep`
  * rotated files are kept. Only the main thread writes files, so rotation never races. Opening
- * and rotating are synchronous steps run as root (`withRootSync`) when the server dropped its
- * privileges, so the log folder may belong to root; writing uses the open file. When an outside
- * tool such as logrotate renames the file, {@link FileOutput.reopen} starts a new one at the path.
+ * never follows a symbolic link, and opening and rotating run as root only in a folder the
+ * service user cannot write (see log_file_open.ts), so the log folder may belong to root; writing
+ * uses the open file. When an outside tool such as logrotate renames the file,
+ * {@link FileOutput.reopen} starts a new one at the path.
  */
 export class FileOutput extends LogOutput {
   /** The output name. */
@@ -422,8 +423,8 @@ export class FileOutput extends LogOutput {
   #openFile(): Deno.FsFile {
     if (this.#file) return this.#file;
     const path = this.#options.path;
-    // Log folders are often root-only: open as root (a synchronous step, see privileges.ts).
-    const file = withRootSync(() => Deno.openSync(path, { append: true, create: true }));
+    // As root only in a root-only folder, never through a link (see log_file_open.ts).
+    const file = openLogFile(path);
     const info = file.statSync();
     this.#size = info.size;
     const mode = this.#options.rotate;
@@ -444,9 +445,9 @@ export class FileOutput extends LogOutput {
     if (
       rotate === "size" && size !== undefined && this.#size > 0 && this.#size + data.length > size
     ) {
-      file = withRootSync(() => this.#rotate());
+      file = asLogFileOwner(this.#options.path, () => this.#rotate());
     } else if (rotate && rotate !== "size" && this.#now() >= this.#rollover) {
-      file = withRootSync(() => this.#rotate());
+      file = asLogFileOwner(this.#options.path, () => this.#rotate());
     }
     await writeAll(file, data);
     this.#size += data.length;

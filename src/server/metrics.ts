@@ -99,6 +99,8 @@ export interface MetricsSources {
   latency: LatencyHistogram;
   /** Packets dropped because every worker was busy. */
   queueDrops: number;
+  /** Workers replaced because they died, hung or failed too often (absent: not shown). */
+  workerRestarts?: number;
   /** Log lines dropped per log output. */
   logDrops: ReadonlyArray<readonly [string, number]>;
   /** Static assignments loaded per source (file path): CSV rows, SQLite table rows. */
@@ -295,6 +297,15 @@ export function formatMetrics(sources: MetricsSources, openMetrics = false): str
       "dhcpkit_pkt6_received_total)",
   );
   out.sample("dhcpkit_pkt6_queue_full_dropped_total", [], sources.queueDrops);
+
+  if (sources.workerRestarts !== undefined) {
+    out.family(
+      "dhcpkit_worker_restarts",
+      "counter",
+      "Workers replaced because they exited, hung or reported too many errors",
+    );
+    out.sample("dhcpkit_worker_restarts_total", [], sources.workerRestarts);
+  }
 
   out.family(
     "dhcpkit_log_lines_dropped",

@@ -1,34 +1,41 @@
 /**
- * Giving up root after the sockets are bound, and taking it back briefly when the server must
- * act as root again (re-reading a root-only configuration, binding port 547 or a control socket
- * on reload, opening and rotating log files in root-owned folders, writing and removing its PID
- * file and control socket).
+ * Giving up root after the sockets are bound, and taking it back briefly, on the main thread
+ * only, when the server must act as root again (re-reading a root-only configuration, binding
+ * port 547 or a control socket on reload, writing and removing its PID file and control socket).
  *
- * Like the original DHCPKit, only the effective user and group change: the saved user stays
- * root so it can be regained. glibc applies `seteuid`/`setegid` to every thread of the process,
- * so while the main thread is root the worker threads are root too. Root is therefore only ever
- * taken back with {@link withRootSync} around synchronous steps: no promise is awaited, no timer
- * or I/O callback runs and no other main-thread code is scheduled while the server is root.
- * There is deliberately no asynchronous variant.
+ * No request is ever handled as root. The kernel keeps user and group ids per thread; glibc's
+ * `setresuid`/`setresgid` copy them to every thread, the raw system calls do not. So, with the
+ * `--allow-ffi` permission on Linux (the shipped executable and `deno task start` have it),
+ * {@link dropPrivileges} sets the real and effective ids of every thread to the service user and
+ * group and keeps root only as the saved user; {@link withRootSync} then makes the *calling
+ * thread* (the main thread) root for a synchronous step and gives it up again, while the worker
+ * threads that handle requests stay the service user throughout. Workers are never started from
+ * inside such a step (a new thread inherits its creator's ids), which {@link assertNotRoot}
+ * checks. Root steps stay synchronous: no promise is awaited, no timer or I/O callback runs on the
+ * main thread while it is root, and there is deliberately no asynchronous variant.
+ *
+ * Without `--allow-ffi` (or off Linux/glibc) there is no per-thread switch: root is then given up
+ * for good (real, effective and saved ids), and {@link withRootSync} runs its step as the service
+ * user, so steps that need root after start-up (a new port below 1024 on reload, files in
+ * root-only folders) fail with a clear error instead of exposing the workers.
  *
  * When started as root the server sets the umask to {@link SERVICE_UMASK} (0077), so what it and
  * its handlers create afterwards (databases, log files) is private to the service user; the PID
  * file (0644) and the control socket (0660) get their modes explicitly.
  *
- * Supplementary groups: Deno's `node:process` cannot clear them, so when the `--allow-ffi`
- * permission is granted (the shipped executable has it; the ffi I/O backend needs it anyway) the
- * list is replaced by the service group alone through libc's `setgroups(2)`. Without it the
- * process keeps the groups it was started with, and {@link supplementaryGroupsWarning} tells the
- * operator at start-up when groups other than the service group are present. systemd starts
- * root services (no `User=`) with the empty supplementary group list of PID 1; from a shell,
- * `setpriv --clear-groups dhcpkit serve ...` starts it without them. Under systemd the capability
- * bounding set also limits what regained root can do (see systemd/dhcpkit.service).
+ * Supplementary groups: with `--allow-ffi` the list is replaced by the service group alone through
+ * libc's `setgroups(2)`. Without it the process keeps the groups it was started with, and
+ * {@link supplementaryGroupsWarning} tells the operator at start-up when groups other than the
+ * service group are present. systemd starts root services (no `User=`) with the empty
+ * supplementary group list of PID 1; from a shell, `setpriv --clear-groups dhcpkit serve ...`
+ * starts it without them. Under systemd the capability bounding set also limits what regained
+ * root can do (see systemd/dhcpkit.service).
  * @module
  */
 
 import process from "node:process";
 import { groupLabel, lookupGroup, lookupUser } from "../config/accounts.ts";
-import { libc, setGroups } from "./io/libc.ts";
+import { libc, setGroups, setProcessIds, setThreadEffectiveIds } from "./io/libc.ts";
 
 // Read by the configuration layer's accounts.ts; re-exported for the server modules.
 export { lookupGroup, lookupUser };
@@ -36,10 +43,50 @@ export { lookupGroup, lookupUser };
 /** The umask of a server started as root: what it creates is private to the service user. */
 export const SERVICE_UMASK = 0o077;
 
-/** The identity the server runs as after start-up, when it started as root. */
-let dropped: { uid: number; gid: number } | undefined;
+/**
+ * The identity the server runs as after start-up, when it started as root; `perThread` when root
+ * can be taken back by the main thread alone (see the module documentation).
+ */
+let dropped: { uid: number; gid: number; perThread: boolean } | undefined;
 /** How many {@link withRootSync} calls are running (nested) right now. */
 let depth = 0;
+/** The service user a server started as root will drop to (known before it drops). */
+let intended: { uid: number; gid: number } | undefined;
+
+/**
+ * Remember the account a server started as root will drop to, so that steps before the drop
+ * (opening log files) can act as that account; unknown accounts are ignored here (the drop
+ * reports them).
+ */
+export function intendServiceUser(user: string, group?: string): void {
+  if (Deno.uid() !== 0 || dropped) return;
+  const account = lookupUser(user);
+  const gid = group === undefined ? account?.gid : lookupGroup(group);
+  intended = account && gid !== undefined ? { uid: account.uid, gid } : undefined;
+}
+
+/** The account the server runs as, or will run as once it drops root; undefined when not root. */
+export function serviceAccount(): { uid: number; gid: number } | undefined {
+  const who = dropped ?? intended;
+  return who && { uid: who.uid, gid: who.gid };
+}
+
+/**
+ * Run the synchronous `action` as the service user on the calling thread when that thread is
+ * root right now (before the drop, or inside {@link withRootSync}); otherwise just run it.
+ * Without libc (no `--allow-ffi`) there is no per-thread switch and it runs as is.
+ */
+export function asServiceUserSync<T>(action: () => T): T {
+  const who = dropped ?? intended;
+  const rootNow = dropped ? dropped.perThread && depth > 0 : who !== undefined;
+  if (!who || !rootNow || !canUseLibc()) return notAsync(action());
+  setThreadEffectiveIds(who.uid, who.gid);
+  try {
+    return notAsync(action());
+  } finally {
+    setThreadEffectiveIds(0, 0);
+  }
+}
 
 /** Use {@link SERVICE_UMASK} from now on; returns the previous umask. */
 export function restrictUmask(): number {
@@ -47,37 +94,44 @@ export function restrictUmask(): number {
 }
 
 /**
- * Switch the effective user and group to `user` / `group` when running as root, and set the
- * umask to {@link SERVICE_UMASK}. Returns a message describing what happened, or throws when the
- * user or group does not exist.
+ * Switch to `user` / `group` when running as root (once, at start-up, before any worker starts),
+ * and set the umask to {@link SERVICE_UMASK}. Returns a message describing what happened, or
+ * throws when the user or group does not exist.
  */
 export function dropPrivileges(user: string, group?: string): string {
   if (Deno.uid() !== 0 && dropped === undefined) {
     return `not running as root; staying uid ${Deno.uid()}`;
   }
   if (depth > 0) throw new Error("cannot change the service user while acting as root");
+  if (dropped) throw new Error("the service user is chosen once, at start-up");
   const account = lookupUser(user);
   if (!account) throw new Error(`user ${user} does not exist`);
   const gid = group === undefined ? account.gid : lookupGroup(group);
   if (gid === undefined) throw new Error(`group ${group} does not exist`);
-  if (dropped) restoreRoot();
   restrictUmask();
-  if (canSetGroups()) {
+  if (canUseLibc()) {
     try {
       setGroups([gid]);
     } catch {
       // Not allowed here (e.g. a user namespace that denies setgroups): the groups stay, and
       // the start-up warning (supplementaryGroupsWarning) says so.
     }
+    // Every thread becomes the service user; root stays only the saved id (see withRootSync).
+    setProcessIds({ uid: account.uid, gid, savedUid: 0, savedGid: 0 });
+    dropped = { uid: account.uid, gid, perThread: true };
+    return `now running as uid ${account.uid}, gid ${gid}`;
   }
-  process.setegid!(gid);
-  process.seteuid!(account.uid);
-  dropped = { uid: account.uid, gid };
-  return `now running as uid ${account.uid}, gid ${gid}`;
+  // No per-thread switch without libc: give root up for good (setgid/setuid as root set the
+  // real, effective and saved ids).
+  process.setgid!(gid);
+  process.setuid!(account.uid);
+  dropped = { uid: account.uid, gid, perThread: false };
+  return `now running as uid ${account.uid}, gid ${gid} for good (without --allow-ffi root ` +
+    "cannot be taken back by the main thread alone, so steps that need root after start-up fail)";
 }
 
-/** Whether setgroups(2) can be called: Linux with the `--allow-ffi` permission and glibc. */
-function canSetGroups(): boolean {
+/** Whether libc can be called: Linux with the `--allow-ffi` permission and glibc. */
+function canUseLibc(): boolean {
   if (Deno.build.os !== "linux") return false;
   if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return false;
   try {
@@ -90,46 +144,52 @@ function canSetGroups(): boolean {
 
 /** The service user and group after {@link dropPrivileges}, undefined before (or as non-root). */
 export function droppedTo(): { uid: number; gid: number } | undefined {
-  return dropped && { ...dropped };
+  return dropped && { uid: dropped.uid, gid: dropped.gid };
+}
+
+/** The user and group the process started as (root's when it dropped privileges). */
+export function startedAs(): { uid: number; gid: number } {
+  return dropped ? { uid: 0, gid: 0 } : { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
 }
 
 /** True while a {@link withRootSync} action runs with root regained. */
 export function actingAsRoot(): boolean {
-  return dropped !== undefined && depth > 0;
-}
-
-function restoreRoot(): void {
-  try {
-    process.seteuid!(0);
-    process.setegid!(0);
-  } catch (e) {
-    redrop(); // never stay half-way
-    throw e;
-  }
-}
-
-function redrop(): void {
-  if (!dropped) return;
-  process.setegid!(dropped.gid);
-  process.seteuid!(dropped.uid);
+  return dropped?.perThread === true && depth > 0;
 }
 
 /**
- * Run the synchronous `action` as root when the server started as root and dropped privileges;
- * otherwise just run it. Privileges are given up again when the outermost call returns, also
- * when `action` fails; nested calls (a log rotation inside another root-only step) keep root
- * until then. `action` must not return a promise: the whole process (workers included) would
- * otherwise be root while it is pending, so that is refused.
+ * Throw when the calling thread acts as root right now: what starts a thread (a worker inherits
+ * its creator's ids) or handles a request calls this first.
+ */
+export function assertNotRoot(what: string): void {
+  if (actingAsRoot()) throw new Error(`refusing to ${what} while acting as root`);
+}
+
+/**
+ * Run the synchronous `action` with the main thread as root when the server started as root and
+ * dropped privileges (and can take root back, see the module documentation); otherwise just run
+ * it. Only the calling thread changes: request-handling workers keep the service user. Root is
+ * given up again when the outermost call returns, also when `action` fails; nested calls (a log
+ * rotation inside another root-only step) keep root until then. `action` must not return a
+ * promise (the step would outlive the switch back), so that is refused.
  */
 export function withRootSync<T>(action: () => T): T {
-  if (!dropped) return notAsync(action());
-  if (depth === 0) restoreRoot();
+  if (!dropped?.perThread) return notAsync(action());
+  const { uid, gid } = dropped;
+  if (depth === 0) {
+    try {
+      setThreadEffectiveIds(0, 0);
+    } catch (e) {
+      setThreadEffectiveIds(uid, gid); // never stay half-way
+      throw e;
+    }
+  }
   depth++;
   try {
     return notAsync(action());
   } finally {
     depth--;
-    if (depth === 0) redrop();
+    if (depth === 0) setThreadEffectiveIds(uid, gid);
   }
 }
 

@@ -37,6 +37,7 @@ import { PidFile } from "./pidfile.ts";
 import {
   droppedTo,
   dropPrivileges,
+  intendServiceUser,
   restrictUmask,
   supplementaryGroupsWarning,
   withRootSync,
@@ -146,6 +147,9 @@ export class Server {
     latency: (delta) => this.latency.merge(delta),
     extensions: (delta) => extensionStatistics.merge(delta),
     failure: (message) => this.#failures.exception(message),
+    workerError: (message) => this.#failures.workerError(message),
+    workerRestarted: () => this.#failures.workerRestarts++,
+    fatal: (message) => this.#failures.fatal(message),
     logs: (lines, dropped) => logSystem.dispatchMany(lines, dropped),
     queueFull: (id) => this.#failures.queueFull(id),
     transactions: (records) => this.#ring.addAll(records),
@@ -185,6 +189,8 @@ export class Server {
     );
     this.#configFiles = reader.files;
     this.#lastReload = { successful: true, time: Date.now() / 1000, errors: [] };
+    // Log files in folders the service user can write are opened as that user (log_file_open.ts).
+    if (Deno.uid() === 0) intendServiceUser(config.user, config.group);
     await logSystem.apply(config.logging, this.options.logLevel);
     this.#entries = statisticsEntries(config);
     const interfaces = hostInterfaces();
@@ -352,6 +358,7 @@ export class Server {
       entries: this.#entries,
       latency: this.latency,
       queueDrops: this.#failures.queueDrops,
+      workerRestarts: this.#failures.workerRestarts,
       logDrops: logSystem.drops(),
       staticAssignments: this.#io?.staticAssignments() ?? [],
       extensions: extensionStatistics,
@@ -362,13 +369,17 @@ export class Server {
   /** The `stats` text. */
   async statsText(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsText(this.stats, this.#entries, extensionStatistics);
+    return formatStatsText(this.stats, this.#entries, extensionStatistics, {
+      workerRestarts: this.#failures.workerRestarts,
+    });
   }
 
   /** The `stats-json` line. */
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsJson(this.stats, this.#entries, extensionStatistics);
+    return formatStatsJson(this.stats, this.#entries, extensionStatistics, {
+      workerRestarts: this.#failures.workerRestarts,
+    });
   }
 
   /**

@@ -47,6 +47,12 @@ export function statisticsEntries(config: ServerConfig): StatisticsEntries {
   return { interfaces, subnets, relays };
 }
 
+/** Counters of the server process itself (not of requests). */
+export interface ServerCounters {
+  /** Workers replaced because they died, hung or failed too often. */
+  workerRestarts: number;
+}
+
 /** Text labels of the counters, in counter order. */
 export const COUNTER_LABELS: readonly string[] = [
   "Incoming packets",
@@ -123,12 +129,13 @@ function textBlock(values: readonly number[]): string[] {
 
 /**
  * The `stats` output: a `Global` block, then one block per configured category entry, then what
- * `extensions` counted.
+ * `extensions` counted, then the `server` counters.
  */
 export function formatStatsText(
   store: StatisticsStore,
   entries: StatisticsEntries,
   extensions?: ExtensionStatistics,
+  server?: ServerCounters,
 ): string {
   const lines = ["Global", ...textBlock(counters(store, "global"))];
   const groups: Array<[string, string, string[]]> = [
@@ -142,6 +149,7 @@ export function formatStatsText(
     }
   }
   if (extensions) lines.push(...extensionStatsText(extensions));
+  if (server) lines.push("", "Server", `- Worker restarts: ${server.workerRestarts}`);
   return lines.join("\n");
 }
 
@@ -160,11 +168,15 @@ export function exportCounters(values: readonly number[]): Record<string, unknow
   return out;
 }
 
-/** All statistics as the object `stats-json` shows (`extensions` only when they counted). */
+/**
+ * All statistics as the object `stats-json` shows (`extensions` only when they counted; `server`
+ * when given).
+ */
 export function exportStatistics(
   store: StatisticsStore,
   entries: StatisticsEntries,
   extensions?: ExtensionStatistics,
+  server?: ServerCounters,
 ): Record<string, Record<string, unknown>> {
   const category = (kind: string, names: string[]) =>
     Object.fromEntries(names.map((n) => [n, exportCounters(counters(store, `${kind}:${n}`))]));
@@ -176,6 +188,7 @@ export function exportStatistics(
   };
   const shown = extensions && extensionStatsJson(extensions);
   if (shown) out.extensions = shown;
+  if (server) out.server = { worker_restarts: server.workerRestarts };
   return out;
 }
 
@@ -202,6 +215,7 @@ export function formatStatsJson(
   store: StatisticsStore,
   entries: StatisticsEntries,
   extensions?: ExtensionStatistics,
+  server?: ServerCounters,
 ): string {
-  return pythonJson(exportStatistics(store, entries, extensions));
+  return pythonJson(exportStatistics(store, entries, extensions, server));
 }

@@ -2,6 +2,7 @@
  * One supervisor for every kind of worker thread (the `deno` backend's request workers and the
  * `ffi` backend's I/O workers), parameterised by the worker's entry module: it spawns them and
  * waits until each built its engine, replaces one that dies with the configuration in force,
+ * (see {@link Supervisor} for when a worker counts as dead and when the server gives up),
  * reloads them in two phases (every worker builds its new engine, then all switch, or all drop
  * it), collects their statistics on demand and stops them.
  *
@@ -16,7 +17,9 @@
 import { getLogger } from "@logtape/logtape";
 import type { ExplainTrace, IncomingPacket } from "../pipeline/mod.ts";
 import type { LogLine } from "./log_outputs.ts";
+import { assertNotRoot } from "./privileges.ts";
 import {
+  CTL_BEAT,
   CTL_PENDING,
   CTL_SIZE,
   CTL_STOP,
@@ -41,12 +44,35 @@ export function stopTimeoutMs(config: { lookupTimeout: number } | undefined): nu
   return (config?.lookupTimeout ?? 1) * 1000 + 2000;
 }
 
+/**
+ * A worker that is not ready yet (loading its modules, building its first engine) may stay
+ * silent this long, or `worker-heartbeat-timeout` when that is longer.
+ */
+export const START_GRACE_MS = 60_000;
+
+/** A replacement worker that fails to start this many times in a row stops the server. */
+export const MAX_FAILED_STARTS = 3;
+
+/** When a worker is replaced (from the configuration in force). */
+export interface WorkerLimits {
+  /** More errors than this within {@link WorkerLimits.exceptionWindow} restart the worker. */
+  maxExceptions: number;
+  /** The window of `maxExceptions`, in seconds. */
+  exceptionWindow: number;
+  /** A worker without heartbeat for this long is replaced, in seconds. */
+  workerHeartbeatTimeout: number;
+}
+
 /** Where the workers report to. */
 export interface SupervisorEvents {
   /** Statistics and latency deltas. */
   stats(delta: StatsDelta): void;
-  /** A worker died, failed, or reported an error nothing caught (counted towards max-exceptions). */
+  /** A worker died, failed, or reported an error nothing caught (logged; it may be replaced). */
   failure(message: string): void;
+  /** A worker was replaced by a fresh one (counted as `worker_restarts`). */
+  restarted?(): void;
+  /** Replacing a worker keeps failing: the server cannot go on. */
+  fatal?(message: string): void;
   /** Log lines forwarded by a worker (`dropped` did not fit in its buffer). */
   logs(lines: LogLine[], dropped: number): void;
   /** A batch answered (`deno` backend workers; see `done` in wire.ts). */
@@ -69,6 +95,8 @@ export interface SupervisorOptions {
   listeners: IoListener[];
   /** Release what a worker that had to be terminated left behind (its epoll descriptor). */
   terminated?(control: Int32Array): void;
+  /** The limits in force (defaults: 5 errors in 10 s, 30 s without heartbeat). */
+  limits?(): WorkerLimits | undefined;
 }
 
 /** One running worker. */
@@ -88,9 +116,19 @@ export class WorkerThread {
     new Map();
   /** Callers waiting for its statistics, by flush number. */
   flushWaiters: Array<{ seq: number; resolve: () => void }> = [];
+  /** The heartbeat last seen, and when it changed (ms). */
+  lastBeat = 0;
+  /** When {@link WorkerThread.lastBeat} last changed (epoch ms). */
+  lastBeatAt: number = Date.now();
+  /** When its recent errors happened (epoch ms), for `max-exceptions`. */
+  errors: number[] = [];
+  /** Fail its start (it was terminated before it got ready). */
+  failStart?: (error: Error) => void;
 
   /** Spawn worker `id` (from 1) of `options`. */
   constructor(readonly id: number, options: SupervisorOptions) {
+    // A thread inherits its creator's user: never start one while the main thread is root.
+    assertNotRoot(`start ${options.label} ${id}`);
     this.worker = new Worker(options.entry, { type: "module", name: options.name(id) });
     this.control = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
   }
@@ -127,7 +165,17 @@ interface PendingReload {
   done: PromiseWithResolvers<void>;
 }
 
-/** A set of workers running one entry module (see the module documentation). */
+/**
+ * A set of workers running one entry module (see the module documentation).
+ *
+ * A worker counts as dead when an error reaches the main thread, when its heartbeat (see
+ * `CTL_BEAT` in wire.ts) stops for `worker-heartbeat-timeout` (it called `close()` or
+ * `Deno.exit`, or a handler hangs), or when it reports more than `max-exceptions` errors within
+ * `exception-window`; it is then terminated and replaced by a fresh one, counted as a restart.
+ * A replacement that fails to start is tried again after 1, 2, ... seconds; after
+ * {@link MAX_FAILED_STARTS} failures in a row the supervisor reports a fatal error (the server
+ * stops: restarts keep failing).
+ */
 export class Supervisor {
   #workers: WorkerThread[] = [];
   #current?: { engine: EngineInit; settings: WorkerSettings };
@@ -136,6 +184,8 @@ export class Supervisor {
   #flushSeq = 0;
   #started = false;
   #stopping = false;
+  #monitor?: ReturnType<typeof setInterval>;
+  readonly #retries = new Set<ReturnType<typeof setTimeout>>();
   /** Static assignments per source, as the workers loaded them (they all load the same). */
   staticAssignments: Array<[string, number]> = [];
 
@@ -161,6 +211,7 @@ export class Supervisor {
    */
   async start(engine: EngineInit, settings: WorkerSettings): Promise<void> {
     this.#current = { engine, settings };
+    this.#watch();
     const spawned = Array.from({ length: this.options.count }, (_, i) => this.#spawn(i + 1));
     this.#workers = spawned.map((s) => s.worker);
     const results = await Promise.allSettled(spawned.map((s) => s.ready));
@@ -187,6 +238,7 @@ export class Supervisor {
         ready.reject(new Error(`the ${label} failed to start: ${m.message}`));
       } else this.#message(w, m);
     };
+    w.failStart = (error) => ready.reject(error);
     w.worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
       ready.reject(new Error(`the ${label} crashed: ${event.message}`));
@@ -218,6 +270,7 @@ export class Supervisor {
         break;
       case "exception":
         this.events.failure(`${this.options.label} ${w.id}: ${m.message}`);
+        this.#counted(w);
         break;
       case "prepared":
       case "reload-error": {
@@ -248,6 +301,58 @@ export class Supervisor {
     }
   }
 
+  /** The limits in force. */
+  #limits(): WorkerLimits {
+    return this.options.limits?.() ??
+      { maxExceptions: 5, exceptionWindow: 10, workerHeartbeatTimeout: 30 };
+  }
+
+  /** Look at every worker's heartbeat regularly; replace the silent ones. */
+  #watch(): void {
+    if (this.#monitor !== undefined) return;
+    const every = Math.max(100, Math.min(1000, this.#limits().workerHeartbeatTimeout * 250));
+    this.#monitor = setInterval(() => this.#checkHeartbeats(Date.now()), every);
+  }
+
+  #checkHeartbeats(now: number): void {
+    if (this.#stopping) return;
+    const timeout = this.#limits().workerHeartbeatTimeout * 1000;
+    for (const w of [...this.#workers]) {
+      if (w.dead) continue;
+      const limit = w.ready ? timeout : Math.max(timeout, START_GRACE_MS);
+      const beat = Atomics.load(w.control, CTL_BEAT);
+      if (beat !== w.lastBeat) {
+        w.lastBeat = beat;
+        w.lastBeatAt = now;
+      } else if (now - w.lastBeatAt > limit) {
+        this.#kill(
+          w,
+          `no heartbeat for ${((now - w.lastBeatAt) / 1000).toFixed(1)} s ` +
+            "(it exited or hangs)",
+        );
+      }
+    }
+  }
+
+  /** An error a worker reported: more than `max-exceptions` in the window replace it. */
+  #counted(w: WorkerThread): void {
+    const { maxExceptions, exceptionWindow } = this.#limits();
+    const now = Date.now();
+    w.errors = w.errors.filter((t) => t > now - exceptionWindow * 1000);
+    w.errors.push(now);
+    if (w.errors.length <= maxExceptions || w.dead) return;
+    this.#kill(w, `more than ${maxExceptions} errors within ${exceptionWindow} s`);
+  }
+
+  /** Terminate `w` (it is not to be trusted any more) and treat it as dead. */
+  #kill(w: WorkerThread, why: string): void {
+    if (w.dead) return;
+    w.worker.terminate();
+    this.options.terminated?.(w.control);
+    w.failStart?.(new Error(`the ${this.options.label} was stopped: ${why}`));
+    this.#died(w, why);
+  }
+
   /**
    * A worker died: nothing may keep waiting for it (a reload counts it as failed in phase one),
    * and a worker that was serving is replaced with the configuration in force.
@@ -267,14 +372,52 @@ export class Supervisor {
       this.#advance(pending);
     }
     const at = this.#workers.indexOf(w);
+    // A replacement that dies before it is ready is retried by #replace.
     if (!this.#started || this.#stopping || at < 0 || !w.ready) return;
     log.error("{label} {id} died ({why}); starting a new one", { label, id: w.id, why });
-    const next = this.#spawn(w.id);
+    this.#replace(at, w.id, 0);
+  }
+
+  /** Start a new worker `id` in slot `at`; `failed` starts of it failed in a row before. */
+  #replace(at: number, id: number, failed: number): void {
+    if (this.#stopping) return;
+    const label = this.options.label;
+    const next = this.#spawn(id);
     this.#workers[at] = next.worker;
+    this.events.restarted?.();
     this.events.replaced?.(next.worker);
+    // A reload in phase one: the replacement builds the new engine too, or it would never
+    // answer the commit (it started with the configuration in force).
+    const pending = this.#reload;
+    if (pending && !pending.committing) {
+      pending.waiting.add(next.worker);
+      const { generation, engine, settings } = pending;
+      next.worker.post({ kind: "reload", generation, engine, settings });
+    }
     next.ready.then(
-      () => log.warning("{label} {id} replaced after a crash", { label, id: w.id }),
-      (e) => this.events.failure(`replacing ${label} ${w.id}: ${(e as Error).message}`),
+      () => log.warning("{label} {id} replaced", { label, id }),
+      (e) => {
+        const w = next.worker;
+        if (!w.dead) {
+          w.dead = true;
+          w.worker.terminate();
+          this.options.terminated?.(w.control);
+          w.stopped.resolve();
+        }
+        if (this.#stopping || this.#workers[at] !== w) return;
+        const attempts = failed + 1;
+        const message = `replacing ${label} ${id}: ${(e as Error).message}`;
+        if (attempts >= MAX_FAILED_STARTS) {
+          this.events.fatal?.(`${message} (${attempts} failures in a row)`);
+          return;
+        }
+        this.events.failure(`${message}; trying again in ${attempts} s`);
+        const timer = setTimeout(() => {
+          this.#retries.delete(timer);
+          if (this.#workers[at] === w) this.#replace(at, id, attempts);
+        }, attempts * 1000);
+        this.#retries.add(timer);
+      },
     );
   }
 
@@ -401,6 +544,9 @@ export class Supervisor {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#monitor);
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
     if (this.#reload) this.#fail(this.#reload, "the server is stopping");
     for (const w of this.#workers) {
       Atomics.store(w.control, CTL_STOP, 1);

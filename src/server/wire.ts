@@ -112,13 +112,16 @@ export interface IoListener {
 
 /**
  * Indexes in the control `Int32Array` shared with each worker: stop flag, number of messages
- * posted but not yet handled (an I/O worker looks at its event loop while it is not zero), and
- * an I/O worker's epoll descriptor (0: none), which the main thread closes when it has to
- * terminate a worker that did not stop.
+ * posted but not yet handled (an I/O worker looks at its event loop while it is not zero), an
+ * I/O worker's epoll descriptor (0: none), which the main thread closes when it has to
+ * terminate a worker that did not stop, and the heartbeat the worker counts up every
+ * {@link HEARTBEAT_MS} while its event loop runs (the supervisor replaces one that stops).
  */
-export const CTL_STOP = 0, CTL_PENDING = 1, CTL_EPFD = 2;
+export const CTL_STOP = 0, CTL_PENDING = 1, CTL_EPFD = 2, CTL_BEAT = 3;
 /** Number of slots of the control block. */
-export const CTL_SIZE = 3;
+export const CTL_SIZE = 4;
+/** How often a worker counts its heartbeat up, in milliseconds. */
+export const HEARTBEAT_MS = 200;
 
 /** Main thread → worker. */
 export type ToWorker =

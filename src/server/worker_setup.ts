@@ -15,9 +15,12 @@ import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
 import { TransactionBuffer, type TransactionRecord } from "./transactions.ts";
 import {
+  CTL_BEAT,
   CTL_PENDING,
+  CTL_SIZE,
   type EngineInit,
   type FromWorker,
+  HEARTBEAT_MS,
   type ToWorker,
   type WireReply,
   type WorkerSettings,
@@ -61,7 +64,7 @@ export class WorkerRuntime {
   /** Settings in force (they change with a committed reload). */
   settings: WorkerSettings = { batchDelay: 0 };
   /** The control block shared with the main thread (see wire.ts). */
-  control: Int32Array<ArrayBufferLike> = new Int32Array(4);
+  control: Int32Array<ArrayBufferLike> = new Int32Array(CTL_SIZE);
   /** Reloads whose engine is being built. */
   building = 0;
   /** An engine built for a reload, waiting for the commit or abort. */
@@ -287,5 +290,8 @@ export function runWorker(role: WorkerRole): WorkerRuntime {
     });
   });
   self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
+  // The heartbeat: it stops when the thread exits or something blocks its event loop, and the
+  // supervisor then replaces the worker.
+  setInterval(() => Atomics.add(runtime.control, CTL_BEAT, 1), HEARTBEAT_MS);
   return runtime;
 }

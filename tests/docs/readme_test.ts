@@ -114,13 +114,17 @@ Deno.test("README: ./compile.sh grants the server's permissions, --no-ffi all bu
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
       return (await Deno.readTextFile(record)).trim().split("\n");
     };
-    const full = await compile(["-o", join(dir, "dhcpkit")]);
+    const full = await compile(["--unscoped-files", "-o", join(dir, "dhcpkit")]);
     assert.equal(full[0], "compile");
     const flags = readme().match(/`deno run ((?:--[a-z-]+\s+)+)cli\/main\.ts COMMAND/)![1]
       .trim().split(/\s+/);
     for (const flag of flags) assert.ok(full.includes(flag), `compile.sh grants ${flag}`);
     assert.equal(full.at(-1), "cli/main.ts");
-    const scoped = await compile(["--no-ffi", "-o", join(dir, "dhcpkit")]);
+    // By default files are scoped to the systemd layout (see compile_permissions_test.ts).
+    const layout = await compile(["-o", join(dir, "dhcpkit")]);
+    assert.ok(!layout.includes("--allow-read") && !layout.includes("--allow-write"));
+    assert.ok(layout.includes("--allow-write=/var/lib/dhcpkit,/var/log/dhcpkit,/run/dhcpkit"));
+    const scoped = await compile(["--unscoped-files", "--no-ffi", "-o", join(dir, "dhcpkit")]);
     assert.ok(!scoped.includes("--allow-ffi"), "--no-ffi leaves out --allow-ffi");
     for (const flag of flags.filter((f) => f !== "--allow-ffi")) assert.ok(scoped.includes(flag));
   } finally {

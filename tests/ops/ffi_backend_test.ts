@@ -314,6 +314,9 @@ Deno.test({
       latency: () => {},
       extensions: () => {},
       failure: (m: string) => failures.push(m),
+      workerError: (m: string) => failures.push(m),
+      workerRestarted: () => failures.push("restarted"),
+      fatal: (m: string) => failures.push(m),
       logs: () => {},
       queueFull: () => {},
     });

@@ -340,9 +340,12 @@ export const rejecterExtension = defineExtension({
 `;
 }
 
+// workers 1: the errors are a worker's, which is replaced; workers 0 with the deno backend: the
+// main thread's, which stop the server (the ffi backend always handles requests in I/O workers).
 for (const workers of [1, 0]) {
   Deno.test({
-    name: `uncaught errors (workers ${workers}): logged and counted, the process stays up`,
+    name: `uncaught errors (workers ${workers}): logged and counted, the process stays up; ` +
+      (workers ? "too many restart the worker" : "too many in the main thread stop the server"),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
@@ -352,7 +355,10 @@ for (const workers of [1, 0]) {
       writeConfig(
         join(dir, "server.conf"),
         "extension ./rejecter.js\nmax-exceptions 5\nexception-window 60\n" +
-          baseConfig(port, "\n<rejecter />\n").replace("workers 2", `workers ${workers}`),
+          baseConfig(port, "\n<rejecter />\n").replace(
+            "workers 2",
+            `workers ${workers}\nio-backend ${workers ? "auto" : "deno"}`,
+          ),
       );
       const server = await startServer(dir);
       const client = new RelayClient(port);
@@ -373,10 +379,25 @@ for (const workers of [1, 0]) {
         assert.match(server.stderr(), /\[ERROR\] .*uncaught error: Error: test uncaught/);
         assert.ok(await running(server));
         assert.equal((await client.ask(informationRequest()))?.type, 7);
-        // They count towards max-exceptions: two more bad requests (6 errors) stop the server
-        // the orderly way.
+        // They count towards max-exceptions: two more bad requests (6 errors) restart the worker,
+        // or stop the server the orderly way when they are the main thread's.
         await client.send(bad());
         await client.send(bad());
+        if (workers) {
+          await waitFor(
+            () => /worker 1 died: more than 5 errors within 60 s/.test(server.stderr()),
+            10_000,
+            "the worker to be replaced",
+          );
+          await waitFor(
+            async () => (await client.ask(informationRequest()))?.type === 7,
+            10_000,
+            "the replacement to answer",
+          );
+          assert.ok(await running(server));
+          assert.doesNotMatch(server.stderr(), /stopping/);
+          return;
+        }
         const status = await Promise.race([
           server.status,
           new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000)),

@@ -50,9 +50,13 @@ function logrotateTest(name: string, fn: () => Promise<void>): void {
 }
 
 /** A log folder logrotate accepts (not world-writable), inside the server's work folder. */
-function makeLogDir(dir: string): string {
-  const logs = join(dir, "logs");
-  Deno.mkdirSync(logs, { mode: 0o755 });
+/**
+ * The log folder: root's (0755) in a folder the service user cannot change (the server's work
+ * folder is writable by everyone, which would let the service user swap the log folder, so the
+ * server would not write there as root), like /var/log/dhcpkit.
+ */
+function makeLogDir(): string {
+  const logs = Deno.makeTempDirSync({ prefix: "dhcpkit-logs-" });
   Deno.chmodSync(logs, 0o755);
   return logs;
 }
@@ -87,7 +91,7 @@ async function withServer(
   run: (server: RunningServer, port: number, log: string) => Promise<void>,
 ): Promise<void> {
   const dir = makeWorkDir();
-  const logs = makeLogDir(dir);
+  const logs = makeLogDir();
   const log = join(logs, "server.log");
   const port = freeUdpPort();
   writeConfig(
@@ -100,6 +104,7 @@ async function withServer(
   } finally {
     await server.kill();
     Deno.removeSync(dir, { recursive: true });
+    Deno.removeSync(logs, { recursive: true });
   }
 }
 

@@ -241,6 +241,7 @@ function fullExposition(): Map<string, Family> {
     entries: { interfaces: ["eth0"], subnets: ["2001:db8::/64"], relays: ["2001:db8::1"] },
     latency: new LatencyHistogram(),
     queueDrops: 0,
+    workerRestarts: 0,
     logDrops: [["console", 0]],
     staticAssignments: [["/etc/dhcpkit/assignments.csv", 1]],
     lastReload: { successful: true, time: 1 },

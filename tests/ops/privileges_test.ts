@@ -27,6 +27,7 @@ import {
   startServer,
   waitFor,
 } from "./helpers.ts";
+import { SpyClient } from "../helpers/fault/client.ts";
 
 const isRoot = Deno.uid() === 0;
 if (!isRoot) console.warn("privileges_test: skipped, needs root to drop privileges");
@@ -305,7 +306,7 @@ try {
   out.asyncRefused = e instanceof TypeError;
 }
 out.afterAsync = euid();
-// Worker threads share the effective uid of the process.
+// A worker thread started after the drop is the service user...
 const worker = new Worker(
   "data:text/javascript," + encodeURIComponent(
     'import process from "node:process"; self.postMessage(process.geteuid());',
@@ -314,6 +315,38 @@ const worker = new Worker(
 );
 out.worker = await new Promise((resolve) => worker.onmessage = (e) => resolve(e.data));
 worker.terminate();
+// ...and stays so while the main thread is root: a worker samples its effective uid in a busy
+// loop while the main thread runs root steps (with glibc's process-wide seteuid it saw root).
+const shared = new Int32Array(new SharedArrayBuffer(16)); // [stop, samples, root samples, ready]
+const sampler = new Worker(
+  "data:text/javascript," + encodeURIComponent(\`import process from "node:process";
+self.onmessage = (e) => {
+  const s = new Int32Array(e.data);
+  Atomics.store(s, 3, 1);
+  while (Atomics.load(s, 0) === 0) {
+    Atomics.add(s, 1, 1);
+    if (process.geteuid() === 0) Atomics.add(s, 2, 1);
+  }
+  self.postMessage("done");
+};\`),
+  { type: "module" },
+);
+const finished = new Promise((resolve) => sampler.onmessage = resolve);
+sampler.postMessage(shared.buffer);
+while (Atomics.load(shared, 3) === 0) await new Promise((r) => setTimeout(r, 1));
+let mainAsRoot = 0;
+for (let i = 0; i < 200; i++) {
+  withRootSync(() => {
+    const until = Date.now() + 1;
+    while (Date.now() < until) if (euid() === 0) mainAsRoot++;
+  });
+}
+Atomics.store(shared, 0, 1);
+await finished;
+sampler.terminate();
+out.mainWasRoot = mainAsRoot > 0;
+out.workerSampled = Atomics.load(shared, 1) > 0;
+out.workerSawRoot = Atomics.load(shared, 2);
 console.log(JSON.stringify(out));
 `);
     assert.deepEqual(out, {
@@ -328,6 +361,9 @@ console.log(JSON.stringify(out));
       asyncRefused: true,
       afterAsync: NOBODY,
       worker: NOBODY,
+      mainWasRoot: true,
+      workerSampled: true,
+      workerSawRoot: 0,
     });
   },
 });
@@ -420,4 +456,185 @@ Deno.test("listeningIn: listening Unix sockets in /proc/net/unix", () => {
   assert.equal(listeningIn("/run/dhcpkit/dhcpkit.sock", table), true);
   assert.equal(listeningIn("/run/other.sock", table), false, "connected, not listening");
   assert.equal(listeningIn("/run/missing.sock", table), false);
+});
+
+Deno.test({
+  name: "no request is handled as root: 10 reloads with a size-rotated log file under load " +
+    "(the fault extension's euid spy)",
+  ignore: !isRoot,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-spy-" });
+    Deno.chmodSync(dir, 0o755);
+    const logs = Deno.makeTempDirSync({ prefix: "dhcpkit-priv-spy-logs-" });
+    Deno.chmodSync(logs, 0o755); // root's: the log file is opened and rotated as root
+    const port = freeUdpPort();
+    const conf = join(dir, "server.conf");
+    const fault = join(ROOT, "tests/helpers/fault/mod.ts");
+    Deno.writeTextFileSync(
+      conf,
+      `extension ${fault}\n` + baseConfig(
+        port,
+        `<logging>
+    <file ${join(logs, "server.log")}>
+        level debug
+        rotate size
+        size 4096
+        keep 2
+    </file>
+</logging>
+<fault />
+`,
+      ).replace("workers 2", "workers 2\nuser nobody"),
+    );
+    Deno.chmodSync(conf, 0o600);
+    const server = await startServer(dir);
+    const client = new SpyClient(port);
+    try {
+      const sending = (async () => {
+        for (let round = 0; round < 20; round++) {
+          await client.send(Array.from({ length: 150 }, (_, i) => round * 150 + i + 1));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      for (let i = 0; i < 10; i++) {
+        const reload = await ctl(server.socket, "reload");
+        assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      }
+      await sending;
+      await new Promise((r) => setTimeout(r, 500));
+      const euids = [...client.answers.values()];
+      assert.ok(euids.length > 1500, `only ${euids.length}/3000 answered:\n${server.stderr()}`);
+      const asRoot = euids.filter((u) => u === 0).length;
+      assert.equal(asRoot, 0, `${asRoot} of ${euids.length} requests were handled as root`);
+      assert.deepEqual(new Set(euids), new Set([NOBODY]));
+      assert.ok(exists(join(logs, "server.log.1")), "the log file was never rotated");
+    } finally {
+      client.close();
+      await server.kill();
+    }
+    for (const d of [dir, logs]) Deno.removeSync(d, { recursive: true });
+  },
+});
+
+/** The ids and capabilities of every thread of process `pid`, from /proc/PID/task/TID/status. */
+function threadCredentials(pid: number): Array<{
+  name: string;
+  uid: number[];
+  gid: number[];
+  groups: number[];
+  capEff: bigint;
+  capPrm: bigint;
+}> {
+  const out = [];
+  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const field = (name: string) =>
+      status.split("\n").find((l) => l.startsWith(`${name}:`))!.slice(name.length + 1).trim();
+    const ids = (name: string) => field(name).split(/\s+/).filter((s) => s).map(Number);
+    out.push({
+      name: field("Name"),
+      uid: ids("Uid"),
+      gid: ids("Gid"),
+      groups: ids("Groups"),
+      capEff: BigInt(`0x${field("CapEff")}`),
+      capPrm: BigInt(`0x${field("CapPrm")}`),
+    });
+  }
+  return out;
+}
+
+/** Every file below `folder` (not following links), with its owner. */
+function owners(folder: string): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const entry of Deno.readDirSync(folder)) {
+    const path = join(folder, entry.name);
+    out.push([path, Deno.lstatSync(path).uid ?? -1]);
+    if (entry.isDirectory) out.push(...owners(path));
+  }
+  return out;
+}
+
+Deno.test({
+  name: "privilege audit: every thread is nobody (real, effective, fs ids; groups; no effective " +
+    "capabilities) after start and after a reload; only the PID file and control socket are root's",
+  ignore: !isRoot || Deno.build.os !== "linux",
+  async fn() {
+    const run = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-run-" });
+    Deno.chmodSync(run, 0o755);
+    const logs = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-logs-" });
+    Deno.chmodSync(logs, 0o755); // root's, like /var/log/dhcpkit
+    const state = Deno.makeTempDirSync({ prefix: "dhcpkit-audit-state-" });
+    Deno.chmodSync(state, 0o700);
+    Deno.chownSync(state, NOBODY, NOBODY); // the service user's, like /var/lib/dhcpkit
+    const port = freeUdpPort();
+    const conf = join(run, "server.conf");
+    Deno.writeTextFileSync(
+      conf,
+      baseConfig(
+        port,
+        `<logging>
+    <file ${join(logs, "dhcpkit.log")}>
+        level debug
+        rotate size
+        size 2000
+        keep 2
+    </file>
+</logging>
+<recursive-name-servers>
+    address 2001:db8::53
+</recursive-name-servers>
+<leasequery>
+    <lq-sqlite ${join(state, "leasequery.sqlite")} />
+</leasequery>
+`,
+      ).replace("workers 2", "workers 2\nuser nobody"),
+    );
+    Deno.chmodSync(conf, 0o600);
+    const nobodyGid = Number(
+      new TextDecoder().decode(
+        (await new Deno.Command("id", { args: ["-g", "nobody"], stdout: "piped" }).output())
+          .stdout,
+      ).trim(),
+    );
+    const server = await startServer(run);
+    const client = new RelayClient(port);
+    const audit = (when: string) => {
+      const threads = threadCredentials(server.child.pid);
+      assert.ok(threads.length > 3, `${when}: only ${threads.length} threads`);
+      for (const t of threads) {
+        const what = `${when}: thread ${t.name}`;
+        // real, effective, saved, filesystem: root stays the saved id only (privileges.ts).
+        assert.deepEqual(t.uid, [NOBODY, NOBODY, 0, NOBODY], `${what} uids`);
+        assert.deepEqual(t.gid, [nobodyGid, nobodyGid, 0, nobodyGid], `${what} gids`);
+        assert.deepEqual(t.groups, [nobodyGid], `${what} supplementary groups`);
+        assert.equal(t.capEff, 0n, `${what} has effective capabilities`);
+      }
+      return threads.length;
+    };
+    try {
+      for (let i = 0; i < 20; i++) {
+        assert.ok(await client.ask(informationRequest()), server.stderr());
+      }
+      audit("after start");
+      const reload = await ctl(server.socket, "reload");
+      assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      for (let i = 0; i < 20; i++) assert.ok(await client.ask(informationRequest()));
+      audit("after a reload");
+      await waitFor(() => exists(join(state, "leasequery.sqlite")), 10_000, "the store");
+      assert.ok(exists(join(logs, "dhcpkit.log.1")), "the log file was not rotated");
+      const allowed = new Set([server.pidFile, server.socket, conf]);
+      const rootOwned = [...owners(run), ...owners(logs), ...owners(state)]
+        .filter(([path, uid]) => uid === 0 && !allowed.has(path)).map(([path]) => path);
+      assert.deepEqual(rootOwned, [], "files the server created as root");
+    } finally {
+      client.close();
+      await server.kill();
+    }
+    for (const d of [run, logs, state]) Deno.removeSync(d, { recursive: true });
+  },
 });

@@ -53,8 +53,10 @@ export interface ServerValues {
   rapidCommitRejections: boolean;
   /** Length of the window in which unexpected errors are counted, in seconds. */
   exceptionWindow: number;
-  /** More unexpected errors than this within the window stop the server. */
+  /** More unexpected errors than this within the window restart a worker (or stop the server). */
   maxExceptions: number;
+  /** A worker silent (no heartbeat) for this long is replaced, in seconds. */
+  workerHeartbeatTimeout: number;
   /** Extension modules imported before the configuration is validated, in file order. */
   extensions: string[];
 }
@@ -247,9 +249,22 @@ export const serverSection = defineSection<ServerValues>({
       name: "max-exceptions",
       type: integer(0, 1_000_000),
       default: 5,
-      description: "When more unexpected errors than this happen within `exception-window`, the " +
-        "server shuts down instead of going on in a broken state.",
+      description: "When more unexpected errors than this happen within `exception-window` in " +
+        "one worker, that worker is stopped and replaced by a fresh one (counted as " +
+        "`worker_restarts`); errors of the main thread beyond this shut the server down instead " +
+        "of going on in a broken state. The server also shuts down when a replacement worker " +
+        "fails to start three times in a row.",
       example: "5",
+    },
+    {
+      name: "worker-heartbeat-timeout",
+      type: seconds,
+      default: 30.0,
+      description: "Every worker signals that it is alive several times a second. One that " +
+        "stays silent this long (it exited, or a handler hangs) is stopped and replaced by a " +
+        "fresh one, counted as `worker_restarts`. Keep it longer than the slowest handler " +
+        "initialisation (loading large data files), in seconds.",
+      example: "30",
     },
     {
       name: "extension",
@@ -272,6 +287,12 @@ export const serverSection = defineSection<ServerValues>({
       check.error(
         `lookup-timeout ${section.values.lookupTimeout} must be more than 0 and at most 60 seconds`,
         section.keyLines["lookup-timeout"],
+      );
+    }
+    if (section.values.workerHeartbeatTimeout < 1) {
+      check.error(
+        `worker-heartbeat-timeout ${section.values.workerHeartbeatTimeout} is shorter than 1 second`,
+        section.keyLines["worker-heartbeat-timeout"],
       );
     }
     if (section.values.ioBatchDelay > 0.1) {

@@ -49,8 +49,14 @@ export interface IoEvents {
   extensions(delta: ExtensionStatisticsDelta): void;
   /** Summaries of requests handled in workers (`<web-ui>` configured). */
   transactions?(records: TransactionRecord[]): void;
-  /** An error nothing caught (counted towards `max-exceptions`). */
+  /** An error nothing caught in the main thread (counted towards `max-exceptions`). */
   failure(message: string): void;
+  /** An error of a worker (logged; the supervisor replaces a worker with too many). */
+  workerError(message: string): void;
+  /** A dead or failing worker was replaced (`worker_restarts`). */
+  workerRestarted(): void;
+  /** Replacing workers keeps failing: stop the server. */
+  fatal(message: string): void;
   /** Log lines forwarded by workers. */
   logs(lines: LogLine[], dropped: number): void;
   /** A packet was dropped before handling because every worker was busy. */

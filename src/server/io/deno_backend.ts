@@ -11,8 +11,14 @@ import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
 import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
-import { ListenerError, type ListenerPlan, samePlans, type SocketPlan } from "../listener_plan.ts";
-import { stopTimeoutMs, Supervisor, type WorkerThread } from "../supervisor.ts";
+import {
+  ListenerError,
+  type ListenerPlan,
+  portInUse,
+  samePlans,
+  type SocketPlan,
+} from "../listener_plan.ts";
+import { stopTimeoutMs, Supervisor, type WorkerLimits, type WorkerThread } from "../supervisor.ts";
 import { packetId, type WirePacket, type WireReply } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
@@ -79,12 +85,13 @@ function bind(spec: SocketPlan, where: string): DenoSocket {
       transport: "udp",
       hostname: spec.address,
       port: spec.port,
-      reuseAddress: true,
+      // Never shared: a port another process holds makes this fail (see listener_plan.ts).
+      reuseAddress: false,
     });
     return new DenoSocket(conn, spec);
   } catch (e) {
     throw new ListenerError(
-      `${where}: cannot listen on [${spec.address}]:${spec.port}: ${(e as Error).message}`,
+      `${where}: cannot listen on [${spec.address}]:${spec.port}: ${portInUse(e)}`,
     );
   }
 }
@@ -159,7 +166,12 @@ export class DenoBackend implements IoBackend {
     if (init.config.workers === 0) {
       this.#engine = await this.#mainEngine(init);
     } else {
-      const pool = new RequestPool(init.config.workers, events, (r) => this.#send(r));
+      const pool = new RequestPool(
+        init.config.workers,
+        events,
+        (r) => this.#send(r),
+        () => this.#config,
+      );
       await pool.start(init);
       this.#pool = pool;
     }
@@ -284,13 +296,19 @@ class RequestPool {
   #next = 0;
   #flushScheduled = false;
 
-  constructor(count: number, events: IoEvents, send: (replies: WireReply[]) => void) {
+  constructor(
+    count: number,
+    events: IoEvents,
+    send: (replies: WireReply[]) => void,
+    limits: () => WorkerLimits | undefined,
+  ) {
     this.supervisor = new Supervisor({
       entry: new URL("../worker.ts", import.meta.url),
       count,
       label: "worker",
       name: (id) => `Worker-${id}`,
       listeners: [],
+      limits,
     }, {
       stats: (delta) => {
         if (delta.stats.length) events.stats(delta.stats);
@@ -298,7 +316,9 @@ class RequestPool {
         if (delta.extensions?.length) events.extensions(delta.extensions);
         if (delta.transactions) events.transactions?.(delta.transactions);
       },
-      failure: events.failure,
+      failure: events.workerError,
+      restarted: events.workerRestarted,
+      fatal: events.fatal,
       logs: events.logs,
       done: (worker, m) => {
         const load = this.#loadOf(worker);
@@ -334,6 +354,8 @@ class RequestPool {
     for (let tries = 0; tries < n; tries++) {
       const worker = workers[this.#next];
       this.#next = (this.#next + 1) % n;
+      // A dead worker, or its replacement still starting, gets nothing: the others take its turn.
+      if (worker.dead || !worker.ready) continue;
       const load = this.#loadOf(worker);
       if (load.inFlight < MAX_IN_FLIGHT) {
         load.inFlight++;

@@ -11,7 +11,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerConfig } from "../../config/mod.ts";
 import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
-import { ListenerError, type ListenerPlan, samePlans } from "../listener_plan.ts";
+import { ListenerError, type ListenerPlan, portInUse, samePlans } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor } from "../supervisor.ts";
 import { CTL_EPFD, type IoListener } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
@@ -122,7 +122,7 @@ export class FfiBackend implements IoBackend {
               const what = spec.joinGroup
                 ? `cannot listen on ${spec.joinGroup} on ${plan.interfaceName}`
                 : `cannot listen on [${spec.address}]:${spec.port}`;
-              throw new ListenerError(`${plan.where}: ${what}: ${(e as Error).message}`);
+              throw new ListenerError(`${plan.where}: ${what}: ${portInUse(e)}`);
             }
             this.#sockets.add(spec.key, fd);
             smallest = Math.min(smallest, receiveBufferSize(fd));
@@ -178,6 +178,7 @@ export class FfiBackend implements IoBackend {
       label: "I/O worker",
       name: (id) => threads === 1 ? "IO" : `IO-${id}`,
       listeners: this.#listeners,
+      limits: () => this.#config,
       terminated: (control) => {
         const epfd = Atomics.exchange(control, CTL_EPFD, 0);
         if (epfd > 0) closeFd(epfd);
@@ -189,7 +190,9 @@ export class FfiBackend implements IoBackend {
         if (delta.extensions?.length) events.extensions(delta.extensions);
         if (delta.transactions) events.transactions?.(delta.transactions);
       },
-      failure: events.failure,
+      failure: events.workerError,
+      restarted: events.workerRestarted,
+      fatal: events.fatal,
       logs: events.logs,
     });
     this.#supervisor = supervisor;

@@ -53,7 +53,6 @@ import {
   POLLOUT,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
-  SO_REUSEADDR,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCKADDR_IN6_SIZE,
@@ -84,7 +83,8 @@ function setInt(lib: Libc, fd: number, level: number, name: number, value: numbe
 }
 
 /**
- * Create an IPv6 UDP socket (blocking, close-on-exec) with SO_REUSEADDR and IPV6_RECVPKTINFO,
+ * Create an IPv6 UDP socket (blocking, close-on-exec) with IPV6_RECVPKTINFO and without
+ * SO_REUSEADDR/SO_REUSEPORT (no other process may share the port: binding fails when it is taken),
  * size its receive buffer, bind it and join its multicast group. Returns the descriptor; the
  * socket is closed again when a step fails. Synchronous, so it can run inside `withRootSync`.
  */
@@ -92,7 +92,6 @@ export function openUdpSocket(spec: UdpSocketSpec): number {
   const lib = libc();
   const fd = check("socket", lib.socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP));
   try {
-    setInt(lib, fd, SOL_SOCKET, SO_REUSEADDR, 1);
     if (spec.receiveBuffer) {
       // SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; fall back.
       try {

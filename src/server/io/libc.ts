@@ -100,6 +100,9 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -135,6 +138,44 @@ export function setGroups(gids: readonly number[]): void {
   list.set(gids);
   if (libc().setgroups(BigInt(gids.length), new Uint8Array(list.buffer)) < 0) {
     throw new OsError("setgroups", errno());
+  }
+}
+
+/**
+ * Set the real, effective and saved user and group ids of every thread of the process (glibc's
+ * `setresgid`/`setresuid` apply to all threads), group first. Needs root; throws {@link OsError}.
+ */
+export function setProcessIds(
+  ids: { uid: number; gid: number; savedUid: number; savedGid: number },
+): void {
+  check("setresgid", libc().setresgid(ids.gid, ids.gid, ids.savedGid));
+  check("setresuid", libc().setresuid(ids.uid, ids.uid, ids.savedUid));
+}
+
+/** Linux syscall numbers of setresuid / setresgid (x86_64, aarch64). */
+const SYS_SETRESUID = Deno.build.arch === "x86_64" ? 117 : 147;
+const SYS_SETRESGID = Deno.build.arch === "x86_64" ? 119 : 149;
+/** The "leave unchanged" id of setresuid(2). */
+const KEEP = -1;
+
+/**
+ * Set the effective user and group of the calling thread only, through the raw system calls:
+ * the kernel keeps credentials per thread, and only glibc's wrappers copy them to every thread.
+ * Taking root (`uid` 0) sets the user first, giving it up sets the group first. Throws
+ * {@link OsError}.
+ */
+export function setThreadEffectiveIds(uid: number, gid: number): void {
+  const call = (nr: number, id: number, name: string) => {
+    if (Number(libc().syscall(BigInt(nr), BigInt(KEEP), BigInt(id), BigInt(KEEP))) < 0) {
+      throw new OsError(name, errno());
+    }
+  };
+  if (uid === 0) {
+    call(SYS_SETRESUID, uid, "setresuid");
+    call(SYS_SETRESGID, gid, "setresgid");
+  } else {
+    call(SYS_SETRESGID, gid, "setresgid");
+    call(SYS_SETRESUID, uid, "setresuid");
   }
 }
 
