@@ -12,6 +12,7 @@ import { lookup as resolveName } from "node:dns/promises";
 import { Handler, shouldSend, type TransactionBundle } from "../../pipeline/mod.ts";
 import { parseIPv6, RecursiveNameServersOption } from "../../protocol/mod.ts";
 import { answerIAs, hasIAsToAnswer, type StaticLifetimes } from "../static/answer.ts";
+import { noteAssignment } from "../static/in_scope.ts";
 import { answerFrom, type RadiusAnswer } from "./answer.ts";
 import { AnswerCache } from "./cache.ts";
 import { RadiusClient, RadiusNoAnswerError, type RadiusServer } from "./client.ts";
@@ -206,12 +207,14 @@ export class RadiusAssignmentHandler extends Handler {
     if (cached) {
       this.statistics.cacheHit();
       bundle.handlerData.set(this, cached);
+      noteAssignment(bundle, cached.assignment);
       return undefined;
     }
     if (this.#cache.isPending(query.key)) this.statistics.shared();
     return this.#cache.fetch(query.key, () => this.#ask(query)).then(
       (answer) => {
         bundle.handlerData.set(this, answer);
+        noteAssignment(bundle, answer?.assignment);
       },
       (error) => {
         if (error instanceof RadiusNoAnswerError) this.#dropped(error);
