@@ -101,15 +101,15 @@ export class PoolHandler extends Handler {
   /** Open (or share) the lease store. */
   override async workerInit(): Promise<void> {
     if (this.#store) return;
-    this.#store = await this.leases.acquire(this.statistics?.onReclaim);
     this.statistics?.register(this.pool);
+    this.#store = await this.leases.acquire(this.statistics?.onCounts);
   }
 
   /** Let go of the store. */
   override async close(): Promise<void> {
     if (!this.#store) return;
     this.#store = undefined;
-    await this.leases.release(this.statistics?.onReclaim);
+    await this.leases.release(this.statistics?.onCounts);
   }
 
   /** The IAs of this pool's kind in the request. */

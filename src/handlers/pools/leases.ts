@@ -13,7 +13,7 @@ import type { BuildContext } from "../registry.ts";
 import { buildComponent } from "../registry.ts";
 import { DEFAULT_LEASE_FILE, DEFAULT_STATE_DIRECTORY } from "./section.ts";
 import { SqliteLeaseStore } from "./sqlite.ts";
-import { type LeaseStore, unixNow } from "./store.ts";
+import { type LeaseStore, type PoolCounts, unixNow } from "./store.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -27,8 +27,8 @@ export interface LeaseStoreFactory {
   open(): LeaseStore | Promise<LeaseStore>;
 }
 
-/** Called with what each reclaim run turned free, per pool id (for statistics). */
-export type ReclaimListener = (reclaimed: Map<string, number>) => void;
+/** Called with the counts per pool id after the store is opened and after every reclaim run. */
+export type CountsListener = (counts: ReadonlyMap<string, PoolCounts>) => void;
 
 /** The shared store of one pipeline in one worker. */
 export class SharedLeaseStore {
@@ -36,7 +36,7 @@ export class SharedLeaseStore {
   #opening?: Promise<LeaseStore>;
   #users = 0;
   #timer?: ReturnType<typeof setInterval>;
-  #listeners = new Set<ReclaimListener>();
+  #listeners = new Set<CountsListener>();
 
   /** Create it; nothing is opened yet. */
   constructor(readonly factory: LeaseStoreFactory) {}
@@ -47,10 +47,10 @@ export class SharedLeaseStore {
     return this.#store;
   }
 
-  /** Open the store for one more user. */
-  async acquire(onReclaim?: ReclaimListener): Promise<LeaseStore> {
+  /** Open the store for one more user; `onCounts` hears the counts per pool from now on. */
+  async acquire(onCounts?: CountsListener): Promise<LeaseStore> {
     this.#users++;
-    if (onReclaim) this.#listeners.add(onReclaim);
+    if (onCounts) this.#listeners.add(onCounts);
     if (this.#store) return this.#store;
     this.#opening ??= Promise.resolve(this.factory.open());
     try {
@@ -61,12 +61,13 @@ export class SharedLeaseStore {
       throw e;
     }
     this.#startReclaim();
+    await this.refresh().catch(() => {});
     return this.#store;
   }
 
   /** One user less; the last closes the store. */
-  async release(onReclaim?: ReclaimListener): Promise<void> {
-    if (onReclaim) this.#listeners.delete(onReclaim);
+  async release(onCounts?: CountsListener): Promise<void> {
+    if (onCounts) this.#listeners.delete(onCounts);
     if (--this.#users > 0) return;
     this.#users = 0;
     if (this.#timer !== undefined) clearInterval(this.#timer);
@@ -77,13 +78,21 @@ export class SharedLeaseStore {
     await store?.close();
   }
 
-  /** Run one reclaim now (also what the timer does). */
+  /** Run one reclaim now, then refresh the counts (what the timer does). */
   async reclaim(now = unixNow()): Promise<Map<string, number>> {
     const store = this.#store;
     if (!store) return new Map();
     const reclaimed = await store.reclaim(now);
-    if (reclaimed.size > 0) { for (const l of this.#listeners) l(reclaimed); }
+    await this.refresh(now);
     return reclaimed;
+  }
+
+  /** Read the counts per pool and tell the listeners. */
+  async refresh(now = unixNow()): Promise<void> {
+    const store = this.#store;
+    if (!store || this.#listeners.size === 0) return;
+    const counts = await store.counts(now);
+    for (const l of this.#listeners) l(counts);
   }
 
   #startReclaim(): void {
