@@ -94,11 +94,25 @@ export class SqliteLeaseStore implements LeaseStore {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
 
-  /** Open (creating when missing) the database at `path`. */
-  constructor(readonly path: string, busyTimeoutMs = 5000) {
-    const db = new DatabaseSync(path);
+  /**
+   * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
+   * opened for reading only (the `leases` tool listing), and nothing is created or changed.
+   */
+  constructor(readonly path: string, busyTimeoutMs = 5000, readOnly = false) {
+    const db = new DatabaseSync(path, { readOnly });
     try {
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      if (readOnly) db.prepare("SELECT 1 FROM leases LIMIT 1").get();
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    if (readOnly) {
+      this.#db = db;
+      this.#s = this.#prepare(db);
+      return;
+    }
+    try {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
       db.exec("BEGIN IMMEDIATE");
@@ -114,8 +128,12 @@ export class SqliteLeaseStore implements LeaseStore {
       throw e;
     }
     this.#db = db;
+    this.#s = this.#prepare(db);
+  }
+
+  #prepare(db: DatabaseSync): Record<string, StatementSync> {
     const p = (sql: string) => db.prepare(sql);
-    this.#s = {
+    return {
       own: p(
         "SELECT idx FROM leases WHERE pool = ? AND duid = ? AND iaid = ? AND state != 'declined' " +
           "ORDER BY valid_until DESC LIMIT 1",
