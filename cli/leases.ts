@@ -11,6 +11,7 @@ import type { ParsedArgs } from "./usage/parse.ts";
 import { CommandError, UsageError } from "./errors.ts";
 import { IPv6Prefix, normalizeIPv6 } from "../src/protocol/mod.ts";
 import { LeaseStoreOpenError, openLeaseStore } from "../src/handlers/pools/open.ts";
+import "../src/handlers/pools/postgresql.ts"; // makes postgresql:// stores openable
 import { type Lease, type LeaseFilter, leaseJson } from "../src/handlers/pools/store.ts";
 
 /** Run `leases`; returns the exit status. */

@@ -1,7 +1,8 @@
 /**
  * The dynamic pools extension: `<address-pool PREFIX>` and `<prefix-pool PREFIX>` hand out
  * addresses and delegated prefixes from pools, keeping leases in one top-level lease store
- * (`<lease-store-sqlite FILE>`, or `leases.sqlite` in the `state-directory`).
+ * (`<lease-store-sqlite FILE>`, `<lease-store-postgresql URL>` shared by several servers, or
+ * `leases.sqlite` in the `state-directory`).
  * @module
  */
 
@@ -12,12 +13,15 @@ import { Pool, type PoolSpec } from "./pool.ts";
 import {
   addressPoolSection,
   checkPools,
+  leaseStorePostgresqlSection,
   leaseStoreSqliteSection,
   type PoolValues,
   prefixPoolSection,
   stateDirectoryKey,
 } from "./section.ts";
 import { SqliteLeaseStore } from "./sqlite.ts";
+import { PostgresLeaseStore } from "./postgresql.ts";
+import { openSectionPool } from "../postgresql.ts";
 import { POOL_STATISTICS, PoolStatistics } from "./stats.ts";
 
 const statistics = new PoolStatistics();
@@ -70,6 +74,19 @@ export const poolsExtension = defineExtension({
       description: v.path,
       reclaimInterval: v.reclaimInterval,
       open: () => new SqliteLeaseStore(v.path),
+    })),
+    componentFor(leaseStorePostgresqlSection, (v): LeaseStoreFactory => ({
+      description: v.url.description,
+      reclaimInterval: v.reclaimInterval,
+      async open() {
+        const pool = await openSectionPool(v);
+        try {
+          return await PostgresLeaseStore.open(pool);
+        } catch (e) {
+          await pool.release();
+          throw e;
+        }
+      },
     })),
   ],
   statistics: POOL_STATISTICS,

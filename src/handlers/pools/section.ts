@@ -22,6 +22,7 @@ import {
   pathInExistingDir,
   type SectionChecker,
 } from "../../config/mod.ts";
+import { connectionKeys, type ConnectionValues, postgresqlName } from "../postgresql.ts";
 
 /** Where pools keep leases when no lease store section is configured (see `state-directory`). */
 export const DEFAULT_STATE_DIRECTORY = "/var/lib/dhcpkit";
@@ -231,6 +232,32 @@ export const leaseStoreSqliteSection = defineSection<LeaseStoreSqliteValues>({
     const reason = unwritableReason(section.values.path);
     if (reason) check.hostError(`lease store: ${reason}`);
   },
+});
+
+/** Values of `<lease-store-postgresql URL>`. */
+export interface LeaseStorePostgresqlValues extends ConnectionValues {
+  /** Seconds between runs of the reclaim of expired leases. */
+  reclaimInterval: number;
+}
+
+/** `<lease-store-postgresql URL>` top-level section. */
+export const leaseStorePostgresqlSection = defineSection<LeaseStorePostgresqlValues>({
+  type: "lease-store-postgresql",
+  kind: "lease-store",
+  description: "Keeps the leases of every `<address-pool>` and `<prefix-pool>` in a PostgreSQL " +
+    "database named by the section, so that several servers share the pools: configure the " +
+    "same pools and the same database on each. An address or prefix is never bound to two " +
+    "clients: the table's unique constraints refuse the second, and the server that lost the " +
+    "race takes the next free one. A request's leases are committed before its reply is sent. " +
+    "The server creates (or upgrades) its table `pool_leases` at start-up. While the database " +
+    "cannot be reached, requests that need a lease get no answer (the clients retry).",
+  example: [
+    "<lease-store-postgresql postgresql://dhcpkit@/dhcp?host=/run/postgresql>",
+    "    password-file /etc/dhcpkit/postgresql.password",
+    "</lease-store-postgresql>",
+  ].join("\n"),
+  name: postgresqlName,
+  keys: [...connectionKeys, reclaimIntervalKey],
 });
 
 /** A folder: absolute, or relative to the configuration file's folder. */
