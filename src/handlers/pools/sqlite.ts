@@ -93,6 +93,8 @@ export function resourceText(pool: Pool, index: number): string {
 export class SqliteLeaseStore implements LeaseStore {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
+  /** Per pool: the slot after the highest this connection knows to be in use. */
+  readonly #next = new Map<string, number>();
 
   /**
    * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
@@ -139,6 +141,7 @@ export class SqliteLeaseStore implements LeaseStore {
           "ORDER BY valid_until DESC LIMIT 1",
       ),
       slot: p("SELECT valid_until FROM leases WHERE pool = ? AND idx = ?"),
+      top: p("SELECT max(idx) + 1 AS i FROM leases WHERE pool = ?"),
       gap: p(
         "SELECT l.idx + 1 AS i FROM leases l WHERE l.pool = ?1 AND l.idx >= ?2 AND l.idx + 1 < ?3 " +
           "AND NOT EXISTS (SELECT 1 FROM leases m WHERE m.pool = ?1 AND m.idx = l.idx + 1) " +
@@ -254,10 +257,20 @@ export class SqliteLeaseStore implements LeaseStore {
     return row ? Number(row.i) : undefined;
   }
 
-  /** A slot nobody ever used, searched from the client's start point and then from 0. */
+  /**
+   * A slot nobody ever used: the one after the highest in use (this connection remembers it, so
+   * new leases are appended to the table, which keeps writes small), else the first gap from 0.
+   */
   #fresh(op: LeaseOp): number | undefined {
-    const start = op.pool.startFor(op.duid, op.iaid);
-    return this.#unused(op.pool, start, op.pool.size) ?? this.#unused(op.pool, 0, start);
+    const { pool } = op;
+    let next = this.#next.get(pool.id);
+    if (next === undefined || this.#s.slot.get(pool.id, next)) {
+      const row = this.#s.top.get(pool.id) as { i: number | null } | undefined;
+      next = row?.i === null || row?.i === undefined ? 0 : Number(row.i);
+      this.#next.set(pool.id, next);
+    }
+    if (next < pool.size) return next;
+    return this.#unused(pool, 0, pool.size);
   }
 
   #expired(pool: Pool, now: number): number | undefined {
@@ -308,7 +321,10 @@ export class SqliteLeaseStore implements LeaseStore {
     for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
       const fresh = this.#fresh(op);
       if (fresh !== undefined) {
-        if (insert(fresh)) return { index: fresh };
+        if (insert(fresh)) {
+          if (this.#next.get(pool.id) === fresh) this.#next.set(pool.id, fresh + 1);
+          return { index: fresh };
+        }
         continue;
       }
       const old = this.#expired(pool, now);
