@@ -16,7 +16,7 @@ const NEEDS = { root: true, commands: { perfdhcp: "kea-admin" } };
 
 function config(store: string, mac: string, iface: string): string {
   return `workers 2\nlookup-timeout 5\n${serverIdConfig(mac)}\n<listen-interface ${iface} />\n` +
-    `${store}<address-pool 2001:db8:7::/120 />\n` +
+    `${store}<address-pool 2001:db8:7::100/120 />\n` +
     `<prefix-pool 2001:db8:700::/48>\n    delegated-length 56\n</prefix-pool>\n`;
 }
 
@@ -116,7 +116,7 @@ Deno.test({
             { labels: { pool: string; event: string }; value: number }
           >;
           const committed = events.find((e) =>
-            e.labels.pool === "na 2001:db8:7::/120" && e.labels.event === "committed"
+            e.labels.pool === "na 2001:db8:7::100/120" && e.labels.event === "committed"
           );
           assert.ok(committed && committed.value > 0, out.stdout);
         }

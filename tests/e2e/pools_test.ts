@@ -201,7 +201,7 @@ e2eTest(
         namespace: srv,
         verbosity: 2,
         config: `workers 2\n${SERVER_ID}\n<listen-interface srv0 />\n` +
-          `<lease-store-sqlite ${store} />\n<address-pool 2001:db8:7::/120 />\n`,
+          `<lease-store-sqlite ${store} />\n<address-pool 2001:db8:7::100/120 />\n`,
       });
       const r = await t.exec(cli[0], "perfdhcp", [
         "-6",

@@ -102,7 +102,9 @@ async function killUnderLoad(store: string, read: () => Promise<Stored[]>): Prom
         const lease = leaseOf(m);
         if (lease?.address) acked.set(lease.duid, lease);
         if (!killed && acked.size >= 150) {
+          // A burst of requests right before the kill: the server dies in the middle of them.
           killed = true;
+          for (let i = 0; i < 50; i++) await client.send(requestOf(next++));
           server.child.kill("SIGKILL");
         }
       }
@@ -115,7 +117,6 @@ async function killUnderLoad(store: string, read: () => Promise<Stored[]>): Prom
     assert.ok(killed, `the server answered only ${acked.size} clients`);
     const status = await server.status;
     assert.equal(status.signal, "SIGKILL");
-    assert.ok(next > acked.size, "requests were still in flight when the server was killed");
 
     const stored = await read();
     const byResource = new Map(stored.map((l) => [l.resource, l]));

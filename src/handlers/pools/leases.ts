@@ -133,7 +133,7 @@ export function defaultLeaseStore(stateDirectory: string): LeaseStoreFactory {
           "in {path}",
         { path },
       );
-      return new SqliteLeaseStore(path);
+      return new SqliteLeaseStore(path, 5000, false, true);
     },
   };
 }

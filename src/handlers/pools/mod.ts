@@ -73,7 +73,7 @@ export const poolsExtension = defineExtension({
     componentFor(leaseStoreSqliteSection, (v): LeaseStoreFactory => ({
       description: v.path,
       reclaimInterval: v.reclaimInterval,
-      open: () => new SqliteLeaseStore(v.path),
+      open: () => new SqliteLeaseStore(v.path, 5000, false, v.groupCommit),
     })),
     componentFor(leaseStorePostgresqlSection, (v): LeaseStoreFactory => ({
       description: v.url.description,

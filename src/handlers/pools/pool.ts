@@ -38,8 +38,14 @@ export interface PoolSpec {
 export class Pool {
   /** Name in the lease store and in statistics: `na 2001:db8::/120`, `pd 2001:db8::/40 56`. */
   readonly id: string;
-  /** Number of addresses or prefixes it hands out (at most {@link MAX_POOL_SLOTS}). */
+  /** Number of slots (addresses or prefixes) from index 0 (at most {@link MAX_POOL_SLOTS}). */
   readonly size: number;
+  /**
+   * The first index handed out: 1 for an address pool whose first address is a subnet-router
+   * anycast address (all-zero interface identifier, RFC 4291 §2.6.1), which no host may use;
+   * else 0.
+   */
+  readonly first: number;
   readonly #base: bigint;
   readonly #shift: bigint;
 
@@ -54,6 +60,12 @@ export class Pool {
     this.size = bits >= 52 ? MAX_POOL_SLOTS : 2 ** bits;
     this.#base = toBigInt(prefix.bytes);
     this.#shift = BigInt(128 - delegatedLength);
+    this.first = type === "na" && (this.#base & 0xffffffffffffffffn) === 0n ? 1 : 0;
+  }
+
+  /** Number of addresses or prefixes the pool hands out. */
+  get total(): number {
+    return this.size - this.first;
   }
 
   /** `na` or `pd`. */
@@ -82,7 +94,7 @@ export class Pool {
     const value = toBigInt(bytes) - this.#base;
     if (value & ((1n << this.#shift) - 1n)) return undefined; // host bits set in a prefix
     const index = value >> this.#shift;
-    return index < BigInt(this.size) ? Number(index) : undefined;
+    return index < BigInt(this.size) && index >= BigInt(this.first) ? Number(index) : undefined;
   }
 
   /** Where this client's search for a free slot starts: spread over the pool, stable per IA. */
@@ -96,7 +108,7 @@ export class Pool {
     }
     h1 = Math.imul(h1 ^ iaid, 0x01000193) >>> 0;
     const wide = (h2 & 0xfffff) * 2 ** 32 + h1;
-    return wide % this.size;
+    return this.first + wide % this.total;
   }
 }
 

@@ -194,7 +194,7 @@ export class PostgresLeaseStore implements LeaseStore {
   async #fresh(db: Db, op: LeaseOp): Promise<number | undefined> {
     const start = op.pool.startFor(op.duid, op.iaid);
     return await this.#unused(db, op.pool, start, op.pool.size) ??
-      await this.#unused(db, op.pool, 0, start);
+      await this.#unused(db, op.pool, op.pool.first, start);
   }
 
   #expired(db: Db, pool: Pool, now: number): Promise<number | undefined> {

@@ -95,12 +95,20 @@ export class SqliteLeaseStore implements LeaseStore {
   readonly #s: Record<string, StatementSync>;
   /** Per pool: the slot after the highest this connection knows to be in use. */
   readonly #next = new Map<string, number>();
+  /** The requests whose writes wait for the open group transaction. */
+  #batch?: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
 
   /**
    * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
    * opened for reading only (the `leases` tool listing), and nothing is created or changed.
    */
-  constructor(readonly path: string, busyTimeoutMs = 5000, readOnly = false) {
+  constructor(
+    readonly path: string,
+    busyTimeoutMs = 5000,
+    readOnly = false,
+    /** Commit the writes of the requests of one event-loop turn together (see `apply`). */
+    readonly groupCommit = false,
+  ) {
     const db = new DatabaseSync(path, { readOnly });
     try {
       db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
@@ -199,19 +207,62 @@ export class SqliteLeaseStore implements LeaseStore {
     return `lease store ${this.path}`;
   }
 
-  /** Run one request's operations; commits, releases and declines in one transaction. */
-  apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] {
+  /**
+   * Run one request's operations. Offers answer at once. Writes (commit, release, decline) join
+   * the transaction of the requests handled in the same turn of the event loop (one savepoint
+   * each, so a failing request undoes only its own changes); it is committed once they are all
+   * done, before any of their replies is built, and the promise settles then: one disk write for
+   * a whole receive batch instead of one per request. Without group commit (`groupCommit`
+   * false) every request is its own transaction and the result comes at once.
+   */
+  apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] | Promise<LeaseOpResult[]> {
     if (ops.every((op) => op.kind === "offer")) return ops.map((op) => this.#offer(op, now));
     const db = this.#db;
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      const out = ops.map((op) => this.#apply(op, now));
-      db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw e;
+    if (!this.groupCommit) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const out = ops.map((op) => this.#apply(op, now));
+        db.exec("COMMIT");
+        return out;
+      } catch (e) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw e;
+      }
     }
+    let batch = this.#batch;
+    if (!batch) {
+      db.exec("BEGIN IMMEDIATE");
+      this.#batch = batch = [];
+      queueMicrotask(() => this.#flush());
+    }
+    db.exec("SAVEPOINT request");
+    let out: LeaseOpResult[];
+    try {
+      out = ops.map((op) => this.#apply(op, now));
+      db.exec("RELEASE request");
+    } catch (e) {
+      db.exec("ROLLBACK TO request");
+      db.exec("RELEASE request");
+      return Promise.reject(e);
+    }
+    const waiters = batch;
+    return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(out), reject }));
+  }
+
+  /** Commit the open group of requests and settle their promises. */
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = undefined;
+    if (!batch) return;
+    try {
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#next.clear();
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    for (const w of batch) w.resolve();
   }
 
   #apply(op: LeaseOp, now: number): LeaseOpResult {
@@ -259,18 +310,20 @@ export class SqliteLeaseStore implements LeaseStore {
 
   /**
    * A slot nobody ever used: the one after the highest in use (this connection remembers it, so
-   * new leases are appended to the table, which keeps writes small), else the first gap from 0.
+   * new leases are appended to the table, which keeps writes small), else the first gap.
    */
   #fresh(op: LeaseOp): number | undefined {
     const { pool } = op;
     let next = this.#next.get(pool.id);
     if (next === undefined || this.#s.slot.get(pool.id, next)) {
       const row = this.#s.top.get(pool.id) as { i: number | null } | undefined;
-      next = row?.i === null || row?.i === undefined ? 0 : Number(row.i);
+      next = row?.i === null || row?.i === undefined
+        ? pool.first
+        : Math.max(pool.first, Number(row.i));
       this.#next.set(pool.id, next);
     }
     if (next < pool.size) return next;
-    return this.#unused(pool, 0, pool.size);
+    return this.#unused(pool, pool.first, pool.size);
   }
 
   #expired(pool: Pool, now: number): number | undefined {

@@ -68,7 +68,7 @@ export class PoolStatistics {
   register(pool: Pool): void {
     if (this.#pools.has(pool.id)) return;
     this.#pools.set(pool.id, pool);
-    extensionStatistics.series(poolTotal, pool.id).set(pool.size);
+    extensionStatistics.series(poolTotal, pool.id).set(pool.total);
     for (const family of [poolAssigned, poolDeclined, poolReclaimed]) {
       extensionStatistics.series(family, pool.id);
     }

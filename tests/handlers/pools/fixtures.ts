@@ -1,6 +1,10 @@
 /** Shared setup of the pool tests: a pipeline from configuration text with a temp lease store. */
 
-import type { MessageHandler, PipelineOptions } from "../../../src/pipeline/mod.ts";
+import {
+  type MessageHandler,
+  type PipelineOptions,
+  StatisticsStore,
+} from "../../../src/pipeline/mod.ts";
 import {
   type ClientServerMessage,
   IAAddressOption,
@@ -8,10 +12,14 @@ import {
   IAPDOption,
   IAPrefixOption,
   LinkLayerDuid,
+  type Message,
+  parseMessage,
+  RelayMessageOption,
+  RelayReplyMessage,
   StatusCodeOption,
 } from "../../../src/protocol/mod.ts";
 import { SqliteLeaseStore } from "../../../src/handlers/pools/sqlite.ts";
-import { pipelineFromConfig } from "../../pipeline/helpers.ts";
+import { packet, type PacketOptions, pipelineFromConfig } from "../../pipeline/helpers.ts";
 
 /** A client DUID numbered `n`. */
 export function client(n: number): LinkLayerDuid {
@@ -83,4 +91,20 @@ export function firstPrefix(reply: ClientServerMessage): string | undefined {
     | IAPrefixOption
     | undefined;
   return p ? `${p.prefix}/${p.prefixLength}` : undefined;
+}
+
+/** Lookups bounded as a server bounds them, with room for a loaded test machine. */
+export const LOOKUPS = { timeoutMs: 10_000, enter: () => true, leave: () => {} };
+
+/** Handle `message`, waiting for lookups and group commits, and parse the reply (if any). */
+export async function ask(
+  p: MessageHandler,
+  message: Message,
+  o: PacketOptions = {},
+): Promise<ClientServerMessage | undefined> {
+  const result = await p.handle(packet(message, o), new StatisticsStore(), LOOKUPS);
+  if (result.replies.length === 0) return undefined;
+  let inner = parseMessage(result.replies[0].data);
+  while (inner instanceof RelayReplyMessage) inner = inner.getOption(RelayMessageOption)!.message;
+  return inner as ClientServerMessage;
 }

@@ -6,18 +6,22 @@
 import assert from "node:assert/strict";
 import {
   AdvertiseMessage,
+  parseMessage,
   RapidCommitOption,
   ReplyMessage,
   StatusCode,
   StatusCodeOption,
 } from "../../../src/protocol/mod.ts";
-import { iana, iapd, run } from "../../pipeline/helpers.ts";
+import { iana, iapd, packet, run } from "../../pipeline/helpers.ts";
+import { StatisticsStore } from "../../../src/pipeline/mod.ts";
 import { confirm, decline, rebind, release, renew, request, solicit } from "../static/fixtures.ts";
 import { client, firstAddress, firstPrefix, ianas, iapds, poolPipeline } from "./fixtures.ts";
 import { unixNow } from "../../../src/handlers/pools/store.ts";
 
 const CONFIG = `
-<lease-store-sqlite STORE />
+<lease-store-sqlite STORE>
+    group-commit no
+</lease-store-sqlite>
 <address-pool 2001:db8:1::100/126>
     preferred-lifetime 1000
     valid-lifetime 2000
@@ -246,8 +250,10 @@ Deno.test("a static assignment in scope wins over the pool, in either order", as
       `id,address,prefix\nduid:${A.toHex()},2001:db8:7::1,2001:db8:700::/56\n`,
     );
     const staticSection = `<static-csv ${csv} />`;
-    const pools = CONFIG.replace("<lease-store-sqlite STORE />", "");
-    const config = "<lease-store-sqlite STORE />\n" +
+    const store = "<lease-store-sqlite STORE>\n    group-commit no\n</lease-store-sqlite>\n";
+    const pools = CONFIG.replace(store, "");
+    assert.notEqual(pools, CONFIG);
+    const config = store +
       (order === "static first" ? staticSection + pools : pools + staticSection);
     const p = await poolPipeline(config);
     try {
@@ -270,7 +276,9 @@ Deno.test("a static assignment in scope wins over the pool, in either order", as
 
 Deno.test("pools in filters: each link gets its own pool, the next pool in scope on exhaustion", async () => {
   const p = await poolPipeline(`
-<lease-store-sqlite STORE />
+<lease-store-sqlite STORE>
+    group-commit no
+</lease-store-sqlite>
 <subnet 2001:db8:1::/64>
     <address-pool 2001:db8:1::100/128 />
 </subnet>
@@ -288,6 +296,35 @@ Deno.test("pools in filters: each link gets its own pool, the next pool in scope
     // The link's pool is exhausted: the top-level pool is next in scope.
     assert.match(on(2, "2001:db8:1::1")!, /^2001:db8:ffff::/);
     assert.match(on(3, "2001:db8:2::1")!, /^2001:db8:2::10[01]$/);
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("group commit: requests handled together share one transaction, committed before the replies", async () => {
+  const p = await poolPipeline(CONFIG.replace("    group-commit no\n", ""));
+  try {
+    assert.doesNotMatch(CONFIG.replace("    group-commit no\n", ""), /group-commit/);
+    const pending = [];
+    for (let n = 30; n < 34; n++) {
+      pending.push(p.pipeline.handle(packet(request(client(n), iana(1))), new StatisticsStore()));
+    }
+    // Nothing is committed (visible to another connection) while the replies are not out yet.
+    assert.ok(pending.every((r) => r instanceof Promise));
+    assert.equal(p.store.list({}).length, 0);
+    const results = await Promise.all(pending);
+    const addresses = results.map((r) => {
+      const reply = parseMessage(r.replies[0].data);
+      return JSON.stringify(reply).match(/2001:db8:1::10[0-3]/)?.[0];
+    });
+    assert.equal(new Set(addresses).size, 4, addresses.join(" "));
+    assert.deepEqual(
+      p.store.list({}).map((l) => l.resource).sort(),
+      [...addresses].sort(),
+    );
+    // Offers need no transaction: a Solicit is answered at once.
+    const offer = p.pipeline.handle(packet(solicit(client(40), iana(1))), new StatisticsStore());
+    assert.ok(!(offer instanceof Promise));
   } finally {
     await p.cleanup();
   }

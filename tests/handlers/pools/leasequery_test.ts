@@ -26,7 +26,9 @@ import { client, firstAddress, firstPrefix, poolPipeline } from "./fixtures.ts";
 Deno.test("leasequery finds pool leases by address and by client id", async () => {
   const p = await poolPipeline(
     `
-<lease-store-sqlite STORE />
+<lease-store-sqlite STORE>
+    group-commit no
+</lease-store-sqlite>
 <address-pool 2001:db8:1::/120 />
 <prefix-pool 2001:db8:200::/40>
     delegated-length 56

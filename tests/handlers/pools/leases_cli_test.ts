@@ -50,7 +50,7 @@ Deno.test("dhcpkit leases: list, search, JSON, delete", async () => {
     assert.equal(lines.length, 3);
     assert.match(
       lines[0],
-      /^na  2001:db8:1::5  assigned  \S+Z  000300010200000000aa  1  na 2001:db8:1::\/120$/,
+      /^na {2}2001:db8:1::5 {2}assigned {2}\S+Z {2}000300010200000000aa {2}1 {2}na 2001:db8:1::\/120$/,
     );
 
     const json = await runCli([
@@ -71,10 +71,10 @@ Deno.test("dhcpkit leases: list, search, JSON, delete", async () => {
     assert.equal(objects[0].valid_until, new Date((now + 3600) * 1000).toISOString());
 
     const byAddress = await runCli(["leases", "--store", path, "--address", "2001:DB8:1:0::6"]);
-    assert.match(byAddress.stdout, /^na  2001:db8:1::6 .*000300010200000000bb/);
+    assert.match(byAddress.stdout, /^na {2}2001:db8:1::6 .*000300010200000000bb/);
     assert.equal(byAddress.stdout.trimEnd().split("\n").length, 1);
     const byPrefix = await runCli(["leases", "--store", path, "--prefix", "2001:db8:100::/48"]);
-    assert.match(byPrefix.stdout, /^pd  2001:db8:100:300::\/56 /);
+    assert.match(byPrefix.stdout, /^pd {2}2001:db8:100:300::\/56 /);
     const none = await runCli(["leases", "--store", path, "--prefix", "2001:db8:101::/48"]);
     assert.equal(none.stdout, "");
 

@@ -7,33 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import type { MessageHandler } from "../../../src/pipeline/mod.ts";
-import { StatisticsStore } from "../../../src/pipeline/mod.ts";
-import {
-  type ClientServerMessage,
-  type Message,
-  parseMessage,
-  RelayMessageOption,
-  RelayReplyMessage,
-  StatusCode,
-} from "../../../src/protocol/mod.ts";
+import { StatusCode } from "../../../src/protocol/mod.ts";
 import { postgresTest } from "../../helpers/postgres.ts";
-import { iana, iapd, packet, pipelineFromConfig } from "../../pipeline/helpers.ts";
+import { iana, iapd, pipelineFromConfig } from "../../pipeline/helpers.ts";
 import { release, request, solicit } from "../static/fixtures.ts";
 import { runCli } from "../../cli/helpers.ts";
-import { client, firstAddress, firstPrefix, ianas } from "./fixtures.ts";
-
-/** Lookups bounded as a server bounds them, with room for a loaded test machine. */
-const LOOKUPS = { timeoutMs: 10_000, enter: () => true, leave: () => {} };
-
-/** Handle `message` (waiting for the lookup) and parse the reply. */
-async function ask(p: MessageHandler, message: Message): Promise<ClientServerMessage | undefined> {
-  const result = await p.handle(packet(message), new StatisticsStore(), LOOKUPS);
-  if (result.replies.length === 0) return undefined;
-  let inner = parseMessage(result.replies[0].data);
-  while (inner instanceof RelayReplyMessage) inner = inner.getOption(RelayMessageOption)!.message;
-  return inner as ClientServerMessage;
-}
+import { ask, client, firstAddress, firstPrefix, ianas } from "./fixtures.ts";
 
 postgresTest(
   "pools on PostgreSQL: two servers, overlapping clients, nothing bound twice",
@@ -46,7 +25,7 @@ postgresTest(
 <lease-store-postgresql ${url}>
     password-file ${passwordFile}
 </lease-store-postgresql>
-<address-pool 2001:db8:1::/122 />
+<address-pool 2001:db8:1::100/122 />
 <prefix-pool 2001:db8:100::/42>
     delegated-length 48
 </prefix-pool>

@@ -17,7 +17,7 @@ import { iana, iapd, run } from "../../pipeline/helpers.ts";
 import { decline, request } from "../static/fixtures.ts";
 import { client, firstAddress, poolPipeline } from "./fixtures.ts";
 
-const NA = "na 2001:db8:1::/120";
+const NA = "na 2001:db8:1::100/120";
 const PD = "pd 2001:db8:200::/40 48";
 
 function value(family: string, ...labels: string[]): number | undefined {
@@ -28,8 +28,10 @@ function value(family: string, ...labels: string[]): number | undefined {
 Deno.test("pool statistics: total, assigned, declined, reclaimed and lease events", async () => {
   extensionStatistics.clear();
   const p = await poolPipeline(`
-<lease-store-sqlite STORE />
-<address-pool 2001:db8:1::/120>
+<lease-store-sqlite STORE>
+    group-commit no
+</lease-store-sqlite>
+<address-pool 2001:db8:1::100/120>
     valid-lifetime 100
     preferred-lifetime 50
 </address-pool>
@@ -60,8 +62,8 @@ Deno.test("pool statistics: total, assigned, declined, reclaimed and lease event
     assert.equal(value("pool_assigned", PD), 3);
 
     const text = extensionStatsText(extensionStatistics).join("\n");
-    assert.match(text, /- pool_assigned\{pool="na 2001:db8:1::\/120"\}: 0/);
-    assert.match(text, /- pool_reclaimed\{pool="na 2001:db8:1::\/120"\}: 3/);
+    assert.match(text, /- pool_assigned\{pool="na 2001:db8:1::100\/120"\}: 0/);
+    assert.match(text, /- pool_reclaimed\{pool="na 2001:db8:1::100\/120"\}: 3/);
     const json = extensionStatsJson(extensionStatistics)!;
     assert.deepEqual(json.pool_total, [
       { labels: { pool: NA }, value: 256 },
