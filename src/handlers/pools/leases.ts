@@ -87,6 +87,19 @@ export class SharedLeaseStore {
     return reclaimed;
   }
 
+  /**
+   * What the timer does: when this worker wins the interval's housekeeping (one worker per
+   * interval among all users of the store), reclaim and refresh the counts; a store shared by
+   * several servers refreshes the counts in every server.
+   */
+  async housekeeping(now = unixNow()): Promise<void> {
+    const store = this.#store;
+    if (!store) return;
+    const mine = await store.claimHousekeeping?.(now, this.factory.reclaimInterval) ?? true;
+    if (mine) await store.reclaim(now);
+    if (mine || store.shared) await this.refresh(now);
+  }
+
   /** Read the counts per pool and tell the listeners. */
   async refresh(now = unixNow()): Promise<void> {
     const store = this.#store;
@@ -99,7 +112,7 @@ export class SharedLeaseStore {
     const ms = this.factory.reclaimInterval * 1000;
     if (ms <= 0) return;
     const timer = setInterval(() => {
-      this.reclaim().catch((e) =>
+      this.housekeeping().catch((e) =>
         log.warning("{store}: reclaiming expired leases failed: {error}", {
           store: this.factory.description,
           error: (e as Error).message,

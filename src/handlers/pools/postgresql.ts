@@ -53,6 +53,7 @@ export const POOLS_SCHEMA: SchemaSpec = {
       "CREATE INDEX pool_leases_client ON pool_leases (duid, iaid)",
       "CREATE INDEX pool_leases_expiry ON pool_leases (pool, valid_until)",
       "CREATE TABLE pool_counters (pool TEXT PRIMARY KEY, reclaimed BIGINT NOT NULL DEFAULT 0)",
+      "CREATE TABLE pool_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     ],
   }],
 };
@@ -257,6 +258,19 @@ export class PostgresLeaseStore implements LeaseStore {
       if (await take(old)) return { index: old };
     }
     return {};
+  }
+
+  /** Several servers read this store: each reads the counts for its own statistics. */
+  readonly shared = true;
+
+  /** One worker of one server per interval reclaims (the others would find nothing to do). */
+  async claimHousekeeping(now: number, interval: number): Promise<boolean> {
+    const rows = await this.pool.query(
+      "INSERT INTO pool_meta (key, value) VALUES ('housekeeping', $1) ON CONFLICT (key) " +
+        "DO UPDATE SET value = excluded.value WHERE pool_meta.value <= $1 - $2 RETURNING key",
+      [now, Math.max(1, interval - 1)],
+    );
+    return rows.length > 0;
   }
 
   /** Turn expired and end-of-probation leases free; count them per pool. */

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS pool_counters (
   pool TEXT PRIMARY KEY,
   reclaimed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS pool_meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
 `;
 
 /** How many times a lost race for a free slot is retried with another slot. */
@@ -385,6 +389,17 @@ export class SqliteLeaseStore implements LeaseStore {
       if (take(old)) return { index: old };
     }
     return {};
+  }
+
+  /**
+   * One worker per interval does the housekeeping: counting a million leases takes its thread
+   * most of a second, which the others need not spend too.
+   */
+  claimHousekeeping(now: number, interval: number): boolean {
+    return this.#db.prepare(
+      "INSERT INTO pool_meta (key, value) VALUES ('housekeeping', ?1) ON CONFLICT (key) " +
+        "DO UPDATE SET value = excluded.value WHERE value <= ?1 - ?2",
+    ).run(now, Math.max(1, interval - 1)).changes > 0;
   }
 
   /** Turn expired leases and declined slots past probation free; count them per pool. */

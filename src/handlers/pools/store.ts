@@ -109,6 +109,17 @@ export interface LeaseStore {
   list(filter: LeaseFilter): Maybe<Lease[]>;
   /** Delete the leases matching `filter` (the slots become free); returns how many. */
   delete(filter: LeaseFilter): Maybe<number>;
+  /**
+   * Claim this interval's housekeeping (reclaim, and for stores read by one server the counts)
+   * for the caller: true for exactly one caller per `interval` seconds among every worker (and
+   * server) using the store. Stores without it let every caller do it.
+   */
+  claimHousekeeping?(now: number, interval: number): Maybe<boolean>;
+  /**
+   * True when several servers share the store: each then reads the counts for its own
+   * statistics, whoever reclaimed.
+   */
+  readonly shared?: boolean;
   /** Close the connection. */
   close(): Maybe<void>;
 }

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { StatusCode } from "../../../src/protocol/mod.ts";
 import { postgresTest } from "../../helpers/postgres.ts";
+import { PoolHandler } from "../../../src/handlers/pools/handler.ts";
 import { iana, iapd, pipelineFromConfig } from "../../pipeline/helpers.ts";
 import { release, request, solicit } from "../static/fixtures.ts";
 import { runCli } from "../../cli/helpers.ts";
@@ -106,6 +107,16 @@ postgresTest(
           assert.equal(ianas(late)[0].status, StatusCode.NoAddrsAvail);
         },
       );
+
+      await t.step("housekeeping: one server per interval reclaims", async () => {
+        const storeOf = (p: typeof a) =>
+          p.allHandlers().find((h) => h instanceof PoolHandler)!.leases.store;
+        const now = 1_900_000_000;
+        assert.equal(await storeOf(a).claimHousekeeping!(now, 60), true);
+        assert.equal(await storeOf(b).claimHousekeeping!(now + 10, 60), false);
+        assert.equal(await storeOf(b).claimHousekeeping!(now + 60, 60), true);
+        assert.equal(storeOf(a).shared, true);
+      });
 
       await t.step("dhcpkit leases reads and deletes in the database", async () => {
         const r = await runCli([
