@@ -329,3 +329,25 @@ Deno.test("group commit: requests handled together share one transaction, commit
     await p.cleanup();
   }
 });
+
+Deno.test("T1/T2 of pool leases are bounded by <iana-timing-limits> / <iapd-timing-limits>", async () => {
+  const p = await poolPipeline(
+    CONFIG + `
+<iana-timing-limits>
+    max-t1 100
+    max-t2 200
+</iana-timing-limits>
+<iapd-timing-limits>
+    min-t1 2000
+    min-t2 2800
+</iapd-timing-limits>
+`,
+  );
+  try {
+    const reply = run(p.pipeline, request(A, iana(1), iapd(2))).reply!;
+    assert.equal(ianas(reply)[0].t, "100/200");
+    assert.equal(iapds(reply)[0].t, "2000/2800");
+  } finally {
+    await p.cleanup();
+  }
+});
