@@ -113,16 +113,14 @@ export class Pool {
 }
 
 function toBigInt(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
+  return (view.getBigUint64(0) << 64n) | view.getBigUint64(8);
 }
 
 function fromBigInt(value: bigint): Uint8Array {
   const out = new Uint8Array(16);
-  for (let i = 15; i >= 0; i--) {
-    out[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt.asUintN(64, value >> 64n));
+  view.setBigUint64(8, BigInt.asUintN(64, value));
   return out;
 }

@@ -319,7 +319,8 @@ export class SqliteLeaseStore implements LeaseStore {
   #fresh(op: LeaseOp): number | undefined {
     const { pool } = op;
     let next = this.#next.get(pool.id);
-    if (next === undefined || this.#s.slot.get(pool.id, next)) {
+    // A remembered slot is not checked: an insert that finds it taken (another worker) forgets it.
+    if (next === undefined) {
       const row = this.#s.top.get(pool.id) as { i: number | null } | undefined;
       next = row?.i === null || row?.i === undefined
         ? pool.first
@@ -382,6 +383,7 @@ export class SqliteLeaseStore implements LeaseStore {
           if (this.#next.get(pool.id) === fresh) this.#next.set(pool.id, fresh + 1);
           return { index: fresh };
         }
+        this.#next.delete(pool.id);
         continue;
       }
       const old = this.#expired(pool, now);
