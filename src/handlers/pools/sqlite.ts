@@ -213,10 +213,9 @@ export class SqliteLeaseStore implements LeaseStore {
 
   /**
    * Run one request's operations. Offers answer at once. Writes (commit, release, decline) join
-   * the transaction of the requests handled in the same turn of the event loop (one savepoint
-   * each, so a failing request undoes only its own changes); it is committed once they are all
-   * done, before any of their replies is built, and the promise settles then: one disk write for
-   * a whole receive batch instead of one per request. Without group commit (`groupCommit`
+   * the transaction of the requests handled in the same turn of the event loop; it is committed
+   * once they are all done, before any of their replies is built, and the promise settles then:
+   * one disk write for a whole receive batch instead of one per request. Without group commit (`groupCommit`
    * false) every request is its own transaction and the result comes at once.
    */
   apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] | Promise<LeaseOpResult[]> {
@@ -239,14 +238,12 @@ export class SqliteLeaseStore implements LeaseStore {
       this.#batch = batch = [];
       queueMicrotask(() => this.#flush());
     }
-    db.exec("SAVEPOINT request");
+    // No savepoint per request: a request that fails half-way is dropped, and what it already
+    // wrote is a lease of its own client, which the client gets again when it retries.
     let out: LeaseOpResult[];
     try {
       out = ops.map((op) => this.#apply(op, now));
-      db.exec("RELEASE request");
     } catch (e) {
-      db.exec("ROLLBACK TO request");
-      db.exec("RELEASE request");
       return Promise.reject(e);
     }
     const waiters = batch;
