@@ -337,7 +337,13 @@ export class SqliteLeaseStore implements LeaseStore {
     const own = this.#own(op);
     if (own !== undefined) return { index: own };
     for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
-    return { index: this.#fresh(op) ?? this.#expired(op.pool, now) };
+    let fresh = this.#fresh(op);
+    if (fresh !== undefined && this.#s.slot.get(op.pool.id, fresh)) {
+      // Another worker appended since: look again.
+      this.#next.delete(op.pool.id);
+      fresh = this.#fresh(op);
+    }
+    return { index: fresh ?? this.#expired(op.pool, now) };
   }
 
   #commit(op: LeaseOp, now: number): LeaseOpResult {
