@@ -203,24 +203,30 @@ e2eTest(
         config: `workers 2\n${SERVER_ID}\n<listen-interface srv0 />\n` +
           `<lease-store-sqlite ${store} />\n<address-pool 2001:db8:7::100/120 />\n`,
       });
-      const r = await t.exec(cli[0], "perfdhcp", [
-        "-6",
-        "-l",
-        "cli0",
-        "-b",
-        "duid=00030001000000000000",
-        "-b",
-        "mac=02:00:00:00:00:00",
-        "-R",
-        "300",
-        "-r",
-        "100",
-        "-p",
-        "8",
-        "-W",
-        "500000",
-      ], { check: false });
-      assert.ok(!/^ERROR/m.test(r.stdout + r.stderr), r.stdout + r.stderr);
+      // perfdhcp again while clients are left without a lease (a loaded test machine drops some
+      // exchanges): in the end the pool is used up exactly.
+      let r = { stdout: "", stderr: "" };
+      for (let run = 0; run < 3; run++) {
+        r = await t.exec(cli[0], "perfdhcp", [
+          "-6",
+          "-l",
+          "cli0",
+          "-b",
+          "duid=00030001000000000000",
+          "-b",
+          "mac=02:00:00:00:00:00",
+          "-R",
+          "300",
+          "-r",
+          "100",
+          "-p",
+          "8",
+          "-W",
+          "500000",
+        ], { check: false });
+        assert.ok(!/^ERROR/m.test(r.stdout + r.stderr), r.stdout + r.stderr);
+        if (leases(store).filter((l) => l.state === "assigned").length >= 256) break;
+      }
       const rows = leases(store);
       const assigned = rows.filter((l) => l.state === "assigned");
       assert.equal(assigned.length, 256, r.stdout);
