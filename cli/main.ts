@@ -25,6 +25,7 @@ export const COMMANDS: Record<string, Runner> = {
   "build-sqlite": async (args) => (await import("./build_sqlite.ts")).buildSqliteCommand(args),
   "build-postgresql": async (args) =>
     (await import("./build_postgresql.ts")).buildPostgresqlCommand(args),
+  leases: async (args) => (await import("./leases.ts")).leasesCommand(args),
   decode: async (args) => (await import("./decode.ts")).decodeCommand(args),
   leasequery: async (args) => (await import("./leasequery.ts")).leasequeryCommand(args),
   query: async (args) => (await import("./query.ts")).queryCommand(args),

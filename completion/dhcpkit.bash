@@ -23,7 +23,7 @@ _dhcpkit() {
     [ "$COMP_CWORD" -gt 0 ] && prev="${COMP_WORDS[COMP_CWORD-1]}"
     COMPREPLY=()
     if [ "$COMP_CWORD" -le 1 ]; then
-        COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version --help --version' -- "$cur"))
+        COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql leases decode leasequery query man completion help version --help --version' -- "$cur"))
         return 0
     fi
     case "${COMP_WORDS[1]}" in
@@ -108,6 +108,23 @@ _dhcpkit() {
             1) return 0 ;;
         esac
         ;;
+    leases)
+        case "$prev" in
+            --store|-s) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+            --password-file|-p) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+            --duid|-d) return 0; return 0 ;;
+            --address|-a) return 0; return 0 ;;
+            --prefix|-P) return 0; return 0 ;;
+        esac
+        if [[ "$cur" == -* ]]; then
+            COMPREPLY=($(compgen -W '--store -s --password-file -p --json -j --duid -d --address -a --prefix -P --help -h' -- "$cur"))
+            return 0
+        fi
+        n=$(_dhcpkit_positional '--store -s --password-file -p --duid -d --address -a --prefix -P')
+        case "$n" in
+            0) COMPREPLY=($(compgen -W 'delete' -- "$cur")) ;;
+        esac
+        ;;
     decode)
         case "$prev" in
             --pcap) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
@@ -173,7 +190,7 @@ _dhcpkit() {
         fi
         n=$(_dhcpkit_positional '--output -o')
         case "$n" in
-            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version' -- "$cur")) ;;
+            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql leases decode leasequery query man completion help version' -- "$cur")) ;;
         esac
         ;;
     completion)
@@ -193,7 +210,7 @@ _dhcpkit() {
         fi
         n=$(_dhcpkit_positional '')
         case "$n" in
-            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql decode leasequery query man completion help version' -- "$cur")) ;;
+            0) COMPREPLY=($(compgen -W 'serve ctl check-config config-docs build-sqlite build-postgresql leases decode leasequery query man completion help version' -- "$cur")) ;;
         esac
         ;;
     version)

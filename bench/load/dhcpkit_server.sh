@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SERVER_CMD for harness.sh: write a dhcpkit configuration for the scenario (the same host
 # reservations Kea gets, as a static CSV or a static SQLite file) and exec the server.
-#   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite|postgresql (default csv; postgresql
-#     loads the rows with build-postgresql into a fresh database `dhcpkit` of the cluster
-#     bench/load/postgres.sh started: PG_SOCKET_DIR, PG_BIN)
+#   DHCPKIT_WORKERS (default 0)   DHCPKIT_BACKEND csv|sqlite|postgresql|pools|pools-postgresql
+#     (default csv; postgresql loads the rows with build-postgresql into a fresh database
+#     `dhcpkit` of the cluster bench/load/postgres.sh started: PG_SOCKET_DIR, PG_BIN; pools and
+#     pools-postgresql serve Kea's dynamic pools from an SQLite / PostgreSQL lease store)
 #   DHCPKIT_IO auto|deno|ffi (default auto): the UDP I/O backend (`io-backend`). The server runs
 #     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
 #   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
@@ -32,9 +33,35 @@ elif [ "$backend" = postgresql ]; then
   url="postgresql://postgres@/dhcpkit?host=$PG_SOCKET_DIR"
   "${deno_run[@]}" "$repo/cli/main.ts" build-postgresql -f "$wd/assignments.csv" "$url" >/dev/null
   static="<static-postgresql $url>"; close="</static-postgresql>"
+elif [ "$backend" = pools ] || [ "$backend" = pools-postgresql ]; then
+  # Dynamic pools instead of static rows: the pools Kea gets (KB_POOL, KB_PD_*), leases in an
+  # SQLite file in the work folder (pools) or in a fresh database of the benchmark's cluster.
+  if [ "$backend" = pools ]; then
+    store="<lease-store-sqlite $wd/leases.sqlite />"
+  else
+    . "$repo/bench/load/postgres.sh"
+    pg_sql postgres -c "DROP DATABASE IF EXISTS dhcpkit WITH (FORCE)" -c "CREATE DATABASE dhcpkit"
+    store="<lease-store-postgresql postgresql://postgres@/dhcpkit?host=$PG_SOCKET_DIR />"
+  fi
+  static="$store
+<address-pool $KB_POOL>
+    preferred-lifetime 3000
+    valid-lifetime 4000
+</address-pool>
+<prefix-pool $KB_PD_PREFIX/$KB_PD_LEN>
+    delegated-length $KB_PD_DELEG_LEN
+    preferred-lifetime 3000
+    valid-lifetime 4000
+</prefix-pool>
+"; close=""
 else
   static="<static-csv assignments.csv>"; close="</static-csv>"
 fi
+lifetimes="    address-preferred-lifetime 3000
+    address-valid-lifetime 4000
+    prefix-preferred-lifetime 3000
+    prefix-valid-lifetime 4000"
+case "$backend" in pools*) lifetimes="" ;; esac
 info=""
 if [ "${KB_INFO:-0}" = 1 ]; then  # the info scenario: the same options Kea gets as option-data
   info="<recursive-name-servers>
@@ -63,10 +90,7 @@ control-socket $wd/dhcpkit.sock
 <listen-unicast $KB_SRV_ADDR />
 $info
 $static
-    address-preferred-lifetime 3000
-    address-valid-lifetime 4000
-    prefix-preferred-lifetime 3000
-    prefix-valid-lifetime 4000
+$lifetimes
 $close
 <iana-timing-limits>
     min-t1 1000

@@ -112,6 +112,7 @@ scenario() {
     sarr)         ;;                                                # 4-way, IA_NA, memfile persist=false
     sarr-persist) KB_PERSIST=1 ;;                                   # 4-way, IA_NA, memfile persist=true
     sarr-napd)    P_ARGS=(-e address-and-prefix) ;;                 # 4-way, IA_NA + IA_PD
+    sarr-napd-persist) P_ARGS=(-e address-and-prefix); KB_PERSIST=1 ;;  # 4-way NA+PD pools, leases on disk
     sarr-relay)   P_ARGS=(-A 1); P_TARGET=($SRV_ADDR) ;;            # Relay-forw unicast to server
     sarr-resv)    P_ARGS=(-e address-and-prefix); KB_RESV=1 ;;      # 4-way, NA+PD from host reservations
     sa2-resv)     P_ARGS=(-i -e address-and-prefix); TWO_WAY=1; KB_RESV=1 ;;  # 2-way, NA+PD reserved

@@ -339,6 +339,79 @@ export const BUILD_POSTGRESQL: UsageTable = {
   ],
 };
 
+/** `dhcpkit leases`. */
+export const LEASES: UsageTable = {
+  name: "leases",
+  section: 1,
+  summary: "list, search and delete the leases of the dynamic pools",
+  synopsis: [
+    "--store FILE|URL [--json] [FILTER]",
+    "--store FILE|URL delete FILTER",
+  ],
+  description: [
+    "Read the lease store of <address-pool> and <prefix-pool>: an SQLite file " +
+    "(<lease-store-sqlite>, or leases.sqlite in the server's state-directory) or a PostgreSQL " +
+    "URL (<lease-store-postgresql>, with --password-file). Without a filter every lease is " +
+    "listed; a FILTER (--duid HEX, --address ADDR or --prefix PREFIX) selects the leases of a " +
+    "client, of an address, or the delegated prefixes overlapping a prefix. One line per lease, or one JSON object per " +
+    "line with --json (duid, iaid, type na or pd, address or prefix, pool, state, " +
+    "valid_until, preferred_until, updated).",
+    "delete removes the selected leases, which makes their addresses and prefixes free at " +
+    "once; it needs a filter. A client that still uses a deleted lease keeps using it until " +
+    "it renews, and meanwhile another client may get it: delete leases of clients that are " +
+    "gone. The store is opened read-write only for delete, and never created.",
+  ],
+  options: [
+    {
+      long: "store",
+      short: "s",
+      arg: "FILE|URL",
+      help: "the lease store: an SQLite file or a postgresql:// URL",
+      complete: "file",
+    },
+    {
+      long: "password-file",
+      short: "p",
+      arg: "FILE",
+      help: "read the password of the URL's user from the first line of FILE",
+      complete: "file",
+    },
+    { long: "json", short: "j", help: "one JSON object per line" },
+    { long: "duid", short: "d", arg: "HEX", help: "the leases of the client with this DUID" },
+    { long: "address", short: "a", arg: "ADDR", help: "the lease of this address" },
+    {
+      long: "prefix",
+      short: "P",
+      arg: "PREFIX",
+      help: "the delegated prefixes overlapping PREFIX (addr/len)",
+    },
+  ],
+  positionals: [
+    {
+      name: "ACTION",
+      help: "delete to delete the selected leases",
+      optional: true,
+      complete: ["delete"],
+    },
+  ],
+  exitStatus: [
+    [0, "leases were listed (or none matched) or deleted"],
+    [1, "the store cannot be read or written"],
+    [2, "wrong arguments"],
+  ],
+  examples: [
+    ["dhcpkit leases -s /var/lib/dhcpkit/leases.sqlite", "list every lease"],
+    [
+      "dhcpkit leases -s /var/lib/dhcpkit/leases.sqlite --json -d 0003000102000000",
+      "the leases of one client as JSON lines",
+    ],
+    [
+      "dhcpkit leases -s /var/lib/dhcpkit/leases.sqlite delete -a 2001:db8:1:2::1:7",
+      "free one address",
+    ],
+  ],
+};
+
 /** `dhcpkit decode`. */
 export const DECODE: UsageTable = {
   name: "decode",
@@ -614,6 +687,7 @@ export const COMMAND_TABLES: readonly UsageTable[] = [
   CONFIG_DOCS,
   BUILD_SQLITE,
   BUILD_POSTGRESQL,
+  LEASES,
   DECODE,
   LEASEQUERY,
   QUERY,

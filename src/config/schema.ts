@@ -183,14 +183,34 @@ export class SchemaRegistry {
     this.#kinds.set(kind, info);
   }
 
-  /** Add keys or allowed sub-section kinds to an already registered section type. */
-  extendSection(type: string, extra: { keys?: KeySpec[]; contains?: ContainsSpec[] }): void {
+  /**
+   * Add keys, allowed sub-section kinds or a further check (run after the section's own, with
+   * its sub-sections built) to an already registered section type.
+   */
+  extendSection(
+    type: string,
+    extra: {
+      keys?: KeySpec[];
+      contains?: ContainsSpec[];
+      validate?: (section: ConfigSection, check: SectionChecker) => void;
+    },
+  ): void {
     const spec = this.#types.get(type);
     if (!spec) throw new Error(`section type <${type}> is not registered`);
+    const own = spec.validate;
+    const more = extra.validate;
     this.#types.set(type, {
       ...spec,
       keys: [...spec.keys, ...(extra.keys ?? [])],
       contains: [...(spec.contains ?? []), ...(extra.contains ?? [])],
+      ...(more
+        ? {
+          validate: (section: ConfigSection, check: SectionChecker) => {
+            own?.(section, check);
+            more(section, check);
+          },
+        }
+        : {}),
     });
   }
 

@@ -14,6 +14,7 @@ export { leasequeryExtension } from "./leasequery/mod.ts";
 export { mapExtension } from "./map/mod.ts";
 export { maxRtExtension } from "./max_rt/mod.ts";
 export { ntpExtension } from "./ntp/mod.ts";
+export { poolsExtension } from "./pools/mod.ts";
 export { preferenceExtension } from "./preference/mod.ts";
 export { radiusExtension } from "./radius/mod.ts";
 export { rateLimitExtension } from "./rate_limit/mod.ts";

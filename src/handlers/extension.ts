@@ -20,6 +20,7 @@ import {
   isSectionOf,
   type KeySpec,
   type KindInfo,
+  type SectionChecker,
   type SectionSpec,
 } from "../config/mod.ts";
 import type { Filter, Handler, HandleResult, StatisticFamily } from "../pipeline/mod.ts";
@@ -89,6 +90,11 @@ export interface SectionAddition {
   readonly keys?: readonly KeySpec[];
   /** Extra kinds of sub-sections. */
   readonly contains?: readonly ContainsSpec[];
+  /**
+   * A further check of the section, run after its own with its sub-sections built (e.g. a check
+   * across the whole configuration, added to `server`).
+   */
+  readonly validate?: (section: ConfigSection, check: SectionChecker) => void;
 }
 
 /**

@@ -30,6 +30,12 @@ export interface BuildContext {
   readonly configDir: string;
   /** The server's DUID. */
   readonly serverDuid: Duid;
+  /**
+   * The whole configuration (its top-level settings and sections), for handlers that use a
+   * top-level section (e.g. the pools' lease store); absent where a pipeline is built from
+   * handler sections alone.
+   */
+  readonly root?: ConfigSection;
 }
 
 /** A factory together with the extension that installed it. */
@@ -112,6 +118,7 @@ function installSchema(extension: Extension, schema: SchemaRegistry): void {
     schema.extendSection(type, {
       keys: [...addition.keys ?? []],
       contains: [...addition.contains ?? []],
+      ...(addition.validate ? { validate: addition.validate } : {}),
     });
   }
   done.add(extension);

@@ -21,8 +21,12 @@ export interface StatisticFamily {
   readonly name: string;
   /** What it counts, one sentence. */
   readonly help: string;
-  /** `counter` (only goes up) or `histogram` (observations into buckets). */
-  readonly type: "counter" | "histogram";
+  /**
+   * `counter` (only goes up), `gauge` (a current value: the last one set in any thread is
+   * shown, e.g. leases bound now, read from a shared store) or `histogram` (observations into
+   * buckets).
+   */
+  readonly type: "counter" | "gauge" | "histogram";
   /** The label names every series of the family has, in order. */
   readonly labels: readonly string[];
   /** Upper bounds of the buckets of a histogram, increasing; a `+Inf` bucket is implied. */
@@ -86,7 +90,7 @@ export interface Series {
   readonly values: number[];
 }
 
-/** A delta: by family name, the series that changed. */
+/** A delta: by family name, the series that changed (for gauges, their value). */
 export type ExtensionStatisticsDelta = Array<[string, Array<[string[], number[]]>]>;
 
 /** A series that records into a store; get it once, use it for every request. */
@@ -95,6 +99,8 @@ export interface Recorder {
   add(n?: number): void;
   /** Record one observation (histograms), e.g. seconds. */
   observe(value: number): void;
+  /** Set the value of a gauge. */
+  set(value: number): void;
 }
 
 /** The series of the families, in one thread. */
@@ -134,6 +140,10 @@ export class ExtensionStatistics {
         series.values[0] += n;
         series.changed = true;
       },
+      set(value: number) {
+        series.values[0] = value;
+        series.changed = true;
+      },
       observe(value: number) {
         let i = 0;
         while (i < buckets.length && value > buckets[i]) i++;
@@ -162,10 +172,11 @@ export class ExtensionStatistics {
     const out: ExtensionStatisticsDelta = [];
     for (const [name, byLabels] of this.#series) {
       const changed: Array<[string[], number[]]> = [];
+      const gauge = this.families.get(name)?.type === "gauge";
       for (const series of byLabels.values()) {
         if (!series.changed) continue;
         changed.push([[...series.labels], series.values.slice()]);
-        series.values.fill(0);
+        if (!gauge) series.values.fill(0); // a gauge keeps its value: it is set, not added
         series.changed = false;
       }
       if (changed.length) out.push([name, changed]);
@@ -181,6 +192,10 @@ export class ExtensionStatistics {
       for (const [labels, values] of list) {
         if (labels.length !== family.labels.length) continue;
         const series = this.#get(family, labels);
+        if (family.type === "gauge") {
+          if (values.length > 0) series.values[0] = values[0];
+          continue;
+        }
         for (let i = 0; i < series.values.length && i < values.length; i++) {
           series.values[i] += values[i];
         }

@@ -50,7 +50,7 @@ export function extensionStatsText(store: ExtensionStatistics): string[] {
       const pairs = labelPairs(family, s);
       const name = family.name +
         (pairs.length ? `{${pairs.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(",")}}` : "");
-      if (family.type === "counter") {
+      if (family.type !== "histogram") {
         lines.push(`- ${name}: ${s.values[0]}`);
       } else {
         const [sum, count] = sumCount(family, s.values);
@@ -75,7 +75,7 @@ export function extensionStatsJson(
   for (const { family, series } of shown) {
     out[family.name] = series.map((s) => {
       const labels = Object.fromEntries(labelPairs(family, s));
-      if (family.type === "counter") return { labels, value: s.values[0] };
+      if (family.type !== "histogram") return { labels, value: s.values[0] };
       const [sum, count] = sumCount(family, s.values);
       return { labels, count, sum, buckets: Object.fromEntries(cumulative(family, s.values)) };
     });
@@ -88,11 +88,13 @@ export type MetricSample = readonly [string, ReadonlyArray<readonly [string, str
 
 /**
  * The `/metrics` families: for each shown family its name (`dhcpkit_NAME`), type, help and
- * samples (`_total` for counters; `_bucket` with `le`, `_sum`, `_count` for histograms).
+ * samples (`_total` for counters, the name itself for gauges; `_bucket` with `le`, `_sum`, `_count` for histograms).
  */
 export function extensionMetricFamilies(
   store: ExtensionStatistics,
-): Array<{ name: string; type: "counter" | "histogram"; help: string; samples: MetricSample[] }> {
+): Array<
+  { name: string; type: "counter" | "gauge" | "histogram"; help: string; samples: MetricSample[] }
+> {
   return shownFamilies(store).map(({ family, series }) => {
     const name = `dhcpkit_${family.name}`;
     const samples: MetricSample[] = [];
@@ -100,6 +102,10 @@ export function extensionMetricFamilies(
       const pairs = labelPairs(family, s);
       if (family.type === "counter") {
         samples.push([`${name}_total`, pairs, s.values[0]]);
+        continue;
+      }
+      if (family.type === "gauge") {
+        samples.push([name, pairs, s.values[0]]);
         continue;
       }
       for (const [le, n] of cumulative(family, s.values)) {

@@ -23,7 +23,7 @@ export function categoriesOf(config: ServerConfig): StatisticsCategories {
 
 /** Build the pipeline for `config`, answering as `serverDuid`. */
 export function buildMessageHandler(config: ServerConfig, serverDuid: Duid): MessageHandler {
-  const ctx: BuildContext = { configDir: dirname(config.file), serverDuid };
+  const ctx: BuildContext = { configDir: dirname(config.file), serverDuid, root: config.root };
   const tree = buildHandlerTree(config.handlers, ctx);
   const extensions = installedExtensions();
   return new MessageHandler({

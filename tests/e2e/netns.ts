@@ -352,12 +352,15 @@ export class Topology {
   #closed = false;
 
   /** Use {@link Topology.create}. */
-  private constructor(readonly tempDir: string) {}
+  private constructor(readonly tempDir: string, readonly prefix = "dk") {}
 
-  /** Make a topology with its own temporary folder. */
-  static async create(): Promise<Topology> {
+  /**
+   * Make a topology with its own temporary folder; its namespace names start with `prefix`
+   * (a test suite's own prefix keeps its names apart from other suites').
+   */
+  static async create(prefix = "dk"): Promise<Topology> {
     const dir = await Deno.makeTempDir({ prefix: "dhcpkit-e2e-" });
-    return new Topology(dir);
+    return new Topology(dir, prefix);
   }
 
   /** A path in the temporary folder. */
@@ -366,11 +369,11 @@ export class Topology {
   }
 
   /**
-   * Create a namespace `dk<id><role>` with loopback up and duplicate address detection off (so
+   * Create a namespace `<prefix><id><role>` (prefix `dk` unless given) with loopback up and duplicate address detection off (so
    * addresses are usable at once).
    */
   async namespace(role: string): Promise<string> {
-    const name = `dk${this.id}${role}`;
+    const name = `${this.prefix}${this.id}${role}`;
     await run("ip", ["netns", "add", name]);
     this.namespaces.push(name);
     await this.exec(name, "ip", ["link", "set", "lo", "up"]);
@@ -606,8 +609,11 @@ export class Topology {
  * Run `fn` with a fresh topology and always close it afterwards, also when `fn` throws. Set
  * `DHCPKIT_E2E_KEEP=1` to keep the temporary folder of a failed test for inspection.
  */
-export async function withTopology<T>(fn: (t: Topology) => Promise<T>): Promise<T> {
-  const t = await Topology.create();
+export async function withTopology<T>(
+  fn: (t: Topology) => Promise<T>,
+  prefix?: string,
+): Promise<T> {
+  const t = await Topology.create(prefix);
   let failed = true;
   try {
     const result = await fn(t);

@@ -153,6 +153,7 @@ export function pipelineFromConfig(
   const tree = buildHandlerTree(result.config.handlers, {
     configDir: "/tmp",
     serverDuid: SERVER_DUID,
+    root: result.config.root,
   });
   return pipeline(tree.handlers, tree.filters, extra);
 }

@@ -12,6 +12,7 @@ import { lookup as resolveName } from "node:dns/promises";
 import { Handler, shouldSend, type TransactionBundle } from "../../pipeline/mod.ts";
 import { parseIPv6, RecursiveNameServersOption } from "../../protocol/mod.ts";
 import { answerIAs, hasIAsToAnswer, type StaticLifetimes } from "../static/answer.ts";
+import { noteAssignment } from "../static/in_scope.ts";
 import { answerFrom, type RadiusAnswer } from "./answer.ts";
 import { AnswerCache } from "./cache.ts";
 import { RadiusClient, RadiusNoAnswerError, type RadiusServer } from "./client.ts";
@@ -207,6 +208,7 @@ export class RadiusAssignmentHandler extends Handler {
       if (bundle.explain) explainAnswer(bundle, query.userName, cached, "cached answer");
       else this.statistics.cacheHit();
       bundle.handlerData.set(this, cached);
+      noteAssignment(bundle, cached.assignment);
       return undefined;
     }
     if (this.#cache.isPending(query.key) && !bundle.explain) this.statistics.shared();
@@ -214,6 +216,7 @@ export class RadiusAssignmentHandler extends Handler {
       (answer) => {
         if (bundle.explain) explainAnswer(bundle, query.userName, answer, "answer");
         bundle.handlerData.set(this, answer);
+        noteAssignment(bundle, answer?.assignment);
       },
       (error) => {
         if (error instanceof RadiusNoAnswerError) this.#dropped(error);

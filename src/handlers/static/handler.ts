@@ -26,6 +26,8 @@ import { AssignmentTable, CsvAssignmentSource, loadCsvAssignments } from "./csv/
 import { sharedData } from "../shared_memory.ts";
 import { type AssignmentSource, type AsyncAssignmentSource, isAsyncSource } from "./source.ts";
 import { guardRows, releaseRows } from "./row_guard.ts";
+import { noteAssignment } from "./in_scope.ts";
+import { hasIAsToAnswer } from "./answer.ts";
 
 export type { StaticLifetimes } from "./answer.ts";
 
@@ -50,6 +52,7 @@ export function setLookedUpAssignment(
   assignment: Assignment | undefined,
 ): void {
   bundle.handlerData.set(handler, assignment ?? NO_ASSIGNMENT);
+  noteAssignment(bundle, assignment);
 }
 
 /** The request types the static handlers answer (the others need no assignment). */
@@ -117,20 +120,35 @@ export class StaticAssignmentHandler extends Handler {
   }
 
   /**
-   * The assignment for the client of `bundle`, if any: asked from a synchronous source, or what
-   * the lookup of an asynchronous one stored in the bundle ({@link setLookedUpAssignment}).
+   * A synchronous source is asked here, before any handler answers, when the request has IAs to
+   * answer, so that handlers that step aside for a static assignment (pools) know of it; nothing
+   * is waited for.
+   */
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
+    const source = this.#source;
+    if (!source || isAsyncSource(source) || !hasIAsToAnswer(bundle)) return undefined;
+    setLookedUpAssignment(bundle, this, this.#ask(source, bundle));
+    return undefined;
+  }
+
+  /**
+   * The assignment for the client of `bundle`, if any: what a lookup stored in the bundle
+   * ({@link setLookedUpAssignment}), else asked from a synchronous source.
    */
   getAssignment(bundle: TransactionBundle): Assignment | undefined {
     const source = this.#source;
     if (!source) throw new Error("static assignments used before workerInit()");
-    let found: Assignment | undefined;
+    const stored = bundle.handlerData.get(this) as Assignment | typeof NO_ASSIGNMENT | undefined;
+    if (stored !== undefined) return stored === NO_ASSIGNMENT ? undefined : stored;
     if (isAsyncSource(source)) {
-      const stored = bundle.handlerData.get(this) as Assignment | typeof NO_ASSIGNMENT | undefined;
-      if (stored === undefined) {
-        throw new Error(`${source.description}: the request was not looked up before handling`);
-      }
-      found = stored === NO_ASSIGNMENT ? undefined : stored;
-    } else if (source.lookupOne) {
+      throw new Error(`${source.description}: the request was not looked up before handling`);
+    }
+    return this.#ask(source, bundle);
+  }
+
+  #ask(source: AssignmentSource, bundle: TransactionBundle): Assignment | undefined {
+    let found: Assignment | undefined;
+    if (source.lookupOne) {
       visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
     } else {
       found = source.lookup(candidateIds(bundle));

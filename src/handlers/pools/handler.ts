@@ -1,0 +1,263 @@
+/**
+ * The handler of `<address-pool>` and `<prefix-pool>`: allocates from its pool in the lookup
+ * phase, before any handler answers, and answers the IAs it got leases for in the handle phase.
+ *
+ * Per request type (RFC 8415 §18.3, RFC 7550):
+ * - Solicit: offers the client's lease (or a free one) without writing anything; with rapid
+ *   commit (asked for and allowed) it commits instead.
+ * - Request, Renew, Rebind: commits: extends the client's lease of this pool, else takes an
+ *   address the client named when it is free, else a free one. The write is done before the
+ *   reply is built, so a reply never names a lease that is not stored. In Renew and Rebind the
+ *   other addresses (prefixes) the client named in the IA are returned with lifetimes 0.
+ * - Release: frees the named leases the client holds; Decline quarantines them for the pool's
+ *   `decline-probation` (IA_PD in a Decline is left alone, as RFC 8415 says).
+ * - Confirm: an IA_NA whose addresses all lie in the pool is confirmed (on-link).
+ *
+ * IAs the client has a static assignment for (from a source in scope that looked it up before
+ * the pool) are left alone, and so are IAs an earlier pool in scope took: each pool only takes
+ * IAs nobody took yet. An exhausted pool leaves its IAs to the next pool in scope, and in the
+ * end to the built-in NoAddrsAvail / NoPrefixAvail. When the store cannot answer the request is
+ * dropped (the client retries), never answered with NoAddrsAvail.
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
+import {
+  ConfirmMessage,
+  DeclineMessage,
+  IAAddressOption,
+  IANAOption,
+  IAPDOption,
+  IAPrefixOption,
+  INFINITY,
+  type Option,
+  RapidCommitOption,
+  RebindMessage,
+  ReleaseMessage,
+  RenewMessage,
+  RequestMessage,
+  SolicitMessage,
+} from "../../protocol/mod.ts";
+import { assignmentInScope } from "../static/in_scope.ts";
+import type { SharedLeaseStore } from "./leases.ts";
+import type { Pool } from "./pool.ts";
+import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
+import type { PoolStatistics } from "./stats.ts";
+
+const log = getLogger(["dhcpkit", "pools"]);
+
+/** IAs taken by a pool during the lookup phase (shared by every pool in scope). */
+const TAKEN = Symbol("pool-taken IAs");
+
+type IA = IANAOption | IAPDOption;
+
+/** What the lookup of one pool handler found for one request. */
+interface Looked {
+  readonly kind: LeaseOp["kind"];
+  readonly ias: IA[];
+  readonly results: LeaseOpResult[];
+}
+
+function takenIAs(bundle: TransactionBundle): Set<Option> {
+  let taken = bundle.handlerData.get(TAKEN) as Set<Option> | undefined;
+  if (!taken) bundle.handlerData.set(TAKEN, taken = new Set());
+  return taken;
+}
+
+/** What a request asks of the pools, or undefined when they have nothing to do with it. */
+function operationOf(bundle: TransactionBundle): LeaseOp["kind"] | undefined {
+  const r = bundle.request;
+  if (r instanceof SolicitMessage) {
+    return bundle.allowRapidCommit && r.getOption(RapidCommitOption) ? "commit" : "offer";
+  }
+  if (r instanceof RequestMessage || r instanceof RenewMessage || r instanceof RebindMessage) {
+    return "commit";
+  }
+  if (r instanceof ReleaseMessage) return "release";
+  if (r instanceof DeclineMessage) return "decline";
+  return undefined;
+}
+
+/** T1 and T2 for a preferred lifetime: 0.5 and 0.8 of it (infinite stays infinite). */
+export function timersFor(preferred: number): { t1: number; t2: number } {
+  if (preferred >= INFINITY) return { t1: INFINITY, t2: INFINITY };
+  return { t1: Math.floor(preferred * 0.5), t2: Math.floor(preferred * 0.8) };
+}
+
+/** Hands out addresses or prefixes of one pool. */
+export class PoolHandler extends Handler {
+  #store?: LeaseStore;
+
+  /** Create the handler of `pool`, with the store its pipeline's pools share. */
+  constructor(
+    readonly pool: Pool,
+    readonly leases: SharedLeaseStore,
+    readonly statistics?: PoolStatistics,
+  ) {
+    super();
+  }
+
+  /** Open (or share) the lease store. */
+  override async workerInit(): Promise<void> {
+    if (this.#store) return;
+    this.statistics?.register(this.pool);
+    this.#store = await this.leases.acquire(this.statistics?.onCounts);
+  }
+
+  /** Let go of the store. */
+  override async close(): Promise<void> {
+    if (!this.#store) return;
+    this.#store = undefined;
+    await this.leases.release(this.statistics?.onCounts);
+  }
+
+  /** The IAs of this pool's kind in the request. */
+  #iasOf(bundle: TransactionBundle): IA[] {
+    const type = this.pool.type === "na" ? IANAOption : IAPDOption;
+    return bundle.request.getOptions(type as typeof IANAOption) as IA[];
+  }
+
+  /** The indexes of the pool's slots an IA names, in order. */
+  #named(ia: IA): number[] {
+    const out: number[] = [];
+    for (const o of ia.options) {
+      let index: number | undefined;
+      if (o instanceof IAAddressOption) index = this.pool.indexOf(o.address);
+      else if (o instanceof IAPrefixOption) index = this.pool.indexOf(o.prefix, o.prefixLength);
+      if (index !== undefined && !out.includes(index)) out.push(index);
+    }
+    return out;
+  }
+
+  /** Allocate, commit, release or decline in the store for the IAs nobody took yet. */
+  override lookup(bundle: TransactionBundle): Promise<void> | undefined {
+    const kind = operationOf(bundle);
+    if (!kind || (kind === "decline" && this.pool.type === "pd")) return undefined;
+    const inScope = assignmentInScope(bundle);
+    if (this.pool.type === "na" ? inScope.address : inScope.prefix) return undefined;
+    const duid = bundle.clientDuid?.toHex();
+    if (!duid) return undefined;
+    const taken = takenIAs(bundle);
+    const ias: IA[] = [];
+    const ops: LeaseOp[] = [];
+    for (const ia of this.#iasOf(bundle)) {
+      if (taken.has(ia)) continue;
+      const named = this.#named(ia);
+      if ((kind === "release" || kind === "decline") && named.length === 0) continue;
+      ias.push(ia);
+      ops.push({ kind, pool: this.pool, duid, iaid: ia.iaid, named });
+    }
+    if (ops.length === 0) return undefined;
+    const store = this.#store;
+    if (!store) throw new Error("pool used before workerInit()");
+    const done = (results: LeaseOpResult[]) => {
+      bundle.handlerData.set(this, { kind, ias, results } satisfies Looked);
+      results.forEach((r, i) => {
+        if (r.index !== undefined || (r.changed?.length ?? 0) > 0) taken.add(ias[i]);
+      });
+      this.statistics?.counted(this.pool, kind, results);
+    };
+    const results = store.apply(ops, unixNow());
+    if (results instanceof Promise) return results.then(done);
+    done(results);
+    return undefined;
+  }
+
+  /** Answer the IAs the lookup got leases for; confirm addresses on this pool's link. */
+  override handle(bundle: TransactionBundle): void {
+    if (bundle.request instanceof ConfirmMessage) return this.#confirm(bundle);
+    const looked = bundle.handlerData.get(this) as Looked | undefined;
+    if (!looked) return;
+    const renewing = bundle.request instanceof RenewMessage ||
+      bundle.request instanceof RebindMessage;
+    const { kind, ias, results } = looked;
+    const response = bundle.response.options;
+    // Every lookup has run now: a static assignment looked up after this pool still wins.
+    const inScope = assignmentInScope(bundle);
+    const stepAside = this.pool.type === "na" ? inScope.address : inScope.prefix;
+    for (let i = 0; i < ias.length; i++) {
+      const ia = ias[i];
+      const result = results[i];
+      if (bundle.handledOptions.has(ia) || (stepAside && kind !== "release")) {
+        // Another handler answers it (a static assignment): what this pool committed for it
+        // is given back.
+        if (kind === "commit" && result.index !== undefined) this.#giveBack(bundle, ia, result);
+        continue;
+      }
+      if (kind === "release" || kind === "decline") {
+        if (result.changed?.length) bundle.markHandled(ia);
+        continue;
+      }
+      if (result.index === undefined) continue;
+      const leases: Option[] = [this.#leaseOption(result.index)];
+      if (renewing) {
+        for (const o of ia.options) {
+          if (o instanceof IAAddressOption && this.pool.indexOf(o.address) !== result.index) {
+            leases.push(new IAAddressOption(o.address, 0, 0));
+          } else if (
+            o instanceof IAPrefixOption &&
+            this.pool.indexOf(o.prefix, o.prefixLength) !== result.index
+          ) {
+            leases.push(new IAPrefixOption(0, 0, o.prefixLength, o.prefix));
+          }
+        }
+      }
+      const { t1, t2 } = timersFor(this.pool.spec.preferredLifetime);
+      response.push(
+        this.pool.type === "na"
+          ? new IANAOption(ia.iaid, t1, t2, leases)
+          : new IAPDOption(ia.iaid, t1, t2, leases),
+      );
+      bundle.markHandled(ia);
+    }
+  }
+
+  /** The lease option of slot `index`, with the pool's lifetimes. */
+  #leaseOption(index: number): Option {
+    const { preferredLifetime: p, validLifetime: v, delegatedLength } = this.pool.spec;
+    const at = this.pool.resourceAt(index);
+    return this.pool.type === "na"
+      ? new IAAddressOption(at, p, v)
+      : new IAPrefixOption(p, v, delegatedLength, at);
+  }
+
+  /** Confirm: IA_NAs whose addresses all lie in this pool are on-link. */
+  #confirm(bundle: TransactionBundle): void {
+    if (this.pool.type !== "na") return;
+    for (const ia of bundle.getUnhandledOptions(IANAOption)) {
+      const addresses = ia.options.filter((o) => o instanceof IAAddressOption);
+      if (
+        addresses.length > 0 &&
+        addresses.every((a) => this.pool.spec.prefix.contains((a as IAAddressOption).address))
+      ) bundle.markHandled(ia);
+    }
+  }
+
+  /** Free a slot committed for an IA another handler answered. */
+  #giveBack(bundle: TransactionBundle, ia: IA, result: LeaseOpResult): void {
+    const store = this.#store;
+    const duid = bundle.clientDuid?.toHex();
+    if (!store || !duid) return;
+    const op: LeaseOp = {
+      kind: "release",
+      pool: this.pool,
+      duid,
+      iaid: ia.iaid,
+      named: [result.index!],
+    };
+    try {
+      const r = store.apply([op], unixNow());
+      if (r instanceof Promise) r.catch((e) => this.#giveBackFailed(e));
+    } catch (e) {
+      this.#giveBackFailed(e);
+    }
+  }
+
+  #giveBackFailed(e: unknown): void {
+    log.warning("{pool}: could not free a lease another handler made unneeded: {error}", {
+      pool: this.pool.id,
+      error: (e as Error).message,
+    });
+  }
+}

@@ -1,0 +1,513 @@
+/**
+ * The SQLite lease store (`<lease-store-sqlite FILE>`, and the default in the state directory).
+ *
+ * Every worker opens its own connection to the one file: WAL journaling (readers never wait for
+ * the writer), a busy timeout, and `BEGIN IMMEDIATE` around every request's commits, so workers
+ * take turns for the write lock and each request's leases are written together. `synchronous =
+ * NORMAL`: a committed lease survives the server process being killed (SIGKILL included); only a
+ * power loss can take the last moments' commits with it. Uniqueness of a slot is the table's
+ * primary key (pool, index) and a unique index on the handed-out address or prefix.
+ * @module
+ */
+
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { IPv6Prefix } from "../../protocol/mod.ts";
+import type { Pool } from "./pool.ts";
+import {
+  type Lease,
+  type LeaseFilter,
+  type LeaseOp,
+  type LeaseOpResult,
+  type LeaseState,
+  type LeaseStore,
+  lifetimeEnd,
+  type PoolCounts,
+} from "./store.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS leases (
+  pool TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  duid TEXT NOT NULL,
+  iaid INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  valid_until INTEGER NOT NULL,
+  preferred_until INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (pool, idx)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS leases_resource ON leases (type, resource);
+CREATE INDEX IF NOT EXISTS leases_client ON leases (duid, iaid);
+CREATE INDEX IF NOT EXISTS leases_expiry ON leases (pool, valid_until);
+CREATE TABLE IF NOT EXISTS pool_counters (
+  pool TEXT PRIMARY KEY,
+  reclaimed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pool_meta (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+`;
+
+/** How many times a lost race for a free slot is retried with another slot. */
+const RACE_RETRIES = 16;
+
+interface Row {
+  pool: string;
+  idx: number;
+  type: string;
+  resource: string;
+  duid: string;
+  iaid: number;
+  state: string;
+  valid_until: number;
+  preferred_until: number;
+  updated: number;
+}
+
+function toLease(r: Row): Lease {
+  return {
+    pool: r.pool,
+    index: Number(r.idx),
+    type: r.type as Lease["type"],
+    resource: r.resource,
+    duid: r.duid,
+    iaid: Number(r.iaid),
+    state: r.state as LeaseState,
+    validUntil: Number(r.valid_until),
+    preferredUntil: Number(r.preferred_until),
+    updated: Number(r.updated),
+  };
+}
+
+/** True for SQLite's "UNIQUE constraint failed" / primary key errors. */
+function isConstraintError(e: unknown): boolean {
+  return e instanceof Error && /constraint/i.test(e.message);
+}
+
+/** The handed-out resource of a slot as stored: the address, or `prefix/length`. */
+export function resourceText(pool: Pool, index: number): string {
+  const at = pool.resourceAt(index);
+  return pool.type === "na" ? at : `${at}/${pool.spec.delegatedLength}`;
+}
+
+/** Leases in an SQLite database. */
+export class SqliteLeaseStore implements LeaseStore {
+  readonly #db: DatabaseSync;
+  readonly #s: Record<string, StatementSync>;
+  /** Per pool: the slot after the highest this connection knows to be in use. */
+  readonly #next = new Map<string, number>();
+  /** The requests whose writes wait for the open group transaction. */
+  #batch?: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+
+  /**
+   * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
+   * opened for reading only (the `leases` tool listing), and nothing is created or changed.
+   */
+  constructor(
+    readonly path: string,
+    busyTimeoutMs = 5000,
+    readOnly = false,
+    /** Commit the writes of the requests of one event-loop turn together (see `apply`). */
+    readonly groupCommit = false,
+  ) {
+    const db = new DatabaseSync(path, { readOnly });
+    try {
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+      if (readOnly) db.prepare("SELECT 1 FROM leases LIMIT 1").get();
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    if (readOnly) {
+      this.#db = db;
+      this.#s = this.#prepare(db);
+      return;
+    }
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        db.exec(SCHEMA);
+        db.exec("COMMIT");
+      } catch (e) {
+        db.exec("ROLLBACK");
+        throw e;
+      }
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    this.#db = db;
+    this.#s = this.#prepare(db);
+  }
+
+  #prepare(db: DatabaseSync): Record<string, StatementSync> {
+    const p = (sql: string) => db.prepare(sql);
+    return {
+      own: p(
+        "SELECT idx FROM leases WHERE pool = ? AND duid = ? AND iaid = ? AND state != 'declined' " +
+          "ORDER BY valid_until DESC LIMIT 1",
+      ),
+      slot: p("SELECT valid_until FROM leases WHERE pool = ? AND idx = ?"),
+      top: p("SELECT max(idx) + 1 AS i FROM leases WHERE pool = ?"),
+      gap: p(
+        "SELECT l.idx + 1 AS i FROM leases l WHERE l.pool = ?1 AND l.idx >= ?2 AND l.idx + 1 < ?3 " +
+          "AND NOT EXISTS (SELECT 1 FROM leases m WHERE m.pool = ?1 AND m.idx = l.idx + 1) " +
+          "ORDER BY l.idx LIMIT 1",
+      ),
+      expired: p(
+        "SELECT idx FROM leases WHERE pool = ? AND valid_until <= ? ORDER BY valid_until, idx " +
+          "LIMIT 1",
+      ),
+      extend: p(
+        "UPDATE leases SET state = 'assigned', valid_until = ?, preferred_until = ?, updated = ? " +
+          "WHERE pool = ? AND idx = ? AND duid = ? AND iaid = ?",
+      ),
+      take: p(
+        "UPDATE leases SET duid = ?, iaid = ?, state = 'assigned', valid_until = ?, " +
+          "preferred_until = ?, updated = ? WHERE pool = ? AND idx = ? AND valid_until <= ?",
+      ),
+      insert: p(
+        "INSERT INTO leases (pool, idx, type, resource, duid, iaid, state, valid_until, " +
+          "preferred_until, updated) VALUES (?, ?, ?, ?, ?, ?, 'assigned', ?, ?, ?)",
+      ),
+      release: p(
+        "UPDATE leases SET state = 'released', valid_until = ?1, preferred_until = ?1, " +
+          "updated = ?1 WHERE pool = ?2 AND idx = ?3 AND duid = ?4 AND iaid = ?5 " +
+          "AND state = 'assigned'",
+      ),
+      decline: p(
+        "UPDATE leases SET state = 'declined', valid_until = ?1, preferred_until = ?2, " +
+          "updated = ?2 WHERE pool = ?3 AND idx = ?4 AND duid = ?5 AND iaid = ?6 " +
+          "AND state = 'assigned'",
+      ),
+      reclaimable: p(
+        "SELECT pool, count(*) AS n FROM leases WHERE state IN ('assigned', 'declined') " +
+          "AND valid_until <= ? GROUP BY pool",
+      ),
+      reclaim: p(
+        "UPDATE leases SET state = 'expired', updated = ?1, " +
+          "duid = CASE WHEN state = 'declined' THEN '' ELSE duid END " +
+          "WHERE state IN ('assigned', 'declined') AND valid_until <= ?1",
+      ),
+      countReclaimed: p(
+        "INSERT INTO pool_counters (pool, reclaimed) VALUES (?1, ?2) " +
+          "ON CONFLICT (pool) DO UPDATE SET reclaimed = reclaimed + ?2",
+      ),
+      counts: p(
+        "SELECT pool, sum(state = 'assigned' AND valid_until > ?1) AS assigned, " +
+          "sum(state = 'declined' AND valid_until > ?1) AS declined FROM leases GROUP BY pool",
+      ),
+      reclaimed: p("SELECT pool, reclaimed FROM pool_counters"),
+    };
+  }
+
+  /** The file. */
+  get description(): string {
+    return `lease store ${this.path}`;
+  }
+
+  /**
+   * Run one request's operations. Offers answer at once. Writes (commit, release, decline) join
+   * the transaction of the requests handled in the same turn of the event loop; it is committed
+   * once they are all done, before any of their replies is built, and the promise settles then:
+   * one disk write for a whole receive batch instead of one per request. Without group commit (`groupCommit`
+   * false) every request is its own transaction and the result comes at once.
+   */
+  apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] | Promise<LeaseOpResult[]> {
+    if (ops.every((op) => op.kind === "offer")) return ops.map((op) => this.#offer(op, now));
+    const db = this.#db;
+    if (!this.groupCommit) {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const out = ops.map((op) => this.#apply(op, now));
+        db.exec("COMMIT");
+        return out;
+      } catch (e) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw e;
+      }
+    }
+    let batch = this.#batch;
+    if (!batch) {
+      db.exec("BEGIN IMMEDIATE");
+      this.#batch = batch = [];
+      queueMicrotask(() => this.#flush());
+    }
+    // No savepoint per request: a request that fails half-way is dropped, and what it already
+    // wrote is a lease of its own client, which the client gets again when it retries.
+    let out: LeaseOpResult[];
+    try {
+      out = ops.map((op) => this.#apply(op, now));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const waiters = batch;
+    return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(out), reject }));
+  }
+
+  /** Commit the open group of requests and settle their promises. */
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = undefined;
+    if (!batch) return;
+    try {
+      this.#db.exec("COMMIT");
+    } catch (e) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#next.clear();
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    for (const w of batch) w.resolve();
+  }
+
+  #apply(op: LeaseOp, now: number): LeaseOpResult {
+    switch (op.kind) {
+      case "offer":
+        return this.#offer(op, now);
+      case "commit":
+        return this.#commit(op, now);
+      case "release":
+        return {
+          changed: op.named.filter((i) =>
+            this.#s.release.run(now, op.pool.id, i, op.duid, op.iaid).changes > 0
+          ),
+        };
+      case "decline": {
+        const until = lifetimeEnd(now, op.pool.spec.declineProbation);
+        return {
+          changed: op.named.filter((i) =>
+            this.#s.decline.run(until, now, op.pool.id, i, op.duid, op.iaid).changes > 0
+          ),
+        };
+      }
+    }
+  }
+
+  /** The client's own slot in the pool (valid, expired or released, not declined). */
+  #own(op: LeaseOp): number | undefined {
+    const row = this.#s.own.get(op.pool.id, op.duid, op.iaid) as { idx: number } | undefined;
+    return row ? Number(row.idx) : undefined;
+  }
+
+  /** True when slot `index` has no valid lease. */
+  #free(pool: Pool, index: number, now: number): boolean {
+    const row = this.#s.slot.get(pool.id, index) as { valid_until: number } | undefined;
+    return !row || Number(row.valid_until) <= now;
+  }
+
+  /** The first slot in [from, to) that has never been used, if any. */
+  #unused(pool: Pool, from: number, to: number): number | undefined {
+    if (from >= to) return undefined;
+    if (!this.#s.slot.get(pool.id, from)) return from;
+    const row = this.#s.gap.get(pool.id, from, to) as { i: number } | undefined;
+    return row ? Number(row.i) : undefined;
+  }
+
+  /**
+   * A slot nobody ever used: the one after the highest in use (this connection remembers it, so
+   * new leases are appended to the table, which keeps writes small), else the first gap.
+   */
+  #fresh(op: LeaseOp): number | undefined {
+    const { pool } = op;
+    let next = this.#next.get(pool.id);
+    // A remembered slot is not checked: an insert that finds it taken (another worker) forgets it.
+    if (next === undefined) {
+      const row = this.#s.top.get(pool.id) as { i: number | null } | undefined;
+      next = row?.i === null || row?.i === undefined
+        ? pool.first
+        : Math.max(pool.first, Number(row.i));
+      this.#next.set(pool.id, next);
+    }
+    if (next < pool.size) return next;
+    return this.#unused(pool, pool.first, pool.size);
+  }
+
+  #expired(pool: Pool, now: number): number | undefined {
+    const row = this.#s.expired.get(pool.id, now) as { idx: number } | undefined;
+    return row ? Number(row.idx) : undefined;
+  }
+
+  #offer(op: LeaseOp, now: number): LeaseOpResult {
+    const own = this.#own(op);
+    if (own !== undefined) return { index: own };
+    for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
+    let fresh = this.#fresh(op);
+    if (fresh !== undefined && this.#s.slot.get(op.pool.id, fresh)) {
+      // Another worker appended since: look again.
+      this.#next.delete(op.pool.id);
+      fresh = this.#fresh(op);
+    }
+    return { index: fresh ?? this.#expired(op.pool, now) };
+  }
+
+  #commit(op: LeaseOp, now: number): LeaseOpResult {
+    const { pool, duid, iaid } = op;
+    const valid = lifetimeEnd(now, pool.spec.validLifetime);
+    const preferred = lifetimeEnd(now, pool.spec.preferredLifetime);
+    const own = this.#own(op);
+    if (own !== undefined) {
+      this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid);
+      return { index: own };
+    }
+    const take = (i: number) =>
+      this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes > 0;
+    const insert = (i: number) => {
+      try {
+        this.#s.insert.run(
+          pool.id,
+          i,
+          pool.type,
+          resourceText(pool, i),
+          duid,
+          iaid,
+          valid,
+          preferred,
+          now,
+        );
+        return true;
+      } catch (e) {
+        if (isConstraintError(e)) return false;
+        throw e;
+      }
+    };
+    for (const i of op.named) {
+      if (this.#s.slot.get(pool.id, i) ? take(i) : insert(i)) return { index: i };
+    }
+    for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
+      const fresh = this.#fresh(op);
+      if (fresh !== undefined) {
+        if (insert(fresh)) {
+          if (this.#next.get(pool.id) === fresh) this.#next.set(pool.id, fresh + 1);
+          return { index: fresh };
+        }
+        this.#next.delete(pool.id);
+        continue;
+      }
+      const old = this.#expired(pool, now);
+      if (old === undefined) return {};
+      if (take(old)) return { index: old };
+    }
+    return {};
+  }
+
+  /**
+   * One worker per interval does the housekeeping: counting a million leases takes its thread
+   * most of a second, which the others need not spend too.
+   */
+  claimHousekeeping(now: number, interval: number): boolean {
+    return this.#db.prepare(
+      "INSERT INTO pool_meta (key, value) VALUES ('housekeeping', ?1) ON CONFLICT (key) " +
+        "DO UPDATE SET value = excluded.value WHERE value <= ?1 - ?2",
+    ).run(now, Math.max(1, interval - 1)).changes > 0;
+  }
+
+  /** Turn expired leases and declined slots past probation free; count them per pool. */
+  reclaim(now: number): Map<string, number> {
+    const db = this.#db;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const out = new Map<string, number>();
+      for (const r of this.#s.reclaimable.all(now) as Array<{ pool: string; n: number }>) {
+        out.set(r.pool, Number(r.n));
+      }
+      if (out.size > 0) {
+        this.#s.reclaim.run(now);
+        for (const [pool, n] of out) this.#s.countReclaimed.run(pool, n);
+      }
+      db.exec("COMMIT");
+      return out;
+    } catch (e) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Counts per pool. */
+  counts(now: number): Map<string, PoolCounts> {
+    const out = new Map<string, PoolCounts>();
+    const entry = (pool: string) => {
+      let c = out.get(pool);
+      if (!c) out.set(pool, c = { assigned: 0, declined: 0, reclaimed: 0 });
+      return c;
+    };
+    for (
+      const r of this.#s.counts.all(now) as Array<
+        { pool: string; assigned: number; declined: number }
+      >
+    ) {
+      const c = entry(r.pool);
+      c.assigned = Number(r.assigned ?? 0);
+      c.declined = Number(r.declined ?? 0);
+    }
+    for (const r of this.#s.reclaimed.all() as Array<{ pool: string; reclaimed: number }>) {
+      entry(r.pool).reclaimed = Number(r.reclaimed);
+    }
+    return out;
+  }
+
+  #select(filter: LeaseFilter, columns: string): { sql: string; args: Array<string | number> } {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (filter.duid !== undefined) {
+      where.push("duid = ?");
+      args.push(filter.duid.toLowerCase());
+    }
+    if (filter.address !== undefined) {
+      where.push("type = 'na' AND resource = ?");
+      args.push(filter.address);
+    }
+    if (filter.prefix !== undefined) where.push("type = 'pd'");
+    return {
+      sql: `SELECT ${columns} FROM leases${where.length ? " WHERE " + where.join(" AND ") : ""}` +
+        " ORDER BY pool, idx",
+      args,
+    };
+  }
+
+  /** Leases matching `filter`. */
+  list(filter: LeaseFilter): Lease[] {
+    const { sql, args } = this.#select(filter, "*");
+    const rows = (this.#db.prepare(sql).all(...args) as unknown as Row[]).map(toLease);
+    return filter.prefix === undefined ? rows : rows.filter(overlapping(filter.prefix));
+  }
+
+  /** Delete the leases matching `filter`. */
+  delete(filter: LeaseFilter): number {
+    const doomed = this.list(filter);
+    const db = this.#db;
+    const del = db.prepare("DELETE FROM leases WHERE pool = ? AND idx = ?");
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      let n = 0;
+      for (const l of doomed) n += Number(del.run(l.pool, l.index).changes);
+      db.exec("COMMIT");
+      return n;
+    } catch (e) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Close the database. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+/** A test for prefix leases overlapping `prefix` (text `addr/len`). */
+export function overlapping(prefix: string): (lease: Lease) => boolean {
+  const wanted = IPv6Prefix.parse(prefix);
+  return (lease) => {
+    try {
+      return wanted.overlaps(IPv6Prefix.parse(lease.resource));
+    } catch {
+      return false;
+    }
+  };
+}
