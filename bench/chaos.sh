@@ -17,8 +17,9 @@
 #   - floods the server with malformed datagrams (random bytes and cut-off DHCPv6 messages);
 #   - holds every TCP leasequery slot with idle connections, and 70 idle control connections
 #     while `dhcpkit ctl stats` must still get through;
-#   - kills a worker, when the server reports worker restarts (stats `worker_restarts`); else the
-#     step is skipped with a note.
+#   - kills an I/O worker three times (a request with a magic transaction id makes the worker that
+#     handles it exit, through the tests-only fault extension in tests/helpers/fault); each must
+#     be replaced (stats-json `server.worker_restarts` equals the number of kills);
 # Every Advertise/Reply is captured in the client namespace and checked against the CSV with
 # tshark: an address or prefix that is not the client's row, or NoAddrsAvail/NoPrefixAvail for a
 # client that has a row, is a wrong answer. Printed at the end: answered/expected, wrong answers
@@ -73,8 +74,13 @@ done
 ip netns exec $NS_SRV ip link set $IF_SRV up; ip netns exec $NS_CLI ip link set $IF_CLI up
 ip netns exec $NS_SRV ip -6 addr add $SRV/64 dev $IF_SRV nodad
 ip netns exec $NS_CLI ip -6 addr add $CLI/64 dev $IF_CLI nodad
-for _ in $(seq 50); do
-  ip netns exec $NS_CLI ip -6 addr show dev $IF_CLI scope link | grep -q 'inet6 fe80' && break
+# Both link-local addresses present and past duplicate address detection (the veths were made
+# before accept_dad was turned off in the namespaces), or the server cannot bind its own.
+for _ in $(seq 100); do
+  if ip netns exec $NS_CLI ip -6 addr show dev $IF_CLI scope link | grep -q 'inet6 fe80' &&
+    ip netns exec $NS_SRV ip -6 addr show dev $IF_SRV scope link | grep -q 'inet6 fe80' &&
+    [ -z "$(ip netns exec $NS_SRV ip -6 addr show tentative)" ] &&
+    [ -z "$(ip netns exec $NS_CLI ip -6 addr show tentative)" ]; then break; fi
   sleep 0.1
 done
 
@@ -97,6 +103,9 @@ chown nobody:nogroup "$wd/state"
 cat >"$wd/dhcpkit.conf" <<CONF
 user nobody
 group nogroup
+extension $repo/tests/helpers/fault/mod.ts
+<fault>
+</fault>
 workers $DHCPKIT_WORKERS
 io-backend $DHCPKIT_IO
 pid-file $wd/run/dhcpkit.pid
@@ -150,6 +159,11 @@ for _ in $(seq 300); do
 done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' /proc/"$spid"/status; }
 stat_json() { ctl stats-json 2>/dev/null | head -1; }
+restarts_now() {
+  stat_json | python3 -c 'import json,sys
+try: print(json.loads(sys.stdin.read()).get("server",{}).get("worker_restarts",0))
+except Exception: print(0)'
+}
 log "server up (pid $spid, io-backend $DHCPKIT_IO, workers $DHCPKIT_WORKERS, $CLIENTS clients), RSS $(rss) MB"
 
 # ----------------------------------------------------------------------------- load + capture
@@ -178,17 +192,27 @@ swap() { cp "$wd/$1" "$wd/assignments.tmp"; mv "$wd/assignments.tmp" "$wd/assign
 
 step() { at "$1"; shift; "$@"; }
 d=$DURATION
-# Worker restarts: only where the server replaces dead workers (and reports it).
+# Worker deaths: the tests-only fault extension (tests/helpers/fault, loaded by this run's
+# configuration, never shipped) makes the worker that handles an Information-request with
+# transaction id 0xfa0003 call Deno.exit; the server must replace it (stats-json
+# server.worker_restarts).
+kills=0
 worker_kill() {
-  if stat_json | grep -q '"worker_restarts"'; then
-    local tid
-    tid=$(ls /proc/"$spid"/task | while read -r t; do
-      [ "$(cat /proc/"$spid"/task/"$t"/comm 2>/dev/null)" = IO-1 ] && echo "$t"; done | head -1)
-    if [ -n "$tid" ] && ctl kill-worker 1 >/dev/null 2>&1; then log "worker IO-1 (thread $tid) told to die"
-    else log "worker kill: this server has no way to kill one worker from outside; skipped"; fi
-  else
-    log "worker kill: skipped (this server does not replace dead workers yet: no worker_restarts in stats)"
-  fi
+  local before after
+  before=$(restarts_now)
+  ip netns exec $NS_CLI python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+# Information-request, xid fa0003, client id DUID-LLT, elapsed time 0.
+# Sent to All_DHCP_Relay_Agents_and_Servers on the link, as a client does.
+s.sendto(bytes.fromhex("0bfa00030001000e000100011d1d6071002436ef1d89000800020000"),
+         ("ff02::1:2", 547, 0, socket.if_nametoindex(sys.argv[1])))' "$IF_CLI"
+  kills=$((kills + 1))
+  for _ in $(seq 1 40); do
+    after=$(restarts_now)
+    [ "${after:-0}" -gt "${before:-0}" ] && break
+    sleep 0.25
+  done
+  log "worker kill $kills: worker_restarts ${before:-?} -> ${after:-?}"
 }
 flood() {
   log "flood: 20000 malformed datagrams to [$SRV]:547"
@@ -246,6 +270,7 @@ ctl_during_hold=n/a
 step $((d * 5 / 100)) bash -c "kill -HUP $spid" && log "SIGHUP"
 step $((d * 10 / 100)) reload ok "unchanged"
 step $((d * 15 / 100)) worker_kill
+step $((d * 17 / 100)) worker_kill
 step $((d * 20 / 100)) swap truncated.csv
 reload refused "CSV truncated halfway"
 step $((d * 28 / 100)) swap empty.csv
@@ -258,6 +283,7 @@ step $((d * 50 / 100)) flood
 step $((d * 55 / 100)) writable_store
 step $((d * 60 / 100)) hold_tcp
 step $((d * 75 / 100)) reload ok "after the flood"
+step $((d * 80 / 100)) worker_kill
 step $((d * 85 / 100)) bash -c "kill -HUP $spid" && log "SIGHUP"
 
 wait "$ppid_" || true; ppid_=""
@@ -307,7 +333,7 @@ for e in examples: print(e, file=sys.stderr)
 EOF
 )"
 restarts=$(echo "$stats" | python3 -c 'import json,sys
-try: d=json.loads(sys.stdin.read()); print(d.get("global",{}).get("worker_restarts","n/a (not reported by this server)"))
+try: d=json.loads(sys.stdin.read()); print(d.get("server",{}).get("worker_restarts","n/a"))
 except Exception: print("n/a")')
 errors=$(grep -c 'ERROR\|FATAL' "$wd/state/server.log" 2>/dev/null || true)
 
@@ -317,7 +343,7 @@ echo "answered/expected:  ${done4:-0}/${sent:-0} exchanges completed ($(awk -v a
 echo "wrong answers:      ${wrong:-?} (of ${checked:-0} Advertise/Reply messages checked against the CSV)"
 echo "reloads:            ${reload_ok} accepted, ${reload_refused} refused, ${unexpected} not as expected (+ 3 SIGHUP)"
 echo "control socket:     ctl stats while 70 idle connections held: ${ctl_during_hold}"
-echo "worker restarts:    ${restarts}"
+echo "worker restarts:    ${restarts} (after ${kills} worker deaths)"
 echo "server alive:       ${alive}; error lines in its log: ${errors}"
 echo "RSS:                ${rss_before} MB before, ${rss_after} MB after"
-[ "${wrong:-1}" = 0 ] && [ "$unexpected" = 0 ] && [ "$alive" = yes ]
+[ "${wrong:-1}" = 0 ] && [ "$unexpected" = 0 ] && [ "$alive" = yes ] && [ "$restarts" = "$kills" ]
