@@ -22,7 +22,7 @@ import {
   offeredIas,
   type QueryType,
   relayForward,
-} from "./query/messages.ts";
+} from "../src/tools/client_messages.ts";
 import { summarize } from "./query/summary.ts";
 import {
   addressValue,

@@ -1,10 +1,12 @@
 /**
  * The usage tables of every subcommand, in the order `dhcpkit help` lists them. `--help`, the man
  * pages (`dhcpkit man`), bash completion (`dhcpkit completion bash`) and each command's argument
- * parser are all made from these tables. Pure data: no command module is imported here.
+ * parser are all made from these tables. Pure data: no command module is imported here (the request
+ * types come from the protocol-level client message builder).
  * @module
  */
 
+import { CLIENT_REQUEST_TYPES } from "../../src/tools/client_messages.ts";
 import type { OptionEntry, UsageTable } from "./table.ts";
 
 /** Where `dhcpkit ctl` looks for the server's control socket unless told otherwise. */
@@ -22,15 +24,7 @@ export const CONTROL_COMMANDS = [
 ] as const;
 
 /** The request types `dhcpkit query` sends. */
-export const QUERY_TYPES = [
-  "solicit",
-  "request",
-  "renew",
-  "rebind",
-  "release",
-  "confirm",
-  "information-request",
-] as const;
+export const QUERY_TYPES = CLIENT_REQUEST_TYPES;
 
 /** The queries `dhcpkit leasequery` sends. */
 export const LEASEQUERY_TYPES = [

@@ -6,45 +6,25 @@
  */
 
 import {
-  ClientIdOption,
   type ClientServerMessage,
-  ConfirmMessage,
   type Duid,
   duidFromBytes,
-  ElapsedTimeOption,
   fromHex,
-  IANAOption,
-  IAPDOption,
-  InformationRequestMessage,
   InterfaceIdOption,
   type Option,
-  OptionRequestOption,
   parseIPv6,
-  RebindMessage,
   RelayForwardMessage,
   RelayMessageOption,
-  ReleaseMessage,
   RemoteIdOption,
-  RenewMessage,
-  RequestMessage,
   serializeMessage,
-  ServerIdOption,
-  SolicitMessage,
   SubscriberIdOption,
 } from "../protocol/mod.ts";
+import { CLIENT_REQUEST_TYPES, clientMessage, type QueryType } from "../tools/client_messages.ts";
 import type { IncomingPacket } from "../pipeline/mod.ts";
 import type { ListenerPlan } from "./listener_plan.ts";
 
 /** The request types explain builds. */
-export const EXPLAIN_TYPES = [
-  "solicit",
-  "request",
-  "renew",
-  "rebind",
-  "release",
-  "confirm",
-  "information-request",
-] as const;
+export const EXPLAIN_TYPES = CLIENT_REQUEST_TYPES;
 
 /** The client DUID of a synthetic request without `duid` (a DUID-LL of 02:00:00:00:00:01). */
 export const DEFAULT_EXPLAIN_DUID = "00030001020000000001";
@@ -77,8 +57,6 @@ export class ExplainRequestError extends Error {
     this.name = "ExplainRequestError";
   }
 }
-
-const NEEDS_SERVER_ID = new Set(["request", "renew", "release"]);
 
 /** `TEXT` or `0xHEX` as bytes. */
 export function opaqueBytes(what: string, text: string): Uint8Array {
@@ -151,30 +129,16 @@ export function clientMessageOf(request: ExplainRequest, serverDuid: Duid): Clie
   if (!(EXPLAIN_TYPES as readonly string[]).includes(type)) {
     throw new ExplainRequestError(`TYPE must be one of ${EXPLAIN_TYPES.join(", ")}, not ${type}`);
   }
-  const options: Option[] = [new ClientIdOption(duidOf(request.duid || DEFAULT_EXPLAIN_DUID))];
-  if (NEEDS_SERVER_ID.has(type)) options.push(new ServerIdOption(serverDuid));
-  if (type !== "release" && type !== "confirm") options.push(new OptionRequestOption([23, 24]));
-  options.push(new ElapsedTimeOption(0));
-  if (type !== "information-request" && type !== "release" && type !== "confirm") {
-    options.push(new IANAOption(1, 0, 0, []), new IAPDOption(1, 0, 0, []));
-  }
-  const xid = 0x4c4731; // "LG1": recognisable in logs
-  switch (type) {
-    case "request":
-      return new RequestMessage(xid, options);
-    case "renew":
-      return new RenewMessage(xid, options);
-    case "rebind":
-      return new RebindMessage(xid, options);
-    case "release":
-      return new ReleaseMessage(xid, options);
-    case "confirm":
-      return new ConfirmMessage(xid, options);
-    case "information-request":
-      return new InformationRequestMessage(xid, options);
-    default:
-      return new SolicitMessage(xid, options);
-  }
+  return clientMessage({
+    type: type as QueryType,
+    duid: duidOf(request.duid || DEFAULT_EXPLAIN_DUID),
+    serverDuid,
+    addresses: [],
+    prefixes: [],
+    oro: [23, 24],
+    rapidCommit: false,
+    transactionId: 0x4c4731, // "LG1": recognisable in logs
+  }) as ClientServerMessage;
 }
 
 /** The listener a request arrives on: the named one, else the first that fits. */

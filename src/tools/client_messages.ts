@@ -1,5 +1,6 @@
 /**
- * The messages `dhcpkit query` sends: a client message of each request type with the options
+ * Client messages as a test client builds them (`dhcpkit query` sends them, `ctl explain` asks
+ * the server about them): a client message of each request type with the options
  * RFC 8415 gives it (Server Identifier only where the server must be named, IAs with the given
  * addresses and prefixes), wrapped in the Relay-Forward a relay agent would send.
  * @module
@@ -29,11 +30,21 @@ import {
   RequestMessage,
   ServerIdOption,
   SolicitMessage,
-} from "../../src/protocol/mod.ts";
-import type { QUERY_TYPES } from "../usage/commands.ts";
+} from "../protocol/mod.ts";
 
-/** A request type `dhcpkit query` sends. */
-export type QueryType = (typeof QUERY_TYPES)[number];
+/** The client request types a test client builds. */
+export const CLIENT_REQUEST_TYPES = [
+  "solicit",
+  "request",
+  "renew",
+  "rebind",
+  "release",
+  "confirm",
+  "information-request",
+] as const;
+
+/** A client request type (see {@link CLIENT_REQUEST_TYPES}). */
+export type QueryType = (typeof CLIENT_REQUEST_TYPES)[number];
 
 /** The IAID of the IA_NA and IA_PD query sends. */
 export const QUERY_IAID = 1;
