@@ -236,6 +236,8 @@ for (const { io, workers } of [SETUPS[0], SETUPS[1], SETUPS[3]]) {
         assert.deepEqual([...clients.wrong(1, 50), ...clients.wrong(101, 50)], []);
         // Shutdown: what waits is answered before the server exits.
         await clients.send(201, 50);
+        // Only what the server has received can wait for it: the signal follows the receipt.
+        await statsWhen(server, (g) => g.incoming_packets >= 150, "the last 50 received");
         server.child.kill("SIGTERM");
         const status = await server.status;
         assert.equal(status.code, 0, server.stderr());
