@@ -19,9 +19,10 @@ import { overlapping, resourceText } from "./sqlite.ts";
 import {
   type Lease,
   type LeaseFilter,
+  leaseOfRow,
   type LeaseOp,
   type LeaseOpResult,
-  type LeaseState,
+  type LeaseRow,
   type LeaseStore,
   lifetimeEnd,
   type PoolCounts,
@@ -62,34 +63,6 @@ export const POOLS_SCHEMA: SchemaSpec = {
 const RACE_RETRIES = 32;
 
 type Db = Pick<Transaction, "query">;
-
-interface Row {
-  pool: string;
-  idx: string | number;
-  type: string;
-  resource: string;
-  duid: string;
-  iaid: string | number;
-  state: string;
-  valid_until: string | number;
-  preferred_until: string | number;
-  updated: string | number;
-}
-
-function toLease(r: Row): Lease {
-  return {
-    pool: r.pool,
-    index: Number(r.idx),
-    type: r.type as Lease["type"],
-    resource: r.resource,
-    duid: r.duid,
-    iaid: Number(r.iaid),
-    state: r.state as LeaseState,
-    validUntil: Number(r.valid_until),
-    preferredUntil: Number(r.preferred_until),
-    updated: Number(r.updated),
-  };
-}
 
 const one = async (db: Db, sql: string, params: unknown[]): Promise<number | undefined> => {
   const [row] = await db.query<{ i: string | number }>(sql, params);
@@ -336,12 +309,12 @@ export class PostgresLeaseStore implements LeaseStore {
       where.push(`type = 'na' AND resource = $${args.length}`);
     }
     if (filter.prefix !== undefined) where.push("type = 'pd'");
-    const rows = await this.pool.query<Row>(
+    const rows = await this.pool.query<LeaseRow>(
       `SELECT * FROM pool_leases${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
         "ORDER BY pool, idx",
       args,
     );
-    const leases = rows.map(toLease);
+    const leases = rows.map(leaseOfRow);
     return filter.prefix === undefined ? leases : leases.filter(overlapping(filter.prefix));
   }
 

@@ -16,9 +16,10 @@ import type { Pool } from "./pool.ts";
 import {
   type Lease,
   type LeaseFilter,
+  leaseOfRow,
   type LeaseOp,
   type LeaseOpResult,
-  type LeaseState,
+  type LeaseRow,
   type LeaseStore,
   lifetimeEnd,
   type PoolCounts,
@@ -53,34 +54,6 @@ CREATE TABLE IF NOT EXISTS pool_meta (
 
 /** How many times a lost race for a free slot is retried with another slot. */
 const RACE_RETRIES = 16;
-
-interface Row {
-  pool: string;
-  idx: number;
-  type: string;
-  resource: string;
-  duid: string;
-  iaid: number;
-  state: string;
-  valid_until: number;
-  preferred_until: number;
-  updated: number;
-}
-
-function toLease(r: Row): Lease {
-  return {
-    pool: r.pool,
-    index: Number(r.idx),
-    type: r.type as Lease["type"],
-    resource: r.resource,
-    duid: r.duid,
-    iaid: Number(r.iaid),
-    state: r.state as LeaseState,
-    validUntil: Number(r.valid_until),
-    preferredUntil: Number(r.preferred_until),
-    updated: Number(r.updated),
-  };
-}
 
 /** True for SQLite's "UNIQUE constraint failed" / primary key errors. */
 function isConstraintError(e: unknown): boolean {
@@ -473,7 +446,7 @@ export class SqliteLeaseStore implements LeaseStore {
   /** Leases matching `filter`. */
   list(filter: LeaseFilter): Lease[] {
     const { sql, args } = this.#select(filter, "*");
-    const rows = (this.#db.prepare(sql).all(...args) as unknown as Row[]).map(toLease);
+    const rows = (this.#db.prepare(sql).all(...args) as unknown as LeaseRow[]).map(leaseOfRow);
     return filter.prefix === undefined ? rows : rows.filter(overlapping(filter.prefix));
   }
 

@@ -45,6 +45,39 @@ export interface Lease {
 }
 
 /**
+ * A `leases` row as either store reads it (PostgreSQL returns BIGINT columns as text, SQLite as
+ * numbers).
+ */
+export interface LeaseRow {
+  pool: string;
+  idx: string | number;
+  type: string;
+  resource: string;
+  duid: string;
+  iaid: string | number;
+  state: string;
+  valid_until: string | number;
+  preferred_until: string | number;
+  updated: string | number;
+}
+
+/** The {@link Lease} of a `leases` row. */
+export function leaseOfRow(r: LeaseRow): Lease {
+  return {
+    pool: r.pool,
+    index: Number(r.idx),
+    type: r.type as LeaseType,
+    resource: r.resource,
+    duid: r.duid,
+    iaid: Number(r.iaid),
+    state: r.state as LeaseState,
+    validUntil: Number(r.valid_until),
+    preferredUntil: Number(r.preferred_until),
+    updated: Number(r.updated),
+  };
+}
+
+/**
  * One operation of a request, for one IA:
  * - `offer`: the lease the client would get (its own, a free named one, a free one), no write;
  * - `commit`: bind that lease (or extend the client's), written before the answer is sent;
