@@ -16,6 +16,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { HttpEndpoint } from "./http_endpoint.ts";
 import {
   messageInIndex,
   messageOutIndex,
@@ -376,18 +377,7 @@ export const OPENMETRICS_CONTENT_TYPE =
   "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /** A running `/metrics` HTTP endpoint. */
-export class MetricsServer {
-  readonly #server: Deno.HttpServer<Deno.NetAddr>;
-
-  private constructor(server: Deno.HttpServer<Deno.NetAddr>, readonly key: string) {
-    this.#server = server;
-  }
-
-  /** The address actually bound (useful with port 0). */
-  get addr(): Deno.NetAddr {
-    return this.#server.addr;
-  }
-
+export class MetricsServer extends HttpEndpoint {
   /**
    * Start serving `/metrics`, `/healthz` and `/ready` on `address`:`port`; throws when the port
    * cannot be bound.
@@ -398,15 +388,7 @@ export class MetricsServer {
     sources: () => MetricsSources | Promise<MetricsSources>,
     health: () => Health,
   ): MetricsServer {
-    const server = Deno.serve({
-      hostname: address,
-      port,
-      onListen: () => {},
-      onError: (e) => {
-        log.error("Metrics request failed: {error}", { error: (e as Error)?.message ?? e });
-        return new Response("internal error\n", { status: 500 });
-      },
-    }, async (request) => {
+    return new MetricsServer(address, port, log, "Metrics", async (request) => {
       const url = new URL(request.url);
       const probe = url.pathname === "/healthz" ? "live" : url.pathname === "/ready" ? "ready" : "";
       if (url.pathname !== "/metrics" && !probe) {
@@ -428,17 +410,7 @@ export class MetricsServer {
       return new Response(request.method === "HEAD" ? null : body, {
         headers: { "content-type": open ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE },
       });
-    });
-    return new MetricsServer(server, `${address}|${port}`);
-  }
-
-  /** Stop serving. */
-  async stop(): Promise<void> {
-    try {
-      await this.#server.shutdown();
-    } catch {
-      // already stopped
-    }
+    }, `${address}|${port}`);
   }
 }
 

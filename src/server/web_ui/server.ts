@@ -6,6 +6,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
+import { HttpEndpoint } from "../http_endpoint.ts";
 import type { ExplainTrace } from "../../pipeline/mod.ts";
 import type { ExplainRequest } from "../explain_request.ts";
 import { transactionMatches, type TransactionRing } from "../transactions.ts";
@@ -200,18 +201,7 @@ export async function route(url: URL, sources: LookingGlassSources): Promise<Res
 }
 
 /** A running looking glass. */
-export class WebUiServer {
-  readonly #server: Deno.HttpServer<Deno.NetAddr>;
-
-  private constructor(server: Deno.HttpServer<Deno.NetAddr>, readonly key: string) {
-    this.#server = server;
-  }
-
-  /** The address actually bound. */
-  get addr(): Deno.NetAddr {
-    return this.#server.addr;
-  }
-
+export class WebUiServer extends HttpEndpoint {
   /** Serve on `address`:`port`; with `token`, every request must carry it. */
   static start(
     address: string,
@@ -219,15 +209,7 @@ export class WebUiServer {
     token: string | undefined,
     sources: LookingGlassSources,
   ): WebUiServer {
-    const server = Deno.serve({
-      hostname: address,
-      port,
-      onListen: () => {},
-      onError: (e) => {
-        log.error("Web UI request failed: {error}", { error: (e as Error)?.message ?? e });
-        return respond("internal error\n", 500, "text/plain; charset=utf-8");
-      },
-    }, async (request) => {
+    return new WebUiServer(address, port, log, "Web UI", async (request) => {
       if (request.method !== "GET" && request.method !== "HEAD") {
         return respond("read-only: GET and HEAD only\n", 405, "text/plain; charset=utf-8", {
           allow: "GET, HEAD",
@@ -245,16 +227,6 @@ export class WebUiServer {
       return request.method === "HEAD"
         ? new Response(null, { status: response.status, headers: response.headers })
         : response;
-    });
-    return new WebUiServer(server, `${address}|${port}|${token ?? ""}`);
-  }
-
-  /** Stop serving. */
-  async stop(): Promise<void> {
-    try {
-      await this.#server.shutdown();
-    } catch {
-      // already stopped
-    }
+    }, `${address}|${port}|${token ?? ""}`);
   }
 }
