@@ -4,35 +4,12 @@
  * @module
  */
 
-import {
-  ClientIdOption,
-  ElapsedTimeOption,
-  InformationRequestMessage,
-  LinkLayerDuid,
-  OptionRequestOption,
-  parseMessage,
-  RecursiveNameServersOption,
-  RelayForwardMessage,
-  RelayMessageOption,
-  type RelayReplyMessage,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../../../src/protocol/mod.ts";
+import { lookupAnswer, lookupRequest } from "../slow_lookup/client.ts";
 import { euidOf } from "./mod.ts";
 
-/** A relayed Information-request with transaction id `xid`. */
+/** A relayed Information-request with transaction id `xid` (the slow-lookup tests' request). */
 export function faultRequest(xid: number): Uint8Array {
-  const request = new InformationRequestMessage(xid, [
-    new ClientIdOption(new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]))),
-    new ElapsedTimeOption(0),
-    new OptionRequestOption([23]),
-  ]);
-  return serializeMessage(
-    new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-      new RelaySourcePortOption(0),
-      new RelayMessageOption(request),
-    ]),
-  );
+  return lookupRequest(xid);
 }
 
 /** A client that sends requests by transaction id and records the euid each answer reports. */
@@ -63,10 +40,8 @@ export class SpyClient {
     try {
       while (true) {
         const [data] = await this.#socket.receive();
-        const relay = parseMessage(data) as RelayReplyMessage;
-        const reply = relay.getOption(RelayMessageOption)!.message as InformationRequestMessage;
-        const dns = reply.getOption(RecursiveNameServersOption)?.addresses ?? [];
-        this.answers.set(reply.transactionId, euidOf(dns));
+        const { xid, dns } = lookupAnswer(data);
+        this.answers.set(xid, euidOf(dns));
       }
     } catch {
       // closed
