@@ -8,7 +8,9 @@
  *    CONCURRENCY (default 64) lookups at a time, each with the five candidate ids a relayed
  *    request has (the row found by the last one), for SECONDS (default 10);
  * 3. prints lookups/s, and the CPU time of this process and of the PostgreSQL processes per
- *    lookup, with the machine's load average.
+ *    lookup, with the machine's load average and the mean lookups per query;
+ * 4. does the same with batching off (every lookup its own pipelined query, as before batching),
+ *    and prints the ratios batched / unbatched.
  * @module
  */
 
@@ -61,7 +63,7 @@ try {
   await pg.sql("ALTER DATABASE bench OWNER TO bench");
   const url = pg.url("bench", "bench");
   const pool = acquirePool(parseConnectionUrl(url), { size: poolSize, passwordFile: password });
-  let started = performance.now();
+  const started = performance.now();
   await pool.query("CREATE TABLE assignments (id TEXT PRIMARY KEY, address TEXT, prefix TEXT)");
   for (let from = 0; from < rows; from += 50_000) {
     const batch = [];
@@ -86,7 +88,6 @@ try {
       ((performance.now() - started) / 1000).toFixed(1)
     } s`,
   );
-  const source = await new PostgresAssignmentSource(pool, "assignments").open();
   const postmaster = Number(Deno.readTextFileSync(`${pg.dataDir}/postmaster.pid`).split("\n")[0]);
   // The candidate ids of a relayed request whose row is the last one: 4 misses, then the hit.
   const idsFor = (i: number) => [
@@ -96,30 +97,58 @@ try {
     `subscriber-id:ff${i.toString(16)}`,
     keyOf(i),
   ];
-  let done = 0, found = 0, next = 0;
-  const deadline = performance.now() + seconds * 1000;
-  const [self0, pg0] = [cpuOf(Deno.pid), cpuOf(postmaster)];
-  started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) {
-      const i = (next++ * 7919) % rows;
-      if (await source.fetch(idsFor(i))) found++;
-      done++;
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  const [self1, pg1] = [cpuOf(Deno.pid), cpuOf(postmaster)];
-  if (found !== done) throw new Error(`${done - found} lookups found nothing`);
-  const us = (cpu: number) => (1e6 * cpu / done).toFixed(1);
-  console.log(
-    `one worker, pool ${poolSize}, ${concurrency} lookups at a time: ` +
-      `${Math.round(done / elapsed).toLocaleString("en")} lookups/s for ${elapsed.toFixed(1)} s; ` +
-      `CPU per lookup: dhcpkit ${us(self1 - self0)} us, PostgreSQL ${us(pg1 - pg0)} us; ` +
-      `load average ${
-        Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
-      } on ${navigator.hardwareConcurrency} cores`,
+  /** Run the lookups for `seconds` through `source`: lookups/s and CPU µs per lookup. */
+  const measure = async (name: string, source: PostgresAssignmentSource) => {
+    let done = 0, found = 0, next = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const [self0, pg0] = [cpuOf(Deno.pid), cpuOf(postmaster)];
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const i = (next++ * 7919) % rows;
+        if (await source.fetch(idsFor(i))) found++;
+        done++;
+      }
+    }));
+    const elapsed = (performance.now() - started) / 1000;
+    const [self1, pg1] = [cpuOf(Deno.pid), cpuOf(postmaster)];
+    if (found !== done) throw new Error(`${done - found} lookups found nothing`);
+    const result = {
+      rate: done / elapsed,
+      self: 1e6 * (self1 - self0) / done,
+      pg: 1e6 * (pg1 - pg0) / done,
+    };
+    const { queries, lookups } = source.batches;
+    console.log(
+      `${name}: one worker, pool ${poolSize}, ${concurrency} lookups at a time: ` +
+        `${Math.round(result.rate).toLocaleString("en")} lookups/s for ${elapsed.toFixed(1)} s; ` +
+        `CPU per lookup: dhcpkit ${result.self.toFixed(1)} us, PostgreSQL ${
+          result.pg.toFixed(1)
+        } us; ${(lookups / queries).toFixed(1)} lookups per query; load average ${
+          Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
+        } on ${navigator.hardwareConcurrency} cores`,
+    );
+    return result;
+  };
+  const batched = await measure(
+    "batched",
+    await new PostgresAssignmentSource(pool, "assignments").open(),
   );
-  await source.close();
+  // The peer: one pipelined query per lookup (no batch, no limit on queries in flight).
+  const single = await measure(
+    "unbatched",
+    await new PostgresAssignmentSource(pool, "assignments", 0, {
+      maxBatch: 1,
+      maxInFlight: 1_000_000,
+    }).open(),
+  );
+  console.log(
+    `batched / unbatched: lookups/s ${(batched.rate / single.rate).toFixed(2)}x, CPU per ` +
+      `lookup dhcpkit ${(batched.self / single.self).toFixed(2)}x, PostgreSQL ${
+        (batched.pg / single.pg).toFixed(2)
+      }x`,
+  );
+  await pool.release();
 } finally {
   await pg.destroy();
 }

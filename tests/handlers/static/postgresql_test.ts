@@ -7,24 +7,14 @@
 import assert from "node:assert/strict";
 import { loadConfigText } from "../../../src/config/mod.ts";
 import { openCsvSource, StaticAssignmentHandler } from "../../../src/handlers/static/handler.ts";
-import { iterateAssignmentCsv } from "../../../src/handlers/static/csv/reader.ts";
 import {
   type AsyncStaticAssignmentHandler,
   openPostgresSource,
   type PostgresAssignmentSource,
 } from "../../../src/handlers/static/postgresql/mod.ts";
+import { bundleFromPacket, scalarIndex, StatisticsStore } from "../../../src/pipeline/mod.ts";
 import {
-  bundleFromPacket,
-  type Handler,
-  scalarIndex,
-  StatisticsStore,
-} from "../../../src/pipeline/mod.ts";
-import {
-  AdvertiseMessage,
   type ClientServerMessage,
-  IAAddressOption,
-  IANAOption,
-  IAPDOption,
   InformationRequestMessage,
   InterfaceIdOption,
   LinkLayerIdOption,
@@ -32,13 +22,11 @@ import {
   type Option,
   parseMessage,
   RemoteIdOption,
-  ReplyMessage,
-  serializeMessage,
-  SolicitMessage,
   SubscriberIdOption,
 } from "../../../src/protocol/mod.ts";
-import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
+import { parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
 import { handlersFromConfig, postgresTest } from "../../helpers/postgres.ts";
+import { addressOf, answer, fillTable, iasOf } from "./lookup_helpers.ts";
 import {
   CLIENT_DUID,
   clientId,
@@ -69,42 +57,6 @@ const HANDLER_LIFETIMES = {
   prefixPreferredLifetime: LIFETIMES.pp,
   prefixValidLifetime: LIFETIMES.pv,
 };
-
-/** Run `handlers` on `message` as the pipeline does: lookups, then handle(). */
-async function answer(
-  handlers: Handler[],
-  message: Message,
-  interfaceName = "eth0",
-): Promise<ClientServerMessage> {
-  const bundle = bundleFromPacket(packet(message, { interfaceName }), false);
-  for (const h of handlers) {
-    const pending = (h as { lookup?: (b: typeof bundle) => Promise<void> | undefined }).lookup?.(
-      bundle,
-    );
-    if (pending) await pending;
-  }
-  const xid = bundle.request.transactionId;
-  bundle.responses = [
-    bundle.request instanceof SolicitMessage
-      ? new AdvertiseMessage(xid, [])
-      : new ReplyMessage(xid, []),
-  ];
-  bundle.createOutgoingRelayMessages();
-  for (const h of handlers) h.handle(bundle);
-  return bundle.response;
-}
-
-/** The IAs of a response as comparable bytes. */
-function iasOf(response: ClientServerMessage): string {
-  const ias = response.options.filter((o) => o instanceof IANAOption || o instanceof IAPDOption);
-  return ias.map((o) => JSON.stringify(Array.from(serializeMessage(new ReplyMessage(1, [o])))))
-    .join("|");
-}
-
-const addressOf = (response: ClientServerMessage) =>
-  (response.getOption(IANAOption)?.options.find((o) => o instanceof IAAddressOption) as
-    | IAAddressOption
-    | undefined)?.address;
 
 /** The requests both backends must answer alike. */
 function requests(): [string, Message][] {
@@ -148,27 +100,6 @@ function requests(): [string, Message][] {
   ];
 }
 
-async function fillTable(url: string, passwordFile: string, table = "assignments") {
-  const dir = Deno.makeTempDirSync();
-  const pool = acquirePool(parseConnectionUrl(url), { passwordFile });
-  try {
-    Deno.writeTextFileSync(`${dir}/a.csv`, SAMPLE_CSV);
-    await pool.query(
-      `CREATE TABLE ${table} (id TEXT PRIMARY KEY, address TEXT NULL, prefix TEXT NULL)`,
-    );
-    for await (const row of iterateAssignmentCsv(`${dir}/a.csv`, () => {})) {
-      await pool.query(`INSERT INTO ${table} VALUES ($1, $2, $3)`, [
-        row.key,
-        row.address ?? null,
-        row.prefix ?? null,
-      ]);
-    }
-  } finally {
-    await pool.release();
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
-
 function handlerFromConfig(config: string): AsyncStaticAssignmentHandler {
   return handlersFromConfig(config)[0] as AsyncStaticAssignmentHandler;
 }
@@ -178,7 +109,7 @@ postgresTest("static-postgresql", async (pg, t) => {
   await pg.createDatabase("dhcp");
   await pg.sql("ALTER DATABASE dhcp OWNER TO dhcp");
   const url = pg.url("dhcp", "dhcp");
-  await fillTable(url, passwordFile);
+  await fillTable(url, passwordFile, SAMPLE_CSV);
   const config = (extra = "") =>
     `<static-postgresql ${url}>
     password-file ${passwordFile}

@@ -1,8 +1,10 @@
 /**
  * The PostgreSQL backend of static assignments: table `assignments (id TEXT PRIMARY KEY, address
  * TEXT NULL, prefix TEXT NULL)` (the name is configurable) holding the canonical ids
- * `dhcpkit build-postgresql` writes. Every lookup reads the table with one prepared statement for
- * all candidate ids, so a changed row is used by the next request.
+ * `dhcpkit build-postgresql` writes. Every lookup reads the table, so a changed row is used by the
+ * next request; the lookups a worker starts in one turn of its event loop share one prepared
+ * query for all their candidate ids (`id = ANY($1)`, see `batch.ts`), and each takes the first of
+ * its own ids, in its lookup order, that has a row.
  *
  * While the database cannot be reached, rows read in the last `outage-cache-time` seconds still
  * answer the same request; anything else makes the lookup fail (the request is not answered).
@@ -20,11 +22,9 @@ import {
 } from "../../../storage/postgresql/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
 import type { AsyncAssignmentSource } from "../source.ts";
+import { type BatcherOptions, LookupBatcher, type RowsById, textArrayLiteral } from "./batch.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
-
-/** How many candidate ids one lookup passes at most (one per id kind). */
-export const MAX_IDS = 5;
 
 /** Entries the outage cache holds at most per worker; the oldest go first. */
 export const CACHE_ENTRIES = 100_000;
@@ -60,6 +60,7 @@ interface Cached {
 /** Assignments read from a PostgreSQL table on every lookup. */
 export class PostgresAssignmentSource implements AsyncAssignmentSource {
   readonly #select: string;
+  readonly #batcher: LookupBatcher<Row>;
   readonly #cache = new Map<string, Cached>();
   readonly #malformedLogged = new Map<string, number>();
   #count = 0;
@@ -68,15 +69,36 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
 
   /**
    * Wrap `pool` and `table`; `cacheTime` (seconds, 0 = none) is how long rows may answer while the
-   * database is away. Call {@link PostgresAssignmentSource.open} before using it.
+   * database is away; `batching` tunes how lookups share queries (default: at most one query
+   * per connection at a time). Call {@link PostgresAssignmentSource.open} before using it.
    */
   constructor(
     readonly pool: PostgresPool,
     readonly table: string,
     readonly cacheTime = 0,
+    batching: BatcherOptions = {},
   ) {
-    const params = Array.from({ length: MAX_IDS }, (_, i) => `$${i + 1}`).join(", ");
-    this.#select = `SELECT id, address, prefix FROM ${quoteTable(table)} WHERE id IN (${params})`;
+    this.#select = `SELECT id, address, prefix FROM ${
+      quoteTable(table)
+    } WHERE id = ANY($1::text[])`;
+    this.#batcher = new LookupBatcher((ids) => this.#rows(ids), {
+      maxInFlight: pool.size,
+      description: this.description,
+      ...batching,
+    });
+  }
+
+  /** One query for the distinct ids of a batch. */
+  async #rows(ids: string[]): Promise<RowsById<Row>> {
+    const rows = await this.pool.query<Row>(this.#select, [textArrayLiteral(ids)]);
+    const byId = new Map<string, Row>();
+    for (const row of rows) byId.set(row.id, row);
+    return byId;
+  }
+
+  /** Queries sent and lookups they carried (their ratio is the mean batch size). */
+  get batches(): { queries: number; lookups: number } {
+    return { queries: this.#batcher.queries, lookups: this.#batcher.lookups };
   }
 
   /** For log lines: the database (no password) and table. */
@@ -95,7 +117,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
    */
   async open(): Promise<this> {
     try {
-      await this.pool.query(this.#select, Array(MAX_IDS).fill(null));
+      await this.pool.query(this.#select, ["{}"]);
       const [row] = await this.pool.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${quoteTable(this.table)}`,
       );
@@ -124,12 +146,10 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   /** The assignment of the first id that has a row (see the module documentation). */
   async fetch(ids: readonly string[]): Promise<Assignment | undefined> {
     if (ids.length === 0) return undefined;
-    const params: (string | null)[] = ids.slice(0, MAX_IDS);
-    while (params.length < MAX_IDS) params.push(null);
     const key = this.cacheTime > 0 ? ids.join("\n") : "";
-    let rows: Row[];
+    let rows: RowsById<Row>;
     try {
-      rows = await this.pool.query<Row>(this.#select, params);
+      rows = await this.#batcher.get(ids);
     } catch (e) {
       const cached = this.cacheTime > 0 && isConnectionError(e) ? this.#cache.get(key) : undefined;
       if (cached && cached.until > Date.now()) {
@@ -139,7 +159,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       throw e;
     }
     for (const id of ids) {
-      const row = rows.find((r) => r.id === id);
+      const row = rows.get(id);
       if (!row) continue;
       let assignment: Assignment;
       try {
