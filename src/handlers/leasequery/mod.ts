@@ -18,6 +18,7 @@ import {
 import { leasequerySection, lqPostgresqlSection, lqSqliteSection } from "./section.ts";
 import { LeasequerySqliteStore } from "./sqlite.ts";
 import { LeasequeryPostgresStore } from "./postgresql/store.ts";
+import { LEASEQUERY_STATISTICS } from "./postgresql/writer.ts";
 import { isAsyncLeaseStore, isLeaseStore } from "./store.ts";
 import { openSectionPool } from "../postgresql.ts";
 import { leasequeryStreamResponder } from "./stream.ts";
@@ -56,6 +57,7 @@ export const leasequeryExtension = defineExtension({
       (v) => new LeasequeryPostgresStore(() => openSectionPool(v), { queueSize: v.queueSize }),
     ),
   ],
+  statistics: LEASEQUERY_STATISTICS,
   setupHandlers: leasequerySetupHandlers,
   cleanupHandlers: leasequeryCleanupHandlers,
   streamResponder: leasequeryStreamResponder,

@@ -112,7 +112,9 @@ export const lqPostgresqlSection = defineSection<LqPostgresqlValues>({
     "schema and the rights the database user needs.\n\n" +
     "Leases are written in batches away from the request path and can be queried on every " +
     "server within a second. While the database cannot be written they are kept in memory (see " +
-    "`queue-size`) and written when it is back; what does not fit is counted and logged. " +
+    "`queue-size`) and written when it is back; what does not fit is logged and counted in " +
+    "the statistic `leasequery_records_dropped` (`leasequery_records_written` counts what was " +
+    "written). " +
     "Queries while the database is away are answered with UnspecFail (bulk: QueryTerminated), " +
     "so that the requestor can ask another server.",
   example: [
@@ -128,7 +130,7 @@ export const lqPostgresqlSection = defineSection<LqPostgresqlValues>({
       type: integer(1, 10_000_000),
       default: 10000,
       description: "Lease records each worker keeps while the database cannot be written; " +
-        "records beyond this are dropped and counted.",
+        "records beyond this are dropped and counted in `leasequery_records_dropped`.",
       example: "100000",
     },
   ],

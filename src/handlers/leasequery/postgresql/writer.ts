@@ -7,8 +7,10 @@
  *   or at once when {@link WriterOptions.batchSize} records are waiting.
  * - While the database cannot be written, records stay queued, up to
  *   {@link WriterOptions.queueSize}; what does not fit is dropped, counted in
- *   {@link LeaseWriter.dropped} and reported in a warning at most every 10 seconds. Writing
- *   resumes by itself when the database is back.
+ *   {@link LeaseWriter.dropped} and in the statistic `leasequery_records_dropped{store}`
+ *   (`ctl stats`, `stats-json`, `/metrics`), and reported in a warning at most every 10 seconds.
+ *   Writing resumes by itself when the database is back. Records written are counted in
+ *   `leasequery_records_written{store}`.
  * - Several observations of one client in a batch are merged (the newest options win; leases are
  *   kept by address). Two servers writing at once may deadlock in the database; the batch is then
  *   retried.
@@ -23,6 +25,7 @@ import {
   type Transaction,
 } from "../../../storage/postgresql/mod.ts";
 import { toHex } from "../../../protocol/mod.ts";
+import { extensionStatistics, type Recorder, type StatisticFamily } from "../../../pipeline/mod.ts";
 import { encodeOptions, expandIPv6, type ObservedClient, prefixRange } from "../store.ts";
 
 const log = getLogger(["dhcpkit", "leasequery", "postgresql"]);
@@ -42,6 +45,32 @@ interface Queued {
   seen: ObservedClient;
   time: number;
 }
+
+/** `leasequery_records_written{store}`: records this server wrote to a shared lease store. */
+export const LEASEQUERY_RECORDS_WRITTEN: StatisticFamily = {
+  name: "leasequery_records_written",
+  help: "Lease records written to the shared leasequery store, by store (the database URL)",
+  type: "counter",
+  labels: ["store"],
+};
+
+/**
+ * `leasequery_records_dropped{store}`: records never written because the write queue was full
+ * while the database could not be written (or still held them at shutdown).
+ */
+export const LEASEQUERY_RECORDS_DROPPED: StatisticFamily = {
+  name: "leasequery_records_dropped",
+  help: "Lease records dropped because the write queue (queue-size) was full while the " +
+    "leasequery database could not be written, or still queued at shutdown, by store",
+  type: "counter",
+  labels: ["store"],
+};
+
+/** The statistics families of the leasequery extension. */
+export const LEASEQUERY_STATISTICS: readonly StatisticFamily[] = [
+  LEASEQUERY_RECORDS_WRITTEN,
+  LEASEQUERY_RECORDS_DROPPED,
+];
 
 /** How often problems are logged at most, ms. */
 const WARN_INTERVAL_MS = 10_000;
@@ -222,6 +251,8 @@ export class LeaseWriter {
   readonly #flushMs: number;
   readonly #batchSize: number;
   readonly #queueSize: number;
+  readonly #writtenSeries?: Recorder;
+  readonly #droppedSeries?: Recorder;
   #timer?: ReturnType<typeof setTimeout>;
   #flushing?: Promise<void>;
   #closed = false;
@@ -234,11 +265,30 @@ export class LeaseWriter {
   /** Batches that failed (the records were kept for the next try while they fit). */
   failedBatches = 0;
 
-  /** Write through `pool`. */
+  /**
+   * Write through `pool`, counting into this thread's statistics when the leasequery families
+   * are registered (they are once the extension is installed).
+   */
   constructor(readonly pool: PostgresPool, options: WriterOptions = {}) {
     this.#flushMs = Math.max(1, options.flushMs ?? 250);
     this.#batchSize = Math.max(1, options.batchSize ?? 500);
     this.#queueSize = Math.max(1, options.queueSize ?? 10_000);
+    const families = extensionStatistics.families;
+    if (families.get(LEASEQUERY_RECORDS_DROPPED.name) === LEASEQUERY_RECORDS_DROPPED) {
+      this.#writtenSeries = extensionStatistics.series(
+        LEASEQUERY_RECORDS_WRITTEN,
+        pool.description,
+      );
+      this.#droppedSeries = extensionStatistics.series(
+        LEASEQUERY_RECORDS_DROPPED,
+        pool.description,
+      );
+    }
+  }
+
+  #drop(n: number): void {
+    this.dropped += n;
+    this.#droppedSeries?.add(n);
   }
 
   /** Records waiting to be written. */
@@ -250,7 +300,7 @@ export class LeaseWriter {
   add(seen: ObservedClient, time: number): void {
     if (this.#closed) return;
     if (this.#queue.length >= this.#queueSize) {
-      this.dropped++;
+      this.#drop(1);
       this.#warn();
       return;
     }
@@ -285,6 +335,7 @@ export class LeaseWriter {
       try {
         await this.pool.transaction((tx) => writeBatch(tx, merged, now));
         this.written += batch.length;
+        this.#writtenSeries?.add(batch.length);
         return;
       } catch (e) {
         if (RETRY_CODES.has(errorCode(e) ?? "") && attempt < 3) continue;
@@ -294,7 +345,7 @@ export class LeaseWriter {
         const excess = this.#queue.length - this.#queueSize;
         if (excess > 0) {
           this.#queue.splice(this.#queueSize, excess);
-          this.dropped += excess;
+          this.#drop(excess);
         }
         this.#warn(describeError(e));
         return;
@@ -338,7 +389,7 @@ export class LeaseWriter {
     if (this.#flushing) await this.#flushing;
     this.#closed = true;
     if (this.#queue.length > 0) {
-      this.dropped += this.#queue.length;
+      this.#drop(this.#queue.length);
       log.warning("{database}: {count} leasequery records not written at close", {
         database: this.pool.description,
         count: this.#queue.length,
