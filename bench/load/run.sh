@@ -17,9 +17,13 @@
 # perfdhcp's min/avg/max (Solicit-Advertise) and the capture's avg and p99 over every
 # request/answer pair.
 #
+# A run or median with more than INVALID_DROP_PCT (5) % drops, or compared with a Kea run that
+# dropped that much, is marked "(invalid: drops)": a server that cannot keep up spends its CPU on
+# what it drops too, so its CPU per exchange says nothing.
+#
 # Knobs: RATES ("5000"), PERIOD (5 s), REPS (3), LATENCY (1), CLIENTS (10000), CASES and
-# MAX_CASES (see below), MAX_DROP_PCT (1, for the rate search), OUT_DIR; NS_SRV, NS_CLI, IF_SRV,
-# IF_CLI name the namespaces and veth ends (see harness.sh).
+# MAX_CASES (see below), MAX_DROP_PCT (1, for the rate search), INVALID_DROP_PCT (5), OUT_DIR;
+# NS_SRV, NS_CLI, IF_SRV, IF_CLI name the namespaces and veth ends (see harness.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" != 0 ]; then echo "bench:load needs root (network namespaces, port 547)" >&2; exit 1; fi
@@ -28,13 +32,17 @@ for tool in perfdhcp kea-dhcp6 ip taskset deno; do
 done
 
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-3} CLIENTS=${CLIENTS:-10000}
-export LATENCY=${LATENCY:-1}
+export LATENCY=${LATENCY:-1} INVALID_DROP_PCT=${INVALID_DROP_PCT:-5}
+PG_RATE=${PG_RATE:-1000}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea, kea-pg or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]]).
-# kea-pg is Kea with its PostgreSQL host backend, dhcpkit:postgresql static-postgresql: both read
-# the same reservations from a PostgreSQL cluster this script starts (bench/load/postgres.sh),
-# whose CPU (postmaster and backends) is counted as the server's in those cases. IO is the
+# case = label|harness scenario|server (kea, kea-pg or dhcpkit:BACKEND:WORKERS[:IO[:DELAY]])
+# [|rates: instead of RATES for this case]. kea-pg is Kea with its PostgreSQL host backend,
+# dhcpkit:postgresql static-postgresql: both read the same reservations from a PostgreSQL cluster
+# this script starts (bench/load/postgres.sh), whose CPU (postmaster and backends) is counted as
+# the server's in those cases. At 5,000/s Kea, dhcpkit and PostgreSQL together saturate two cores
+# (drops on both sides: invalid), so the PostgreSQL cases also run at PG_RATE (1000/s), which both
+# servers answer without drops. IO is the
 # `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
 # the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay`.
 CASES=${CASES:-"
@@ -50,6 +58,9 @@ CASES=${CASES:-"
 4-way NA+PD static PostgreSQL|sarr-resv|kea-pg
 4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:0
 4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:2
+4-way NA+PD static PostgreSQL|sarr-resv|kea-pg|$PG_RATE
+4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:0|$PG_RATE
+4-way NA+PD static PostgreSQL|sarr-resv|dhcpkit:postgresql:2|$PG_RATE
 4-way relayed (-A 1) to unicast|sarr-resv-relay|kea
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0
 4-way relayed (-A 1) to unicast|sarr-resv-relay|dhcpkit:csv:0:deno
@@ -108,10 +119,10 @@ case_no=0
 
 field() { sed -n "s|.* $1=\([0-9./]*\).*|\1|p" <<<"$2"; }
 
-while IFS='|' read -r label scenario server; do
+while IFS='|' read -r label scenario server rates; do
   [ -z "$label" ] && continue
   case_no=$((case_no + 1))
-  run_case "$label" "$scenario" "$server" "$RATES" "$case_no" | { grep -P '\t(RUN|LATENCY) ' || true; } | while IFS=$'\t' read -r name line; do
+  run_case "$label" "$scenario" "$server" "${rates:-$RATES}" "$case_no" | { grep -P '\t(RUN|LATENCY) ' || true; } | while IFS=$'\t' read -r name line; do
     if [[ $line == LATENCY* ]]; then
       printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
         "$(field perfdhcp_sa "$line")" "$(field avg "$line")" "$(field p99 "$line")" >>"$latencies"
@@ -134,21 +145,23 @@ done <<<"$MAX_CASES"
 
 echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
-awk -F'\t' '
+awk -F'\t' -v bad="$INVALID_DROP_PCT" '
   BEGIN { printf "%-34s %6s  %-34s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
   # Kea rows: by label (kea-pg for the PostgreSQL cases) and by scenario (kea for the others).
-  { row[NR] = $0; if ($3 ~ /^kea/) { bylabel[$1 "|" $2] = $7; if ($3 == "kea") kea[$8 "|" $2] = $7 } }
+  { row[NR] = $0; if ($3 ~ /^kea/) { bylabel[$1 "|" $2] = $7; dlabel[$1 "|" $2] = $5
+      if ($3 == "kea") { kea[$8 "|" $2] = $7; dkea[$8 "|" $2] = $5 } } }
   END {
-    for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]
-      base = (f[1] "|" f[2]) in bylabel ? bylabel[f[1] "|" f[2]] : kea[k]
+    for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); k = f[8] "|" f[2]; l = f[1] "|" f[2]
+      base = l in bylabel ? bylabel[l] : kea[k]; bdrops = l in bylabel ? dlabel[l] : dkea[k]
       ratio = (f[3] !~ /^kea/ && base > 0) ? sprintf("%.2f", f[7] / base) : "-"
-      printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio } }' "$results"
-echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; raw data in $OUT_DIR)"
+      invalid = (f[5] + 0 > bad || (ratio != "-" && bdrops + 0 > bad)) ? " (invalid: drops)" : ""
+      printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s%s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio, invalid } }' "$results"
+echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; (invalid: drops) = this run or Kea's dropped over ${INVALID_DROP_PCT}%, so its CPU per exchange is not comparable; raw data in $OUT_DIR)"
 echo
 echo "Median of $REPS runs per case (drops and us/exch = server CPU per exchange; vs Kea = median / Kea's median"
 echo "in the same scenario; delay in ms from one more run with a capture: perfdhcp Solicit-Advertise"
 echo "min/avg/max, and avg and p99 over every request/answer pair of the capture):"
-awk -F'\t' '
+awk -F'\t' -v bad="$INVALID_DROP_PCT" '
   FILENAME == ARGV[1] { lat[$1 "|" $2 "|" $3] = sprintf("%-20s %6s %6s", $4 == "" ? "-" : $4, $5, $6); next }
   { k = $1 "|" $2 "|" $3; if (!(k in n)) order[++cases] = k
     n[k]++; v[k, n[k]] = $7; d[k, n[k]] = $5; scen[k] = $8; label[k] = $1; rate[k] = $2; srv[k] = $3 }
@@ -158,12 +171,16 @@ awk -F'\t' '
     return m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2 }
   END {
     for (c = 1; c <= cases; c++) { k = order[c]; med[k] = median(k, v); drops[k] = median(k, d)
-      if (srv[k] ~ /^kea/) { bylabel[label[k] "|" rate[k]] = med[k]; if (srv[k] == "kea") kea[scen[k] "|" rate[k]] = med[k] } }
+      if (srv[k] ~ /^kea/) { bylabel[label[k] "|" rate[k]] = med[k]; dlabel[label[k] "|" rate[k]] = drops[k]
+        if (srv[k] == "kea") { kea[scen[k] "|" rate[k]] = med[k]; dkea[scen[k] "|" rate[k]] = drops[k] } } }
     printf "%-34s %6s  %-34s %4s %7s %8s %7s  %-20s %6s %6s\n", "scenario", "rate", "server", "runs", "drops", "us/exch", "vs Kea", "perfdhcp SA delay", "avg", "p99"
     for (c = 1; c <= cases; c++) { k = order[c]
-      base = (label[k] "|" rate[k]) in bylabel ? bylabel[label[k] "|" rate[k]] : kea[scen[k] "|" rate[k]]
+      l = label[k] "|" rate[k]
+      base = l in bylabel ? bylabel[l] : kea[scen[k] "|" rate[k]]
+      bdrops = l in bylabel ? dlabel[l] : dkea[scen[k] "|" rate[k]]
       ratio = (srv[k] !~ /^kea/ && base > 0) ? sprintf("%.2f", med[k] / base) : "-"
-      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-" } }' "$latencies" "$results"
+      invalid = (drops[k] > bad || (ratio != "-" && bdrops > bad)) ? " (invalid: drops)" : ""
+      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s%s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-", invalid } }' "$latencies" "$results"
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi
