@@ -44,6 +44,7 @@ import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
+import { explainPoolOps, explainPoolSkipped } from "./explain.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -135,7 +136,9 @@ export class PoolHandler extends Handler {
     const kind = operationOf(bundle);
     if (!kind || (kind === "decline" && this.pool.type === "pd")) return undefined;
     const inScope = assignmentInScope(bundle);
-    if (this.pool.type === "na" ? inScope.address : inScope.prefix) return undefined;
+    if (this.pool.type === "na" ? inScope.address : inScope.prefix) {
+      return explainPoolSkipped(bundle, this.pool, this.#store, "static assignment in scope wins");
+    }
     const duid = bundle.clientDuid?.toHex();
     if (!duid) return undefined;
     const taken = takenIAs(bundle);
@@ -148,7 +151,9 @@ export class PoolHandler extends Handler {
       ias.push(ia);
       ops.push({ kind, pool: this.pool, duid, iaid: ia.iaid, named });
     }
-    if (ops.length === 0) return undefined;
+    if (ops.length === 0) {
+      return explainPoolSkipped(bundle, this.pool, this.#store, "no IA of the request left to it");
+    }
     const store = this.#store;
     if (!store) throw new Error("pool used before workerInit()");
     const done = (results: LeaseOpResult[]) => {
@@ -156,9 +161,11 @@ export class PoolHandler extends Handler {
       results.forEach((r, i) => {
         if (r.index !== undefined || (r.changed?.length ?? 0) > 0) taken.add(ias[i]);
       });
-      this.statistics?.counted(this.pool, kind, results);
+      if (!bundle.explain) this.statistics?.counted(this.pool, kind, results);
     };
-    const results = store.apply(ops, unixNow());
+    const results = bundle.explain
+      ? explainPoolOps(bundle.explain, store, ops, unixNow())
+      : store.apply(ops, unixNow());
     if (results instanceof Promise) return results.then(done);
     done(results);
     return undefined;
@@ -183,6 +190,7 @@ export class PoolHandler extends Handler {
         // Another handler answers it (a static assignment): what this pool committed for it
         // is given back.
         if (kind === "commit" && result.index !== undefined) this.#giveBack(bundle, ia, result);
+        bundle.explain?.note(`${this.pool.id}: IA ${ia.iaid} answered by another handler`);
         continue;
       }
       if (kind === "release" || kind === "decline") {
@@ -238,7 +246,7 @@ export class PoolHandler extends Handler {
   #giveBack(bundle: TransactionBundle, ia: IA, result: LeaseOpResult): void {
     const store = this.#store;
     const duid = bundle.clientDuid?.toHex();
-    if (!store || !duid) return;
+    if (!store || !duid || bundle.explain) return; // explain wrote nothing to give back
     const op: LeaseOp = {
       kind: "release",
       pool: this.pool,

@@ -334,6 +334,22 @@ export function explainPage(
         "sources",
       ),
     );
+    if (trace.pools?.length) {
+      parts.push(
+        "<h2>Pools</h2>",
+        table(
+          ["Pool", "IA", "Result", "Client's leases in the pool", "Store"],
+          trace.pools.map((p) => [
+            esc(p.pool),
+            esc(p.ia ?? "-"),
+            esc(p.result),
+            p.held.length ? p.held.map(esc).join("<br>") : "-",
+            esc(p.store),
+          ]),
+          "pools",
+        ),
+      );
+    }
     if (trace.reply) {
       parts.push(
         `<h2>Reply: ${esc(trace.reply.type)}</h2>`,
