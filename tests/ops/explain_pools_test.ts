@@ -168,14 +168,14 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
       assert.match(JSON.stringify(trace.reply?.message), new RegExp(address));
       // Another IAID of the same client is another IA: the lease shows as held.
       const other = await explain(server.socket, "--duid", hex(1), "request");
-      assert.match(other.pools![0].result, /^would bind 2001:db8:7::/);
+      assert.match(other.pools![0].result, /^would bind 2001:db8:7:/);
       assert.notEqual(other.pools![0].lease, address);
       assert.match(other.pools![0].held[0], new RegExp(`^${address} \\(IAID 77, assigned`));
     });
 
     await t.step("a new client: what it would get, in text too", async () => {
       const trace = await explain(server.socket, "--duid", hex(2));
-      assert.match(trace.pools![0].result, /^would offer 2001:db8:7::\S+ \(free; an offer/);
+      assert.match(trace.pools![0].result, /^would offer 2001:db8:7:\S+ \(free; an offer/);
       const r = await ctl(
         server.socket,
         "explain",
@@ -187,7 +187,7 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
       );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /Pools:\n {2}na 2001:db8:7::\/64 IA_NA 1 \(lease store /);
-      assert.match(r.stdout, /result: would bind 2001:db8:7::\S+ \(free; dry run: not written/);
+      assert.match(r.stdout, /result: would bind 2001:db8:7:\S+ \(free; dry run: not written/);
     });
 
     await t.step("a static row in scope wins over the pool", async () => {
@@ -235,3 +235,168 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+postgresTest(
+  "explain and the subscriber page with PostgreSQL sources (main thread)",
+  async (pg, t) => {
+    const secret = "pg-secret-of-the-looking-glass";
+    const passwordFile = await pg.createRole("dhcpkit", secret);
+    await pg.createDatabase("dhcp");
+    await pg.sql("ALTER DATABASE dhcp OWNER TO dhcpkit");
+    const remoteKey = `remote-id:40208:${toHex(new TextEncoder().encode("customer-1042"))}`;
+    await pg.sql(
+      "CREATE TABLE assignments (id TEXT PRIMARY KEY, address TEXT, prefix TEXT); " +
+        "ALTER TABLE assignments OWNER TO dhcpkit; INSERT INTO assignments VALUES " +
+        `('duid:${hex(5)}', '2001:db8:5::5', NULL), ` +
+        `('${remoteKey}', '2001:db8:5::42', '2001:db8:50::/48')`,
+      "dhcp",
+    );
+    const url = pg.url("dhcpkit", "dhcp");
+    const dir = makeWorkDir();
+    const port = freeUdpPort();
+    const webPort = freeTcpPort();
+    const token = "a-token-for-the-helpdesk-0123";
+    writeConfig(join(dir, "token"), `${token}\n`);
+    writeConfig(
+      join(dir, "server.conf"),
+      `${head(port, webPort, "workers 0\nio-backend deno")}
+<web-ui>
+    address ::1
+    port ${webPort}
+    token-file ${join(dir, "token")}
+</web-ui>
+<lease-store-postgresql ${url}>
+    password-file ${passwordFile}
+</lease-store-postgresql>
+<leasequery>
+    <lq-postgresql ${url}>
+        password-file ${passwordFile}
+    </lq-postgresql>
+</leasequery>
+<static-postgresql ${url}>
+    password-file ${passwordFile}
+</static-postgresql>
+<address-pool 2001:db8:7::/64>
+    preferred-lifetime 1h
+    valid-lifetime 2h
+</address-pool>
+`,
+    );
+    const server = await startServer(dir);
+    const page = async (q: string) => {
+      const r = await fetch(`http://[::1]:${webPort}/subscribers?q=${encodeURIComponent(q)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(r.status, 200);
+      const html = await r.text();
+      assert.ok(!html.includes(secret), "the page never shows the database password");
+      assert.doesNotMatch(html, /class="bad"/, html);
+      return html;
+    };
+    const tableOf = (html: string, cls: string) =>
+      html.match(new RegExp(`<table class="${cls}">[\\s\\S]*?</table>`))?.[0] ?? "";
+    try {
+      await t.step(
+        "explain names the static-postgresql key that matched, and its row",
+        async () => {
+          const trace = await explain(
+            server.socket,
+            "--remote-id",
+            "40208:customer-1042",
+            "request",
+          );
+          assert.equal(trace.outcome, "reply");
+          const [source] = trace.sources;
+          assert.equal(source.source, `PostgreSQL table assignments in ${url}`);
+          assert.equal(source.key, remoteKey);
+          assert.equal(
+            source.location,
+            `PostgreSQL table assignments in ${url} (row ${remoteKey})`,
+          );
+          assert.equal(source.asked[source.asked.length - 1], remoteKey);
+          assert.match(
+            source.result,
+            new RegExp(`^address 2001:db8:5::42, .* \\(key ${remoteKey}`),
+          );
+          assert.equal(trace.pools![0].result, "static assignment in scope wins");
+          const none = await explain(server.socket, "--duid", hex(6), "request");
+          assert.equal(none.sources[0].result, "no assignment for any key");
+          assert.equal(none.sources[0].key, undefined);
+          assert.match(none.pools![0].result, /^would bind 2001:db8:7:/);
+          assert.match(none.pools![0].store, /^lease store postgresql:\/\/dhcpkit@\/dhcp\?host=/);
+        },
+      );
+
+      let address = "";
+      await t.step("a real client gets a pool lease", async () => {
+        const client = new RelayClient(port);
+        try {
+          await client.sendRaw(requestOf(1, 77, "customer-7"));
+          address = addressOf(await client.receive(10_000));
+        } finally {
+          client.close();
+        }
+      });
+
+      await t.step("explaining that client reads its lease and writes nothing", async () => {
+        const rows = () =>
+          pg.sql(
+            "SELECT string_agg(row_to_json(l)::text, ',' ORDER BY idx) FROM pool_leases l",
+            "dhcp",
+          );
+        const before = await rows();
+        assert.match(before, new RegExp(address));
+        for (const type of ["renew", "request", "solicit"]) {
+          const trace = await explain(server.socket, "--duid", hex(1), "--iaid", "77", type);
+          assert.match(trace.pools![0].result, new RegExp(`^the client's lease ${address} `));
+        }
+        await explain(server.socket, "--duid", hex(8), "request");
+        assert.equal(await rows(), before, "pool_leases is as it was");
+      });
+
+      await t.step(
+        "the page finds the static-postgresql row by remote-id and address",
+        async () => {
+          for (
+            const q of ["customer-1042", "2001:db8:5::42", "2001:db8:50::/48", "2001:db8:50::1"]
+          ) {
+            const statics = tableOf(await page(q), "static");
+            assert.match(statics, /2001:db8:5::42<\/td><td>2001:db8:50::\/48/, q);
+            assert.match(statics, new RegExp(`\\(row ${remoteKey}\\)`), q);
+          }
+          assert.doesNotMatch(tableOf(await page("customer-9999"), "static"), /2001:db8:5::42/);
+        },
+      );
+
+      await t.step(
+        "... the pool lease in the PostgreSQL store and the lq-postgresql lease",
+        async () => {
+          for (const q of [hex(1), address]) {
+            const html = await page(q);
+            const pool = tableOf(html, "pool-leases");
+            assert.match(pool, new RegExp(`${address}</td><td>assigned</td><td>(1h 59m|2h 0m)`), q);
+            assert.match(pool, /lease store postgresql:\/\/dhcpkit@\/dhcp\?host=/);
+          }
+          // The leasequery store is written after the reply: wait for it.
+          let leases = "";
+          const deadline = Date.now() + 15_000;
+          while (Date.now() < deadline) {
+            leases = tableOf(await page("customer-7"), "leases");
+            if (leases.includes(address)) break;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          assert.match(leases, new RegExp(`${address}</td><td>(1h 59m|2h 0m)`));
+          assert.match(leases, /postgresql:\/\/dhcpkit@\/dhcp\?host=/);
+          assert.match(tableOf(await page(hex(1)), "leases"), new RegExp(address));
+        },
+      );
+
+      await t.step("the password appears in no log line", () => {
+        assert.ok(!server.stderr().includes(secret));
+      });
+    } finally {
+      await server.kill();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
