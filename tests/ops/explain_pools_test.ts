@@ -222,13 +222,19 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
         const table = html.match(/<table class="pool-leases">[\s\S]*?<\/table>/)?.[0] ?? "";
         assert.match(table, new RegExp(`${address}</td><td>assigned</td><td>(1h 59m|2h 0m)`), html);
         assert.match(table, /na 2001:db8:7::\/64<\/td><td>77<\/td>/);
-        assert.match(
-          table,
-          new RegExp(`href="/explain\\?duid=${hex(1)}&amp;iaid=77&amp;type=renew"`),
+        const href = table.match(/href="(\/explain\?[^"]*)"/)?.[1].replaceAll("&amp;", "&");
+        assert.equal(
+          href,
+          `/explain?duid=${hex(1)}&iaid=77&type=renew&link-address=${encodeURIComponent(address)}`,
         );
+        // One click to the explanation: the pool step shows that lease.
+        const explained = await (await fetch(`http://[::1]:${webPort}${href}`)).text();
+        const pools = explained.match(/<table class="pools">[\s\S]*?<\/table>/)?.[0] ?? "";
+        assert.match(pools, new RegExp(`lease ${address} \\(IAID 77, assigned`), explained);
       }
       const none = await (await fetch(`http://[::1]:${webPort}/subscribers?q=${hex(3)}`)).text();
       assert.doesNotMatch(none, /<table class="pool-leases">/);
+      assert.equal(rows(), stored, "the page's explanations wrote nothing either");
     });
   } finally {
     await server.kill();

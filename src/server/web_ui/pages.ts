@@ -190,7 +190,13 @@ export function subscribersPage(
     esc(l.pool),
     esc(l.iaid),
     esc(l.source),
-    link("/explain", { duid: l.client, iaid: String(l.iaid), type: "renew" }, "explain"),
+    link("/explain", {
+      duid: l.client,
+      iaid: String(l.iaid),
+      type: "renew",
+      // As if relayed from the address's link, so that subnet filters see the customer's link.
+      "link-address": l.pool.startsWith("na ") ? l.lease : undefined,
+    }, "explain"),
   ]);
   return page(
     "Subscribers",
