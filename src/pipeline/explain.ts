@@ -218,6 +218,18 @@ export function diffSnapshots(before: readonly string[], after: readonly string[
   return [...removed, ...added];
 }
 
+/** A duration in seconds as `2d 3h`, `4h 5m`, `6m 7s` or `8s` (`infinite` when it is not finite). */
+export function durationText(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "infinite";
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24;
+  const m = Math.floor(s / 60) % 60, r = s % 60;
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${r}s`;
+  return `${r}s`;
+}
+
 /** An error or signal as one line. */
 export function signalText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);

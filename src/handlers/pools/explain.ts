@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ExplainRecorder, TransactionBundle } from "../../pipeline/mod.ts";
+import { durationText, type ExplainRecorder, type TransactionBundle } from "../../pipeline/mod.ts";
 import type { Pool } from "./pool.ts";
 import { resourceText } from "./sqlite.ts";
 import type { Lease, LeaseOp, LeaseOpResult, LeaseStore } from "./store.ts";
@@ -15,23 +15,11 @@ import type { Lease, LeaseOp, LeaseOpResult, LeaseStore } from "./store.ts";
 /** The name of the handler in the trace. */
 const HANDLER = "PoolHandler";
 
-/** Seconds as a short text: `1h 2m`, `45s`, `infinite`. */
-export function secondsText(seconds: number): string {
-  if (seconds >= Number.MAX_SAFE_INTEGER / 2) return "infinite";
-  const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24;
-  const m = Math.floor(s / 60) % 60, r = s % 60;
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${r}s`;
-  return `${r}s`;
-}
-
 /** A stored lease as one line: resource, IAID, state and what is left of it. */
 export function leaseText(lease: Lease, now: number): string {
-  const left = lease.validUntil - now;
+  const left = lease.validUntil >= Number.MAX_SAFE_INTEGER ? Infinity : lease.validUntil - now;
   const state = lease.state === "assigned" && left <= 0 ? "expired" : lease.state;
-  const tail = left > 0 ? `, ${secondsText(left)} left` : "";
+  const tail = left > 0 ? `, ${durationText(left)} left` : "";
   return `${lease.resource} (IAID ${lease.iaid}, ${state}${tail})`;
 }
 
