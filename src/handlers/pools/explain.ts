@@ -129,6 +129,31 @@ export async function explainPoolOps(
   return results;
 }
 
+/**
+ * `store` as a request being explained sees it: `apply` answers as the store would, without
+ * writing (see {@link explainPoolOps}), and records each IA's answer in `recorder`; reading
+ * (`list`, `counts`) goes to the store; nothing else is offered (no group commit, no reclaim,
+ * no delete).
+ */
+export function dryRunStore(
+  store: LeaseStore | undefined,
+  recorder: ExplainRecorder,
+): LeaseStore | undefined {
+  if (!store) return undefined;
+  const refuse = (): never => {
+    throw new Error("explain changes no lease");
+  };
+  return {
+    description: store.description,
+    apply: (ops, now) => explainPoolOps(recorder, store, ops, now),
+    list: (filter) => store.list(filter),
+    counts: (now) => store.counts(now),
+    reclaim: refuse,
+    delete: refuse,
+    close: () => {},
+  };
+}
+
 /** ` (N of M in use)` for an exhausted pool, or nothing when the store cannot say. */
 async function usage(store: LeaseStore, pool: Pool, now: number): Promise<string> {
   try {

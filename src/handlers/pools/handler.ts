@@ -40,11 +40,11 @@ import {
   SolicitMessage,
 } from "../../protocol/mod.ts";
 import { assignmentInScope } from "../static/in_scope.ts";
+import { dryRunStore, explainPoolSkipped } from "./explain.ts";
 import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
-import { explainPoolOps, explainPoolSkipped } from "./explain.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -154,7 +154,7 @@ export class PoolHandler extends Handler {
     if (ops.length === 0) {
       return explainPoolSkipped(bundle, this.pool, this.#store, "no IA of the request left to it");
     }
-    const store = this.#store;
+    const store = bundle.explain ? dryRunStore(this.#store, bundle.explain) : this.#store;
     if (!store) throw new Error("pool used before workerInit()");
     const done = (results: LeaseOpResult[]) => {
       bundle.handlerData.set(this, { kind, ias, results } satisfies Looked);
@@ -163,9 +163,7 @@ export class PoolHandler extends Handler {
       });
       if (!bundle.explain) this.statistics?.counted(this.pool, kind, results);
     };
-    const results = bundle.explain
-      ? explainPoolOps(bundle.explain, store, ops, unixNow())
-      : store.apply(ops, unixNow());
+    const results = store.apply(ops, unixNow());
     if (results instanceof Promise) return results.then(done);
     done(results);
     return undefined;
