@@ -19,7 +19,7 @@ import {
   type PostgresPool,
 } from "../../../storage/postgresql/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
-import type { AsyncAssignmentSource, FetchedKey } from "../source.ts";
+import type { AsyncAssignmentSource } from "../source.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
 
@@ -127,7 +127,10 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   }
 
   /** The assignment of the first id that has a row (see the module documentation). */
-  async fetch(ids: readonly string[], found?: FetchedKey): Promise<Assignment | undefined> {
+  async fetch(
+    ids: readonly string[],
+    found?: { key?: string; cached?: string },
+  ): Promise<Assignment | undefined> {
     if (ids.length === 0) return undefined;
     const params: (string | null)[] = ids.slice(0, MAX_IDS);
     while (params.length < MAX_IDS) params.push(null);
