@@ -190,6 +190,13 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
       assert.match(r.stdout, /result: would bind 2001:db8:7:\S+ \(free; dry run: not written/);
     });
 
+    await t.step("a bad --iaid is one line and exit 1", async () => {
+      const r = await ctl(server.socket, "explain", "--iaid", "4294967296");
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /iaid: 4294967296 is not a 32-bit number/);
+    });
+
     await t.step("a static row in scope wins over the pool", async () => {
       const trace = await explain(server.socket, "--duid", hex(9), "request");
       assert.equal(trace.pools![0].result, "static assignment in scope wins");

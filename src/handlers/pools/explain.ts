@@ -92,8 +92,10 @@ export async function explainPoolOps(
       results.push({ changed });
       continue;
     }
-    const index = offers[o++].index;
-    results.push({ index });
+    // The store's answer as it is (whatever else it says about the IA), for the handler.
+    const offer = offers[o++];
+    const index = offer.index;
+    results.push(offer);
     if (index === undefined) {
       exhausted ??= await usage(store, pool, now);
       recorder.pool({
