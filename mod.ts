@@ -225,6 +225,7 @@ export {
 export type {
   ExplainFilterStep,
   ExplainHandlerStep,
+  ExplainPoolStep,
   ExplainSourceStep,
   ExplainTrace,
   ExtensionStatisticsDelta,

@@ -207,6 +207,7 @@ export function ctlCommand(args: string[]): Promise<number> {
 /** The explain options and the JSON field each goes to. */
 const EXPLAIN_FIELDS: ReadonlyArray<[string, string]> = [
   ["duid", "duid"],
+  ["iaid", "iaid"],
   ["interface-id", "interfaceId"],
   ["remote-id", "remoteId"],
   ["subscriber-id", "subscriberId"],

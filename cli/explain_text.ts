@@ -33,6 +33,14 @@ export function formatExplain(trace: ExplainTrace): string[] {
     lines.push(`      result: ${s.result}`);
     if (s.location) lines.push(`      at: ${s.location}`);
   }
+  if (trace.pools?.length) {
+    lines.push("", "Pools:");
+    for (const p of trace.pools) {
+      lines.push(`  ${p.pool}${p.ia ? ` ${p.ia}` : ""} (${p.store})`);
+      lines.push(`      result: ${p.result}`);
+      for (const l of p.held) lines.push(`      client holds: ${l}`);
+    }
+  }
   lines.push("", `Outcome: ${trace.outcome}${trace.reason ? `: ${trace.reason}` : ""}`);
   if (trace.reply) {
     lines.push("", "Reply:");

@@ -46,6 +46,7 @@ _dhcpkit() {
             --control-socket|-c) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
             --timeout) return 0; return 0 ;;
             --duid) return 0; return 0 ;;
+            --iaid) return 0; return 0 ;;
             --interface-id) return 0; return 0 ;;
             --remote-id) return 0; return 0 ;;
             --subscriber-id) return 0; return 0 ;;
@@ -54,10 +55,10 @@ _dhcpkit() {
             --hex) return 0; return 0 ;;
         esac
         if [[ "$cur" == -* ]]; then
-            COMPREPLY=($(compgen -W '--control-socket -c --timeout --verbosity -v --duid --interface-id --remote-id --subscriber-id --link-address --interface --hex --json --help -h' -- "$cur"))
+            COMPREPLY=($(compgen -W '--control-socket -c --timeout --verbosity -v --duid --iaid --interface-id --remote-id --subscriber-id --link-address --interface --hex --json --help -h' -- "$cur"))
             return 0
         fi
-        n=$(_dhcpkit_positional '--control-socket -c --timeout --duid --interface-id --remote-id --subscriber-id --link-address --interface --hex')
+        n=$(_dhcpkit_positional '--control-socket -c --timeout --duid --iaid --interface-id --remote-id --subscriber-id --link-address --interface --hex')
         case "$n" in
             0) COMPREPLY=($(compgen -W 'help stats stats-json reload reopen-logs explain shutdown' -- "$cur")) ;;
             1) COMPREPLY=($(compgen -W 'solicit request renew rebind release confirm information-request' -- "$cur")) ;;

@@ -110,9 +110,13 @@ export const CTL: UsageTable = {
     "effects (no lease recorded, nothing counted, no rate-limit token taken; assignment " +
     "lookups are real): which filters matched and what they compared, which handlers ran in " +
     "which phase and what each changed, which assignment source was asked and what it found " +
-    "(a CSV row as FILE:LINE, a RADIUS answer), and the reply decoded; for a request the " +
+    "(a CSV row as FILE:LINE, the key of a database row, a RADIUS answer), what each dynamic " +
+    "pool's lease store answered for each IA (the client's lease, the address or prefix it " +
+    "would be offered, an exhausted pool, a static assignment that wins; a Request is asked " +
+    "as an offer, nothing is written or reserved), and the reply decoded; for a request the " +
     "server would not answer, why. TYPE is solicit (the default), request, renew, rebind, " +
-    "release, confirm or information-request, from the client --duid; --interface-id, " +
+    "release, confirm or information-request, from the client --duid with IAs of --iaid; " +
+    "--interface-id, " +
     "--remote-id, --subscriber-id and --link-address put it in a relay layer as the access " +
     "network's relay would. --hex explains a captured message (relayed or not) instead. " +
     "--interface picks the listener it arrives on.",
@@ -141,6 +145,12 @@ export const CTL: UsageTable = {
       arg: "HEX",
       defaultText: "00030001020000000001, a DUID-LL of 02:00:00:00:00:01",
       help: "explain: the client DUID",
+    },
+    {
+      long: "iaid",
+      arg: "N",
+      defaultText: "1",
+      help: "explain: the IAID of the request's IA_NA and IA_PD (a pool lease is per IAID)",
     },
     {
       long: "interface-id",

@@ -56,6 +56,24 @@ export interface ExplainSourceStep {
   result: string;
 }
 
+/** What a dynamic pool did (or would do) for one IA of the request, in a dry run. */
+export interface ExplainPoolStep {
+  /** The handler that asked. */
+  handler: string;
+  /** The pool, e.g. `na 2001:db8:1::/64`. */
+  pool: string;
+  /** The lease store asked. */
+  store: string;
+  /** The IA, e.g. `IA_NA 1`; absent when the pool was not asked for any IA. */
+  ia?: string;
+  /** The address or prefix offered, held or named, if any. */
+  lease?: string;
+  /** The answer as one line. */
+  result: string;
+  /** The client's leases in this pool as stored (any IA), one line each. */
+  held: string[];
+}
+
 /** The explanation of one request. */
 export interface ExplainTrace {
   /** The request as received. */
@@ -77,6 +95,8 @@ export interface ExplainTrace {
   handlers: ExplainHandlerStep[];
   /** Every assignment source asked. */
   sources: ExplainSourceStep[];
+  /** What every dynamic pool in scope did for each IA (absent in traces of older servers). */
+  pools?: ExplainPoolStep[];
   /** The reply (the first one), decoded, with its wire bytes as hex. */
   reply?: { type: string; message: unknown; hex: string };
   /** What the explanation left out because it would have side effects. */
@@ -93,6 +113,8 @@ export class ExplainRecorder {
   current?: ExplainHandlerStep;
   /** Sources asked. */
   readonly sources: ExplainSourceStep[] = [];
+  /** Pools asked. */
+  readonly pools: ExplainPoolStep[] = [];
   /** The first signal a handler threw. */
   signal?: string;
 
@@ -105,6 +127,12 @@ export class ExplainRecorder {
   source(step: ExplainSourceStep): void {
     this.sources.push(step);
     this.note(`${step.source}: ${step.result}`);
+  }
+
+  /** Record what a dynamic pool did (or would do) for one IA. */
+  pool(step: ExplainPoolStep): void {
+    this.pools.push(step);
+    this.note(`${step.pool}${step.ia ? ` ${step.ia}` : ""}: ${step.result}`);
   }
 }
 
@@ -188,6 +216,18 @@ export function diffSnapshots(before: readonly string[], after: readonly string[
   const removed: string[] = [];
   for (const [l, n] of count) for (let i = 0; i < n; i++) removed.push(`- ${l}`);
   return [...removed, ...added];
+}
+
+/** A duration in seconds as `2d 3h`, `4h 5m`, `6m 7s` or `8s` (`infinite` when it is not finite). */
+export function durationText(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "infinite";
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24;
+  const m = Math.floor(s / 60) % 60, r = s % 60;
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${r}s`;
+  return `${r}s`;
 }
 
 /** An error or signal as one line. */

@@ -660,6 +660,7 @@ export class MessageHandler {
       filters: [],
       handlers: [],
       sources: [],
+      pools: [],
       dryRun: [],
     };
     let bundle: TransactionBundle;
@@ -698,6 +699,7 @@ export class MessageHandler {
         trace.outcome = dropped.outcome;
         trace.reason = `the request is dropped: lookup ${dropped.reason}`;
         trace.sources = recorder.sources;
+        trace.pools = recorder.pools;
         return trace;
       }
     }
@@ -739,6 +741,7 @@ export class MessageHandler {
     bundle.moreResponses = undefined;
     trace.outcome = result.outcome;
     trace.sources = recorder.sources;
+    trace.pools = recorder.pools;
     if (result.replies.length > 0 && bundle.response) {
       trace.reply = {
         type: bundle.response.name,

@@ -10,6 +10,8 @@ import {
   type Duid,
   duidFromBytes,
   fromHex,
+  IANAOption,
+  IAPDOption,
   InterfaceIdOption,
   type Option,
   parseIPv6,
@@ -35,6 +37,8 @@ export interface ExplainRequest {
   type?: string;
   /** Client DUID as hex. */
   duid?: string;
+  /** IAID of the IA_NA and IA_PD (decimal, or `0x` and hex), default 1. */
+  iaid?: string;
   /** Interface-ID of a relay layer: text, or `0x` and hex. */
   interfaceId?: string;
   /** Remote-ID of a relay layer: `ENTERPRISE:TEXT` or `ENTERPRISE:0xHEX`. */
@@ -123,14 +127,32 @@ function relayOptions(request: ExplainRequest): Option[] {
   return out;
 }
 
+/** An IAID: decimal, or `0x` and hex, 32 bits. */
+function iaidOf(text: string): number {
+  const value = /^0x[0-9a-f]{1,8}$/i.test(text)
+    ? parseInt(text.slice(2), 16)
+    : /^\d{1,10}$/.test(text)
+    ? Number(text)
+    : NaN;
+  if (!(value >= 0 && value <= 0xffffffff)) {
+    throw new ExplainRequestError(`iaid: ${text.slice(0, 20)} is not a 32-bit number`);
+  }
+  return value;
+}
+
 /** The client message of a synthetic request (`serverDuid` fills in the Server Identifier). */
 export function clientMessageOf(request: ExplainRequest, serverDuid: Duid): ClientServerMessage {
   const type = request.type || "solicit";
   if (!(EXPLAIN_TYPES as readonly string[]).includes(type)) {
     throw new ExplainRequestError(`TYPE must be one of ${EXPLAIN_TYPES.join(", ")}, not ${type}`);
   }
+  const iaid = request.iaid ? iaidOf(request.iaid) : undefined;
+  const held = type === "release" || type === "confirm";
   return clientMessage({
     type: type as QueryType,
+    ias: iaid === undefined || held
+      ? undefined
+      : [new IANAOption(iaid, 0, 0, []), new IAPDOption(iaid, 0, 0, [])],
     duid: duidOf(request.duid || DEFAULT_EXPLAIN_DUID),
     serverDuid,
     addresses: [],

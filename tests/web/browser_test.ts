@@ -2,6 +2,7 @@
  * The looking glass in a real browser: Debian's chromium driven by playwright-core (no browser
  * download), against a real server (two workers) after known traffic. The overview's counters
  * equal `ctl stats-json`; a subscriber search finds a static row (FILE:LINE) and a lease; a
+ * pool lease is found and its explanation, one click away, shows it; a
  * Remote-ID carrying `<img src=x onerror=...>` shows as text and runs nothing; the chart draws;
  * every page is screenshotted (into `DHCPKIT_SCREENSHOTS`, default a temporary folder, kept).
  * Skips when chromium is not installed.
@@ -56,6 +57,8 @@ const CHROMIUM = chromiumPath();
 const HOSTILE = `<img src=x onerror="window.__pwned=1;document.title='pwned'">`;
 const CLIENT = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 0xaa]));
 const CLIENT_HEX = CLIENT.toHex();
+/** A client without a static row: it gets an address from the pool. */
+const POOL_CLIENT = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 0xbb]));
 
 const CSV = `id,address,prefix
 duid:${CLIENT_HEX},2001:db8:100::aa,2001:db8:1aa::/48
@@ -82,10 +85,13 @@ ${serverIdConfig(SERVER_MAC)}
     <lq-sqlite leases.sqlite />
 </leasequery>
 
+<lease-store-sqlite pools.sqlite />
+
 <marked-with relayed>
     <subnet 2001:db8:100::/40>
         <static-csv static.csv>
         </static-csv>
+        <address-pool 2001:db8:170::/64 />
     </subnet>
 </marked-with>
 `;
@@ -102,10 +108,10 @@ function relayed(message: SolicitMessage | RequestMessage, remoteId?: string): U
   );
 }
 
-function clientOptions(serverId = false) {
+function clientOptions(serverId = false, client = CLIENT) {
   const server = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0xd4, 0xc9, 1]));
   return [
-    new ClientIdOption(CLIENT),
+    new ClientIdOption(client),
     ...(serverId ? [new ServerIdOption(server)] : []),
     new OptionRequestOption([23]),
     new ElapsedTimeOption(0),
@@ -160,6 +166,10 @@ Deno.test({
         assert.ok(await client.receive(), "reply");
         await client.sendRaw(relayed(new SolicitMessage(0x333333, clientOptions()), HOSTILE));
         assert.ok(await client.receive(), "advertise for the hostile relay");
+        await client.sendRaw(
+          relayed(new RequestMessage(0x444444, clientOptions(true, POOL_CLIENT))),
+        );
+        assert.ok(await client.receive(), "reply with a pool address");
       } finally {
         client.close();
       }
@@ -184,8 +194,8 @@ Deno.test({
         const r = await ctl(server.socket, "stats-json");
         assert.equal(r.code, 0, r.stderr);
         const expected = flatten(JSON.parse(r.stdout).global);
-        assert.equal(expected.incoming_packets, 3);
-        assert.equal(expected.outgoing_packets, 3);
+        assert.equal(expected.incoming_packets, 4);
+        assert.equal(expected.outgoing_packets, 4);
         assert.deepEqual(shown, expected);
         assert.match(await page.textContent("main") ?? "", /00030001020000d4c901/);
       });
@@ -245,6 +255,20 @@ Deno.test({
         await page.waitForURL(/\/explain\?/);
         assert.match(await page.textContent("table.sources") ?? "", /static\.csv:2/);
         await page.screenshot({ path: join(shots, "explain.png"), fullPage: true });
+      });
+
+      await t.step("a pool lease is found, and explained in one click", async () => {
+        await page.goto(`${base}/subscribers?q=${POOL_CLIENT.toHex()}`);
+        const leases = await page.textContent("table.pool-leases");
+        assert.match(leases ?? "", /2001:db8:170::\S+assigned/);
+        assert.match(leases ?? "", /na 2001:db8:170::\/64/);
+        await page.click("table.pool-leases a:text('explain')");
+        await page.waitForURL(/\/explain\?.*iaid=1/);
+        assert.match(
+          await page.textContent("table.pools") ?? "",
+          /the client's lease 2001:db8:170::\S+ \(IAID 1, assigned, .* left\): would be extended/,
+        );
+        await page.screenshot({ path: join(shots, "explain-pool.png"), fullPage: true });
       });
 
       await t.step("a hostile remote-id is shown as text and runs nothing", async () => {

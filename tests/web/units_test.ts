@@ -44,9 +44,9 @@ import {
   readableKey,
   rowMatches,
   searchCsv,
-  searchLeases,
   searchTerm,
 } from "../../src/server/web_ui/subscribers.ts";
+import { searchLeases } from "../../src/server/web_ui/database_search.ts";
 
 const HOSTILE = `<img src=x onerror="alert('x')">`;
 
@@ -83,13 +83,30 @@ Deno.test("pages escape packet and file strings everywhere", () => {
   const hostile = record(1, { remoteId: `40208:${HOSTILE}`, interfaceId: HOSTILE, client: "" });
   const html = subscribersPage(
     HOSTILE,
-    [{ source: `${HOSTILE}:2`, key: "remote-id:9:00", readable: HOSTILE, address: "2001:db8::1" }],
-    [],
+    {
+      statics: [{
+        source: `${HOSTILE}:2`,
+        key: "remote-id:9:00",
+        readable: HOSTILE,
+        address: "2001:db8::1",
+      }],
+      leases: [],
+      poolLeases: [{
+        source: "lease store x",
+        pool: HOSTILE,
+        client: "0003000102",
+        iaid: 7,
+        lease: "2001:db8::7",
+        state: "assigned",
+        remaining: 60,
+      }],
+      problems: [HOSTILE],
+    },
     [hostile],
-    [HOSTILE],
   );
   assert.ok(!html.includes("<img"), html);
-  assert.equal(html.split("&lt;img").length - 1, 6);
+  assert.equal(html.split("&lt;img").length - 1, 7);
+  assert.match(html, /href="\/explain\?duid=0003000102&amp;iaid=7&amp;type=renew"/);
   const explained = explainPage({ remoteId: HOSTILE }, undefined, HOSTILE);
   assert.ok(!explained.includes("<img"));
 });
@@ -207,17 +224,17 @@ Deno.test("CSV search: matching rows with their lines; leasequery search: curren
     add.run("2001:0db8:0100:0000:0000:0000:0000:00aa", 1500, 2000);
     add.run("2001:0db8:0100:0000:0000:0000:0000:00ab", 1000, 1100); // expired at 1200
     db.close();
-    const leases = searchLeases(path, searchTerm("000300010200000000aa"), 1200);
+    const leases = await searchLeases(path, searchTerm("000300010200000000aa"), 1200);
     assert.deepEqual(leases.map((l) => [l.lease, l.remaining, l.linkAddress]), [
       ["2001:db8:100::aa", 800, "2001:db8:100::1"],
     ]);
-    assert.equal(searchLeases(path, searchTerm("2001:db8:100::aa"), 1200).length, 1);
+    assert.equal((await searchLeases(path, searchTerm("2001:db8:100::aa"), 1200)).length, 1);
     // An address the client no longer holds finds the client, with what it holds now.
     assert.deepEqual(
-      searchLeases(path, searchTerm("2001:db8:100::ab"), 1200).map((l) => l.lease),
+      (await searchLeases(path, searchTerm("2001:db8:100::ab"), 1200)).map((l) => l.lease),
       ["2001:db8:100::aa"],
     );
-    assert.equal(searchLeases(path, searchTerm("2001:db8:100::ac"), 1200).length, 0);
+    assert.equal((await searchLeases(path, searchTerm("2001:db8:100::ac"), 1200)).length, 0);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

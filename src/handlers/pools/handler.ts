@@ -40,6 +40,7 @@ import {
   SolicitMessage,
 } from "../../protocol/mod.ts";
 import { assignmentInScope } from "../static/in_scope.ts";
+import { dryRunStore, explainPoolSkipped } from "./explain.ts";
 import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
@@ -135,7 +136,9 @@ export class PoolHandler extends Handler {
     const kind = operationOf(bundle);
     if (!kind || (kind === "decline" && this.pool.type === "pd")) return undefined;
     const inScope = assignmentInScope(bundle);
-    if (this.pool.type === "na" ? inScope.address : inScope.prefix) return undefined;
+    if (this.pool.type === "na" ? inScope.address : inScope.prefix) {
+      return explainPoolSkipped(bundle, this.pool, this.#store, "static assignment in scope wins");
+    }
     const duid = bundle.clientDuid?.toHex();
     if (!duid) return undefined;
     const taken = takenIAs(bundle);
@@ -148,15 +151,17 @@ export class PoolHandler extends Handler {
       ias.push(ia);
       ops.push({ kind, pool: this.pool, duid, iaid: ia.iaid, named });
     }
-    if (ops.length === 0) return undefined;
-    const store = this.#store;
+    if (ops.length === 0) {
+      return explainPoolSkipped(bundle, this.pool, this.#store, "no IA of the request left to it");
+    }
+    const store = bundle.explain ? dryRunStore(this.#store, bundle.explain) : this.#store;
     if (!store) throw new Error("pool used before workerInit()");
     const done = (results: LeaseOpResult[]) => {
       bundle.handlerData.set(this, { kind, ias, results } satisfies Looked);
       results.forEach((r, i) => {
         if (r.index !== undefined || (r.changed?.length ?? 0) > 0) taken.add(ias[i]);
       });
-      this.statistics?.counted(this.pool, kind, results);
+      if (!bundle.explain) this.statistics?.counted(this.pool, kind, results);
     };
     const results = store.apply(ops, unixNow());
     if (results instanceof Promise) return results.then(done);
@@ -183,6 +188,7 @@ export class PoolHandler extends Handler {
         // Another handler answers it (a static assignment): what this pool committed for it
         // is given back.
         if (kind === "commit" && result.index !== undefined) this.#giveBack(bundle, ia, result);
+        bundle.explain?.note(`${this.pool.id}: IA ${ia.iaid} answered by another handler`);
         continue;
       }
       if (kind === "release" || kind === "decline") {
@@ -238,7 +244,7 @@ export class PoolHandler extends Handler {
   #giveBack(bundle: TransactionBundle, ia: IA, result: LeaseOpResult): void {
     const store = this.#store;
     const duid = bundle.clientDuid?.toHex();
-    if (!store || !duid) return;
+    if (!store || !duid || bundle.explain) return; // explain wrote nothing to give back
     const op: LeaseOp = {
       kind: "release",
       pool: this.pool,

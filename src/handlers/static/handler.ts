@@ -153,7 +153,7 @@ export class StaticAssignmentHandler extends Handler {
     } else {
       found = source.lookup(candidateIds(bundle));
     }
-    if (bundle.explain) this.#explain(bundle, source, found);
+    if (bundle.explain) this.explainAnswer(bundle, source, found);
     log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
       bundle: String(bundle),
       ids: candidateIds(bundle).join(", "),
@@ -164,11 +164,20 @@ export class StaticAssignmentHandler extends Handler {
     return found;
   }
 
-  /** Tell explain which keys were asked and which one had the assignment. */
-  #explain(bundle: TransactionBundle, source: AnyAssignmentSource, found?: Assignment): void {
+  /**
+   * Tell explain which keys were asked and which one had the assignment: `key` when the source
+   * said (an asynchronous source), else found by asking a synchronous source key by key;
+   * `cached` says why the answer did not come from the storage itself.
+   */
+  protected explainAnswer(
+    bundle: TransactionBundle,
+    source: AnyAssignmentSource,
+    found: Assignment | undefined,
+    key?: string,
+    cached?: string,
+  ): void {
     const asked = candidateIds(bundle);
-    let key: string | undefined;
-    if (found && !isAsyncSource(source)) {
+    if (found && key === undefined && !isAsyncSource(source)) {
       key = asked.find((id) =>
         (source.lookupOne ? source.lookupOne(id) : source.lookup([id])) !== undefined
       );
@@ -180,12 +189,14 @@ export class StaticAssignmentHandler extends Handler {
       asked,
       key,
       location,
-      result: found
-        ? `address ${found.address ?? "none"}, prefix ${found.prefix?.toString() ?? "none"}${
-          key ? ` (key ${key}${location ? ` at ${location}` : ""})` : ""
-        }`
-        : "no assignment for any key",
+      result: (cached ? "from the outage cache: " : "") +
+        (found
+          ? `address ${found.address ?? "none"}, prefix ${found.prefix?.toString() ?? "none"}${
+            key ? ` (key ${key}${location ? ` at ${location}` : ""})` : ""
+          }`
+          : "no assignment for any key"),
     });
+    if (cached) bundle.explain!.note(`outage cache used: ${cached}`);
   }
 
   /** Answer the request's IAs. */

@@ -53,14 +53,23 @@ export interface AssignmentSource extends AssignmentSourceInfo {
   lookupOne?(id: string): Assignment | undefined;
 }
 
+/** Which key an {@link AsyncAssignmentSource} found, for explain. */
+export interface FetchedKey {
+  /** The canonical key that had the assignment. */
+  key?: string;
+  /** Why the answer did not come from the database (e.g. the outage cache), if it did not. */
+  cached?: string;
+}
+
 /** Where static assignments are fetched before a request is handled (a database server). */
 export interface AsyncAssignmentSource extends AssignmentSourceInfo {
   /**
    * The assignment of the first key in `ids` (canonical keys, in lookup order) that has one, or
    * `undefined` when none has. Rejects when the answer is not known (the storage failed, a row
-   * is malformed): the request must then not be answered.
+   * is malformed): the request must then not be answered. With `found` (explain), the key that
+   * had the row is written to it, and whether the answer came from a cache.
    */
-  fetch(ids: readonly string[]): Promise<Assignment | undefined>;
+  fetch(ids: readonly string[], found?: FetchedKey): Promise<Assignment | undefined>;
 }
 
 /** True when `source` is asked asynchronously. */

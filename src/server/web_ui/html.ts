@@ -5,6 +5,8 @@
  * @module
  */
 
+import { durationText } from "../../pipeline/mod.ts";
+
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",
@@ -89,17 +91,8 @@ ${body}
 `;
 }
 
-/** A duration in seconds as `2d 3h`, `4h 5m`, `6m 7s` or `8s`. */
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "infinite";
-  const s = Math.max(0, Math.floor(seconds));
-  const d = Math.floor(s / 86400), h = Math.floor(s / 3600) % 24;
-  const m = Math.floor(s / 60) % 60, r = s % 60;
-  if (d) return `${d}d ${h}h`;
-  if (h) return `${h}h ${m}m`;
-  if (m) return `${m}m ${r}s`;
-  return `${r}s`;
-}
+/** A duration in seconds as `2d 3h`, `4h 5m`, `6m 7s` or `8s` (explain's own form). */
+export const duration: (seconds: number) => string = durationText;
 
 /** A time (milliseconds since the epoch) as ISO 8601 UTC to the second. */
 export function timestamp(ms: number): string {

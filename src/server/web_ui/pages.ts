@@ -8,7 +8,8 @@ import type { ExplainTrace } from "../../pipeline/mod.ts";
 import type { ExplainRequest } from "../explain_request.ts";
 import type { TransactionRecord } from "../transactions.ts";
 import { duration, esc, facts, link, page, query, table, timestamp } from "./html.ts";
-import { explainParamsOfKey, type LeaseMatch, type StaticMatch } from "./subscribers.ts";
+import { explainParamsOfKey } from "./subscribers.ts";
+import type { SearchResults } from "./search.ts";
 
 /** What the overview shows about the server. */
 export interface Overview {
@@ -149,11 +150,10 @@ const TRANSACTION_HEADERS = ["Time", "Client", "Relay chain", "Request", "Reply"
 /** `/subscribers?q=`. */
 export function subscribersPage(
   q: string,
-  statics: readonly StaticMatch[],
-  leases: readonly LeaseMatch[],
+  found: SearchResults,
   transactions: readonly TransactionRecord[],
-  problems: readonly string[],
 ): string {
+  const { statics, leases, poolLeases, problems } = found;
   const form = searchForm(
     "/subscribers",
     input(
@@ -182,6 +182,22 @@ export function subscribersPage(
     esc(timestamp(l.lastSeen * 1000)),
     esc(l.source),
   ]);
+  const poolRows = poolLeases.map((l) => [
+    link("/subscribers", { q: l.client }, l.client),
+    esc(l.lease),
+    esc(l.state),
+    esc(l.remaining > 0 ? duration(l.remaining) : "-"),
+    esc(l.pool),
+    esc(l.iaid),
+    esc(l.source),
+    link("/explain", {
+      duid: l.client,
+      iaid: String(l.iaid),
+      type: "renew",
+      // As if relayed from the address's link, so that subnet filters see the customer's link.
+      "link-address": l.pool.startsWith("na ") ? l.lease : undefined,
+    }, "explain"),
+  ]);
   return page(
     "Subscribers",
     "/subscribers",
@@ -191,6 +207,14 @@ ${problems.map((p) => `<p class="bad">${esc(p)}</p>`).join("\n")}
 ${table(["Client", "Address", "Prefix", "Source", ""], staticRows, "static")}
 <h2>Current leases</h2>
 ${table(["Client", "Lease", "Remaining", "Link", "Last seen", "Store"], leaseRows, "leases")}
+<h2>Pool leases</h2>
+${
+      table(
+        ["Client", "Lease", "State", "Remaining", "Pool", "IAID", "Store", ""],
+        poolRows,
+        "pool-leases",
+      )
+    }
 <h2>Recent transactions</h2>
 ${table(TRANSACTION_HEADERS, transactionRows(transactions), "transactions")}`,
   );
@@ -236,6 +260,7 @@ ${table(TRANSACTION_HEADERS, transactionRows(records), "transactions")}`,
 const EXPLAIN_FIELDS: ReadonlyArray<[keyof ExplainRequest, string, string]> = [
   ["type", "type", "Type"],
   ["duid", "duid", "Client DUID (hex)"],
+  ["iaid", "iaid", "IAID of the IA_NA and IA_PD"],
   ["interfaceId", "interface-id", "Interface-ID (text or 0xHEX)"],
   ["remoteId", "remote-id", "Remote-ID (ENT:TEXT or ENT:0xHEX)"],
   ["subscriberId", "subscriber-id", "Subscriber-ID"],
@@ -334,6 +359,22 @@ export function explainPage(
         "sources",
       ),
     );
+    if (trace.pools?.length) {
+      parts.push(
+        "<h2>Pools</h2>",
+        table(
+          ["Pool", "IA", "Result", "Client's leases in the pool", "Store"],
+          trace.pools.map((p) => [
+            esc(p.pool),
+            esc(p.ia ?? "-"),
+            esc(p.result),
+            p.held.length ? p.held.map(esc).join("<br>") : "-",
+            esc(p.store),
+          ]),
+          "pools",
+        ),
+      );
+    }
     if (trace.reply) {
       parts.push(
         `<h2>Reply: ${esc(trace.reply.type)}</h2>`,

@@ -20,15 +20,8 @@ import {
   transactionsPage,
 } from "./pages.ts";
 import type { RateSeries } from "./rates.ts";
-import {
-  type LeaseMatch,
-  searchCsv,
-  searchLeases,
-  type SearchSources,
-  searchSqlite,
-  searchTerm,
-  type StaticMatch,
-} from "./subscribers.ts";
+import { type SearchSources, searchTerm } from "./subscribers.ts";
+import { searchEverywhere } from "./search.ts";
 
 const log = getLogger(["dhcpkit", "web-ui"]);
 
@@ -143,36 +136,10 @@ export async function route(url: URL, sources: LookingGlassSources): Promise<Res
     case "/subscribers": {
       const q = (params.get("q") ?? "").slice(0, 200);
       const term = searchTerm(q);
-      const statics: StaticMatch[] = [];
-      const leases: LeaseMatch[] = [];
-      const problems: string[] = [];
-      if (term.text !== "") {
-        const where = sources.searchSources();
-        for (const path of where.csv) {
-          try {
-            statics.push(...await searchCsv(path, term));
-          } catch (e) {
-            problems.push(`${path}: ${(e as Error).message}`);
-          }
-        }
-        for (const path of where.sqlite) {
-          try {
-            statics.push(...searchSqlite(path, term));
-          } catch (e) {
-            problems.push(`${path}: ${(e as Error).message}`);
-          }
-        }
-        for (const path of where.leases) {
-          try {
-            leases.push(...searchLeases(path, term));
-          } catch (e) {
-            problems.push(`${path}: ${(e as Error).message}`);
-          }
-        }
-      }
+      const found = await searchEverywhere(sources.searchSources(), term);
       const ring = await sources.transactions();
       const recent = term.text === "" ? [] : ring.recent(50, (r) => transactionMatches(r, q));
-      return respond(subscribersPage(q, statics, leases, recent, problems));
+      return respond(subscribersPage(q, found, recent));
     }
     case "/transactions": {
       const q = (params.get("q") ?? "").slice(0, 200);

@@ -1,17 +1,21 @@
 /**
  * The looking glass's subscriber search: one text (a DUID, address, prefix, remote-id,
- * interface-id or subscriber-id) looked up in the static assignment files and databases of the
- * configuration (with file and line), in the leasequery SQLite databases (current leases with
- * their remaining lifetimes) and in the recent transactions. Read-only: files are read, and
- * databases opened read-only, for each search.
+ * interface-id or subscriber-id) looked up in the static assignment files of the configuration
+ * (with file and line); the databases (SQLite static assignments here, the leasequery stores,
+ * the pools' lease store and PostgreSQL tables in `database_search.ts`); and the recent
+ * transactions. Read-only: files are read, and databases opened read-only, for each search.
  * @module
  */
 
 import { DatabaseSync } from "node:sqlite";
 import type { ConfigSection } from "../../config/mod.ts";
 import { readAssignmentCsv } from "../../handlers/static/csv/reader.ts";
-import { formatIPv6, IPv6Prefix, isIPv6, parseIPv6, toHex } from "../../protocol/mod.ts";
+import { join } from "node:path";
+import { IPv6Prefix, isIPv6, parseIPv6, toHex } from "../../protocol/mod.ts";
+import type { ConnectionTarget } from "../../storage/postgresql/mod.ts";
+import { DEFAULT_LEASE_FILE, DEFAULT_STATE_DIRECTORY } from "../../handlers/pools/section.ts";
 import { opaqueText } from "../transactions.ts";
+import type { PostgresSource, PostgresTable } from "./database_search.ts";
 
 /** Where static assignments and leases are kept, as the configuration names them. */
 export interface SearchSources {
@@ -21,22 +25,64 @@ export interface SearchSources {
   sqlite: string[];
   /** `<lq-sqlite>` databases. */
   leases: string[];
+  /** `<static-postgresql>` tables. */
+  staticPostgresql?: PostgresTable[];
+  /** `<lq-postgresql>` databases. */
+  leasesPostgresql?: PostgresSource[];
+  /**
+   * The pools' lease store, when the configuration has pools: an SQLite file (the
+   * `<lease-store-sqlite>` or the default in the state directory) or a PostgreSQL database.
+   */
+  poolLeases?: { sqlite: string } | { postgresql: PostgresSource };
+}
+
+/** A section's PostgreSQL connection values, without anything secret but the file's path. */
+function postgresSource(values: Record<string, unknown>): PostgresSource {
+  return {
+    target: values.url as ConnectionTarget,
+    passwordFile: values.passwordFile as string | undefined,
+  };
 }
 
 /** The sources the configuration tree `root` names (each once, in file order). */
 export function searchSources(root: ConfigSection): SearchSources {
   const out: SearchSources = { csv: [], sqlite: [], leases: [] };
+  const statics: PostgresTable[] = [];
+  const lq: PostgresSource[] = [];
+  let pools = false;
+  let store: SearchSources["poolLeases"];
   const add = (list: string[], path: unknown) => {
     if (typeof path === "string" && !list.includes(path)) list.push(path);
   };
+  const same = (a: PostgresSource, b: PostgresSource) =>
+    a.target.description === b.target.description && a.passwordFile === b.passwordFile;
   const walk = (section: ConfigSection) => {
-    const path = (section.values as { path?: unknown }).path ?? section.nameValue;
+    const values = section.values as Record<string, unknown>;
+    const path = values.path ?? section.nameValue;
     if (section.type === "static-csv") add(out.csv, path);
     else if (section.type === "static-sqlite") add(out.sqlite, path);
     else if (section.type === "lq-sqlite") add(out.leases, path);
+    else if (section.type === "static-postgresql") {
+      const table = { ...postgresSource(values), table: String(values.table) };
+      if (!statics.some((t) => same(t, table) && t.table === table.table)) statics.push(table);
+    } else if (section.type === "lq-postgresql") {
+      const source = postgresSource(values);
+      if (!lq.some((s) => same(s, source))) lq.push(source);
+    } else if (section.type === "address-pool" || section.type === "prefix-pool") pools = true;
+    else if (section.type === "lease-store-sqlite") store = { sqlite: String(values.path) };
+    else if (section.type === "lease-store-postgresql") {
+      store = { postgresql: postgresSource(values) };
+    }
     for (const c of section.children) walk(c);
   };
   walk(root);
+  if (statics.length) out.staticPostgresql = statics;
+  if (lq.length) out.leasesPostgresql = lq;
+  if (pools) {
+    const dir = (root.values as { stateDirectory?: string }).stateDirectory ??
+      DEFAULT_STATE_DIRECTORY;
+    out.poolLeases = store ?? { sqlite: join(dir, DEFAULT_LEASE_FILE) };
+  }
   return out;
 }
 
@@ -175,97 +221,6 @@ export function searchSqlite(path: string, term: SearchTerm, limit = 50): Static
           readable: readableKey(r.id),
           address: r.address ?? undefined,
           prefix: r.prefix ?? undefined,
-        });
-      }
-    }
-    return out;
-  } finally {
-    db.close();
-  }
-}
-
-/** Fully expanded text of 16 address bytes, as the leasequery tables store addresses. */
-function expanded(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(toHex(bytes.subarray(i, i + 2)));
-  return groups.join(":");
-}
-
-/** The short form of an expanded address. */
-function short(text: string): string {
-  try {
-    return formatIPv6(parseIPv6(text));
-  } catch {
-    return text;
-  }
-}
-
-/** The current leases in the leasequery database at `path` that match, at most `limit`. */
-export function searchLeases(
-  path: string,
-  term: SearchTerm,
-  now = Date.now() / 1000,
-  limit = 50,
-): LeaseMatch[] {
-  if (term.text === "") return [];
-  const db = new DatabaseSync(path, { readOnly: true });
-  try {
-    const clientIds: number[] = [];
-    const ids = (sql: string, ...params: (string | number)[]) => {
-      for (const r of db.prepare(sql).all(...params) as Array<{ id: number }>) {
-        if (!clientIds.includes(r.id)) clientIds.push(r.id);
-      }
-    };
-    if (term.address) {
-      const a = expanded(term.address);
-      ids("SELECT client_fk AS id FROM addresses WHERE address = ?", a);
-      ids(
-        "SELECT client_fk AS id FROM prefixes WHERE first_address <= ? AND last_address >= ?",
-        a,
-        a,
-      );
-    } else if (term.prefix) {
-      ids(
-        "SELECT client_fk AS id FROM prefixes WHERE first_address = ?",
-        expanded(term.prefix.bytes),
-      );
-    } else {
-      if (term.hex) ids("SELECT id FROM clients WHERE client_id LIKE ?", `%${term.hex}%`);
-      ids("SELECT client_fk AS id FROM remote_ids WHERE remote_id LIKE ?", `%${term.textHex}%`);
-      if (term.hex) {
-        ids("SELECT client_fk AS id FROM remote_ids WHERE remote_id LIKE ?", `%${term.hex}%`);
-      }
-    }
-    const out: LeaseMatch[] = [];
-    for (const id of clientIds.slice(0, limit)) {
-      const client = db.prepare(
-        "SELECT client_id, link_address, last_interaction FROM clients WHERE id = ?",
-      ).get(id) as
-        | { client_id: string; link_address: string; last_interaction: number }
-        | undefined;
-      if (!client) continue;
-      const base = {
-        source: path,
-        client: client.client_id,
-        linkAddress: short(client.link_address),
-        lastSeen: client.last_interaction,
-      };
-      for (
-        const a of db.prepare(
-          "SELECT address, valid_lifetime_end AS end FROM addresses WHERE client_fk = ? AND " +
-            "valid_lifetime_end > ?",
-        ).all(id, now) as Array<{ address: string; end: number }>
-      ) out.push({ ...base, lease: short(a.address), remaining: a.end - now });
-      for (
-        const p of db.prepare(
-          "SELECT first_address AS first, last_address AS last, valid_lifetime_end AS end " +
-            "FROM prefixes WHERE client_fk = ? AND valid_lifetime_end > ?",
-        ).all(id, now) as Array<{ first: string; last: string; end: number }>
-      ) {
-        out.push({
-          ...base,
-          lease: `${short(p.first)} - ${short(p.last)}`,
-          remaining: p.end - now,
         });
       }
     }

@@ -16,7 +16,7 @@ import {
   type StaticLifetimes,
 } from "../handler.ts";
 import { candidateIds } from "../ids.ts";
-import { isAsyncSource } from "../source.ts";
+import { type FetchedKey, isAsyncSource } from "../source.ts";
 
 /** A static assignment handler whose source is asked asynchronously (PostgreSQL). */
 export class AsyncStaticAssignmentHandler extends StaticAssignmentHandler {
@@ -37,6 +37,13 @@ export class AsyncStaticAssignmentHandler extends StaticAssignmentHandler {
     const source = this.source;
     if (!source || !isAsyncSource(source)) {
       return Promise.reject(new Error("static assignments used before workerInit()"));
+    }
+    if (bundle.explain) {
+      const found: FetchedKey = {};
+      return source.fetch(candidateIds(bundle), found).then((assignment) => {
+        setLookedUpAssignment(bundle, this, assignment);
+        this.explainAnswer(bundle, source, assignment, found.key, found.cached);
+      });
     }
     return source.fetch(candidateIds(bundle)).then((assignment) =>
       setLookedUpAssignment(bundle, this, assignment)

@@ -138,13 +138,21 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     return this;
   }
 
+  /** Where the row of `key` is, for explain: the table, the database and the row's id. */
+  locate(key: string): string {
+    return `${this.description} (row ${key})`;
+  }
+
   /** Rows in the table when it was opened. */
   count(): number {
     return this.#count;
   }
 
   /** The assignment of the first id that has a row (see the module documentation). */
-  async fetch(ids: readonly string[]): Promise<Assignment | undefined> {
+  async fetch(
+    ids: readonly string[],
+    found?: { key?: string; cached?: string },
+  ): Promise<Assignment | undefined> {
     if (ids.length === 0) return undefined;
     const key = this.cacheTime > 0 ? ids.join("\n") : "";
     let rows: RowsById<Row>;
@@ -154,6 +162,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       const cached = this.cacheTime > 0 && isConnectionError(e) ? this.#cache.get(key) : undefined;
       if (cached && cached.until > Date.now()) {
         this.cacheAnswers++;
+        if (found) found.cached = `the database cannot be reached: ${describeError(e)}`;
         return cached.assignment;
       }
       throw e;
@@ -169,6 +178,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         throw this.#malformed(id, e.message);
       }
       if (key) this.#remember(key, assignment);
+      if (found) found.key = id;
       return assignment;
     }
     if (key) this.#cache.delete(key);
