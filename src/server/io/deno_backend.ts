@@ -219,7 +219,9 @@ export class DenoBackend implements IoBackend {
     const packet: WirePacket = {
       id: packetId(packetCounter),
       listener: plan.index,
-      data: view.slice(),
+      // A view of the receive buffer, valid until the next receive: the main engine handles it
+      // before that (parsing copies what it keeps), the pool copies it into its batch buffer.
+      data: view,
       source: addr.hostname.includes("%") ? addr.hostname.replace(/%.*$/, "") : addr.hostname,
       sourcePort: addr.port,
       interfaceName: plan.interfaceName,
@@ -283,10 +285,21 @@ export class DenoBackend implements IoBackend {
   }
 }
 
-/** What the pool knows of one worker: packets outstanding, and those waiting to be posted. */
+/** Room of a new batch buffer (a larger datagram gets a buffer of its size). */
+const BATCH_BUFFER = 16384;
+
+/**
+ * What the pool knows of one worker: packets outstanding, and those waiting to be posted, whose
+ * bytes are copied into `buffer` (from `used`) so that a batch transfers one buffer, not one per
+ * packet.
+ */
 interface WorkerLoad {
   inFlight: number;
   pending: WirePacket[];
+  buffer?: Uint8Array;
+  used: number;
+  /** The buffers the pending packets' bytes are in (usually one). */
+  buffers: ArrayBuffer[];
 }
 
 /** The request workers of the `deno` backend and the dispatch of packets to them. */
@@ -339,8 +352,24 @@ class RequestPool {
 
   #loadOf(worker: WorkerThread): WorkerLoad {
     let load = this.#load.get(worker.id);
-    if (!load) this.#load.set(worker.id, load = { inFlight: 0, pending: [] });
+    if (!load) {
+      this.#load.set(worker.id, load = { inFlight: 0, pending: [], used: 0, buffers: [] });
+    }
     return load;
+  }
+
+  /** A copy of `data` in the batch buffer of `load`. */
+  #copy(load: WorkerLoad, data: Uint8Array): Uint8Array {
+    const n = data.length;
+    if (!load.buffer || load.used + n > load.buffer.length) {
+      load.buffer = new Uint8Array(Math.max(BATCH_BUFFER, n));
+      load.used = 0;
+      load.buffers.push(load.buffer.buffer as ArrayBuffer);
+    }
+    const start = load.used;
+    load.buffer.set(data, start);
+    load.used = start + n;
+    return load.buffer.subarray(start, start + n);
   }
 
   start(init: BackendInit): Promise<void> {
@@ -359,6 +388,7 @@ class RequestPool {
       const load = this.#loadOf(worker);
       if (load.inFlight < MAX_IN_FLIGHT) {
         load.inFlight++;
+        packet.data = this.#copy(load, packet.data);
         load.pending.push(packet);
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
@@ -376,8 +406,11 @@ class RequestPool {
       const load = this.#loadOf(worker);
       if (load.pending.length === 0 || worker.dead) continue;
       const packets = load.pending;
+      const buffers = load.buffers;
       load.pending = [];
-      worker.post({ kind: "batch", packets }, packets.map((p) => p.data.buffer as ArrayBuffer));
+      load.buffers = [];
+      load.buffer = undefined;
+      worker.post({ kind: "batch", packets }, buffers);
     }
   }
 }
