@@ -165,6 +165,12 @@ export abstract class RelayMessage extends Message {
     else this.#peerBytes = checkAddressBytes(peerAddress);
   }
 
+  /** The fields as plain data (addresses as text), as they were before they became accessors. */
+  toJSON(): Record<string, unknown> {
+    const { hopCount, linkAddress, peerAddress, options } = this;
+    return { hopCount, linkAddress, peerAddress, options };
+  }
+
   /** The link address, as canonical text when it came as bytes. */
   get linkAddress(): string {
     return this.#link ??= formatIPv6(this.#linkBytes!);

@@ -213,6 +213,12 @@ export class IAAddressOption extends Option {
     this.#text = address;
   }
 
+  /** The fields as plain data (the address as text), as they were before it became an accessor. */
+  toJSON(): Record<string, unknown> {
+    const { address, preferredLifetime, validLifetime, options } = this;
+    return { address, preferredLifetime, validLifetime, options };
+  }
+
   /** The address, as canonical text when it came as bytes. */
   get address(): string {
     return this.#text ??= formatIPv6(this.#bytes!);
@@ -765,6 +771,12 @@ export class IAPrefixOption extends Option {
   ) {
     super();
     this.#text = prefix;
+  }
+
+  /** The fields as plain data (the prefix as text), as they were before it became an accessor. */
+  toJSON(): Record<string, unknown> {
+    const { preferredLifetime, validLifetime, prefixLength, prefix, options } = this;
+    return { preferredLifetime, validLifetime, prefixLength, prefix, options };
   }
 
   /** The prefix address, as canonical text when it came as bytes. */
