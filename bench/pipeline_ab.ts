@@ -22,6 +22,14 @@ if (args.length < 1) {
 const other = resolve(args[0]);
 const rounds = Number(args[1] ?? 41);
 const webUi = Deno.args.includes("--web-ui");
+const scenario = Deno.args.find((a) => a.startsWith("--scenario="))?.slice(11) ?? "plain";
+if (!["plain", "hints", "relayed", "inforeq", "sqlite"].includes(scenario)) {
+  console.error(`unknown scenario ${scenario}`);
+  Deno.exit(2);
+}
+const hints = scenario !== "plain";
+const relayed = scenario === "relayed" || scenario === "inforeq";
+const batch = Number(Deno.args.find((a) => a.startsWith("--batch="))?.slice(8) ?? 4);
 const here = new URL("../", import.meta.url).pathname;
 
 const clients = 10_000;
@@ -35,18 +43,41 @@ for (let i = 0; i < clients; i++) {
   );
 }
 Deno.writeTextFileSync(`${dir}/assignments.csv`, rows.join("\n") + "\n");
+if (scenario === "sqlite") {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(`${dir}/assignments.sqlite`);
+  db.exec("CREATE TABLE assignments (id TEXT PRIMARY KEY, address TEXT, prefix TEXT)");
+  const insert = db.prepare("INSERT INTO assignments VALUES (?, ?, ?)");
+  db.exec("BEGIN");
+  for (const row of rows.slice(1)) {
+    const [id, address, prefix] = row.split(",");
+    insert.run(id, address, prefix);
+  }
+  db.exec("COMMIT");
+  db.close();
+}
+const source = scenario === "sqlite"
+  ? "static-sqlite assignments.sqlite"
+  : "static-csv assignments.csv";
 const conf = (extra: string) =>
   `workers 0
 <duid-ll server-id>
     hardware-type 1
     link-layer-address 00:16:3e:00:00:08
 </duid-ll>
-<static-csv assignments.csv>
+<recursive-name-servers>
+    address 2001:db8::53
+    address 2001:db8::153
+</recursive-name-servers>
+<domain-search-list>
+    domain-name example.com
+</domain-search-list>
+<${source}>
     address-preferred-lifetime 3000
     address-valid-lifetime 4000
     prefix-preferred-lifetime 3000
     prefix-valid-lifetime 4000
-</static-csv>
+</${source.split(" ")[0]}>
 <iana-timing-limits>
     min-t1 1000
 </iana-timing-limits>
@@ -67,24 +98,59 @@ async function side(root: string, confName: string) {
   const duid = (i: number) =>
     new p.LinkLayerDuid(1, p.fromHex(`02000000${hex2(i >> 8)}${hex2(i & 255)}`));
   const messages: Uint8Array[] = [];
+  // Relayed: one Relay-forward (hop 0, with an Interface-ID) around the client's message.
+  const wrap = (m: unknown) =>
+    relayed
+      ? new p.RelayForwardMessage(0, "2001:db8:1::2", "fe80::1", [
+        new p.InterfaceIdOption(new TextEncoder().encode("eth1")),
+        new p.RelayMessageOption(m),
+      ])
+      : m;
   for (let i = 0; i < 1000; i++) {
     const common = [new p.ClientIdOption(duid(i)), new p.ElapsedTimeOption(0)];
-    messages.push(p.serializeMessage(
-      new p.SolicitMessage(i, [
-        ...common,
-        new p.IANAOption(1, 3600, 5400),
-        new p.OptionRequestOption([23, 24]),
-        new p.IAPDOption(1, 3600, 5400),
-      ]),
-    ));
-    messages.push(p.serializeMessage(
-      new p.RequestMessage(i + 1, [
-        ...common,
-        new p.ServerIdOption(serverDuid),
-        new p.IANAOption(1, 3600, 5400),
-        new p.IAPDOption(1, 3600, 5400),
-      ]),
-    ));
+    if (scenario === "inforeq") {
+      for (const id of [i, i + 1]) {
+        messages.push(
+          p.serializeMessage(wrap(
+            new p.InformationRequestMessage(id, [...common, new p.OptionRequestOption([23, 24])]),
+          )).slice(),
+        );
+      }
+      continue;
+    }
+    messages.push(
+      p.serializeMessage(wrap(
+        new p.SolicitMessage(i, [
+          ...common,
+          new p.IANAOption(1, 3600, 5400),
+          new p.OptionRequestOption([23, 24]),
+          new p.IAPDOption(1, 3600, 5400),
+        ]),
+      )).slice(),
+    );
+    // perfdhcp's Request repeats the Advertise's IA Address and IA Prefix as hints.
+    const address = `2001:db8:1:0:2::${i.toString(16)}`;
+    const prefix = `2001:db8:ff${hex2(i >> 8)}:${hex2(i & 255)}00::`;
+    messages.push(
+      p.serializeMessage(wrap(
+        new p.RequestMessage(i + 1, [
+          ...common,
+          new p.ServerIdOption(serverDuid),
+          new p.IANAOption(
+            1,
+            3600,
+            5400,
+            hints ? [new p.IAAddressOption(address, 3000, 4000)] : [],
+          ),
+          new p.IAPDOption(
+            1,
+            3600,
+            5400,
+            hints ? [new p.IAPrefixOption(3000, 4000, 56, prefix)] : [],
+          ),
+        ]),
+      )).slice(),
+    );
   }
   const writer = new p.Writer(16384);
   return { engine, messages, writer };
@@ -93,48 +159,52 @@ async function side(root: string, confName: string) {
 const ours = await side(here, webUi ? "web.conf" : "plain.conf");
 const theirs = await side(other, "plain.conf");
 
-/** Microseconds per message over `n` passes of the messages. */
-function round(s: Awaited<ReturnType<typeof side>>, passes: number): number {
+/**
+ * Microseconds per message over `n` passes of the messages, handed over `batch` at a time with a
+ * turn of the microtask queue after each batch, as the I/O worker does after each receive.
+ */
+async function round(s: Awaited<ReturnType<typeof side>>, passes: number): Promise<number> {
   const out: unknown[] = [];
   let n = 0;
   const start = performance.now();
   for (let k = 0; k < passes; k++) {
-    for (const data of s.messages) {
-      s.engine.handleBatch(
-        [{
+    for (let m = 0; m < s.messages.length; m += batch) {
+      const packets = [];
+      for (const data of s.messages.slice(m, m + batch)) {
+        packets.push({
           id: "#" + n++,
           listener: 0,
           data,
-          source: "2001:db8:1::2",
-          sourcePort: 546,
+          source: relayed ? "2001:db8:1::2" : "fe80::2",
+          sourcePort: relayed ? 547 : 546,
           interfaceName: "eth0",
           linkAddress: "2001:db8:1::1",
-          multicast: true,
+          multicast: !relayed,
           marks: ["unmarked"],
-        }],
-        out,
-        s.writer,
-      );
+        });
+      }
+      s.engine.handleBatch(packets, out, s.writer);
+      out.length = 0;
+      await null;
     }
-    out.length = 0;
     // A worker drains its summaries with every statistics flush.
     (s.engine as { transactions?: { drain?(): unknown } }).transactions?.drain?.();
   }
   return (1000 * (performance.now() - start)) / n;
 }
 
-round(ours, 3); // warm up both
-round(theirs, 3);
+await round(ours, 3); // warm up both
+await round(theirs, 3);
 const a: number[] = [], b: number[] = [], ratios: number[] = [];
 for (let r = 0; r < rounds; r++) {
   // Adjacent rounds, in alternating order, share whatever else the machine is doing.
   let x: number, y: number;
   if (r % 2 === 0) {
-    x = round(ours, 2);
-    y = round(theirs, 2);
+    x = await round(ours, 2);
+    y = await round(theirs, 2);
   } else {
-    y = round(theirs, 2);
-    x = round(ours, 2);
+    y = await round(theirs, 2);
+    x = await round(ours, 2);
   }
   a.push(x);
   b.push(y);
@@ -142,9 +212,11 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
 console.log(
-  `this checkout${webUi ? " (<web-ui> configured)" : ""}: ${median(a).toFixed(2)} us/message; ` +
+  `scenario ${scenario}: this checkout${webUi ? " (<web-ui> configured)" : ""}: ${
+    median(a).toFixed(2)
+  } us/message; ` +
     `${other}: ${median(b).toFixed(2)} us/message; ratio ${median(ratios).toFixed(3)} ` +
-    `(median of ${rounds} paired ratios, rounds of 4,000 messages in alternating order, ` +
+    `(median of ${rounds} paired ratios, rounds of 4,000 messages in batches of ${batch}, alternating order, ` +
     `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
 );
 await ours.engine.handler.close();

@@ -173,9 +173,10 @@ export class RejectUnwantedUnicastHandler extends Handler {
 function zeroLifetimes(options: readonly Option[]): Option[] {
   const out: Option[] = [];
   for (const o of options) {
-    if (o instanceof IAAddressOption) out.push(new IAAddressOption(o.address, 0, 0));
+    // The request's addresses are passed on as the bytes they came as (no text is made).
+    if (o instanceof IAAddressOption) out.push(IAAddressOption.fromBytes(o.addressBytes, 0, 0));
     else if (o instanceof IAPrefixOption) {
-      out.push(new IAPrefixOption(0, 0, o.prefixLength, o.prefix));
+      out.push(IAPrefixOption.fromBytes(0, 0, o.prefixLength, o.prefixBytes));
     }
   }
   return out;
@@ -352,10 +353,10 @@ export class RelayEchoRequestHandler extends RelayHandler {
         if (o.code !== code) continue;
         const size = optionsSize([o]);
         if (used + size > budget) {
-          log.debug("Not echoing option {code} of relay {relay}: the reply would be too large", {
-            code,
-            relay: relayIn.linkAddress,
-          });
+          log.debug(
+            "Not echoing option {code} of relay {relay}: the reply would be too large",
+            () => ({ code, relay: relayIn.linkAddress }),
+          );
           continue;
         }
         used += size;

@@ -13,6 +13,7 @@ import {
   type Message,
   type Option,
   RelayForwardMessage,
+  RelayMessage,
   RelayMessageOption,
   RelayReplyMessage,
 } from "../protocol/mod.ts";
@@ -147,9 +148,10 @@ export class TransactionBundle {
 
   /** Build the relay-reply chain mirroring the incoming relay-forward chain. */
   createOutgoingRelayMessages(): void {
-    this.outgoingRelayMessages = this.incomingRelayMessages.map((r) =>
-      new RelayReplyMessage(r.hopCount, r.linkAddress, r.peerAddress, [])
-    );
+    const incoming = this.incomingRelayMessages;
+    const outgoing: RelayReplyMessage[] = new Array(incoming.length);
+    for (let i = 0; i < incoming.length; i++) outgoing[i] = replyLayer(incoming[i], []);
+    this.outgoingRelayMessages = outgoing;
   }
 
   /** Wrap `response` in the outgoing relay chain (outermost = server's wrapper). */
@@ -170,7 +172,7 @@ export class TransactionBundle {
       const options: Option[] = [];
       for (const o of relay.options) if (!(o instanceof RelayMessageOption)) options.push(o);
       options.push(new RelayMessageOption(inner));
-      inner = new RelayReplyMessage(relay.hopCount, relay.linkAddress, relay.peerAddress, options);
+      inner = replyLayer(relay, options);
     }
     return inner;
   }
@@ -193,4 +195,11 @@ export class TransactionBundle {
     if (marks.length) text += ` with marks ${marks.map((m) => `'${m}'`).join(", ")}`;
     return text;
   }
+}
+
+/** A relay-reply layer with the hop count and addresses of `relay` (not formatted or parsed). */
+function replyLayer(relay: RelayMessage, options: Option[]): RelayReplyMessage {
+  const reply = new RelayReplyMessage(relay.hopCount, "::", "::", options);
+  RelayMessage.copyAddresses(relay, reply);
+  return reply;
 }

@@ -7,6 +7,7 @@ import {
   messageOccurrence,
   type Option,
   OptionRequestOption,
+  preEncode,
   type RelayForwardMessage,
   type RelayReplyMessage,
 } from "../protocol/mod.ts";
@@ -98,6 +99,7 @@ export class SimpleOptionHandler<T extends Option> extends Handler {
     readonly combine?: (existing: T, ours: T) => T,
   ) {
     super();
+    preEncode(option); // the same bytes in every reply
   }
 
   /** Add or merge the option. */
@@ -116,6 +118,7 @@ export class OverwriteOptionHandler<T extends Option> extends Handler {
   /** Create the handler for `option`. */
   constructor(readonly option: T, readonly alwaysSend = false) {
     super();
+    preEncode(option); // the same bytes in every reply
   }
 
   /** Replace or add the option. */

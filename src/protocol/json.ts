@@ -33,11 +33,19 @@ export function describeValue(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The fields of `target`: its own properties, or the names its class lists in a static
+ * `fieldNames` (for classes whose fields are accessors, such as an IA Address's address).
+ */
 function fields(target: object, skip: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(target)) {
+  const names = (target.constructor as { fieldNames?: readonly string[] }).fieldNames;
+  const keys = names && Object.hasOwn(target.constructor, "fieldNames")
+    ? names
+    : Object.keys(target);
+  for (const k of keys) {
     if (skip.has(k)) continue;
-    out[snake(k)] = describeValue(v);
+    out[snake(k)] = describeValue((target as Record<string, unknown>)[k]);
   }
   return out;
 }

@@ -4,9 +4,9 @@
  * @module
  */
 
-import { ParseError, ValidationError } from "./errors.ts";
+import { ParseError, SerializeError, ValidationError } from "./errors.ts";
 import { need, Writer } from "./bytes.ts";
-import { addressKindOfText, formatIPv6 } from "./ipv6.ts";
+import { addressKindOfText, formatIPv6, parseIPv6 } from "./ipv6.ts";
 import { findOption, findOptions, type Option, parseOptions, writeOptions } from "./option.ts";
 import { checkOccurrence, messageOccurrence } from "./occurrence.ts";
 
@@ -138,14 +138,83 @@ export function parseClientServer<T extends ClientServerMessage>(
 
 /** Relay-Forward and Relay-Reply: hop count, link address, peer address and options. */
 export abstract class RelayMessage extends Message {
-  /** Create a relay message. */
+  /**
+   * The link and peer addresses as text and/or as their 16 bytes: a parsed message has the bytes
+   * and makes the text only when asked for it; one made from text parses it only when written or
+   * compared as bytes.
+   */
+  #link?: string;
+  #linkBytes?: Uint8Array;
+  #peer?: string;
+  #peerBytes?: Uint8Array;
+
+  /**
+   * Create a relay message; the addresses are text or 16 bytes (which must not change
+   * afterwards).
+   */
   constructor(
     public hopCount: number = 0,
-    public linkAddress: string = "::",
-    public peerAddress: string = "::",
+    linkAddress: string | Uint8Array = "::",
+    peerAddress: string | Uint8Array = "::",
     public options: Option[] = [],
   ) {
     super();
+    if (typeof linkAddress === "string") this.#link = linkAddress;
+    else this.#linkBytes = checkAddressBytes(linkAddress);
+    if (typeof peerAddress === "string") this.#peer = peerAddress;
+    else this.#peerBytes = checkAddressBytes(peerAddress);
+  }
+
+  /** The fields as plain data (addresses as text), as they were before they became accessors. */
+  toJSON(): Record<string, unknown> {
+    const { hopCount, linkAddress, peerAddress, options } = this;
+    return { hopCount, linkAddress, peerAddress, options };
+  }
+
+  /** The link address, as canonical text when it came as bytes. */
+  get linkAddress(): string {
+    return this.#link ??= formatIPv6(this.#linkBytes!);
+  }
+
+  /** Replace the link address. */
+  set linkAddress(text: string) {
+    this.#link = text;
+    this.#linkBytes = undefined;
+  }
+
+  /** The peer address, as canonical text when it came as bytes. */
+  get peerAddress(): string {
+    return this.#peer ??= formatIPv6(this.#peerBytes!);
+  }
+
+  /** Replace the peer address. */
+  set peerAddress(text: string) {
+    this.#peer = text;
+    this.#peerBytes = undefined;
+  }
+
+  /**
+   * The 16 bytes of the link address (not to be modified); throws {@link SerializeError} when it
+   * was set to text that is not an IPv6 address.
+   */
+  get linkAddressBytes(): Uint8Array {
+    return this.#linkBytes ??= parseIPv6(this.#link!);
+  }
+
+  /** The 16 bytes of the peer address, as {@link RelayMessage.linkAddressBytes}. */
+  get peerAddressBytes(): Uint8Array {
+    return this.#peerBytes ??= parseIPv6(this.#peer!);
+  }
+
+  /**
+   * Give `to` the link and peer addresses of `from` as `from` holds them (text and/or bytes),
+   * so that copying a relay layer neither formats nor parses them.
+   */
+  static copyAddresses(from: RelayMessage, to: RelayMessage): void {
+    to.#link = from.#link;
+    to.#linkBytes = from.#linkBytes;
+    to.#peer = from.#peer;
+    to.#peerBytes = from.#peerBytes;
   }
 
   /** Append the message to `w`. */
@@ -153,8 +222,8 @@ export abstract class RelayMessage extends Message {
     w.ensure(2);
     w.buf[w.pos++] = this.type;
     w.buf[w.pos++] = this.hopCount;
-    w.address(this.linkAddress);
-    w.address(this.peerAddress);
+    w.addressBytes(this.linkAddressBytes);
+    w.addressBytes(this.peerAddressBytes);
     writeOptions(w, this.options);
   }
 
@@ -163,10 +232,22 @@ export abstract class RelayMessage extends Message {
     if (!Number.isInteger(this.hopCount) || this.hopCount < 0 || this.hopCount > 255) {
       throw new ValidationError(`hop count ${this.hopCount} out of range`);
     }
-    checkNotMulticast(this.linkAddress, "link address");
-    checkNotMulticast(this.peerAddress, "peer address");
+    if (this.#link === undefined) {
+      if (this.#linkBytes![0] === 0xff) throw new ValidationError("link address is multicast");
+    } else checkNotMulticast(this.#link, "link address");
+    if (this.#peer === undefined) {
+      if (this.#peerBytes![0] === 0xff) throw new ValidationError("peer address is multicast");
+    } else checkNotMulticast(this.#peer, "peer address");
     super.validate();
   }
+}
+
+/** `address` when it has the 16 bytes of an IPv6 address; throws {@link SerializeError} if not. */
+function checkAddressBytes(address: Uint8Array): Uint8Array {
+  if (!(address instanceof Uint8Array) || address.length !== 16) {
+    throw new SerializeError(`an IPv6 address has 16 bytes, not ${address?.length}`);
+  }
+  return address;
 }
 
 /** Throw a {@link ValidationError} unless `address` is a non-multicast IPv6 address. */
@@ -178,7 +259,12 @@ function checkNotMulticast(address: string, what: string): void {
 
 /** Parse the common relay layout into a new instance of `ctor`. */
 export function parseRelay<T extends RelayMessage>(
-  ctor: new (hopCount: number, link: string, peer: string, options: Option[]) => T,
+  ctor: new (
+    hopCount: number,
+    link: string | Uint8Array,
+    peer: string | Uint8Array,
+    options: Option[],
+  ) => T,
   buf: Uint8Array,
   start: number,
   end: number,
@@ -186,8 +272,8 @@ export function parseRelay<T extends RelayMessage>(
   need(start, end, 34, "relay message header");
   return new ctor(
     buf[start + 1],
-    formatIPv6(buf, start + 2),
-    formatIPv6(buf, start + 18),
+    buf.subarray(start + 2, start + 18),
+    buf.subarray(start + 18, start + 34),
     parseOptions(buf, start + 34, end),
   );
 }
@@ -232,6 +318,32 @@ export function registerMessage(type: MessageType): void {
   messageTypesByName.set(type.messageName, type);
 }
 
+/** Size of the slabs that {@link privateCopy} carves copies of small messages from. */
+const SLAB_SIZE = 8192;
+/** Copies of messages up to this size share slabs; larger ones get a buffer of their own. */
+const SLAB_MAX_COPY = 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabPos = 0;
+
+/**
+ * A copy of `bytes` that nobody else writes to. Small messages are copied into a shared slab
+ * (one allocation for many messages instead of one buffer each: fewer `malloc`s and less for the
+ * garbage collector to track); a slab is never reused, only dropped when it is full, so the copies
+ * stay valid as long as anything holds them (and hold at most {@link SLAB_SIZE} bytes alive).
+ */
+function privateCopy(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n > SLAB_MAX_COPY) return bytes.slice();
+  if (slabPos + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabPos = 0;
+  }
+  const start = slabPos;
+  slab.set(bytes, start);
+  slabPos = start + n;
+  return slab.subarray(start, start + n);
+}
+
 /** Parse one message filling exactly `buf[start, end)`. */
 export function parseMessageAt(buf: Uint8Array, start: number, end: number): Message {
   if (end <= start) throw new ParseError(start, "empty message");
@@ -248,7 +360,7 @@ export function parseMessageAt(buf: Uint8Array, start: number, end: number): Mes
 export function parseMessage(bytes: Uint8Array): Message {
   try {
     // One private copy: every byte field of the result is a view into it.
-    const own = bytes.slice();
+    const own = privateCopy(bytes);
     return parseMessageAt(own, 0, own.length);
   } catch (e) {
     if (e instanceof ParseError) throw e;

@@ -39,6 +39,28 @@ export abstract class Option {
   validate(): void {}
 }
 
+/**
+ * Encode `option` once and make it write those bytes from now on: for a fixed option that every
+ * reply carries (one from the configuration). The option and its array fields are frozen, so a
+ * later change throws instead of being silently left out of the bytes (options nested in an
+ * array are not frozen: they must not change either). An option that cannot be encoded is left
+ * as it is (its error then comes when a reply is written). Returns `option`.
+ */
+export function preEncode<T extends Option>(option: T): T {
+  if (Object.isFrozen(option)) return option;
+  let bytes: Uint8Array;
+  try {
+    const w = new Writer(64);
+    option.write(w);
+    bytes = w.buf.slice(0, w.pos);
+  } catch {
+    return option;
+  }
+  for (const value of Object.values(option)) if (Array.isArray(value)) Object.freeze(value);
+  Object.defineProperty(option, "write", { value: (w: Writer) => w.bytes(bytes) });
+  return Object.freeze(option);
+}
+
 /** An option whose code has no registered class: kept as raw bytes and re-emitted unchanged. */
 export class UnknownOption extends Option {
   /** The name used for options without a registered class. */

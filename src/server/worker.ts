@@ -13,6 +13,20 @@ import type { Engine } from "./engine.ts";
 import { describeError, drainTransactions, runWorker, type WorkerRuntime } from "./worker_setup.ts";
 import type { TransactionRecord } from "./transactions.ts";
 import type { FromWorker, WireReply } from "./wire.ts";
+import { Writer } from "../protocol/mod.ts";
+
+/** Initial room of a batch's reply buffer (it grows when the replies need more). */
+const REPLY_BUFFER = 8192;
+
+/**
+ * How often, in milliseconds, the statistics ride along with the replies; in between they are
+ * left to count up (a timer posts them when no further batch comes), so that a busy worker does
+ * not drain and send them with every batch. A flush from the main thread (`/metrics`, `ctl
+ * stats`) still posts them at once.
+ */
+const STATS_INTERVAL_MS = 100;
+let lastStats = 0;
+let statsTimer: number | undefined;
 
 /** Send replies with what `engine` counted; `count` batch packets are done (for the pool). */
 function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: WireReply[]): void {
@@ -20,13 +34,23 @@ function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: Wi
   let latency: number[] | undefined;
   let extensions: ExtensionStatisticsDelta = [];
   let transactions: TransactionRecord[] | undefined;
-  try {
-    stats = engine.stats.drain();
-    latency = engine.latency.drain();
-    extensions = extensionStatistics.drain();
-    transactions = drainTransactions(engine);
-  } catch (e) {
-    runtime.post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
+  const now = performance.now();
+  if (now - lastStats >= STATS_INTERVAL_MS) {
+    lastStats = now;
+    try {
+      stats = engine.stats.drain();
+      latency = engine.latency.drain();
+      extensions = extensionStatistics.drain();
+      transactions = drainTransactions(engine);
+    } catch (e) {
+      runtime.post({ kind: "exception", message: `collecting statistics: ${describeError(e)}` });
+    }
+  } else {
+    statsTimer ??= setTimeout(() => {
+      statsTimer = undefined;
+      lastStats = performance.now();
+      runtime.flushStats();
+    }, STATS_INTERVAL_MS);
   }
   const message: FromWorker = {
     kind: "done",
@@ -51,7 +75,8 @@ runWorker({
     const engine = runtime.engine;
     const replies: WireReply[] = [];
     try {
-      engine?.handleBatch(message.packets, replies);
+      // A writer of its own per batch: the replies share its buffer, which is then transferred.
+      engine?.handleBatch(message.packets, replies, new Writer(REPLY_BUFFER));
     } catch (e) {
       runtime.post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
     }
@@ -62,6 +87,8 @@ runWorker({
     done(runtime, engine, 0, replies);
   },
   stop(runtime) {
+    if (statsTimer !== undefined) clearTimeout(statsTimer);
+    statsTimer = undefined;
     void runtime.finish();
   },
 });

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  describeMessage,
+  describeOption,
   type Duid,
   duidFromBytes,
   fromHex,
@@ -30,6 +32,8 @@ function roundTrip(m: Message): void {
   const bytes = serializeMessage(m);
   const parsed = parseMessage(bytes);
   assert.deepStrictEqual(parsed, m, `round trip of ${toHex(bytes)}`);
+  // Addresses held as bytes or text are accessors, which deepStrictEqual does not read.
+  assert.deepStrictEqual(describeMessage(parsed), describeMessage(m));
   assert.deepStrictEqual(serializeMessage(parsed), bytes);
 }
 
@@ -66,7 +70,9 @@ Deno.test("property: every option round-trips on its own", () => {
   fc.assert(
     fc.property(arbs.option, (o: Option) => {
       const bytes = optionToBytes(o);
-      assert.deepStrictEqual(parseOptions(bytes, 0, bytes.length), [o], toHex(bytes));
+      const parsed = parseOptions(bytes, 0, bytes.length);
+      assert.deepStrictEqual(parsed, [o], toHex(bytes));
+      assert.deepStrictEqual(parsed.map(describeOption), [describeOption(o)], toHex(bytes));
     }),
     { numRuns: RUNS * 2 },
   );

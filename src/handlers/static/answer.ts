@@ -29,6 +29,7 @@ import {
   IAPDOption,
   IAPrefixOption,
   type IPv6Prefix,
+  parseIPv6,
   RebindMessage,
   ReleaseMessage,
   RenewMessage,
@@ -51,18 +52,44 @@ export interface StaticLifetimes {
   prefixValidLifetime: number;
 }
 
-/** Addresses from the wire and from sources are both in RFC 5952 form, so text compares. */
-function sameAddress(a: string, b: string): boolean {
-  return a === b;
+/**
+ * True when the IA Address `option` holds the assigned address `bytes`: compared as bytes, so
+ * neither a hint from the wire nor the assignment is turned into text. A hint whose text is not
+ * an address (only possible for options built in code) holds nothing.
+ */
+function sameAddress(option: IAAddressOption, bytes: Uint8Array): boolean {
+  let hint: Uint8Array;
+  try {
+    hint = option.addressBytes;
+  } catch {
+    return false;
+  }
+  for (let i = 0; i < 16; i++) if (hint[i] !== bytes[i]) return false;
+  return true;
+}
+
+/** True when the assignment has an address (asked without making its text). */
+function hasAddress(assignment: Assignment): boolean {
+  return assignment.addressBytes !== undefined || assignment.address !== undefined;
+}
+
+/** The assigned address as 16 bytes (the source's own, or parsed from its text). */
+function assignedBytes(assignment: Assignment): Uint8Array {
+  return assignment.addressBytes ?? parseIPv6(assignment.address!);
 }
 
 function samePrefix(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
-  return option.prefixLength === prefix.length && prefix.contains(option.prefix);
+  if (option.prefixLength !== prefix.length) return false;
+  try {
+    return prefix.contains(option.prefixBytes);
+  } catch {
+    return false;
+  }
 }
 
 function overlaps(option: IAPrefixOption, prefix: IPv6Prefix): boolean {
   try {
-    return prefix.overlapsNetwork(option.prefix, option.prefixLength);
+    return prefix.overlapsNetwork(option.prefixBytes, option.prefixLength);
   } catch {
     return false;
   }
@@ -125,11 +152,10 @@ function answerRequest(
       }));
     }
   }
-  // The address text is only made when a hint is compared with it (or for the log).
-  if (assignment.addressBytes || assignment.address) {
-    const ia = ianas.find((o) =>
-      addressesOf(o).some((a) => sameAddress(a.address, assignment.address!))
-    ) ?? ianas[0];
+  // Hints are compared as bytes; the address text is only made for the log.
+  if (hasAddress(assignment)) {
+    const bytes = assignedBytes(assignment);
+    const ia = ianas.find((o) => addressesOf(o).some((a) => sameAddress(a, bytes))) ?? ianas[0];
     if (ia) {
       response.push(new IANAOption(ia.iaid, 0, 0, [addressOption(assignment, lifetimes)]));
       bundle.markHandled(ia);
@@ -149,7 +175,7 @@ function answerRenewRebind(
   iapds: IAPDOption[],
   lifetimes: StaticLifetimes,
 ): void {
-  const { address, prefix } = assignment;
+  const prefix = assignment.prefix;
   const response = bundle.response.options;
 
   if (prefix) {
@@ -162,7 +188,7 @@ function answerRenewRebind(
       const answer: IAPrefixOption[] = prefixesOf(ia).map((p) =>
         samePrefix(p, prefix)
           ? prefixOption(prefix, lifetimes)
-          : new IAPrefixOption(0, 0, p.prefixLength, p.prefix)
+          : IAPrefixOption.fromBytes(0, 0, p.prefixLength, p.prefixBytes)
       );
       if (ia === target && !holdsIt(ia)) answer.push(prefixOption(prefix, lifetimes));
       response.push(new IAPDOption(ia.iaid, 0, 0, answer));
@@ -170,17 +196,17 @@ function answerRenewRebind(
     }
   }
 
-  if (address === undefined) return;
-  const holdsAddress = (ia: IANAOption) =>
-    addressesOf(ia).some((a) => sameAddress(a.address, address));
+  if (!hasAddress(assignment)) return;
+  const bytes = assignedBytes(assignment);
+  const holdsAddress = (ia: IANAOption) => addressesOf(ia).some((a) => sameAddress(a, bytes));
   const addressTarget = ianas.find(holdsAddress) ?? ianas[0];
   for (const ia of ianas) {
     const current = addressesOf(ia);
     if (current.length === 0 && ia !== addressTarget) continue; // left for NoBinding
     const answer: IAAddressOption[] = current.map((a) =>
-      sameAddress(a.address, address)
+      sameAddress(a, bytes)
         ? addressOption(assignment, lifetimes)
-        : new IAAddressOption(a.address, 0, 0)
+        : IAAddressOption.fromBytes(a.addressBytes, 0, 0)
     );
     if (ia === addressTarget && !holdsAddress(ia)) {
       answer.push(addressOption(assignment, lifetimes));
@@ -192,14 +218,16 @@ function answerRenewRebind(
 
 function answerConfirm(
   bundle: TransactionBundle,
-  { address, prefix }: Assignment,
+  assignment: Assignment,
   ianas: IANAOption[],
   iapds: IAPDOption[],
 ): void {
-  if (address !== undefined) {
+  const prefix = assignment.prefix;
+  if (hasAddress(assignment)) {
+    const bytes = assignedBytes(assignment);
     for (const ia of ianas) {
       const addresses = addressesOf(ia);
-      if (addresses.length > 0 && addresses.every((a) => sameAddress(a.address, address))) {
+      if (addresses.length > 0 && addresses.every((a) => sameAddress(a, bytes))) {
         bundle.markHandled(ia);
       }
     }
@@ -216,13 +244,15 @@ function answerConfirm(
 
 function answerReleaseDecline(
   bundle: TransactionBundle,
-  { address, prefix }: Assignment,
+  assignment: Assignment,
   ianas: IANAOption[],
   iapds: IAPDOption[],
 ): void {
-  if (address !== undefined) {
+  const prefix = assignment.prefix;
+  if (hasAddress(assignment)) {
+    const bytes = assignedBytes(assignment);
     for (const ia of ianas) {
-      if (addressesOf(ia).some((a) => sameAddress(a.address, address))) bundle.markHandled(ia);
+      if (addressesOf(ia).some((a) => sameAddress(a, bytes))) bundle.markHandled(ia);
     }
   }
   if (prefix) {

@@ -24,7 +24,8 @@ export function noteAssignment(
   found: { address?: unknown; addressBytes?: unknown; prefix?: unknown } | undefined,
 ): void {
   if (!found) return;
-  const address = found.address !== undefined || found.addressBytes !== undefined;
+  // The bytes first: a source that has them makes the text only when asked for it.
+  const address = found.addressBytes !== undefined || found.address !== undefined;
   const prefix = found.prefix !== undefined;
   if (!address && !prefix) return;
   const known = bundle.handlerData.get(KEY) as AssignmentInScope | undefined;

@@ -15,7 +15,7 @@ import {
   readU32,
   type Writer,
 } from "../bytes.ts";
-import { formatIPv6 } from "../ipv6.ts";
+import { addressKind, formatIPv6, parseIPv6 } from "../ipv6.ts";
 import type { Duid } from "../duid.ts";
 import { type Message, parseMessageAt } from "../message.ts";
 import { allowInMessage, allowInOption, checkOccurrence, optionOccurrence } from "../occurrence.ts";
@@ -59,12 +59,11 @@ export const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(StatusCode).map(([name, code]) => [code, name]),
 );
 
-/** The text of a 16-byte address; throws {@link SerializeError} for any other length. */
-function formatAddressBytes(address: Uint8Array): string {
+/** Throws {@link SerializeError} unless `address` has the 16 bytes of an IPv6 address. */
+function checkAddressBytes(address: Uint8Array): void {
   if (address.length !== 16) {
     throw new SerializeError(`an IPv6 address has 16 bytes, not ${address.length}`);
   }
-  return formatIPv6(address);
 }
 
 /** Check that a number fits an unsigned field of `bits` bits. */
@@ -187,24 +186,61 @@ export class IAAddressOption extends Option {
   /** Option name. */
   static readonly optionName = "ia-address";
 
-  /** The bytes of {@link IAAddressOption.fromBytes}, and the text they stand for. */
-  #wire?: Uint8Array;
-  #wireText?: string;
+  /** Field names in the order `dhcpkit decode` shows them (the address is an accessor). */
+  static readonly fieldNames: readonly string[] = [
+    "address",
+    "preferredLifetime",
+    "validLifetime",
+    "options",
+  ];
+
+  /**
+   * The address as text and/or as its 16 bytes: a parsed or {@link IAAddressOption.fromBytes}
+   * option has the bytes and makes the text only when asked for it (an address hint is rarely
+   * read as text), one made from text parses it only when written or compared as bytes.
+   */
+  #text?: string;
+  #bytes?: Uint8Array;
 
   /** Create an IA Address. */
   constructor(
-    public address = "::",
+    address: string = "::",
     public preferredLifetime = 0,
     public validLifetime = 0,
     public options: Option[] = [],
   ) {
     super();
+    this.#text = address;
+  }
+
+  /** The fields as plain data (the address as text), as they were before it became an accessor. */
+  toJSON(): Record<string, unknown> {
+    const { address, preferredLifetime, validLifetime, options } = this;
+    return { address, preferredLifetime, validLifetime, options };
+  }
+
+  /** The address, as canonical text when it came as bytes. */
+  get address(): string {
+    return this.#text ??= formatIPv6(this.#bytes!);
+  }
+
+  /** Replace the address. */
+  set address(text: string) {
+    this.#text = text;
+    this.#bytes = undefined;
   }
 
   /**
-   * An IA Address whose address comes as its 16 bytes (which must not change afterwards): the
-   * text is made from them, and they are written as they are, not parsed back from the text,
-   * as long as {@link IAAddressOption.address} is left alone.
+   * The 16 bytes of the address (not to be modified). Throws {@link SerializeError} when the
+   * address was set to text that is not an IPv6 address.
+   */
+  get addressBytes(): Uint8Array {
+    return this.#bytes ??= parseIPv6(this.#text!);
+  }
+
+  /**
+   * An IA Address whose address comes as its 16 bytes (which must not change afterwards): they
+   * are written as they are, and the text is made from them only when asked for.
    */
   static fromBytes(
     address: Uint8Array,
@@ -212,18 +248,18 @@ export class IAAddressOption extends Option {
     validLifetime = 0,
     options: Option[] = [],
   ): IAAddressOption {
-    const text = formatAddressBytes(address);
-    const option = new IAAddressOption(text, preferredLifetime, validLifetime, options);
-    option.#wire = address;
-    option.#wireText = text;
+    checkAddressBytes(address);
+    const option = new IAAddressOption(undefined, preferredLifetime, validLifetime, options);
+    option.#text = undefined;
+    option.#bytes = address;
     return option;
   }
 
   /** Parse the option data. */
   static parse(buf: Uint8Array, start: number, end: number): IAAddressOption {
     minLength(start, end, 24, "ia-address");
-    return new IAAddressOption(
-      readAddress(buf, start, end),
+    return IAAddressOption.fromBytes(
+      buf.subarray(start, start + 16),
       readU32(buf, start + 16, end),
       readU32(buf, start + 20, end),
       parseOptions(buf, start + 24, end),
@@ -232,8 +268,7 @@ export class IAAddressOption extends Option {
 
   /** Write the option data. */
   writeData(w: Writer): void {
-    if (this.#wire && this.address === this.#wireText) w.addressBytes(this.#wire);
-    else w.address(this.address);
+    w.addressBytes(this.addressBytes);
     w.u32(this.preferredLifetime);
     w.u32(this.validLifetime);
     writeOptions(w, this.options);
@@ -253,7 +288,12 @@ export class IAAddressOption extends Option {
 
   /** The rules for an address handed out: routable, and preferred lifetime <= valid lifetime. */
   checkLease(): void {
-    checkRoutable(this.address, "ia-address");
+    if (this.#text === undefined) {
+      // From bytes: judged on them, the text is made only for the error.
+      if (addressKind(this.#bytes!) !== "other") {
+        throw new ValidationError(`ia-address ${this.address} is not a routable address`);
+      }
+    } else checkRoutable(this.#text, "ia-address");
     if (this.preferredLifetime > this.validLifetime) {
       throw new ValidationError("ia-address preferred lifetime is greater than its valid lifetime");
     }
@@ -708,25 +748,59 @@ export class IAPrefixOption extends Option {
   /** Option name. */
   static readonly optionName = "ia-prefix";
 
-  /** The bytes of {@link IAPrefixOption.fromBytes}, and the text they stand for. */
-  #wire?: Uint8Array;
-  #wireText?: string;
+  /** Field names in the order `dhcpkit decode` shows them (the prefix is an accessor). */
+  static readonly fieldNames: readonly string[] = [
+    "preferredLifetime",
+    "validLifetime",
+    "prefixLength",
+    "prefix",
+    "options",
+  ];
+
+  /** The prefix address as text and/or bytes, as for {@link IAAddressOption.address}. */
+  #text?: string;
+  #bytes?: Uint8Array;
 
   /** Create an IA Prefix. */
   constructor(
     public preferredLifetime = 0,
     public validLifetime = 0,
     public prefixLength = 0,
-    public prefix = "::",
+    prefix: string = "::",
     public options: Option[] = [],
   ) {
     super();
+    this.#text = prefix;
+  }
+
+  /** The fields as plain data (the prefix as text), as they were before it became an accessor. */
+  toJSON(): Record<string, unknown> {
+    const { preferredLifetime, validLifetime, prefixLength, prefix, options } = this;
+    return { preferredLifetime, validLifetime, prefixLength, prefix, options };
+  }
+
+  /** The prefix address, as canonical text when it came as bytes. */
+  get prefix(): string {
+    return this.#text ??= formatIPv6(this.#bytes!);
+  }
+
+  /** Replace the prefix address. */
+  set prefix(text: string) {
+    this.#text = text;
+    this.#bytes = undefined;
+  }
+
+  /**
+   * The 16 bytes of the prefix address (not to be modified). Throws {@link SerializeError} when
+   * it was set to text that is not an IPv6 address.
+   */
+  get prefixBytes(): Uint8Array {
+    return this.#bytes ??= parseIPv6(this.#text!);
   }
 
   /**
    * An IA Prefix whose prefix address comes as its 16 bytes (which must not change afterwards):
-   * the text is made from them, and they are written as they are, not parsed back from the
-   * text, as long as {@link IAPrefixOption.prefix} is left alone.
+   * they are written as they are, and the text is made from them only when asked for.
    */
   static fromBytes(
     preferredLifetime: number,
@@ -735,27 +809,27 @@ export class IAPrefixOption extends Option {
     prefix: Uint8Array,
     options: Option[] = [],
   ): IAPrefixOption {
-    const text = formatAddressBytes(prefix);
+    checkAddressBytes(prefix);
     const option = new IAPrefixOption(
       preferredLifetime,
       validLifetime,
       prefixLength,
-      text,
+      undefined,
       options,
     );
-    option.#wire = prefix;
-    option.#wireText = text;
+    option.#text = undefined;
+    option.#bytes = prefix;
     return option;
   }
 
   /** Parse the option data. */
   static parse(buf: Uint8Array, start: number, end: number): IAPrefixOption {
     minLength(start, end, 25, "ia-prefix");
-    return new IAPrefixOption(
+    return IAPrefixOption.fromBytes(
       readU32(buf, start, end),
       readU32(buf, start + 4, end),
       buf[start + 8],
-      readAddress(buf, start + 9, end),
+      buf.subarray(start + 9, start + 25),
       parseOptions(buf, start + 25, end),
     );
   }
@@ -765,8 +839,7 @@ export class IAPrefixOption extends Option {
     w.u32(this.preferredLifetime);
     w.u32(this.validLifetime);
     w.u8(this.prefixLength);
-    if (this.#wire && this.prefix === this.#wireText) w.addressBytes(this.#wire);
-    else w.address(this.prefix);
+    w.addressBytes(this.prefixBytes);
     writeOptions(w, this.options);
   }
 

@@ -28,6 +28,11 @@ const log = getLogger(["dhcpkit", "server"]);
 
 /** Room for the largest datagram. */
 const RECEIVE_BUFFER = 65536;
+/**
+ * Receives each socket keeps waiting at once: datagrams that arrive together complete in the
+ * same event-loop turn and are handled as one batch (one microtask), instead of one turn each.
+ */
+const RECEIVERS = 4;
 /** Packets a pool worker may have outstanding before it gets no more. */
 const MAX_IN_FLIGHT = 4096;
 
@@ -46,23 +51,32 @@ class DenoSocket {
 
   constructor(readonly conn: Deno.DatagramConn, readonly plan: SocketPlan) {}
 
-  /** Start receiving (once; the loop survives a change of {@link DenoSocket.target}). */
+  /**
+   * Start receiving (once; the loops survive a change of {@link DenoSocket.target}): {@link
+   * RECEIVERS} loops, each with a buffer of its own.
+   */
   receive(description: string): void {
     this.#loop ??= (async () => {
-      const buffer = new Uint8Array(RECEIVE_BUFFER);
-      while (!this.closed) {
-        try {
-          const [view, addr] = await this.conn.receive(buffer);
-          this.target?.(view, addr as Deno.NetAddr);
-        } catch (e) {
-          if (
-            this.closed || e instanceof Deno.errors.BadResource ||
-            e instanceof Deno.errors.Interrupted
-          ) return;
-          this.failed(`receive on ${description}: ${(e as Error).message}`);
-        }
-      }
+      const loops = [];
+      for (let i = 0; i < RECEIVERS; i++) loops.push(this.#receiveLoop(description));
+      await Promise.all(loops);
     })();
+  }
+
+  async #receiveLoop(description: string): Promise<void> {
+    const buffer = new Uint8Array(RECEIVE_BUFFER);
+    while (!this.closed) {
+      try {
+        const [view, addr] = await this.conn.receive(buffer);
+        this.target?.(view, addr as Deno.NetAddr);
+      } catch (e) {
+        if (
+          this.closed || e instanceof Deno.errors.BadResource ||
+          e instanceof Deno.errors.Interrupted
+        ) return;
+        this.failed(`receive on ${description}: ${(e as Error).message}`);
+      }
+    }
   }
 
   close(): void {
@@ -219,7 +233,9 @@ export class DenoBackend implements IoBackend {
     const packet: WirePacket = {
       id: packetId(packetCounter),
       listener: plan.index,
-      data: view.slice(),
+      // A view of the receive buffer, valid until the next receive on it: the main engine's batch
+      // and the pool copy it into a batch buffer of their own.
+      data: view,
       source: addr.hostname.includes("%") ? addr.hostname.replace(/%.*$/, "") : addr.hostname,
       sourcePort: addr.port,
       interfaceName: plan.interfaceName,
@@ -229,13 +245,29 @@ export class DenoBackend implements IoBackend {
     };
     logReceived(packet, plan.description);
     if (this.#engine) {
-      const replies: WireReply[] = [];
-      this.#engine.handleBatch([packet], replies);
-      this.#send(replies);
+      // Handled with what else arrives in this event-loop turn, once the turn's receives are in.
+      packet.data = this.#batch.copy(packet.data);
+      this.#batch.packets.push(packet);
+      if (!this.#batchScheduled) {
+        this.#batchScheduled = true;
+        queueMicrotask(this.#handleBatch);
+      }
     } else if (this.#pool && !this.#pool.dispatch(packet)) {
       this.#events!.queueFull(packet.id);
     }
   }
+
+  /** The packets of this event-loop turn for the main engine, and their bytes. */
+  #batch = new PacketBatch();
+  #batchScheduled = false;
+  readonly #handleBatch = () => {
+    this.#batchScheduled = false;
+    const batch = this.#batch;
+    this.#batch = new PacketBatch();
+    const replies: WireReply[] = [];
+    this.#engine?.handleBatch(batch.packets, replies);
+    this.#send(replies);
+  };
 
   #send(replies: WireReply[]): void {
     for (const r of replies) {
@@ -283,10 +315,39 @@ export class DenoBackend implements IoBackend {
   }
 }
 
-/** What the pool knows of one worker: packets outstanding, and those waiting to be posted. */
+/** Room of a new batch buffer (a larger datagram gets a buffer of its size). */
+const BATCH_BUFFER = 16384;
+
+/** Packets handed over together, with their bytes copied into shared buffers. */
+class PacketBatch {
+  readonly packets: WirePacket[] = [];
+  /** The buffers the packets' bytes are in (usually one). */
+  readonly buffers: ArrayBuffer[] = [];
+  #buffer?: Uint8Array;
+  #used = 0;
+
+  /** A copy of `data` in the batch's buffer. */
+  copy(data: Uint8Array): Uint8Array {
+    const n = data.length;
+    if (!this.#buffer || this.#used + n > this.#buffer.length) {
+      this.#buffer = new Uint8Array(Math.max(BATCH_BUFFER, n));
+      this.#used = 0;
+      this.buffers.push(this.#buffer.buffer as ArrayBuffer);
+    }
+    const start = this.#used;
+    this.#buffer.set(data, start);
+    this.#used = start + n;
+    return this.#buffer.subarray(start, start + n);
+  }
+}
+
+/**
+ * What the pool knows of one worker: packets outstanding, and those waiting to be posted (their
+ * bytes in the batch's buffers, so that a batch transfers one buffer, not one per packet).
+ */
 interface WorkerLoad {
   inFlight: number;
-  pending: WirePacket[];
+  pending: PacketBatch;
 }
 
 /** The request workers of the `deno` backend and the dispatch of packets to them. */
@@ -332,14 +393,14 @@ class RequestPool {
       // Batches posted to a worker that died are lost; packets still queued go to the new one.
       replaced: (worker) => {
         const load = this.#loadOf(worker);
-        load.inFlight = load.pending.length;
+        load.inFlight = load.pending.packets.length;
       },
     });
   }
 
   #loadOf(worker: WorkerThread): WorkerLoad {
     let load = this.#load.get(worker.id);
-    if (!load) this.#load.set(worker.id, load = { inFlight: 0, pending: [] });
+    if (!load) this.#load.set(worker.id, load = { inFlight: 0, pending: new PacketBatch() });
     return load;
   }
 
@@ -359,7 +420,8 @@ class RequestPool {
       const load = this.#loadOf(worker);
       if (load.inFlight < MAX_IN_FLIGHT) {
         load.inFlight++;
-        load.pending.push(packet);
+        packet.data = load.pending.copy(packet.data);
+        load.pending.packets.push(packet);
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
           queueMicrotask(() => this.#flush());
@@ -374,10 +436,10 @@ class RequestPool {
     this.#flushScheduled = false;
     for (const worker of this.supervisor.workers) {
       const load = this.#loadOf(worker);
-      if (load.pending.length === 0 || worker.dead) continue;
-      const packets = load.pending;
-      load.pending = [];
-      worker.post({ kind: "batch", packets }, packets.map((p) => p.data.buffer as ArrayBuffer));
+      if (load.pending.packets.length === 0 || worker.dead) continue;
+      const { packets, buffers } = load.pending;
+      load.pending = new PacketBatch();
+      worker.post({ kind: "batch", packets }, buffers);
     }
   }
 }

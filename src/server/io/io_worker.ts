@@ -238,6 +238,9 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
       // io-batch-delay: requests arriving one by one are gathered before the next receive.
       const delayMs = runtime.settings.batchDelay * 1000;
       if (io.roundPackets > 0 && io.roundPackets <= COALESCE_BELOW && delayMs > 0 && !waiting) {
+        // What the batch left to microtasks (a static SQLite source ends its read transaction
+        // there) is done before the wait, not after it.
+        await null;
         Atomics.wait(ctl, CTL_STOP, 0, delayMs);
       }
       io.roundPackets = 0;

@@ -1,20 +1,24 @@
 /**
  * The SQLite backend of static assignments: table `assignments(id, address, prefix)` with the
  * canonical ids `dhcpkit build-sqlite` writes. Each worker opens its own read-only connection with
- * one prepared statement; every lookup reads the database, so rows changed while the server runs
- * are used at once.
+ * one prepared statement, asked key by key in lookup order (an indexed equality lookup, stopping
+ * at the first key with a row).
+ *
+ * The lookups of one batch of requests share one read transaction: it is begun by the first
+ * lookup and ended when the batch is done (a microtask, which runs once the synchronous handling
+ * of the batch returns), so SQLite takes and checks its file lock once per batch instead of once
+ * per key (about eight system calls each). Rows changed while the server runs are used from the
+ * next batch on; a writer (`dhcpkit build-sqlite`) waits at most for the batch in hand.
  * @module
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
+import { parseIPv6 } from "../../../protocol/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
 import type { AssignmentSource } from "../source.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
-
-/** How many candidate ids one lookup may pass (one per id kind). */
-export const MAX_IDS = 5;
 
 /** How long a lookup waits for a writer (`build-sqlite`) to finish a batch, in milliseconds. */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -28,8 +32,17 @@ export class SqliteFileError extends Error {
   }
 }
 
+/** How many distinct rows {@link SqliteAssignmentSource} keeps as objects (then starts over). */
+const ASSIGNMENTS_CACHED = 4096;
+
+/** The assignment with the bytes of its address, so that answers need not parse the text. */
+function withAddressBytes(assignment: Assignment): Assignment {
+  return assignment.address === undefined
+    ? assignment
+    : { ...assignment, addressBytes: parseIPv6(assignment.address) };
+}
+
 interface Row {
-  id: string;
   address: string | null;
   prefix: string | null;
 }
@@ -38,6 +51,16 @@ interface Row {
 export class SqliteAssignmentSource implements AssignmentSource {
   readonly #db: DatabaseSync;
   readonly #select: StatementSync;
+  readonly #begin: StatementSync;
+  readonly #commit: StatementSync;
+  /** A read transaction is open (until the microtask {@link SqliteAssignmentSource.#end}). */
+  #reading = false;
+  readonly #end = () => {
+    this.#reading = false;
+    if (this.#db.isOpen && this.#db.isTransaction) this.#commit.run();
+  };
+  /** Assignments by their row's address and prefix text: rows are turned into objects once. */
+  readonly #assignments = new Map<string, Assignment>();
 
   /**
    * Open `path` read-only and check that it holds an `assignments` table with the columns `id`,
@@ -69,10 +92,9 @@ export class SqliteAssignmentSource implements AssignmentSource {
           `${path}: table "assignments" lacks the column(s) ${missing.join(", ")}`,
         );
       }
-      const placeholders = Array(MAX_IDS).fill("?").join(", ");
-      this.#select = db.prepare(
-        `SELECT id, address, prefix FROM assignments WHERE id IN (${placeholders})`,
-      );
+      this.#select = db.prepare("SELECT address, prefix FROM assignments WHERE id = ?");
+      this.#begin = db.prepare("BEGIN");
+      this.#commit = db.prepare("COMMIT");
     } catch (e) {
       db.close();
       if (e instanceof SqliteFileError) throw e;
@@ -101,30 +123,46 @@ export class SqliteAssignmentSource implements AssignmentSource {
   }
 
   /**
-   * The assignment of the first id (in the given order) that has a row: one indexed query for
-   * all candidates. A row whose address or prefix is malformed is logged and skipped.
+   * The assignment of the first id (in the given order) that has a usable row. A row whose
+   * address or prefix is malformed is logged and skipped.
    */
   lookup(ids: readonly string[]): Assignment | undefined {
-    if (ids.length === 0) return undefined;
-    const params: (string | null)[] = ids.slice(0, MAX_IDS);
-    while (params.length < MAX_IDS) params.push(null);
-    const rows = this.#select.all(...params) as unknown as Row[];
-    if (rows.length === 0) return undefined;
     for (const id of ids) {
-      const row = rows.find((r) => r.id === id);
-      if (!row) continue;
-      try {
-        return assignmentFrom(row.address, row.prefix);
-      } catch (e) {
-        if (!(e instanceof AssignmentFormatError)) throw e;
-        log.error("{path}: row {id} is unusable and ignored: {error}", {
-          path: this.path,
-          id,
-          error: e.message,
-        });
-      }
+      const found = this.lookupOne(id);
+      if (found) return found;
     }
     return undefined;
+  }
+
+  /** The assignment of the row of `id`, if it has a usable one (a malformed row is logged). */
+  lookupOne(id: string): Assignment | undefined {
+    if (!this.#reading) {
+      this.#reading = true;
+      try {
+        if (!this.#db.isTransaction) this.#begin.run();
+      } finally {
+        queueMicrotask(this.#end);
+      }
+    }
+    const row = this.#select.get(id) as Row | undefined;
+    if (!row) return undefined;
+    const key = `${row.address ?? ""}\n${row.prefix ?? ""}`;
+    const known = this.#assignments.get(key);
+    if (known) return known;
+    try {
+      const assignment = withAddressBytes(assignmentFrom(row.address, row.prefix));
+      if (this.#assignments.size >= ASSIGNMENTS_CACHED) this.#assignments.clear();
+      this.#assignments.set(key, assignment);
+      return assignment;
+    } catch (e) {
+      if (!(e instanceof AssignmentFormatError)) throw e;
+      log.error("{path}: row {id} is unusable and ignored: {error}", {
+        path: this.path,
+        id,
+        error: e.message,
+      });
+      return undefined;
+    }
   }
 
   /** Number of rows in the `assignments` table now. */

@@ -1,0 +1,211 @@
+/**
+ * Server CPU per answered request, this checkout against another, with real `dhcpkit serve`
+ * processes on `[::1]`: both servers run side by side (same configuration, own ports), and in
+ * alternating rounds a load generator in this process keeps `--window` relayed requests
+ * outstanding against one of them for `--seconds`; the server's CPU time (user + system, every
+ * thread, from /proc/PID/stat) is divided by the replies it sent. Prints the median of each and
+ * the median of the paired ratios; a busy machine slows both alike. The servers run with `user
+ * root` (as the tests' servers do), so run it as root.
+ *
+ *   deno run -A bench/server_cpu_ab.ts OTHER [--backend deno|ffi] [--workers N] [--rounds N]
+ *     [--seconds N] [--window N] [--type information-request|solicit]
+ *
+ * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit); OTHER set to
+ * this checkout is the self-vs-self control.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { buildRequest } from "../cli/query.ts";
+import {
+  type Message,
+  RelayForwardMessage,
+  RelayMessageOption,
+  RelaySourcePortOption,
+  serializeMessage,
+} from "../src/protocol/mod.ts";
+import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    backend: { type: "string", default: "deno" },
+    workers: { type: "string", default: "0" },
+    rounds: { type: "string", default: "6" },
+    seconds: { type: "string", default: "2" },
+    window: { type: "string", default: "16" },
+    type: { type: "string", default: "solicit" },
+  },
+});
+if (positionals.length !== 1) {
+  console.error("usage: server_cpu_ab.ts OTHER_CHECKOUT [--backend deno|ffi] [--workers N] ...");
+  Deno.exit(2);
+}
+const other = resolve(positionals[0]);
+const here = new URL("../", import.meta.url).pathname;
+const ROUNDS = Number(values.rounds), SECONDS = Number(values.seconds);
+const WINDOW = Number(values.window);
+const TICKS = 100; // USER_HZ on Linux
+
+const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-cpu-ab-" });
+
+function config(port: number, name: string): string {
+  return `user root
+group root
+pid-file ${dir}/${name}.pid
+control-socket ${dir}/${name}.sock
+workers ${values.workers}
+io-backend ${values.backend}
+allow-rapid-commit yes
+${serverIdConfig()}
+${loopbackListenerConfig(port)}
+<recursive-name-servers>
+    address 2001:db8::53
+    address 2001:db8::153
+</recursive-name-servers>
+<domain-search-list>
+    domain-name example.com
+</domain-search-list>
+`;
+}
+
+/** 256 distinct relayed requests (different clients), replies come back to our port. */
+function requests(): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < 256; i++) {
+    const duid = `00030001020000${i.toString(16).padStart(2, "0")}0001`;
+    const inner: Message = buildRequest(values.type!, duid, [23, 24], false);
+    const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
+      new RelaySourcePortOption(0),
+      new RelayMessageOption(inner),
+    ]);
+    out.push(serializeMessage(relay).slice());
+  }
+  return out;
+}
+const packets = requests();
+
+interface Server {
+  name: string;
+  port: number;
+  process: Deno.ChildProcess;
+}
+
+async function start(root: string, name: string): Promise<Server> {
+  const port = freeUdpPort();
+  const conf = `${dir}/${name}.conf`;
+  Deno.writeTextFileSync(conf, config(port, name));
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-net",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-ffi",
+      `${root}/cli/main.ts`,
+      "serve",
+      conf,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const server = { name, port, process };
+  for (let i = 0; i < 100; i++) {
+    if ((await drive(server, 0.1, 1)).replies > 0) return server;
+    await sleep(200);
+  }
+  throw new Error(`${name} did not answer`);
+}
+
+/** CPU seconds of `pid` so far (every thread). */
+function cpu(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+/** Keep `window` requests outstanding for `seconds`; replies counted. */
+async function drive(server: Server, seconds: number, window: number) {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port: server.port };
+  let sent = 0, replies = 0, lastReply = Date.now(), running = true;
+  const send = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      socket.send(packets[sent++ % packets.length], target).catch(() => {});
+    }
+  };
+  const receiver = (async () => {
+    const buffer = new Uint8Array(65536);
+    while (running) {
+      try {
+        await socket.receive(buffer);
+      } catch {
+        return;
+      }
+      replies++;
+      lastReply = Date.now();
+      if (running) send(1);
+    }
+  })();
+  const watchdog = setInterval(() => {
+    if (Date.now() - lastReply > 200) send(window);
+  }, 100);
+  send(window);
+  await sleep(seconds * 1000);
+  running = false;
+  clearInterval(watchdog);
+  socket.close();
+  await receiver;
+  return { replies };
+}
+
+/** Microseconds of server CPU per reply over one round. */
+async function round(server: Server): Promise<number> {
+  const before = cpu(server.process.pid);
+  const { replies } = await drive(server, SECONDS, WINDOW);
+  await sleep(100); // let the server finish what is in flight
+  return (1e6 * (cpu(server.process.pid) - before)) / Math.max(1, replies);
+}
+
+const ours = await start(here, "this");
+const theirs = await start(other, "other");
+try {
+  await round(ours); // warm up both
+  await round(theirs);
+  const a: number[] = [], b: number[] = [], ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let x: number, y: number;
+    if (r % 2 === 0) {
+      x = await round(ours);
+      y = await round(theirs);
+    } else {
+      y = await round(theirs);
+      x = await round(ours);
+    }
+    a.push(x);
+    b.push(y);
+    ratios.push(x / y);
+  }
+  const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  console.log(
+    `io-backend ${values.backend}, workers ${values.workers}, relayed ${values.type}, window ` +
+      `${WINDOW}: this checkout ${median(a).toFixed(1)} us CPU/reply; ${other} ` +
+      `${median(b).toFixed(1)} us; ratio ${median(ratios).toFixed(3)} (median of ${ROUNDS} ` +
+      `paired rounds of ${SECONDS} s, ${new Date().toISOString().slice(0, 10)}, ` +
+      `${navigator.hardwareConcurrency} cores)`,
+  );
+} finally {
+  for (const s of [ours, theirs]) {
+    try {
+      s.process.kill("SIGTERM");
+    } catch { /* gone */ }
+    await s.process.status;
+  }
+  Deno.removeSync(dir, { recursive: true });
+}
