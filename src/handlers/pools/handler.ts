@@ -44,6 +44,7 @@ import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
+import { assertCommitted, awaitCommit } from "./commit.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -158,6 +159,12 @@ export class PoolHandler extends Handler {
       });
       this.statistics?.counted(this.pool, kind, results);
     };
+    if (store.applyGrouped) {
+      const { results, durable } = store.applyGrouped(ops, unixNow());
+      done(results);
+      if (durable) awaitCommit(bundle, durable);
+      return undefined;
+    }
     const results = store.apply(ops, unixNow());
     if (results instanceof Promise) return results.then(done);
     done(results);
@@ -169,6 +176,7 @@ export class PoolHandler extends Handler {
     if (bundle.request instanceof ConfirmMessage) return this.#confirm(bundle);
     const looked = bundle.handlerData.get(this) as Looked | undefined;
     if (!looked) return;
+    assertCommitted(bundle);
     const renewing = bundle.request instanceof RenewMessage ||
       bundle.request instanceof RebindMessage;
     const { kind, ias, results } = looked;
@@ -216,10 +224,10 @@ export class PoolHandler extends Handler {
   /** The lease option of slot `index`, with the pool's lifetimes. */
   #leaseOption(index: number): Option {
     const { preferredLifetime: p, validLifetime: v, delegatedLength } = this.pool.spec;
-    const at = this.pool.resourceAt(index);
+    const at = this.pool.bytesAt(index);
     return this.pool.type === "na"
-      ? new IAAddressOption(at, p, v)
-      : new IAPrefixOption(p, v, delegatedLength, at);
+      ? IAAddressOption.fromBytes(at, p, v)
+      : IAPrefixOption.fromBytes(p, v, delegatedLength, at);
   }
 
   /** Confirm: IA_NAs whose addresses all lie in this pool are on-link. */

@@ -9,6 +9,7 @@
 import { componentFor, defineExtension, handlerFor } from "../extension.ts";
 import { type LeaseStoreFactory, sharedLeaseStore } from "./leases.ts";
 import { PoolHandler } from "./handler.ts";
+import { PoolCommitWait } from "./commit.ts";
 import { Pool, type PoolSpec } from "./pool.ts";
 import {
   addressPoolSection,
@@ -90,4 +91,5 @@ export const poolsExtension = defineExtension({
     })),
   ],
   statistics: POOL_STATISTICS,
+  cleanupHandlers: () => [new PoolCommitWait()],
 });

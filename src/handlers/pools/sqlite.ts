@@ -66,14 +66,29 @@ export function resourceText(pool: Pool, index: number): string {
   return pool.type === "na" ? at : `${at}/${pool.spec.delegatedLength}`;
 }
 
+/** A lease row of one client, as `#rows` reads it. */
+interface ClientRow {
+  pool: string;
+  idx: number;
+  iaid: number;
+  state: string;
+  validUntil: number;
+}
+
 /** Leases in an SQLite database. */
 export class SqliteLeaseStore implements LeaseStore {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
   /** Per pool: the slot after the highest this connection knows to be in use. */
   readonly #next = new Map<string, number>();
-  /** The requests whose writes wait for the open group transaction. */
-  #batch?: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+  /** The open group transaction; `durable` settles when it is committed (when it wrote). */
+  #group?: { durable?: PromiseWithResolvers<void> };
+  /** True while this connection holds the write lock in a transaction of its own. */
+  #locked = false;
+  /** The lease rows of the last client looked at, while the write lock is held. */
+  #memo?: { duid: string; rows: ClientRow[] };
+  /** Pools whose remembered next slot was checked in the transaction holding the write lock. */
+  readonly #checked = new Set<string>();
 
   /**
    * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
@@ -116,15 +131,13 @@ export class SqliteLeaseStore implements LeaseStore {
     }
     this.#db = db;
     this.#s = this.#prepare(db);
+    if (groupCommit) this.applyGrouped = (ops, now) => this.#applyGrouped(ops, now);
   }
 
   #prepare(db: DatabaseSync): Record<string, StatementSync> {
     const p = (sql: string) => db.prepare(sql);
     return {
-      own: p(
-        "SELECT idx FROM leases WHERE pool = ? AND duid = ? AND iaid = ? AND state != 'declined' " +
-          "ORDER BY valid_until DESC LIMIT 1",
-      ),
+      client: p("SELECT pool, idx, iaid, state, valid_until FROM leases WHERE duid = ?"),
       slot: p("SELECT valid_until FROM leases WHERE pool = ? AND idx = ?"),
       top: p("SELECT max(idx) + 1 AS i FROM leases WHERE pool = ?"),
       gap: p(
@@ -138,7 +151,7 @@ export class SqliteLeaseStore implements LeaseStore {
       ),
       extend: p(
         "UPDATE leases SET state = 'assigned', valid_until = ?, preferred_until = ?, updated = ? " +
-          "WHERE pool = ? AND idx = ? AND duid = ? AND iaid = ?",
+          "WHERE pool = ? AND idx = ? AND duid = ? AND iaid = ? AND state != 'declined'",
       ),
       take: p(
         "UPDATE leases SET duid = ?, iaid = ?, state = 'assigned', valid_until = ?, " +
@@ -185,58 +198,97 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   /**
-   * Run one request's operations. Offers answer at once. Writes (commit, release, decline) join
-   * the transaction of the requests handled in the same turn of the event loop; it is committed
-   * once they are all done, before any of their replies is built, and the promise settles then:
-   * one disk write for a whole receive batch instead of one per request. Without group commit (`groupCommit`
-   * false) every request is its own transaction and the result comes at once.
+   * Run one request's operations. Without group commit (`groupCommit` false) offers read at once
+   * and writes are one transaction per request, the result coming when it is committed. With
+   * group commit it is {@link SqliteLeaseStore.applyGrouped}: offers answer at once, and writes
+   * answer (this promise settles) once the group they joined is committed.
    */
   apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] | Promise<LeaseOpResult[]> {
+    if (this.groupCommit) {
+      const { results, durable } = this.#applyGrouped(ops, now);
+      return durable ? durable.then(() => results) : results;
+    }
     if (ops.every((op) => op.kind === "offer")) return ops.map((op) => this.#offer(op, now));
     const db = this.#db;
-    if (!this.groupCommit) {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const out = ops.map((op) => this.#apply(op, now));
-        db.exec("COMMIT");
-        return out;
-      } catch (e) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw e;
-      }
-    }
-    let batch = this.#batch;
-    if (!batch) {
-      db.exec("BEGIN IMMEDIATE");
-      this.#batch = batch = [];
-      queueMicrotask(() => this.#flush());
-    }
-    // No savepoint per request: a request that fails half-way is dropped, and what it already
-    // wrote is a lease of its own client, which the client gets again when it retries.
-    let out: LeaseOpResult[];
+    db.exec("BEGIN IMMEDIATE");
+    this.#begun();
     try {
-      out = ops.map((op) => this.#apply(op, now));
+      const out = ops.map((op) => this.#apply(op, now));
+      db.exec("COMMIT");
+      return out;
     } catch (e) {
-      return Promise.reject(e);
+      if (db.isTransaction) db.exec("ROLLBACK");
+      this.#next.clear();
+      throw e;
+    } finally {
+      this.#ended();
     }
-    const waiters = batch;
-    return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(out), reject }));
   }
 
-  /** Commit the open group of requests and settle their promises. */
+  /**
+   * Run one request's operations at once inside the group transaction: the requests handled in
+   * the same turn of the event loop share one transaction (holding the write lock, so what this
+   * connection read stays true until it ends), committed in a microtask once they are all done:
+   * one disk write for a whole receive batch. `durable` (present when something was written)
+   * settles when that commit is done; no reply naming these results may be built before.
+   * Without group commit there is none.
+   */
+  readonly applyGrouped?: LeaseStore["applyGrouped"];
+
+  /** See {@link SqliteLeaseStore.applyGrouped}. */
+  #applyGrouped(
+    ops: readonly LeaseOp[],
+    now: number,
+  ): { results: LeaseOpResult[]; durable?: Promise<void> } {
+    if (!this.#group) {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#begun();
+      this.#group = {};
+      queueMicrotask(() => this.#flush());
+    }
+    const group = this.#group;
+    // No savepoint per request: a request that fails half-way is dropped, and what it already
+    // wrote is a lease of its own client, which the client gets again when it retries.
+    const results = ops.map((op) => this.#apply(op, now));
+    if (ops.every((op) => op.kind === "offer")) return { results };
+    if (!group.durable) {
+      group.durable = Promise.withResolvers<void>();
+      // Handled here too: a request dropped before it waited must not leave an unhandled rejection.
+      group.durable.promise.catch(() => {});
+    }
+    return { results, durable: group.durable.promise };
+  }
+
+  /** A transaction holding the write lock began: nothing read before it can be trusted. */
+  #begun(): void {
+    this.#locked = true;
+    this.#memo = undefined;
+    this.#checked.clear();
+  }
+
+  /** The transaction ended: what was read in it may be changed by others from now on. */
+  #ended(): void {
+    this.#locked = false;
+    this.#memo = undefined;
+    this.#checked.clear();
+  }
+
+  /** Commit the open group of requests and settle their promise. */
   #flush(): void {
-    const batch = this.#batch;
-    this.#batch = undefined;
-    if (!batch) return;
+    const group = this.#group;
+    this.#group = undefined;
+    if (!group) return;
     try {
       this.#db.exec("COMMIT");
     } catch (e) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       this.#next.clear();
-      for (const w of batch) w.reject(e);
+      group.durable?.reject(e);
       return;
+    } finally {
+      this.#ended();
     }
-    for (const w of batch) w.resolve();
+    group.durable?.resolve();
   }
 
   #apply(op: LeaseOp, now: number): LeaseOpResult {
@@ -247,25 +299,81 @@ export class SqliteLeaseStore implements LeaseStore {
         return this.#commit(op, now);
       case "release":
         return {
-          changed: op.named.filter((i) =>
-            this.#s.release.run(now, op.pool.id, i, op.duid, op.iaid).changes > 0
-          ),
+          changed: op.named.filter((i) => {
+            if (this.#s.release.run(now, op.pool.id, i, op.duid, op.iaid).changes === 0) {
+              return false;
+            }
+            this.#remember(op.duid, op.pool.id, i, op.iaid, "released", now);
+            return true;
+          }),
         };
       case "decline": {
         const until = lifetimeEnd(now, op.pool.spec.declineProbation);
         return {
-          changed: op.named.filter((i) =>
-            this.#s.decline.run(until, now, op.pool.id, i, op.duid, op.iaid).changes > 0
-          ),
+          changed: op.named.filter((i) => {
+            if (this.#s.decline.run(until, now, op.pool.id, i, op.duid, op.iaid).changes === 0) {
+              return false;
+            }
+            this.#remember(op.duid, op.pool.id, i, op.iaid, "declined", until);
+            return true;
+          }),
         };
       }
     }
   }
 
+  /**
+   * Every lease row of a client, of every pool: one statement per request, shared by the pools
+   * of the request (the NA and the PD pool) while the transaction holding the write lock lasts.
+   */
+  #rows(duid: string): ClientRow[] {
+    const memo = this.#memo;
+    if (memo?.duid === duid) return memo.rows;
+    const rows = (this.#s.client.all(duid) as Array<
+      { pool: string; idx: number; iaid: number; state: string; valid_until: number }
+    >).map((r): ClientRow => ({
+      pool: r.pool,
+      idx: Number(r.idx),
+      iaid: Number(r.iaid),
+      state: r.state,
+      validUntil: Number(r.valid_until),
+    }));
+    if (this.#locked) this.#memo = { duid, rows };
+    return rows;
+  }
+
+  /** Keep the remembered rows of the client in step with a write of this connection. */
+  #remember(
+    duid: string,
+    pool: string,
+    idx: number,
+    iaid: number,
+    state: string,
+    validUntil: number,
+  ): void {
+    const memo = this.#memo;
+    if (!memo) return;
+    const row = memo.rows.find((r) => r.pool === pool && r.idx === idx);
+    if (memo.duid !== duid) {
+      // The slot went from the remembered client (an old lease of its) to another one.
+      if (row) this.#memo = undefined;
+      return;
+    }
+    if (row) {
+      row.iaid = iaid;
+      row.state = state;
+      row.validUntil = validUntil;
+    } else memo.rows.push({ pool, idx, iaid, state, validUntil });
+  }
+
   /** The client's own slot in the pool (valid, expired or released, not declined). */
   #own(op: LeaseOp): number | undefined {
-    const row = this.#s.own.get(op.pool.id, op.duid, op.iaid) as { idx: number } | undefined;
-    return row ? Number(row.idx) : undefined;
+    let best: ClientRow | undefined;
+    for (const r of this.#rows(op.duid)) {
+      if (r.pool !== op.pool.id || r.iaid !== op.iaid || r.state === "declined") continue;
+      if (!best || r.validUntil > best.validUntil) best = r;
+    }
+    return best?.idx;
   }
 
   /** True when slot `index` has no valid lease. */
@@ -296,6 +404,7 @@ export class SqliteLeaseStore implements LeaseStore {
         ? pool.first
         : Math.max(pool.first, Number(row.i));
       this.#next.set(pool.id, next);
+      if (this.#locked) this.#checked.add(pool.id);
     }
     if (next < pool.size) return next;
     return this.#unused(pool, pool.first, pool.size);
@@ -310,11 +419,16 @@ export class SqliteLeaseStore implements LeaseStore {
     const own = this.#own(op);
     if (own !== undefined) return { index: own };
     for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
+    const id = op.pool.id;
     let fresh = this.#fresh(op);
-    if (fresh !== undefined && this.#s.slot.get(op.pool.id, fresh)) {
-      // Another worker appended since: look again.
-      this.#next.delete(op.pool.id);
-      fresh = this.#fresh(op);
+    // Another worker may have appended since this connection last looked: check the remembered
+    // slot, once per transaction holding the write lock (nobody else appends while it lasts).
+    if (fresh !== undefined && !this.#checked.has(id)) {
+      if (this.#s.slot.get(id, fresh)) {
+        this.#next.delete(id);
+        fresh = this.#fresh(op);
+      }
+      if (this.#locked) this.#checked.add(id);
     }
     return { index: fresh ?? this.#expired(op.pool, now) };
   }
@@ -324,12 +438,20 @@ export class SqliteLeaseStore implements LeaseStore {
     const valid = lifetimeEnd(now, pool.spec.validLifetime);
     const preferred = lifetimeEnd(now, pool.spec.preferredLifetime);
     const own = this.#own(op);
-    if (own !== undefined) {
-      this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid);
+    if (
+      own !== undefined &&
+      this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid).changes > 0
+    ) {
+      this.#remember(duid, pool.id, own, iaid, "assigned", valid);
       return { index: own };
     }
-    const take = (i: number) =>
-      this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes > 0;
+    const take = (i: number) => {
+      if (this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes === 0) {
+        return false;
+      }
+      this.#remember(duid, pool.id, i, iaid, "assigned", valid);
+      return true;
+    };
     const insert = (i: number) => {
       try {
         this.#s.insert.run(
@@ -343,11 +465,12 @@ export class SqliteLeaseStore implements LeaseStore {
           preferred,
           now,
         );
-        return true;
       } catch (e) {
         if (isConstraintError(e)) return false;
         throw e;
       }
+      this.#remember(duid, pool.id, i, iaid, "assigned", valid);
+      return true;
     };
     for (const i of op.named) {
       if (this.#s.slot.get(pool.id, i) ? take(i) : insert(i)) return { index: i };

@@ -134,6 +134,15 @@ export interface LeaseStore {
   readonly description: string;
   /** Run the operations of one request, in order; commits are durable when this settles. */
   apply(ops: readonly LeaseOp[], now: number): Maybe<LeaseOpResult[]>;
+  /**
+   * Optional: run the operations of one request at once, in a transaction shared with the other
+   * requests of this turn of the event loop. `durable`, present when something was written,
+   * settles when that transaction is committed: a reply naming the results waits for it.
+   */
+  applyGrouped?(
+    ops: readonly LeaseOp[],
+    now: number,
+  ): { results: LeaseOpResult[]; durable?: Promise<void> };
   /** Turn expired and end-of-probation leases free; returns how many per pool id. */
   reclaim(now: number): Maybe<Map<string, number>>;
   /** Counts per pool id (pools without leases are absent). */

@@ -330,6 +330,23 @@ Deno.test("group commit: requests handled together share one transaction, commit
   }
 });
 
+Deno.test("group commit without the commit wait: the request is dropped, never answered before its commit", async () => {
+  const p = await poolPipeline(CONFIG.replace("    group-commit no\n", ""), {
+    cleanupHandlers: [],
+  });
+  try {
+    const result = await p.pipeline.handle(
+      packet(request(client(50), iana(1))),
+      new StatisticsStore(),
+    );
+    assert.equal(result.replies.length, 0);
+    // The offer path writes nothing and needs no wait.
+    assert.ok(run(p.pipeline, solicit(client(51), iana(1))).reply instanceof AdvertiseMessage);
+  } finally {
+    await p.cleanup();
+  }
+});
+
 Deno.test("T1/T2 of pool leases are bounded by <iana-timing-limits> / <iapd-timing-limits>", async () => {
   const p = await poolPipeline(
     CONFIG + `
