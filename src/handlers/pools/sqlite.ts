@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS pool_meta (
 /** How many times a lost race for a free slot is retried with another slot. */
 const RACE_RETRIES = 16;
 
+/** The most clients whose lease rows a connection keeps in memory (then it starts over). */
+const MAX_CACHED_CLIENTS = 65536;
+
 /** True for SQLite's "UNIQUE constraint failed" / primary key errors. */
 function isConstraintError(e: unknown): boolean {
   return e instanceof Error && /constraint/i.test(e.message);
@@ -85,10 +88,15 @@ export class SqliteLeaseStore implements LeaseStore {
   #group?: { durable?: PromiseWithResolvers<void> };
   /** True while this connection holds the write lock in a transaction of its own. */
   #locked = false;
-  /** The lease rows of the last client looked at, while the write lock is held. */
-  #memo?: { duid: string; rows: ClientRow[] };
-  /** Pools whose remembered next slot was checked in the transaction holding the write lock. */
-  readonly #checked = new Set<string>();
+  /**
+   * The lease rows of the clients this connection looked at or wrote, by DUID: true while no
+   * other connection (worker, process) committed, which `PRAGMA data_version` tells at the start
+   * of every transaction holding the write lock; forgotten entirely when one did. At most
+   * {@link MAX_CACHED_CLIENTS} clients.
+   */
+  readonly #clients = new Map<string, ClientRow[]>();
+  /** `data_version` when {@link SqliteLeaseStore.#clients} and `#next` were last known true. */
+  #version?: number;
 
   /**
    * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
@@ -139,6 +147,7 @@ export class SqliteLeaseStore implements LeaseStore {
     return {
       client: p("SELECT pool, idx, iaid, state, valid_until FROM leases WHERE duid = ?"),
       slot: p("SELECT valid_until FROM leases WHERE pool = ? AND idx = ?"),
+      version: p("PRAGMA data_version"),
       top: p("SELECT max(idx) + 1 AS i FROM leases WHERE pool = ?"),
       gap: p(
         "SELECT l.idx + 1 AS i FROM leases l WHERE l.pool = ?1 AND l.idx >= ?2 AND l.idx + 1 < ?3 " +
@@ -218,7 +227,7 @@ export class SqliteLeaseStore implements LeaseStore {
       return out;
     } catch (e) {
       if (db.isTransaction) db.exec("ROLLBACK");
-      this.#next.clear();
+      this.#forget();
       throw e;
     } finally {
       this.#ended();
@@ -259,18 +268,26 @@ export class SqliteLeaseStore implements LeaseStore {
     return { results, durable: group.durable.promise };
   }
 
-  /** A transaction holding the write lock began: nothing read before it can be trusted. */
+  /**
+   * A transaction holding the write lock began: what this connection knows (clients' rows, the
+   * next slot to append) is still true unless another connection committed since.
+   */
   #begun(): void {
     this.#locked = true;
-    this.#memo = undefined;
-    this.#checked.clear();
+    const version = Number((this.#s.version.get() as { data_version: number }).data_version);
+    if (version !== this.#version) this.#forget();
+    this.#version = version;
   }
 
-  /** The transaction ended: what was read in it may be changed by others from now on. */
+  /** The transaction ended: others may write from now on. */
   #ended(): void {
     this.#locked = false;
-    this.#memo = undefined;
-    this.#checked.clear();
+  }
+
+  /** Forget what this connection knows of the table (after others wrote, or a rollback). */
+  #forget(): void {
+    this.#clients.clear();
+    this.#next.clear();
   }
 
   /** Commit the open group of requests and settle their promise. */
@@ -282,7 +299,7 @@ export class SqliteLeaseStore implements LeaseStore {
       this.#db.exec("COMMIT");
     } catch (e) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      this.#next.clear();
+      this.#forget();
       group.durable?.reject(e);
       return;
     } finally {
@@ -323,26 +340,40 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   /**
-   * Every lease row of a client, of every pool: one statement per request, shared by the pools
-   * of the request (the NA and the PD pool) while the transaction holding the write lock lasts.
+   * Every lease row of a client, of every pool: one statement shared by the pools of a request
+   * (the NA and the PD pool), none while this connection knows the client (see `#clients`).
    */
   #rows(duid: string): ClientRow[] {
-    const memo = this.#memo;
-    if (memo?.duid === duid) return memo.rows;
-    const rows = (this.#s.client.all(duid) as Array<
-      { pool: string; idx: number; iaid: number; state: string; valid_until: number }
-    >).map((r): ClientRow => ({
-      pool: r.pool,
-      idx: Number(r.idx),
-      iaid: Number(r.iaid),
-      state: r.state,
-      validUntil: Number(r.valid_until),
-    }));
-    if (this.#locked) this.#memo = { duid, rows };
+    if (this.#locked) {
+      const known = this.#clients.get(duid);
+      if (known) return known;
+    }
+    const rows: ClientRow[] = [];
+    for (
+      const r of this.#s.client.all(duid) as Array<
+        { pool: string; idx: number; iaid: number; state: string; valid_until: number }
+      >
+    ) {
+      rows.push({
+        pool: r.pool,
+        idx: Number(r.idx),
+        iaid: Number(r.iaid),
+        state: r.state,
+        validUntil: Number(r.valid_until),
+      });
+    }
+    if (this.#locked) {
+      if (this.#clients.size >= MAX_CACHED_CLIENTS) this.#clients.clear();
+      this.#clients.set(duid, rows);
+    }
     return rows;
   }
 
-  /** Keep the remembered rows of the client in step with a write of this connection. */
+  /**
+   * Keep the known rows of the client in step with a write of this connection. `taken`: the
+   * slot had a row of another client (an expired or released lease), whose known rows would
+   * still list it: everything known is forgotten (rare: only when no slot was never used).
+   */
   #remember(
     duid: string,
     pool: string,
@@ -350,20 +381,20 @@ export class SqliteLeaseStore implements LeaseStore {
     iaid: number,
     state: string,
     validUntil: number,
+    taken = false,
   ): void {
-    const memo = this.#memo;
-    if (!memo) return;
-    const row = memo.rows.find((r) => r.pool === pool && r.idx === idx);
-    if (memo.duid !== duid) {
-      // The slot went from the remembered client (an old lease of its) to another one.
-      if (row) this.#memo = undefined;
+    if (taken) {
+      this.#clients.clear();
       return;
     }
+    const rows = this.#clients.get(duid);
+    if (!rows) return;
+    const row = rows.find((r) => r.pool === pool && r.idx === idx);
     if (row) {
       row.iaid = iaid;
       row.state = state;
       row.validUntil = validUntil;
-    } else memo.rows.push({ pool, idx, iaid, state, validUntil });
+    } else rows.push({ pool, idx, iaid, state, validUntil });
   }
 
   /** The client's own slot in the pool (valid, expired or released, not declined). */
@@ -404,7 +435,6 @@ export class SqliteLeaseStore implements LeaseStore {
         ? pool.first
         : Math.max(pool.first, Number(row.i));
       this.#next.set(pool.id, next);
-      if (this.#locked) this.#checked.add(pool.id);
     }
     if (next < pool.size) return next;
     return this.#unused(pool, pool.first, pool.size);
@@ -421,14 +451,11 @@ export class SqliteLeaseStore implements LeaseStore {
     for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
     const id = op.pool.id;
     let fresh = this.#fresh(op);
-    // Another worker may have appended since this connection last looked: check the remembered
-    // slot, once per transaction holding the write lock (nobody else appends while it lasts).
-    if (fresh !== undefined && !this.#checked.has(id)) {
-      if (this.#s.slot.get(id, fresh)) {
-        this.#next.delete(id);
-        fresh = this.#fresh(op);
-      }
-      if (this.#locked) this.#checked.add(id);
+    // Another worker may have appended since this connection last looked: outside a
+    // transaction holding the write lock (whose start checks that) the remembered slot is checked.
+    if (fresh !== undefined && !this.#locked && this.#s.slot.get(id, fresh)) {
+      this.#next.delete(id);
+      fresh = this.#fresh(op);
     }
     return { index: fresh ?? this.#expired(op.pool, now) };
   }
@@ -449,7 +476,7 @@ export class SqliteLeaseStore implements LeaseStore {
       if (this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes === 0) {
         return false;
       }
-      this.#remember(duid, pool.id, i, iaid, "assigned", valid);
+      this.#remember(duid, pool.id, i, iaid, "assigned", valid, true);
       return true;
     };
     const insert = (i: number) => {
@@ -506,6 +533,7 @@ export class SqliteLeaseStore implements LeaseStore {
   /** Turn expired leases and declined slots past probation free; count them per pool. */
   reclaim(now: number): Map<string, number> {
     const db = this.#db;
+    this.#clients.clear();
     db.exec("BEGIN IMMEDIATE");
     try {
       const out = new Map<string, number>();
@@ -577,6 +605,7 @@ export class SqliteLeaseStore implements LeaseStore {
   delete(filter: LeaseFilter): number {
     const doomed = this.list(filter);
     const db = this.#db;
+    this.#forget();
     const del = db.prepare("DELETE FROM leases WHERE pool = ? AND idx = ?");
     db.exec("BEGIN IMMEDIATE");
     try {
