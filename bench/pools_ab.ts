@@ -6,8 +6,8 @@
  * `Engine.handleBatch` in receive batches of 8 requests, each batch awaited until its leases are
  * committed and its replies built (no sockets). The clients cycle, so after the first pass most
  * exchanges extend a lease, as in bench:load's pools case. Rounds alternate between the two
- * engines, so a busy or shared machine slows both alike; prints the median microseconds per
- * exchange of each, and the median of the ratios of adjacent rounds. `--self` runs this checkout
+ * engines, so a busy or shared machine slows both alike; prints the median CPU microseconds
+ * (user + system) per exchange of each, and the median of the ratios of adjacent rounds. `--self` runs this checkout
  * against itself (a control: its ratio shows the noise).
  *
  *   deno run -A bench/pools_ab.ts OTHER [ROUNDS] [--self]
@@ -17,6 +17,7 @@
  */
 
 import { join, resolve } from "node:path";
+import { cpuUsage } from "node:process";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 if (args.length < 1) {
@@ -105,10 +106,13 @@ const packet = (data: Uint8Array, n: number) => ({
   marks: ["unmarked"],
 });
 
-/** Microseconds per 4-way exchange over `exchanges` exchanges (Solicits, then Requests). */
+/**
+ * CPU microseconds (user + system, of the whole process: SQLite works in this thread, the
+ * garbage collector in others) per 4-way exchange over `exchanges` exchanges.
+ */
 async function round(s: Side, exchanges: number): Promise<number> {
   const out: unknown[] = [];
-  const start = performance.now();
+  const start = cpuUsage();
   const before = s.answered();
   for (let done = 0; done < exchanges; done += batch) {
     const from = s.next;
@@ -121,7 +125,8 @@ async function round(s: Side, exchanges: number): Promise<number> {
     }
     out.length = 0;
   }
-  const us = (1000 * (performance.now() - start)) / exchanges;
+  const used = cpuUsage(start);
+  const us = (used.user + used.system) / exchanges;
   // Every Request must have been answered (a lost reply would make a side look cheap).
   if (s.answered() - before < exchanges) {
     throw new Error(`only ${s.answered() - before} of ${exchanges} Requests answered`);
@@ -150,8 +155,8 @@ for (let r = 0; r < rounds; r++) {
 }
 const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
 console.log(
-  `pools 4-way NA+PD, SQLite store: this checkout ${median(a).toFixed(1)} us/exchange; ` +
-    `${self ? "this checkout again (control)" : other}: ${median(b).toFixed(1)} us/exchange; ` +
+  `pools 4-way NA+PD, SQLite store: this checkout ${median(a).toFixed(1)} CPU us/exchange; ` +
+    `${self ? "this checkout again (control)" : other}: ${median(b).toFixed(1)} CPU us/exchange; ` +
     `ratio ${median(ratios).toFixed(3)} (median of ${rounds} paired ratios, rounds of 2,000 ` +
     `exchanges in alternating order, ${new Date().toISOString().slice(0, 10)}, ` +
     `${navigator.hardwareConcurrency} cores)`,

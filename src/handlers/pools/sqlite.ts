@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS pool_meta (
 /** How many times a lost race for a free slot is retried with another slot. */
 const RACE_RETRIES = 16;
 
+/** Pages written to the WAL between checkpoints (4 KiB each: the WAL grows to about 40 MB). */
+const WAL_CHECKPOINT_PAGES = 10_000;
+
 /** The most clients whose lease rows a connection keeps in memory (then it starts over). */
 const MAX_CACHED_CLIENTS = 65536;
 
@@ -125,6 +128,10 @@ export class SqliteLeaseStore implements LeaseStore {
     try {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
+      // Copy the WAL into the database every WAL_CHECKPOINT_PAGES pages instead of SQLite's
+      // 1,000: a lease row is rewritten with every renewal, and one checkpoint copies a page
+      // once however often it was rewritten since the last (a third of the commit cost).
+      db.exec(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       db.exec("BEGIN IMMEDIATE");
       try {
         db.exec(SCHEMA);
