@@ -404,14 +404,26 @@ export class SqliteLeaseStore implements LeaseStore {
     } else rows.push({ pool, idx, iaid, state, validUntil });
   }
 
-  /** The client's own slot in the pool (valid, expired or released, not declined). */
-  #own(op: LeaseOp): number | undefined {
+  /**
+   * The client's own slot in the pool (valid, expired or released, not declined); undefined
+   * also when it is not valid and (with `yieldToOtherPools`) the client holds a valid lease for
+   * the IA in another pool of this type, which `elsewhere` then tells.
+   */
+  #own(op: LeaseOp, now: number): { index?: number; elsewhere?: boolean } {
     let best: ClientRow | undefined;
+    let elsewhere = false;
+    const type = op.pool.type + " ";
     for (const r of this.#rows(op.duid)) {
-      if (r.pool !== op.pool.id || r.iaid !== op.iaid || r.state === "declined") continue;
-      if (!best || r.validUntil > best.validUntil) best = r;
+      if (r.iaid !== op.iaid || r.state === "declined") continue;
+      if (r.pool === op.pool.id) {
+        if (!best || r.validUntil > best.validUntil) best = r;
+      } else if (r.state === "assigned" && r.validUntil > now && r.pool.startsWith(type)) {
+        elsewhere = true;
+      }
     }
-    return best?.idx;
+    if (best && best.state === "assigned" && best.validUntil > now) return { index: best.idx };
+    if (elsewhere && op.yieldToOtherPools) return { elsewhere };
+    return { index: best?.idx };
   }
 
   /** True when slot `index` has no valid lease. */
@@ -453,8 +465,8 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   #offer(op: LeaseOp, now: number): LeaseOpResult {
-    const own = this.#own(op);
-    if (own !== undefined) return { index: own };
+    const own = this.#own(op, now);
+    if (own.index !== undefined || own.elsewhere) return own;
     for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
     const id = op.pool.id;
     let fresh = this.#fresh(op);
@@ -471,7 +483,9 @@ export class SqliteLeaseStore implements LeaseStore {
     const { pool, duid, iaid } = op;
     const valid = lifetimeEnd(now, pool.spec.validLifetime);
     const preferred = lifetimeEnd(now, pool.spec.preferredLifetime);
-    const own = this.#own(op);
+    const mine = this.#own(op, now);
+    if (mine.elsewhere) return mine;
+    const own = mine.index;
     if (
       own !== undefined &&
       this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid).changes > 0
