@@ -208,6 +208,15 @@ const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 let io: IoLoop | undefined;
 
+/** Replies of parked requests waiting to be sent together (see `settled`). */
+let settledReplies: WireReply[] = [];
+
+function sendSettled(): void {
+  const replies = settledReplies;
+  settledReplies = [];
+  io?.send(replies);
+}
+
 /** The I/O loop; returns (after answering what waits for lookups) when the stop flag is set. */
 async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   const ctl = runtime.control;
@@ -272,7 +281,11 @@ runWorker({
     void run(runtime, init);
   },
   settled(_runtime, _engine, replies) {
-    if (replies.length) io?.send(replies);
+    if (replies.length === 0) return;
+    // The replies of the requests that waited for the same batch commit settle in the same run
+    // of microtasks: they leave together, in one sendmmsg per listener.
+    if (settledReplies.length === 0) queueMicrotask(sendSettled);
+    for (const r of replies) settledReplies.push(r);
   },
   stop() {
     // The loop notices the stop flag (set with this message) within one poll.
