@@ -16,6 +16,7 @@ import {
   checkPools,
   leaseStorePostgresqlSection,
   leaseStoreSqliteSection,
+  poolSections,
   type PoolValues,
   prefixPoolSection,
   stateDirectoryKey,
@@ -91,5 +92,7 @@ export const poolsExtension = defineExtension({
     })),
   ],
   statistics: POOL_STATISTICS,
-  cleanupHandlers: () => [new PoolCommitWait()],
+  // Only where there are pools: other configurations keep a request path without the wait.
+  cleanupHandlers: (ctx) =>
+    ctx.root && poolSections(ctx.root).length === 0 ? [] : [new PoolCommitWait()],
 });
