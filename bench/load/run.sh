@@ -73,6 +73,8 @@ information-request (relayed)|info|dhcpkit:csv:0:deno
 4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2:deno
 4-way NA+PD pools, leases on disk|sarr-napd-persist|kea
 4-way NA+PD pools, leases on disk|sarr-napd-persist|dhcpkit:pools:0
+4-way NA+PD pools, PostgreSQL leases|sarr-napd|kea-pgl
+4-way NA+PD pools, PostgreSQL leases|sarr-napd|dhcpkit:pools-postgresql:0
 "}
 # Highest rate with under MAX_DROP_PCT (1) % drops, found by the harness's rate search (perfdhcp
 # on core 0, the server on core 1). Set MAX_CASES="" to skip.
@@ -86,7 +88,7 @@ results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv" latencies="$OUT_DIR/
 : >"$maxima"
 : >"$latencies"
 trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true; [ -n "${PG_SOCKET_DIR:-}" ] && pg_stop "$PG_SOCKET_DIR"' EXIT
-if grep -qE 'kea-pg|dhcpkit:postgresql|dhcpkit:pools-postgresql' <<<"$CASES$MAX_CASES"; then
+if grep -qE 'kea-pg|dhcpkit:postgresql|dhcpkit:pools-postgresql' <<<"$CASES$MAX_CASES"; then  # kea-pgl too
   . "$here/postgres.sh"
   pg_start "$OUT_DIR/pg"
 fi
@@ -106,6 +108,8 @@ run_case() {
     [ "$backend" = postgresql ] || [ "$backend" = pools-postgresql ] && extra=$PG_POSTMASTER
   elif [ "$server" = kea-pg ]; then
     cmd="$here/kea_pg_server.sh" ready=0.5 tree=0 extra=$PG_POSTMASTER
+  elif [ "$server" = kea-pgl ]; then  # Kea with its PostgreSQL lease backend
+    cmd="$here/kea_pg_leases_server.sh" ready=0.5 tree=0 extra=$PG_POSTMASTER
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi

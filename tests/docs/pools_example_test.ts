@@ -9,10 +9,12 @@
 import assert from "node:assert/strict";
 import { LinkLayerDuid, StatusCode } from "../../src/protocol/mod.ts";
 import { SqliteLeaseStore } from "../../src/handlers/pools/sqlite.ts";
+import { poolsExtension } from "../../src/handlers/pools/mod.ts";
 import { iana, iapd, pipelineFromConfig } from "../pipeline/helpers.ts";
 import { request } from "../handlers/static/fixtures.ts";
 import { ask, firstAddress, firstPrefix, ianas, iapds } from "../handlers/pools/fixtures.ts";
 
+const SERVER = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0, 1]));
 const EXAMPLES = new URL("../../docs/examples/operator/", import.meta.url).pathname;
 
 Deno.test("pools.conf: static customers keep their assignment, others get pool leases", async () => {
@@ -22,7 +24,10 @@ Deno.test("pools.conf: static customers keep their assignment, others get pool l
     .replace("/var/lib/dhcpkit/leases.sqlite", store)
     .replace("<static-csv assignments.csv", `<static-csv ${EXAMPLES}assignments.csv`);
   assert.notEqual(text, Deno.readTextFileSync(`${EXAMPLES}pools.conf`));
-  const pipeline = pipelineFromConfig(text);
+  // With the pools extension's cleanup handler, as the server builds its pipeline.
+  const pipeline = pipelineFromConfig(text, {
+    cleanupHandlers: poolsExtension.cleanupHandlers!({ configDir: dir, serverDuid: SERVER }),
+  });
   await pipeline.workerInit();
   const leases = new SqliteLeaseStore(store);
   try {

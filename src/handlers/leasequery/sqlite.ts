@@ -405,6 +405,10 @@ export class LeasequerySqliteStore implements LeaseStore {
       clearRelayIds: db.prepare("DELETE FROM relay_ids WHERE client_fk = ?"),
       addRelayId: db.prepare("INSERT OR IGNORE INTO relay_ids (client_fk, relay_id) VALUES (?, ?)"),
       takeAddress: db.prepare("DELETE FROM addresses WHERE address = ? AND client_fk <> ?"),
+      releaseAddress: db.prepare("DELETE FROM addresses WHERE client_fk = ? AND address = ?"),
+      releasePrefix: db.prepare(
+        "DELETE FROM prefixes WHERE client_fk = ? AND first_address = ? AND last_address = ?",
+      ),
       upsertAddress: db.prepare(
         "INSERT INTO addresses (client_fk, address, preferred_lifetime_end, valid_lifetime_end, " +
           "options) VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_fk, address) DO UPDATE SET " +
@@ -449,7 +453,8 @@ export class LeasequerySqliteStore implements LeaseStore {
     }
     try {
       const row = s.findClient.get(seen.clientId, seen.linkAddress) as { id: number } | undefined;
-      const hasLeases = seen.addresses.length > 0 || seen.prefixes.length > 0;
+      const hasLeases = seen.addresses.some((a) => !a.released) ||
+        seen.prefixes.some((p) => !p.released);
       if (!row && !hasLeases) {
         db.exec("ROLLBACK");
         return;
@@ -473,11 +478,19 @@ export class LeasequerySqliteStore implements LeaseStore {
       for (const r of seen.relayIds) s.addRelayId.run(id, r);
       for (const a of seen.addresses) {
         const address = expandIPv6(a.address);
+        if (a.released) {
+          s.releaseAddress.run(id, address);
+          continue;
+        }
         s.takeAddress.run(address, id);
         s.upsertAddress.run(id, address, a.preferredEnd, a.validEnd, a.options);
       }
       for (const p of seen.prefixes) {
         const [first, last] = prefixRange(p.prefix, p.length);
+        if (p.released) {
+          s.releasePrefix.run(id, first, last);
+          continue;
+        }
         s.takePrefix.run(last, first, id);
         s.upsertPrefix.run(id, first, last, p.preferredEnd, p.validEnd, p.options);
       }

@@ -17,6 +17,7 @@ import {
   ClientDataOption,
   ClientIdOption,
   CLTTimeOption,
+  DeclineMessage,
   type Duid,
   duidFromBytes,
   formatIPv6,
@@ -39,6 +40,7 @@ import {
   RelayForwardMessage,
   RelayIdOption,
   RelayMessageOption,
+  ReleaseMessage,
   RemoteIdOption,
   RenewMessage,
   ReplyMessage,
@@ -64,6 +66,11 @@ export interface StoredAddress {
   validEnd: number;
   /** Sub-options of the IA Address (without status codes), wire encoded. */
   options: Uint8Array;
+  /**
+   * The client released or declined it: the store forgets it for this client (and only for
+   * this client: a release never takes a lease from another).
+   */
+  released?: boolean;
 }
 
 /** One delegated prefix as stored. */
@@ -78,6 +85,8 @@ export interface StoredPrefix {
   validEnd: number;
   /** Sub-options of the IA Prefix (without status codes), wire encoded. */
   options: Uint8Array;
+  /** The client released it (see {@link StoredAddress.released}). */
+  released?: boolean;
 }
 
 /** End time stored for an infinite lifetime. */
@@ -335,6 +344,27 @@ export function observe(
     request instanceof RenewMessage || request instanceof RebindMessage;
   const addresses: StoredAddress[] = [];
   const prefixes: StoredPrefix[] = [];
+  if (
+    (request instanceof ReleaseMessage || request instanceof DeclineMessage) && isAccepted(response)
+  ) {
+    // What a handler took in a Release or Decline (an IA answered with NoBinding was not the
+    // client's) is no longer leased: forgotten, so a query no longer finds it.
+    const gone = { preferredEnd: now, validEnd: now, options: new Uint8Array(0), released: true };
+    for (const ia of request.options) {
+      if (!bundle.handledOptions.has(ia)) continue;
+      if (ia instanceof IANAOption || ia instanceof IATAOption) {
+        for (const a of ia.options) {
+          if (a instanceof IAAddressOption) addresses.push({ address: a.address, ...gone });
+        }
+      } else if (ia instanceof IAPDOption) {
+        for (const p of ia.options) {
+          if (p instanceof IAPrefixOption) {
+            prefixes.push({ prefix: p.prefix, length: p.prefixLength, ...gone });
+          }
+        }
+      }
+    }
+  }
   if (assigning && isAccepted(response)) {
     for (const ia of response.options) {
       if ((ia instanceof IANAOption || ia instanceof IATAOption) && isAccepted(ia)) {

@@ -45,6 +45,7 @@ import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
+import { assertCommitted, awaitCommit, deferIA } from "./commit.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -144,25 +145,63 @@ export class PoolHandler extends Handler {
     const taken = takenIAs(bundle);
     const ias: IA[] = [];
     const ops: LeaseOp[] = [];
+    // A client keeps a valid lease of another pool in scope (a later one, taken when this one
+    // was full): this pool steps aside for it, and takes the IA at the end only when no pool in
+    // scope did.
+    const yieldToOtherPools = kind === "offer" || kind === "commit";
     for (const ia of this.#iasOf(bundle)) {
       if (taken.has(ia)) continue;
       const named = this.#named(ia);
       if ((kind === "release" || kind === "decline") && named.length === 0) continue;
       ias.push(ia);
-      ops.push({ kind, pool: this.pool, duid, iaid: ia.iaid, named });
+      ops.push({ kind, pool: this.pool, duid, iaid: ia.iaid, named, yieldToOtherPools });
     }
     if (ops.length === 0) {
       return explainPoolSkipped(bundle, this.pool, this.#store, "no IA of the request left to it");
     }
+    return this.#apply(bundle, kind, ias, ops);
+  }
+
+  /**
+   * After every lookup: take an IA this pool stepped aside for (the client's lease is in
+   * another pool) when no pool in scope took it, i.e. that pool is not in scope any more.
+   */
+  #late(bundle: TransactionBundle, kind: LeaseOp["kind"], ia: IA): Promise<void> | undefined {
+    const duid = bundle.clientDuid?.toHex();
+    if (takenIAs(bundle).has(ia) || !duid) return undefined;
+    const op: LeaseOp = { kind, pool: this.pool, duid, iaid: ia.iaid, named: this.#named(ia) };
+    return this.#apply(bundle, kind, [ia], [op]);
+  }
+
+  /** Run `ops` (one per IA of `ias`) in the store and keep the results for `handle`. */
+  #apply(
+    bundle: TransactionBundle,
+    kind: LeaseOp["kind"],
+    ias: IA[],
+    ops: LeaseOp[],
+  ): Promise<void> | undefined {
     const store = bundle.explain ? dryRunStore(this.#store, bundle.explain) : this.#store;
     if (!store) throw new Error("pool used before workerInit()");
+    const taken = takenIAs(bundle);
     const done = (results: LeaseOpResult[]) => {
-      bundle.handlerData.set(this, { kind, ias, results } satisfies Looked);
+      const looked = bundle.handlerData.get(this) as Looked | undefined;
+      if (looked) {
+        // A late allocation: its result replaces the IA's `elsewhere`.
+        ias.forEach((ia, i) => looked.results[looked.ias.indexOf(ia)] = results[i]);
+      } else bundle.handlerData.set(this, { kind, ias, results } satisfies Looked);
       results.forEach((r, i) => {
-        if (r.index !== undefined || (r.changed?.length ?? 0) > 0) taken.add(ias[i]);
+        const ia = ias[i];
+        if (r.index !== undefined || (r.changed?.length ?? 0) > 0) taken.add(ia);
+        else if (r.elsewhere) deferIA(bundle, () => this.#late(bundle, kind, ia));
       });
       if (!bundle.explain) this.statistics?.counted(this.pool, kind, results);
     };
+    if (store.applyGrouped) {
+      const { results, durable } = store.applyGrouped(ops, unixNow());
+      done(results);
+      if (durable) awaitCommit(bundle, durable);
+      return undefined;
+    }
     const results = store.apply(ops, unixNow());
     if (results instanceof Promise) return results.then(done);
     done(results);
@@ -174,6 +213,7 @@ export class PoolHandler extends Handler {
     if (bundle.request instanceof ConfirmMessage) return this.#confirm(bundle);
     const looked = bundle.handlerData.get(this) as Looked | undefined;
     if (!looked) return;
+    assertCommitted(bundle);
     const renewing = bundle.request instanceof RenewMessage ||
       bundle.request instanceof RebindMessage;
     const { kind, ias, results } = looked;
@@ -222,10 +262,10 @@ export class PoolHandler extends Handler {
   /** The lease option of slot `index`, with the pool's lifetimes. */
   #leaseOption(index: number): Option {
     const { preferredLifetime: p, validLifetime: v, delegatedLength } = this.pool.spec;
-    const at = this.pool.resourceAt(index);
+    const at = this.pool.bytesAt(index);
     return this.pool.type === "na"
-      ? new IAAddressOption(at, p, v)
-      : new IAPrefixOption(p, v, delegatedLength, at);
+      ? IAAddressOption.fromBytes(at, p, v)
+      : IAPrefixOption.fromBytes(p, v, delegatedLength, at);
   }
 
   /** Confirm: IA_NAs whose addresses all lie in this pool are on-link. */

@@ -9,12 +9,14 @@
 import { componentFor, defineExtension, handlerFor } from "../extension.ts";
 import { type LeaseStoreFactory, sharedLeaseStore } from "./leases.ts";
 import { PoolHandler } from "./handler.ts";
+import { PoolCommitWait } from "./commit.ts";
 import { Pool, type PoolSpec } from "./pool.ts";
 import {
   addressPoolSection,
   checkPools,
   leaseStorePostgresqlSection,
   leaseStoreSqliteSection,
+  poolSections,
   type PoolValues,
   prefixPoolSection,
   stateDirectoryKey,
@@ -90,4 +92,7 @@ export const poolsExtension = defineExtension({
     })),
   ],
   statistics: POOL_STATISTICS,
+  // Only where there are pools: other configurations keep a request path without the wait.
+  cleanupHandlers: (ctx) =>
+    ctx.root && poolSections(ctx.root).length === 0 ? [] : [new PoolCommitWait()],
 });

@@ -75,7 +75,33 @@ export class Pool {
 
   /** The address (na) or network address (pd) at `index`, as text. */
   resourceAt(index: number): string {
-    return formatIPv6(fromBigInt(this.#base + (BigInt(index) << this.#shift)));
+    return formatIPv6(this.bytesAt(index));
+  }
+
+  /**
+   * The address (na) or network address (pd) at `index`, as 16 new bytes: the prefix's bytes
+   * plus `index` shifted to the delegated length, added byte by byte (no BigInt: this runs for
+   * every lease in every reply).
+   */
+  bytesAt(index: number): Uint8Array {
+    const out = this.spec.prefix.bytes.slice(0, 16);
+    const shift = 128 - this.spec.delegatedLength;
+    const bits = shift & 7;
+    let byte = 15 - (shift >> 3);
+    // index < 2^52: its bytes from the lowest, each shifted by `bits` (the bits shifted out go
+    // to the next byte) and added to the prefix's byte with the carry of the addition.
+    let rest = index, spill = 0, carry = 0;
+    while ((rest > 0 || spill > 0 || carry > 0) && byte >= 0) {
+      const low = rest % 256;
+      rest = (rest - low) / 256;
+      const shifted = (low << bits) | spill;
+      spill = shifted >> 8;
+      const sum = out[byte] + (shifted & 0xff) + carry;
+      out[byte] = sum & 0xff;
+      carry = sum >> 8;
+      byte--;
+    }
+    return out;
   }
 
   /**
@@ -115,12 +141,4 @@ export class Pool {
 function toBigInt(bytes: Uint8Array): bigint {
   const view = new DataView(bytes.buffer, bytes.byteOffset, 16);
   return (view.getBigUint64(0) << 64n) | view.getBigUint64(8);
-}
-
-function fromBigInt(value: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt.asUintN(64, value >> 64n));
-  view.setBigUint64(8, BigInt.asUintN(64, value));
-  return out;
 }

@@ -136,13 +136,29 @@ export class PostgresLeaseStore implements LeaseStore {
     }
   }
 
-  #own(db: Db, op: LeaseOp): Promise<number | undefined> {
-    return one(
-      db,
-      "SELECT idx AS i FROM pool_leases WHERE pool = $1 AND duid = $2 AND iaid = $3 " +
-        "AND state <> 'declined' ORDER BY valid_until DESC LIMIT 1",
-      [op.pool.id, op.duid, op.iaid],
+  /**
+   * The client's own slot in the pool (valid, expired or released, not declined); undefined
+   * also when it is not valid and (with `yieldToOtherPools`) the client holds a valid lease for
+   * the IA in another pool of this type, which `elsewhere` then tells.
+   */
+  async #own(db: Db, op: LeaseOp, now: number): Promise<{ index?: number; elsewhere?: boolean }> {
+    // The client's rows for the IA in every pool of this type: one statement.
+    const rows = await db.query<{ p: string; i: string; v: string; s: string }>(
+      "SELECT pool AS p, idx AS i, valid_until AS v, state AS s FROM pool_leases " +
+        "WHERE duid = $1 AND iaid = $2 AND type = $3 AND state <> 'declined'",
+      [op.duid, op.iaid, op.pool.type],
     );
+    let best: { i: number; v: number; s: string } | undefined;
+    let elsewhere = false;
+    for (const r of rows) {
+      const v = Number(r.v);
+      if (r.p === op.pool.id) {
+        if (!best || v > best.v) best = { i: Number(r.i), v, s: r.s };
+      } else if (r.s === "assigned" && v > now) elsewhere = true;
+    }
+    if (best && best.s === "assigned" && best.v > now) return { index: best.i };
+    if (elsewhere && op.yieldToOtherPools) return { elsewhere };
+    return { index: best?.i };
   }
 
   async #slot(db: Db, pool: Pool, i: number): Promise<{ validUntil: number } | undefined> {
@@ -181,8 +197,8 @@ export class PostgresLeaseStore implements LeaseStore {
   }
 
   async #offer(db: Db, op: LeaseOp, now: number): Promise<LeaseOpResult> {
-    const own = await this.#own(db, op);
-    if (own !== undefined) return { index: own };
+    const own = await this.#own(db, op, now);
+    if (own.index !== undefined || own.elsewhere) return own;
     for (const i of op.named) {
       const slot = await this.#slot(db, op.pool, i);
       if (!slot || slot.validUntil <= now) return { index: i };
@@ -194,7 +210,9 @@ export class PostgresLeaseStore implements LeaseStore {
     const { pool, duid, iaid } = op;
     const valid = lifetimeEnd(now, pool.spec.validLifetime);
     const preferred = lifetimeEnd(now, pool.spec.preferredLifetime);
-    const own = await this.#own(db, op);
+    const mine = await this.#own(db, op, now);
+    if (mine.elsewhere) return mine;
+    const own = mine.index;
     if (own !== undefined) {
       const rows = await db.query(
         "UPDATE pool_leases SET state = 'assigned', valid_until = $1, preferred_until = $2, " +

@@ -23,6 +23,7 @@ import {
   pathInExistingDir,
   type SectionChecker,
 } from "../../config/mod.ts";
+import { lookupGroup, lookupUser } from "../../config/accounts.ts";
 import { connectionKeys, type ConnectionValues, postgresqlName } from "../postgresql.ts";
 
 /** Where pools keep leases when no lease store section is configured (see `state-directory`). */
@@ -186,17 +187,80 @@ export const prefixPoolSection = defineSection<PrefixPoolValues>({
   },
 });
 
+/** The account the server runs as after giving up root (`user`, `group`). */
+export interface ServiceAccount {
+  /** The user's name (for messages). */
+  readonly user: string;
+  /** Its uid. */
+  readonly uid: number;
+  /** The group's gid. */
+  readonly gid: number;
+}
+
+/**
+ * The account of the configuration's `user` and `group` when the check runs as root and the
+ * server will not stay root: writability is judged for that account, not for the checking user.
+ */
+export function serviceAccount(root: ConfigSection): ServiceAccount | undefined {
+  if (Deno.uid() !== 0) return undefined;
+  const values = root.values as { user?: string; group?: string };
+  const user = values.user ?? "nobody";
+  const account = lookupUser(user);
+  if (!account || account.uid === 0) return undefined;
+  const gid = values.group === undefined ? account.gid : lookupGroup(values.group);
+  if (gid === undefined) return undefined;
+  return { user, uid: account.uid, gid };
+}
+
+/** True when the mode bits of `info` give `account` every permission of `want` (r 4, w 2, x 1). */
+function permits(info: Deno.FileInfo, account: ServiceAccount, want: number): boolean {
+  const mode = info.mode ?? 0;
+  // The class that matches first decides, as the kernel does (ACLs are not looked at).
+  const bits = info.uid === account.uid ? mode >> 6 : info.gid === account.gid ? mode >> 3 : mode;
+  return (bits & want) === want;
+}
+
+/**
+ * Why `account` (see {@link serviceAccount}) cannot write `path`, judged by owners and mode bits:
+ * every folder above it must let the account through, and the file (or, when it is missing,
+ * its folder) must let it write.
+ */
+function unwritableFor(path: string, account: ServiceAccount): string | undefined {
+  const who = `user ${account.user} (uid ${account.uid}, gid ${account.gid}), whom the server ` +
+    "runs as";
+  const folder = dirname(path);
+  const folders: string[] = [];
+  for (let f = folder;; f = dirname(f)) {
+    folders.unshift(f);
+    if (dirname(f) === f) break;
+  }
+  for (const f of folders) {
+    if (!permits(Deno.statSync(f), account, 1)) {
+      return `${path} is not writable by ${who}: it may not enter folder ${f}`;
+    }
+  }
+  if (existsSync(path)) {
+    if (!permits(Deno.statSync(path), account, 2)) {
+      return `${path} is not writable by ${who}`;
+    }
+  } else if (!permits(Deno.statSync(folder), account, 3)) {
+    return `${path} cannot be created by ${who}: folder ${folder} does not let it write`;
+  }
+  return undefined;
+}
+
 /**
  * Why `path` cannot be written as the lease database, or undefined when it can: an existing
  * file must open for writing; otherwise its folder must accept a new file (a probe file the
- * check creates and removes again).
+ * check creates and removes again). With `account` (a check run as root for a server that
+ * gives root up) the file must also be writable for that account.
  */
-export function unwritableReason(path: string): string | undefined {
+export function unwritableReason(path: string, account?: ServiceAccount): string | undefined {
   try {
     if (existsSync(path)) {
       if (statSync(path).isDirectory()) return `${path} is a folder`;
       Deno.openSync(path, { read: true, write: true }).close();
-      return undefined;
+      return account && unwritableFor(path, account);
     }
     const folder = dirname(path);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) {
@@ -205,7 +269,7 @@ export function unwritableReason(path: string): string | undefined {
     const probe = join(folder, `.dhcpkit-write-check-${Deno.pid}-${crypto.randomUUID()}`);
     Deno.openSync(probe, { write: true, createNew: true }).close();
     Deno.removeSync(probe);
-    return undefined;
+    return account && unwritableFor(path, account);
   } catch (e) {
     return `${path} is not writable: ${(e as Error).message}`;
   }
@@ -238,11 +302,7 @@ export const leaseStoreSqliteSection = defineSection<LeaseStoreSqliteValues>({
       "disk writes under load. `no` commits every request on its own.",
     example: "no",
   }],
-  validate(section, check) {
-    if (!check.hostChecks) return;
-    const reason = unwritableReason(section.values.path);
-    if (reason) check.hostError(`lease store: ${reason}`);
-  },
+  // Writable for the server's `user`: checked with the top level (checkPools), which knows it.
 });
 
 /** Values of `<lease-store-postgresql URL>`. */
@@ -352,10 +412,17 @@ export function checkPools(root: ConfigSection, check: SectionChecker): void {
     }
   }
   const stores = root.children.filter((c) => c.kind === "lease-store");
-  if (pools.length > 0 && stores.length === 0 && check.hostChecks) {
+  if (!check.hostChecks) return;
+  const account = serviceAccount(root);
+  for (const store of stores) {
+    if (store.type !== leaseStoreSqliteSection.type) continue;
+    const reason = unwritableReason((store.values as LeaseStoreSqliteValues).path, account);
+    if (reason) check.hostError(`lease store: ${reason}`, store.line);
+  }
+  if (pools.length > 0 && stores.length === 0) {
     const dir = (root.values as { stateDirectory?: string }).stateDirectory ??
       DEFAULT_STATE_DIRECTORY;
-    const reason = unwritableReason(join(dir, DEFAULT_LEASE_FILE));
+    const reason = unwritableReason(join(dir, DEFAULT_LEASE_FILE), account);
     if (reason) {
       check.hostError(
         `pools need a lease store: no <lease-store-*> is configured and the default ` +

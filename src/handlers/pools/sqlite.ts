@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS pool_meta (
 /** How many times a lost race for a free slot is retried with another slot. */
 const RACE_RETRIES = 16;
 
+/** Pages written to the WAL between checkpoints (4 KiB each: the WAL grows to about 40 MB). */
+const WAL_CHECKPOINT_PAGES = 10_000;
+
+/** The most clients whose lease rows a connection keeps in memory (then it starts over). */
+const MAX_CACHED_CLIENTS = 65536;
+
 /** True for SQLite's "UNIQUE constraint failed" / primary key errors. */
 function isConstraintError(e: unknown): boolean {
   return e instanceof Error && /constraint/i.test(e.message);
@@ -66,14 +72,34 @@ export function resourceText(pool: Pool, index: number): string {
   return pool.type === "na" ? at : `${at}/${pool.spec.delegatedLength}`;
 }
 
+/** A lease row of one client, as `#rows` reads it. */
+interface ClientRow {
+  pool: string;
+  idx: number;
+  iaid: number;
+  state: string;
+  validUntil: number;
+}
+
 /** Leases in an SQLite database. */
 export class SqliteLeaseStore implements LeaseStore {
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
   /** Per pool: the slot after the highest this connection knows to be in use. */
   readonly #next = new Map<string, number>();
-  /** The requests whose writes wait for the open group transaction. */
-  #batch?: Array<{ resolve: () => void; reject: (e: unknown) => void }>;
+  /** The open group transaction; `durable` settles when it is committed (when it wrote). */
+  #group?: { durable?: PromiseWithResolvers<void> };
+  /** True while this connection holds the write lock in a transaction of its own. */
+  #locked = false;
+  /**
+   * The lease rows of the clients this connection looked at or wrote, by DUID: true while no
+   * other connection (worker, process) committed, which `PRAGMA data_version` tells at the start
+   * of every transaction holding the write lock; forgotten entirely when one did. At most
+   * {@link MAX_CACHED_CLIENTS} clients.
+   */
+  readonly #clients = new Map<string, ClientRow[]>();
+  /** `data_version` when {@link SqliteLeaseStore.#clients} and `#next` were last known true. */
+  #version?: number;
 
   /**
    * Open (creating when missing) the database at `path`; with `readOnly` an existing one is
@@ -102,6 +128,10 @@ export class SqliteLeaseStore implements LeaseStore {
     try {
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = NORMAL");
+      // Copy the WAL into the database every WAL_CHECKPOINT_PAGES pages instead of SQLite's
+      // 1,000: a lease row is rewritten with every renewal, and one checkpoint copies a page
+      // once however often it was rewritten since the last (a third of the commit cost).
+      db.exec(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
       db.exec("BEGIN IMMEDIATE");
       try {
         db.exec(SCHEMA);
@@ -116,16 +146,15 @@ export class SqliteLeaseStore implements LeaseStore {
     }
     this.#db = db;
     this.#s = this.#prepare(db);
+    if (groupCommit) this.applyGrouped = (ops, now) => this.#applyGrouped(ops, now);
   }
 
   #prepare(db: DatabaseSync): Record<string, StatementSync> {
     const p = (sql: string) => db.prepare(sql);
     return {
-      own: p(
-        "SELECT idx FROM leases WHERE pool = ? AND duid = ? AND iaid = ? AND state != 'declined' " +
-          "ORDER BY valid_until DESC LIMIT 1",
-      ),
+      client: p("SELECT pool, idx, iaid, state, valid_until FROM leases WHERE duid = ?"),
       slot: p("SELECT valid_until FROM leases WHERE pool = ? AND idx = ?"),
+      version: p("PRAGMA data_version"),
       top: p("SELECT max(idx) + 1 AS i FROM leases WHERE pool = ?"),
       gap: p(
         "SELECT l.idx + 1 AS i FROM leases l WHERE l.pool = ?1 AND l.idx >= ?2 AND l.idx + 1 < ?3 " +
@@ -138,7 +167,7 @@ export class SqliteLeaseStore implements LeaseStore {
       ),
       extend: p(
         "UPDATE leases SET state = 'assigned', valid_until = ?, preferred_until = ?, updated = ? " +
-          "WHERE pool = ? AND idx = ? AND duid = ? AND iaid = ?",
+          "WHERE pool = ? AND idx = ? AND duid = ? AND iaid = ? AND state != 'declined'",
       ),
       take: p(
         "UPDATE leases SET duid = ?, iaid = ?, state = 'assigned', valid_until = ?, " +
@@ -185,58 +214,105 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   /**
-   * Run one request's operations. Offers answer at once. Writes (commit, release, decline) join
-   * the transaction of the requests handled in the same turn of the event loop; it is committed
-   * once they are all done, before any of their replies is built, and the promise settles then:
-   * one disk write for a whole receive batch instead of one per request. Without group commit (`groupCommit`
-   * false) every request is its own transaction and the result comes at once.
+   * Run one request's operations. Without group commit (`groupCommit` false) offers read at once
+   * and writes are one transaction per request, the result coming when it is committed. With
+   * group commit it is {@link SqliteLeaseStore.applyGrouped}: offers answer at once, and writes
+   * answer (this promise settles) once the group they joined is committed.
    */
   apply(ops: readonly LeaseOp[], now: number): LeaseOpResult[] | Promise<LeaseOpResult[]> {
+    if (this.groupCommit) {
+      const { results, durable } = this.#applyGrouped(ops, now);
+      return durable ? durable.then(() => results) : results;
+    }
     if (ops.every((op) => op.kind === "offer")) return ops.map((op) => this.#offer(op, now));
     const db = this.#db;
-    if (!this.groupCommit) {
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        const out = ops.map((op) => this.#apply(op, now));
-        db.exec("COMMIT");
-        return out;
-      } catch (e) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw e;
-      }
-    }
-    let batch = this.#batch;
-    if (!batch) {
-      db.exec("BEGIN IMMEDIATE");
-      this.#batch = batch = [];
-      queueMicrotask(() => this.#flush());
-    }
-    // No savepoint per request: a request that fails half-way is dropped, and what it already
-    // wrote is a lease of its own client, which the client gets again when it retries.
-    let out: LeaseOpResult[];
+    db.exec("BEGIN IMMEDIATE");
+    this.#begun();
     try {
-      out = ops.map((op) => this.#apply(op, now));
+      const out = ops.map((op) => this.#apply(op, now));
+      db.exec("COMMIT");
+      return out;
     } catch (e) {
-      return Promise.reject(e);
+      if (db.isTransaction) db.exec("ROLLBACK");
+      this.#forget();
+      throw e;
+    } finally {
+      this.#ended();
     }
-    const waiters = batch;
-    return new Promise((resolve, reject) => waiters.push({ resolve: () => resolve(out), reject }));
   }
 
-  /** Commit the open group of requests and settle their promises. */
+  /**
+   * Run one request's operations at once inside the group transaction: the requests handled in
+   * the same turn of the event loop share one transaction (holding the write lock, so what this
+   * connection read stays true until it ends), committed in a microtask once they are all done:
+   * one disk write for a whole receive batch. `durable` (present when something was written)
+   * settles when that commit is done; no reply naming these results may be built before.
+   * Without group commit there is none.
+   */
+  readonly applyGrouped?: LeaseStore["applyGrouped"];
+
+  /** See {@link SqliteLeaseStore.applyGrouped}. */
+  #applyGrouped(
+    ops: readonly LeaseOp[],
+    now: number,
+  ): { results: LeaseOpResult[]; durable?: Promise<void> } {
+    if (!this.#group) {
+      this.#db.exec("BEGIN IMMEDIATE");
+      this.#begun();
+      this.#group = {};
+      queueMicrotask(() => this.#flush());
+    }
+    const group = this.#group;
+    // No savepoint per request: a request that fails half-way is dropped, and what it already
+    // wrote is a lease of its own client, which the client gets again when it retries.
+    const results = ops.map((op) => this.#apply(op, now));
+    if (ops.every((op) => op.kind === "offer")) return { results };
+    if (!group.durable) {
+      group.durable = Promise.withResolvers<void>();
+      // Handled here too: a request dropped before it waited must not leave an unhandled rejection.
+      group.durable.promise.catch(() => {});
+    }
+    return { results, durable: group.durable.promise };
+  }
+
+  /**
+   * A transaction holding the write lock began: what this connection knows (clients' rows, the
+   * next slot to append) is still true unless another connection committed since.
+   */
+  #begun(): void {
+    this.#locked = true;
+    const version = Number((this.#s.version.get() as { data_version: number }).data_version);
+    if (version !== this.#version) this.#forget();
+    this.#version = version;
+  }
+
+  /** The transaction ended: others may write from now on. */
+  #ended(): void {
+    this.#locked = false;
+  }
+
+  /** Forget what this connection knows of the table (after others wrote, or a rollback). */
+  #forget(): void {
+    this.#clients.clear();
+    this.#next.clear();
+  }
+
+  /** Commit the open group of requests and settle their promise. */
   #flush(): void {
-    const batch = this.#batch;
-    this.#batch = undefined;
-    if (!batch) return;
+    const group = this.#group;
+    this.#group = undefined;
+    if (!group) return;
     try {
       this.#db.exec("COMMIT");
     } catch (e) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-      this.#next.clear();
-      for (const w of batch) w.reject(e);
+      this.#forget();
+      group.durable?.reject(e);
       return;
+    } finally {
+      this.#ended();
     }
-    for (const w of batch) w.resolve();
+    group.durable?.resolve();
   }
 
   #apply(op: LeaseOp, now: number): LeaseOpResult {
@@ -247,25 +323,107 @@ export class SqliteLeaseStore implements LeaseStore {
         return this.#commit(op, now);
       case "release":
         return {
-          changed: op.named.filter((i) =>
-            this.#s.release.run(now, op.pool.id, i, op.duid, op.iaid).changes > 0
-          ),
+          changed: op.named.filter((i) => {
+            if (this.#s.release.run(now, op.pool.id, i, op.duid, op.iaid).changes === 0) {
+              return false;
+            }
+            this.#remember(op.duid, op.pool.id, i, op.iaid, "released", now);
+            return true;
+          }),
         };
       case "decline": {
         const until = lifetimeEnd(now, op.pool.spec.declineProbation);
         return {
-          changed: op.named.filter((i) =>
-            this.#s.decline.run(until, now, op.pool.id, i, op.duid, op.iaid).changes > 0
-          ),
+          changed: op.named.filter((i) => {
+            if (this.#s.decline.run(until, now, op.pool.id, i, op.duid, op.iaid).changes === 0) {
+              return false;
+            }
+            this.#remember(op.duid, op.pool.id, i, op.iaid, "declined", until);
+            return true;
+          }),
         };
       }
     }
   }
 
-  /** The client's own slot in the pool (valid, expired or released, not declined). */
-  #own(op: LeaseOp): number | undefined {
-    const row = this.#s.own.get(op.pool.id, op.duid, op.iaid) as { idx: number } | undefined;
-    return row ? Number(row.idx) : undefined;
+  /**
+   * Every lease row of a client, of every pool: one statement shared by the pools of a request
+   * (the NA and the PD pool), none while this connection knows the client (see `#clients`).
+   */
+  #rows(duid: string): ClientRow[] {
+    if (this.#locked) {
+      const known = this.#clients.get(duid);
+      if (known) return known;
+    }
+    const rows: ClientRow[] = [];
+    for (
+      const r of this.#s.client.all(duid) as Array<
+        { pool: string; idx: number; iaid: number; state: string; valid_until: number }
+      >
+    ) {
+      rows.push({
+        pool: r.pool,
+        idx: Number(r.idx),
+        iaid: Number(r.iaid),
+        state: r.state,
+        validUntil: Number(r.valid_until),
+      });
+    }
+    if (this.#locked) {
+      if (this.#clients.size >= MAX_CACHED_CLIENTS) this.#clients.clear();
+      this.#clients.set(duid, rows);
+    }
+    return rows;
+  }
+
+  /**
+   * Keep the known rows of the client in step with a write of this connection. `taken`: the
+   * slot had a row of another client (an expired or released lease), whose known rows would
+   * still list it: everything known is forgotten (rare: only when no slot was never used).
+   */
+  #remember(
+    duid: string,
+    pool: string,
+    idx: number,
+    iaid: number,
+    state: string,
+    validUntil: number,
+    taken = false,
+  ): void {
+    if (taken) {
+      this.#clients.clear();
+      return;
+    }
+    const rows = this.#clients.get(duid);
+    if (!rows) return;
+    const row = rows.find((r) => r.pool === pool && r.idx === idx);
+    if (row) {
+      row.iaid = iaid;
+      row.state = state;
+      row.validUntil = validUntil;
+    } else rows.push({ pool, idx, iaid, state, validUntil });
+  }
+
+  /**
+   * The client's own slot in the pool (valid, expired or released, not declined); undefined
+   * also when it is not valid and (with `yieldToOtherPools`) the client holds a valid lease for
+   * the IA in another pool of this type, which `elsewhere` then tells.
+   */
+  #own(op: LeaseOp, now: number): { index?: number; elsewhere?: boolean } {
+    let best: ClientRow | undefined;
+    let elsewhere = false;
+    const type = op.pool.type + " ";
+    for (const r of this.#rows(op.duid)) {
+      if (r.iaid !== op.iaid || r.state === "declined") continue;
+      if (r.pool === op.pool.id) {
+        if (!best || r.validUntil > best.validUntil) best = r;
+      } else if (r.state === "assigned" && r.validUntil > now && r.pool.startsWith(type)) {
+        elsewhere = true;
+      }
+    }
+    if (best && best.state === "assigned" && best.validUntil > now) return { index: best.idx };
+    if (elsewhere && op.yieldToOtherPools) return { elsewhere };
+    return { index: best?.idx };
   }
 
   /** True when slot `index` has no valid lease. */
@@ -307,13 +465,15 @@ export class SqliteLeaseStore implements LeaseStore {
   }
 
   #offer(op: LeaseOp, now: number): LeaseOpResult {
-    const own = this.#own(op);
-    if (own !== undefined) return { index: own };
+    const own = this.#own(op, now);
+    if (own.index !== undefined || own.elsewhere) return own;
     for (const i of op.named) if (this.#free(op.pool, i, now)) return { index: i };
+    const id = op.pool.id;
     let fresh = this.#fresh(op);
-    if (fresh !== undefined && this.#s.slot.get(op.pool.id, fresh)) {
-      // Another worker appended since: look again.
-      this.#next.delete(op.pool.id);
+    // Another worker may have appended since this connection last looked: outside a
+    // transaction holding the write lock (whose start checks that) the remembered slot is checked.
+    if (fresh !== undefined && !this.#locked && this.#s.slot.get(id, fresh)) {
+      this.#next.delete(id);
       fresh = this.#fresh(op);
     }
     return { index: fresh ?? this.#expired(op.pool, now) };
@@ -323,13 +483,23 @@ export class SqliteLeaseStore implements LeaseStore {
     const { pool, duid, iaid } = op;
     const valid = lifetimeEnd(now, pool.spec.validLifetime);
     const preferred = lifetimeEnd(now, pool.spec.preferredLifetime);
-    const own = this.#own(op);
-    if (own !== undefined) {
-      this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid);
+    const mine = this.#own(op, now);
+    if (mine.elsewhere) return mine;
+    const own = mine.index;
+    if (
+      own !== undefined &&
+      this.#s.extend.run(valid, preferred, now, pool.id, own, duid, iaid).changes > 0
+    ) {
+      this.#remember(duid, pool.id, own, iaid, "assigned", valid);
       return { index: own };
     }
-    const take = (i: number) =>
-      this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes > 0;
+    const take = (i: number) => {
+      if (this.#s.take.run(duid, iaid, valid, preferred, now, pool.id, i, now).changes === 0) {
+        return false;
+      }
+      this.#remember(duid, pool.id, i, iaid, "assigned", valid, true);
+      return true;
+    };
     const insert = (i: number) => {
       try {
         this.#s.insert.run(
@@ -343,11 +513,12 @@ export class SqliteLeaseStore implements LeaseStore {
           preferred,
           now,
         );
-        return true;
       } catch (e) {
         if (isConstraintError(e)) return false;
         throw e;
       }
+      this.#remember(duid, pool.id, i, iaid, "assigned", valid);
+      return true;
     };
     for (const i of op.named) {
       if (this.#s.slot.get(pool.id, i) ? take(i) : insert(i)) return { index: i };
@@ -383,6 +554,7 @@ export class SqliteLeaseStore implements LeaseStore {
   /** Turn expired leases and declined slots past probation free; count them per pool. */
   reclaim(now: number): Map<string, number> {
     const db = this.#db;
+    this.#clients.clear();
     db.exec("BEGIN IMMEDIATE");
     try {
       const out = new Map<string, number>();
@@ -454,6 +626,7 @@ export class SqliteLeaseStore implements LeaseStore {
   delete(filter: LeaseFilter): number {
     const doomed = this.list(filter);
     const db = this.#db;
+    this.#forget();
     const del = db.prepare("DELETE FROM leases WHERE pool = ? AND idx = ?");
     db.exec("BEGIN IMMEDIATE");
     try {

@@ -78,6 +78,7 @@ export class PoolStatistics {
   /** Count the results of one pool's operations for one request. */
   counted(pool: Pool, kind: LeaseOp["kind"], results: readonly LeaseOpResult[]): void {
     for (const r of results) {
+      if (r.elsewhere) continue; // another pool answers it
       if (kind === "offer" || kind === "commit") {
         if (r.index === undefined) {
           extensionStatistics.series(poolLeaseEvents, pool.id, "exhausted").add();

@@ -95,6 +95,12 @@ export interface LeaseOp {
   readonly iaid: number;
   /** Indexes of the pool's slots the client named in the IA, in order. */
   readonly named: readonly number[];
+  /**
+   * offer/commit: when the client has no valid lease in this pool but a valid one for this IA
+   * in another pool of the same type, do nothing and answer `elsewhere`: that pool, when it is
+   * in scope, keeps the client's lease (the first pool in scope with room does not take it).
+   */
+  readonly yieldToOtherPools?: boolean;
 }
 
 /** The result of one {@link LeaseOp}. */
@@ -103,6 +109,8 @@ export interface LeaseOpResult {
   index?: number;
   /** release/decline: the named indexes that were the client's and were changed. */
   changed?: number[];
+  /** offer/commit with `yieldToOtherPools`: the client's valid lease is in another pool. */
+  elsewhere?: boolean;
 }
 
 /** Leases bound, declined (counted now) and reclaimed (counted since the store was created). */
@@ -134,6 +142,15 @@ export interface LeaseStore {
   readonly description: string;
   /** Run the operations of one request, in order; commits are durable when this settles. */
   apply(ops: readonly LeaseOp[], now: number): Maybe<LeaseOpResult[]>;
+  /**
+   * Optional: run the operations of one request at once, in a transaction shared with the other
+   * requests of this turn of the event loop. `durable`, present when something was written,
+   * settles when that transaction is committed: a reply naming the results waits for it.
+   */
+  applyGrouped?(
+    ops: readonly LeaseOp[],
+    now: number,
+  ): { results: LeaseOpResult[]; durable?: Promise<void> };
   /** Turn expired and end-of-probation leases free; returns how many per pool id. */
   reclaim(now: number): Maybe<Map<string, number>>;
   /** Counts per pool id (pools without leases are absent). */

@@ -196,6 +196,9 @@ class IoLoop {
   }
 }
 
+/** Microtask turns given to parked requests before the loop waits for them asynchronously. */
+const SETTLE_TURNS = 32;
+
 /**
  * Let this worker's event loop run a full turn (messages from the main thread, due timers, finished
  * asynchronous work of the handlers) and come back. Done only when idle, when a message is pending,
@@ -212,6 +215,15 @@ async function eventLoopTurn(poller: Poller | undefined): Promise<void> {
 
 let io: IoLoop | undefined;
 
+/** Replies of parked requests waiting to be sent together (see `settled`). */
+let settledReplies: WireReply[] = [];
+
+function sendSettled(): void {
+  const replies = settledReplies;
+  settledReplies = [];
+  io?.send(replies);
+}
+
 /** The I/O loop; returns (after answering what waits for lookups) when the stop flag is set. */
 async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   const ctl = runtime.control;
@@ -227,6 +239,9 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   let lastYield = lastStats;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
+    // Requests parked on work that settles in microtasks (a lease store committing the batch
+    // it just wrote) are answered now, so the next wait can be the cheap blocking one.
+    for (let k = 0; k < SETTLE_TURNS && runtime.parked > 0; k++) await null;
     const waiting = runtime.parked > 0;
     try {
       if (!poller || !io) throw new Error("no poller");
@@ -276,7 +291,11 @@ runWorker({
     void run(runtime, init);
   },
   settled(_runtime, _engine, replies) {
-    if (replies.length) io?.send(replies);
+    if (replies.length === 0) return;
+    // The replies of the requests that waited for the same batch commit settle in the same run
+    // of microtasks: they leave together, in one sendmmsg per listener.
+    if (settledReplies.length === 0) queueMicrotask(sendSettled);
+    for (const r of replies) settledReplies.push(r);
   },
   stop() {
     // The loop notices the stop flag (set with this message) within one poll.

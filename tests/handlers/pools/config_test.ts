@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import { runCli } from "../../cli/helpers.ts";
 
-async function check(config: string) {
+/** check-config on `config` with DIR a new folder of mode `mode` (default: anyone may write). */
+async function check(config: string, mode = 0o777) {
   const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pools-config-" });
+  Deno.chmodSync(dir, mode);
   try {
     const file = `${dir}/pools.conf`;
     Deno.writeTextFileSync(file, config.replaceAll("DIR", dir));
@@ -92,4 +94,31 @@ Deno.test("check-config: one lease store at most", async () => {
 `);
   assert.equal(r.code, 1);
   assert.ok(r.errors.some((e) => /lease-store/.test(e)), r.stderr);
+});
+
+Deno.test({
+  name: "check-config as root: the store must be writable by the configured user, not by root",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const store = `user nobody
+<lease-store-sqlite DIR/leases.sqlite />
+<address-pool 2001:db8:1::/112 />
+`;
+    // A folder only root may write to: root could create the store, the server as nobody not.
+    const r = await check(store, 0o755);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.errors[0],
+      /pools\.conf:2: lease store: .*leases\.sqlite cannot be created by user nobody \(uid \d+, gid \d+\)/,
+    );
+    assert.equal((await check(store.replace("nobody", "root"), 0o755)).code, 0);
+    assert.equal((await check(store, 0o777)).code, 0);
+    // The default store in the state directory is judged the same way.
+    const state = await check(
+      "user nobody\nstate-directory DIR\n<address-pool 2001:db8:1::/112 />\n",
+      0o700,
+    );
+    assert.equal(state.code, 1, state.stderr);
+    assert.match(state.errors[0], /:3: pools need a lease store: .*by user nobody/);
+  },
 });

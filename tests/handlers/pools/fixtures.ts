@@ -19,6 +19,7 @@ import {
   StatusCodeOption,
 } from "../../../src/protocol/mod.ts";
 import { SqliteLeaseStore } from "../../../src/handlers/pools/sqlite.ts";
+import { poolsExtension } from "../../../src/handlers/pools/mod.ts";
 import { packet, type PacketOptions, pipelineFromConfig } from "../../pipeline/helpers.ts";
 
 /** A client DUID numbered `n`. */
@@ -38,7 +39,11 @@ export async function poolPipeline(
 }> {
   const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pools-" });
   const path = `${dir}/leases.sqlite`;
-  const pipeline = pipelineFromConfig(config.replaceAll("STORE", path), extra);
+  // As the server builds it: with the pools extension's cleanup handler (the commit wait).
+  const pipeline = pipelineFromConfig(config.replaceAll("STORE", path), {
+    cleanupHandlers: poolsExtension.cleanupHandlers!({ configDir: dir, serverDuid: client(0) }),
+    ...extra,
+  });
   await pipeline.workerInit();
   const store = new SqliteLeaseStore(path);
   return {

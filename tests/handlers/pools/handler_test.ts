@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import {
   AdvertiseMessage,
+  type ClientServerMessage,
+  type Message,
   parseMessage,
   RapidCommitOption,
   ReplyMessage,
@@ -330,6 +332,23 @@ Deno.test("group commit: requests handled together share one transaction, commit
   }
 });
 
+Deno.test("group commit without the commit wait: the request is dropped, never answered before its commit", async () => {
+  const p = await poolPipeline(CONFIG.replace("    group-commit no\n", ""), {
+    cleanupHandlers: [],
+  });
+  try {
+    const result = await p.pipeline.handle(
+      packet(request(client(50), iana(1))),
+      new StatisticsStore(),
+    );
+    assert.equal(result.replies.length, 0);
+    // The offer path writes nothing and needs no wait.
+    assert.ok(run(p.pipeline, solicit(client(51), iana(1))).reply instanceof AdvertiseMessage);
+  } finally {
+    await p.cleanup();
+  }
+});
+
 Deno.test("T1/T2 of pool leases are bounded by <iana-timing-limits> / <iapd-timing-limits>", async () => {
   const p = await poolPipeline(
     CONFIG + `
@@ -349,5 +368,55 @@ Deno.test("T1/T2 of pool leases are bounded by <iana-timing-limits> / <iapd-timi
     assert.equal(iapds(reply)[0].t, "2000/2800");
   } finally {
     await p.cleanup();
+  }
+});
+
+Deno.test("two pools in scope: a renewing client keeps its lease of the second pool when the first has room", async () => {
+  for (const group of [false, true]) {
+    const p = await poolPipeline(`
+<lease-store-sqlite STORE>
+    group-commit ${group ? "yes" : "no"}
+</lease-store-sqlite>
+<subnet 2001:db8:1::/64>
+    <address-pool 2001:db8:1::100/128 />
+    <address-pool 2001:db8:1::200/127 />
+</subnet>
+<subnet 2001:db8:2::/64>
+    <address-pool 2001:db8:2::100/127 />
+</subnet>
+`);
+    try {
+      const ask = async (message: Message, link = "2001:db8:1::1") => {
+        const result = await p.pipeline.handle(
+          packet(message, { linkAddress: link }),
+          new StatisticsStore(),
+        );
+        return parseMessage(result.replies[0].data) as ClientServerMessage;
+      };
+      const one = client(61), two = client(62);
+      assert.equal(firstAddress(await ask(request(one, iana(1)))), "2001:db8:1::100");
+      // The first pool is full: client two gets the second pool's address.
+      const second = firstAddress(await ask(request(two, iana(1))))!;
+      assert.match(second, /^2001:db8:1::20[01]$/);
+      // The first pool has room again.
+      await ask(release(one, iana(1, "2001:db8:1::100")));
+      for (const message of [renew(two, iana(1, second)), rebind(two, iana(1, second))]) {
+        const reply = await ask(message);
+        assert.deepEqual(ianas(reply)[0].addresses, [`${second} 3600/7200`], `${group}`);
+      }
+      assert.equal(firstAddress(await ask(solicit(two, iana(1)))), second, `${group}`);
+      assert.equal(firstAddress(await ask(request(two, iana(1)))), second, `${group}`);
+      assert.deepEqual(
+        p.store.list({ duid: two.toHex() }).map((l) => [l.resource, l.state]),
+        [[second, "assigned"]],
+      );
+      // On another link the second pool is not in scope: a new address there, the old one
+      // returned with lifetime 0.
+      const moved = await ask(renew(two, iana(1, second)), "2001:db8:2::1");
+      assert.deepEqual(ianas(moved)[0].addresses.map((a) => a.split(" ")[1]), ["3600/7200", "0/0"]);
+      assert.match(ianas(moved)[0].addresses[0], /^2001:db8:2::10[01] /);
+    } finally {
+      await p.cleanup();
+    }
   }
 });

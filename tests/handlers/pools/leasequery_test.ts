@@ -1,8 +1,7 @@
 /**
  * Leasequery answers for pool leases as for static ones: the `<leasequery>` handler records the
  * leases of outgoing replies, so an address and a prefix from the pools are found by address
- * and by client id. (Like every other lease, one a client released stays known to
- * `<leasequery>` until its valid lifetime ends: the Reply to a Release carries no leases.)
+ * and by client id. (A released lease is forgotten: tests/ops/pools_leasequery_release_test.ts.)
  */
 
 import assert from "node:assert/strict";

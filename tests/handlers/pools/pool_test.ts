@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Pool } from "../../../src/handlers/pools/pool.ts";
-import { IPv6Prefix } from "../../../src/protocol/mod.ts";
+import { formatIPv6, IPv6Prefix } from "../../../src/protocol/mod.ts";
 
 function pool(type: "na" | "pd", prefix: string, delegatedLength = 128): Pool {
   return new Pool({
@@ -55,4 +55,26 @@ Deno.test("indexOf inverts resourceAt, and startFor stays inside the pool", () =
     const s = a.startFor(duid, iaid);
     assert.ok(s >= a.first && s < a.size && Number.isInteger(s));
   }));
+});
+
+Deno.test("bytesAt is the prefix plus the index shifted to the delegated length (checked with BigInt)", () => {
+  const big = (b: Uint8Array) => b.reduce((v, x) => (v << 8n) | BigInt(x), 0n);
+  fc.assert(fc.property(
+    fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    fc.integer({ min: 0, max: 120 }),
+    fc.integer({ min: 1, max: 128 }),
+    fc.double({ min: 0, max: 1, noNaN: true }),
+    (bytes, length, width, at) => {
+      const delegated = Math.min(128, length + width);
+      const masked = bytes.map((b, i) => {
+        const keep = Math.max(0, Math.min(8, length - 8 * i));
+        return b & (0xff << (8 - keep)) & 0xff;
+      });
+      const p = pool("pd", `${formatIPv6(masked)}/${length}`, delegated);
+      const prefix = p.spec.prefix;
+      const index = Math.min(p.size - 1, Math.floor(at * p.size));
+      const want = big(prefix.bytes) + (BigInt(index) << BigInt(128 - delegated));
+      assert.equal(big(p.bytesAt(index)), want);
+    },
+  ));
 });

@@ -65,3 +65,45 @@ Deno.test("two workers' connections append leases without taking each other's", 
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("group commit: what a connection knows of a client is dropped when another connection wrote", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pools-store-" });
+  const a = new SqliteLeaseStore(`${dir}/leases.sqlite`, 5000, false, true);
+  const b = new SqliteLeaseStore(`${dir}/leases.sqlite`, 5000, false, true);
+  const pool = new Pool({
+    type: "na",
+    prefix: IPv6Prefix.parse("2001:db8::100/120"),
+    delegatedLength: 128,
+    preferredLifetime: 10,
+    validLifetime: 20,
+    declineProbation: 30,
+  });
+  const op = (kind: "offer" | "commit", duid: string, named: number[] = []): LeaseOp => ({
+    kind,
+    pool,
+    duid,
+    iaid: 1,
+    named,
+  });
+  const one = async (store: SqliteLeaseStore, o: LeaseOp) =>
+    (await store.apply([o], 1_800_000_000))[0].index;
+  try {
+    const mine = (await one(a, op("commit", "0a")))!;
+    // a knows client 0a holds `mine` now: its offer reads nothing.
+    assert.equal(await one(a, op("offer", "0a")), mine);
+    // Another worker deletes 0a's lease and gives the address to 0b.
+    assert.equal(b.delete({ duid: "0a" }), 1);
+    assert.equal(await one(b, op("commit", "0b", [mine])), mine);
+    // a must not offer or extend 0b's address for 0a.
+    assert.notEqual(await one(a, op("offer", "0a")), mine);
+    const again = await one(a, op("commit", "0a"));
+    assert.notEqual(again, mine);
+    const owners = new Map(a.list({}).map((l) => [l.index, l.duid]));
+    assert.equal(owners.get(mine), "0b");
+    assert.equal(owners.get(again!), "0a");
+  } finally {
+    a.close();
+    b.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -106,7 +106,8 @@ export function mergeBatch(batch: readonly Queued[]): {
   const relay = new Map<string, string[]>();
   for (const { seen, time } of batch) {
     const key = `${seen.clientId} ${seen.linkAddress}`;
-    const hasLeases = seen.addresses.length > 0 || seen.prefixes.length > 0;
+    const hasLeases = seen.addresses.some((a) => !a.released) ||
+      seen.prefixes.some((p) => !p.released);
     const before = clients.get(key);
     clients.set(key, {
       c: seen.clientId,
@@ -118,8 +119,12 @@ export function mergeBatch(batch: readonly Queued[]): {
     });
     remote.set(key, seen.remoteIds);
     relay.set(key, seen.relayIds);
+    // A release never overrides another client's lease of the same batch.
+    const others = (row: { c: string; l: string } | undefined) =>
+      row !== undefined && (row.c !== seen.clientId || row.l !== seen.linkAddress);
     for (const a of seen.addresses) {
       const address = expandIPv6(a.address);
+      if (a.released && others(addresses.get(address))) continue;
       // An address handed to another client later in the batch belongs to that one.
       addresses.set(address, {
         c: seen.clientId,
@@ -128,10 +133,12 @@ export function mergeBatch(batch: readonly Queued[]): {
         p: a.preferredEnd,
         v: a.validEnd,
         o: toHex(a.options),
+        x: a.released === true,
       });
     }
     for (const p of seen.prefixes) {
       const [first, last] = prefixRange(p.prefix, p.length);
+      if (p.released && others(prefixes.get(`${first} ${last}`))) continue;
       prefixes.set(`${first} ${last}`, {
         c: seen.clientId,
         l: seen.linkAddress,
@@ -140,6 +147,7 @@ export function mergeBatch(batch: readonly Queued[]): {
         p: p.preferredEnd,
         v: p.validEnd,
         o: toHex(p.options),
+        x: p.released === true,
       });
     }
   }
@@ -202,17 +210,19 @@ async function writeBatch(
   if (merged.addresses.length > 0) {
     const addresses = json(merged.addresses);
     const rows = "json_to_recordset($1::text::json) AS i(c TEXT, l TEXT, a TEXT, p BIGINT, " +
-      "v BIGINT, o TEXT)";
-    // An address now handed to this client is no longer another's.
+      "v BIGINT, o TEXT, x BOOLEAN)";
+    // An address now handed to this client is no longer another's; one it released is no
+    // longer its own.
     await tx.query(
       `DELETE FROM leasequery_addresses d USING ${rows} ${JOIN_CLIENT} ` +
-        "WHERE d.address = i.a AND d.client_fk <> c.id",
+        "WHERE d.address = i.a AND ((NOT i.x AND d.client_fk <> c.id) OR " +
+        "(i.x AND d.client_fk = c.id))",
       [addresses],
     );
     await tx.query(
       "INSERT INTO leasequery_addresses AS d (client_fk, address, preferred_lifetime_end, " +
         `valid_lifetime_end, options) SELECT c.id, i.a, i.p, i.v, decode(i.o, 'hex') FROM ${rows} ` +
-        `${JOIN_CLIENT} ON CONFLICT (client_fk, address) DO UPDATE SET preferred_lifetime_end = ` +
+        `${JOIN_CLIENT} WHERE NOT i.x ON CONFLICT (client_fk, address) DO UPDATE SET preferred_lifetime_end = ` +
         "excluded.preferred_lifetime_end, valid_lifetime_end = excluded.valid_lifetime_end, " +
         "options = excluded.options",
       [addresses],
@@ -221,16 +231,19 @@ async function writeBatch(
   if (merged.prefixes.length > 0) {
     const prefixes = json(merged.prefixes);
     const rows = "json_to_recordset($1::text::json) AS i(c TEXT, l TEXT, f TEXT, z TEXT, " +
-      "p BIGINT, v BIGINT, o TEXT)";
+      "p BIGINT, v BIGINT, o TEXT, x BOOLEAN)";
     await tx.query(
       `DELETE FROM leasequery_prefixes d USING ${rows} ${JOIN_CLIENT} ` +
-        "WHERE d.first_address <= i.z AND d.last_address >= i.f AND d.client_fk <> c.id",
+        "WHERE (NOT i.x AND d.first_address <= i.z AND d.last_address >= i.f AND " +
+        "d.client_fk <> c.id) OR (i.x AND d.client_fk = c.id AND d.first_address = i.f AND " +
+        "d.last_address = i.z)",
       [prefixes],
     );
     await tx.query(
       "INSERT INTO leasequery_prefixes AS d (client_fk, first_address, last_address, " +
         "preferred_lifetime_end, valid_lifetime_end, options) SELECT c.id, i.f, i.z, i.p, i.v, " +
-        `decode(i.o, 'hex') FROM ${rows} ${JOIN_CLIENT} ON CONFLICT (client_fk, first_address, ` +
+        `decode(i.o, 'hex') FROM ${rows} ${JOIN_CLIENT} WHERE NOT i.x ON CONFLICT (client_fk, ` +
+        "first_address, " +
         "last_address) DO UPDATE SET preferred_lifetime_end = excluded.preferred_lifetime_end, " +
         "valid_lifetime_end = excluded.valid_lifetime_end, options = excluded.options",
       [prefixes],
