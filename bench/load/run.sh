@@ -73,8 +73,8 @@ information-request (relayed)|info|dhcpkit:csv:0:deno
 4-way static CSV, workers 2|sarr-resv|dhcpkit:csv:2:deno
 4-way NA+PD pools, leases on disk|sarr-napd-persist|kea
 4-way NA+PD pools, leases on disk|sarr-napd-persist|dhcpkit:pools:0
-4-way NA+PD pools, PostgreSQL leases|sarr-napd|kea-pgl
-4-way NA+PD pools, PostgreSQL leases|sarr-napd|dhcpkit:pools-postgresql:0
+4-way NA+PD pools, PostgreSQL leases|sarr-napd|kea-pgl|$PG_RATE
+4-way NA+PD pools, PostgreSQL leases|sarr-napd|dhcpkit:pools-postgresql:0|$PG_RATE
 "}
 # Highest rate with under MAX_DROP_PCT (1) % drops, found by the harness's rate search (perfdhcp
 # on core 0, the server on core 1). Set MAX_CASES="" to skip.
