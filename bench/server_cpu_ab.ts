@@ -17,15 +17,8 @@
 
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { buildRequest } from "../cli/query.ts";
-import {
-  type Message,
-  RelayForwardMessage,
-  RelayMessageOption,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../src/protocol/mod.ts";
 import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
+import { closedLoop, DNS_OPTIONS_CONFIG, relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 
 const { values, positionals } = parseArgs({
@@ -62,31 +55,10 @@ io-backend ${values.backend}
 allow-rapid-commit yes
 ${serverIdConfig()}
 ${loopbackListenerConfig(port)}
-<recursive-name-servers>
-    address 2001:db8::53
-    address 2001:db8::153
-</recursive-name-servers>
-<domain-search-list>
-    domain-name example.com
-</domain-search-list>
-`;
+${DNS_OPTIONS_CONFIG}`;
 }
 
-/** 256 distinct relayed requests (different clients), replies come back to our port. */
-function requests(): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < 256; i++) {
-    const duid = `00030001020000${i.toString(16).padStart(2, "0")}0001`;
-    const inner: Message = buildRequest(values.type!, duid, [23, 24], false);
-    const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-      new RelaySourcePortOption(0),
-      new RelayMessageOption(inner),
-    ]);
-    out.push(serializeMessage(relay).slice());
-  }
-  return out;
-}
-const packets = requests();
+const packets = relayedRequests(values.type!);
 
 interface Server {
   name: string;
@@ -130,39 +102,9 @@ function cpu(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
-/** Keep `window` requests outstanding for `seconds`; replies counted. */
-async function drive(server: Server, seconds: number, window: number) {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port: server.port };
-  let sent = 0, replies = 0, lastReply = Date.now(), running = true;
-  const send = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      socket.send(packets[sent++ % packets.length], target).catch(() => {});
-    }
-  };
-  const receiver = (async () => {
-    const buffer = new Uint8Array(65536);
-    while (running) {
-      try {
-        await socket.receive(buffer);
-      } catch {
-        return;
-      }
-      replies++;
-      lastReply = Date.now();
-      if (running) send(1);
-    }
-  })();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastReply > 200) send(window);
-  }, 100);
-  send(window);
-  await sleep(seconds * 1000);
-  running = false;
-  clearInterval(watchdog);
-  socket.close();
-  await receiver;
-  return { replies };
+/** Keep `window` requests outstanding against `server` for `seconds`; replies counted. */
+function drive(server: Server, seconds: number, window: number) {
+  return closedLoop(server.port, packets, seconds, window);
 }
 
 /** Microseconds of server CPU per reply over one round. */

@@ -11,15 +11,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { buildRequest } from "../cli/query.ts";
-import {
-  type Message,
-  RelayForwardMessage,
-  RelayMessageOption,
-  RelaySourcePortOption,
-  serializeMessage,
-} from "../src/protocol/mod.ts";
-import { freeUdpPort, sleep, withTopology } from "../tests/e2e/netns.ts";
+import { freeUdpPort, withTopology } from "../tests/e2e/netns.ts";
+import { closedLoop, DNS_OPTIONS_CONFIG, relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 
 const { values } = parseArgs({
@@ -41,72 +34,7 @@ allow-rapid-commit yes
 
 ${serverIdConfig()}
 ${loopbackListenerConfig(port)}
-<recursive-name-servers>
-    address 2001:db8::53
-    address 2001:db8::153
-</recursive-name-servers>
-
-<domain-search-list>
-    domain-name example.com
-</domain-search-list>
-`;
-}
-
-/** 256 distinct relayed requests of one type (different clients and transaction ids). */
-function requests(type: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < 256; i++) {
-    const duid = `00030001020000${i.toString(16).padStart(2, "0")}0001`;
-    const inner: Message = buildRequest(type, duid, [23, 24], false);
-    const relay = new RelayForwardMessage(0, "2001:db8::1", "fe80::1", [
-      new RelaySourcePortOption(0),
-      new RelayMessageOption(inner),
-    ]);
-    out.push(serializeMessage(relay));
-  }
-  return out;
-}
-
-/**
- * Keep `window` requests outstanding against `[::1]:port` for `seconds`; returns replies per
- * second. Lost requests are replaced after 200 ms without any reply.
- */
-async function load(port: number, type: string, seconds: number, window: number) {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const packets = requests(type);
-  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port };
-  let sent = 0, received = 0, lastReply = Date.now(), running = true;
-  const send = (n: number) => {
-    for (let i = 0; i < n; i++) {
-      socket.send(packets[sent++ % packets.length], target).catch(() => {});
-    }
-  };
-  const receiver = (async () => {
-    const buffer = new Uint8Array(65536);
-    while (running) {
-      try {
-        await socket.receive(buffer);
-      } catch {
-        return;
-      }
-      received++;
-      lastReply = Date.now();
-      if (running) send(1);
-    }
-  })();
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastReply > 200) send(window);
-  }, 100);
-  send(window);
-  await sleep(500); // warm-up
-  const start = Date.now(), startCount = received;
-  await sleep(seconds * 1000);
-  const rate = (received - startCount) / ((Date.now() - start) / 1000);
-  running = false;
-  clearInterval(watchdog);
-  socket.close();
-  await receiver;
-  return { rate, sent, received };
+${DNS_OPTIONS_CONFIG}`;
 }
 
 const results = new Map<number, Map<string, number>>();
@@ -116,7 +44,7 @@ for (const workers of WORKERS) {
     await t.startServer({ config: config(port, workers), verbosity: 2 });
     const row = new Map<string, number>();
     for (const type of TYPES) {
-      const { rate } = await load(port, type, SECONDS, WINDOW);
+      const { rate } = await closedLoop(port, relayedRequests(type), SECONDS, WINDOW, 500);
       row.set(type, rate);
     }
     results.set(workers, row);
