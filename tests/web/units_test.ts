@@ -111,6 +111,33 @@ Deno.test("pages escape packet and file strings everywhere", () => {
   assert.ok(!explained.includes("<img"));
 });
 
+Deno.test("a delegated prefix's explain link is relayed from the same client's address lease", () => {
+  const lease = (pool: string, client: string, lease: string) => ({
+    source: "lease store x",
+    pool,
+    client,
+    iaid: 7,
+    lease,
+    state: "assigned",
+    remaining: 60,
+  });
+  const html = subscribersPage("00030001", {
+    statics: [],
+    leases: [],
+    poolLeases: [
+      lease("pd 2001:db8:100::/40", "00030001aa", "2001:db8:100:100::/56"),
+      lease("na 2001:db8:1::/112", "00030001aa", "2001:db8:1::5"),
+      lease("pd 2001:db8:100::/40", "00030001bb", "2001:db8:100:200::/56"),
+    ],
+    problems: [],
+  }, []);
+  const links = [...html.matchAll(/href="(\/explain\?[^"]*)"/g)].map((m) => m[1]);
+  const pd = (client: string) => links.find((h) => h.includes(`duid=${client}`))!;
+  assert.match(pd("00030001aa"), /link-address=2001%3Adb8%3A1%3A%3A5/);
+  // Without an address lease the link stays without one (the form can add it).
+  assert.doesNotMatch(pd("00030001bb"), /link-address/);
+});
+
 Deno.test("the ring keeps the newest, newest first, and filters", () => {
   assert.throws(() => new TransactionRing(0), RangeError);
   const ring = new TransactionRing(3);

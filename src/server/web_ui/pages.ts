@@ -182,6 +182,11 @@ export function subscribersPage(
     esc(timestamp(l.lastSeen * 1000)),
     esc(l.source),
   ]);
+  // A delegated prefix says nothing of the client's link; the same client's address lease does.
+  const addressOf = new Map<string, string>();
+  for (const l of poolLeases) {
+    if (l.pool.startsWith("na ") && !addressOf.has(l.client)) addressOf.set(l.client, l.lease);
+  }
   const poolRows = poolLeases.map((l) => [
     link("/subscribers", { q: l.client }, l.client),
     esc(l.lease),
@@ -195,7 +200,7 @@ export function subscribersPage(
       iaid: String(l.iaid),
       type: "renew",
       // As if relayed from the address's link, so that subnet filters see the customer's link.
-      "link-address": l.pool.startsWith("na ") ? l.lease : undefined,
+      "link-address": l.pool.startsWith("na ") ? l.lease : addressOf.get(l.client),
     }, "explain"),
   ]);
   return page(
