@@ -51,7 +51,7 @@ const SERVER_DUID = new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0xd4, 0xc9, 1]
 const duid = (n: number) => new LinkLayerDuid(1, new Uint8Array([2, 0, 0, 0, 0x70, n]));
 const hex = (n: number) => duid(n).toHex();
 
-function head(port: number, webPort: number, workers: string): string {
+function head(port: number, workers: string): string {
   return `${workers}
 control-socket ctl.sock
 pid-file server.pid
@@ -114,7 +114,7 @@ Deno.test("explain and the subscriber page with pools (SQLite lease store, two w
   writeConfig(join(dir, "static.csv"), `id,address,prefix\nduid:${hex(9)},2001:db8:5::9,\n`);
   writeConfig(
     join(dir, "server.conf"),
-    `${head(port, webPort, "workers 2")}
+    `${head(port, "workers 2")}
 <web-ui>
     address ::1
     port ${webPort}
@@ -272,7 +272,7 @@ postgresTest(
     writeConfig(join(dir, "token"), `${token}\n`);
     writeConfig(
       join(dir, "server.conf"),
-      `${head(port, webPort, "workers 0\nio-backend deno")}
+      `${head(port, "workers 0\nio-backend deno")}
 <web-ui>
     address ::1
     port ${webPort}
