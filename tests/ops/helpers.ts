@@ -121,6 +121,28 @@ export function spawnCollectingStderr(command: string, args: string[]): Collecte
   return { child, status, stderr: () => err, exited: () => done };
 }
 
+/**
+ * Run `dhcpkit serve` on `dir/server.conf` until it exits by itself (a refused start), killed
+ * after `timeoutMs`; its exit code and standard error.
+ */
+export async function serveUntilExit(
+  dir: string,
+  timeoutMs = 30_000,
+): Promise<{ code: number; stderr: string }> {
+  const p = spawnCollectingStderr(Deno.execPath(), [
+    "run",
+    "--unstable-net",
+    "--allow-all",
+    MAIN,
+    "serve",
+    join(dir, "server.conf"),
+  ]);
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
+  const status = await p.status;
+  clearTimeout(timer);
+  return { code: status.code, stderr: p.stderr() };
+}
+
 /** Start `dhcpkit serve` on `dir/server.conf` and wait until its control socket answers. */
 export async function startServer(dir: string, args: string[] = []): Promise<RunningServer> {
   const socket = join(dir, "ctl.sock");

@@ -15,7 +15,7 @@ import {
   ctl,
   freeUdpPort,
   makeWorkDir,
-  spawnCollectingStderr,
+  serveUntilExit,
   startServer,
   writeConfig,
 } from "./helpers.ts";
@@ -23,20 +23,10 @@ import {
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
 /** Run `dhcpkit serve` on `config` until it exits (at most 60 s); exit code and stderr. */
-async function serveUntilExit(dir: string, config: string) {
+/** Write `config` as `dir/server.conf` and run the server until it exits. */
+function serveConfigUntilExit(dir: string, config: string) {
   writeConfig(join(dir, "server.conf"), config);
-  const p = spawnCollectingStderr(Deno.execPath(), [
-    "run",
-    "--unstable-net",
-    "--allow-all",
-    MAIN,
-    "serve",
-    join(dir, "server.conf"),
-  ]);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), 60_000);
-  const status = await p.status;
-  clearTimeout(timer);
-  return { code: status.code, stderr: p.stderr() };
+  return serveUntilExit(dir, 60_000);
 }
 
 postgresTest("serve with PostgreSQL sections: bad input stops the start", async (pg, t) => {
@@ -84,7 +74,10 @@ postgresTest("serve with PostgreSQL sections: bad input stops the start", async 
     await t.step(name, async () => {
       const dir = makeWorkDir();
       try {
-        const { code, stderr } = await serveUntilExit(dir, baseConfig(freeUdpPort(), section));
+        const { code, stderr } = await serveConfigUntilExit(
+          dir,
+          baseConfig(freeUdpPort(), section),
+        );
         assert.equal(code, 1, stderr);
         const line = stderr.split("\n").find((l) => l.startsWith("dhcpkit serve: "));
         assert.ok(line, `no "dhcpkit serve:" line in:\n${stderr}`);
@@ -109,7 +102,7 @@ postgresTest("serve with PostgreSQL sections: bad input stops the start", async 
           "dhcpkit; INSERT INTO dhcpkit_schema (component, version) VALUES ('leasequery', 7)",
         "dhcp",
       );
-      const { code, stderr } = await serveUntilExit(
+      const { code, stderr } = await serveConfigUntilExit(
         dir,
         baseConfig(freeUdpPort(), lqSection(url, passwordFile)),
       );

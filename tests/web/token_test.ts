@@ -11,10 +11,9 @@ import { serverIdConfig } from "../helpers/server.ts";
 import {
   freeTcpPort,
   freeUdpPort,
-  MAIN,
   makeWorkDir,
   SERVER_MAC,
-  spawnCollectingStderr,
+  serveUntilExit,
   startServer,
   writeConfig,
 } from "../ops/helpers.ts";
@@ -65,22 +64,6 @@ Deno.test("web UI with token-file: refused without the token, served with it", a
   }
 });
 
-/** Run `dhcpkit serve` on `dir/server.conf` until it exits; its status and standard error. */
-async function refused(dir: string): Promise<{ code: number; stderr: string }> {
-  const p = spawnCollectingStderr(Deno.execPath(), [
-    "run",
-    "--unstable-net",
-    "--allow-all",
-    MAIN,
-    "serve",
-    join(dir, "server.conf"),
-  ]);
-  const timer = setTimeout(() => p.child.kill("SIGKILL"), 30_000);
-  const status = await p.status;
-  clearTimeout(timer);
-  return { code: status.code, stderr: p.stderr() };
-}
-
 Deno.test("web UI: a short token or an open address without one keeps the server from starting", async () => {
   const dir = makeWorkDir();
   try {
@@ -89,14 +72,14 @@ Deno.test("web UI: a short token or an open address without one keeps the server
       join(dir, "server.conf"),
       config(freeUdpPort(), `    port ${freeTcpPort()}\n    token-file token`),
     );
-    const short = await refused(dir);
+    const short = await serveUntilExit(dir);
     assert.notEqual(short.code, 0);
     const lines = short.stderr.trim().split("\n");
     assert.equal(lines.length, 1, short.stderr);
     assert.match(lines[0], /the web UI token in .*token is shorter than 16 characters/);
 
     writeConfig(join(dir, "server.conf"), config(freeUdpPort(), "    address 2001:db8::10"));
-    const open = await refused(dir);
+    const open = await serveUntilExit(dir);
     assert.notEqual(open.code, 0);
     assert.match(
       open.stderr,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { CLIENT_REQUEST_TYPES } from "../../tools/client_messages.ts";
 import type { ExplainTrace } from "../../pipeline/mod.ts";
 import type { ExplainRequest } from "../explain_request.ts";
 import type { TransactionRecord } from "../transactions.ts";
@@ -285,17 +286,8 @@ export function explainRequestOf(params: URLSearchParams): ExplainRequest {
 }
 
 function explainForm(request: ExplainRequest): string {
-  const types = [
-    "solicit",
-    "request",
-    "renew",
-    "rebind",
-    "release",
-    "confirm",
-    "information-request",
-  ];
   const typeSelect = `<label>Type<select name="type">${
-    types.map((t) =>
+    CLIENT_REQUEST_TYPES.map((t) =>
       `<option${t === (request.type ?? "solicit") ? " selected" : ""}>${esc(t)}</option>`
     ).join("")
   }</select></label>`;

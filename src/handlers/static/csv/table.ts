@@ -79,6 +79,32 @@ function partsOf(buffer: ArrayBufferLike, rows: number, slots: number, keyBytes:
   };
 }
 
+/**
+ * The row of `key` (hash `hash`) in the open-addressing `slots` (row + 1, 0 for empty) over the
+ * rows' `hashes`, `keyStarts` and `keys` bytes, or -1.
+ */
+function findRow(
+  slots: Int32Array<ArrayBufferLike>,
+  hashes: Uint32Array<ArrayBufferLike>,
+  keyStarts: Uint32Array<ArrayBufferLike>,
+  keys: Uint8Array<ArrayBufferLike>,
+  key: string,
+  hash: number,
+): number {
+  const mask = slots.length - 1;
+  for (let i = hash & mask;; i = (i + 1) & mask) {
+    const slot = slots[i];
+    if (slot === 0) return -1;
+    const row = slot - 1;
+    if (hashes[row] !== hash) continue;
+    const start = keyStarts[row];
+    if (keyStarts[row + 1] - start !== key.length) continue;
+    let k = 0;
+    while (k < key.length && keys[start + k] === key.charCodeAt(k)) k++;
+    if (k === key.length) return row;
+  }
+}
+
 /** Bytes of a table buffer of `rows` rows, `slots` slots and `keyBytes` key bytes. */
 function bufferBytes(rows: number, slots: number, keyBytes: number): number {
   return (HEADER_INTS + slots + rows * 3 + 1) * 4 + rows * ROW_BYTES + keyBytes;
@@ -91,7 +117,6 @@ function bufferBytes(rows: number, slots: number, keyBytes: number): number {
  */
 export class AssignmentTable {
   readonly #parts: Parts;
-  readonly #mask: number;
 
   private constructor(
     readonly buffer: SharedArrayBuffer,
@@ -101,7 +126,6 @@ export class AssignmentTable {
     readonly rowsRead: number,
   ) {
     this.#parts = parts;
-    this.#mask = parts.slots.length - 1;
   }
 
   /**
@@ -122,19 +146,7 @@ export class AssignmentTable {
   /** The row of `key`, or -1. */
   #find(key: string): number {
     const { slots, hashes, keyStarts, keys } = this.#parts;
-    const hash = hashKey(key);
-    const mask = this.#mask;
-    for (let i = hash & mask;; i = (i + 1) & mask) {
-      const slot = slots[i];
-      if (slot === 0) return -1;
-      const row = slot - 1;
-      if (hashes[row] !== hash) continue;
-      const start = keyStarts[row];
-      if (keyStarts[row + 1] - start !== key.length) continue;
-      let k = 0;
-      while (k < key.length && keys[start + k] === key.charCodeAt(k)) k++;
-      if (k === key.length) return row;
-    }
+    return findRow(slots, hashes, keyStarts, keys, key, hashKey(key));
   }
 
   /** The assignment of `key`, if any. */
@@ -205,19 +217,7 @@ export class AssignmentTableBuilder {
 
   /** The row of `key` (hash `hash`), or -1. */
   #find(key: string, hash: number): number {
-    const slots = this.#slots, hashes = this.#hashes, keyStarts = this.#keyStarts;
-    const keys = this.#keys, mask = slots.length - 1;
-    for (let i = hash & mask;; i = (i + 1) & mask) {
-      const slot = slots[i];
-      if (slot === 0) return -1;
-      const row = slot - 1;
-      if (hashes[row] !== hash) continue;
-      const start = keyStarts[row];
-      if (keyStarts[row + 1] - start !== key.length) continue;
-      let k = 0;
-      while (k < key.length && keys[start + k] === key.charCodeAt(k)) k++;
-      if (k === key.length) return row;
-    }
+    return findRow(this.#slots, this.#hashes, this.#keyStarts, this.#keys, key, hash);
   }
 
   /** Put `row` (hash `hash`) into the first free slot of `slots`. */
