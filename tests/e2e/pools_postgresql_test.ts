@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { serverIdConfig } from "../helpers/server.ts";
 import { PostgresCluster, postgresUnavailable } from "../helpers/postgres.ts";
 import { missing, REPO_ROOT, run, type Topology, withTopology } from "./netns.ts";
+import { perfdhcp300 } from "./perfdhcp.ts";
 
 const NEEDS = { root: true, commands: { perfdhcp: "kea-admin" } };
 
@@ -27,28 +28,6 @@ async function side(t: Topology, name: string): Promise<{ srv: string; cli: stri
   await t.linkLocal(srv, `srv${name}`);
   await t.linkLocal(cli, "cli0");
   return { srv, cli };
-}
-
-function perfdhcp(t: Topology, cli: string) {
-  return t.exec(cli, "perfdhcp", [
-    "-6",
-    "-l",
-    "cli0",
-    "-e",
-    "address-and-prefix",
-    "-b",
-    "duid=00030001000000000000",
-    "-b",
-    "mac=02:00:00:00:00:00",
-    "-R",
-    "300",
-    "-r",
-    "100",
-    "-p",
-    "8",
-    "-W",
-    "500000",
-  ], { check: false });
 }
 
 const reason = missing(NEEDS) ?? postgresUnavailable();
@@ -80,7 +59,7 @@ Deno.test({
           verbosity: 2,
           config: config(store, "02:00:00:00:0b:01", "srvb"),
         });
-        const runs = await Promise.all([perfdhcp(t, a.cli), perfdhcp(t, b.cli)]);
+        const runs = await Promise.all([perfdhcp300(t, a.cli, true), perfdhcp300(t, b.cli, true)]);
         for (const r of runs) assert.ok(!/^ERROR/m.test(r.stdout + r.stderr), r.stdout + r.stderr);
         const sql = (q: string) => pg.sql(q, "dhcp");
         // No address or prefix is bound to two clients, and no slot twice.
