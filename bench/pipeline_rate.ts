@@ -26,7 +26,8 @@ import {
   SolicitMessage,
   Writer,
 } from "../src/protocol/mod.ts";
-import type { WirePacket, WireReply } from "../src/server/wire.ts";
+import type { WireReply } from "../src/server/wire.ts";
+import { clientPacket } from "./tools/wire_packet.ts";
 
 installBuiltins();
 const seconds = Number(Deno.args.find((a) => !a.startsWith("--")) ?? 3);
@@ -86,17 +87,6 @@ for (let i = 0; i < 1000; i++) {
     ]),
   ));
 }
-const packet = (data: Uint8Array, n: number): WirePacket => ({
-  id: "#" + n,
-  listener: 0,
-  data,
-  source: "2001:db8:1::2",
-  sourcePort: 546,
-  interfaceName: "eth0",
-  linkAddress: "2001:db8:1::1",
-  multicast: true,
-  marks: ["unmarked"],
-});
 
 // As the ffi backend does: reply bytes written into one buffer and copied out per batch (with
 // --copy, every reply gets bytes of its own, as with io-backend deno).
@@ -108,8 +98,8 @@ const start = performance.now();
 const cpu0 = cpuUsage();
 while (performance.now() < deadline) {
   for (let i = 0; i < 1000; i++) {
-    engine.handleBatch([packet(solicits[i], n++)], out, replyWriter);
-    engine.handleBatch([packet(requests[i], n++)], out, replyWriter);
+    engine.handleBatch([clientPacket(solicits[i], n++)], out, replyWriter);
+    engine.handleBatch([clientPacket(requests[i], n++)], out, replyWriter);
   }
   out.length = 0;
 }

@@ -18,6 +18,7 @@
 
 import { join, resolve } from "node:path";
 import { cpuUsage } from "node:process";
+import { clientPacket } from "./tools/wire_packet.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 if (args.length < 1) {
@@ -94,18 +95,6 @@ async function side(root: string, name: string) {
 
 type Side = Awaited<ReturnType<typeof side>>;
 
-const packet = (data: Uint8Array, n: number) => ({
-  id: "#" + n,
-  listener: 0,
-  data,
-  source: "2001:db8:1::2",
-  sourcePort: 546,
-  interfaceName: "eth0",
-  linkAddress: "2001:db8:1::1",
-  multicast: true,
-  marks: ["unmarked"],
-});
-
 /**
  * CPU microseconds (user + system, of the whole process: SQLite works in this thread, the
  * garbage collector in others) per 4-way exchange over `exchanges` exchanges.
@@ -119,7 +108,7 @@ async function round(s: Side, exchanges: number): Promise<number> {
     s.next = (s.next + batch) % clients;
     for (const messages of [s.solicits, s.requests]) {
       const packets = [];
-      for (let i = 0; i < batch; i++) packets.push(packet(messages[(from + i) % clients], i));
+      for (let i = 0; i < batch; i++) packets.push(clientPacket(messages[(from + i) % clients], i));
       s.engine.handleBatch(packets, out, undefined);
       await s.engine.drain();
     }
