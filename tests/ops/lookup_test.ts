@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
 import { parseMessage, QUERY_BY_LINK_ADDRESS, serializeMessage } from "../../src/protocol/mod.ts";
 import { addressFor } from "../helpers/slow_lookup/mod.ts";
-import { clientDuid, lookupAnswer, lookupRequest } from "../helpers/slow_lookup/client.ts";
+import { clientDuid, clientRange, LookupClients } from "../helpers/slow_lookup/client.ts";
 import { frame, FrameReader, leasequery, seedClients } from "../leasequery/lq_helpers.ts";
 import { parseExposition, sum } from "./exposition.ts";
 import {
@@ -30,53 +30,21 @@ import {
 const SLOW_LOOKUP = join(ROOT, "tests/helpers/slow_lookup/mod.ts");
 
 /** Relayed Information-requests from many clients; replies are matched by transaction id. */
-class Clients {
-  readonly #socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  /** DNS servers answered, by transaction id. */
-  readonly answers = new Map<number, string[]>();
-  #receiving?: Promise<void>;
-
-  constructor(readonly port: number) {}
-
-  /**
-   * Send requests from clients `first`..`first + count - 1` (transaction id = client number), in
-   * groups of 50 (a burst larger than a default socket buffer would be dropped by the kernel).
-   */
-  async send(first: number, count: number): Promise<void> {
-    this.#receiving ??= this.#receive();
-    for (let n = first; n < first + count; n++) {
-      if (n > first && (n - first) % 50 === 0) await new Promise((r) => setTimeout(r, 5));
-      await this.#socket.send(lookupRequest(n), {
-        transport: "udp",
-        hostname: "::1",
-        port: this.port,
-      });
-    }
+class Clients extends LookupClients<string[]> {
+  constructor(port: number) {
+    super(port, (dns) => dns);
   }
 
-  async #receive(): Promise<void> {
-    try {
-      while (true) {
-        const [data] = await this.#socket.receive();
-        const { xid, dns } = lookupAnswer(data);
-        this.answers.set(xid, dns);
-      }
-    } catch {
-      // closed
-    }
+  /** Send the requests of clients `first`..`first + count - 1`. */
+  sendClients(first: number, count: number): Promise<void> {
+    return this.send(clientRange(first, count));
   }
 
   /** Clients of `first`..`first + count - 1` whose answer is missing or wrong. */
   wrong(first: number, count: number): number[] {
-    const out: number[] = [];
-    for (let n = first; n < first + count; n++) {
-      if (this.answers.get(n)?.join() !== addressFor(clientDuid(n))) out.push(n);
-    }
-    return out;
-  }
-
-  close(): void {
-    this.#socket.close();
+    return clientRange(first, count).filter((n) =>
+      this.answers.get(n)?.join() !== addressFor(clientDuid(n))
+    );
   }
 }
 
@@ -137,7 +105,7 @@ for (const { io, workers } of SETUPS) {
     withServer(
       (port) => config(port, { io, workers, lookup: "delay 0.05" }),
       async (server, clients) => {
-        await clients.send(1, 300);
+        await clients.sendClients(1, 300);
         await waitFor(() => clients.answers.size >= 300, 10_000, "300 answers");
         assert.deepEqual(clients.wrong(1, 300), []);
         const g = await statsWhen(server, (g) => g.outgoing_packets >= 300, "300 counted");
@@ -157,7 +125,7 @@ for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
       (port) =>
         config(port, { io, workers, lookup: "behaviour never", extra: "lookup-timeout 0.2\n" }),
       async (server, clients) => {
-        await clients.send(1, 30);
+        await clients.sendClients(1, 30);
         const g = await statsWhen(server, (g) => g.lookup_timeouts >= 30, "30 timeouts");
         assert.equal(g.lookup_timeouts, 30);
         assert.equal(g.incoming_packets, 30);
@@ -172,7 +140,7 @@ for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
     await withServer(
       (port) => config(port, { io, workers, lookup: "behaviour reject\ndelay 0.01" }),
       async (server, clients) => {
-        await clients.send(1, 30);
+        await clients.sendClients(1, 30);
         const g = await statsWhen(server, (g) => g.lookup_failures >= 30, "30 failures");
         assert.equal(g.lookup_failures, 30);
         assert.equal(g.outgoing_packets, 0);
@@ -195,7 +163,7 @@ Deno.test("lookups: more requests waiting than max-lookups-in-flight are dropped
         extra: `lookup-timeout 1\nmax-lookups-in-flight 10\n`,
       }) + `\n<metrics>\n    address ::1\n    port ${metricsPort}\n</metrics>\n`,
     async (server, clients) => {
-      await clients.send(1, 30);
+      await clients.sendClients(1, 30);
       const g = await statsWhen(
         server,
         (g) => g.lookup_overflows + g.lookup_timeouts >= 30,
@@ -221,10 +189,10 @@ for (const { io, workers } of [SETUPS[0], SETUPS[1], SETUPS[3]]) {
       async (server, clients, port) => {
         const conf = join(server.dir, "server.conf");
         // A reload in place (same listeners): the old engines answer their waiting requests.
-        await clients.send(1, 50);
+        await clients.sendClients(1, 50);
         assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
         // A reload that opens another listener (a new backend, the old one drains).
-        await clients.send(101, 50);
+        await clients.sendClients(101, 50);
         const other = freeUdpPort();
         writeConfig(
           conf,
@@ -235,7 +203,7 @@ for (const { io, workers } of [SETUPS[0], SETUPS[1], SETUPS[3]]) {
         await waitFor(() => clients.answers.size >= 100, 10_000, "100 answers");
         assert.deepEqual([...clients.wrong(1, 50), ...clients.wrong(101, 50)], []);
         // Shutdown: what waits is answered before the server exits.
-        await clients.send(201, 50);
+        await clients.sendClients(201, 50);
         // Only what the server has received can wait for it: the signal follows the receipt.
         await statsWhen(server, (g) => g.incoming_packets >= 150, "the last 50 received");
         server.child.kill("SIGTERM");
@@ -253,7 +221,7 @@ for (const { io, workers } of [SETUPS[1], SETUPS[3]]) {
       (port) =>
         config(port, { io, workers, lookup: "behaviour never", extra: "lookup-timeout 0.5\n" }),
       async (server, clients) => {
-        await clients.send(1, 40);
+        await clients.sendClients(1, 40);
         await statsWhen(server, (g) => g.incoming_packets >= 40, "40 received");
         // The old engines drop the 40 while they drain, after the switch.
         assert.equal((await ctl(server.socket, "reload")).stdout, "Configuration reloaded\n");
