@@ -17,6 +17,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { getLogger } from "@logtape/logtape";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
+import { enableWal } from "../sqlite_wal.ts";
 import {
   ClientIdOption,
   findOption,
@@ -116,7 +117,7 @@ export function openDatabase(path: string, busyTimeout: number): DatabaseSync {
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeout))}`);
     db.exec("PRAGMA foreign_keys = ON");
-    db.exec("PRAGMA journal_mode = WAL");
+    enableWal(db, busyTimeout);
     db.exec("PRAGMA synchronous = NORMAL");
   } catch (e) {
     db.close();

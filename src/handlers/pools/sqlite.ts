@@ -13,6 +13,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { IPv6Prefix } from "../../protocol/mod.ts";
 import type { Pool } from "./pool.ts";
+import { enableWal } from "../sqlite_wal.ts";
 import {
   type Lease,
   type LeaseFilter,
@@ -126,7 +127,7 @@ export class SqliteLeaseStore implements LeaseStore {
       return;
     }
     try {
-      db.exec("PRAGMA journal_mode = WAL");
+      enableWal(db, busyTimeoutMs);
       db.exec("PRAGMA synchronous = NORMAL");
       // Copy the WAL into the database every WAL_CHECKPOINT_PAGES pages instead of SQLite's
       // 1,000: a lease row is rewritten with every renewal, and one checkpoint copies a page
