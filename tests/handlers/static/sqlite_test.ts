@@ -51,6 +51,48 @@ Deno.test("sqlite: rows changed while the server runs are used from the next bat
   }
 });
 
+Deno.test("sqlite: what a batch read is kept only while nobody writes the database", async () => {
+  const { pipeline: p, file, cleanup } = await staticPipeline("sqlite");
+  const writer = new DatabaseSync(file);
+  const stranger = "00030001020000000bad";
+  try {
+    const source = new SqliteAssignmentSource(file);
+    try {
+      // A miss is remembered too, and forgotten when a row is added.
+      assert.equal(source.lookupOne(`duid:${stranger}`), undefined);
+      assert.equal(source.lookupOne(`duid:${stranger}`), undefined);
+      await batchDone();
+      writer.prepare(
+        "INSERT INTO assignments (id, address, prefix, csv_mtime) VALUES (?, ?, NULL, 0)",
+      ).run(
+        `duid:${stranger}`,
+        "2001:db8:1::77",
+      );
+      assert.equal(source.lookupOne(`duid:${stranger}`)?.address, "2001:db8:1::77");
+      // Unchanged database: the same answer.
+      await batchDone();
+      const kept = source.lookupOne(`duid:${CLIENT_DUID_HEX}`);
+      await batchDone();
+      assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`), kept);
+      // A write by another connection, even to another row, makes it read again.
+      await batchDone();
+      writer.prepare("UPDATE assignments SET address = ? WHERE id = ?").run(
+        "2001:db8:1::ab",
+        `duid:${CLIENT_DUID_HEX}`,
+      );
+      await batchDone();
+      assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`)?.address, "2001:db8:1::ab");
+    } finally {
+      source.close();
+    }
+    await batchDone();
+    assert.equal(addressOf(run(p, solicit(CLIENT_DUID, iana(1))).reply), "2001:db8:1::ab");
+  } finally {
+    writer.close();
+    await cleanup();
+  }
+});
+
 Deno.test("sqlite: hand-made databases without csv_mtime work; bad values are skipped", () => {
   const { dir, cleanup } = tempDir();
   try {

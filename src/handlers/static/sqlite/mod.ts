@@ -9,6 +9,11 @@
  * of the batch returns), so SQLite takes and checks its file lock once per batch instead of once
  * per key (about eight system calls each). Rows changed while the server runs are used from the
  * next batch on; a writer (`dhcpkit build-sqlite`) waits at most for the batch in hand.
+ *
+ * What a connection read (rows and misses, by id) is kept while the database is unchanged:
+ * `PRAGMA data_version`, read once per batch inside its transaction, tells whether another
+ * connection committed since; when it did, everything kept is forgotten. A known id then costs a
+ * map lookup instead of an SQLite query.
  * @module
  */
 
@@ -35,6 +40,9 @@ export class SqliteFileError extends Error {
 /** How many distinct rows {@link SqliteAssignmentSource} keeps as objects (then starts over). */
 const ASSIGNMENTS_CACHED = 4096;
 
+/** How many ids (rows and misses) {@link SqliteAssignmentSource} remembers (then starts over). */
+const IDS_CACHED = 1 << 17;
+
 /** The assignment with the bytes of its address, so that answers need not parse the text. */
 function withAddressBytes(assignment: Assignment): Assignment {
   return assignment.address === undefined
@@ -53,6 +61,11 @@ export class SqliteAssignmentSource implements AssignmentSource {
   readonly #select: StatementSync;
   readonly #begin: StatementSync;
   readonly #commit: StatementSync;
+  readonly #version: StatementSync;
+  /** `data_version` when {@link SqliteAssignmentSource.#ids} was last known true. */
+  #seen = -1;
+  /** What each id looked up read while the database was unchanged: its assignment or null. */
+  readonly #ids = new Map<string, Assignment | null>();
   /** A read transaction is open (until the microtask {@link SqliteAssignmentSource.#end}). */
   #reading = false;
   readonly #end = () => {
@@ -95,6 +108,7 @@ export class SqliteAssignmentSource implements AssignmentSource {
       this.#select = db.prepare("SELECT address, prefix FROM assignments WHERE id = ?");
       this.#begin = db.prepare("BEGIN");
       this.#commit = db.prepare("COMMIT");
+      this.#version = db.prepare("PRAGMA data_version");
     } catch (e) {
       db.close();
       if (e instanceof SqliteFileError) throw e;
@@ -140,10 +154,25 @@ export class SqliteAssignmentSource implements AssignmentSource {
       this.#reading = true;
       try {
         if (!this.#db.isTransaction) this.#begin.run();
+        const version = Number((this.#version.get() as { data_version: number }).data_version);
+        if (version !== this.#seen) {
+          this.#ids.clear();
+          this.#seen = version;
+        }
       } finally {
         queueMicrotask(this.#end);
       }
     }
+    const known = this.#ids.get(id);
+    if (known !== undefined) return known ?? undefined;
+    const found = this.#read(id);
+    if (this.#ids.size >= IDS_CACHED) this.#ids.clear();
+    this.#ids.set(id, found ?? null);
+    return found;
+  }
+
+  /** The assignment of the row of `id` in the database (a malformed row is logged). */
+  #read(id: string): Assignment | undefined {
     const row = this.#select.get(id) as Row | undefined;
     if (!row) return undefined;
     const key = `${row.address ?? ""}\n${row.prefix ?? ""}`;
