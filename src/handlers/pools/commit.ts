@@ -29,8 +29,13 @@ export function deferIA(
   else bundle.handlerData.set(DEFERRED, [allocate]);
 }
 
-/** Make `bundle`'s reply wait for `durable` (the commit of what its pools wrote). */
+/**
+ * Make `bundle`'s reply wait for `durable` (the commit of what its pools wrote, or the results
+ * of a store that answers later). A rejection nobody waits for (the request was dropped before
+ * the wait) is not an unhandled one.
+ */
 export function awaitCommit(bundle: TransactionBundle, durable: Promise<void>): void {
+  durable.catch(() => {});
   const pending = bundle.handlerData.get(COMMITS) as Set<Promise<void>> | undefined;
   if (pending) pending.add(durable);
   else bundle.handlerData.set(COMMITS, new Set([durable]));
@@ -49,8 +54,9 @@ export function assertCommitted(bundle: TransactionBundle): void {
 
 /**
  * Runs after every other lookup: runs the allocations pools left for the end, then waits until
- * the leases the pools wrote for the request are committed (a failed commit drops the
- * request, the client retries).
+ * the results of the pools' operations are known and the leases they wrote for the request are
+ * committed (a failed commit drops the request, the client retries), and again while that left
+ * more allocations for the end.
  */
 export class PoolCommitWait extends Handler {
   /** The allocations left for the end, then the commits this request's pools wrote into. */
@@ -65,10 +71,12 @@ export class PoolCommitWait extends Handler {
       return (async () => {
         await pending;
         for (let j = i + 1; j < deferred.length; j++) await deferred[j]();
-        await this.#commits(bundle);
+        await this.lookup(bundle);
       })();
     }
-    return this.#commits(bundle);
+    const commits = this.#commits(bundle);
+    // Results that came with the commits may have left allocations for the end.
+    return commits?.then(() => this.lookup(bundle));
   }
 
   #commits(bundle: TransactionBundle): Promise<void> | undefined {

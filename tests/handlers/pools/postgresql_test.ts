@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { StatusCode } from "../../../src/protocol/mod.ts";
 import { postgresTest } from "../../helpers/postgres.ts";
 import { PoolHandler } from "../../../src/handlers/pools/handler.ts";
+import { poolsExtension } from "../../../src/handlers/pools/mod.ts";
 import { iana, iapd, pipelineFromConfig } from "../../pipeline/helpers.ts";
 import { release, request, solicit } from "../static/fixtures.ts";
 import { runCli } from "../../cli/helpers.ts";
@@ -31,8 +32,15 @@ postgresTest(
     delegated-length 48
 </prefix-pool>
 `;
-    const a = pipelineFromConfig(config);
-    const b = pipelineFromConfig(config);
+    const withWait = () =>
+      pipelineFromConfig(config, {
+        cleanupHandlers: poolsExtension.cleanupHandlers!({
+          configDir: "/tmp",
+          serverDuid: client(0),
+        }),
+      });
+    const a = withWait();
+    const b = withWait();
     await a.workerInit();
     await b.workerInit();
     const count = async (sql: string) => Number(await pg.sql(sql, "dhcp"));
