@@ -89,7 +89,7 @@ const APPLY = `CREATE OR REPLACE FUNCTION dhcpkit_pool_apply(
 RETURNS TABLE (o_op INT, o_idx BIGINT, o_else BOOLEAN)
 LANGUAGE plpgsql VOLATILE SET lock_timeout = '500ms' AS $fn$
 DECLARE
-  i INT;
+  o RECORD;
   k TEXT;
   pl TEXT;
   d TEXT;
@@ -113,11 +113,13 @@ DECLARE
   fresh BIGINT;
   old BIGINT;
 BEGIN
-  FOR i IN 1..coalesce(array_length(p_kind, 1), 0) LOOP
-    k := p_kind[i]; pl := p_pool[i]; d := p_duid[i]; ia := p_iaid[i]; nw := p_now[i];
-    v := p_valid[i]; pf := p_preferred[i];
-    named := string_to_array(p_named[i], ',')::BIGINT[];
-    o_op := i;
+  -- unnest, not subscripts: taking element i of an array of text walks it from the start.
+  FOR o IN SELECT * FROM unnest(p_now, p_kind, p_pool, p_type, p_duid, p_iaid, p_named, p_yield,
+      p_start, p_first, p_size, p_base, p_step, p_suffix, p_valid, p_preferred)
+      WITH ORDINALITY AS u(nw, k, pl, t, d, ia, nm, yl, st, fs, sz, bs, sp, sx, v, pf, n) LOOP
+    k := o.k; pl := o.pl; d := o.d; ia := o.ia; nw := o.nw; v := o.v; pf := o.pf;
+    named := string_to_array(o.nm, ',')::BIGINT[];
+    o_op := o.n;
     o_else := false;
     IF k = 'release' OR k = 'decline' THEN
       FOREACH x IN ARRAY named LOOP
@@ -137,7 +139,7 @@ BEGIN
       -- The client's rows for the IA in every pool of this type.
       best_idx := NULL; best_v := NULL; best_s := NULL; other := false;
       FOR r IN SELECT l.pool AS p, l.idx AS ix, l.valid_until AS vu, l.state AS s FROM pool_leases l
-          WHERE l.duid = d AND l.iaid = ia AND l.type = p_type[i] AND l.state <> 'declined' LOOP
+          WHERE l.duid = d AND l.iaid = ia AND l.type = o.t AND l.state <> 'declined' LOOP
         IF r.p = pl THEN
           IF best_idx IS NULL OR r.vu > best_v THEN
             best_idx := r.ix; best_v := r.vu; best_s := r.s;
@@ -146,7 +148,7 @@ BEGIN
           other := true;
         END IF;
       END LOOP;
-      IF other AND p_yield[i] AND NOT (best_idx IS NOT NULL AND best_s = 'assigned' AND best_v > nw)
+      IF other AND o.yl AND NOT (best_idx IS NOT NULL AND best_s = 'assigned' AND best_v > nw)
       THEN
         o_else := true;
         EXIT search;
@@ -165,7 +167,7 @@ BEGIN
           IF k = 'offer' THEN got := x; EXIT search; END IF;
           INSERT INTO pool_leases (pool, idx, type, resource, duid, iaid, state, valid_until,
               preferred_until, updated)
-            VALUES (pl, x, p_type[i], dhcpkit_ipv6_text(p_base[i] + x * p_step[i]) || p_suffix[i],
+            VALUES (pl, x, o.t, dhcpkit_ipv6_text(o.bs + x * o.sp) || o.sx,
               d, ia, 'assigned', v, pf, nw)
             ON CONFLICT DO NOTHING;
           IF FOUND THEN got := x; EXIT search; END IF;
@@ -180,8 +182,8 @@ BEGIN
       -- A never-used slot: from the client's start to the end, then from the first slot.
       fresh := NULL;
       FOR range_no IN 1..2 LOOP
-        IF range_no = 1 THEN lo := p_start[i]; hi := p_size[i];
-        ELSE lo := p_first[i]; hi := p_start[i];
+        IF range_no = 1 THEN lo := o.st; hi := o.sz;
+        ELSE lo := o.fs; hi := o.st;
         END IF;
         CONTINUE WHEN lo >= hi;
         PERFORM 1 FROM pool_leases l WHERE l.pool = pl AND l.idx = lo;
@@ -196,8 +198,8 @@ BEGIN
         IF k = 'offer' THEN got := fresh; EXIT search; END IF;
         INSERT INTO pool_leases (pool, idx, type, resource, duid, iaid, state, valid_until,
             preferred_until, updated)
-          VALUES (pl, fresh, p_type[i],
-            dhcpkit_ipv6_text(p_base[i] + fresh * p_step[i]) || p_suffix[i],
+          VALUES (pl, fresh, o.t,
+            dhcpkit_ipv6_text(o.bs + fresh * o.sp) || o.sx,
             d, ia, 'assigned', v, pf, nw)
           ON CONFLICT DO NOTHING;
         IF FOUND THEN got := fresh; EXIT search; END IF;
