@@ -30,15 +30,30 @@ import {
 import { setPostgresqlOpener } from "./open.ts";
 import { acquirePool, parseConnectionUrl } from "../../storage/postgresql/mod.ts";
 
+/** The most clients' slots a store remembers (then it starts over). */
+const MAX_KNOWN_CLIENTS = 65536;
+
+function knownKey(op: LeaseOp): string {
+  return `${op.pool.id}\n${op.duid}\n${op.iaid}`;
+}
+
 /** Leases in PostgreSQL, shared by several servers. */
 export class PostgresLeaseStore implements LeaseStore {
   readonly #batcher: OpBatcher;
+  /**
+   * Known clients: the slot this store last bound to a client's IA, by pool, DUID and IAID. A
+   * renewal names it to the database, which extends it in one statement when it is still the
+   * client's and valid (else it searches as for anyone): the hint saves a read, it never
+   * decides, so another server changing the row meanwhile does no harm.
+   */
+  readonly #known = new Map<string, number>();
 
   /** Use {@link PostgresLeaseStore.open}. */
   constructor(readonly pool: PostgresPool) {
     this.#batcher = new OpBatcher(
       (params) => pool.query<ApplyRow>(APPLY_SQL, params),
       { maxInFlight: pool.size, description: this.description },
+      (op) => this.#known.get(knownKey(op)) ?? -1,
     );
   }
 
@@ -59,7 +74,20 @@ export class PostgresLeaseStore implements LeaseStore {
    * it has committed.
    */
   apply(ops: readonly LeaseOp[], now: number): Promise<LeaseOpResult[]> {
-    return this.#batcher.apply(ops, now);
+    return this.#batcher.apply(ops, now).then((results) => {
+      ops.forEach((op, i) => this.#learn(op, results[i]));
+      return results;
+    });
+  }
+
+  /** Keep (or forget) the slot bound to the op's client. */
+  #learn(op: LeaseOp, result: LeaseOpResult): void {
+    if (op.kind === "offer") return;
+    const key = knownKey(op);
+    if (op.kind === "commit" && result.index !== undefined) {
+      if (this.#known.size >= MAX_KNOWN_CLIENTS && !this.#known.has(key)) this.#known.clear();
+      this.#known.set(key, result.index);
+    } else this.#known.delete(key);
   }
 
   /** Calls made and the requests they carried (for benchmarks and tests). */

@@ -18,11 +18,11 @@ import { DatabaseUnavailableError, errorCode } from "../../storage/postgresql/mo
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, lifetimeEnd } from "./store.ts";
 
-/** The statement: the operations as 16 arrays, one element per operation. */
+/** The statement: the operations as 17 arrays, one element per operation. */
 export const APPLY_SQL = "SELECT o_op, o_idx, o_else FROM dhcpkit_pool_apply($1::bigint[], " +
   "$2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::boolean[], " +
   "$9::bigint[], $10::bigint[], $11::bigint[], $12::numeric[], $13::numeric[], $14::text[], " +
-  "$15::bigint[], $16::bigint[])";
+  "$15::bigint[], $16::bigint[], $17::bigint[])";
 
 /** One request's operations (for one pool) and when they were asked. */
 export interface OpsEntry {
@@ -77,14 +77,21 @@ function plainArray(values: readonly (number | string | boolean)[]): string {
   return `{${values.join(",")}}`;
 }
 
-/** The 16 parameters of {@link APPLY_SQL} for `entries`, in order. */
-export function applyParams(entries: readonly OpsEntry[]): string[] {
+/**
+ * The 17 parameters of {@link APPLY_SQL} for `entries`, in order; `hint` gives the slot this
+ * server last bound to a commit's client in its pool (-1: none).
+ */
+export function applyParams(
+  entries: readonly OpsEntry[],
+  hint: (op: LeaseOp) => number = () => -1,
+): string[] {
   const now: number[] = [], valid: number[] = [], preferred: number[] = [];
   const kind: string[] = [], pool: string[] = [], type: string[] = [], duid: string[] = [];
   const named: string[] = [], suffix: string[] = [];
   const iaid: number[] = [], start: number[] = [], first: number[] = [], size: number[] = [];
   const base: string[] = [], step: string[] = [];
   const yieldTo: boolean[] = [];
+  const hints: number[] = [];
   for (const e of entries) {
     for (const op of e.ops) {
       const p = op.pool;
@@ -111,6 +118,7 @@ export function applyParams(entries: readonly OpsEntry[]): string[] {
         ),
       );
       preferred.push(lifetimeEnd(e.now, p.spec.preferredLifetime));
+      hints.push(op.kind === "commit" ? hint(op) : -1);
     }
   }
   return [
@@ -130,6 +138,7 @@ export function applyParams(entries: readonly OpsEntry[]): string[] {
     textArray(suffix),
     plainArray(valid),
     plainArray(preferred),
+    plainArray(hints),
   ];
 }
 
@@ -200,7 +209,12 @@ export class OpBatcher {
   split = 0;
 
   /** Create the batcher; nothing is sent before the first {@link OpBatcher.apply}. */
-  constructor(call: (params: string[]) => Promise<ApplyRow[]>, options: OpBatcherOptions = {}) {
+  constructor(
+    call: (params: string[]) => Promise<ApplyRow[]>,
+    options: OpBatcherOptions = {},
+    /** The slot last bound to a commit's client in its pool, -1 when unknown. */
+    readonly hint: (op: LeaseOp) => number = () => -1,
+  ) {
     this.#call = call;
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
     this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
@@ -249,7 +263,7 @@ export class OpBatcher {
     this.requests += batch.length;
     let results: LeaseOpResult[][];
     try {
-      results = applyResults(batch, await this.#call(applyParams(batch)));
+      results = applyResults(batch, await this.#call(applyParams(batch, this.hint)));
     } catch (e) {
       if (batch.length > 1 && LOCK_FAILURES.has(errorCode(e) ?? "")) {
         this.split++;

@@ -78,14 +78,16 @@ $fn$`;
  * the IA's valid lease in another pool of the type), p_start (where the search for a never-used
  * slot starts), p_first and p_size (the pool's slots), p_base and p_step (the pool's first
  * address and the distance between slots, as numbers), p_suffix (`/LEN` for prefixes), p_valid
- * (valid-until of a commit; of a release or decline: the new valid-until), p_preferred.
+ * (valid-until of a commit; of a release or decline: the new valid-until), p_preferred, p_hint
+ * (the slot this server last bound to the client's IA in the pool, or -1).
  * Returns per offer/commit one row (o_idx null: exhausted; o_else: the lease is in another
  * pool), per release/decline one row per changed slot.
  */
 const APPLY = `CREATE OR REPLACE FUNCTION dhcpkit_pool_apply(
   p_now BIGINT[], p_kind TEXT[], p_pool TEXT[], p_type TEXT[], p_duid TEXT[], p_iaid BIGINT[],
   p_named TEXT[], p_yield BOOLEAN[], p_start BIGINT[], p_first BIGINT[], p_size BIGINT[],
-  p_base NUMERIC[], p_step NUMERIC[], p_suffix TEXT[], p_valid BIGINT[], p_preferred BIGINT[])
+  p_base NUMERIC[], p_step NUMERIC[], p_suffix TEXT[], p_valid BIGINT[], p_preferred BIGINT[],
+  p_hint BIGINT[])
 RETURNS TABLE (o_op INT, o_idx BIGINT, o_else BOOLEAN)
 LANGUAGE plpgsql VOLATILE SET lock_timeout = '500ms' AS $fn$
 DECLARE
@@ -115,8 +117,8 @@ DECLARE
 BEGIN
   -- unnest, not subscripts: taking element i of an array of text walks it from the start.
   FOR o IN SELECT * FROM unnest(p_now, p_kind, p_pool, p_type, p_duid, p_iaid, p_named, p_yield,
-      p_start, p_first, p_size, p_base, p_step, p_suffix, p_valid, p_preferred)
-      WITH ORDINALITY AS u(nw, k, pl, t, d, ia, nm, yl, st, fs, sz, bs, sp, sx, v, pf, n) LOOP
+      p_start, p_first, p_size, p_base, p_step, p_suffix, p_valid, p_preferred, p_hint)
+      WITH ORDINALITY AS u(nw, k, pl, t, d, ia, nm, yl, st, fs, sz, bs, sp, sx, v, pf, h, n) LOOP
     k := o.k; pl := o.pl; d := o.d; ia := o.ia; nw := o.nw; v := o.v; pf := o.pf;
     named := string_to_array(o.nm, ',')::BIGINT[];
     o_op := o.n;
@@ -129,6 +131,14 @@ BEGIN
         IF FOUND THEN o_idx := x; RETURN NEXT; END IF;
       END LOOP;
       CONTINUE;
+    END IF;
+    -- The slot this server last bound to the client in this pool, still the client's and
+    -- valid: extended at once (what the database holds decides, not the hint).
+    IF k = 'commit' AND o.h >= 0 THEN
+      UPDATE pool_leases l SET valid_until = v, preferred_until = pf, updated = nw
+        WHERE l.pool = pl AND l.idx = o.h AND l.duid = d AND l.iaid = ia AND l.state = 'assigned'
+          AND l.valid_until > nw;
+      IF FOUND THEN o_idx := o.h; RETURN NEXT; CONTINUE; END IF;
     END IF;
     got := NULL;
     attempt := 0;

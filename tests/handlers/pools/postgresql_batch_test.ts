@@ -7,6 +7,8 @@
  *   their results are what one request at a time gets;
  * - a call whose request waits for a row another session keeps locked is split: the other
  *   requests are answered, the locked one fails (its request is dropped), none gets a wrong answer;
+ * - the slot a store remembers for a client is extended only while the database says it is
+ *   still the client's;
  * - a database at schema version 1 (before the function) is upgraded, its leases kept.
  */
 
@@ -137,6 +139,23 @@ postgresTest("PostgreSQL lease store: one call per batch", async (pg, t) => {
         assert.equal(distinct.size, 60);
       },
     );
+
+    await t.step("a remembered slot another server gave away is not extended", async () => {
+      const [first] = await store.apply([commit(na, "0c0001")], NOW);
+      const [again] = await store.apply([commit(na, "0c0001")], NOW + 1);
+      assert.equal(again.index, first.index);
+      // Another server bound the slot to another client (after it expired, say).
+      await pool.query(
+        "UPDATE pool_leases SET duid = '0c0002', valid_until = $3 WHERE pool = $1 AND idx = $2",
+        [na.id, first.index, NOW + 1000],
+      );
+      const [moved] = await store.apply([commit(na, "0c0001")], NOW + 2);
+      assert.notEqual(moved.index, undefined);
+      assert.notEqual(moved.index, first.index);
+      const [other] = await store.list({ duid: "0c0002" });
+      assert.equal(other.index, first.index);
+      assert.equal(other.validUntil, NOW + 1000);
+    });
 
     await t.step("a request waiting for a locked row fails alone", async () => {
       const victim = "0b0001";
