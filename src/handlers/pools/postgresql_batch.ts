@@ -18,11 +18,8 @@ import { DatabaseUnavailableError, errorCode } from "../../storage/postgresql/mo
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, lifetimeEnd } from "./store.ts";
 
-/** The statement: the operations as 17 arrays, one element per operation. */
-export const APPLY_SQL = "SELECT o_op, o_idx, o_else FROM dhcpkit_pool_apply($1::bigint[], " +
-  "$2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::boolean[], " +
-  "$9::bigint[], $10::bigint[], $11::bigint[], $12::numeric[], $13::numeric[], $14::text[], " +
-  "$15::bigint[], $16::bigint[], $17::bigint[])";
+/** The statement: the operations as one JSON array, one object per operation. */
+export const APPLY_SQL = "SELECT o_op, o_idx, o_else FROM dhcpkit_pool_apply($1::text::json)";
 
 /** One request's operations (for one pool) and when they were asked. */
 export interface OpsEntry {
@@ -62,84 +59,46 @@ function poolNumbers(pool: Pool): PoolNumbers {
   return n;
 }
 
-/** `values` as a PostgreSQL array literal of quoted text. */
-function textArray(values: readonly string[]): string {
-  let out = "{";
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ",";
-    out += `"${values[i].replace(/["\\]/g, "\\$&")}"`;
-  }
-  return out + "}";
-}
-
-/** `values` (numbers, booleans, decimal strings) as a PostgreSQL array literal. */
-function plainArray(values: readonly (number | string | boolean)[]): string {
-  return `{${values.join(",")}}`;
-}
-
 /**
- * The 17 parameters of {@link APPLY_SQL} for `entries`, in order; `hint` gives the slot this
- * server last bound to a commit's client in its pool (-1: none).
+ * The parameter of {@link APPLY_SQL} for `entries` (see `dhcpkit_pool_apply`); `hint` gives the
+ * slot this server last bound to a commit's client in its pool (-1: none).
  */
 export function applyParams(
   entries: readonly OpsEntry[],
   hint: (op: LeaseOp) => number = () => -1,
 ): string[] {
-  const now: number[] = [], valid: number[] = [], preferred: number[] = [];
-  const kind: string[] = [], pool: string[] = [], type: string[] = [], duid: string[] = [];
-  const named: string[] = [], suffix: string[] = [];
-  const iaid: number[] = [], start: number[] = [], first: number[] = [], size: number[] = [];
-  const base: string[] = [], step: string[] = [];
-  const yieldTo: boolean[] = [];
-  const hints: number[] = [];
+  const ops: Record<string, unknown>[] = [];
   for (const e of entries) {
     for (const op of e.ops) {
       const p = op.pool;
       const n = poolNumbers(p);
-      now.push(e.now);
-      kind.push(op.kind);
-      pool.push(p.id);
-      type.push(p.type);
-      duid.push(op.duid);
-      iaid.push(op.iaid);
-      named.push(op.named.join(","));
-      yieldTo.push(op.yieldToOtherPools === true);
       const searches = op.kind === "offer" || op.kind === "commit";
-      start.push(searches ? p.startFor(op.duid, op.iaid) : 0);
-      first.push(p.first);
-      size.push(p.size);
-      base.push(n.base);
-      step.push(n.step);
-      suffix.push(n.suffix);
-      valid.push(
-        op.kind === "release" ? e.now : lifetimeEnd(
+      ops.push({
+        n: ops.length + 1,
+        nw: e.now,
+        k: op.kind,
+        pl: p.id,
+        t: p.type,
+        d: op.duid,
+        ia: op.iaid,
+        nm: op.named.join(","),
+        yl: op.yieldToOtherPools === true,
+        st: searches ? p.startFor(op.duid, op.iaid) : 0,
+        fs: p.first,
+        sz: p.size,
+        bs: n.base,
+        sp: n.step,
+        sx: n.suffix,
+        v: op.kind === "release" ? e.now : lifetimeEnd(
           e.now,
           op.kind === "decline" ? p.spec.declineProbation : p.spec.validLifetime,
         ),
-      );
-      preferred.push(lifetimeEnd(e.now, p.spec.preferredLifetime));
-      hints.push(op.kind === "commit" ? hint(op) : -1);
+        pf: lifetimeEnd(e.now, p.spec.preferredLifetime),
+        h: op.kind === "commit" ? hint(op) : -1,
+      });
     }
   }
-  return [
-    plainArray(now),
-    textArray(kind),
-    textArray(pool),
-    textArray(type),
-    textArray(duid),
-    plainArray(iaid),
-    textArray(named),
-    plainArray(yieldTo),
-    plainArray(start),
-    plainArray(first),
-    plainArray(size),
-    plainArray(base),
-    plainArray(step),
-    textArray(suffix),
-    plainArray(valid),
-    plainArray(preferred),
-    plainArray(hints),
-  ];
+  return [JSON.stringify(ops)];
 }
 
 /** The results of each entry's operations, from the rows of one call. */

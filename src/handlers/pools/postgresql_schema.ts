@@ -5,7 +5,7 @@
  *   the counters;
  * - version 2: the server-side functions that run the lease operations of many requests in one
  *   statement, so a receive batch costs one round trip and one commit:
- *   `dhcpkit_pool_apply(...)` takes the operations as parallel arrays (one element per IA) and
+ *   `dhcpkit_pool_apply(json)` takes the operations as one JSON array (one object per IA) and
  *   returns one row per result; `dhcpkit_ipv6_text(numeric)` formats an address exactly as the
  *   server does (RFC 5952, as `formatIPv6`), so the function can insert the handed-out resource
  *   of a slot it chose itself.
@@ -72,22 +72,19 @@ END
 $fn$`;
 
 /**
- * The lease operations of many requests (parallel arrays, one element per operation):
- * p_now (Unix seconds), p_kind (offer, commit, release, decline), p_pool (pool id), p_type
- * (na, pd), p_duid, p_iaid, p_named (the named slots, comma-separated), p_yield (step aside for
- * the IA's valid lease in another pool of the type), p_start (where the search for a never-used
- * slot starts), p_first and p_size (the pool's slots), p_base and p_step (the pool's first
- * address and the distance between slots, as numbers), p_suffix (`/LEN` for prefixes), p_valid
- * (valid-until of a commit; of a release or decline: the new valid-until), p_preferred, p_hint
- * (the slot this server last bound to the client's IA in the pool, or -1).
+ * The lease operations of many requests, as one JSON array (one parameter: the client library
+ * spends more on each parameter than on a longer one), one object per operation: n (its number,
+ * from 1), nw (now, Unix seconds), k (offer, commit, release, decline), pl (pool id), t (na, pd),
+ * d (DUID), ia (IAID), nm (the named slots, comma-separated), yl (step aside for the IA's valid
+ * lease in another pool of the type), st (where the search for a never-used slot starts), fs and
+ * sz (the pool's slots), bs and sp (the pool's first address and the distance between slots, as
+ * decimal strings), sx (`/LEN` for prefixes), v (valid-until of a commit; of a release or
+ * decline: the new valid-until), pf (preferred-until), h (the slot this server last bound to the
+ * client's IA in the pool, or -1).
  * Returns per offer/commit one row (o_idx null: exhausted; o_else: the lease is in another
  * pool), per release/decline one row per changed slot.
  */
-const APPLY = `CREATE OR REPLACE FUNCTION dhcpkit_pool_apply(
-  p_now BIGINT[], p_kind TEXT[], p_pool TEXT[], p_type TEXT[], p_duid TEXT[], p_iaid BIGINT[],
-  p_named TEXT[], p_yield BOOLEAN[], p_start BIGINT[], p_first BIGINT[], p_size BIGINT[],
-  p_base NUMERIC[], p_step NUMERIC[], p_suffix TEXT[], p_valid BIGINT[], p_preferred BIGINT[],
-  p_hint BIGINT[])
+const APPLY = `CREATE OR REPLACE FUNCTION dhcpkit_pool_apply(p_ops JSON)
 RETURNS TABLE (o_op INT, o_idx BIGINT, o_else BOOLEAN)
 LANGUAGE plpgsql VOLATILE SET lock_timeout = '500ms' AS $fn$
 DECLARE
@@ -115,10 +112,9 @@ DECLARE
   fresh BIGINT;
   old BIGINT;
 BEGIN
-  -- unnest, not subscripts: taking element i of an array of text walks it from the start.
-  FOR o IN SELECT * FROM unnest(p_now, p_kind, p_pool, p_type, p_duid, p_iaid, p_named, p_yield,
-      p_start, p_first, p_size, p_base, p_step, p_suffix, p_valid, p_preferred, p_hint)
-      WITH ORDINALITY AS u(nw, k, pl, t, d, ia, nm, yl, st, fs, sz, bs, sp, sx, v, pf, h, n) LOOP
+  FOR o IN SELECT * FROM json_to_recordset(p_ops) AS u(n INT, nw BIGINT, k TEXT, pl TEXT,
+      t TEXT, d TEXT, ia BIGINT, nm TEXT, yl BOOLEAN, st BIGINT, fs BIGINT, sz BIGINT,
+      bs NUMERIC, sp NUMERIC, sx TEXT, v BIGINT, pf BIGINT, h BIGINT) LOOP
     k := o.k; pl := o.pl; d := o.d; ia := o.ia; nw := o.nw; v := o.v; pf := o.pf;
     named := string_to_array(o.nm, ',')::BIGINT[];
     o_op := o.n;
