@@ -45,7 +45,7 @@ import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
-import { assertCommitted, awaitCommit, deferIA } from "./commit.ts";
+import { assertCommitted, awaitCommit, awaitResults, deferIA } from "./commit.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -226,7 +226,7 @@ export class PoolHandler extends Handler {
     // PoolCommitWait waits for the results before the reply is built, and a later pool of
     // this type waits for them before it looks (it takes only what this one left).
     const settled = results.then(done);
-    awaitCommit(bundle, settled);
+    awaitResults(bundle, settled);
     pendingOfType(bundle).set(this.pool.type, settled);
     settled.then(() => {
       const pending = pendingOfType(bundle);

@@ -9,7 +9,9 @@
  *   requests are answered, the locked one fails (its request is dropped), none gets a wrong answer;
  * - the slot a store remembers for a client is extended only while the database says it is
  *   still the client's;
- * - a database at schema version 1 (before the function) is upgraded, its leases kept.
+ * - a database at schema version 1 (before the function) is upgraded, its leases kept;
+ * - two address pools in scope (the second waits for the first's results, a pool that stepped
+ *   aside decides after them): a renewing client keeps its lease of the second pool.
  */
 
 import assert from "node:assert/strict";
@@ -28,6 +30,12 @@ import {
   type PostgresPool,
 } from "../../../src/storage/postgresql/mod.ts";
 import { type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
+import { poolsExtension } from "../../../src/handlers/pools/mod.ts";
+import { StatisticsStore } from "../../../src/pipeline/mod.ts";
+import { type ClientServerMessage, type Message, parseMessage } from "../../../src/protocol/mod.ts";
+import { iana, iapd, packet, pipelineFromConfig } from "../../pipeline/helpers.ts";
+import { rebind, release, renew, request, solicit } from "../static/fixtures.ts";
+import { client, firstAddress, firstPrefix, ianas, LOOKUPS } from "./fixtures.ts";
 
 const NOW = 1_800_000_000;
 
@@ -228,6 +236,85 @@ postgresTest(
       }
     } finally {
       await pool.release();
+    }
+  },
+);
+
+postgresTest(
+  "PostgreSQL lease store: two address pools in scope, a renewing client keeps its lease of the second",
+  async (pg) => {
+    const passwordFile = await pg.createRole("two", "two secret");
+    await pg.createDatabase("two");
+    await pg.sql('ALTER DATABASE "two" OWNER TO "two"');
+    // The pools' lookups do not wait for the store: the second NA pool waits for the first's
+    // results, and a pool that stepped aside takes the IA only after every result is known.
+    const p = pipelineFromConfig(
+      `
+<lease-store-postgresql ${pg.url("two", "two")}>
+    password-file ${passwordFile}
+</lease-store-postgresql>
+<subnet 2001:db8:1::/64>
+    <address-pool 2001:db8:1::100/128 />
+    <address-pool 2001:db8:1::200/127 />
+    <prefix-pool 2001:db8:100::/47>
+        delegated-length 48
+    </prefix-pool>
+</subnet>
+<subnet 2001:db8:2::/64>
+    <address-pool 2001:db8:2::100/127 />
+</subnet>
+`,
+      {
+        cleanupHandlers: poolsExtension.cleanupHandlers!({
+          configDir: "/tmp",
+          serverDuid: client(0),
+        }),
+      },
+    );
+    await p.workerInit();
+    try {
+      const ask = async (message: Message, link = "2001:db8:1::1") => {
+        const result = await p.handle(
+          packet(message, { linkAddress: link }),
+          new StatisticsStore(),
+          LOOKUPS,
+        );
+        return parseMessage(result.replies[0].data) as ClientServerMessage;
+      };
+      const one = client(61), two = client(62);
+      assert.equal(firstAddress(await ask(request(one, iana(1)))), "2001:db8:1::100");
+      // The first pool is full: client two gets the second pool's address (and a prefix).
+      const first = await ask(request(two, iana(1), iapd(1)));
+      const second = firstAddress(first)!;
+      assert.match(second, /^2001:db8:1::20[01]$/);
+      assert.ok(firstPrefix(first));
+      // The first pool has room again.
+      await ask(release(one, iana(1, "2001:db8:1::100")));
+      for (const message of [renew(two, iana(1, second)), rebind(two, iana(1, second))]) {
+        const reply = await ask(message);
+        assert.deepEqual(ianas(reply)[0].addresses, [`${second} 3600/7200`]);
+      }
+      assert.equal(firstAddress(await ask(solicit(two, iana(1)))), second);
+      assert.equal(firstAddress(await ask(request(two, iana(1)))), second);
+      // On another link the second pool is not in scope: a new address there, the old one
+      // returned with lifetime 0.
+      const moved = await ask(renew(two, iana(1, second)), "2001:db8:2::1");
+      assert.deepEqual(ianas(moved)[0].addresses.map((a) => a.split(" ")[1]), [
+        "3600/7200",
+        "0/0",
+      ]);
+      assert.match(ianas(moved)[0].addresses[0], /^2001:db8:2::10[01] /);
+      // Nothing bound twice, and client two holds what its replies said.
+      assert.equal(
+        await pg.sql(
+          "SELECT count(*) FROM (SELECT resource FROM pool_leases GROUP BY resource " +
+            "HAVING count(*) > 1) d",
+          "two",
+        ),
+        "0",
+      );
+    } finally {
+      await p.close();
     }
   },
 );
