@@ -10,7 +10,13 @@
  * (user + system) per exchange of each, and the median of the ratios of adjacent rounds. `--self` runs this checkout
  * against itself (a control: its ratio shows the noise).
  *
- *   deno run -A bench/pools_ab.ts OTHER [ROUNDS] [--self]
+ * `--postgresql`: the leases are in `<lease-store-postgresql>` instead, each side in a database
+ * of its own on a PostgreSQL cluster this benchmark starts in a temporary folder (the tests'
+ * `PostgresCluster`: unix socket only, fsync off); the CPU per exchange then counts the
+ * cluster's processes too (every process whose parent is the postmaster, from /proc), as
+ * bench:load counts them for both servers, and is also printed split into the two parts.
+ *
+ *   deno run -A bench/pools_ab.ts OTHER [ROUNDS] [--self] [--postgresql]
  *
  * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit).
  * @module
@@ -19,6 +25,7 @@
 import { join, resolve } from "node:path";
 import { cpuUsage } from "node:process";
 import { clientPacket } from "./tools/wire_packet.ts";
+import { PostgresCluster } from "../tests/helpers/postgres.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 if (args.length < 1) {
@@ -29,18 +36,55 @@ const here = new URL("../", import.meta.url).pathname;
 const self = Deno.args.includes("--self");
 const other = self ? here : resolve(args[0]);
 const rounds = Number(args[1] ?? 21);
+const postgresql = Deno.args.includes("--postgresql");
 const clients = 10_000;
 const batch = 8;
+/** Exchanges per round. */
+const perRound = 2000;
 
 const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pools-ab-" });
+const cluster = postgresql ? await PostgresCluster.start() : undefined;
 const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+
+/** The lease store section of side `name`: an SQLite file, or a database of its own. */
+async function storeSection(name: string): Promise<string> {
+  if (!cluster) return `<lease-store-sqlite ${dir}/${name}.sqlite />`;
+  const passwordFile = await cluster.createRole(name, `${name} secret`);
+  await cluster.createDatabase(name);
+  await cluster.sql(`ALTER DATABASE "${name}" OWNER TO "${name}"`);
+  return `<lease-store-postgresql ${
+    cluster.url(name, name)
+  }>\n    password-file ${passwordFile}\n` +
+    "</lease-store-postgresql>";
+}
+
+/** CPU microseconds used so far by the cluster's processes (children of the postmaster). */
+function clusterCpu(): number {
+  if (!cluster) return 0;
+  const postmaster = Deno.readTextFileSync(`${cluster.dataDir}/postmaster.pid`).split("\n")[0];
+  let ticks = 0;
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // gone
+    }
+    // Fields after the command name: state ppid ... utime (12th) stime (13th).
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (entry.name === postmaster || f[1] === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10_000; // USER_HZ 100
+}
+
 const conf = (store: string) =>
   `workers 0
 <duid-ll server-id>
     hardware-type 1
     link-layer-address 00:16:3e:00:00:08
 </duid-ll>
-<lease-store-sqlite ${dir}/${store} />
+${store}
 <address-pool 2001:db8:1:0:1::/80>
     preferred-lifetime 3000
     valid-lifetime 4000
@@ -57,7 +101,7 @@ const conf = (store: string) =>
 
 /** One checkout's engine and messages (each checkout's own protocol classes). */
 async function side(root: string, name: string) {
-  Deno.writeTextFileSync(`${dir}/${name}.conf`, conf(`${name}.sqlite`));
+  Deno.writeTextFileSync(`${dir}/${name}.conf`, conf(await storeSection(name)));
   const m = (p: string) => import(join(root, p));
   const handlers = await m("src/handlers/mod.ts");
   const engineMod = await m("src/server/engine.ts");
@@ -95,13 +139,18 @@ async function side(root: string, name: string) {
 
 type Side = Awaited<ReturnType<typeof side>>;
 
+/** The PostgreSQL cluster's part of the last round's CPU per exchange (0 with SQLite). */
+let lastClusterUs = 0;
+
 /**
  * CPU microseconds (user + system, of the whole process: SQLite works in this thread, the
- * garbage collector in others) per 4-way exchange over `exchanges` exchanges.
+ * garbage collector in others; with `--postgresql` plus the cluster's) per 4-way exchange over
+ * `exchanges` exchanges.
  */
 async function round(s: Side, exchanges: number): Promise<number> {
   const out: unknown[] = [];
   const start = cpuUsage();
+  const clusterStart = clusterCpu();
   const before = s.answered();
   for (let done = 0; done < exchanges; done += batch) {
     const from = s.next;
@@ -115,7 +164,8 @@ async function round(s: Side, exchanges: number): Promise<number> {
     out.length = 0;
   }
   const used = cpuUsage(start);
-  const us = (used.user + used.system) / exchanges;
+  lastClusterUs = (clusterCpu() - clusterStart) / exchanges;
+  const us = (used.user + used.system) / exchanges + lastClusterUs;
   // Every Request must have been answered (a lost reply would make a side look cheap).
   if (s.answered() - before < exchanges) {
     throw new Error(`only ${s.answered() - before} of ${exchanges} Requests answered`);
@@ -129,27 +179,39 @@ const theirs = await side(other, "theirs");
 await round(ours, clients);
 await round(theirs, clients);
 const a: number[] = [], b: number[] = [], ratios: number[] = [];
+const aCluster: number[] = [], bCluster: number[] = [];
 for (let r = 0; r < rounds; r++) {
   let x: number, y: number;
   if (r % 2 === 0) {
-    x = await round(ours, 2000);
-    y = await round(theirs, 2000);
+    x = await round(ours, perRound);
+    aCluster.push(lastClusterUs);
+    y = await round(theirs, perRound);
+    bCluster.push(lastClusterUs);
   } else {
-    y = await round(theirs, 2000);
-    x = await round(ours, 2000);
+    y = await round(theirs, perRound);
+    bCluster.push(lastClusterUs);
+    x = await round(ours, perRound);
+    aCluster.push(lastClusterUs);
   }
   a.push(x);
   b.push(y);
   ratios.push(x / y);
 }
 const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+const split = (db: number[]) => cluster ? ` (PostgreSQL ${median(db).toFixed(1)})` : "";
 console.log(
-  `pools 4-way NA+PD, SQLite store: this checkout ${median(a).toFixed(1)} CPU us/exchange; ` +
-    `${self ? "this checkout again (control)" : other}: ${median(b).toFixed(1)} CPU us/exchange; ` +
-    `ratio ${median(ratios).toFixed(3)} (median of ${rounds} paired ratios, rounds of 2,000 ` +
-    `exchanges in alternating order, ${new Date().toISOString().slice(0, 10)}, ` +
-    `${navigator.hardwareConcurrency} cores)`,
+  `pools 4-way NA+PD, ${cluster ? "PostgreSQL" : "SQLite"} store: this checkout ` +
+    `${median(a).toFixed(1)}${split(aCluster)} CPU us/exchange; ` +
+    `${self ? "this checkout again (control)" : other}: ${median(b).toFixed(1)}` +
+    `${split(bCluster)} CPU us/exchange; ` +
+    `ratio ${median(ratios).toFixed(3)} (median of ${rounds} paired ratios, rounds of ` +
+    `${perRound.toLocaleString("en")} exchanges in alternating order, ` +
+    `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
 );
-await ours.engine.handler.close();
-await theirs.engine.handler.close();
-Deno.removeSync(dir, { recursive: true });
+try {
+  await ours.engine.handler.close();
+  await theirs.engine.handler.close();
+} finally {
+  await cluster?.destroy();
+  Deno.removeSync(dir, { recursive: true });
+}

@@ -13,6 +13,9 @@ import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
 /** The commits a request waits for before its reply is built. */
 const COMMITS = Symbol("pool commits to wait for");
 
+/** Results of a store that answers later (each settles once they are also committed). */
+const RESULTS = Symbol("pool results to wait for");
+
 /** Allocations a pool left for the end of the lookups (see `LeaseOp.yieldToOtherPools`). */
 const DEFERRED = Symbol("pool allocations left for the end");
 
@@ -29,8 +32,24 @@ export function deferIA(
   else bundle.handlerData.set(DEFERRED, [allocate]);
 }
 
-/** Make `bundle`'s reply wait for `durable` (the commit of what its pools wrote). */
+/**
+ * Make `bundle`'s reply wait for `results` (a store that answers later: the results are in and
+ * committed when it settles). Allocations left for the end run only after every such result is
+ * in: a pool that stepped aside must see whether a later pool took the IA.
+ */
+export function awaitResults(bundle: TransactionBundle, results: Promise<void>): void {
+  results.catch(() => {});
+  const pending = bundle.handlerData.get(RESULTS) as Set<Promise<void>> | undefined;
+  if (pending) pending.add(results);
+  else bundle.handlerData.set(RESULTS, new Set([results]));
+}
+
+/**
+ * Make `bundle`'s reply wait for `durable` (the commit of what its pools wrote). A rejection nobody waits for (the request was dropped before
+ * the wait) is not an unhandled one.
+ */
 export function awaitCommit(bundle: TransactionBundle, durable: Promise<void>): void {
+  durable.catch(() => {});
   const pending = bundle.handlerData.get(COMMITS) as Set<Promise<void>> | undefined;
   if (pending) pending.add(durable);
   else bundle.handlerData.set(COMMITS, new Set([durable]));
@@ -42,39 +61,52 @@ export function awaitCommit(bundle: TransactionBundle, durable: Promise<void>): 
  * are stored.
  */
 export function assertCommitted(bundle: TransactionBundle): void {
-  if (bundle.handlerData.has(COMMITS) || bundle.handlerData.has(DEFERRED)) {
+  if (
+    bundle.handlerData.has(COMMITS) || bundle.handlerData.has(DEFERRED) ||
+    bundle.handlerData.has(RESULTS)
+  ) {
     throw new Error("pool leases not committed before the reply: PoolCommitWait is missing");
   }
 }
 
 /**
  * Runs after every other lookup: runs the allocations pools left for the end, then waits until
- * the leases the pools wrote for the request are committed (a failed commit drops the
- * request, the client retries).
+ * the results of the pools' operations are known and the leases they wrote for the request are
+ * committed (a failed commit drops the request, the client retries), and again while that left
+ * more allocations for the end.
  */
 export class PoolCommitWait extends Handler {
   /** The allocations left for the end, then the commits this request's pools wrote into. */
   override lookup(bundle: TransactionBundle): Promise<void> | undefined {
+    // Results still to come first: they decide whether the allocations left for the end run.
+    const results = this.#settle(bundle, RESULTS);
+    if (results) return results.then(() => this.lookup(bundle));
     const deferred = bundle.handlerData.get(DEFERRED) as
       | Array<() => Promise<void> | undefined>
       | undefined;
     bundle.handlerData.delete(DEFERRED);
+    // One after the other, each seeing what the one before took (a store that answers later
+    // leaves its results to wait for).
     for (let i = 0; deferred && i < deferred.length; i++) {
-      const pending = deferred[i]();
+      const pending = deferred[i]() ?? this.#settle(bundle, RESULTS);
       if (!pending) continue;
       return (async () => {
         await pending;
-        for (let j = i + 1; j < deferred.length; j++) await deferred[j]();
-        await this.#commits(bundle);
+        for (let j = i + 1; j < deferred.length; j++) {
+          await deferred[j]();
+          await this.#settle(bundle, RESULTS);
+        }
+        await this.lookup(bundle);
       })();
     }
-    return this.#commits(bundle);
+    return this.#settle(bundle, COMMITS);
   }
 
-  #commits(bundle: TransactionBundle): Promise<void> | undefined {
-    const pending = bundle.handlerData.get(COMMITS) as Set<Promise<void>> | undefined;
+  /** Every promise of the set under `key` (which is removed), or undefined when none. */
+  #settle(bundle: TransactionBundle, key: symbol): Promise<void> | undefined {
+    const pending = bundle.handlerData.get(key) as Set<Promise<void>> | undefined;
     if (!pending || pending.size === 0) return undefined;
-    bundle.handlerData.delete(COMMITS);
+    bundle.handlerData.delete(key);
     if (pending.size === 1) return pending.values().next().value;
     return Promise.all(pending).then(() => {});
   }

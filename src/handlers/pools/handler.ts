@@ -45,7 +45,7 @@ import type { SharedLeaseStore } from "./leases.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, type LeaseStore, unixNow } from "./store.ts";
 import type { PoolStatistics } from "./stats.ts";
-import { assertCommitted, awaitCommit, deferIA } from "./commit.ts";
+import { assertCommitted, awaitCommit, awaitResults, deferIA } from "./commit.ts";
 
 const log = getLogger(["dhcpkit", "pools"]);
 
@@ -59,6 +59,15 @@ interface Looked {
   readonly kind: LeaseOp["kind"];
   readonly ias: IA[];
   readonly results: LeaseOpResult[];
+}
+
+/** Results of pools not known yet, by pool type (see `PoolHandler.#apply`). */
+const PENDING = Symbol("pool results not known yet");
+
+function pendingOfType(bundle: TransactionBundle): Map<string, Promise<void>> {
+  let pending = bundle.handlerData.get(PENDING) as Map<string, Promise<void>> | undefined;
+  if (!pending) bundle.handlerData.set(PENDING, pending = new Map());
+  return pending;
 }
 
 function takenIAs(bundle: TransactionBundle): Set<Option> {
@@ -136,6 +145,10 @@ export class PoolHandler extends Handler {
   override lookup(bundle: TransactionBundle): Promise<void> | undefined {
     const kind = operationOf(bundle);
     if (!kind || (kind === "decline" && this.pool.type === "pd")) return undefined;
+    const before = bundle.handlerData.has(PENDING)
+      ? pendingOfType(bundle).get(this.pool.type)
+      : undefined;
+    if (before) return before.then(() => this.lookup(bundle));
     const inScope = assignmentInScope(bundle);
     if (this.pool.type === "na" ? inScope.address : inScope.prefix) {
       return explainPoolSkipped(bundle, this.pool, this.#store, "static assignment in scope wins");
@@ -203,17 +216,32 @@ export class PoolHandler extends Handler {
       return undefined;
     }
     const results = store.apply(ops, unixNow());
-    if (results instanceof Promise) return results.then(done);
-    done(results);
+    if (!(results instanceof Promise)) {
+      done(results);
+      return undefined;
+    }
+    if (bundle.explain) return results.then(done);
+    // The request does not wait here: the next pools' operations join the same call of the
+    // store (one round trip for the NA and PD pools of every request of the receive batch);
+    // PoolCommitWait waits for the results before the reply is built, and a later pool of
+    // this type waits for them before it looks (it takes only what this one left).
+    const settled = results.then(done);
+    awaitResults(bundle, settled);
+    pendingOfType(bundle).set(this.pool.type, settled);
+    settled.then(() => {
+      const pending = pendingOfType(bundle);
+      if (pending.get(this.pool.type) === settled) pending.delete(this.pool.type);
+    }, () => {});
     return undefined;
   }
 
   /** Answer the IAs the lookup got leases for; confirm addresses on this pool's link. */
   override handle(bundle: TransactionBundle): void {
     if (bundle.request instanceof ConfirmMessage) return this.#confirm(bundle);
+    // Results not known yet or not committed (no PoolCommitWait in the pipeline): dropped.
+    assertCommitted(bundle);
     const looked = bundle.handlerData.get(this) as Looked | undefined;
     if (!looked) return;
-    assertCommitted(bundle);
     const renewing = bundle.request instanceof RenewMessage ||
       bundle.request instanceof RebindMessage;
     const { kind, ias, results } = looked;

@@ -319,9 +319,12 @@ export const leaseStorePostgresqlSection = defineSection<LeaseStorePostgresqlVal
     "database named by the section, so that several servers share the pools: configure the " +
     "same pools and the same database on each. An address or prefix is never bound to two " +
     "clients: the table's unique constraints refuse the second, and the server that lost the " +
-    "race takes the next free one. A request's leases are committed before its reply is sent. " +
-    "The server creates (or upgrades) its table `pool_leases` at start-up. While the database " +
-    "cannot be reached, requests that need a lease get no answer (the clients retry).",
+    "race takes the next free one. A request's leases are committed before its reply is sent; " +
+    "the requests a worker handles together share one call of a function in the database (one " +
+    "round trip and one commit). The server creates (or upgrades) its table `pool_leases` and " +
+    "the functions `dhcpkit_pool_apply` and `dhcpkit_ipv6_text` at start-up, so its user needs " +
+    "the right to create them the first time (the owner of the database has it). While the " +
+    "database cannot be reached, requests that need a lease get no answer (the clients retry).",
   example: [
     "<lease-store-postgresql postgresql://dhcpkit@/dhcp?host=/run/postgresql>",
     "    password-file /etc/dhcpkit/postgresql.password",

@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { StatusCode } from "../../../src/protocol/mod.ts";
 import { postgresTest } from "../../helpers/postgres.ts";
 import { PoolHandler } from "../../../src/handlers/pools/handler.ts";
+import { poolsExtension } from "../../../src/handlers/pools/mod.ts";
+import type { PostgresLeaseStore } from "../../../src/handlers/pools/postgresql.ts";
 import { iana, iapd, pipelineFromConfig } from "../../pipeline/helpers.ts";
 import { release, request, solicit } from "../static/fixtures.ts";
 import { runCli } from "../../cli/helpers.ts";
@@ -31,10 +33,19 @@ postgresTest(
     delegated-length 48
 </prefix-pool>
 `;
-    const a = pipelineFromConfig(config);
-    const b = pipelineFromConfig(config);
+    const withWait = () =>
+      pipelineFromConfig(config, {
+        cleanupHandlers: poolsExtension.cleanupHandlers!({
+          configDir: "/tmp",
+          serverDuid: client(0),
+        }),
+      });
+    const a = withWait();
+    const b = withWait();
     await a.workerInit();
     await b.workerInit();
+    const storeOf = (p: typeof a) =>
+      p.allHandlers().find((h) => h instanceof PoolHandler)!.leases.store;
     const count = async (sql: string) => Number(await pg.sql(sql, "dhcp"));
     try {
       await t.step("Solicit offers without writing, Request commits", async () => {
@@ -51,6 +62,32 @@ postgresTest(
         assert.equal(
           await pg.sql("SELECT state FROM pool_leases WHERE type = 'na'", "dhcp"),
           "released",
+        );
+      });
+
+      await t.step("the NA and PD pools of ten Requests at once: one call", async () => {
+        const store = storeOf(a) as PostgresLeaseStore;
+        const before = store.batching.calls;
+        const replies = await Promise.all(
+          [50, 51, 52, 53, 54, 55, 56, 57, 58, 59].map((n) =>
+            ask(a, request(client(n), iana(1), iapd(1)))
+          ),
+        );
+        assert.equal(store.batching.calls - before, 1);
+        for (const reply of replies) {
+          assert.ok(firstAddress(reply!) && firstPrefix(reply!));
+        }
+        await Promise.all(
+          replies.map((reply, i) =>
+            ask(
+              a,
+              release(
+                client(50 + i),
+                iana(1, firstAddress(reply!)!),
+                iapd(1, firstPrefix(reply!)!.split("/")[0], 48),
+              ),
+            )
+          ),
         );
       });
 
@@ -109,8 +146,6 @@ postgresTest(
       );
 
       await t.step("housekeeping: one server per interval reclaims", async () => {
-        const storeOf = (p: typeof a) =>
-          p.allHandlers().find((h) => h instanceof PoolHandler)!.leases.store;
         const now = 1_900_000_000;
         assert.equal(await storeOf(a).claimHousekeeping!(now, 60), true);
         assert.equal(await storeOf(b).claimHousekeeping!(now + 10, 60), false);
