@@ -1,0 +1,240 @@
+/**
+ * CPU per answered request of a `<static-postgresql>` server, this checkout against another, with
+ * real `dhcpkit serve` processes on `[::1]` and one real PostgreSQL cluster (the tests' helper:
+ * unix socket in a temporary folder). Each server reads its own database holding the same rows
+ * (the 256 clients of the load plus FILL filler rows), so the PostgreSQL backends serving one
+ * server can be told from the other's. In alternating rounds an open-loop generator in this
+ * process sends relayed Solicits (IA_NA + IA_PD, a row each) at a fixed RATE per second to one of
+ * them for SECONDS; the CPU time (user + system) of the server process and of its database
+ * sessions, divided by the replies, is each round's figure. Prints the medians and the median of
+ * the paired ratios (this / other), for the server alone and with the database; a busy machine
+ * slows both alike. Run as root (the servers run with `user root` like the tests' servers, and the
+ * cluster as the `postgres` account).
+ *
+ *   deno run -A bench/postgresql_cpu_ab.ts OTHER [--rate N] [--rounds N] [--seconds N]
+ *     [--workers N] [--backend ffi|deno] [--fill N]
+ *
+ * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit); OTHER set to
+ * this checkout is the self-vs-self control.
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
+import { relayedRequests } from "./tools/closed_loop.ts";
+import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
+import { PostgresCluster } from "../tests/helpers/postgres.ts";
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    backend: { type: "string", default: "ffi" },
+    workers: { type: "string", default: "0" },
+    rounds: { type: "string", default: "6" },
+    seconds: { type: "string", default: "3" },
+    rate: { type: "string", default: "2000" },
+    fill: { type: "string", default: "10000" },
+  },
+});
+if (positionals.length !== 1) {
+  console.error("usage: postgresql_cpu_ab.ts OTHER_CHECKOUT [--rate N] [--rounds N] ...");
+  Deno.exit(2);
+}
+const other = resolve(positionals[0]);
+const here = new URL("../", import.meta.url).pathname;
+const ROUNDS = Number(values.rounds), SECONDS = Number(values.seconds), RATE = Number(values.rate);
+const TICKS = 100; // USER_HZ on Linux
+const packets = relayedRequests("solicit");
+
+interface Server {
+  name: string;
+  db: string;
+  port: number;
+  process: Deno.ChildProcess;
+}
+
+/** utime + stime of `pid` in seconds (every thread), 0 when it is gone. */
+function cpu(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+const pg = await PostgresCluster.start();
+const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-pg-ab-" });
+
+/** The PIDs of the sessions on database `db` (the server's pool). */
+async function sessions(db: string): Promise<number[]> {
+  const out = await pg.sql(`SELECT pid FROM pg_stat_activity WHERE datname = '${db}'`);
+  return out.split("\n").filter((l) => l).map(Number);
+}
+
+/** A database `db` with the table every server reads: the load's clients and filler rows. */
+async function createDatabase(db: string): Promise<void> {
+  await pg.createDatabase(db);
+  await pg.sql(
+    `CREATE TABLE assignments (id TEXT PRIMARY KEY, address TEXT NULL, prefix TEXT NULL);
+     INSERT INTO assignments
+       SELECT 'duid:00030001020000' || lpad(to_hex(i), 2, '0') || '0001',
+              '2001:db8::' || to_hex(i + 256), '2001:db8:' || to_hex(i + 256) || '::/48'
+       FROM generate_series(0, 255) AS i;
+     INSERT INTO assignments
+       SELECT 'duid:00020000a0f2' || lpad(to_hex(i), 8, '0'), '2001:db8:1::' || to_hex(i), NULL
+       FROM generate_series(0, ${Number(values.fill) - 1}) AS i;
+     ANALYZE assignments;`,
+    db,
+  );
+}
+
+function config(port: number, name: string, db: string): string {
+  return `user root
+group root
+pid-file ${dir}/${name}.pid
+control-socket ${dir}/${name}.sock
+workers ${values.workers}
+io-backend ${values.backend}
+${serverIdConfig()}
+${loopbackListenerConfig(port)}
+<static-postgresql ${pg.url(pg.superuser, db)}>
+    address-preferred-lifetime 3000
+    address-valid-lifetime 4000
+    prefix-preferred-lifetime 3000
+    prefix-valid-lifetime 4000
+</static-postgresql>
+`;
+}
+
+async function start(root: string, name: string): Promise<Server> {
+  const port = freeUdpPort();
+  const db = `ab_${name}`;
+  await createDatabase(db);
+  const conf = `${dir}/${name}.conf`;
+  Deno.writeTextFileSync(conf, config(port, name, db));
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-net",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "--allow-ffi",
+      `${root}/cli/main.ts`,
+      "serve",
+      conf,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const server = { name, db, port, process };
+  for (let i = 0; i < 100; i++) {
+    if ((await openLoop(server, 0.2, 100)).received > 0) return server;
+    await sleep(200);
+  }
+  throw new Error(`${name} did not answer`);
+}
+
+/**
+ * Send relayed Solicits to `server` at `rate`/s for `seconds` (paced by 1 ms timers: the requests
+ * due since the last tick go together); how many were sent and answered.
+ */
+async function openLoop(
+  server: Server,
+  seconds: number,
+  rate: number,
+): Promise<{ sent: number; received: number }> {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port: server.port };
+  let received = 0;
+  const receiver = (async () => {
+    const buffer = new Uint8Array(65536);
+    while (true) {
+      try {
+        await socket.receive(buffer);
+      } catch {
+        return;
+      }
+      received++;
+    }
+  })();
+  const start = performance.now();
+  let sent = 0;
+  while (true) {
+    const elapsed = (performance.now() - start) / 1000;
+    if (elapsed >= seconds) break;
+    const due = Math.floor(elapsed * rate);
+    while (sent < due) socket.send(packets[sent++ % packets.length], target).catch(() => {});
+    await sleep(1);
+  }
+  await sleep(200); // the last replies
+  socket.close();
+  await receiver;
+  return { sent, received };
+}
+
+interface Figures {
+  server: number;
+  total: number;
+}
+
+/** Microseconds of CPU per reply over one round: the server's, and with its database sessions. */
+async function round(server: Server): Promise<Figures> {
+  const pids = await sessions(server.db);
+  const dbCpu = () => pids.reduce((sum, pid) => sum + cpu(pid), 0);
+  const beforeServer = cpu(server.process.pid), beforeDb = dbCpu();
+  const { sent, received: replies } = await openLoop(server, SECONDS, RATE);
+  const serverCpu = cpu(server.process.pid) - beforeServer, db = dbCpu() - beforeDb;
+  if (replies < 0.95 * sent) console.error(`${server.name}: only ${replies} of ${sent} answered`);
+  return {
+    server: (1e6 * serverCpu) / Math.max(1, replies),
+    total: (1e6 * (serverCpu + db)) / Math.max(1, replies),
+  };
+}
+
+const servers: Server[] = [];
+try {
+  servers.push(await start(here, "this"));
+  servers.push(await start(other, "other"));
+  const [ours, theirs] = servers;
+  await round(ours); // warm up both
+  await round(theirs);
+  const a: Figures[] = [], b: Figures[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      a.push(await round(ours));
+      b.push(await round(theirs));
+    } else {
+      b.push(await round(theirs));
+      a.push(await round(ours));
+    }
+  }
+  const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
+  const show = (key: keyof Figures) =>
+    `this ${median(a.map((f) => f[key])).toFixed(1)} us, other ${
+      median(b.map((f) => f[key])).toFixed(1)
+    } us, ratio ${median(a.map((f, i) => f[key] / b[i][key])).toFixed(3)}`;
+  console.log(
+    `static-postgresql, io-backend ${values.backend}, workers ${values.workers}, relayed ` +
+      `Solicits at ${RATE}/s, median of ${ROUNDS} paired rounds of ${SECONDS} s (other: ${other}, ` +
+      `${new Date().toISOString().slice(0, 16)}Z, ${navigator.hardwareConcurrency} cores, load ` +
+      `${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}):\n` +
+      `  server CPU per reply:              ${show("server")}\n` +
+      `  server + PostgreSQL CPU per reply: ${show("total")}`,
+  );
+} finally {
+  for (const s of servers) {
+    try {
+      s.process.kill("SIGTERM");
+    } catch { /* gone */ }
+    await s.process.status;
+  }
+  await pg.destroy();
+  Deno.removeSync(dir, { recursive: true });
+}
