@@ -6,9 +6,9 @@
  * server can be told from the other's. In alternating rounds an open-loop generator in this
  * process sends relayed Solicits (IA_NA + IA_PD, a row each) at a fixed RATE per second to one of
  * them for SECONDS; the CPU time (user + system) of the server process and of its database
- * sessions, divided by the replies, is each round's figure. Prints the medians and the median of
- * the paired ratios (this / other), for the server alone and with the database; a busy machine
- * slows both alike. Run as root (the servers run with `user root` like the tests' servers, and the
+ * sessions, divided by the replies, is each round's figure, with the median and 99th percentile
+ * of the time from request to reply. Prints the medians and the median of the paired ratios
+ * (this / other), for the server alone and with the database; a busy machine slows both alike. Run as root (the servers run with `user root` like the tests' servers, and the
  * cluster as the `postgres` account).
  *
  *   deno run -A bench/postgresql_cpu_ab.ts OTHER [--rate N] [--rounds N] [--seconds N]
@@ -47,6 +47,19 @@ const here = new URL("../", import.meta.url).pathname;
 const ROUNDS = Number(values.rounds), SECONDS = Number(values.seconds), RATE = Number(values.rate);
 const TICKS = 100; // USER_HZ on Linux
 const packets = relayedRequests("solicit");
+/** Index of each packet by the transaction id of its Solicit (the reply carries it too). */
+const byXid = new Map<number, number>();
+packets.forEach((p, i) => byXid.set(xidOf(p), i));
+
+/** Transaction id of the client message inside a relay message (Relay-forward or Relay-reply). */
+function xidOf(relay: Uint8Array): number {
+  for (let at = 34; at + 4 <= relay.length;) {
+    const code = (relay[at] << 8) | relay[at + 1], length = (relay[at + 2] << 8) | relay[at + 3];
+    if (code === 9) return (relay[at + 5] << 16) | (relay[at + 6] << 8) | relay[at + 7];
+    at += 4 + length;
+  }
+  return -1;
+}
 
 interface Server {
   name: string;
@@ -149,19 +162,24 @@ async function openLoop(
   server: Server,
   seconds: number,
   rate: number,
-): Promise<{ sent: number; received: number }> {
+): Promise<{ sent: number; received: number; delays: number[] }> {
   const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
   const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port: server.port };
   let received = 0;
+  const sentAt = new Float64Array(packets.length);
+  const delays: number[] = [];
   const receiver = (async () => {
     const buffer = new Uint8Array(65536);
     while (true) {
+      let reply: Uint8Array;
       try {
-        await socket.receive(buffer);
+        [reply] = await socket.receive(buffer);
       } catch {
         return;
       }
       received++;
+      const i = byXid.get(xidOf(reply));
+      if (i !== undefined) delays.push(performance.now() - sentAt[i]);
     }
   })();
   const start = performance.now();
@@ -170,18 +188,25 @@ async function openLoop(
     const elapsed = (performance.now() - start) / 1000;
     if (elapsed >= seconds) break;
     const due = Math.floor(elapsed * rate);
-    while (sent < due) socket.send(packets[sent++ % packets.length], target).catch(() => {});
+    for (; sent < due; sent++) {
+      const i = sent % packets.length;
+      sentAt[i] = performance.now();
+      socket.send(packets[i], target).catch(() => {});
+    }
     await sleep(1);
   }
   await sleep(200); // the last replies
   socket.close();
   await receiver;
-  return { sent, received };
+  return { sent, received, delays };
 }
 
 interface Figures {
   server: number;
   total: number;
+  /** Request to reply, ms. */
+  p50: number;
+  p99: number;
 }
 
 /** Microseconds of CPU per reply over one round: the server's, and with its database sessions. */
@@ -189,12 +214,15 @@ async function round(server: Server): Promise<Figures> {
   const pids = await sessions(server.db);
   const dbCpu = () => pids.reduce((sum, pid) => sum + cpu(pid), 0);
   const beforeServer = cpu(server.process.pid), beforeDb = dbCpu();
-  const { sent, received: replies } = await openLoop(server, SECONDS, RATE);
+  const { sent, received: replies, delays } = await openLoop(server, SECONDS, RATE);
+  delays.sort((x, y) => x - y);
   const serverCpu = cpu(server.process.pid) - beforeServer, db = dbCpu() - beforeDb;
   if (replies < 0.95 * sent) console.error(`${server.name}: only ${replies} of ${sent} answered`);
   return {
     server: (1e6 * serverCpu) / Math.max(1, replies),
     total: (1e6 * (serverCpu + db)) / Math.max(1, replies),
+    p50: delays[Math.floor(delays.length * 0.5)] ?? NaN,
+    p99: delays[Math.floor(delays.length * 0.99)] ?? NaN,
   };
 }
 
@@ -216,17 +244,19 @@ try {
     }
   }
   const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
-  const show = (key: keyof Figures) =>
-    `this ${median(a.map((f) => f[key])).toFixed(1)} us, other ${
-      median(b.map((f) => f[key])).toFixed(1)
-    } us, ratio ${median(a.map((f, i) => f[key] / b[i][key])).toFixed(3)}`;
+  const show = (key: keyof Figures, unit = "us") =>
+    `this ${median(a.map((f) => f[key])).toFixed(unit === "us" ? 1 : 2)} ${unit}, other ${
+      median(b.map((f) => f[key])).toFixed(unit === "us" ? 1 : 2)
+    } ${unit}, ratio ${median(a.map((f, i) => f[key] / b[i][key])).toFixed(3)}`;
   console.log(
     `static-postgresql, io-backend ${values.backend}, workers ${values.workers}, relayed ` +
       `Solicits at ${RATE}/s, median of ${ROUNDS} paired rounds of ${SECONDS} s (other: ${other}, ` +
       `${new Date().toISOString().slice(0, 16)}Z, ${navigator.hardwareConcurrency} cores, load ` +
       `${Deno.loadavg().map((l) => l.toFixed(1)).join(" ")}):\n` +
       `  server CPU per reply:              ${show("server")}\n` +
-      `  server + PostgreSQL CPU per reply: ${show("total")}`,
+      `  server + PostgreSQL CPU per reply: ${show("total")}\n` +
+      `  request to reply, median:          ${show("p50", "ms")}\n` +
+      `  request to reply, 99th percentile: ${show("p99", "ms")}`,
   );
 } finally {
   for (const s of servers) {
