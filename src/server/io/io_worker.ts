@@ -33,6 +33,7 @@ import { FfiUdpSocket } from "./ffi_socket.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
 import { SourceText } from "./source_text.ts";
+import { SharedDeadlines } from "../../pipeline/mod.ts";
 
 /** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
@@ -233,26 +234,26 @@ function sendSettled(): void {
   io?.send(replies);
 }
 
+/** The fallback deadlines of {@link waitForSettled}: waits of the same millisecond share a timer. */
+const parkedDeadlines = new SharedDeadlines(1);
+
 /**
- * Wait in this worker's event loop until a parked request settles (true) or `ms` pass (false).
- * No other thread is involved: the event loop blocks in its own poll until the lookup's socket
- * (a database connection) has the answer, where {@link Poller.waitAsync} hands every wait to a
- * thread of the runtime's pool and back, a few context switches per request. The sockets are
- * not watched meanwhile; datagrams that arrive wait in the kernel until the lookups answer
+ * Wait in this worker's event loop until a parked request settles (true) or about `ms` pass
+ * (false). No other thread is involved: the event loop blocks in its own poll until the lookup's
+ * socket (a database connection) has the answer, where {@link Poller.waitAsync} hands every wait
+ * to a thread of the runtime's pool and back, a few context switches per request. The sockets
+ * are not watched meanwhile; datagrams that arrive wait in the kernel until the lookups answer
  * (a database's round trip), then share one receive, and after `ms` the loop watches them again.
  */
-function waitForSettled(ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      wake = undefined;
-      resolve(false);
-    }, ms);
-    wake = (settled) => {
-      clearTimeout(timer);
-      wake = undefined;
-      resolve(settled);
-    };
-  });
+async function waitForSettled(ms: number): Promise<boolean> {
+  const deadline = parkedDeadlines.acquire(ms);
+  try {
+    const settled = new Promise<boolean>((resolve) => wake = resolve);
+    return await Promise.race([settled, deadline.expired]) === true;
+  } finally {
+    wake = undefined;
+    parkedDeadlines.release(deadline);
+  }
 }
 
 /** The I/O loop; returns (after answering what waits for lookups) when the stop flag is set. */
