@@ -4,8 +4,8 @@
  * unix socket in a temporary folder). Each server reads its own database holding the same rows
  * (the 256 clients of the load plus FILL filler rows), so the PostgreSQL backends serving one
  * server can be told from the other's. In alternating rounds an open-loop generator in this
- * process sends relayed Solicits (IA_NA + IA_PD, a row each) at a fixed RATE per second to one of
- * them for SECONDS; the CPU time (user + system) of the server process and of its database
+ * process sends relayed Solicits (IA_NA + IA_PD, a row each), evenly spaced at a fixed RATE per
+ * second as perfdhcp does, to one of them for SECONDS; the CPU time (user + system) of the server process and of its database
  * sessions, divided by the replies, is each round's figure, with the median and 99th percentile
  * of the time from request to reply. Prints the medians and the median of the paired ratios
  * (this / other), for the server alone and with the database; a busy machine slows both alike. Run as root (the servers run with `user root` like the tests' servers, and the
@@ -25,6 +25,8 @@ import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
 import { relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 import { PostgresCluster } from "../tests/helpers/postgres.ts";
+import { closeFd, FfiUdpSocket, openUdpSocket } from "../src/server/io/ffi_socket.ts";
+import { parseIPv6 } from "../src/server/io/libc.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -148,56 +150,60 @@ async function start(root: string, name: string): Promise<Server> {
   }).spawn();
   const server = { name, db, port, process };
   for (let i = 0; i < 100; i++) {
-    if ((await openLoop(server, 0.2, 100)).received > 0) return server;
+    if (pacedLoop(server, 0.2, 100).received > 0) return server;
     await sleep(200);
   }
   throw new Error(`${name} did not answer`);
 }
 
 /**
- * Send relayed Solicits to `server` at `rate`/s for `seconds` (paced by 1 ms timers: the requests
- * due since the last tick go together); how many were sent and answered.
+ * Send relayed Solicits to `server` at `rate`/s for `seconds`, evenly spaced as perfdhcp sends
+ * them (a synchronous loop on this thread: an ffi socket, sendmmsg of one datagram, then
+ * `Atomics.wait` until the next is due; replies are taken with a non-blocking recvmmsg in
+ * between), then wait 200 ms for the last replies; how many were sent and answered, and the delay
+ * of each reply (ms).
  */
-async function openLoop(
+function pacedLoop(
   server: Server,
   seconds: number,
   rate: number,
-): Promise<{ sent: number; received: number; delays: number[] }> {
-  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port: server.port };
-  let received = 0;
+): { sent: number; received: number; delays: number[] } {
+  const socket = new FfiUdpSocket(openUdpSocket({ address: "::1", port: 0 }), 64, 2048);
+  const loopback = parseIPv6("::1").bytes;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const sentAt = new Float64Array(packets.length);
   const delays: number[] = [];
-  const receiver = (async () => {
-    const buffer = new Uint8Array(65536);
-    while (true) {
-      let reply: Uint8Array;
-      try {
-        [reply] = await socket.receive(buffer);
-      } catch {
-        return;
-      }
+  let sent = 0, received = 0;
+  const take = () => {
+    const n = socket.recvBatch();
+    const now = performance.now();
+    for (let k = 0; k < n; k++) {
       received++;
-      const i = byXid.get(xidOf(reply));
-      if (i !== undefined) delays.push(performance.now() - sentAt[i]);
+      const i = byXid.get(xidOf(socket.recvData(k)));
+      if (i !== undefined) delays.push(now - sentAt[i]);
     }
-  })();
-  const start = performance.now();
-  let sent = 0;
-  while (true) {
-    const elapsed = (performance.now() - start) / 1000;
-    if (elapsed >= seconds) break;
-    const due = Math.floor(elapsed * rate);
-    for (; sent < due; sent++) {
-      const i = sent % packets.length;
-      sentAt[i] = performance.now();
-      socket.send(packets[i], target).catch(() => {});
+    return n;
+  };
+  try {
+    const start = performance.now(), end = start + seconds * 1000, spacing = 1000 / rate;
+    for (let now = start; now < end; now = performance.now()) {
+      if (now >= start + sent * spacing) {
+        const i = sent % packets.length;
+        socket.setSend(0, packets[i], loopback, server.port, 0);
+        sentAt[i] = performance.now();
+        socket.sendBatch(1);
+        sent++;
+      }
+      while (take() > 0) { /* more */ }
+      const wait = start + sent * spacing - performance.now();
+      if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
     }
-    await sleep(1);
+    for (const until = performance.now() + 200; performance.now() < until;) {
+      if (take() === 0) Atomics.wait(sleeper, 0, 0, 1);
+    }
+  } finally {
+    closeFd(socket.fd);
   }
-  await sleep(200); // the last replies
-  socket.close();
-  await receiver;
   return { sent, received, delays };
 }
 
@@ -214,7 +220,7 @@ async function round(server: Server): Promise<Figures> {
   const pids = await sessions(server.db);
   const dbCpu = () => pids.reduce((sum, pid) => sum + cpu(pid), 0);
   const beforeServer = cpu(server.process.pid), beforeDb = dbCpu();
-  const { sent, received: replies, delays } = await openLoop(server, SECONDS, RATE);
+  const { sent, received: replies, delays } = pacedLoop(server, SECONDS, RATE);
   delays.sort((x, y) => x - y);
   const serverCpu = cpu(server.process.pid) - beforeServer, db = dbCpu() - beforeDb;
   if (replies < 0.95 * sent) console.error(`${server.name}: only ${replies} of ${sent} answered`);
