@@ -5,11 +5,15 @@
 # symbols through --perf-basic-prof), and prints per exchange: CPU us, context switches, system
 # calls, and the top of the profile by thread, by object and by symbol.
 #
-#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, OUT_DIR, SCENARIO sarr-resv,
+#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, OUT_DIR, SCENARIO sarr-resv, RECORD 1
+#                                         (0: perf stat only, no perf record),
 #                                         SERVERS "kea dhcpkit:ffi dhcpkit:ffi:0 dhcpkit:deno")
 #
-# dhcpkit:IO[:DELAY] sets io-backend and io-batch-delay. Raw data (perf.data, perf stat output)
-# stays in OUT_DIR.
+# dhcpkit:IO[:DELAY[:BACKEND]] sets io-backend, io-batch-delay and the assignments' backend (csv,
+# the default, or postgresql: static-postgresql); kea-pg is Kea with its PostgreSQL host backend.
+# For those two a PostgreSQL cluster is started (bench/load/postgres.sh) and its CPU is counted as
+# the server's in the harness's RUN lines (srv_us_per_exch); perf stat sees the server only.
+# Raw data (perf.data, perf stat output) stays in OUT_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "profile.sh needs root (network namespaces, perf)" >&2; exit 1; }
@@ -22,21 +26,30 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 # V8 writes its profiling logs (isolate-*.log) into the current folder: keep them with the data.
 cd "$OUT_DIR"
 EVENTS=task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter
+if grep -qE 'kea-pg|:postgresql' <<<"$SERVERS"; then
+  . "$here/postgres.sh"
+  pg_start "$OUT_DIR/pg"
+  trap 'pg_stop "$OUT_DIR/pg"' EXIT
+fi
 
 for server in $SERVERS; do
   dir="$OUT_DIR/${server//:/-}"
   mkdir -p "$dir"
   hook="perf stat -x, -e $EVENTS -p \$1 -o \$2.stat"
+  extra=""
   if [[ $server == dhcpkit:* ]]; then
-    IFS=: read -r _ io delay <<<"$server"
-    export DHCPKIT_IO=$io DHCPKIT_BATCH_DELAY=$delay DHCPKIT_WORKERS=0 DHCPKIT_BACKEND=csv
+    IFS=: read -r _ io delay backend <<<"$server"
+    export DHCPKIT_IO=$io DHCPKIT_BATCH_DELAY=$delay DHCPKIT_WORKERS=0 DHCPKIT_BACKEND=${backend:-csv}
+    [ "${backend:-csv}" = postgresql ] && extra=$PG_POSTMASTER
     export DHCPKIT_DENO_FLAGS="--v8-flags=--perf-basic-prof"
-    hook="$hook & perf record -q -F 499 -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
+    [ "${RECORD:-1}" = 1 ] && hook="$hook & perf record -q -F 499 -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
+  elif [ "$server" = kea-pg ]; then
+    cmd="$here/kea_pg_server.sh" ready=0.5 tree=0 extra=$PG_POSTMASTER
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
-  RATES=$RATE PERIOD=$PERIOD REPS=1 LATENCY=0 SERVER_NAME=$server SERVER_CMD=$cmd \
+  EXTRA_CPU_PID=$extra RATES=$RATE PERIOD=$PERIOD REPS=1 LATENCY=0 SERVER_NAME=$server SERVER_CMD=$cmd \
     SCENARIOS=$SCENARIO READY_WAIT=$ready CPU_TREE=$tree RUN_HOOK=$hook OUT_DIR="$dir" \
     bash "$here/harness.sh" bench 2>"$dir/harness.log" | grep '^RUN ' || true
 done

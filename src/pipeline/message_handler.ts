@@ -80,6 +80,7 @@ import {
 } from "./explain.ts";
 import type { Filter } from "./filter.ts";
 import { Handler } from "./handler.ts";
+import { EXPIRED, SharedDeadlines } from "./deadlines.ts";
 import { setLogClient } from "./log_context.ts";
 import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
 import type { StatisticsCategories } from "./categories.ts";
@@ -537,16 +538,13 @@ export class MessageHandler {
   async #wait(pending: Promise<void>, next: number, w: Waiting): Promise<HandleResult> {
     const { bundle, control } = w;
     const handlers = w.phases.lookup;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), control.timeoutMs);
-    });
+    const deadline = lookupDeadlines.acquire(control.timeoutMs);
     let drop: "timeout" | "failure" | undefined;
     let reason = "";
     try {
       let current: Promise<void> | undefined = pending;
       while (current) {
-        if (await Promise.race([current, deadline]) === TIMED_OUT) {
+        if (await Promise.race([current, deadline.expired]) === EXPIRED) {
           current.catch(() => {}); // it may still settle; nobody waits for it any more
           drop = "timeout";
           reason = `no answer within ${control.timeoutMs / 1000} s`;
@@ -559,7 +557,7 @@ export class MessageHandler {
       drop = "failure";
       reason = describe(e);
     } finally {
-      clearTimeout(timer);
+      lookupDeadlines.release(deadline);
     }
     control.leave(drop, reason);
     if (drop) return this.#lookupDropped(bundle, w.packet, w.keys, w.stats, drop, reason);
@@ -951,6 +949,8 @@ const LOOKUP_DROPS: Record<LookupDrop, { counter: number; outcome: Outcome }> = 
   overflow: { counter: scalarIndex("lookup_overflows"), outcome: "lookup_overflow" },
 };
 const TIMED_OUT = Symbol("timed out");
+/** The `lookup-timeout` deadlines of the requests waiting for lookups (timers shared). */
+const lookupDeadlines = new SharedDeadlines();
 
 /** Why a request got `outcome`, for explain. */
 function outcomeReason(

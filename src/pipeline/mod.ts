@@ -13,3 +13,4 @@ export * from "./extension_statistics.ts";
 export * from "./categories.ts";
 export * from "./message_handler.ts";
 export * from "./explain.ts";
+export * from "./deadlines.ts";

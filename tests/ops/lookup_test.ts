@@ -119,6 +119,34 @@ for (const { io, workers } of SETUPS) {
     ));
 }
 
+for (const { io, workers } of [SETUPS[0], SETUPS[2], SETUPS[3]]) {
+  // The ffi I/O worker waits for lookups in its event loop without watching the sockets, and
+  // watches them again when the lookups take longer than a moment: a slow one must not hold
+  // back the requests that arrive while it waits.
+  Deno.test(`lookups (io-backend ${io}, workers ${workers}): requests arriving while a slow lookup waits are answered before it`, () =>
+    withServer(
+      (port) =>
+        config(port, {
+          io,
+          workers,
+          lookup: "delay 0.001\nslow-every 10\nslow-delay 3",
+          extra: "lookup-timeout 10\n",
+        }),
+      async (server, clients) => {
+        await clients.sendClients(10, 1); // the slow one
+        await statsWhen(server, (g) => g.incoming_packets >= 1, "the slow request received");
+        const fast = [...clientRange(1, 9), ...clientRange(11, 9)];
+        await clients.send(fast);
+        await waitFor(() => fast.every((n) => clients.answers.has(n)), 2500, "18 fast answers");
+        assert.ok(!clients.answers.has(10), "the slow lookup (3 s) is still waiting");
+        assert.deepEqual(clients.wrong(1, 9), []);
+        assert.deepEqual(clients.wrong(11, 9), []);
+        await waitFor(() => clients.answers.has(10), 10_000, "the slow answer");
+        assert.deepEqual(clients.wrong(10, 1), []);
+      },
+    ));
+}
+
 for (const { io, workers } of [SETUPS[0], SETUPS[3]]) {
   Deno.test(`lookups (io-backend ${io}, workers ${workers}): no answer in time or a failure drops and counts the request`, async () => {
     await withServer(

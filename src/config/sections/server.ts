@@ -194,8 +194,9 @@ export const serverSection = defineSection<ServerValues>({
         "sent together. Under steady load that saves a wake-up and several system calls on " +
         "most requests, at the price of at most this much extra delay; DHCPv6 clients wait a " +
         "second or more before they retransmit. A request that finds the thread idle is " +
-        "answered at once, and requests that already arrive in groups are not held back. 0 " +
-        "turns the wait off.",
+        "answered at once, and requests that already arrive in groups are not held back. " +
+        "Requests that wait for a lookup (a database) belong to the round they arrived in: " +
+        "the wait comes after they are answered. 0 turns the wait off.",
       example: "0.0005",
     },
     {

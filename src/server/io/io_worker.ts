@@ -33,6 +33,7 @@ import { FfiUdpSocket } from "./ffi_socket.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
 import { SourceText } from "./source_text.ts";
+import { SharedDeadlines } from "../../pipeline/mod.ts";
 
 /** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
@@ -196,8 +197,14 @@ class IoLoop {
   }
 }
 
-/** Microtask turns given to parked requests before the loop waits for them asynchronously. */
+/** Microtask turns given to parked requests before the loop waits for them. */
 const SETTLE_TURNS = 32;
+
+/**
+ * How long the loop waits for parked requests in the event loop alone (see {@link waitForSettled})
+ * before it also watches the sockets again, in ms.
+ */
+const PARKED_WAIT_MS = 2;
 
 /**
  * Let this worker's event loop run a full turn (messages from the main thread, due timers, finished
@@ -218,10 +225,35 @@ let io: IoLoop | undefined;
 /** Replies of parked requests waiting to be sent together (see `settled`). */
 let settledReplies: WireReply[] = [];
 
+/** Resolves the pending {@link waitForSettled} (true: a parked request settled). */
+let wake: ((settled: boolean) => void) | undefined;
+
 function sendSettled(): void {
   const replies = settledReplies;
   settledReplies = [];
   io?.send(replies);
+}
+
+/** The fallback deadlines of {@link waitForSettled}: waits of the same millisecond share a timer. */
+const parkedDeadlines = new SharedDeadlines(1);
+
+/**
+ * Wait in this worker's event loop until a parked request settles (true) or about `ms` pass
+ * (false). No other thread is involved: the event loop blocks in its own poll until the lookup's
+ * socket (a database connection) has the answer, where {@link Poller.waitAsync} hands every wait
+ * to a thread of the runtime's pool and back, a few context switches per request. The sockets
+ * are not watched meanwhile; datagrams that arrive wait in the kernel until the lookups answer
+ * (a database's round trip), then share one receive, and after `ms` the loop watches them again.
+ */
+async function waitForSettled(ms: number): Promise<boolean> {
+  const deadline = parkedDeadlines.acquire(ms);
+  try {
+    const settled = new Promise<boolean>((resolve) => wake = resolve);
+    return await Promise.race([settled, deadline.expired]) === true;
+  } finally {
+    wake = undefined;
+    parkedDeadlines.release(deadline);
+  }
 }
 
 /** The I/O loop; returns (after answering what waits for lookups) when the stop flag is set. */
@@ -237,6 +269,8 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   }
   let lastStats = performance.now();
   let lastYield = lastStats;
+  /** Datagrams received since the loop last blocked or delayed (see io-batch-delay). */
+  let cyclePackets = 0;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     // Requests parked on work that settles in microtasks (a lease store committing the batch
@@ -245,19 +279,31 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
     const waiting = runtime.parked > 0;
     try {
       if (!poller || !io) throw new Error("no poller");
-      // While requests wait for lookups, the event loop must run during the wait.
-      rc = waiting
-        ? await poller.waitAsync(POLL_MS)
-        : poller.wait(runtime.building > 0 ? 1 : POLL_MS);
-      for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
-      // io-batch-delay: requests arriving one by one are gathered before the next receive.
-      const delayMs = runtime.settings.batchDelay * 1000;
-      if (io.roundPackets > 0 && io.roundPackets <= COALESCE_BELOW && delayMs > 0 && !waiting) {
-        // What the batch left to microtasks (a static SQLite source ends its read transaction
-        // there) is done before the wait, not after it.
-        await null;
-        Atomics.wait(ctl, CTL_STOP, 0, delayMs);
+      if (waiting) {
+        // Requests wait for lookups: take what has arrived meanwhile without blocking, then
+        // wait for the lookups in the event loop; only when they take long, watch the sockets
+        // from another thread while the event loop runs.
+        rc = poller.wait(0);
+        for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
+        rc = 0;
+        if (!(await waitForSettled(PARKED_WAIT_MS)) && runtime.parked > 0) {
+          rc = await poller.waitAsync(POLL_MS);
+        }
+      } else {
+        const delayMs = runtime.settings.batchDelay * 1000;
+        if (cyclePackets > 0 && cyclePackets <= COALESCE_BELOW && delayMs > 0) {
+          // io-batch-delay: requests arriving one by one are gathered before the next receive
+          // (for requests that waited for lookups, after they were answered). What the batch
+          // left to microtasks (a static SQLite source ends its read transaction there) is
+          // done before the wait, not after it.
+          await null;
+          Atomics.wait(ctl, CTL_STOP, 0, delayMs);
+        }
+        cyclePackets = 0;
+        rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
+      for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
+      cyclePackets += io.roundPackets;
       io.roundPackets = 0;
     } catch (e) {
       runtime.post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
@@ -268,7 +314,10 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
       lastStats = now;
       runtime.flushStats();
     }
-    if (waiting) continue; // the event loop ran during the wait
+    if (waiting) {
+      lastYield = now; // the event loop ran during the wait
+      continue;
+    }
     if (
       rc <= 0 || runtime.building > 0 || now - lastYield >= YIELD_MS ||
       Atomics.load(ctl, CTL_PENDING) !== 0
@@ -291,6 +340,7 @@ runWorker({
     void run(runtime, init);
   },
   settled(_runtime, _engine, replies) {
+    wake?.(true);
     if (replies.length === 0) return;
     // The replies of the requests that waited for the same batch commit settle in the same run
     // of microtasks: they leave together, in one sendmmsg per listener.

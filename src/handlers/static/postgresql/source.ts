@@ -20,6 +20,7 @@ import {
   isConnectionError,
   type PostgresPool,
 } from "../../../storage/postgresql/mod.ts";
+import { parseIPv6 } from "../../../protocol/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
 import type { AsyncAssignmentSource } from "../source.ts";
 import { type BatcherOptions, LookupBatcher, type RowsById, textArrayLiteral } from "./batch.ts";
@@ -62,6 +63,8 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   readonly #select: string;
   readonly #batcher: LookupBatcher<Row>;
   readonly #cache = new Map<string, Cached>();
+  /** Assignments parsed from rows, by their address and prefix text. */
+  readonly #parsed = new Map<string, Assignment>();
   readonly #malformedLogged = new Map<string, number>();
   #count = 0;
   /** Lookups answered from the outage cache. */
@@ -172,7 +175,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       if (!row) continue;
       let assignment: Assignment;
       try {
-        assignment = assignmentFrom(row.address, row.prefix);
+        assignment = this.#assignmentOf(row);
       } catch (e) {
         if (!(e instanceof AssignmentFormatError)) throw e;
         throw this.#malformed(id, e.message);
@@ -183,6 +186,25 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     }
     if (key) this.#cache.delete(key);
     return undefined;
+  }
+
+  /**
+   * The assignment of `row`, parsed once per distinct address and prefix text (the same rows
+   * are read over and over) with the address also as bytes for the answer; throws
+   * {@link AssignmentFormatError} for a malformed row (never remembered).
+   */
+  #assignmentOf(row: Row): Assignment {
+    const text = `${row.address ?? ""}\n${row.prefix ?? ""}`;
+    let assignment = this.#parsed.get(text);
+    if (!assignment) {
+      const parsed = assignmentFrom(row.address, row.prefix);
+      assignment = parsed.address === undefined
+        ? parsed
+        : { ...parsed, addressBytes: parseIPv6(parsed.address) };
+      if (this.#parsed.size >= CACHE_ENTRIES) this.#parsed.clear();
+      this.#parsed.set(text, assignment);
+    }
+    return assignment;
   }
 
   #malformed(id: string, reason: string): AssignmentTableError {
@@ -209,6 +231,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   /** Give the pool back. */
   async close(): Promise<void> {
     this.#cache.clear();
+    this.#parsed.clear();
     await this.pool.release();
   }
 }
