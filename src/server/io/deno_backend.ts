@@ -35,6 +35,11 @@ const RECEIVE_BUFFER = 65536;
 const RECEIVERS = 4;
 /** Packets a pool worker may have outstanding before it gets no more. */
 const MAX_IN_FLIGHT = 4096;
+/**
+ * A batch of at most this many datagrams means requests arrive one by one: waiting
+ * `io-batch-delay` lets the next ones gather (see {@link BatchDelay}).
+ */
+const COALESCE_BELOW = 2;
 
 /** Packet ids of the main thread, continued across reloads. */
 let packetCounter = 0;
@@ -265,9 +270,14 @@ export class DenoBackend implements IoBackend {
     const batch = this.#batch;
     this.#batch = new PacketBatch();
     const replies: WireReply[] = [];
-    this.#engine?.handleBatch(batch.packets, replies);
+    const engine = this.#engine;
+    engine?.handleBatch(batch.packets, replies);
     this.#send(replies);
+    // What the batch left to microtasks (a static SQLite source ends its read transaction there)
+    // runs before the wait, not after it.
+    if (engine?.parked === 0) queueMicrotask(() => this.#delay.after(batch.packets.length));
   };
+  readonly #delay = new BatchDelay(() => this.#config?.ioBatchDelay ?? 0);
 
   #send(replies: WireReply[]): void {
     for (const r of replies) {
@@ -313,6 +323,47 @@ export class DenoBackend implements IoBackend {
     if (!this.#started) this.#sockets.giveBack();
     this.#sockets.closeAll((s) => s.close());
   }
+}
+
+/**
+ * `io-batch-delay` for the `deno` backend: after a batch of at most {@link COALESCE_BELOW}
+ * datagrams, the main thread sleeps (a blocking `Atomics.wait`, which has sub-millisecond
+ * precision where Deno's timers have 1-5 ms) so that the requests arriving meanwhile are received
+ * in the next turn of the event loop together, sharing its wake-up. The receives of a turn are
+ * issued before its batch is handled, and each completes at once while datagrams are queued, so a
+ * batch this small means the sockets were empty: nothing waits in them during the sleep but what
+ * arrives meanwhile. Nobody waits while requests wait for lookups (their answers need the event
+ * loop), and a sleep that overran (a starved core) skips the next one, so the delay never holds
+ * requests that were late already.
+ */
+export class BatchDelay {
+  #skip = false;
+
+  /**
+   * `seconds()` gives the configured delay (0: never wait); `sleep(ms)` waits and returns how
+   * long it took (a blocking `Atomics.wait` unless a test passes its own).
+   */
+  constructor(readonly seconds: () => number, readonly sleep: (ms: number) => number = block) {}
+
+  /** Called after a batch of `packets` was handled and its replies sent. */
+  after(packets: number): void {
+    const ms = this.seconds() * 1000;
+    if (ms <= 0 || packets === 0 || packets > COALESCE_BELOW) return;
+    if (this.#skip) {
+      this.#skip = false;
+      return;
+    }
+    this.#skip = this.sleep(ms) > 2 * ms;
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Block this thread for `ms` milliseconds; returns the time it took. */
+function block(ms: number): number {
+  const start = performance.now();
+  Atomics.wait(pause, 0, 0, ms);
+  return performance.now() - start;
 }
 
 /** Room of a new batch buffer (a larger datagram gets a buffer of its size). */
