@@ -36,7 +36,7 @@ const RECEIVERS = 4;
 /** Packets a pool worker may have outstanding before it gets no more. */
 const MAX_IN_FLIGHT = 4096;
 /**
- * A batch of at most this many datagrams means requests arrive one by one: waiting
+ * A round of at most this many datagrams means requests arrive one by one: waiting
  * `io-batch-delay` lets the next ones gather (see {@link BatchDelay}).
  */
 const COALESCE_BELOW = 2;
@@ -190,6 +190,8 @@ export class DenoBackend implements IoBackend {
         events,
         (r) => this.#send(r),
         () => this.#config,
+        // The workers answer during the wait; their replies go out with the next turn's.
+        (packets, started) => void this.#delay.after(packets, started),
       );
       await pool.start(init);
       this.#pool = pool;
@@ -267,17 +269,22 @@ export class DenoBackend implements IoBackend {
   #batchScheduled = false;
   readonly #handleBatch = () => {
     this.#batchScheduled = false;
+    const started = performance.now();
     const batch = this.#batch;
     this.#batch = new PacketBatch();
     const replies: WireReply[] = [];
     const engine = this.#engine;
     engine?.handleBatch(batch.packets, replies);
     this.#send(replies);
-    // What the batch left to microtasks (a static SQLite source ends its read transaction there)
-    // runs before the wait, not after it.
-    if (engine?.parked === 0) queueMicrotask(() => this.#delay.after(batch.packets.length));
+    // Decided once the sockets are drained; what the batch left to microtasks (a static SQLite
+    // source ends its read transaction there) runs before the wait, not after it.
+    void this.#delay.after(batch.packets.length, started);
   };
-  readonly #delay = new BatchDelay(() => this.#config?.ioBatchDelay ?? 0);
+  readonly #delay = new BatchDelay({
+    seconds: () => this.#config?.ioBatchDelay ?? 0,
+    received: () => packetCounter,
+    allowed: () => (this.#engine?.parked ?? 0) === 0,
+  });
 
   #send(replies: WireReply[]): void {
     for (const r of replies) {
@@ -326,34 +333,86 @@ export class DenoBackend implements IoBackend {
 }
 
 /**
- * `io-batch-delay` for the `deno` backend: after a batch of at most {@link COALESCE_BELOW}
- * datagrams, the main thread sleeps (a blocking `Atomics.wait`, which has sub-millisecond
- * precision where Deno's timers have 1-5 ms) so that the requests arriving meanwhile are received
- * in the next turn of the event loop together, sharing its wake-up. The receives of a turn are
- * issued before its batch is handled, and each completes at once while datagrams are queued, so a
- * batch this small means the sockets were empty: nothing waits in them during the sleep but what
- * arrives meanwhile. Nobody waits while requests wait for lookups (their answers need the event
- * loop), and a sleep that overran (a starved core) skips the next one, so the delay never holds
+ * Microtask turns without a datagram received after which the sockets count as drained: a
+ * receive that finds a datagram queued completes at once (Deno runs the operation eagerly) and
+ * its loop resumes within two or three turns, so a loop that has not resumed by then waits in
+ * the event loop for the next datagram.
+ */
+const QUIET_TURNS = 8;
+
+/** What {@link BatchDelay} needs from the backend. */
+export interface BatchDelayOptions {
+  /** The configured delay in seconds (`io-batch-delay`; 0: never wait). */
+  seconds(): number;
+  /** A count of the datagrams received so far (any number that changes with each). */
+  received(): number;
+  /** Whether a wait is allowed now (not while requests wait for lookups). */
+  allowed(): boolean;
+  /** Wait `ms` milliseconds; returns how long it took (a blocking `Atomics.wait` by default). */
+  sleep?(ms: number): number;
+}
+
+/**
+ * `io-batch-delay` for the `deno` backend. Once a round of requests is handled and the sockets
+ * are drained (no receive completed for {@link QUIET_TURNS} microtask turns), the thread sleeps
+ * for the delay (a blocking `Atomics.wait`: sub-millisecond, where Deno's timers sleep 1-5 ms),
+ * so the requests arriving meanwhile are received in one turn of the event loop, sharing its
+ * wake-up, when
+ * - the round had at most {@link COALESCE_BELOW} requests (they arrive one by one), or
+ * - the round began at the end of the previous wait (it gathered them: keep gathering).
+ *
+ * A round that came in a group on its own is not followed by a wait (that would only add a
+ * wake-up). Nothing waits while requests wait for lookups (their answers need the event loop),
+ * and a wait that overran (a starved core) skips the next one, so the delay never holds back
  * requests that were late already.
  */
 export class BatchDelay {
   #skip = false;
+  #round = 0;
+  #roundStart = 0;
+  #sleepEnd = -Infinity;
+  #deciding = false;
+  readonly #sleep: (ms: number) => number;
+
+  constructor(readonly options: BatchDelayOptions) {
+    this.#sleep = options.sleep ?? block;
+  }
 
   /**
-   * `seconds()` gives the configured delay (0: never wait); `sleep(ms)` waits and returns how
-   * long it took (a blocking `Atomics.wait` unless a test passes its own).
+   * A batch of `packets`, begun at `started` (`performance.now()`), was handled and its replies
+   * sent: once the sockets are drained, wait (see the class documentation). Resolves when that
+   * is decided (and the wait, if any, done).
    */
-  constructor(readonly seconds: () => number, readonly sleep: (ms: number) => number = block) {}
-
-  /** Called after a batch of `packets` was handled and its replies sent. */
-  after(packets: number): void {
-    const ms = this.seconds() * 1000;
-    if (ms <= 0 || packets === 0 || packets > COALESCE_BELOW) return;
-    if (this.#skip) {
-      this.#skip = false;
-      return;
+  async after(packets: number, started: number): Promise<void> {
+    if (packets === 0) return;
+    if (this.#round === 0) this.#roundStart = started;
+    this.#round += packets;
+    if (this.#deciding) return; // a decision is waiting for the sockets to drain
+    this.#deciding = true;
+    try {
+      const { received } = this.options;
+      let seen = received();
+      for (let quiet = 0; quiet < QUIET_TURNS; quiet++) {
+        await null;
+        if (received() !== seen) {
+          seen = received();
+          quiet = -1;
+        }
+      }
+      const ms = this.options.seconds() * 1000;
+      const gathered = this.#roundStart - this.#sleepEnd <= ms;
+      if (ms > 0 && (this.#round <= COALESCE_BELOW || gathered) && this.options.allowed()) {
+        if (this.#skip) {
+          this.#skip = false;
+        } else {
+          this.#skip = this.#sleep(ms) > 2 * ms;
+          this.#sleepEnd = performance.now();
+        }
+      }
+    } finally {
+      this.#round = 0;
+      this.#deciding = false;
     }
-    this.#skip = this.sleep(ms) > 2 * ms;
   }
 }
 
@@ -413,6 +472,7 @@ class RequestPool {
     events: IoEvents,
     send: (replies: WireReply[]) => void,
     limits: () => WorkerLimits | undefined,
+    readonly flushed: (packets: number, started: number) => void = () => {},
   ) {
     this.supervisor = new Supervisor({
       entry: new URL("../worker.ts", import.meta.url),
@@ -485,12 +545,16 @@ class RequestPool {
 
   #flush(): void {
     this.#flushScheduled = false;
+    const started = performance.now();
+    let posted = 0;
     for (const worker of this.supervisor.workers) {
       const load = this.#loadOf(worker);
       if (load.pending.packets.length === 0 || worker.dead) continue;
       const { packets, buffers } = load.pending;
       load.pending = new PacketBatch();
       worker.post({ kind: "batch", packets }, buffers);
+      posted += packets.length;
     }
+    this.flushed(posted, started);
   }
 }
