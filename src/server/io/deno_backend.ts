@@ -253,8 +253,7 @@ export class DenoBackend implements IoBackend {
     logReceived(packet, plan.description);
     if (this.#engine) {
       // Handled with what else arrives in this event-loop turn, once the turn's receives are in.
-      packet.data = this.#batch.copy(packet.data);
-      this.#batch.packets.push(packet);
+      this.#batch.add(packet);
       if (!this.#batchScheduled) {
         this.#batchScheduled = true;
         queueMicrotask(this.#handleBatch);
@@ -264,21 +263,23 @@ export class DenoBackend implements IoBackend {
     }
   }
 
-  /** The packets of this event-loop turn for the main engine, and their bytes. */
-  #batch = new PacketBatch();
+  /**
+   * The packets of this event-loop turn for the main engine, their bytes in its reused buffer
+   * (handling keeps no view of them, see `MessageHandler.handle`).
+   */
+  readonly #batch = new PacketBatch();
   #batchScheduled = false;
   readonly #handleBatch = () => {
     this.#batchScheduled = false;
     const started = performance.now();
-    const batch = this.#batch;
-    this.#batch = new PacketBatch();
+    const packets = this.#batch.take();
     const replies: WireReply[] = [];
     const engine = this.#engine;
-    engine?.handleBatch(batch.packets, replies);
+    engine?.handleBatch(packets, replies);
     this.#send(replies);
     // Decided once the sockets are drained; what the batch left to microtasks (a static SQLite
     // source ends its read transaction there) runs before the wait, not after it.
-    void this.#delay.after(batch.packets.length, started);
+    void this.#delay.after(packets.length, started);
   };
   readonly #delay = new BatchDelay({
     seconds: () => this.#config?.ioBatchDelay ?? 0,
@@ -425,35 +426,76 @@ function block(ms: number): number {
   return performance.now() - start;
 }
 
-/** Room of a new batch buffer (a larger datagram gets a buffer of its size). */
+/** Initial room of a batch's buffer (it grows for more). */
 const BATCH_BUFFER = 16384;
 
-/** Packets handed over together, with their bytes copied into shared buffers. */
-class PacketBatch {
-  readonly packets: WirePacket[] = [];
-  /** The buffers the packets' bytes are in (usually one). */
-  readonly buffers: ArrayBuffer[] = [];
-  #buffer?: Uint8Array;
+/**
+ * Packets gathered for one batch, their bytes copied (each is a view of a receive buffer that the
+ * next receive overwrites) into one buffer that the next batch reuses: no allocation per batch.
+ */
+export class PacketBatch {
+  #packets: WirePacket[] = [];
+  #buffer = new Uint8Array(BATCH_BUFFER);
   #used = 0;
 
-  /** A copy of `data` in the batch's buffer. */
-  copy(data: Uint8Array): Uint8Array {
-    const n = data.length;
-    if (!this.#buffer || this.#used + n > this.#buffer.length) {
-      this.#buffer = new Uint8Array(Math.max(BATCH_BUFFER, n));
-      this.#used = 0;
-      this.buffers.push(this.#buffer.buffer as ArrayBuffer);
-    }
+  /** Packets gathered. */
+  get length(): number {
+    return this.#packets.length;
+  }
+
+  /** Add `packet`, its `data` replaced by a copy in the batch's buffer. */
+  add(packet: WirePacket): void {
+    const n = packet.data.length;
+    if (this.#used + n > this.#buffer.length) this.#grow(n);
     const start = this.#used;
-    this.#buffer.set(data, start);
+    this.#buffer.set(packet.data, start);
     this.#used = start + n;
-    return this.#buffer.subarray(start, start + n);
+    packet.data = this.#buffer.subarray(start, start + n);
+    this.#packets.push(packet);
+  }
+
+  /** A larger buffer holding what was gathered so far (the packets' views moved to it). */
+  #grow(n: number): void {
+    const bigger = new Uint8Array(Math.max(2 * this.#buffer.length, this.#used + n));
+    bigger.set(this.#buffer.subarray(0, this.#used));
+    this.#buffer = bigger;
+    this.#repoint(bigger);
+  }
+
+  /** Point the packets' `data` at `bytes`, which holds them one after the other. */
+  #repoint(bytes: Uint8Array): void {
+    let offset = 0;
+    for (const p of this.#packets) {
+      const n = p.data.length;
+      p.data = bytes.subarray(offset, offset + n);
+      offset += n;
+    }
+  }
+
+  /**
+   * The packets gathered, and an empty batch: their bytes stay valid until the next
+   * {@link PacketBatch.add}.
+   */
+  take(): WirePacket[] {
+    const packets = this.#packets;
+    this.#packets = [];
+    this.#used = 0;
+    return packets;
+  }
+
+  /**
+   * Like {@link PacketBatch.take}, with the bytes in a buffer of their own of exactly their size
+   * (posted to a worker, it is copied: cheaper than transferring a larger one, measured).
+   */
+  detach(): WirePacket[] {
+    this.#repoint(this.#buffer.slice(0, this.#used));
+    return this.take();
   }
 }
 
 /**
  * What the pool knows of one worker: packets outstanding, and those waiting to be posted (their
- * bytes in the batch's buffers, so that a batch transfers one buffer, not one per packet).
+ * bytes gathered in one buffer, posted as one copy of exactly their size).
  */
 interface WorkerLoad {
   inFlight: number;
@@ -504,7 +546,7 @@ class RequestPool {
       // Batches posted to a worker that died are lost; packets still queued go to the new one.
       replaced: (worker) => {
         const load = this.#loadOf(worker);
-        load.inFlight = load.pending.packets.length;
+        load.inFlight = load.pending.length;
       },
     });
   }
@@ -531,8 +573,7 @@ class RequestPool {
       const load = this.#loadOf(worker);
       if (load.inFlight < MAX_IN_FLIGHT) {
         load.inFlight++;
-        packet.data = load.pending.copy(packet.data);
-        load.pending.packets.push(packet);
+        load.pending.add(packet);
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
           queueMicrotask(() => this.#flush());
@@ -549,10 +590,9 @@ class RequestPool {
     let posted = 0;
     for (const worker of this.supervisor.workers) {
       const load = this.#loadOf(worker);
-      if (load.pending.packets.length === 0 || worker.dead) continue;
-      const { packets, buffers } = load.pending;
-      load.pending = new PacketBatch();
-      worker.post({ kind: "batch", packets }, buffers);
+      if (load.pending.length === 0 || worker.dead) continue;
+      const packets = load.pending.detach();
+      worker.post({ kind: "batch", packets });
       posted += packets.length;
     }
     this.flushed(posted, started);
