@@ -1,6 +1,6 @@
 /**
  * `io-batch-delay` in the `deno` backend ({@link BatchDelay}): when it waits and when not, with
- * the waits recorded instead of slept; then real servers (`workers 0` and `1`) with a long delay
+ * the waits recorded instead of slept; then real servers (`workers 0`, `1`, `2`) with a long delay
  * answer a burst of requests without waiting once per request.
  */
 
@@ -156,7 +156,7 @@ async function burst(port: number, withinMs: number): Promise<number> {
   }
 }
 
-for (const workers of [0, 1]) {
+for (const workers of [0, 1, 2]) {
   Deno.test(
     `deno batch delay: a burst is answered at once, not one wait per request (workers ${workers})`,
     async () => {

@@ -35,6 +35,8 @@ const RECEIVE_BUFFER = 65536;
 const RECEIVERS = 4;
 /** Packets a pool worker may have outstanding before it gets no more. */
 const MAX_IN_FLIGHT = 4096;
+/** Packets of one event-loop turn that go to one pool worker before the next gets some. */
+const TURN_BATCH = 16;
 /**
  * A round of at most this many datagrams means requests arrive one by one: waiting
  * `io-batch-delay` lets the next ones gather (see {@link BatchDelay}).
@@ -565,20 +567,28 @@ class RequestPool {
   dispatch(packet: WirePacket): boolean {
     const workers = this.supervisor.workers;
     const n = workers.length;
-    for (let tries = 0; tries < n; tries++) {
-      const worker = workers[this.#next];
-      this.#next = (this.#next + 1) % n;
-      // A dead worker, or its replacement still starting, gets nothing: the others take its turn.
-      if (worker.dead || !worker.ready) continue;
-      const load = this.#loadOf(worker);
-      if (load.inFlight < MAX_IN_FLIGHT) {
-        load.inFlight++;
-        load.pending.add(packet);
-        if (!this.#flushScheduled) {
-          this.#flushScheduled = true;
-          queueMicrotask(() => this.#flush());
+    // The packets of one turn go to one worker until its batch has TURN_BATCH (one message and
+    // one wake-up of one worker per turn where requests arrive one by one), then to the next;
+    // the next turn starts with the next worker, so the work is shared out over the turns.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let tries = 0; tries < n; tries++) {
+        const worker = workers[this.#next % n];
+        // A dead worker, or its replacement still starting, gets nothing: the others take its
+        // turn.
+        if (!worker.dead && worker.ready) {
+          const load = this.#loadOf(worker);
+          // The second pass fills batches beyond TURN_BATCH when every worker's is full.
+          if (load.inFlight < MAX_IN_FLIGHT && (pass === 1 || load.pending.length < TURN_BATCH)) {
+            load.inFlight++;
+            load.pending.add(packet);
+            if (!this.#flushScheduled) {
+              this.#flushScheduled = true;
+              queueMicrotask(() => this.#flush());
+            }
+            return true;
+          }
         }
-        return true;
+        this.#next = (this.#next + 1) % n;
       }
     }
     return false;
@@ -595,6 +605,7 @@ class RequestPool {
       worker.post({ kind: "batch", packets });
       posted += packets.length;
     }
+    this.#next = (this.#next + 1) % Math.max(1, this.supervisor.workers.length);
     this.flushed(posted, started);
   }
 }
