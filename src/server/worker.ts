@@ -85,6 +85,17 @@ function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: Wi
   };
   compact(replies);
   runtime.post(message);
+  if (replies.length > 0) notifyReplied(runtime.settings.replied);
+}
+
+let repliedCell: Int32Array | undefined;
+
+/** Wake the main thread from its `io-batch-delay` wait: there are replies to send. */
+function notifyReplied(buffer: SharedArrayBuffer | undefined): void {
+  if (!buffer) return;
+  if (repliedCell?.buffer !== buffer) repliedCell = new Int32Array(buffer);
+  Atomics.add(repliedCell, 0, 1);
+  Atomics.notify(repliedCell, 0);
 }
 
 runWorker({

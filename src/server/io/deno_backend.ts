@@ -19,7 +19,7 @@ import {
   type SocketPlan,
 } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor, type WorkerLimits, type WorkerThread } from "../supervisor.ts";
-import { packetId, type WirePacket, type WireReply } from "../wire.ts";
+import { packetId, type WirePacket, type WireReply, type WorkerSettings } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { SocketSet } from "./socket_set.ts";
@@ -190,7 +190,11 @@ export class DenoBackend implements IoBackend {
       const pool = new RequestPool(
         init.config.workers,
         events,
-        (r) => this.#send(r),
+        (r) => {
+          this.#send(r);
+          // Replies are a round too: after them, wait for the next requests to gather.
+          void this.#delay.after(r.length, performance.now());
+        },
         () => this.#config,
         // The workers answer during the wait; their replies go out with the next turn's.
         (packets, started) => void this.#delay.after(packets, started),
@@ -227,7 +231,7 @@ export class DenoBackend implements IoBackend {
 
   async reload(init: BackendInit): Promise<void> {
     if (this.#pool) {
-      await this.#pool.supervisor.reload(init.engine, { batchDelay: init.config.ioBatchDelay });
+      await this.#pool.reload(init);
     } else {
       const old = this.#engine;
       this.#engine = await this.#mainEngine(init);
@@ -287,6 +291,8 @@ export class DenoBackend implements IoBackend {
     seconds: () => this.#config?.ioBatchDelay ?? 0,
     received: () => packetCounter,
     allowed: () => (this.#engine?.parked ?? 0) === 0,
+    // With workers, the wait ends early once a worker has replies for the main thread to send.
+    sleep: (ms) => this.#pool?.wait(ms) ?? block(ms),
   });
 
   #send(replies: WireReply[]): void {
@@ -421,10 +427,13 @@ export class BatchDelay {
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
-/** Block this thread for `ms` milliseconds; returns the time it took. */
-function block(ms: number): number {
+/**
+ * Block this thread for `ms` milliseconds, or until `cell` (when given) no longer holds `seen`
+ * (a notify wakes it at once); returns the time it took.
+ */
+function block(ms: number, cell: Int32Array = pause, seen = 0): number {
   const start = performance.now();
-  Atomics.wait(pause, 0, 0, ms);
+  Atomics.wait(cell, 0, seen, ms);
   return performance.now() - start;
 }
 
@@ -560,7 +569,37 @@ class RequestPool {
   }
 
   start(init: BackendInit): Promise<void> {
-    return this.supervisor.start(init.engine, { batchDelay: init.config.ioBatchDelay });
+    return this.supervisor.start(init.engine, this.#settings(init));
+  }
+
+  reload(init: BackendInit): Promise<void> {
+    return this.supervisor.reload(init.engine, this.#settings(init));
+  }
+
+  #settings(init: BackendInit): WorkerSettings {
+    return {
+      batchDelay: init.config.ioBatchDelay,
+      replied: this.replied.buffer as SharedArrayBuffer,
+    };
+  }
+
+  /** Bumped and notified by the workers after posting replies (see `WorkerSettings.replied`). */
+  readonly replied = new Int32Array(new SharedArrayBuffer(4));
+  #repliedSeen = 0;
+
+  /**
+   * The main thread's `io-batch-delay` wait: `ms` milliseconds, or until a worker posts replies;
+   * not at all when one did since the last wait (its replies are waiting in the event loop).
+   */
+  wait(ms: number): number {
+    const seen = Atomics.load(this.replied, 0);
+    if (seen !== this.#repliedSeen) {
+      this.#repliedSeen = seen;
+      return 0;
+    }
+    const took = block(ms, this.replied, seen);
+    this.#repliedSeen = Atomics.load(this.replied, 0);
+    return took;
   }
 
   /** Queue a packet for a worker; false when all are saturated. */
