@@ -586,10 +586,14 @@ class RequestPool {
   /** Bumped and notified by the workers after posting replies (see `WorkerSettings.replied`). */
   readonly replied = new Int32Array(new SharedArrayBuffer(4));
   #repliedSeen = 0;
+  /** When the window of the last wait ends (a wait cut short by replies resumes it). */
+  #windowEnd = 0;
 
   /**
-   * The main thread's `io-batch-delay` wait: `ms` milliseconds, or until a worker posts replies;
-   * not at all when one did since the last wait (its replies are waiting in the event loop).
+   * The main thread's `io-batch-delay` wait: until a worker posts replies, at most to the end of
+   * a window of `ms` milliseconds (the wait after sending those replies waits out the rest of the
+   * same window, so requests wait for one gathering, not for a new one after each reply); not at
+   * all when a worker posted since the last wait (its replies are waiting in the event loop).
    */
   wait(ms: number): number {
     const seen = Atomics.load(this.replied, 0);
@@ -597,7 +601,9 @@ class RequestPool {
       this.#repliedSeen = seen;
       return 0;
     }
-    const took = block(ms, this.replied, seen);
+    const now = performance.now();
+    if (now >= this.#windowEnd) this.#windowEnd = now + ms;
+    const took = block(this.#windowEnd - now, this.replied, seen);
     this.#repliedSeen = Atomics.load(this.replied, 0);
     return took;
   }
