@@ -3,7 +3,8 @@
  * the sockets, receives, and either answers itself (`workers 0`, with an engine of its own) or
  * hands the packets to a pool of request workers (worker.ts, run by the {@link Supervisor}),
  * batched per worker per event-loop turn; dispatch never blocks: a worker with too much
- * outstanding work gets no more and the packet is dropped and counted.
+ * outstanding work gets no more and the packet is dropped and counted. Requests that arrive one
+ * by one are gathered by `io-batch-delay` ({@link BatchDelay}), so they share wake-ups.
  * @module
  */
 
