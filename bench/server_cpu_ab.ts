@@ -2,13 +2,15 @@
  * Server CPU per answered request, this checkout against another, with real `dhcpkit serve`
  * processes on `[::1]`: both servers run side by side (same configuration, own ports), and in
  * alternating rounds a load generator in this process keeps `--window` relayed requests
- * outstanding against one of them for `--seconds`; the server's CPU time (user + system, every
+ * outstanding against one of them for `--seconds` (or, with `--rate N`, sends N per second evenly
+ * spaced, open loop: requests that arrive one by one, as at a real server); the server's CPU time (user + system, every
  * thread, from /proc/PID/stat) is divided by the replies it sent. Prints the median of each and
  * the median of the paired ratios; a busy machine slows both alike. The servers run with `user
  * root` (as the tests' servers do), so run it as root.
  *
  *   deno run -A bench/server_cpu_ab.ts OTHER [--backend deno|ffi] [--workers N] [--rounds N]
- *     [--seconds N] [--window N] [--type information-request|solicit]
+ *     [--seconds N] [--window N | --rate N] [--type information-request|solicit]
+ *     [--batch-delay SECONDS]
  *
  * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit); OTHER set to
  * this checkout is the self-vs-self control.
@@ -18,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
-import { closedLoop, DNS_OPTIONS_CONFIG, relayedRequests } from "./tools/closed_loop.ts";
+import { closedLoop, DNS_OPTIONS_CONFIG, openLoop, relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 
 const { values, positionals } = parseArgs({
@@ -31,6 +33,8 @@ const { values, positionals } = parseArgs({
     seconds: { type: "string", default: "2" },
     window: { type: "string", default: "16" },
     type: { type: "string", default: "solicit" },
+    rate: { type: "string", default: "0" },
+    "batch-delay": { type: "string" },
   },
 });
 if (positionals.length !== 1) {
@@ -41,6 +45,7 @@ const other = resolve(positionals[0]);
 const here = new URL("../", import.meta.url).pathname;
 const ROUNDS = Number(values.rounds), SECONDS = Number(values.seconds);
 const WINDOW = Number(values.window);
+const RATE = Number(values.rate);
 const TICKS = 100; // USER_HZ on Linux
 
 const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-cpu-ab-" });
@@ -52,6 +57,7 @@ pid-file ${dir}/${name}.pid
 control-socket ${dir}/${name}.sock
 workers ${values.workers}
 io-backend ${values.backend}
+${values["batch-delay"] === undefined ? "" : `io-batch-delay ${values["batch-delay"]}`}
 allow-rapid-commit yes
 ${serverIdConfig()}
 ${loopbackListenerConfig(port)}
@@ -110,7 +116,9 @@ function drive(server: Server, seconds: number, window: number) {
 /** Microseconds of server CPU per reply over one round. */
 async function round(server: Server): Promise<number> {
   const before = cpu(server.process.pid);
-  const { replies } = await drive(server, SECONDS, WINDOW);
+  const { replies } = RATE > 0
+    ? await openLoop(server.port, packets, SECONDS, RATE)
+    : await drive(server, SECONDS, WINDOW);
   await sleep(100); // let the server finish what is in flight
   return (1e6 * (cpu(server.process.pid) - before)) / Math.max(1, replies);
 }
@@ -136,8 +144,10 @@ try {
   }
   const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
   console.log(
-    `io-backend ${values.backend}, workers ${values.workers}, relayed ${values.type}, window ` +
-      `${WINDOW}: this checkout ${median(a).toFixed(1)} us CPU/reply; ${other} ` +
+    `io-backend ${values.backend}, workers ${values.workers}, relayed ${values.type}, ` +
+      `${RATE > 0 ? `${RATE}/s open loop` : `window ${WINDOW}`}: this checkout ${
+        median(a).toFixed(1)
+      } us CPU/reply; ${other} ` +
       `${median(b).toFixed(1)} us; ratio ${median(ratios).toFixed(3)} (median of ${ROUNDS} ` +
       `paired rounds of ${SECONDS} s, ${new Date().toISOString().slice(0, 10)}, ` +
       `${navigator.hardwareConcurrency} cores)`,

@@ -100,3 +100,73 @@ export async function closedLoop(
   await receiver;
   return { sent, replies, rate };
 }
+
+/**
+ * Send `packets` to `[::1]:port` at `rate` per second for `seconds`, evenly spaced (open loop:
+ * replies are counted, not waited for), the way clients arriving one by one load a server. The
+ * sender sleeps between requests in `Atomics.wait` (sub-millisecond, where Deno's timers sleep
+ * 1-5 ms), and after every request lets its event loop poll the sockets once (a datagram to
+ * itself: neither a timer nor a message, which Deno runs without polling the sockets), so replies
+ * are counted as they come.
+ */
+export async function openLoop(
+  port: number,
+  packets: Uint8Array[],
+  seconds: number,
+  rate: number,
+): Promise<LoopResult> {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const target: Deno.NetAddr = { transport: "udp", hostname: "::1", port };
+  let received = 0, running = true;
+  const receiver = (async () => {
+    const buffer = new Uint8Array(65536);
+    while (running) {
+      try {
+        await socket.receive(buffer);
+      } catch {
+        return;
+      }
+      received++;
+    }
+  })();
+  const turn = new SocketTurn();
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const total = Math.round(seconds * rate), start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+    while (sent < due) socket.send(packets[sent++ % packets.length], target).catch(() => {});
+    await turn.next();
+    const next = start + (sent / rate) * 1000 - performance.now();
+    if (next > 0) Atomics.wait(pause, 0, 0, next);
+  }
+  const elapsed = (performance.now() - start) / 1000;
+  await sleep(200); // late replies
+  running = false;
+  turn.close();
+  socket.close();
+  await receiver;
+  return { sent, replies: received, rate: received / elapsed };
+}
+
+/** One poll of the event loop's sockets: a datagram to a loopback socket of its own, awaited. */
+class SocketTurn {
+  readonly #socket = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  readonly #buffer = new Uint8Array(16);
+  readonly #byte = new Uint8Array(1);
+  #pending = this.#receive();
+
+  #receive(): Promise<unknown> {
+    return this.#socket.receive(this.#buffer).catch(() => {});
+  }
+
+  async next(): Promise<void> {
+    await this.#socket.send(this.#byte, this.#socket.addr);
+    await this.#pending;
+    this.#pending = this.#receive();
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}

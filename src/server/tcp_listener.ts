@@ -9,7 +9,8 @@
  * replies) and a {@link StreamResponder} (the messages that follow them, such as a bulk
  * leasequery's, see tcp_stream.ts), pulled lazily by the connection's writer, which packs them
  * into chunks of at most 16 KiB or 4 ms of work, awaits each write (back-pressure: a slow
- * reader slows the query, never fills memory) and yields to the event loop between chunks.
+ * reader slows the query, never fills memory) and yields to the event loop between chunks
+ * without sleeping ({@link SocketTurn}).
  * @module
  */
 
@@ -25,6 +26,7 @@ import {
 import type { HostInterface } from "./interfaces.ts";
 import { ListenerError } from "./listener_plan.ts";
 import { withRootSync } from "./privileges.ts";
+import { SocketTurn } from "./event_loop_turn.ts";
 import {
   extensionStreamResponder,
   type StreamMessages,
@@ -99,11 +101,6 @@ export interface TcpCounters {
 const MAX_CHUNK = 16384;
 const MAX_SLICE_MS = 4;
 
-/** Resolve on the next turn of the event loop (lets socket I/O run). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 interface Connection {
   conn: Deno.TcpConn;
   peer: string;
@@ -141,6 +138,8 @@ export class TcpListener {
   #closing = false;
   #accepting?: Promise<void>;
   #counter = 0;
+  /** The yield between the chunks of streamed answers, opened with the first one. */
+  #turn?: SocketTurn;
 
   /** Bind the socket (throws {@link ListenerError}). */
   constructor(settings: TcpListenerSettings) {
@@ -210,7 +209,8 @@ export class TcpListener {
           listener: this.description,
           error: (e as Error).message,
         });
-        await nextTurn();
+        // A short pause (a timer), so a lasting failure does not spin.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
       }
       const remote = conn.remoteAddr as Deno.NetAddr;
@@ -449,7 +449,8 @@ export class TcpListener {
         if (writer.size >= MAX_CHUNK || performance.now() - slice > MAX_SLICE_MS) {
           report();
           if (!await writer.flush()) return false;
-          await nextTurn();
+          // Other connections, UDP and timers get their turn; no sleep (event_loop_turn.ts).
+          await this.#nextTurn();
           slice = performance.now();
         }
       }
@@ -504,6 +505,13 @@ export class TcpListener {
     await Promise.all(all.map((c) => c.done.catch(() => {})));
     clearTimeout(timer);
     await this.#accepting?.catch(() => {});
+    this.#turn?.close();
+  }
+
+  /** Yield to the event loop without sleeping (see event_loop_turn.ts). */
+  #nextTurn(): Promise<void> {
+    if (this.#closing) return new Promise((resolve) => setTimeout(resolve, 0));
+    return (this.#turn ??= new SocketTurn()).next();
   }
 }
 

@@ -78,6 +78,12 @@ export interface EngineInit {
 export interface WorkerSettings {
   /** `io-batch-delay`, in seconds (ffi I/O workers). */
   batchDelay: number;
+  /**
+   * `deno` backend request workers: a counter (one `Int32Array` cell) the worker bumps and
+   * notifies after posting replies, so the main thread's `io-batch-delay` wait ends when there
+   * are replies to send.
+   */
+  replied?: SharedArrayBuffer;
 }
 
 /** One socket of a listener, as an I/O worker sees it. */

@@ -303,3 +303,59 @@ Deno.test("tcp: idle-timeout is a <listen-tcp> key (default 2 minutes, at least 
   );
   assert.match(zero.errors.map((e) => e.message).join("\n"), /idle-timeout must be at least 1/);
 });
+
+Deno.test("tcp: a long bulk answer interleaves with other connections and UDP on the same thread", async () => {
+  const clients = 20000;
+  const s = await setup({}, (p) => {
+    seedClients(p, clients);
+    seedClients(p, 1, { link: "2001:db8:2::1", first: clients });
+  });
+  // A UDP echo served by the same event loop, as the deno backend's requests are.
+  const echo = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const udp = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+  const echoing = (async () => {
+    try {
+      for (;;) {
+        const [data, from] = await echo.receive();
+        await echo.send(data, from);
+      }
+    } catch {
+      // closed
+    }
+  })();
+  try {
+    const bulk = await connect(s.listener);
+    const bulkReader = new FrameReader(bulk);
+    await writeAll(bulk, frame(serializeMessage(leasequery(QUERY_BY_LINK_ADDRESS, "::", [], 1))));
+    assert.ok(await bulkReader.next(), "the bulk answer started");
+    let bulkDone = false;
+    const bulkRest = readAnswer(bulkReader).then((m) => {
+      bulkDone = true;
+      return m;
+    });
+    // Meanwhile: a query on another connection, and UDP round trips.
+    const other = await connect(s.listener);
+    await writeAll(
+      other,
+      frame(serializeMessage(leasequery(QUERY_BY_LINK_ADDRESS, "2001:db8:2::1", [], 2))),
+    );
+    const answer = await readAnswer(new FrameReader(other));
+    assert.equal(answer.at(-1)?.transactionId, 2);
+    assert.equal(bulkDone, false, "the other connection was answered during the bulk answer");
+    await udp.send(new Uint8Array([1, 2, 3]), echo.addr);
+    await udp.receive();
+    assert.equal(bulkDone, false, "a UDP round trip completed during the bulk answer");
+    const rest = await bulkRest;
+    // 20,001 clients on every link ("::"): LEASEQUERY-REPLY (read above), 20,000
+    // LEASEQUERY-DATA, LEASEQUERY-DONE.
+    assert.equal(rest.length, clients + 1);
+    assert.ok(rest.at(-1) instanceof LeasequeryDoneMessage);
+    bulk.close();
+    other.close();
+  } finally {
+    echo.close();
+    udp.close();
+    await echoing;
+    await s.close();
+  }
+});

@@ -188,15 +188,16 @@ export const serverSection = defineSection<ServerValues>({
       name: "io-batch-delay",
       type: seconds,
       default: 0.001,
-      description: "With the `ffi` backend: when requests arrive one by one, an I/O thread " +
-        "that has answered one (or two) waits this long (in seconds, at most 0.1) before it " +
-        "receives again, so that the requests arriving meanwhile are received, answered and " +
-        "sent together. Under steady load that saves a wake-up and several system calls on " +
-        "most requests, at the price of at most this much extra delay; DHCPv6 clients wait a " +
-        "second or more before they retransmit. A request that finds the thread idle is " +
-        "answered at once, and requests that already arrive in groups are not held back. " +
-        "Requests that wait for a lookup (a database) belong to the round they arrived in: " +
-        "the wait comes after they are answered. 0 turns the wait off.",
+      description: "When requests arrive one by one, an I/O thread (with the `deno` " +
+        "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
+        "long (in seconds, at most 0.1) before it receives again, so that the requests " +
+        "arriving meanwhile are received, answered and sent together. Under steady load that " +
+        "saves a wake-up and several system calls on most requests, at the price of at most " +
+        "this much extra delay; DHCPv6 clients wait a second or more before they retransmit. " +
+        "A request that finds the thread idle is answered at once, and requests that already " +
+        "arrive in groups are not held back. With the `ffi` backend, requests that wait for a " +
+        "lookup (a database) belong to the round they arrived in: the wait comes after they " +
+        "are answered. 0 turns the wait off.",
       example: "0.0005",
     },
     {

@@ -3,7 +3,8 @@
  * the sockets, receives, and either answers itself (`workers 0`, with an engine of its own) or
  * hands the packets to a pool of request workers (worker.ts, run by the {@link Supervisor}),
  * batched per worker per event-loop turn; dispatch never blocks: a worker with too much
- * outstanding work gets no more and the packet is dropped and counted.
+ * outstanding work gets no more and the packet is dropped and counted. Requests that arrive one
+ * by one are gathered by `io-batch-delay` ({@link BatchDelay}), so they share wake-ups.
  * @module
  */
 
@@ -19,7 +20,7 @@ import {
   type SocketPlan,
 } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor, type WorkerLimits, type WorkerThread } from "../supervisor.ts";
-import { packetId, type WirePacket, type WireReply } from "../wire.ts";
+import { packetId, type WirePacket, type WireReply, type WorkerSettings } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { SocketSet } from "./socket_set.ts";
@@ -35,6 +36,13 @@ const RECEIVE_BUFFER = 65536;
 const RECEIVERS = 4;
 /** Packets a pool worker may have outstanding before it gets no more. */
 const MAX_IN_FLIGHT = 4096;
+/** Packets of one event-loop turn that go to one pool worker before the next gets some. */
+const TURN_BATCH = 16;
+/**
+ * A round of at most this many datagrams means requests arrive one by one: waiting
+ * `io-batch-delay` lets the next ones gather (see {@link BatchDelay}).
+ */
+const COALESCE_BELOW = 2;
 
 /** Packet ids of the main thread, continued across reloads. */
 let packetCounter = 0;
@@ -183,8 +191,14 @@ export class DenoBackend implements IoBackend {
       const pool = new RequestPool(
         init.config.workers,
         events,
-        (r) => this.#send(r),
+        (r) => {
+          this.#send(r);
+          // Replies are a round too: after them, wait for the next requests to gather.
+          void this.#delay.after(r.length, performance.now());
+        },
         () => this.#config,
+        // The workers answer during the wait; their replies go out with the next turn's.
+        (packets, started) => void this.#delay.after(packets, started),
       );
       await pool.start(init);
       this.#pool = pool;
@@ -218,7 +232,7 @@ export class DenoBackend implements IoBackend {
 
   async reload(init: BackendInit): Promise<void> {
     if (this.#pool) {
-      await this.#pool.supervisor.reload(init.engine, { batchDelay: init.config.ioBatchDelay });
+      await this.#pool.reload(init);
     } else {
       const old = this.#engine;
       this.#engine = await this.#mainEngine(init);
@@ -246,8 +260,7 @@ export class DenoBackend implements IoBackend {
     logReceived(packet, plan.description);
     if (this.#engine) {
       // Handled with what else arrives in this event-loop turn, once the turn's receives are in.
-      packet.data = this.#batch.copy(packet.data);
-      this.#batch.packets.push(packet);
+      this.#batch.add(packet);
       if (!this.#batchScheduled) {
         this.#batchScheduled = true;
         queueMicrotask(this.#handleBatch);
@@ -257,17 +270,31 @@ export class DenoBackend implements IoBackend {
     }
   }
 
-  /** The packets of this event-loop turn for the main engine, and their bytes. */
-  #batch = new PacketBatch();
+  /**
+   * The packets of this event-loop turn for the main engine, their bytes in its reused buffer
+   * (handling keeps no view of them, see `MessageHandler.handle`).
+   */
+  readonly #batch = new PacketBatch();
   #batchScheduled = false;
   readonly #handleBatch = () => {
     this.#batchScheduled = false;
-    const batch = this.#batch;
-    this.#batch = new PacketBatch();
+    const started = performance.now();
+    const packets = this.#batch.take();
     const replies: WireReply[] = [];
-    this.#engine?.handleBatch(batch.packets, replies);
+    const engine = this.#engine;
+    engine?.handleBatch(packets, replies);
     this.#send(replies);
+    // Decided once the sockets are drained; what the batch left to microtasks (a static SQLite
+    // source ends its read transaction there) runs before the wait, not after it.
+    void this.#delay.after(packets.length, started);
   };
+  readonly #delay = new BatchDelay({
+    seconds: () => this.#config?.ioBatchDelay ?? 0,
+    received: () => packetCounter,
+    allowed: () => (this.#engine?.parked ?? 0) === 0,
+    // With workers, the wait ends early once a worker has replies for the main thread to send.
+    sleep: (ms) => this.#pool?.wait(ms) ?? block(ms),
+  });
 
   #send(replies: WireReply[]): void {
     for (const r of replies) {
@@ -315,35 +342,172 @@ export class DenoBackend implements IoBackend {
   }
 }
 
-/** Room of a new batch buffer (a larger datagram gets a buffer of its size). */
+/**
+ * Microtask turns without a datagram received after which the sockets count as drained: a
+ * receive that finds a datagram queued completes at once (Deno runs the operation eagerly) and
+ * its loop resumes within two or three turns, so a loop that has not resumed by then waits in
+ * the event loop for the next datagram.
+ */
+const QUIET_TURNS = 8;
+
+/** What {@link BatchDelay} needs from the backend. */
+export interface BatchDelayOptions {
+  /** The configured delay in seconds (`io-batch-delay`; 0: never wait). */
+  seconds(): number;
+  /** A count of the datagrams received so far (any number that changes with each). */
+  received(): number;
+  /** Whether a wait is allowed now (not while requests wait for lookups). */
+  allowed(): boolean;
+  /** Wait `ms` milliseconds; returns how long it took (a blocking `Atomics.wait` by default). */
+  sleep?(ms: number): number;
+}
+
+/**
+ * `io-batch-delay` for the `deno` backend. Once a round of requests is handled and the sockets
+ * are drained (no receive completed for {@link QUIET_TURNS} microtask turns), the thread sleeps
+ * for the delay (a blocking `Atomics.wait`: sub-millisecond, where Deno's timers sleep 1-5 ms),
+ * so the requests arriving meanwhile are received in one turn of the event loop, sharing its
+ * wake-up, when
+ * - the round had at most {@link COALESCE_BELOW} requests (they arrive one by one), or
+ * - the round began at the end of the previous wait (it gathered them: keep gathering).
+ *
+ * A round that came in a group on its own is not followed by a wait (that would only add a
+ * wake-up). Nothing waits while requests wait for lookups (their answers need the event loop),
+ * and a wait that overran (a starved core) skips the next one, so the delay never holds back
+ * requests that were late already.
+ */
+export class BatchDelay {
+  #skip = false;
+  #round = 0;
+  #roundStart = 0;
+  #sleepEnd = -Infinity;
+  #deciding = false;
+  readonly #sleep: (ms: number) => number;
+
+  constructor(readonly options: BatchDelayOptions) {
+    this.#sleep = options.sleep ?? block;
+  }
+
+  /**
+   * A batch of `packets`, begun at `started` (`performance.now()`), was handled and its replies
+   * sent: once the sockets are drained, wait (see the class documentation). Resolves when that
+   * is decided (and the wait, if any, done).
+   */
+  async after(packets: number, started: number): Promise<void> {
+    if (packets === 0) return;
+    if (this.#round === 0) this.#roundStart = started;
+    this.#round += packets;
+    if (this.#deciding) return; // a decision is waiting for the sockets to drain
+    this.#deciding = true;
+    try {
+      const { received } = this.options;
+      let seen = received();
+      for (let quiet = 0; quiet < QUIET_TURNS; quiet++) {
+        await null;
+        if (received() !== seen) {
+          seen = received();
+          quiet = -1;
+        }
+      }
+      const ms = this.options.seconds() * 1000;
+      const gathered = this.#roundStart - this.#sleepEnd <= ms;
+      if (ms > 0 && (this.#round <= COALESCE_BELOW || gathered) && this.options.allowed()) {
+        if (this.#skip) {
+          this.#skip = false;
+        } else {
+          this.#skip = this.#sleep(ms) > 2 * ms;
+          this.#sleepEnd = performance.now();
+        }
+      }
+    } finally {
+      this.#round = 0;
+      this.#deciding = false;
+    }
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Block this thread for `ms` milliseconds, or until `cell` (when given) no longer holds `seen`
+ * (a notify wakes it at once); returns the time it took.
+ */
+function block(ms: number, cell: Int32Array = pause, seen = 0): number {
+  const start = performance.now();
+  Atomics.wait(cell, 0, seen, ms);
+  return performance.now() - start;
+}
+
+/** Initial room of a batch's buffer (it grows for more). */
 const BATCH_BUFFER = 16384;
 
-/** Packets handed over together, with their bytes copied into shared buffers. */
-class PacketBatch {
-  readonly packets: WirePacket[] = [];
-  /** The buffers the packets' bytes are in (usually one). */
-  readonly buffers: ArrayBuffer[] = [];
-  #buffer?: Uint8Array;
+/**
+ * Packets gathered for one batch, their bytes copied (each is a view of a receive buffer that the
+ * next receive overwrites) into one buffer that the next batch reuses: no allocation per batch.
+ */
+export class PacketBatch {
+  #packets: WirePacket[] = [];
+  #buffer = new Uint8Array(BATCH_BUFFER);
   #used = 0;
 
-  /** A copy of `data` in the batch's buffer. */
-  copy(data: Uint8Array): Uint8Array {
-    const n = data.length;
-    if (!this.#buffer || this.#used + n > this.#buffer.length) {
-      this.#buffer = new Uint8Array(Math.max(BATCH_BUFFER, n));
-      this.#used = 0;
-      this.buffers.push(this.#buffer.buffer as ArrayBuffer);
-    }
+  /** Packets gathered. */
+  get length(): number {
+    return this.#packets.length;
+  }
+
+  /** Add `packet`, its `data` replaced by a copy in the batch's buffer. */
+  add(packet: WirePacket): void {
+    const n = packet.data.length;
+    if (this.#used + n > this.#buffer.length) this.#grow(n);
     const start = this.#used;
-    this.#buffer.set(data, start);
+    this.#buffer.set(packet.data, start);
     this.#used = start + n;
-    return this.#buffer.subarray(start, start + n);
+    packet.data = this.#buffer.subarray(start, start + n);
+    this.#packets.push(packet);
+  }
+
+  /** A larger buffer holding what was gathered so far (the packets' views moved to it). */
+  #grow(n: number): void {
+    const bigger = new Uint8Array(Math.max(2 * this.#buffer.length, this.#used + n));
+    bigger.set(this.#buffer.subarray(0, this.#used));
+    this.#buffer = bigger;
+    this.#repoint(bigger);
+  }
+
+  /** Point the packets' `data` at `bytes`, which holds them one after the other. */
+  #repoint(bytes: Uint8Array): void {
+    let offset = 0;
+    for (const p of this.#packets) {
+      const n = p.data.length;
+      p.data = bytes.subarray(offset, offset + n);
+      offset += n;
+    }
+  }
+
+  /**
+   * The packets gathered, and an empty batch: their bytes stay valid until the next
+   * {@link PacketBatch.add}.
+   */
+  take(): WirePacket[] {
+    const packets = this.#packets;
+    this.#packets = [];
+    this.#used = 0;
+    return packets;
+  }
+
+  /**
+   * Like {@link PacketBatch.take}, with the bytes in a buffer of their own of exactly their size
+   * (posted to a worker, it is copied: cheaper than transferring a larger one, measured).
+   */
+  detach(): WirePacket[] {
+    this.#repoint(this.#buffer.slice(0, this.#used));
+    return this.take();
   }
 }
 
 /**
  * What the pool knows of one worker: packets outstanding, and those waiting to be posted (their
- * bytes in the batch's buffers, so that a batch transfers one buffer, not one per packet).
+ * bytes gathered in one buffer, posted as one copy of exactly their size).
  */
 interface WorkerLoad {
   inFlight: number;
@@ -362,6 +526,7 @@ class RequestPool {
     events: IoEvents,
     send: (replies: WireReply[]) => void,
     limits: () => WorkerLimits | undefined,
+    readonly flushed: (packets: number, started: number) => void = () => {},
   ) {
     this.supervisor = new Supervisor({
       entry: new URL("../worker.ts", import.meta.url),
@@ -393,7 +558,7 @@ class RequestPool {
       // Batches posted to a worker that died are lost; packets still queued go to the new one.
       replaced: (worker) => {
         const load = this.#loadOf(worker);
-        load.inFlight = load.pending.packets.length;
+        load.inFlight = load.pending.length;
       },
     });
   }
@@ -405,28 +570,71 @@ class RequestPool {
   }
 
   start(init: BackendInit): Promise<void> {
-    return this.supervisor.start(init.engine, { batchDelay: init.config.ioBatchDelay });
+    return this.supervisor.start(init.engine, this.#settings(init));
+  }
+
+  reload(init: BackendInit): Promise<void> {
+    return this.supervisor.reload(init.engine, this.#settings(init));
+  }
+
+  #settings(init: BackendInit): WorkerSettings {
+    return {
+      batchDelay: init.config.ioBatchDelay,
+      replied: this.replied.buffer as SharedArrayBuffer,
+    };
+  }
+
+  /** Bumped and notified by the workers after posting replies (see `WorkerSettings.replied`). */
+  readonly replied = new Int32Array(new SharedArrayBuffer(4));
+  #repliedSeen = 0;
+  /** When the window of the last wait ends (a wait cut short by replies resumes it). */
+  #windowEnd = 0;
+
+  /**
+   * The main thread's `io-batch-delay` wait: until a worker posts replies, at most to the end of
+   * a window of `ms` milliseconds (the wait after sending those replies waits out the rest of the
+   * same window, so requests wait for one gathering, not for a new one after each reply); not at
+   * all when a worker posted since the last wait (its replies are waiting in the event loop).
+   */
+  wait(ms: number): number {
+    const seen = Atomics.load(this.replied, 0);
+    if (seen !== this.#repliedSeen) {
+      this.#repliedSeen = seen;
+      return 0;
+    }
+    const now = performance.now();
+    if (now >= this.#windowEnd) this.#windowEnd = now + ms;
+    const took = block(this.#windowEnd - now, this.replied, seen);
+    this.#repliedSeen = Atomics.load(this.replied, 0);
+    return took;
   }
 
   /** Queue a packet for a worker; false when all are saturated. */
   dispatch(packet: WirePacket): boolean {
     const workers = this.supervisor.workers;
     const n = workers.length;
-    for (let tries = 0; tries < n; tries++) {
-      const worker = workers[this.#next];
-      this.#next = (this.#next + 1) % n;
-      // A dead worker, or its replacement still starting, gets nothing: the others take its turn.
-      if (worker.dead || !worker.ready) continue;
-      const load = this.#loadOf(worker);
-      if (load.inFlight < MAX_IN_FLIGHT) {
-        load.inFlight++;
-        packet.data = load.pending.copy(packet.data);
-        load.pending.packets.push(packet);
-        if (!this.#flushScheduled) {
-          this.#flushScheduled = true;
-          queueMicrotask(() => this.#flush());
+    // The packets of one turn go to one worker until its batch has TURN_BATCH (one message and
+    // one wake-up of one worker per turn where requests arrive one by one), then to the next;
+    // the next turn starts with the next worker, so the work is shared out over the turns.
+    for (let pass = 0; pass < 2; pass++) {
+      for (let tries = 0; tries < n; tries++) {
+        const worker = workers[this.#next % n];
+        // A dead worker, or its replacement still starting, gets nothing: the others take its
+        // turn.
+        if (!worker.dead && worker.ready) {
+          const load = this.#loadOf(worker);
+          // The second pass fills batches beyond TURN_BATCH when every worker's is full.
+          if (load.inFlight < MAX_IN_FLIGHT && (pass === 1 || load.pending.length < TURN_BATCH)) {
+            load.inFlight++;
+            load.pending.add(packet);
+            if (!this.#flushScheduled) {
+              this.#flushScheduled = true;
+              queueMicrotask(() => this.#flush());
+            }
+            return true;
+          }
         }
-        return true;
+        this.#next = (this.#next + 1) % n;
       }
     }
     return false;
@@ -434,12 +642,16 @@ class RequestPool {
 
   #flush(): void {
     this.#flushScheduled = false;
+    const started = performance.now();
+    let posted = 0;
     for (const worker of this.supervisor.workers) {
       const load = this.#loadOf(worker);
-      if (load.pending.packets.length === 0 || worker.dead) continue;
-      const { packets, buffers } = load.pending;
-      load.pending = new PacketBatch();
-      worker.post({ kind: "batch", packets }, buffers);
+      if (load.pending.length === 0 || worker.dead) continue;
+      const packets = load.pending.detach();
+      worker.post({ kind: "batch", packets });
+      posted += packets.length;
     }
+    this.#next = (this.#next + 1) % Math.max(1, this.supervisor.workers.length);
+    this.flushed(posted, started);
   }
 }
