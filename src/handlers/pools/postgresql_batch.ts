@@ -3,11 +3,8 @@
  * `postgresql_schema.ts`): one round trip and one commit for every request a worker handled in
  * one turn of its event loop.
  *
- * A request's operations wait in a queue; a flush is scheduled for the end of the current turn
- * (a microtask, so every request of the receive batch has asked first, its NA and PD pools
- * included). At most `maxInFlight` calls run at once (the pool's connections): while they all
- * run, new requests gather and go together when one comes back, so the busier the worker, the
- * larger the calls, and an idle worker still sends each request at once. A call that fails for a
+ * A request's operations wait in a {@link TurnQueue} (sent at the end of the turn, so its NA and
+ * PD pools go together; at most `maxInFlight` calls at once; bounded). A call that fails for a
  * lock (deadlock, lock timeout: two servers' calls waiting for each other) is run again request
  * by request; any other failure fails every request it carried (each is dropped, its client
  * retries). Nothing is answered before the call that wrote its leases has committed.
@@ -15,6 +12,7 @@
  */
 
 import { DatabaseUnavailableError, errorCode } from "../../storage/postgresql/mod.ts";
+import { TurnQueue } from "../../storage/postgresql/turn_queue.ts";
 import type { Pool } from "./pool.ts";
 import { type LeaseOp, type LeaseOpResult, lifetimeEnd } from "./store.ts";
 
@@ -153,13 +151,8 @@ export interface OpBatcherOptions {
  */
 export class OpBatcher {
   readonly #call: (params: string[]) => Promise<ApplyRow[]>;
-  readonly #maxInFlight: number;
-  readonly #maxBatch: number;
-  readonly #maxWaiting: number;
+  readonly #queue: TurnQueue<Waiting>;
   readonly #description: string;
-  #waiting: Waiting[] = [];
-  #inFlight = 0;
-  #scheduled = false;
   /** Calls sent. */
   calls = 0;
   /** Requests carried by those calls. */
@@ -175,46 +168,21 @@ export class OpBatcher {
     readonly hint: (op: LeaseOp) => number = () => -1,
   ) {
     this.#call = call;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
-    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
-    this.#maxWaiting = Math.max(1, options.maxWaiting ?? 10_000);
+    this.#queue = new TurnQueue((batch) => this.#send(batch), options);
     this.#description = options.description ?? "the lease store";
   }
 
   /** The results of `ops`, once the call carrying them has committed. */
   apply(ops: readonly LeaseOp[], now: number): Promise<LeaseOpResult[]> {
-    if (this.#waiting.length >= this.#maxWaiting) {
+    const { promise, resolve, reject } = Promise.withResolvers<LeaseOpResult[]>();
+    if (!this.#queue.push({ ops, now, resolve, reject })) {
       return Promise.reject(
         new DatabaseUnavailableError(
-          `${this.#description}: ${this.#waiting.length} requests waiting already`,
+          `${this.#description}: ${this.#queue.waiting} requests waiting already`,
         ),
       );
     }
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ ops, now, resolve, reject });
-      this.#schedule();
-    });
-  }
-
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.#maxInFlight) return;
-    this.#scheduled = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#scheduled = false;
-    while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
-      const batch = this.#waiting.length <= this.#maxBatch
-        ? this.#waiting
-        : this.#waiting.slice(0, this.#maxBatch);
-      this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(this.#maxBatch);
-      this.#inFlight++;
-      this.#send(batch).finally(() => {
-        this.#inFlight--;
-        if (this.#waiting.length > 0) this.#schedule();
-      });
-    }
+    return promise;
   }
 
   async #send(batch: Waiting[]): Promise<void> {

@@ -2,17 +2,14 @@
  * Batched row lookups: the lookups a worker starts in one turn of its event loop (one receive
  * batch) are answered by ONE query for all their ids, instead of one round trip each.
  *
- * A lookup waits in a queue; a flush is scheduled for the end of the current turn (a microtask,
- * so every request of the receive batch has asked first). At most `maxInFlight` queries run at
- * once (the pool's connections): while they all run, new lookups gather in the queue and go
- * together as soon as one query comes back, so the busier the worker, the larger the batches,
- * and an idle worker still sends each lookup at once. A query that fails fails every lookup it
- * carried (each caller then decides, e.g. from an outage cache); the queue is bounded and a
- * lookup beyond the bound is refused at once.
+ * The lookups wait in a {@link TurnQueue} (sent at the end of the turn, at most `maxInFlight`
+ * queries at once, bounded). A query that fails fails every lookup it carried (each caller then
+ * decides, e.g. from an outage cache); a lookup beyond the queue's bound is refused at once.
  * @module
  */
 
 import { DatabaseUnavailableError } from "../../../storage/postgresql/mod.ts";
+import { TurnQueue } from "../../../storage/postgresql/turn_queue.ts";
 
 /** The rows one batched query found, by id. */
 export type RowsById<R> = ReadonlyMap<string, R>;
@@ -41,13 +38,8 @@ interface Waiting<R> {
  */
 export class LookupBatcher<R> {
   readonly #query: (ids: string[]) => Promise<RowsById<R>>;
-  readonly #maxInFlight: number;
-  readonly #maxBatch: number;
-  readonly #maxWaiting: number;
+  readonly #queue: TurnQueue<Waiting<R>>;
   readonly #description: string;
-  #waiting: Waiting<R>[] = [];
-  #inFlight = 0;
-  #scheduled = false;
   /** Queries sent. */
   queries = 0;
   /** Lookups carried by those queries. */
@@ -58,20 +50,18 @@ export class LookupBatcher<R> {
   /** Create the batcher; nothing is sent before the first {@link LookupBatcher.get}. */
   constructor(query: (ids: string[]) => Promise<RowsById<R>>, options: BatcherOptions = {}) {
     this.#query = query;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4);
-    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
-    this.#maxWaiting = Math.max(1, options.maxWaiting ?? 10_000);
+    this.#queue = new TurnQueue((batch) => this.#send(batch), options);
     this.#description = options.description ?? "the database";
   }
 
   /** Lookups waiting to be sent now. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#queue.waiting;
   }
 
   /** Queries running now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#queue.inFlight;
   }
 
   /**
@@ -79,41 +69,21 @@ export class LookupBatcher<R> {
    * yours). Rejects when the batch's query fails or the queue is full.
    */
   get(ids: readonly string[]): Promise<RowsById<R>> {
-    if (this.#waiting.length >= this.#maxWaiting) {
+    const { promise, resolve, reject } = Promise.withResolvers<RowsById<R>>();
+    if (!this.#queue.push({ ids, resolve, reject })) {
       this.refused++;
       return Promise.reject(
         new DatabaseUnavailableError(
-          `${this.#description}: ${this.#waiting.length} lookups waiting already`,
+          `${this.#description}: ${this.#queue.waiting} lookups waiting already`,
         ),
       );
     }
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ ids, resolve, reject });
-      this.#schedule();
-    });
+    return promise;
   }
 
-  #schedule(): void {
-    if (this.#scheduled || this.#inFlight >= this.#maxInFlight) return;
-    this.#scheduled = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#scheduled = false;
-    while (this.#waiting.length > 0 && this.#inFlight < this.#maxInFlight) {
-      const batch = this.#waiting.length <= this.#maxBatch
-        ? this.#waiting
-        : this.#waiting.slice(0, this.#maxBatch);
-      this.#waiting = batch === this.#waiting ? [] : this.#waiting.slice(this.#maxBatch);
-      this.#send(batch);
-    }
-  }
-
-  #send(batch: Waiting<R>[]): void {
+  #send(batch: Waiting<R>[]): Promise<void> {
     const ids = new Set<string>();
     for (const w of batch) for (const id of w.ids) ids.add(id);
-    this.#inFlight++;
     this.queries++;
     this.lookups += batch.length;
     let sent: Promise<RowsById<R>>;
@@ -122,17 +92,14 @@ export class LookupBatcher<R> {
     } catch (e) {
       sent = Promise.reject(e);
     }
-    sent.then(
+    return sent.then(
       (rows) => {
         for (const w of batch) w.resolve(rows);
       },
       (error) => {
         for (const w of batch) w.reject(error);
       },
-    ).finally(() => {
-      this.#inFlight--;
-      if (this.#waiting.length > 0) this.#schedule();
-    });
+    );
   }
 }
 
