@@ -21,6 +21,7 @@
 
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { spawnServe } from "./tools/spawn_serve.ts";
 import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
 import { relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
@@ -131,23 +132,7 @@ async function start(root: string, name: string): Promise<Server> {
   await createDatabase(db);
   const conf = `${dir}/${name}.conf`;
   Deno.writeTextFileSync(conf, config(port, name, db));
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-ffi",
-      `${root}/cli/main.ts`,
-      "serve",
-      conf,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const process = spawnServe(root, conf);
   const server = { name, db, port, process };
   for (let i = 0; i < 100; i++) {
     if (pacedLoop(server, 0.2, 100).received > 0) return server;

@@ -19,6 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { spawnServe } from "./tools/spawn_serve.ts";
 import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
 import { closedLoop, DNS_OPTIONS_CONFIG, openLoop, relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
@@ -76,23 +77,7 @@ async function start(root: string, name: string): Promise<Server> {
   const port = freeUdpPort();
   const conf = `${dir}/${name}.conf`;
   Deno.writeTextFileSync(conf, config(port, name));
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-ffi",
-      `${root}/cli/main.ts`,
-      "serve",
-      conf,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const process = spawnServe(root, conf);
   const server = { name, port, process };
   for (let i = 0; i < 100; i++) {
     if ((await drive(server, 0.1, 1)).replies > 0) return server;
