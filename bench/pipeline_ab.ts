@@ -13,6 +13,7 @@
  */
 
 import { join, resolve } from "node:path";
+import { DNS_OPTIONS_CONFIG } from "./tools/closed_loop.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 if (args.length < 1) {
@@ -65,14 +66,7 @@ const conf = (extra: string) =>
     hardware-type 1
     link-layer-address 00:16:3e:00:00:08
 </duid-ll>
-<recursive-name-servers>
-    address 2001:db8::53
-    address 2001:db8::153
-</recursive-name-servers>
-<domain-search-list>
-    domain-name example.com
-</domain-search-list>
-<${source}>
+${DNS_OPTIONS_CONFIG}<${source}>
     address-preferred-lifetime 3000
     address-valid-lifetime 4000
     prefix-preferred-lifetime 3000

@@ -121,6 +121,18 @@ export function spawnCollectingStderr(command: string, args: string[]): Collecte
   return { child, status, stderr: () => err, exited: () => done };
 }
 
+/** `dhcpkit serve DIR/server.conf` with every permission, its stderr collected. */
+export function spawnServer(dir: string): ReturnType<typeof spawnCollectingStderr> {
+  return spawnCollectingStderr(Deno.execPath(), [
+    "run",
+    "--unstable-net",
+    "--allow-all",
+    MAIN,
+    "serve",
+    join(dir, "server.conf"),
+  ]);
+}
+
 /**
  * Run `dhcpkit serve` on `dir/server.conf` until it exits by itself (a refused start), killed
  * after `timeoutMs`; its exit code and standard error.
@@ -129,14 +141,7 @@ export async function serveUntilExit(
   dir: string,
   timeoutMs = 30_000,
 ): Promise<{ code: number; stderr: string }> {
-  const p = spawnCollectingStderr(Deno.execPath(), [
-    "run",
-    "--unstable-net",
-    "--allow-all",
-    MAIN,
-    "serve",
-    join(dir, "server.conf"),
-  ]);
+  const p = spawnServer(dir);
   const timer = setTimeout(() => p.child.kill("SIGKILL"), timeoutMs);
   const status = await p.status;
   clearTimeout(timer);

@@ -11,10 +11,9 @@ import {
   baseConfig,
   ctl,
   informationRequest,
-  MAIN,
   makeWorkDir,
   RelayClient,
-  spawnCollectingStderr,
+  spawnServer,
   startServer,
   writeConfig,
 } from "./helpers.ts";
@@ -36,14 +35,7 @@ for (const io of BACKENDS) {
         join(dir, "server.conf"),
         baseConfig(port).replace("workers 2\n", `workers 1\nio-backend ${io}\n`),
       );
-      const server = spawnCollectingStderr(Deno.execPath(), [
-        "run",
-        "--unstable-net",
-        "--allow-all",
-        MAIN,
-        "serve",
-        join(dir, "server.conf"),
-      ]);
+      const server = spawnServer(dir);
       const status = await server.status;
       assert.equal(status.code, 1, server.stderr());
       const lines = server.stderr().trim().split("\n");
