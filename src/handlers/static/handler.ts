@@ -149,7 +149,11 @@ export class StaticAssignmentHandler extends Handler {
   #ask(source: AssignmentSource, bundle: TransactionBundle): Assignment | undefined {
     let found: Assignment | undefined;
     if (source.lookupOne) {
+      const generation = source.generation;
       visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
+      if (source.generation !== generation) {
+        visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
+      }
     } else {
       found = source.lookup(candidateIds(bundle));
     }

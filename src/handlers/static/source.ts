@@ -51,6 +51,13 @@ export interface AssignmentSource extends AssignmentSourceInfo {
    * key that has an assignment, without building the keys after it.
    */
   lookupOne?(id: string): Assignment | undefined;
+
+  /**
+   * For a {@link lookupOne} source that keeps answers: a number that changes when answers it gave
+   * earlier in the same batch turn out older than the one it just gave. A caller that asked
+   * several keys for one request asks them all again when it changed during the request.
+   */
+  readonly generation?: number;
 }
 
 /** Which key an {@link AsyncAssignmentSource} found, for explain. */

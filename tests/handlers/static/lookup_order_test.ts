@@ -64,3 +64,30 @@ Deno.test("static: a source without one-by-one lookups gets every key at once", 
   assert.equal(await addressFor(source(KEYS[2], false, asked)), "2001:db8::7");
   assert.deepEqual(asked, [KEYS]);
 });
+
+Deno.test("static: keys are asked again when the source's answers changed mid-request", async () => {
+  // The first key's answer was kept from before a commit that the third key's read revealed:
+  // the source moves its generation, and the handler asks every key again.
+  const asked: string[] = [];
+  let generation = 0;
+  let fresh = false;
+  const src: AssignmentSource = {
+    description: "test",
+    lookup: () => undefined,
+    lookupOne(id) {
+      asked.push(id);
+      if (id === KEYS[2] && !fresh) {
+        fresh = true;
+        generation++;
+        return { address: "2001:db8::3" };
+      }
+      return id === KEYS[0] && fresh ? ASSIGNED : undefined;
+    },
+    get generation() {
+      return generation;
+    },
+    close() {},
+  };
+  assert.equal(await addressFor(src), "2001:db8::7");
+  assert.deepEqual(asked, [...KEYS, KEYS[0]]);
+});
