@@ -32,6 +32,7 @@ import { OsError, parseIPv6 } from "./libc.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
 import { cannotSend, logReceived, logSending } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
+import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
 import { SharedDeadlines } from "../../pipeline/mod.ts";
 
@@ -43,13 +44,6 @@ const YIELD_MS = 50;
 const STATS_INTERVAL_MS = 100;
 /** An I/O error is not retried for this long (the error is reported each time). */
 const ERROR_PAUSE_MS = 100;
-/**
- * A round with at most this many datagrams means requests arrive one by one: waiting
- * `io-batch-delay` lets the next ones gather. Larger rounds already come in groups, and waiting
- * after them would only add a wake-up.
- */
-const COALESCE_BELOW = 2;
-
 /** A listener with its reply socket and pre-parsed reply source. */
 interface Listener extends IoListener {
   reply: FfiUdpSocket;
@@ -88,6 +82,8 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
+  /** A receive of the current round filled its whole batch: more may be queued. */
+  roundFull = false;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -126,6 +122,7 @@ class IoLoop {
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
+    if (n === socket.batch) this.roundFull = true;
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
       this.#counter = (this.#counter + this.#step) & 0xffffff;
@@ -269,8 +266,8 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   }
   let lastStats = performance.now();
   let lastYield = lastStats;
-  /** Datagrams received since the loop last blocked or delayed (see io-batch-delay). */
-  let cyclePackets = 0;
+  /** io-batch-delay: whether to wait before the next receive. */
+  const gather = new GatherRule();
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     // Requests parked on work that settles in microtasks (a lease store committing the batch
@@ -291,20 +288,21 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         }
       } else {
         const delayMs = runtime.settings.batchDelay * 1000;
-        if (cyclePackets > 0 && cyclePackets <= COALESCE_BELOW && delayMs > 0) {
+        if (gather.shouldWait(delayMs)) {
           // io-batch-delay: requests arriving one by one are gathered before the next receive
           // (for requests that waited for lookups, after they were answered). What the batch
           // left to microtasks (a static SQLite source ends its read transaction there) is
           // done before the wait, not after it.
           await null;
           Atomics.wait(ctl, CTL_STOP, 0, delayMs);
+          gather.waited();
         }
-        cyclePackets = 0;
         rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
       for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
-      cyclePackets += io.roundPackets;
+      gather.received(io.roundPackets, io.roundFull);
       io.roundPackets = 0;
+      io.roundFull = false;
     } catch (e) {
       runtime.post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
