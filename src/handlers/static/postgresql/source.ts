@@ -18,17 +18,22 @@ import {
   describeError,
   errorCode,
   isConnectionError,
+  type Listener,
   type PostgresPool,
 } from "../../../storage/postgresql/mod.ts";
 import { parseIPv6 } from "../../../protocol/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
 import type { AsyncAssignmentSource } from "../source.ts";
 import { type BatcherOptions, LookupBatcher, type RowsById, textArrayLiteral } from "./batch.ts";
+import { quoteTable, readNotifyChannel } from "./schema.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
 
-/** Entries the outage cache holds at most per worker; the oldest go first. */
+/** Entries the outage cache and the rows cache each hold at most per worker; the oldest go first. */
 export const CACHE_ENTRIES = 100_000;
+
+/** How often the change triggers and the LISTEN connection (heartbeat) are checked, ms. */
+export const CHECK_INTERVAL_MS = 5_000;
 
 /** How often the same malformed row is logged at most. */
 const MALFORMED_LOG_INTERVAL_MS = 60_000;
@@ -40,11 +45,6 @@ export class AssignmentTableError extends Error {
     super(message);
     this.name = "AssignmentTableError";
   }
-}
-
-/** `schema.table` or `table`, each part quoted as an SQL identifier. */
-export function quoteTable(name: string): string {
-  return name.split(".").map((part) => `"${part.replaceAll('"', '""')}"`).join(".");
 }
 
 interface Row {
@@ -69,6 +69,23 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   #count = 0;
   /** Lookups answered from the outage cache. */
   cacheAnswers = 0;
+  /** The rows cache: the assignment of an id, or null for "no row" (see the module documentation). */
+  readonly #known = new Map<string, Assignment | null>();
+  /** The channel of the table's change triggers, when they exist. */
+  #channel: string | undefined;
+  #listener: Listener | undefined;
+  /** Bumped by every notification and whenever the rows cache is emptied. */
+  #generation = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #checking: Promise<void> | undefined;
+  #heartbeat: { token: string; seen: boolean } | undefined;
+  readonly #heartbeatPrefix = `#alive ${crypto.randomUUID()} `;
+  #beats = 0;
+  #closed = false;
+  /** Lookups answered from the rows cache. */
+  rowCacheAnswers = 0;
+  /** Change notifications received. */
+  notifications = 0;
 
   /**
    * Wrap `pool` and `table`; `cacheTime` (seconds, 0 = none) is how long rows may answer while the
@@ -138,7 +155,159 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         `${this.pool.description}: cannot read table ${this.table}: ${describeError(e)}${hint}`,
       );
     }
+    await this.check();
+    if (!this.#channel) {
+      log.info(
+        "{source}: the table has no change triggers (dhcpkit build-postgresql installs them); " +
+          "every lookup reads the table",
+        { source: this.description },
+      );
+    }
+    const timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
     return this;
+  }
+
+  /** True while the rows cache is used (the triggers exist and the LISTEN connection is up). */
+  get caching(): boolean {
+    return this.#listener !== undefined;
+  }
+
+  /**
+   * Bumped by every notification received and whenever the rows cache is emptied: a test changes
+   * a row, then waits for this to move before the next lookup.
+   */
+  get cacheGeneration(): number {
+    return this.#generation;
+  }
+
+  /** Ids in the rows cache. */
+  get cachedRows(): number {
+    return this.#known.size;
+  }
+
+  /**
+   * Check the change triggers and the LISTEN connection now (also done every
+   * {@link CHECK_INTERVAL_MS}): start listening when the triggers appeared, stop when they are
+   * gone or the last heartbeat did not come back, and send the next heartbeat.
+   */
+  check(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => this.#checking = undefined);
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#listener && this.#heartbeat && !this.#heartbeat.seen) {
+      this.#stopCaching("the last heartbeat notification did not come back");
+    }
+    let channel: string | undefined;
+    try {
+      channel = await readNotifyChannel(this.pool, this.table);
+    } catch (e) {
+      this.#stopCaching(`cannot check the change triggers: ${describeError(e)}`);
+      return;
+    }
+    if (this.#closed) return;
+    if (channel !== this.#channel) {
+      this.#stopCaching("the change triggers changed");
+      this.#channel = channel;
+    }
+    if (!channel) return;
+    if (!this.#listener) {
+      let listener: Listener;
+      try {
+        listener = await this.pool.listen(channel, {
+          notify: (payload) => this.#notified(payload),
+          lost: () => this.#lost(listener),
+        });
+      } catch (e) {
+        log.debug("{source}: cannot LISTEN: {error}", {
+          source: this.description,
+          error: describeError(e),
+        });
+        return;
+      }
+      if (this.#closed || this.#channel !== channel) {
+        await listener.close();
+        return;
+      }
+      this.#forget();
+      this.#listener = listener;
+      this.#heartbeat = undefined;
+      log.info("{source}: listening for changes on channel {channel}; rows are cached", {
+        source: this.description,
+        channel,
+      });
+    }
+    const token = this.#heartbeatPrefix + ++this.#beats;
+    this.#heartbeat = { token, seen: false };
+    try {
+      await this.pool.query("SELECT pg_notify($1, $2)", [channel, token]);
+    } catch {
+      // the lookups see the failure too; the heartbeat then does not come back
+    }
+  }
+
+  #notified(payload: string): void {
+    if (payload.startsWith("#")) {
+      if (this.#heartbeat?.token === payload) this.#heartbeat.seen = true;
+      return;
+    }
+    this.notifications++;
+    this.#generation++;
+    if (payload === "") this.#known.clear();
+    else for (const id of payload.split("\n")) this.#known.delete(id);
+  }
+
+  #lost(listener: Listener): void {
+    if (this.#listener !== listener) return;
+    this.#stopCaching("the LISTEN connection was lost");
+    if (!this.#closed) queueMicrotask(() => this.check());
+  }
+
+  /** Forget every row and stop using the cache until listening again. */
+  #stopCaching(reason: string): void {
+    const listener = this.#listener;
+    this.#forget();
+    if (!listener) return;
+    this.#listener = undefined;
+    listener.close();
+    log.warning("{source}: {reason}; rows are no longer cached until it listens again", {
+      source: this.description,
+      reason,
+    });
+  }
+
+  #forget(): void {
+    this.#generation++;
+    this.#known.clear();
+  }
+
+  /**
+   * The answer of the rows cache for `ids` (the first id with a row, or none when every id is
+   * known to have none); undefined when an id is not known or nothing is cached.
+   */
+  peek(ids: readonly string[]): { assignment?: Assignment; key?: string } | undefined {
+    if (!this.#listener) return undefined;
+    for (const id of ids) {
+      const row = this.#known.get(id);
+      if (row === undefined) return undefined;
+      if (row === null) continue;
+      this.rowCacheAnswers++;
+      return { assignment: row, key: id };
+    }
+    if (ids.length === 0) return undefined;
+    this.rowCacheAnswers++;
+    return {};
+  }
+
+  #keep(id: string, row: Assignment | null): void {
+    if (this.#known.size >= CACHE_ENTRIES && !this.#known.has(id)) {
+      this.#known.delete(this.#known.keys().next().value!);
+    }
+    this.#known.set(id, row);
   }
 
   /** Where the row of `key` is, for explain: the table, the database and the row's id. */
@@ -157,7 +326,14 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     found?: { key?: string; cached?: string },
   ): Promise<Assignment | undefined> {
     if (ids.length === 0) return undefined;
+    const known = this.peek(ids);
+    if (known) {
+      if (found && known.key) found.key = known.key;
+      return known.assignment;
+    }
     const key = this.cacheTime > 0 ? ids.join("\n") : "";
+    // Rows read are kept only when no notification came between now and the answer.
+    const generation = this.#listener ? this.#generation : -1;
     let rows: RowsById<Row>;
     try {
       rows = await this.#batcher.get(ids);
@@ -170,9 +346,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       }
       throw e;
     }
+    const keep = generation === this.#generation && this.#listener !== undefined;
     for (const id of ids) {
       const row = rows.get(id);
-      if (!row) continue;
+      if (!row) {
+        if (keep) this.#keep(id, null);
+        continue;
+      }
       let assignment: Assignment;
       try {
         assignment = this.#assignmentOf(row);
@@ -180,6 +360,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         if (!(e instanceof AssignmentFormatError)) throw e;
         throw this.#malformed(id, e.message);
       }
+      if (keep) this.#keep(id, assignment);
       if (key) this.#remember(key, assignment);
       if (found) found.key = id;
       return assignment;
@@ -230,6 +411,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
 
   /** Give the pool back. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#checking;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    this.#forget();
+    await listener?.close();
     this.#cache.clear();
     this.#parsed.clear();
     await this.pool.release();
