@@ -135,6 +135,11 @@ export interface ListenHandlers {
 
 /** A dedicated connection LISTENing on one channel. */
 export interface Listener {
+  /**
+   * Run `text` on the listening connection (not prepared): an answer shows that the connection,
+   * and so the LISTEN, is alive.
+   */
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
   /** Stop listening and close the connection. */
   close(): Promise<void>;
 }
@@ -363,6 +368,10 @@ export class PostgresPool {
     }
     if (state === "opening") state = "up";
     return {
+      query: async <T>(text: string, params: readonly unknown[] = []) =>
+        Array.from(
+          await sql.unsafe(text, params as never[], { prepare: false }),
+        ) as unknown as T[],
       close: async () => {
         if (state === "closed") return;
         state = "closed";

@@ -10,12 +10,16 @@
 import assert from "node:assert/strict";
 import { buildPostgresql, EXIT_OK } from "../../../src/handlers/static/build_postgresql.ts";
 import {
+  type AsyncStaticAssignmentHandler,
   PostgresAssignmentSource,
   readNotifyChannel,
 } from "../../../src/handlers/static/postgresql/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
-import { type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
-import { fillTable } from "./lookup_helpers.ts";
+import { handlersFromConfig, type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
+import { addressOf, answer, fillTable } from "./lookup_helpers.ts";
+import { bundleFromPacket } from "../../../src/pipeline/mod.ts";
+import { CLIENT_DUID, iana, packet } from "../../pipeline/helpers.ts";
+import { LIFETIMES, solicit } from "./fixtures.ts";
 
 const A = "duid:00030001aabbccddee01";
 const B = "duid:00030001aabbccddee02";
@@ -144,6 +148,45 @@ postgresTest("static-postgresql rows cache", async (pg, t) => {
         await source.close();
       }
     });
+
+    await t.step(
+      "through the handler: a known client's lookup has nothing to wait for",
+      async () => {
+        const id = `duid:${CLIENT_DUID.toHex()}`;
+        await pg.sql(`INSERT INTO assignments VALUES ('${id}', '2001:db8::77', NULL)`, "dhcp");
+        const [handler] = handlersFromConfig(
+          `<static-postgresql ${url}>
+    password-file ${passwordFile}
+    address-preferred-lifetime ${LIFETIMES.ap}
+    address-valid-lifetime ${LIFETIMES.av}
+    prefix-preferred-lifetime ${LIFETIMES.pp}
+    prefix-valid-lifetime ${LIFETIMES.pv}
+</static-postgresql>`,
+        ) as AsyncStaticAssignmentHandler[];
+        await handler.workerInit();
+        try {
+          const source = handler.source as PostgresAssignmentSource;
+          const message = solicit(CLIENT_DUID, iana(1));
+          const pending = () => handler.lookup(bundleFromPacket(packet(message), false));
+          assert.ok(pending() instanceof Promise); // first time: read from the table
+          assert.equal(addressOf(await answer([handler], message)), "2001:db8::77");
+          assert.equal(pending(), undefined); // known now: answered without waiting
+          await changed(
+            pg,
+            source,
+            `UPDATE assignments SET address = '2001:db8::78' WHERE id = '${id}'`,
+          );
+          assert.ok(pending() instanceof Promise);
+          assert.equal(addressOf(await answer([handler], message)), "2001:db8::78");
+          assert.equal(pending(), undefined);
+          await changed(pg, source, `DELETE FROM assignments WHERE id = '${id}'`);
+          assert.equal(addressOf(await answer([handler], message)), undefined);
+          assert.equal(pending(), undefined); // "no row" is known too
+        } finally {
+          await handler.close();
+        }
+      },
+    );
 
     await t.step(
       "a killed LISTEN connection empties the cache; lookups read the table",

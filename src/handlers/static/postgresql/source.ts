@@ -32,7 +32,7 @@ const log = getLogger(["dhcpkit", "static"]);
 /** Entries the outage cache and the rows cache each hold at most per worker; the oldest go first. */
 export const CACHE_ENTRIES = 100_000;
 
-/** How often the change triggers and the LISTEN connection (heartbeat) are checked, ms. */
+/** How often the change triggers and the LISTEN connection are checked, ms. */
 export const CHECK_INTERVAL_MS = 5_000;
 
 /** How often the same malformed row is logged at most. */
@@ -78,9 +78,6 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   #generation = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #checking: Promise<void> | undefined;
-  #heartbeat: { token: string; seen: boolean } | undefined;
-  readonly #heartbeatPrefix = `#alive ${crypto.randomUUID()} `;
-  #beats = 0;
   #closed = false;
   /** Lookups answered from the rows cache. */
   rowCacheAnswers = 0;
@@ -190,7 +187,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   /**
    * Check the change triggers and the LISTEN connection now (also done every
    * {@link CHECK_INTERVAL_MS}): start listening when the triggers appeared, stop when they are
-   * gone or the last heartbeat did not come back, and send the next heartbeat.
+   * gone or the listening connection does not answer.
    */
   check(): Promise<void> {
     this.#checking ??= this.#check().finally(() => this.#checking = undefined);
@@ -199,62 +196,67 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
 
   async #check(): Promise<void> {
     if (this.#closed) return;
-    if (this.#listener && this.#heartbeat && !this.#heartbeat.seen) {
-      this.#stopCaching("the last heartbeat notification did not come back");
-    }
     let channel: string | undefined;
-    try {
-      channel = await readNotifyChannel(this.pool, this.table);
-    } catch (e) {
-      this.#stopCaching(`cannot check the change triggers: ${describeError(e)}`);
-      return;
+    const listener = this.#listener;
+    if (listener) {
+      // Asked on the listening connection itself: an answer shows that it still receives
+      // notifications; no answer within the interval (a silently dead connection) stops caching.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        channel = await Promise.race([
+          readNotifyChannel(listener, this.table),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error(`no answer within ${CHECK_INTERVAL_MS} ms`)),
+              CHECK_INTERVAL_MS,
+            );
+          }),
+        ]);
+      } catch (e) {
+        this.#stopCaching(`the notification connection failed: ${describeError(e)}`);
+        return;
+      } finally {
+        clearTimeout(timer);
+      }
+    } else {
+      try {
+        channel = await readNotifyChannel(this.pool, this.table);
+      } catch {
+        return; // the lookups report the database's state
+      }
     }
     if (this.#closed) return;
     if (channel !== this.#channel) {
       this.#stopCaching("the change triggers changed");
       this.#channel = channel;
     }
-    if (!channel) return;
-    if (!this.#listener) {
-      let listener: Listener;
-      try {
-        listener = await this.pool.listen(channel, {
-          notify: (payload) => this.#notified(payload),
-          lost: () => this.#lost(listener),
-        });
-      } catch (e) {
-        log.debug("{source}: cannot LISTEN: {error}", {
-          source: this.description,
-          error: describeError(e),
-        });
-        return;
-      }
-      if (this.#closed || this.#channel !== channel) {
-        await listener.close();
-        return;
-      }
-      this.#forget();
-      this.#listener = listener;
-      this.#heartbeat = undefined;
-      log.info("{source}: listening for changes on channel {channel}; rows are cached", {
-        source: this.description,
-        channel,
-      });
-    }
-    const token = this.#heartbeatPrefix + ++this.#beats;
-    this.#heartbeat = { token, seen: false };
+    if (!channel || this.#listener) return;
+    let opened: Listener;
     try {
-      await this.pool.query("SELECT pg_notify($1, $2)", [channel, token]);
-    } catch {
-      // the lookups see the failure too; the heartbeat then does not come back
+      opened = await this.pool.listen(channel, {
+        notify: (payload) => this.#notified(payload),
+        lost: () => this.#lost(opened),
+      });
+    } catch (e) {
+      log.debug("{source}: cannot LISTEN: {error}", {
+        source: this.description,
+        error: describeError(e),
+      });
+      return;
     }
+    if (this.#closed || this.#channel !== channel) {
+      await opened.close();
+      return;
+    }
+    this.#forget();
+    this.#listener = opened;
+    log.info("{source}: listening for changes on channel {channel}; rows are cached", {
+      source: this.description,
+      channel,
+    });
   }
 
   #notified(payload: string): void {
-    if (payload.startsWith("#")) {
-      if (this.#heartbeat?.token === payload) this.#heartbeat.seen = true;
-      return;
-    }
     this.notifications++;
     this.#generation++;
     if (payload === "") this.#known.clear();
