@@ -339,7 +339,8 @@ export class PostgresPool {
   }
 
   /**
-   * Open a dedicated connection (outside the pool, same database and credentials) and LISTEN on
+   * Open a dedicated connection (outside the pool, same database and credentials; its
+   * `application_name` ends in ` (listen)`) and LISTEN on
    * `channel`; resolves once the LISTEN took effect, so every change committed afterwards is
    * notified. The connection is not re-established: after `lost`, call this again.
    */
@@ -349,6 +350,8 @@ export class PostgresPool {
       ...this.#clientOptions,
       max: 1,
       max_lifetime: null,
+      // Told apart from the pool's sessions in pg_stat_activity.
+      connection: { application_name: `${this.target.applicationName} (listen)` },
       onnotify: (c: string, payload: string) => {
         if (state === "up" && c === channel) handlers.notify(payload);
       },

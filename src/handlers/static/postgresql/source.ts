@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL backend of static assignments: table `assignments (id TEXT PRIMARY KEY, address
  * TEXT NULL, prefix TEXT NULL)` (the name is configurable) holding the canonical ids
- * `dhcpkit build-postgresql` writes. Every lookup reads the table, so a changed row is used by the
- * next request; the lookups a worker starts in one turn of its event loop share one prepared
+ * `dhcpkit build-postgresql` writes. A lookup the rows cache (below) cannot answer reads the
+ * table; the lookups a worker starts in one turn of its event loop share one prepared
  * query for all their candidate ids (`id = ANY($1)`, see `batch.ts`), and each takes the first of
  * its own ids, in its lookup order, that has a row.
  *
@@ -37,6 +37,24 @@ export const CHECK_INTERVAL_MS = 5_000;
 
 /** How often the same malformed row is logged at most. */
 const MALFORMED_LOG_INTERVAL_MS = 60_000;
+
+/** `promise`, or a rejection when it takes longer than {@link CHECK_INTERVAL_MS}. */
+async function deadline<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_INTERVAL_MS} ms`)),
+          CHECK_INTERVAL_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A table that cannot be used or a row that is malformed; the message names the source. */
 export class AssignmentTableError extends Error {
@@ -79,6 +97,11 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   #timer: ReturnType<typeof setInterval> | undefined;
   #checking: Promise<void> | undefined;
   #closed = false;
+  /** The notification the last check sent itself, and whether it came back. */
+  #token: { token: string; seen: boolean } | undefined;
+  readonly #tokenPrefix = `#check ${crypto.randomUUID()} `;
+  #checks = 0;
+  #distrustLogged = false;
   /** Lookups answered from the rows cache. */
   rowCacheAnswers = 0;
   /** Change notifications received. */
@@ -199,24 +222,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     let channel: string | undefined;
     const listener = this.#listener;
     if (listener) {
-      // Asked on the listening connection itself: an answer shows that it still receives
-      // notifications; no answer within the interval (a silently dead connection) stops caching.
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      // Asked on the listening connection itself (see #verify); no answer within the interval
+      // (a silently dead connection), or its own notification missing, stops the caching.
       try {
-        channel = await Promise.race([
-          readNotifyChannel(listener, this.table),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () => reject(new Error(`no answer within ${CHECK_INTERVAL_MS} ms`)),
-              CHECK_INTERVAL_MS,
-            );
-          }),
-        ]);
+        channel = await deadline(this.#verify(listener));
       } catch (e) {
         this.#stopCaching(`the notification connection failed: ${describeError(e)}`);
         return;
-      } finally {
-        clearTimeout(timer);
       }
     } else {
       try {
@@ -244,6 +256,21 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       });
       return;
     }
+    try {
+      if (await deadline(this.#verify(opened)) !== channel) {
+        throw new Error("the change triggers changed");
+      }
+    } catch (e) {
+      if (!this.#distrustLogged) {
+        this.#distrustLogged = true;
+        log.warning("{source}: notifications cannot be trusted ({error}); rows are not cached", {
+          source: this.description,
+          error: describeError(e),
+        });
+      }
+      await opened.close();
+      return;
+    }
     if (this.#closed || this.#channel !== channel) {
       await opened.close();
       return;
@@ -256,7 +283,27 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     });
   }
 
+  /**
+   * The channel of the triggers, read on `listener` after a notification sent on it, which must
+   * have come back by then (PostgreSQL delivers it before the NOTIFY's answer): this shows that
+   * the session receives notifications. Throws when it did not come back, e.g. through a
+   * transaction-pooling proxy between the server and PostgreSQL.
+   */
+  async #verify(listener: Listener): Promise<string | undefined> {
+    const token = `${this.#tokenPrefix}${++this.#checks}`;
+    this.#token = { token, seen: false };
+    await listener.query("SELECT pg_notify($1, $2)", [this.#channel, token]);
+    const found = await readNotifyChannel(listener, this.table);
+    if (!this.#token.seen) throw new Error("its own notification did not come back");
+    return found;
+  }
+
   #notified(payload: string): void {
+    if (payload.startsWith("#")) {
+      // A check's own notification (ids never start with "#"); other servers' are ignored.
+      if (this.#token?.token === payload) this.#token.seen = true;
+      return;
+    }
     this.notifications++;
     this.#generation++;
     if (payload === "") this.#known.clear();
