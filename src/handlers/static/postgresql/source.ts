@@ -345,10 +345,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       if (row === undefined) return undefined;
       if (row === null) continue;
       this.rowCacheAnswers++;
+      // The outage cache stays as fresh as when every lookup read the table.
+      if (this.cacheTime > 0) this.#remember(ids.join("\n"), row);
       return { assignment: row, key: id };
     }
     if (ids.length === 0) return undefined;
     this.rowCacheAnswers++;
+    if (this.cacheTime > 0) this.#cache.delete(ids.join("\n"));
     return {};
   }
 
