@@ -26,6 +26,7 @@ import { freeUdpPort, sleep } from "../tests/e2e/netns.ts";
 import { relayedRequests } from "./tools/closed_loop.ts";
 import { loopbackListenerConfig, serverIdConfig } from "../tests/helpers/server.ts";
 import { PostgresCluster } from "../tests/helpers/postgres.ts";
+import { triggerStatements } from "../src/handlers/static/postgresql/schema.ts";
 import { closeFd, FfiUdpSocket, openUdpSocket } from "../src/server/io/ffi_socket.ts";
 import { parseIPv6 } from "../src/server/io/libc.ts";
 
@@ -106,6 +107,8 @@ async function createDatabase(db: string): Promise<void> {
      ANALYZE assignments;`,
     db,
   );
+  // The change triggers build-postgresql installs (a checkout that knows them caches rows).
+  await pg.sql(triggerStatements("assignments").map((s) => `${s};`).join("\n"), db);
 }
 
 function config(port: number, name: string, db: string): string {

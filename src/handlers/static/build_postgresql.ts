@@ -31,10 +31,11 @@ import {
   PasswordFileError,
   PostgresPool,
   SchemaError,
-  type SchemaSpec,
 } from "../../storage/postgresql/mod.ts";
 import { type CsvAssignmentRow, CsvFileError, iterateAssignmentCsv } from "./csv/reader.ts";
-import { quoteTable } from "./postgresql/source.ts";
+import { assignmentsSchema, quoteTable } from "./postgresql/schema.ts";
+
+export { assignmentsSchema };
 import {
   type BuildCommonOptions,
   type BuildLogLevel,
@@ -65,21 +66,6 @@ export interface BuildPostgresqlOptions extends BuildCommonOptions {
    * use it to start a concurrent run).
    */
   beforeSwap?: () => void | Promise<void>;
-}
-
-/** The schema component of an assignments table. */
-export function assignmentsSchema(table: string): SchemaSpec {
-  return {
-    component: `static:${table}`,
-    migrations: [{
-      version: 1,
-      description: `table ${table}`,
-      statements: [
-        `CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (id TEXT PRIMARY KEY, ` +
-        "address TEXT NULL, prefix TEXT NULL)",
-      ],
-    }],
-  };
 }
 
 /** The advisory lock of the runs loading `table` (a 32-bit hash of its name, in a 64-bit key). */

@@ -77,6 +77,11 @@ export interface AsyncAssignmentSource extends AssignmentSourceInfo {
    * had the row is written to it, and whether the answer came from a cache.
    */
   fetch(ids: readonly string[], found?: FetchedKey): Promise<Assignment | undefined>;
+  /**
+   * The answer {@link AsyncAssignmentSource.fetch} would give, when it is known without asking
+   * the storage (a cache kept current by the storage itself); undefined when it must be asked.
+   */
+  peek?(ids: readonly string[]): { assignment?: Assignment; key?: string } | undefined;
 }
 
 /** True when `source` is asked asynchronously. */

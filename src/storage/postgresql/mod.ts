@@ -42,6 +42,8 @@ export {
   describeError,
   errorCode,
   isConnectionError,
+  type Listener,
+  type ListenHandlers,
   type PoolOptions,
   PostgresPool,
   type Transaction,

@@ -123,10 +123,31 @@ export interface Transaction {
 
 type Sql = ReturnType<typeof postgres>;
 type Row = Record<string, unknown>;
+type ClientOptions = postgres.Options<Record<string, postgres.PostgresType>>;
+
+/** What a {@link PostgresPool.listen} connection reports. */
+export interface ListenHandlers {
+  /** A notification on the channel arrived, with its payload. */
+  notify(payload: string): void;
+  /** The connection was lost (not called after {@link Listener.close}); notifications may be missed. */
+  lost(error?: unknown): void;
+}
+
+/** A dedicated connection LISTENing on one channel. */
+export interface Listener {
+  /**
+   * Run `text` on the listening connection (not prepared): an answer shows that the connection,
+   * and so the LISTEN, is alive.
+   */
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Stop listening and close the connection. */
+  close(): Promise<void>;
+}
 
 /** A pool of connections to one database (see the module documentation). */
 export class PostgresPool {
   readonly #sql: Sql;
+  readonly #clientOptions: Record<string, unknown>;
   readonly #options: Required<Omit<PoolOptions, "passwordFile">> & { passwordFile?: string };
   #down = false;
   #downSince = 0;
@@ -159,7 +180,7 @@ export class PostgresPool {
       : target.sslmode === "verify-ca"
       ? "verify-full"
       : target.sslmode;
-    this.#sql = postgres({
+    this.#clientOptions = {
       ...(target.socket
         ? { path: `${target.host}/.s.PGSQL.${target.port}` }
         : { host: [target.host], port: [target.port] }),
@@ -180,7 +201,8 @@ export class PostgresPool {
       target_session_attrs: null,
       connection: { application_name: target.applicationName },
       onnotice: () => {},
-    } as unknown as postgres.Options<Record<string, postgres.PostgresType>>);
+    };
+    this.#sql = postgres(this.#clientOptions as ClientOptions);
   }
 
   /** The database in a form fit for logs (no password). */
@@ -314,6 +336,51 @@ export class PostgresPool {
         })
       ) as T
     );
+  }
+
+  /**
+   * Open a dedicated connection (outside the pool, same database and credentials; its
+   * `application_name` ends in ` (listen)`) and LISTEN on
+   * `channel`; resolves once the LISTEN took effect, so every change committed afterwards is
+   * notified. The connection is not re-established: after `lost`, call this again.
+   */
+  async listen(channel: string, handlers: ListenHandlers): Promise<Listener> {
+    let state: "opening" | "up" | "closed" = "opening";
+    const sql = postgres({
+      ...this.#clientOptions,
+      max: 1,
+      max_lifetime: null,
+      // Told apart from the pool's sessions in pg_stat_activity.
+      connection: { application_name: `${this.target.applicationName} (listen)` },
+      onnotify: (c: string, payload: string) => {
+        if (state === "up" && c === channel) handlers.notify(payload);
+      },
+      onclose: () => {
+        if (state !== "up") return;
+        state = "closed";
+        sql.end({ timeout: 0 }).catch(() => {});
+        handlers.lost();
+      },
+    } as ClientOptions);
+    try {
+      await sql.unsafe(`LISTEN "${channel.replaceAll('"', '""')}"`, [], { prepare: false });
+    } catch (e) {
+      state = "closed";
+      await sql.end({ timeout: 0 }).catch(() => {});
+      throw e;
+    }
+    if (state === "opening") state = "up";
+    return {
+      query: async <T>(text: string, params: readonly unknown[] = []) =>
+        Array.from(
+          await sql.unsafe(text, params as never[], { prepare: false }),
+        ) as unknown as T[],
+      close: async () => {
+        if (state === "closed") return;
+        state = "closed";
+        await sql.end({ timeout: 1 }).catch(() => {});
+      },
+    };
   }
 
   /** One more user of a shared pool (see {@link acquirePool}). */

@@ -66,8 +66,29 @@ postgresTest("build-postgresql", async (pg, t) => {
           "SELECT version FROM dhcpkit_schema WHERE component = 'static:assignments'",
           "dhcp",
         ),
-        "1",
+        "2",
       );
+      const triggers = () =>
+        pg.sql(
+          "SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger " +
+            "WHERE tgrelid = 'assignments'::regclass",
+          "dhcp",
+        );
+      const all = "dhcpkit_notify_delete:A,dhcpkit_notify_insert:A,dhcpkit_notify_truncate:A," +
+        "dhcpkit_notify_update:A";
+      assert.equal(await triggers(), all);
+      // A table of version 1 (before the change triggers) gets them on the next run.
+      await pg.sql(
+        "DROP TRIGGER dhcpkit_notify_insert ON assignments; DROP TRIGGER dhcpkit_notify_update " +
+          "ON assignments; DROP TRIGGER dhcpkit_notify_delete ON assignments; DROP TRIGGER " +
+          "dhcpkit_notify_truncate ON assignments; UPDATE dhcpkit_schema SET version = 1 " +
+          "WHERE component = 'static:assignments'",
+        "dhcp",
+      );
+      assert.equal(await triggers(), "");
+      const again = await build(file("sample.csv", SAMPLE_CSV));
+      assert.equal(again.exitCode, EXIT_OK, again.message);
+      assert.equal(await triggers(), all);
     });
 
     await t.step(

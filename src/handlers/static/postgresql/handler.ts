@@ -45,8 +45,12 @@ export class AsyncStaticAssignmentHandler extends StaticAssignmentHandler {
         this.explainAnswer(bundle, source, assignment, found.key, found.cached);
       });
     }
-    return source.fetch(candidateIds(bundle)).then((assignment) =>
-      setLookedUpAssignment(bundle, this, assignment)
-    );
+    const ids = candidateIds(bundle);
+    const known = source.peek?.(ids);
+    if (known) {
+      setLookedUpAssignment(bundle, this, known.assignment);
+      return undefined;
+    }
+    return source.fetch(ids).then((assignment) => setLookedUpAssignment(bundle, this, assignment));
   }
 }

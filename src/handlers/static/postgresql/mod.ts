@@ -13,7 +13,8 @@ import { PostgresAssignmentSource } from "./source.ts";
 
 export { AsyncStaticAssignmentHandler } from "./handler.ts";
 export { staticPostgresqlSection, type StaticPostgresqlValues, tableName } from "./section.ts";
-export { AssignmentTableError, PostgresAssignmentSource, quoteTable } from "./source.ts";
+export { AssignmentTableError, PostgresAssignmentSource } from "./source.ts";
+export { assignmentsSchema, quoteTable, readNotifyChannel } from "./schema.ts";
 
 /**
  * Open this worker's source for a section: connect (sharing the worker's pool for the database)

@@ -38,8 +38,13 @@ export const staticPostgresqlSection = defineSection<StaticPostgresqlValues>({
   description: "Assigns fixed addresses and prefixes stored in a PostgreSQL table, so that " +
     "several servers share one set of assignments. The table (default `assignments`) has the " +
     "text columns `id`, `address` and `prefix`, filled like the columns of `<static-csv>`; " +
-    "`dhcpkit build-postgresql` loads a CSV file into it. Every request reads the table, so a " +
-    "changed row is used by the next request.\n\n" +
+    "`dhcpkit build-postgresql` loads a CSV file into it. A changed row is used by the next " +
+    "request, without a reload: when the table has the change triggers that " +
+    "`dhcpkit build-postgresql` installs, each worker keeps the rows it read and PostgreSQL " +
+    "notifies it (LISTEN/NOTIFY) of every change, so known clients are answered without a " +
+    "query and a change is used as soon as its notification arrives, normally well under a " +
+    "millisecond after the commit. Without the triggers, or while the notification connection " +
+    "is down, every request reads the table.\n\n" +
     "While the database cannot be reached, requests that need a row are not answered (never " +
     "answered as if the client had no row): they are counted as lookup failures, and answers " +
     "resume by themselves when the database is back. Rows read shortly before still answer " +

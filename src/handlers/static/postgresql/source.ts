@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL backend of static assignments: table `assignments (id TEXT PRIMARY KEY, address
  * TEXT NULL, prefix TEXT NULL)` (the name is configurable) holding the canonical ids
- * `dhcpkit build-postgresql` writes. Every lookup reads the table, so a changed row is used by the
- * next request; the lookups a worker starts in one turn of its event loop share one prepared
+ * `dhcpkit build-postgresql` writes. A lookup the rows cache (below) cannot answer reads the
+ * table; the lookups a worker starts in one turn of its event loop share one prepared
  * query for all their candidate ids (`id = ANY($1)`, see `batch.ts`), and each takes the first of
  * its own ids, in its lookup order, that has a row.
  *
@@ -18,20 +18,43 @@ import {
   describeError,
   errorCode,
   isConnectionError,
+  type Listener,
   type PostgresPool,
 } from "../../../storage/postgresql/mod.ts";
 import { parseIPv6 } from "../../../protocol/mod.ts";
 import { type Assignment, AssignmentFormatError, assignmentFrom } from "../ids.ts";
 import type { AsyncAssignmentSource } from "../source.ts";
 import { type BatcherOptions, LookupBatcher, type RowsById, textArrayLiteral } from "./batch.ts";
+import { quoteTable, readNotifyChannel } from "./schema.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
 
-/** Entries the outage cache holds at most per worker; the oldest go first. */
+/** Entries the outage cache and the rows cache each hold at most per worker; the oldest go first. */
 export const CACHE_ENTRIES = 100_000;
+
+/** How often the change triggers and the LISTEN connection are checked, ms. */
+export const CHECK_INTERVAL_MS = 5_000;
 
 /** How often the same malformed row is logged at most. */
 const MALFORMED_LOG_INTERVAL_MS = 60_000;
+
+/** `promise`, or a rejection when it takes longer than {@link CHECK_INTERVAL_MS}. */
+async function deadline<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_INTERVAL_MS} ms`)),
+          CHECK_INTERVAL_MS,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** A table that cannot be used or a row that is malformed; the message names the source. */
 export class AssignmentTableError extends Error {
@@ -40,11 +63,6 @@ export class AssignmentTableError extends Error {
     super(message);
     this.name = "AssignmentTableError";
   }
-}
-
-/** `schema.table` or `table`, each part quoted as an SQL identifier. */
-export function quoteTable(name: string): string {
-  return name.split(".").map((part) => `"${part.replaceAll('"', '""')}"`).join(".");
 }
 
 interface Row {
@@ -69,6 +87,25 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   #count = 0;
   /** Lookups answered from the outage cache. */
   cacheAnswers = 0;
+  /** The rows cache: the assignment of an id, or null for "no row" (see the module documentation). */
+  readonly #known = new Map<string, Assignment | null>();
+  /** The channel of the table's change triggers, when they exist. */
+  #channel: string | undefined;
+  #listener: Listener | undefined;
+  /** Bumped by every notification and whenever the rows cache is emptied. */
+  #generation = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #checking: Promise<void> | undefined;
+  #closed = false;
+  /** The notification the last check sent itself, and whether it came back. */
+  #token: { token: string; seen: boolean } | undefined;
+  readonly #tokenPrefix = `#check ${crypto.randomUUID()} `;
+  #checks = 0;
+  #distrustLogged = false;
+  /** Lookups answered from the rows cache. */
+  rowCacheAnswers = 0;
+  /** Change notifications received. */
+  notifications = 0;
 
   /**
    * Wrap `pool` and `table`; `cacheTime` (seconds, 0 = none) is how long rows may answer while the
@@ -138,7 +175,191 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         `${this.pool.description}: cannot read table ${this.table}: ${describeError(e)}${hint}`,
       );
     }
+    await this.check();
+    if (!this.#channel) {
+      log.info(
+        "{source}: the table has no change triggers (dhcpkit build-postgresql installs them); " +
+          "every lookup reads the table",
+        { source: this.description },
+      );
+    }
+    const timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
     return this;
+  }
+
+  /** True while the rows cache is used (the triggers exist and the LISTEN connection is up). */
+  get caching(): boolean {
+    return this.#listener !== undefined;
+  }
+
+  /**
+   * Bumped by every notification received and whenever the rows cache is emptied: a test changes
+   * a row, then waits for this to move before the next lookup.
+   */
+  get cacheGeneration(): number {
+    return this.#generation;
+  }
+
+  /** Ids in the rows cache. */
+  get cachedRows(): number {
+    return this.#known.size;
+  }
+
+  /**
+   * Check the change triggers and the LISTEN connection now (also done every
+   * {@link CHECK_INTERVAL_MS}): start listening when the triggers appeared, stop when they are
+   * gone or the listening connection does not answer.
+   */
+  check(): Promise<void> {
+    this.#checking ??= this.#check().finally(() => this.#checking = undefined);
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    if (this.#closed) return;
+    let channel: string | undefined;
+    const listener = this.#listener;
+    if (listener) {
+      // Asked on the listening connection itself (see #verify); no answer within the interval
+      // (a silently dead connection), or its own notification missing, stops the caching.
+      try {
+        channel = await deadline(this.#verify(listener));
+      } catch (e) {
+        this.#stopCaching(`the notification connection failed: ${describeError(e)}`);
+        return;
+      }
+    } else {
+      try {
+        channel = await readNotifyChannel(this.pool, this.table);
+      } catch {
+        return; // the lookups report the database's state
+      }
+    }
+    if (this.#closed) return;
+    if (channel !== this.#channel) {
+      this.#stopCaching("the change triggers changed");
+      this.#channel = channel;
+    }
+    if (!channel || this.#listener) return;
+    let opened: Listener;
+    try {
+      opened = await this.pool.listen(channel, {
+        notify: (payload) => this.#notified(payload),
+        lost: () => this.#lost(opened),
+      });
+    } catch (e) {
+      log.debug("{source}: cannot LISTEN: {error}", {
+        source: this.description,
+        error: describeError(e),
+      });
+      return;
+    }
+    try {
+      if (await deadline(this.#verify(opened)) !== channel) {
+        throw new Error("the change triggers changed");
+      }
+    } catch (e) {
+      if (!this.#distrustLogged) {
+        this.#distrustLogged = true;
+        log.warning("{source}: notifications cannot be trusted ({error}); rows are not cached", {
+          source: this.description,
+          error: describeError(e),
+        });
+      }
+      await opened.close();
+      return;
+    }
+    if (this.#closed || this.#channel !== channel) {
+      await opened.close();
+      return;
+    }
+    this.#forget();
+    this.#listener = opened;
+    log.info("{source}: listening for changes on channel {channel}; rows are cached", {
+      source: this.description,
+      channel,
+    });
+  }
+
+  /**
+   * The channel of the triggers, read on `listener` after a notification sent on it, which must
+   * have come back by then (PostgreSQL delivers it before the NOTIFY's answer): this shows that
+   * the session receives notifications. Throws when it did not come back, e.g. through a
+   * transaction-pooling proxy between the server and PostgreSQL.
+   */
+  async #verify(listener: Listener): Promise<string | undefined> {
+    const token = `${this.#tokenPrefix}${++this.#checks}`;
+    this.#token = { token, seen: false };
+    await listener.query("SELECT pg_notify($1, $2)", [this.#channel, token]);
+    const found = await readNotifyChannel(listener, this.table);
+    if (!this.#token.seen) throw new Error("its own notification did not come back");
+    return found;
+  }
+
+  #notified(payload: string): void {
+    if (payload.startsWith("#")) {
+      // A check's own notification (ids never start with "#"); other servers' are ignored.
+      if (this.#token?.token === payload) this.#token.seen = true;
+      return;
+    }
+    this.notifications++;
+    this.#generation++;
+    if (payload === "") this.#known.clear();
+    else for (const id of payload.split("\n")) this.#known.delete(id);
+  }
+
+  #lost(listener: Listener): void {
+    if (this.#listener !== listener) return;
+    this.#stopCaching("the LISTEN connection was lost");
+    if (!this.#closed) queueMicrotask(() => this.check());
+  }
+
+  /** Forget every row and stop using the cache until listening again. */
+  #stopCaching(reason: string): void {
+    const listener = this.#listener;
+    this.#forget();
+    if (!listener) return;
+    this.#listener = undefined;
+    listener.close();
+    log.warning("{source}: {reason}; rows are no longer cached until it listens again", {
+      source: this.description,
+      reason,
+    });
+  }
+
+  #forget(): void {
+    this.#generation++;
+    this.#known.clear();
+  }
+
+  /**
+   * The answer of the rows cache for `ids` (the first id with a row, or none when every id is
+   * known to have none); undefined when an id is not known or nothing is cached.
+   */
+  peek(ids: readonly string[]): { assignment?: Assignment; key?: string } | undefined {
+    if (!this.#listener) return undefined;
+    for (const id of ids) {
+      const row = this.#known.get(id);
+      if (row === undefined) return undefined;
+      if (row === null) continue;
+      this.rowCacheAnswers++;
+      // The outage cache stays as fresh as when every lookup read the table.
+      if (this.cacheTime > 0) this.#remember(ids.join("\n"), row);
+      return { assignment: row, key: id };
+    }
+    if (ids.length === 0) return undefined;
+    this.rowCacheAnswers++;
+    if (this.cacheTime > 0) this.#cache.delete(ids.join("\n"));
+    return {};
+  }
+
+  #keep(id: string, row: Assignment | null): void {
+    if (this.#known.size >= CACHE_ENTRIES && !this.#known.has(id)) {
+      this.#known.delete(this.#known.keys().next().value!);
+    }
+    this.#known.set(id, row);
   }
 
   /** Where the row of `key` is, for explain: the table, the database and the row's id. */
@@ -157,7 +378,14 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     found?: { key?: string; cached?: string },
   ): Promise<Assignment | undefined> {
     if (ids.length === 0) return undefined;
+    const known = this.peek(ids);
+    if (known) {
+      if (found && known.key) found.key = known.key;
+      return known.assignment;
+    }
     const key = this.cacheTime > 0 ? ids.join("\n") : "";
+    // Rows read are kept only when no notification came between now and the answer.
+    const generation = this.#listener ? this.#generation : -1;
     let rows: RowsById<Row>;
     try {
       rows = await this.#batcher.get(ids);
@@ -170,9 +398,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       }
       throw e;
     }
+    const keep = generation === this.#generation && this.#listener !== undefined;
     for (const id of ids) {
       const row = rows.get(id);
-      if (!row) continue;
+      if (!row) {
+        if (keep) this.#keep(id, null);
+        continue;
+      }
       let assignment: Assignment;
       try {
         assignment = this.#assignmentOf(row);
@@ -180,6 +412,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         if (!(e instanceof AssignmentFormatError)) throw e;
         throw this.#malformed(id, e.message);
       }
+      if (keep) this.#keep(id, assignment);
       if (key) this.#remember(key, assignment);
       if (found) found.key = id;
       return assignment;
@@ -230,6 +463,13 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
 
   /** Give the pool back. */
   async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#checking;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    this.#forget();
+    await listener?.close();
     this.#cache.clear();
     this.#parsed.clear();
     await this.pool.release();
