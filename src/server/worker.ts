@@ -48,7 +48,7 @@ function compact(replies: WireReply[]): void {
  */
 const STATS_INTERVAL_MS = 100;
 let lastStats = 0;
-let statsTimer: number | undefined;
+let statsTimer: ReturnType<typeof setTimeout> | undefined;
 
 /** Send replies with what `engine` counted; `count` batch packets are done (for the pool). */
 function done(runtime: WorkerRuntime, engine: Engine, count: number, replies: WireReply[]): void {
