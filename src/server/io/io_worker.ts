@@ -30,7 +30,7 @@ import {
 } from "../wire.ts";
 import { OsError, parseIPv6 } from "./libc.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
-import { cannotSend, logReceived, logSending } from "./packet_log.ts";
+import { cannotSend, logReceived, logSending, packetTracing } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
 import { SourceText } from "./source_text.ts";
 import { SharedDeadlines } from "../../pipeline/mod.ts";
@@ -126,6 +126,7 @@ class IoLoop {
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
+    const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
       this.#counter = (this.#counter + this.#step) & 0xffffff;
@@ -142,7 +143,7 @@ class IoLoop {
         multicast: socket.recvMulticast(i, p.multicast),
         marks: listener.marks,
       };
-      logReceived(packet, listener.description);
+      if (tracing) logReceived(packet, listener.description);
       packets.push(packet);
     }
     const replies: WireReply[] = [];
@@ -157,6 +158,7 @@ class IoLoop {
   /** Send `replies` in batches per listener. */
   send(replies: WireReply[]): void {
     const slotReply = this.#slotReply;
+    const tracing = packetTracing();
     let current: Listener | undefined;
     const flush = () => {
       if (!current || slotReply.length === 0) return;
@@ -177,7 +179,7 @@ class IoLoop {
         flush();
         current = listener;
       }
-      logSending(r, listener.description);
+      if (tracing) logSending(r, listener.description);
       let dest: Uint8Array;
       try {
         dest = destinationBytes(r.destination);
