@@ -46,7 +46,7 @@ const ERROR_PAUSE_MS = 100;
 /**
  * A round with at most this many datagrams means requests arrive one by one: waiting
  * `io-batch-delay` lets the next ones gather. Larger rounds already come in groups, and waiting
- * after them would only add a wake-up.
+ * after them would only add a wake-up, unless the previous wait gathered them (see `run`).
  */
 const COALESCE_BELOW = 2;
 
@@ -88,6 +88,8 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
+  /** Whether a receive of the current round filled its batch (more may be queued). */
+  roundFull = false;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -126,6 +128,7 @@ class IoLoop {
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
+    if (n === socket.batch) this.roundFull = true;
     const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
@@ -273,6 +276,8 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   let lastYield = lastStats;
   /** Datagrams received since the loop last blocked or delayed (see io-batch-delay). */
   let cyclePackets = 0;
+  /** Whether the last receive came right after an io-batch-delay wait (which gathered it). */
+  let gathered = false;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     // Requests parked on work that settles in microtasks (a lease store committing the batch
@@ -288,20 +293,28 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         rc = poller.wait(0);
         for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
         rc = 0;
+        gathered = false;
         if (!(await waitForSettled(PARKED_WAIT_MS)) && runtime.parked > 0) {
           rc = await poller.waitAsync(POLL_MS);
         }
       } else {
         const delayMs = runtime.settings.batchDelay * 1000;
-        if (cyclePackets > 0 && cyclePackets <= COALESCE_BELOW && delayMs > 0) {
-          // io-batch-delay: requests arriving one by one are gathered before the next receive
-          // (for requests that waited for lookups, after they were answered). What the batch
-          // left to microtasks (a static SQLite source ends its read transaction there) is
-          // done before the wait, not after it.
+        // io-batch-delay: requests arriving one by one are gathered before the next receive
+        // (for requests that waited for lookups, after they were answered). A round the previous
+        // wait gathered says nothing about how they arrive: it keeps gathering (as the deno
+        // backend does), else the next request would wake the loop on its own, unless it filled
+        // a receive batch (a backlog, received at once).
+        const delay: boolean = delayMs > 0 && cyclePackets > 0 &&
+          (cyclePackets <= COALESCE_BELOW || (gathered && !io.roundFull));
+        if (delay) {
+          // What the batch left to microtasks (a static SQLite source ends its read
+          // transaction there) is done before the wait, not after it.
           await null;
           Atomics.wait(ctl, CTL_STOP, 0, delayMs);
         }
+        gathered = delay;
         cyclePackets = 0;
+        io.roundFull = false;
         rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
       for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
