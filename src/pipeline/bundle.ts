@@ -30,12 +30,30 @@ export class TransactionBundle {
   readonly request: ClientServerMessage;
   /** The relay-forward layers, closest to the client first; the last is the server's own wrapper. */
   readonly incomingRelayMessages: RelayForwardMessage[];
+  // The sets and the map below are made on first use: most requests never touch some of them
+  // (a request without IAs has nothing to mark handled, marks matter only to filters), and each
+  // is a few allocations per request for the garbage collector.
+  /** The listener's marks, until {@link TransactionBundle.marks} makes the set. */
+  #initialMarks: Iterable<string>;
+  #marks?: Set<string>;
+  #handled?: Set<Option>;
+  #handlerData?: Map<unknown, unknown>;
+
   /** Marks from the listener and from handlers. */
-  readonly marks: Set<string>;
+  get marks(): Set<string> {
+    return this.#marks ??= new Set(this.#initialMarks);
+  }
+
   /** Request options (IA_NA, IA_TA, IA_PD, LQ_QUERY) that a handler has answered. */
-  readonly handledOptions: Set<Option> = new Set();
+  get handledOptions(): Set<Option> {
+    return this.#handled ??= new Set();
+  }
+
   /** Free storage for handlers, keyed by anything they like. */
-  readonly handlerData: Map<unknown, unknown> = new Map();
+  get handlerData(): Map<unknown, unknown> {
+    return this.#handlerData ??= new Map();
+  }
+
   /** Set by handlers (server-unicast) to permit unicast from this client. */
   allowUnicast = false;
   /** May start as true from the configuration; handlers may only turn it off. */
@@ -73,7 +91,7 @@ export class TransactionBundle {
     marks: Iterable<string> = ["unmarked"],
   ) {
     this.allowRapidCommit = allowRapidCommit;
-    this.marks = new Set(marks);
+    this.#initialMarks = marks;
     const relays: RelayForwardMessage[] = [];
     let current: Message = incomingMessage;
     while (current instanceof RelayForwardMessage) {
@@ -112,7 +130,7 @@ export class TransactionBundle {
     const proto: object = type.prototype;
     const out: T[] = [];
     for (const o of this.request.options) {
-      if (hasPrototype(o, proto) && !this.handledOptions.has(o)) out.push(o as T);
+      if (hasPrototype(o, proto) && !this.#handled?.has(o)) out.push(o as T);
     }
     return out;
   }

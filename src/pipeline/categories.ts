@@ -7,6 +7,9 @@ import { IPv6Prefix, normalizeIPv6 } from "../protocol/mod.ts";
 import type { TransactionBundle } from "./bundle.ts";
 import type { IncomingPacket } from "./message_handler.ts";
 
+/** The keys of a request that counts in no category (shared: never modified). */
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
 /** The statistics categories of a configuration and the matching rules. */
 export class StatisticsCategories {
   readonly #interfaces: Set<string>;
@@ -30,15 +33,19 @@ export class StatisticsCategories {
   }
 
   /** Keys known from the packet alone (the interface). */
-  packetKeys(packet: IncomingPacket): string[] {
-    return this.#interfaces.has(packet.interfaceName) ? [`interface:${packet.interfaceName}`] : [];
+  packetKeys(packet: IncomingPacket): readonly string[] {
+    return this.#interfaces.has(packet.interfaceName)
+      ? [`interface:${packet.interfaceName}`]
+      : NO_KEYS;
   }
 
   /**
    * Keys once the request is parsed: `keys`, then the subnets containing the link address and the
    * relays seen (the caller relies on that order to tell the new keys apart).
    */
-  bundleKeys(bundle: TransactionBundle, keys: readonly string[]): string[] {
+  bundleKeys(bundle: TransactionBundle, keys: readonly string[]): readonly string[] {
+    // Without subnet or relay categories there is nothing to add: no copy per request.
+    if (this.#subnets.length === 0 && this.#relays.size === 0) return keys;
     const out = [...keys];
     if (this.#subnets.length) {
       const link = bundle.linkAddress;

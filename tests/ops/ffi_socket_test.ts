@@ -90,6 +90,45 @@ ffiTest("ffi socket: pktinfo is read only when cmsg_len says it is all there", a
   }
 });
 
+ffiTest("ffi socket: batches of different sizes each read their datagrams whole", async () => {
+  // recvBatch re-arms only the headers the previous receive filled: a batch after a smaller
+  // one must still see every datagram's payload, source port and pktinfo.
+  const port = freeUdpPort();
+  const fd = openUdpSocket({ address: "::1", port });
+  const senders = [0, 1, 2, 3].map(() =>
+    Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 })
+  );
+  try {
+    const s = new FfiUdpSocket(fd, 4, 512);
+    let tag = 0;
+    for (const size of [3, 1, 4, 2, 4]) {
+      const sent: Array<{ tag: number; port: number }> = [];
+      for (let k = 0; k < size; k++) {
+        const sender = senders[k];
+        await sender.send(new Uint8Array([++tag, k]), { transport: "udp", hostname: "::1", port });
+        sent.push({ tag, port: (sender.addr as Deno.NetAddr).port });
+      }
+      // Over loopback a datagram is queued by the time its send completes: one receive takes all.
+      let n = 0;
+      for (let i = 0; i < 100 && n === 0; i++) {
+        n = s.recvBatch();
+        if (n === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(n, size, `a batch of ${size}`);
+      for (let i = 0; i < size; i++) {
+        assert.deepEqual([...s.recvData(i)], [sent[i].tag, i], `payload ${i} of ${size}`);
+        assert.equal(s.recvSourcePort(i), sent[i].port, `source port ${i} of ${size}`);
+        const at = s.recvPktinfoOffset(i);
+        assert.ok(at > 0, `pktinfo ${i} of ${size}`);
+        assert.deepEqual(s.u8.slice(at, at + 16), LOOPBACK);
+      }
+    }
+  } finally {
+    for (const sender of senders) sender.close();
+    closeFd(fd);
+  }
+});
+
 e2eTest(
   "ffi socket: a full send buffer makes sendBatch give up in bounded time, at once when stopping",
   { root: true, commands: { tc: "iproute2" } },

@@ -32,3 +32,13 @@ Deno.test("gather rule: a group that arrived on its own, or a full batch, is not
 Deno.test("gather rule: io-batch-delay 0 never waits", () => {
   assert.deepEqual(decisions([1, 1, 5], 0), [false, false, false]);
 });
+
+Deno.test("gather rule: after waiting for lookups, a group is not taken for a gathered one", () => {
+  const rule = new GatherRule();
+  rule.received(1, false);
+  assert.equal(rule.shouldWait(1), true);
+  rule.waited();
+  rule.lookupsWaited();
+  rule.received(5, false);
+  assert.equal(rule.shouldWait(1), false);
+});

@@ -195,6 +195,8 @@ export class FfiUdpSocket {
    */
   stopping: () => boolean = () => false;
   readonly #pollfd = new Uint8Array(POLLFD_SIZE);
+  /** Receive headers (from slot 0) whose in/out fields must be re-armed before the next receive. */
+  #recvDirty: number;
 
   /** Wrap descriptor `fd` (not taking ownership: see {@link closeFd}). */
   constructor(fd: number, batch = 64, slotSize = 65536) {
@@ -202,6 +204,7 @@ export class FfiUdpSocket {
     this.fd = fd;
     this.batch = batch;
     this.slotSize = slotSize = (slotSize + 7) & ~7;
+    this.#recvDirty = batch; // none armed yet
     let off = 0;
     const take = (n: number) => {
       const o = off;
@@ -258,19 +261,27 @@ export class FfiUdpSocket {
    * queued. Returns the number of datagrams.
    */
   recvBatch(): number {
-    // Re-arm the in/out fields the kernel overwrote last time.
+    // Re-arm the in/out fields the kernel overwrote last time: only the headers of the datagrams
+    // it filled (recvmmsg leaves the others alone), not the whole batch.
     const u32 = this.#u32;
-    for (let i = 0, w = this.#offRecvHdr >> 2; i < this.batch; i++, w += MMSGHDR_SIZE >> 2) {
+    const dirty = this.#recvDirty;
+    for (let i = 0, w = this.#offRecvHdr >> 2; i < dirty; i++, w += MMSGHDR_SIZE >> 2) {
       u32[w + (MH_NAMELEN >> 2)] = SOCKADDR_IN6_SIZE;
       u32[w + (MH_CONTROLLEN >> 2)] = CONTROL_STRIDE;
       u32[w + (MH_CONTROLLEN >> 2) + 1] = 0;
     }
+    // Until the call returns, assume the worst (a throw below leaves every header to re-arm).
+    this.#recvDirty = this.batch;
     const n = this.#lib.recvmmsg(this.fd, this.#recvHdrs, this.batch, MSG_DONTWAIT, null);
     if (n < 0) {
       const e = errno();
-      if (e === EAGAIN || e === EINTR) return 0;
+      if (e === EAGAIN || e === EINTR) {
+        this.#recvDirty = 1; // nothing received; the kernel stopped at the first header
+        return 0;
+      }
       throw new OsError("recvmmsg", e);
     }
+    this.#recvDirty = n;
     this.received += n;
     return n;
   }

@@ -47,4 +47,9 @@ export class GatherRule {
   waited(): void {
     this.#gathering = true;
   }
+
+  /** The loop waited for lookups instead: what it receives next was not gathered by a delay. */
+  lookupsWaited(): void {
+    this.#gathering = false;
+  }
 }

@@ -30,7 +30,7 @@ import {
 } from "../wire.ts";
 import { OsError, parseIPv6 } from "./libc.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
-import { cannotSend, logReceived, logSending } from "./packet_log.ts";
+import { cannotSend, logReceived, logSending, packetTracing } from "./packet_log.ts";
 import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
@@ -123,6 +123,7 @@ class IoLoop {
     if (n === 0) return;
     this.roundPackets += n;
     if (n === socket.batch) this.roundFull = true;
+    const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
       this.#counter = (this.#counter + this.#step) & 0xffffff;
@@ -139,7 +140,7 @@ class IoLoop {
         multicast: socket.recvMulticast(i, p.multicast),
         marks: listener.marks,
       };
-      logReceived(packet, listener.description);
+      if (tracing) logReceived(packet, listener.description);
       packets.push(packet);
     }
     const replies: WireReply[] = [];
@@ -154,6 +155,7 @@ class IoLoop {
   /** Send `replies` in batches per listener. */
   send(replies: WireReply[]): void {
     const slotReply = this.#slotReply;
+    const tracing = packetTracing();
     let current: Listener | undefined;
     const flush = () => {
       if (!current || slotReply.length === 0) return;
@@ -174,7 +176,7 @@ class IoLoop {
         flush();
         current = listener;
       }
-      logSending(r, listener.description);
+      if (tracing) logSending(r, listener.description);
       let dest: Uint8Array;
       try {
         dest = destinationBytes(r.destination);
@@ -283,6 +285,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         rc = poller.wait(0);
         for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
         rc = 0;
+        gather.lookupsWaited();
         if (!(await waitForSettled(PARKED_WAIT_MS)) && runtime.parked > 0) {
           rc = await poller.waitAsync(POLL_MS);
         }

@@ -10,6 +10,16 @@ import type { WirePacket, WireReply } from "../wire.ts";
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
 
+/**
+ * Whether the debug-packets lines ({@link logReceived}, {@link logSending}) are logged at all: a
+ * loop that asks once per batch and skips the calls when not saves the logger's level check (and
+ * the promise it returns) for every datagram. The logging configuration changes only between
+ * batches (a reload runs in the event loop), so the answer holds for the whole batch.
+ */
+export function packetTracing(): boolean {
+  return packetLog.isEnabledFor("trace");
+}
+
 /** Log (at debug-packets level) that `packet` arrived on the listener described as `listener`. */
 export function logReceived(packet: WirePacket, listener: string): void {
   packetLog.trace("{id}: received {size} bytes from [{source}]:{port} on {listener}", () => ({
