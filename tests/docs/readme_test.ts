@@ -164,9 +164,9 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.equal(rate(/^dhcpkit/), 28000, search);
   assert.match(perf, /dhcpkit answered 28,000 exchanges\/s/);
   assert.match(perf, /Kea 21,000/);
-  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A and B).
+  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A, B and C).
   const tables = blocks.filter((b) => b.startsWith("scenario"));
-  assert.equal(tables.length, 2, "the tables of runs A and B");
+  assert.equal(tables.length, 3, "the tables of runs A, B and C");
   const ratio = (run: number, scenario: string, server: string) => {
     const lines = tables[run].trim().split("\n").slice(1);
     const line = lines.find((l) => l.startsWith(scenario) && l.includes(server));
@@ -192,4 +192,13 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.match(perf, /SQLite lease store: 0\.91x/);
   assert.equal(ratio(0, "4-way NA+PD pools, PostgreSQL", "(pools-postgresql"), "0.87");
   assert.match(perf, /500\/s: 0\.87x/);
+  assert.equal(ratio(2, "4-way NA+PD static CSV", "(csv, workers 0)   "), "0.43");
+  assert.equal(ratio(2, "2-way NA+PD", "(csv, workers 0) "), "0.93");
+  assert.equal(ratio(2, "information-request", "(csv, workers 0) "), "1.20");
+  assert.match(
+    perf,
+    /0\.43x Kea per 4-way exchange from a static CSV in run C, 0\.93x 2-way\s+and 1\.20x/,
+  );
+  assert.equal(ratio(2, "4-way NA+PD static PostgreSQL", "(postgresql, workers 0)"), "1.31");
+  assert.match(perf, /\(1\.31x in run C\)/);
 });

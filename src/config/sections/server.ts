@@ -189,8 +189,8 @@ export const serverSection = defineSection<ServerValues>({
       type: seconds,
       default: 0.001,
       description: "When requests arrive one by one, an I/O thread (with the `deno` " +
-        "backend and `workers 0`: the main thread) that has answered one (or two), or the " +
-        "requests its previous wait gathered, waits this long (in seconds, at most 0.1) before it receives again, so that the requests " +
+        "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
+        "long (in seconds, at most 0.1) before it receives again, so that the requests " +
         "arriving meanwhile are received, answered and sent together. Under steady load that " +
         "saves a wake-up and several system calls on most requests, at the price of at most " +
         "this much extra delay; DHCPv6 clients wait a second or more before they retransmit. " +

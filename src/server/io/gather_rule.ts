@@ -11,45 +11,25 @@
 export const COALESCE_BELOW = 2;
 
 /**
- * Decides, once per loop turn without lookups pending, whether to wait the batch delay:
- * - after a cycle of at most {@link COALESCE_BELOW} datagrams (they arrive one by one), and
- * - after a cycle the previous wait gathered (keep gathering: blocking instead would wake the
- *   thread for the next request alone), unless a receive filled its whole batch (more are
- *   queued, so waiting would only hold them back).
- *
- * A larger cycle that arrived on its own already came as a group: no wait after it.
+ * Decides, once per loop turn without lookups pending, whether to wait the batch delay: after a
+ * cycle of at most {@link COALESCE_BELOW} datagrams (they arrive one by one). A larger cycle
+ * already came as a group, and so did the requests a wait gathered: after them the loop blocks
+ * until the next request instead. (Waiting again after a gathered cycle saves a further 13-17 %
+ * of the CPU per request at 5,000/s, but it pushed the 99th percentile of the reply delay over
+ * 2 ms in the load benchmark; see bench/load/PROFILE.md, round six.)
  */
 export class GatherRule {
   #packets = 0;
-  #full = false;
-  #gathering = false;
 
-  /** A round of the cycle received `packets` datagrams; `full`: a receive filled its batch. */
-  received(packets: number, full: boolean): void {
+  /** A round of the cycle received `packets` datagrams. */
+  received(packets: number): void {
     this.#packets += packets;
-    this.#full ||= full;
   }
 
-  /**
-   * Whether to wait now (with a delay of `delayMs`); starts the next cycle. Call {@link waited}
-   * once the wait is done.
-   */
+  /** Whether to wait now (with a delay of `delayMs`); starts the next cycle. */
   shouldWait(delayMs: number): boolean {
-    const gathered = this.#gathering && !this.#full;
-    const wait = delayMs > 0 && this.#packets > 0 && (this.#packets <= COALESCE_BELOW || gathered);
+    const wait = delayMs > 0 && this.#packets > 0 && this.#packets <= COALESCE_BELOW;
     this.#packets = 0;
-    this.#full = false;
-    this.#gathering = false;
     return wait;
-  }
-
-  /** The delay was waited: what the next cycle receives, it gathered. */
-  waited(): void {
-    this.#gathering = true;
-  }
-
-  /** The loop waited for lookups instead: what it receives next was not gathered by a delay. */
-  lookupsWaited(): void {
-    this.#gathering = false;
   }
 }

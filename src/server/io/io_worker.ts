@@ -82,8 +82,6 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
-  /** A receive of the current round filled its whole batch: more may be queued. */
-  roundFull = false;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -122,7 +120,6 @@ class IoLoop {
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
-    if (n === socket.batch) this.roundFull = true;
     const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
@@ -285,7 +282,6 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         rc = poller.wait(0);
         for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
         rc = 0;
-        gather.lookupsWaited();
         if (!(await waitForSettled(PARKED_WAIT_MS)) && runtime.parked > 0) {
           rc = await poller.waitAsync(POLL_MS);
         }
@@ -298,14 +294,12 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
           // done before the wait, not after it.
           await null;
           Atomics.wait(ctl, CTL_STOP, 0, delayMs);
-          gather.waited();
         }
         rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
       for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
-      gather.received(io.roundPackets, io.roundFull);
+      gather.received(io.roundPackets);
       io.roundPackets = 0;
-      io.roundFull = false;
     } catch (e) {
       runtime.post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));
