@@ -18,6 +18,7 @@ import {
   SolicitMessage,
 } from "../../../src/protocol/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
+import { LIFETIMES } from "./fixtures.ts";
 import { packet } from "../../pipeline/helpers.ts";
 
 /**
@@ -85,4 +86,15 @@ export async function fillTable(
     await pool.release();
     Deno.removeSync(dir, { recursive: true });
   }
+}
+
+/** A `<static-postgresql URL>` section with the fixtures' lifetimes and `extra` lines. */
+export function staticPostgresqlConfig(url: string, passwordFile: string, extra = ""): string {
+  return `<static-postgresql ${url}>
+    password-file ${passwordFile}
+    address-preferred-lifetime ${LIFETIMES.ap}
+    address-valid-lifetime ${LIFETIMES.av}
+    prefix-preferred-lifetime ${LIFETIMES.pp}
+    prefix-valid-lifetime ${LIFETIMES.pv}
+${extra}</static-postgresql>`;
 }

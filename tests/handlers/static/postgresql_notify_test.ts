@@ -16,10 +16,10 @@ import {
 } from "../../../src/handlers/static/postgresql/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
 import { handlersFromConfig, type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
-import { addressOf, answer, fillTable } from "./lookup_helpers.ts";
+import { addressOf, answer, fillTable, staticPostgresqlConfig } from "./lookup_helpers.ts";
 import { bundleFromPacket } from "../../../src/pipeline/mod.ts";
 import { CLIENT_DUID, iana, packet } from "../../pipeline/helpers.ts";
-import { LIFETIMES, solicit } from "./fixtures.ts";
+import { solicit } from "./fixtures.ts";
 
 const A = "duid:00030001aabbccddee01";
 const B = "duid:00030001aabbccddee02";
@@ -155,13 +155,7 @@ postgresTest("static-postgresql rows cache", async (pg, t) => {
         const id = `duid:${CLIENT_DUID.toHex()}`;
         await pg.sql(`INSERT INTO assignments VALUES ('${id}', '2001:db8::77', NULL)`, "dhcp");
         const [handler] = handlersFromConfig(
-          `<static-postgresql ${url}>
-    password-file ${passwordFile}
-    address-preferred-lifetime ${LIFETIMES.ap}
-    address-valid-lifetime ${LIFETIMES.av}
-    prefix-preferred-lifetime ${LIFETIMES.pp}
-    prefix-valid-lifetime ${LIFETIMES.pv}
-</static-postgresql>`,
+          staticPostgresqlConfig(url, passwordFile),
         ) as AsyncStaticAssignmentHandler[];
         await handler.workerInit();
         try {

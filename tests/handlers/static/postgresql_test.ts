@@ -26,7 +26,7 @@ import {
 } from "../../../src/protocol/mod.ts";
 import { parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
 import { handlersFromConfig, postgresTest } from "../../helpers/postgres.ts";
-import { addressOf, answer, fillTable, iasOf } from "./lookup_helpers.ts";
+import { addressOf, answer, fillTable, iasOf, staticPostgresqlConfig } from "./lookup_helpers.ts";
 import {
   CLIENT_DUID,
   clientId,
@@ -110,14 +110,7 @@ postgresTest("static-postgresql", async (pg, t) => {
   await pg.sql("ALTER DATABASE dhcp OWNER TO dhcp");
   const url = pg.url("dhcp", "dhcp");
   await fillTable(url, passwordFile, SAMPLE_CSV);
-  const config = (extra = "") =>
-    `<static-postgresql ${url}>
-    password-file ${passwordFile}
-    address-preferred-lifetime ${LIFETIMES.ap}
-    address-valid-lifetime ${LIFETIMES.av}
-    prefix-preferred-lifetime ${LIFETIMES.pp}
-    prefix-valid-lifetime ${LIFETIMES.pv}
-${extra}</static-postgresql>`;
+  const config = (extra = "") => staticPostgresqlConfig(url, passwordFile, extra);
 
   await t.step("answers every request like static-csv with the same rows", async () => {
     const dir = Deno.makeTempDirSync();

@@ -196,20 +196,20 @@ Deno.test("sqlite: a lookup waits for a writer's transaction instead of failing"
   }
 });
 
-Deno.test("sqlite: a batch of known clients takes no lock; the next batch sees a commit", async () => {
+/**
+ * Run `fn` with a fresh database of the fixtures, a source reading it and a writer connection
+ * (`timeout 0`: a lock held by the source makes the writer fail at once); closes all three.
+ */
+async function withSource(
+  fn: (source: SqliteAssignmentSource, writer: DatabaseSync) => Promise<void>,
+  writerOptions: { timeout?: number } = { timeout: 0 },
+): Promise<void> {
   const { file, cleanup } = await staticPipeline("sqlite");
-  const writer = new DatabaseSync(file, { timeout: 0 });
-  const id = `duid:${CLIENT_DUID_HEX}`;
+  const writer = new DatabaseSync(file, writerOptions);
   try {
     const source = new SqliteAssignmentSource(file);
     try {
-      assert.equal(source.lookupOne(id)?.address, "2001:db8:1::10");
-      await batchDone();
-      // Known: answered from memory, so a writer can commit in the middle of the batch.
-      assert.equal(source.lookupOne(id)?.address, "2001:db8:1::10");
-      writer.prepare("UPDATE assignments SET address = ? WHERE id = ?").run("2001:db8:1::cc", id);
-      await batchDone();
-      assert.equal(source.lookupOne(id)?.address, "2001:db8:1::cc");
+      await fn(source, writer);
     } finally {
       source.close();
     }
@@ -217,59 +217,49 @@ Deno.test("sqlite: a batch of known clients takes no lock; the next batch sees a
     writer.close();
     await cleanup();
   }
-});
+}
 
-Deno.test("sqlite: a lookup that met a newer commit halfway asks all its keys again", async () => {
-  const { file, cleanup } = await staticPipeline("sqlite");
-  const writer = new DatabaseSync(file, { timeout: 0 });
-  const first = "duid:00030001020000000a01";
-  const second = "duid:00030001020000000a02";
-  try {
-    const source = new SqliteAssignmentSource(file);
-    try {
-      assert.equal(source.lookupOne(first), undefined); // a miss, kept
-      assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`)?.address, "2001:db8:1::10");
-      await batchDone();
-      assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`)?.address, "2001:db8:1::10");
-      // In the same batch, before the next request: another connection gives `first` a row.
-      writer.prepare(
-        "INSERT INTO assignments (id, address, prefix, csv_mtime) VALUES (?, ?, NULL, 0)",
-      ).run(first, "2001:db8:1::a1");
-      const generation = source.generation;
-      // `first` comes from memory (older), `second` is read under the lock and shows the commit.
-      assert.equal(source.lookup([first, second])?.address, "2001:db8:1::a1");
-      assert.notEqual(source.generation, generation);
-    } finally {
-      source.close();
-    }
-  } finally {
-    writer.close();
-    await cleanup();
-  }
-});
+Deno.test("sqlite: a batch of known clients takes no lock; the next batch sees a commit", () =>
+  withSource(async (source, writer) => {
+    const id = `duid:${CLIENT_DUID_HEX}`;
+    assert.equal(source.lookupOne(id)?.address, "2001:db8:1::10");
+    await batchDone();
+    // Known: answered from memory, so a writer can commit in the middle of the batch.
+    assert.equal(source.lookupOne(id)?.address, "2001:db8:1::10");
+    writer.prepare("UPDATE assignments SET address = ? WHERE id = ?").run("2001:db8:1::cc", id);
+    await batchDone();
+    assert.equal(source.lookupOne(id)?.address, "2001:db8:1::cc");
+  }));
 
-Deno.test("sqlite: in WAL mode, changes are used from the next batch on", async () => {
-  const { file, cleanup } = await staticPipeline("sqlite");
-  const writer = new DatabaseSync(file);
-  const id = `duid:${CLIENT_DUID_HEX}`;
-  try {
+Deno.test("sqlite: a lookup that met a newer commit halfway asks all its keys again", () =>
+  withSource(async (source, writer) => {
+    const first = "duid:00030001020000000a01";
+    const second = "duid:00030001020000000a02";
+    assert.equal(source.lookupOne(first), undefined); // a miss, kept
+    assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`)?.address, "2001:db8:1::10");
+    await batchDone();
+    assert.equal(source.lookupOne(`duid:${CLIENT_DUID_HEX}`)?.address, "2001:db8:1::10");
+    // In the same batch, before the next request: another connection gives `first` a row.
+    writer.prepare(
+      "INSERT INTO assignments (id, address, prefix, csv_mtime) VALUES (?, ?, NULL, 0)",
+    ).run(first, "2001:db8:1::a1");
+    const generation = source.generation;
+    // `first` comes from memory (older), `second` is read under the lock and shows the commit.
+    assert.equal(source.lookup([first, second])?.address, "2001:db8:1::a1");
+    assert.notEqual(source.generation, generation);
+  }));
+
+Deno.test("sqlite: in WAL mode, changes are used from the next batch on", () =>
+  withSource(async (source, writer) => {
+    const id = `duid:${CLIENT_DUID_HEX}`;
     writer.exec("PRAGMA journal_mode = WAL");
-    const source = new SqliteAssignmentSource(file);
-    try {
-      for (const address of ["2001:db8:1::d1", "2001:db8:1::d2"]) {
-        assert.equal(source.lookupOne(id)?.address, source.lookupOne(id)?.address);
-        await batchDone();
-        writer.prepare("UPDATE assignments SET address = ? WHERE id = ?").run(address, id);
-        assert.equal(source.lookupOne(id)?.address, address);
-        await batchDone();
-      }
-      writer.prepare("DELETE FROM assignments WHERE id = ?").run(id);
-      assert.equal(source.lookupOne(id), undefined);
-    } finally {
-      source.close();
+    for (const address of ["2001:db8:1::d1", "2001:db8:1::d2"]) {
+      assert.equal(source.lookupOne(id)?.address, source.lookupOne(id)?.address);
+      await batchDone();
+      writer.prepare("UPDATE assignments SET address = ? WHERE id = ?").run(address, id);
+      assert.equal(source.lookupOne(id)?.address, address);
+      await batchDone();
     }
-  } finally {
-    writer.close();
-    await cleanup();
-  }
-});
+    writer.prepare("DELETE FROM assignments WHERE id = ?").run(id);
+    assert.equal(source.lookupOne(id), undefined);
+  }, {}));
