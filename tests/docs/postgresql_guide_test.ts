@@ -13,7 +13,7 @@ import { buildHandlerTree } from "../../src/handlers/mod.ts";
 import type { AsyncLeasequeryHandler } from "../../src/handlers/leasequery/handler.ts";
 import type { LeasequeryPostgresStore } from "../../src/handlers/leasequery/postgresql/store.ts";
 import { LEASEQUERY_SCHEMA } from "../../src/handlers/leasequery/postgresql/schema.ts";
-import { assignmentsSchema } from "../../src/handlers/static/build_postgresql.ts";
+import { assignmentsSchema } from "../../src/handlers/static/postgresql/schema.ts";
 import type { AsyncStaticAssignmentHandler } from "../../src/handlers/static/postgresql/mod.ts";
 import { bundleFromPacket } from "../../src/pipeline/mod.ts";
 import {

@@ -34,8 +34,6 @@ import {
 } from "../../storage/postgresql/mod.ts";
 import { type CsvAssignmentRow, CsvFileError, iterateAssignmentCsv } from "./csv/reader.ts";
 import { assignmentsSchema, quoteTable } from "./postgresql/schema.ts";
-
-export { assignmentsSchema };
 import {
   type BuildCommonOptions,
   type BuildLogLevel,

@@ -32,7 +32,7 @@ import {
 import { handlersFromConfig, type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
 import { iana, iapd, packet, pipelineFromConfig, relayed } from "../../pipeline/helpers.ts";
 import { LIFETIMES, solicit } from "./fixtures.ts";
-import { addressOf, answer, fillTable, iasOf } from "./lookup_helpers.ts";
+import { addressOf, answer, fillTable, iasOf, staticPostgresqlConfig } from "./lookup_helpers.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -94,15 +94,7 @@ const CLIENTS = 600;
 const CSV = mixedCsv(CLIENTS);
 
 /** The `<static-postgresql>` section for `url`. */
-function section(url: string, passwordFile: string, extra = ""): string {
-  return `<static-postgresql ${url}>
-    password-file ${passwordFile}
-    address-preferred-lifetime ${LIFETIMES.ap}
-    address-valid-lifetime ${LIFETIMES.av}
-    prefix-preferred-lifetime ${LIFETIMES.pp}
-    prefix-valid-lifetime ${LIFETIMES.pv}
-${extra}</static-postgresql>`;
-}
+const section: typeof staticPostgresqlConfig = staticPostgresqlConfig;
 
 Deno.test("lookup batcher: one query per turn, in-flight bound, failures, refusal", async (t) => {
   const sent: string[][] = [];

@@ -83,13 +83,13 @@ export class SqliteAssignmentSource implements AssignmentSource {
   readonly #ids = new Map<string, Assignment | null>();
   /** This batch has checked that {@link SqliteAssignmentSource.#ids} is current. */
   #checked = false;
-  /** This batch holds a read transaction whose change token has been read under its lock. */
+  /**
+   * This batch holds a read transaction (until the microtask {@link SqliteAssignmentSource.#end})
+   * whose change token has been read under its lock.
+   */
   #locked = false;
-  /** A read transaction is open (until the microtask {@link SqliteAssignmentSource.#end}). */
-  #reading = false;
   readonly #end = () => {
     this.#checked = false;
-    this.#reading = false;
     this.#locked = false;
     if (this.#db.isOpen && this.#db.isTransaction) this.#commit.run();
   };
@@ -215,10 +215,7 @@ export class SqliteAssignmentSource implements AssignmentSource {
    */
   #lock(stale: boolean): void {
     this.#locked = true;
-    if (!this.#reading) {
-      this.#reading = true;
-      if (!this.#db.isTransaction) this.#begin.run();
-    }
+    if (!this.#db.isTransaction) this.#begin.run();
     // data_version reads the schema, which takes the shared lock of the deferred transaction.
     const version = Number((this.#version.get() as { data_version: number }).data_version);
     const counter = this.#headerCounter();
