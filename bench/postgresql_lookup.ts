@@ -137,9 +137,8 @@ try {
   // The peer: one pipelined query per lookup (no batch, no limit on queries in flight).
   const single = await measure(
     "unbatched",
-    await new PostgresAssignmentSource(pool, "assignments", 0, {
-      maxBatch: 1,
-      maxInFlight: 1_000_000,
+    await new PostgresAssignmentSource(pool, "assignments", {
+      batching: { maxBatch: 1, maxInFlight: 1_000_000 },
     }).open(),
   );
   console.log(

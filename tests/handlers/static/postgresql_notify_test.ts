@@ -155,7 +155,8 @@ postgresTest("static-postgresql rows cache", async (pg, t) => {
         const id = `duid:${CLIENT_DUID.toHex()}`;
         await pg.sql(`INSERT INTO assignments VALUES ('${id}', '2001:db8::77', NULL)`, "dhcp");
         const [handler] = handlersFromConfig(
-          staticPostgresqlConfig(url, passwordFile),
+          // Row by row: the whole-table read is postgresql_preload_test.ts's.
+          staticPostgresqlConfig(url, passwordFile, "    preload-rows 0\n"),
         ) as AsyncStaticAssignmentHandler[];
         await handler.workerInit();
         try {
@@ -221,7 +222,8 @@ postgresTest("static-postgresql rows cache", async (pg, t) => {
     await t.step("answers from the rows cache keep the outage cache fresh", async () => {
       await build(CSV);
       const pool = acquirePool(parseConnectionUrl(url), { passwordFile, backoffMs: 60_000 });
-      const source = await new PostgresAssignmentSource(pool, "assignments", 3600).open();
+      const source = await new PostgresAssignmentSource(pool, "assignments", { cacheTime: 3600 })
+        .open();
       try {
         assert.equal(await address(source, B), "2001:db8::2");
         assert.equal(await address(source, A), "2001:db8::1");

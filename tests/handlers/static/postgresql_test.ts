@@ -335,6 +335,7 @@ postgresTest("static-postgresql", async (pg, t) => {
       poolSize: 1,
       table: "missing",
       outageCacheTime: 0,
+      preloadRows: 0,
       addressPreferredLifetime: 1,
       addressValidLifetime: 1,
       prefixPreferredLifetime: 1,

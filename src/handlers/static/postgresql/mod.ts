@@ -13,7 +13,11 @@ import { PostgresAssignmentSource } from "./source.ts";
 
 export { AsyncStaticAssignmentHandler } from "./handler.ts";
 export { staticPostgresqlSection, type StaticPostgresqlValues, tableName } from "./section.ts";
-export { AssignmentTableError, PostgresAssignmentSource } from "./source.ts";
+export {
+  AssignmentTableError,
+  PostgresAssignmentSource,
+  type PostgresSourceOptions,
+} from "./source.ts";
 export { assignmentsSchema, quoteTable, readNotifyChannel } from "./schema.ts";
 
 /**
@@ -24,7 +28,10 @@ export async function openPostgresSource(
   values: StaticPostgresqlValues,
 ): Promise<PostgresAssignmentSource> {
   const pool = await openSectionPool(values);
-  const source = new PostgresAssignmentSource(pool, values.table, values.outageCacheTime);
+  const source = new PostgresAssignmentSource(pool, values.table, {
+    cacheTime: values.outageCacheTime,
+    preloadLimit: values.preloadRows,
+  });
   try {
     return await source.open();
   } catch (e) {

@@ -9,6 +9,7 @@ import {
   dataType,
   defineSection,
   duration,
+  integer,
 } from "../../../config/mod.ts";
 import { connectionKeys, type ConnectionValues, postgresqlName } from "../../postgresql.ts";
 import { checkLifetimes, lifetimeKeys, lifetimeSyntax, type LifetimeValues } from "../section.ts";
@@ -19,6 +20,8 @@ export interface StaticPostgresqlValues extends LifetimeValues, ConnectionValues
   table: string;
   /** Seconds rows already read may answer while the database cannot be reached (0 = never). */
   outageCacheTime: number;
+  /** Read the whole table when it has at most this many rows (0 = never). */
+  preloadRows: number;
 }
 
 /** An SQL table name: `name` or `schema.name`, letters, digits and `_`. */
@@ -44,7 +47,8 @@ export const staticPostgresqlSection = defineSection<StaticPostgresqlValues>({
     "notifies it (LISTEN/NOTIFY) of every change, so known clients are answered without a " +
     "query and a change is used as soon as its notification arrives, normally well under a " +
     "millisecond after the commit. Without the triggers, or while the notification connection " +
-    "is down, every request reads the table.\n\n" +
+    "is down, every request reads the table. A table of at most `preload-rows` rows is read " +
+    "whole, so that clients never seen before are answered without a query too.\n\n" +
     "While the database cannot be reached, requests that need a row are not answered (never " +
     "answered as if the client had no row): they are counted as lookup failures, and answers " +
     "resume by themselves when the database is back. Rows read shortly before still answer " +
@@ -77,6 +81,18 @@ export const staticPostgresqlSection = defineSection<StaticPostgresqlValues>({
       description: "While the database cannot be reached, a request is still answered when the " +
         "same client's row was read this long ago or less. `0` answers nothing during an outage.",
       example: "5m",
+    },
+    {
+      name: "preload-rows",
+      type: integer(0, 10_000_000),
+      default: 100_000,
+      description: "When the table has at most this many rows and its changes are notified " +
+        "(see above), each worker reads all of them once it listens, and then answers every " +
+        "client from memory, including those it never saw (an id without a row is then known " +
+        "to have none). The ids a notification names are read from the table again. About " +
+        "300 bytes per row per worker (30 MB for 100,000 rows). A larger table is read row by row as clients come; " +
+        "`0` never reads it whole.",
+      example: "1000000",
     },
   ],
   validate: checkLifetimes,

@@ -6,6 +6,12 @@
  * query for all their candidate ids (`id = ANY($1)`, see `batch.ts`), and each takes the first of
  * its own ids, in its lookup order, that has a row.
  *
+ * With `preloadLimit`, a worker whose table has at most that many rows reads all of them once it
+ * listens for changes, and then knows that an id it has no row for has none: clients it never saw
+ * are answered without a query too. The ids a notification names are read from the table again
+ * (until a query answered without a notification in between); "forget everything" drops the whole
+ * copy until the next check reads the table again.
+ *
  * While the database cannot be reached, rows read in the last `outage-cache-time` seconds still
  * answer the same request; anything else makes the lookup fail (the request is not answered).
  * A row with a malformed address or prefix fails the lookup too: the client has a row, so it must
@@ -34,6 +40,9 @@ export const CACHE_ENTRIES = 100_000;
 
 /** How often the change triggers and the LISTEN connection are checked, ms. */
 export const CHECK_INTERVAL_MS = 5_000;
+
+/** After finding the table too large to preload, how long until counting its rows again, ms. */
+export const PRELOAD_RETRY_MS = 60_000;
 
 /** How often the same malformed row is logged at most. */
 const MALFORMED_LOG_INTERVAL_MS = 60_000;
@@ -71,6 +80,22 @@ interface Row {
   prefix: string | null;
 }
 
+/** Options of a {@link PostgresAssignmentSource}. */
+export interface PostgresSourceOptions {
+  /** Seconds rows already read may answer while the database cannot be reached (0 = none). */
+  cacheTime?: number;
+  /** How lookups share queries (default: at most one query per connection at a time). */
+  batching?: BatcherOptions;
+  /** Read every row when the table has at most this many (0 = never; the default). */
+  preloadLimit?: number;
+}
+
+/** A preload under way: the ids notified meanwhile, and whether everything was to be forgotten. */
+interface Loading {
+  ids: Set<string>;
+  flushed: boolean;
+}
+
 interface Cached {
   assignment: Assignment;
   until: number;
@@ -106,18 +131,35 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   rowCacheAnswers = 0;
   /** Change notifications received. */
   notifications = 0;
+  /** Seconds rows already read may answer while the database cannot be reached (0 = never). */
+  readonly cacheTime: number;
+  /** The most rows the table may have to be read whole (0 = never). */
+  readonly preloadLimit: number;
+  /**
+   * Every row of the table as the last preload read it, kept current by the notifications (ids
+   * in {@link #stale} excepted); undefined when there is none.
+   */
+  #all: Map<string, Row> | undefined;
+  /** Ids whose row changed since the preload: read from the table until known again. */
+  #stale = new Set<string>();
+  #loading: Loading | undefined;
+  #preloading: Promise<void> | undefined;
+  /** No preload is started before this time (ms), after the table was found too large. */
+  #nextPreload = 0;
+  #tooLargeLogged = false;
 
   /**
-   * Wrap `pool` and `table`; `cacheTime` (seconds, 0 = none) is how long rows may answer while the
-   * database is away; `batching` tunes how lookups share queries (default: at most one query
-   * per connection at a time). Call {@link PostgresAssignmentSource.open} before using it.
+   * Wrap `pool` and `table` (see {@link PostgresSourceOptions}); call
+   * {@link PostgresAssignmentSource.open} before using it.
    */
   constructor(
     readonly pool: PostgresPool,
     readonly table: string,
-    readonly cacheTime = 0,
-    batching: BatcherOptions = {},
+    options: PostgresSourceOptions = {},
   ) {
+    this.cacheTime = options.cacheTime ?? 0;
+    this.preloadLimit = options.preloadLimit ?? 0;
+    const batching = options.batching ?? {};
     this.#select = `SELECT id, address, prefix FROM ${
       quoteTable(table)
     } WHERE id = ANY($1::text[])`;
@@ -183,6 +225,8 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         { source: this.description },
       );
     }
+    // The first requests find the whole table when it may be read whole.
+    await this.#preloading;
     const timer = setInterval(() => this.check(), CHECK_INTERVAL_MS);
     Deno.unrefTimer(timer);
     this.#timer = timer;
@@ -205,6 +249,16 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   /** Ids in the rows cache. */
   get cachedRows(): number {
     return this.#known.size;
+  }
+
+  /** Rows of the whole-table copy (0 when there is none, see `preloadLimit`). */
+  get preloadedRows(): number {
+    return this.#all?.size ?? 0;
+  }
+
+  /** Whether a preload is under way (a test waits for it). */
+  get preloading(): boolean {
+    return this.#preloading !== undefined;
   }
 
   /**
@@ -242,6 +296,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       this.#stopCaching("the change triggers changed");
       this.#channel = channel;
     }
+    if (this.#listener) this.#startPreload(this.#listener);
     if (!channel || this.#listener) return;
     let opened: Listener;
     try {
@@ -281,6 +336,78 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       source: this.description,
       channel,
     });
+    this.#startPreload(opened);
+  }
+
+  /**
+   * Read the whole table when `preloadLimit` allows and it is not held already (at most one
+   * preload at a time; after finding the table too large, not again for
+   * {@link PRELOAD_RETRY_MS}). Drops a copy that grew a quarter beyond the limit.
+   */
+  #startPreload(listener: Listener): void {
+    const limit = this.preloadLimit;
+    if (limit <= 0 || this.#loading || this.#closed) return;
+    if (this.#all) {
+      if (this.#all.size + this.#stale.size <= limit + limit / 4) return;
+      this.#dropAll();
+    }
+    if (Date.now() < this.#nextPreload) return;
+    const loading: Loading = { ids: new Set(), flushed: false };
+    this.#loading = loading;
+    this.#preloading = this.#preload(listener, loading)
+      .catch((e) =>
+        log.debug("{source}: cannot read the whole table: {error}", {
+          source: this.description,
+          error: describeError(e),
+        })
+      )
+      .finally(() => {
+        this.#loading = undefined;
+        this.#preloading = undefined;
+      });
+  }
+
+  /**
+   * Read every row while `listener` listens. The query starts after LISTEN took effect, so every
+   * change its snapshot misses is notified later; ids notified during the read are read again
+   * from the table, and a "forget everything" meanwhile discards the read.
+   */
+  async #preload(listener: Listener, loading: Loading): Promise<void> {
+    const limit = this.preloadLimit;
+    const table = quoteTable(this.table);
+    const [counted] = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    const rows = Number(counted.n) > limit
+      ? []
+      : await this.pool.query<Row>(`SELECT id, address, prefix FROM ${table} LIMIT ${limit + 1}`);
+    if (Number(counted.n) > limit || rows.length > limit) {
+      this.#nextPreload = Date.now() + PRELOAD_RETRY_MS;
+      if (!this.#tooLargeLogged) {
+        this.#tooLargeLogged = true;
+        log.info(
+          "{source}: the table has more than {limit} rows (preload-rows); clients not seen " +
+            "before are read from the table",
+          { source: this.description, limit },
+        );
+      }
+      return;
+    }
+    if (loading.flushed || this.#listener !== listener || this.#closed) return;
+    const all = new Map<string, Row>();
+    for (const row of rows) if (!loading.ids.has(row.id)) all.set(row.id, row);
+    this.#all = all;
+    this.#stale = new Set(loading.ids);
+    this.#tooLargeLogged = false;
+    log.info("{source}: read all {rows} rows; clients not seen before are answered from memory", {
+      source: this.description,
+      rows: all.size,
+    });
+  }
+
+  /** Drop the whole-table copy (lookups of ids not known read the table again). */
+  #dropAll(): void {
+    this.#all = undefined;
+    this.#stale.clear();
+    if (this.#loading) this.#loading.flushed = true;
   }
 
   /**
@@ -306,8 +433,22 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     }
     this.notifications++;
     this.#generation++;
-    if (payload === "") this.#known.clear();
-    else for (const id of payload.split("\n")) this.#known.delete(id);
+    if (payload === "") {
+      this.#known.clear();
+      this.#dropAll();
+      return;
+    }
+    const all = this.#all;
+    for (const id of payload.split("\n")) {
+      this.#known.delete(id);
+      this.#loading?.ids.add(id);
+      if (all) {
+        all.delete(id);
+        this.#stale.add(id);
+      }
+    }
+    // Many changed ids, each read again: read the whole table again instead (next check).
+    if (all && this.#stale.size > Math.max(1000, this.preloadLimit / 10)) this.#dropAll();
   }
 
   #lost(listener: Listener): void {
@@ -332,6 +473,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
   #forget(): void {
     this.#generation++;
     this.#known.clear();
+    this.#dropAll();
   }
 
   /**
@@ -340,9 +482,23 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
    */
   peek(ids: readonly string[]): { assignment?: Assignment; key?: string } | undefined {
     if (!this.#listener) return undefined;
+    const all = this.#all;
     for (const id of ids) {
-      const row = this.#known.get(id);
-      if (row === undefined) return undefined;
+      let row = this.#known.get(id);
+      if (row === undefined) {
+        if (!all || this.#stale.has(id)) return undefined;
+        const raw = all.get(id);
+        if (raw === undefined) continue; // the whole table is known: no row
+        try {
+          row = this.#assignmentOf(raw);
+        } catch (e) {
+          if (!(e instanceof AssignmentFormatError)) throw e;
+          // Malformed: read it from the table, whose answer fails the lookup.
+          this.#stale.add(id);
+          return undefined;
+        }
+        this.#keep(id, row);
+      }
       if (row === null) continue;
       this.rowCacheAnswers++;
       // The outage cache stays as fresh as when every lookup read the table.
@@ -399,10 +555,17 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
       throw e;
     }
     const keep = generation === this.#generation && this.#listener !== undefined;
+    const all = keep ? this.#all : undefined;
     for (const id of ids) {
       const row = rows.get(id);
+      if (all) {
+        // The table's current row: the whole-table copy holds it again.
+        if (row) all.set(id, row);
+        else all.delete(id);
+      }
       if (!row) {
         if (keep) this.#keep(id, null);
+        if (all) this.#stale.delete(id);
         continue;
       }
       let assignment: Assignment;
@@ -413,6 +576,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
         throw this.#malformed(id, e.message);
       }
       if (keep) this.#keep(id, assignment);
+      if (all) this.#stale.delete(id);
       if (key) this.#remember(key, assignment);
       if (found) found.key = id;
       return assignment;
@@ -466,6 +630,7 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#checking;
+    await this.#preloading;
     const listener = this.#listener;
     this.#listener = undefined;
     this.#forget();
