@@ -10,13 +10,17 @@
  * 3. prints lookups/s, and the CPU time of this process and of the PostgreSQL processes per
  *    lookup, with the machine's load average and the mean lookups per query;
  * 4. does the same with batching off (every lookup its own pipelined query, as before batching),
- *    and prints the ratios batched / unbatched.
+ *    and prints the ratios batched / unbatched;
+ * 5. installs the change triggers `dhcpkit build-postgresql` installs and opens the source with
+ *    `preload-rows` ROWS: prints how long reading the whole table took and the resident memory
+ *    it added, then measures the lookups again (now answered from memory).
  * @module
  */
 
 import { PostgresCluster } from "../tests/helpers/postgres.ts";
 import { PostgresAssignmentSource } from "../src/handlers/static/postgresql/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../src/storage/postgresql/mod.ts";
+import { triggerStatements } from "../src/handlers/static/postgresql/schema.ts";
 import { keyOf } from "./static_scale.ts";
 
 const rows = Number(Deno.args[0] ?? 1_000_000);
@@ -124,7 +128,9 @@ try {
         `${Math.round(result.rate).toLocaleString("en")} lookups/s for ${elapsed.toFixed(1)} s; ` +
         `CPU per lookup: dhcpkit ${result.self.toFixed(1)} us, PostgreSQL ${
           result.pg.toFixed(1)
-        } us; ${(lookups / queries).toFixed(1)} lookups per query; load average ${
+        } us; ${
+          queries ? `${(lookups / queries).toFixed(1)} lookups per query` : "no queries"
+        }; load average ${
           Deno.loadavg().map((l) => l.toFixed(2)).join(" ")
         } on ${navigator.hardwareConcurrency} cores`,
     );
@@ -147,6 +153,23 @@ try {
         (batched.pg / single.pg).toFixed(2)
       }x`,
   );
+  // The whole table in memory, kept current by the notifications of the change triggers.
+  await pg.sql(triggerStatements("assignments").map((s) => `${s};`).join("\n"), "bench");
+  const rss = Deno.memoryUsage().rss;
+  const reading = performance.now();
+  // The same shared pool, acquired once more for this source (its close() gives it back).
+  const again = acquirePool(parseConnectionUrl(url), { size: poolSize, passwordFile: password });
+  const preloaded = await new PostgresAssignmentSource(again, "assignments", {
+    preloadLimit: rows,
+  }).open();
+  console.log(
+    `preload-rows ${rows}: ${preloaded.preloadedRows.toLocaleString("en")} rows read in ${
+      ((performance.now() - reading) / 1000).toFixed(1)
+    } s; resident memory +${((Deno.memoryUsage().rss - rss) / 2 ** 20).toFixed(0)} MiB`,
+  );
+  const whole = await measure("preloaded", preloaded);
+  console.log(`preloaded / batched: lookups/s ${(whole.rate / batched.rate).toFixed(1)}x`);
+  await preloaded.close();
   await pool.release();
 } finally {
   await pg.destroy();

@@ -497,7 +497,8 @@ export class PostgresAssignmentSource implements AsyncAssignmentSource {
           this.#stale.add(id);
           return undefined;
         }
-        this.#keep(id, row);
+        // Not moved to the bounded rows cache: with a large table its evictions would cost
+        // more than parsing again (which the parsed-assignments map mostly saves).
       }
       if (row === null) continue;
       this.rowCacheAnswers++;
