@@ -166,7 +166,7 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.match(perf, /Kea 21,000/);
   // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A, B and C).
   const tables = blocks.filter((b) => b.startsWith("scenario"));
-  assert.equal(tables.length, 3, "the tables of runs A, B and C");
+  assert.equal(tables.length, 4, "the tables of runs A, B, C and D");
   const ratio = (run: number, scenario: string, server: string) => {
     const lines = tables[run].trim().split("\n").slice(1);
     const line = lines.find((l) => l.startsWith(scenario) && l.includes(server));
@@ -201,4 +201,6 @@ Deno.test("README: the performance prose quotes the tables", () => {
   );
   assert.equal(ratio(2, "4-way NA+PD static PostgreSQL", "(postgresql, workers 0)"), "1.31");
   assert.match(perf, /\(1\.31x in run C\)/);
+  assert.equal(ratio(3, "4-way NA+PD static PostgreSQL", "(postgresql, workers 0)"), "0.45");
+  assert.match(perf, /0\.45x Kea's CPU per exchange, server and PostgreSQL/);
 });
