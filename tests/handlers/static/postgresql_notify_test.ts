@@ -8,58 +8,27 @@
  */
 
 import assert from "node:assert/strict";
-import { buildPostgresql, EXIT_OK } from "../../../src/handlers/static/build_postgresql.ts";
 import {
   type AsyncStaticAssignmentHandler,
   PostgresAssignmentSource,
   readNotifyChannel,
 } from "../../../src/handlers/static/postgresql/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
-import { handlersFromConfig, type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
+import { handlersFromConfig, postgresTest } from "../../helpers/postgres.ts";
 import { addressOf, answer, fillTable, staticPostgresqlConfig } from "./lookup_helpers.ts";
 import { bundleFromPacket } from "../../../src/pipeline/mod.ts";
 import { CLIENT_DUID, iana, packet } from "../../pipeline/helpers.ts";
 import { solicit } from "./fixtures.ts";
-
-const A = "duid:00030001aabbccddee01";
-const B = "duid:00030001aabbccddee02";
-const NEW = "duid:00030001aabbccddee03";
-const CSV = `id,address,prefix\n${A},2001:db8::1,\n${B},2001:db8::2,2001:db8:200::/56\n`;
-
-/** Wait (polling, bounded) until `done()` holds; fails the test after 10 s. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+import { A, address, B, changed, CSV, dhcpDatabase, NEW, until } from "./notify_helpers.ts";
 
 async function open(url: string, passwordFile: string, table = "assignments") {
   const pool = acquirePool(parseConnectionUrl(url), { passwordFile });
   return await new PostgresAssignmentSource(pool, table).open();
 }
 
-/** Run `sql` and wait until its notification reached `source`. */
-async function changed(pg: PostgresCluster, source: PostgresAssignmentSource, sql: string) {
-  const before = source.cacheGeneration;
-  await pg.sql(sql, "dhcp");
-  await until(() => source.cacheGeneration !== before, "the change notification");
-}
-
 postgresTest("static-postgresql rows cache", async (pg, t) => {
-  const passwordFile = await pg.createRole("dhcp", "dhcp secret");
-  await pg.createDatabase("dhcp");
-  await pg.sql("ALTER DATABASE dhcp OWNER TO dhcp");
-  const url = pg.url("dhcp", "dhcp");
-  const dir = Deno.makeTempDirSync();
-  const build = async (csv: string) => {
-    Deno.writeTextFileSync(`${dir}/a.csv`, csv);
-    const r = await buildPostgresql({ source: `${dir}/a.csv`, url, passwordFile, force: true });
-    assert.equal(r.exitCode, EXIT_OK, r.message);
-  };
-  const address = async (source: PostgresAssignmentSource, ...ids: string[]) =>
-    (await source.fetch(ids))?.address ?? "none";
+  const db = await dhcpDatabase(pg);
+  const { url, passwordFile, build } = db;
 
   try {
     await build(CSV);
@@ -271,6 +240,6 @@ postgresTest("static-postgresql rows cache", async (pg, t) => {
       }
     });
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    db.remove();
   }
 });

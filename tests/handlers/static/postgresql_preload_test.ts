@@ -8,56 +8,24 @@
  */
 
 import assert from "node:assert/strict";
-import { buildPostgresql, EXIT_OK } from "../../../src/handlers/static/build_postgresql.ts";
 import {
   AssignmentTableError,
   type AsyncStaticAssignmentHandler,
   PostgresAssignmentSource,
 } from "../../../src/handlers/static/postgresql/mod.ts";
 import { acquirePool, parseConnectionUrl } from "../../../src/storage/postgresql/mod.ts";
-import { handlersFromConfig, type PostgresCluster, postgresTest } from "../../helpers/postgres.ts";
+import { handlersFromConfig, postgresTest } from "../../helpers/postgres.ts";
 import { addressOf, answer, staticPostgresqlConfig } from "./lookup_helpers.ts";
 import { bundleFromPacket } from "../../../src/pipeline/mod.ts";
 import { CLIENT_DUID, iana, packet } from "../../pipeline/helpers.ts";
 import { solicit } from "./fixtures.ts";
+import { A, address, B, changed, CSV, dhcpDatabase, NEW, until } from "./notify_helpers.ts";
 
-const A = "duid:00030001aabbccddee01";
-const B = "duid:00030001aabbccddee02";
-const NEW = "duid:00030001aabbccddee03";
 const BAD = "duid:00030001aabbccddee04";
-const CSV = `id,address,prefix\n${A},2001:db8::1,\n${B},2001:db8::2,2001:db8:200::/56\n`;
-
-/** Wait (polling, bounded) until `done()` holds; fails the test after 10 s. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
-/** Run `sql` and wait until its notification reached `source`. */
-async function changed(pg: PostgresCluster, source: PostgresAssignmentSource, sql: string) {
-  const before = source.cacheGeneration;
-  await pg.sql(sql, "dhcp");
-  await until(() => source.cacheGeneration !== before, "the change notification");
-}
-
-/** The address assigned to the first of `ids` with a row, or "none". */
-const address = async (source: PostgresAssignmentSource, ...ids: string[]) =>
-  (await source.fetch(ids))?.address ?? "none";
 
 postgresTest("static-postgresql preload-rows", async (pg, t) => {
-  const passwordFile = await pg.createRole("dhcp", "dhcp secret");
-  await pg.createDatabase("dhcp");
-  await pg.sql("ALTER DATABASE dhcp OWNER TO dhcp");
-  const url = pg.url("dhcp", "dhcp");
-  const dir = Deno.makeTempDirSync();
-  const build = async (csv: string) => {
-    Deno.writeTextFileSync(`${dir}/a.csv`, csv);
-    const r = await buildPostgresql({ source: `${dir}/a.csv`, url, passwordFile, force: true });
-    assert.equal(r.exitCode, EXIT_OK, r.message);
-  };
+  const db = await dhcpDatabase(pg);
+  const { url, passwordFile, build } = db;
   const open = async (preloadLimit: number) => {
     const pool = acquirePool(parseConnectionUrl(url), { passwordFile });
     return await new PostgresAssignmentSource(pool, "assignments", { preloadLimit }).open();
@@ -248,6 +216,6 @@ postgresTest("static-postgresql preload-rows", async (pg, t) => {
       }
     });
   } finally {
-    Deno.removeSync(dir, { recursive: true });
+    db.remove();
   }
 });
