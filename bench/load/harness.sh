@@ -38,6 +38,7 @@
 #                the client (dumpcap, pinned with perfdhcp), not counted in the CPU figures; prints
 #                LATENCY lines: perfdhcp's min/avg/max delay and min/avg/p50/p99/max of every
 #                request/answer pair of the capture (bench/load/latency.ts), in ms
+#   KEEP_PCAP=1  keep those captures (OUT_DIR/lat-SCENARIO-RATE.pcapng) for a closer look
 #   RUN_HOOK     a command run in the background during every fixed-rate run, as
 #                `bash -c "$RUN_HOOK" hook SERVER_PID OUTPUT_PREFIX`, and sent SIGINT when perfdhcp is
 #                done (e.g. perf stat / perf record on the server; see bench/load/profile.sh)
@@ -327,7 +328,7 @@ latency_one() {
     -e dhcpv6.xid 2>/dev/null | deno run "$HERE/latency.ts" 2>/dev/null || echo "pairs=0")
   perf=$(awk -F'\t' -v s="$scen" -v r="$rate" '$2==s && $3=="lat" && $4==r {printf "perfdhcp_sa=%s perfdhcp_rr=%s", $15, $16}' "$OUT_DIR/runs.tsv" | tail -1)
   echo "LATENCY server=$SERVER_NAME scenario=$scen rate=$rate ${perf:-perfdhcp=none} capture_ms: $delays" >>"$OUT_DIR/latency.txt"
-  rm -f "$pcap"
+  [[ "${KEEP_PCAP:-0}" == 1 ]] || rm -f "$pcap"
 }
 
 rnd100() { local v=$1 q=$RATE_STEP; (( v < q )) && v=$q; echo $(( (v + q / 2) / q * q )); }  # round to RATE_STEP
