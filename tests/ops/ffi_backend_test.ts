@@ -261,7 +261,7 @@ Deno.test("io-backend: auto by default, ffi with any number of workers", () => {
   }
   const defaults = loadConfigText(base, "t.conf", { hostChecks: false }).config;
   assert.equal(defaults?.ioBackend, "auto");
-  assert.equal(defaults?.ioBatchDelay, 0.001);
+  assert.equal(defaults?.ioBatchDelay, 0.0005);
   const noDelay = loadConfigText(`io-batch-delay 0\n${base}`, "t.conf", { hostChecks: false });
   assert.equal(noDelay.config?.ioBatchDelay, 0);
   const tooLong = loadConfigText(`io-batch-delay 0.5\n${base}`, "t.conf", { hostChecks: false });

@@ -187,7 +187,7 @@ export const serverSection = defineSection<ServerValues>({
     {
       name: "io-batch-delay",
       type: seconds,
-      default: 0.001,
+      default: 0.0005,
       description: "When requests arrive one by one, an I/O thread (with the `deno` " +
         "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
         "long (in seconds, at most 0.1) before it receives again, so that the requests " +
@@ -197,8 +197,10 @@ export const serverSection = defineSection<ServerValues>({
         "A request that finds the thread idle is answered at once, and requests that already " +
         "arrive in groups are not held back. With the `ffi` backend, requests that wait for a " +
         "lookup (a database) belong to the round they arrived in: the wait comes after they " +
-        "are answered. 0 turns the wait off.",
-      example: "0.0005",
+        "are answered. 0 turns the wait off. The default keeps the 99th percentile of the " +
+        "reply delay under 2 ms on a busy virtual machine, where 0.001 saves about a tenth " +
+        "of the CPU per request but exceeded it (bench/load/PROFILE.md, round seven).",
+      example: "0.001",
     },
     {
       name: "lookup-timeout",
