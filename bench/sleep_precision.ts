@@ -113,21 +113,25 @@ for (const slack of [0, 1]) {
   row(["-".repeat(20), "-".repeat(9), ...Array(5).fill("-".repeat(7))]);
   for (const [name, sleep] of Object.entries(METHODS)) {
     for (const ms of DURATIONS) {
-      const s = measure(sleep, ms);
-      const med = percentile(s, 0.5);
-      row([
-        name,
-        `${ms} ms`,
-        med.toFixed(0),
-        percentile(s, 0.9).toFixed(0),
-        percentile(s, 0.99).toFixed(0),
-        s[s.length - 1].toFixed(0),
-        `${(med / (ms * 1000)).toFixed(2)}x`,
-      ]);
+      sampleRow(name, ms, measure(sleep, ms));
     }
   }
 }
 console.log("\n(over = median / asked)");
+
+/** One table row: what `samples` (sorted, us) of a `ms` wait by `label` show. */
+function sampleRow(label: string, ms: number, samples: number[]): void {
+  const med = percentile(samples, 0.5);
+  row([
+    label,
+    `${ms} ms`,
+    med.toFixed(0),
+    percentile(samples, 0.9).toFixed(0),
+    percentile(samples, 0.99).toFixed(0),
+    samples[samples.length - 1].toFixed(0),
+    `${(med / (ms * 1000)).toFixed(2)}x`,
+  ]);
+}
 
 /** struct sched_attr (SCHED_ATTR_SIZE_VER1, 56 bytes) for SCHED_OTHER with `sliceNs` (0: default). */
 function setSlice(sliceNs: number): void {
@@ -162,17 +166,7 @@ if (!args.includes("--no-contended")) {
     setSlice(slice);
     for (const name of ["Atomics.wait", "clock_nanosleep"]) {
       for (const ms of DURATIONS) {
-        const s = measure(METHODS[name], ms, contended);
-        const med = percentile(s, 0.5);
-        row([
-          `${name}, ${label}`,
-          `${ms} ms`,
-          med.toFixed(0),
-          percentile(s, 0.9).toFixed(0),
-          percentile(s, 0.99).toFixed(0),
-          s[s.length - 1].toFixed(0),
-          `${(med / (ms * 1000)).toFixed(2)}x`,
-        ]);
+        sampleRow(`${name}, ${label}`, ms, measure(METHODS[name], ms, contended));
       }
     }
   }

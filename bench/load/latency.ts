@@ -13,10 +13,16 @@
 const REQUESTS = new Set([1, 3, 5, 6, 8, 9, 11]);
 const ANSWERS = new Set([2, 7]);
 
-/** The delays (ms) of the request/answer pairs in tshark's field lines. */
-export function pairDelays(lines: Iterable<string>): number[] {
+/** A request (send time, ms) and its delay until the answer, in ms. */
+export interface RequestPair {
+  at: number;
+  delay: number;
+}
+
+/** The request/answer pairs of tshark's field lines, in the order of their answers. */
+export function requestPairs(lines: Iterable<string>): RequestPair[] {
   const sent = new Map<string, number>();
-  const delays: number[] = [];
+  const pairs: RequestPair[] = [];
   for (const line of lines) {
     const [time, types, xids] = line.split("\t");
     if (!time || !types || !xids) continue;
@@ -29,12 +35,17 @@ export function pairDelays(lines: Iterable<string>): number[] {
     } else if (ANSWERS.has(type)) {
       const start = sent.get(xid);
       if (start !== undefined) {
-        delays.push(at - start);
+        pairs.push({ at: start, delay: at - start });
         sent.delete(xid);
       }
     }
   }
-  return delays;
+  return pairs;
+}
+
+/** The delays (ms) of the request/answer pairs in tshark's field lines. */
+export function pairDelays(lines: Iterable<string>): number[] {
+  return requestPairs(lines).map((p) => p.delay);
 }
 
 /** The `q` quantile (0-1) of sorted `values` (nearest rank). */

@@ -14,38 +14,11 @@
  * @module
  */
 
-import { quantile } from "./latency.ts";
-
-const REQUESTS = new Set([1, 3, 5, 6, 8, 9, 11]);
-const ANSWERS = new Set([2, 7]);
-
-/** A request (send time, ms) and its delay until the answer, in ms. */
-interface Pair {
-  at: number;
-  delay: number;
-}
+import { quantile, type RequestPair, requestPairs } from "./latency.ts";
 
 /** The request/answer pairs of tshark's field lines, in request order. */
-export function pairs(lines: Iterable<string>): Pair[] {
-  const sent = new Map<string, number>();
-  const out: Pair[] = [];
-  for (const line of lines) {
-    const [time, types, xids] = line.split("\t");
-    if (!time || !types || !xids) continue;
-    const type = Number(types.split(",").at(-1));
-    const xid = xids.split(",").at(-1)!;
-    const at = Number(time) * 1000;
-    if (REQUESTS.has(type)) {
-      if (!sent.has(xid)) sent.set(xid, at);
-    } else if (ANSWERS.has(type)) {
-      const start = sent.get(xid);
-      if (start !== undefined) {
-        out.push({ at: start, delay: at - start });
-        sent.delete(xid);
-      }
-    }
-  }
-  return out.sort((a, b) => a.at - b.at);
+export function pairs(lines: Iterable<string>): RequestPair[] {
+  return requestPairs(lines).sort((a, b) => a.at - b.at);
 }
 
 /** An episode: slow requests sent less than the gap apart. */
@@ -57,7 +30,7 @@ export interface Episode {
 }
 
 /** Group the slow pairs (delay over `over` ms) of `all` into episodes (`gap` ms apart at most). */
-export function episodes(all: readonly Pair[], over: number, gap: number): Episode[] {
+export function episodes(all: readonly RequestPair[], over: number, gap: number): Episode[] {
   const out: Episode[] = [];
   let cur: Episode | undefined;
   for (const p of all) {
