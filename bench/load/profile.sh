@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the server's CPU goes per exchange: runs the 4-way static CSV scenario (sarr-resv, RATE/s
 # for PERIOD s) against Kea and dhcpkit (ffi and deno backends) with `perf stat` on the server
-# (CPU time, context switches, system calls) and, for dhcpkit, `perf record -g` (JavaScript
+# (CPU time, context switches, system calls) and `perf record -g` (for dhcpkit with JavaScript
 # symbols through --perf-basic-prof), and prints per exchange: CPU us, context switches, system
 # calls, and the top of the profile by thread, by object and by symbol.
 #
@@ -42,13 +42,13 @@ for server in $SERVERS; do
     export DHCPKIT_IO=$io DHCPKIT_BATCH_DELAY=$delay DHCPKIT_WORKERS=0 DHCPKIT_BACKEND=${backend:-csv}
     [ "${backend:-csv}" = postgresql ] && extra=$PG_POSTMASTER
     export DHCPKIT_DENO_FLAGS="--v8-flags=--perf-basic-prof"
-    [ "${RECORD:-1}" = 1 ] && hook="$hook & perf record -q -F 499 -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
   elif [ "$server" = kea-pg ]; then
     cmd="$here/kea_pg_server.sh" ready=0.5 tree=0 extra=$PG_POSTMASTER
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
+  [ "${RECORD:-1}" = 1 ] && hook="$hook & perf record -q -F 499 -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
   EXTRA_CPU_PID=$extra RATES=$RATE PERIOD=$PERIOD REPS=1 LATENCY=0 SERVER_NAME=$server SERVER_CMD=$cmd \
     SCENARIOS=$SCENARIO READY_WAIT=$ready CPU_TREE=$tree RUN_HOOK=$hook OUT_DIR="$dir" \
     bash "$here/harness.sh" bench 2>"$dir/harness.log" | grep '^RUN ' || true
@@ -71,7 +71,6 @@ report() {
   perf report -i "$1" --no-children -g none --sort "$2" --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -n "1,$3p" || true
 }
 for server in $SERVERS; do
-  [[ $server == dhcpkit:* ]] || continue
   data=$(ls "$OUT_DIR/${server//:/-}"/hook-*.data 2>/dev/null | head -1)
   [ -n "$data" ] || continue
   echo

@@ -166,7 +166,7 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.match(perf, /Kea 21,000/);
   // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A, B and C).
   const tables = blocks.filter((b) => b.startsWith("scenario"));
-  assert.equal(tables.length, 4, "the tables of runs A, B, C and D");
+  assert.equal(tables.length, 5, "the tables of runs A, B, C, D and E");
   const ratio = (run: number, scenario: string, server: string) => {
     const lines = tables[run].trim().split("\n").slice(1);
     const line = lines.find((l) => l.startsWith(scenario) && l.includes(server));
@@ -206,4 +206,13 @@ Deno.test("README: the performance prose quotes the tables", () => {
     "0.45",
   );
   assert.match(perf, /0\.45x Kea's CPU per exchange, server and PostgreSQL/);
+  assert.equal(ratio(4, "4-way NA+PD static CSV", "(csv, workers 0)   "), "0.80");
+  assert.equal(ratio(4, "4-way relayed", "(csv, workers 0) "), "0.75");
+  assert.equal(ratio(4, "4-way NA+PD static SQLite", "(sqlite, workers 0) "), "0.97");
+  assert.equal(ratio(4, "2-way NA+PD", "(csv, workers 0) "), "1.02");
+  assert.equal(ratio(4, "information-request", "(csv, workers 0) "), "1.35");
+  assert.match(
+    perf,
+    /0\.80x Kea per 4-way\s+exchange from a static CSV, 0\.75x relayed, 0\.97x\s+from SQLite, 1\.02x 2-way\s+and 1\.35x/,
+  );
 });
