@@ -14,9 +14,10 @@ export const COALESCE_BELOW = 2;
  * Decides, once per loop turn without lookups pending, whether to wait the batch delay: after a
  * cycle of at most {@link COALESCE_BELOW} datagrams (they arrive one by one). A larger cycle
  * already came as a group, and so did the requests a wait gathered: after them the loop blocks
- * until the next request instead. (Waiting again after a gathered cycle saves a further 13-17 %
- * of the CPU per request at 5,000/s, but it pushed the 99th percentile of the reply delay over
- * 2 ms in the load benchmark; see bench/load/PROFILE.md, round six.)
+ * until the next request instead. (Waiting again after a gathered cycle saves a further 6-17 %
+ * of the CPU per request at 5,000/s, depending on the host, but it held more requests back: the
+ * 99th percentile of the reply delay went over 2 ms more often in the load benchmark; see
+ * bench/load/PROFILE.md, rounds six and eight.)
  */
 export class GatherRule {
   #packets = 0;
