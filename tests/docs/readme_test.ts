@@ -164,7 +164,7 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.equal(rate(/^dhcpkit/), 28000, search);
   assert.match(perf, /dhcpkit answered 28,000 exchanges\/s/);
   assert.match(perf, /Kea 21,000/);
-  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A, B and C).
+  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A to E).
   const tables = blocks.filter((b) => b.startsWith("scenario"));
   assert.equal(tables.length, 5, "the tables of runs A, B, C, D and E");
   const ratio = (run: number, scenario: string, server: string) => {
