@@ -34,6 +34,9 @@
 #   CPU_TREE=1   server CPU = the server PID plus all its descendants (multi-process servers)
 #   EXTRA_CPU_PID  a further process tree counted as server CPU (the PostgreSQL cluster)
 #   READY_WAIT=0.3  seconds between "listens on 547" and the first run (servers that bind before they are ready)
+#   WARMUP=0     fixed-rate mode: seconds of load at the first rate that every freshly started server
+#                answers before its measured runs (a JIT-compiled server's first seconds include its
+#                compilation); printed as RUN lines with rep=warm, left out of the medians
 #   LATENCY=1    fixed-rate mode: after the REPS runs, one more run per rate with a capture next to
 #                the client (dumpcap, pinned with perfdhcp), not counted in the CPU figures; prints
 #                LATENCY lines: perfdhcp's min/avg/max delay and min/avg/p50/p99/max of every
@@ -57,6 +60,7 @@ MODE=${1:-bench}
 : "${SERVER_CPUS:=1}" "${CLIENT_CPUS:=0}" "${MT_SERVER_CPUS:=$SERVER_CPUS}" "${MT_THREADS:=2}"
 : "${EXIT_WAIT_US:=300000}"   # perfdhcp -W: wait for in-flight replies after the test period
 : "${READY_WAIT:=0.3}"        # s to wait after the server listens on 547, before the first run
+: "${WARMUP:=0}"              # s of unmeasured load before the measured runs (fixed-rate mode)
 : "${OUT_DIR:=$(mktemp -d -t kb-bench-XXXXXX)}"
 : "${PCAP_DIR:=$HERE}"
 : "${PERFDHCP:=perfdhcp}"
@@ -236,7 +240,7 @@ run_one() {
   [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
   local hook=""
-  if [[ -n "${RUN_HOOK:-}" ]]; then
+  if [[ -n "${RUN_HOOK:-}" && "$rep" != warm ]]; then
     taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
     hook=$!; sleep 0.2
   fi
@@ -391,6 +395,10 @@ bench() {
     for rep in $(seq "$REPS"); do
       start_server "$scen" "$rep" || { log "$scen: server failed to start"; break; }
       if [[ -n "$RATES" ]]; then
+        if (( WARMUP > 0 )); then
+          r=${RATES%% *}
+          PERIOD=$WARMUP run_one "$scen" warm "$r" || true
+        fi
         for r in $RATES; do run_one "$scen" "$rep" "$r" || true; done
         if [[ "${LATENCY:-0}" == 1 && "$rep" == "$REPS" ]]; then
           for r in $RATES; do latency_one "$scen" "$r"; done

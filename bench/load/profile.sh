@@ -5,7 +5,8 @@
 # symbols through --perf-basic-prof), and prints per exchange: CPU us, context switches, system
 # calls, and the top of the profile by thread, by object and by symbol.
 #
-#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, OUT_DIR, SCENARIO sarr-resv, RECORD 1
+#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, WARMUP 5 (s of unrecorded load after
+#                                         the server started), OUT_DIR, SCENARIO sarr-resv, RECORD 1
 #                                         (0: perf stat only, no perf record),
 #                                         SERVERS "kea dhcpkit:ffi dhcpkit:ffi:0 dhcpkit:deno")
 #
@@ -18,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ "$(id -u)" = 0 ] || { echo "profile.sh needs root (network namespaces, perf)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "profile.sh needs perf (apt-get install linux-perf)" >&2; exit 1; }
-RATE=${RATE:-5000} PERIOD=${PERIOD:-5} SCENARIO=${SCENARIO:-sarr-resv}
+RATE=${RATE:-5000} PERIOD=${PERIOD:-5} SCENARIO=${SCENARIO:-sarr-resv} WARMUP=${WARMUP:-5}
 SERVERS=${SERVERS:-"kea dhcpkit:ffi dhcpkit:ffi:0 dhcpkit:deno"}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-profile-XXXXXX)}
 mkdir -p "$OUT_DIR"
@@ -48,8 +49,8 @@ for server in $SERVERS; do
   else
     cmd='kea-dhcp6 -c "$KB_CONF"' ready=0.5 tree=0
   fi
-  [ "${RECORD:-1}" = 1 ] && hook="$hook & perf record -q -F 499 -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
-  EXTRA_CPU_PID=$extra RATES=$RATE PERIOD=$PERIOD REPS=1 LATENCY=0 SERVER_NAME=$server SERVER_CMD=$cmd \
+  [ "${RECORD:-1}" = 1 ] && hook="$hook & perf record -q -F ${FREQ:-499} -g -p \$1 -o \$2.data >/dev/null 2>&1 & wait"
+  EXTRA_CPU_PID=$extra RATES=$RATE PERIOD=$PERIOD WARMUP=$WARMUP REPS=1 LATENCY=0 SERVER_NAME=$server SERVER_CMD=$cmd \
     SCENARIOS=$SCENARIO READY_WAIT=$ready CPU_TREE=$tree RUN_HOOK=$hook OUT_DIR="$dir" \
     bash "$here/harness.sh" bench 2>"$dir/harness.log" | grep '^RUN ' || true
 done

@@ -21,7 +21,7 @@
 # dropped that much, is marked "(invalid: drops)": a server that cannot keep up spends its CPU on
 # what it drops too, so its CPU per exchange says nothing.
 #
-# Knobs: RATES ("5000"), PERIOD (5 s), REPS (3), LATENCY (1), CLIENTS (10000), CASES and
+# Knobs: RATES ("5000"), PERIOD (5 s), REPS (3), WARMUP (5 s), LATENCY (1), CLIENTS (10000), CASES and
 # MAX_CASES (see below), MAX_DROP_PCT (1, for the rate search), INVALID_DROP_PCT (5), OUT_DIR;
 # NS_SRV, NS_CLI, IF_SRV, IF_CLI name the namespaces and veth ends (see harness.sh).
 set -euo pipefail
@@ -33,6 +33,10 @@ done
 
 export RATES=${RATES:-5000} PERIOD=${PERIOD:-5} REPS=${REPS:-3} CLIENTS=${CLIENTS:-10000}
 export LATENCY=${LATENCY:-1} INVALID_DROP_PCT=${INVALID_DROP_PCT:-5}
+# Every server answers WARMUP s of load at the case's rate after it started and before the measured
+# runs: the medians are a running server's cost, not its first seconds (for dhcpkit those include
+# V8 compiling the request path). The warm-up runs' figures are printed in a table of their own.
+export WARMUP=${WARMUP:-5}
 PG_RATE=${PG_RATE:-1000}
 # Kea's PostgreSQL lease backend answers one query at a time and tops out near 900-950 4-way
 # exchanges/s here (18-57% drops at 1000/s, 2026-12-03): its case runs at PGL_RATE (500/s), where
@@ -90,7 +94,9 @@ MAX_CASES=${MAX_CASES-"
 "}
 
 results="$OUT_DIR/results.tsv" maxima="$OUT_DIR/maxima.tsv" latencies="$OUT_DIR/latency.tsv"
+warmups="$OUT_DIR/warmup.tsv"
 : >"$results"
+: >"$warmups"
 : >"$maxima"
 : >"$latencies"
 trap 'bash "$here/harness.sh" cleanup >/dev/null 2>&1 || true; [ -n "${PG_SOCKET_DIR:-}" ] && pg_stop "$PG_SOCKET_DIR"' EXIT
@@ -138,9 +144,11 @@ while IFS='|' read -r label scenario server rates; do
         "$(field perfdhcp_sa "$line")" "$(field avg "$line")" "$(field p99 "$line")" >>"$latencies"
       continue
     fi
+    target=$results
+    [[ $line == *" rep=warm "* ]] && target=$warmups
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
       "$(field completed/s "$line")" "$(field drops "$line" | tr -d %)" "$(field srv_cpu "$line")" \
-      "$(field srv_us_per_exch "$line")" "$scenario" >>"$results"
+      "$(field srv_us_per_exch "$line")" "$scenario" >>"$target"
   done
 done <<<"$CASES"
 
@@ -171,6 +179,8 @@ echo
 echo "Median of $REPS runs per case (drops and us/exch = server CPU per exchange; vs Kea = median / Kea's median"
 echo "in the same scenario; delay in ms from one more run with a capture: perfdhcp Solicit-Advertise"
 echo "min/avg/max, and avg and p99 over every request/answer pair of the capture):"
+# medians LATENCIES RESULTS: the table of medians per case (RESULTS rows), with LATENCIES' delays
+medians() {
 awk -F'\t' -v bad="$INVALID_DROP_PCT" '
   FILENAME == ARGV[1] { lat[$1 "|" $2 "|" $3] = sprintf("%-20s %6s %6s", $4 == "" ? "-" : $4, $5, $6); next }
   { k = $1 "|" $2 "|" $3; if (!(k in n)) order[++cases] = k
@@ -190,7 +200,15 @@ awk -F'\t' -v bad="$INVALID_DROP_PCT" '
       bdrops = l in bylabel ? dlabel[l] : dkea[scen[k] "|" rate[k]]
       ratio = (srv[k] !~ /^kea/ && base > 0) ? sprintf("%.2f", med[k] / base) : "-"
       invalid = (drops[k] > bad || (ratio != "-" && bdrops > bad)) ? " (invalid: drops)" : ""
-      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s%s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-", invalid } }' "$latencies" "$results"
+      printf "%-34s %6s  %-34s %4d %6.2f%% %8.1f %7s  %s%s\n", label[k], rate[k], srv[k], n[k], drops[k], med[k], ratio, (k in lat) ? lat[k] : "-", invalid } }' "$1" "$2"
+}
+medians "$latencies" "$results"
+if [ -s "$warmups" ]; then
+  echo
+  echo "The same servers' first $WARMUP s after they started (the warm-up runs, not in the medians above; for"
+  echo "dhcpkit this includes V8 compiling the request path), median of the $REPS fresh servers per case:"
+  medians /dev/null "$warmups"
+fi
 if cut -f8 "$results" | grep -qx info; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi
