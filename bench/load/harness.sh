@@ -287,12 +287,20 @@ run_one() {
 # the server's unicast address at a fixed rate) instead of perfdhcp; completed = Replies received.
 run_one_info() {
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/info-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  local hook=""
+  if [[ -n "${RUN_HOOK:-}" && "$rep" != warm ]]; then
+    taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
+    hook=$!; sleep 0.2
+  fi
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       deno run --unstable-net --allow-net "$HERE/inforeq_load.ts" --rate "$rate" --period "$PERIOD" \
       --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR ${INFO_ARGS:-} >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  if [[ -n "$hook" ]]; then
+    pkill -INT -P "$hook" 2>/dev/null || true; kill -INT "$hook" 2>/dev/null || true; wait "$hook" 2>/dev/null || true
+  fi
   ct=$(tail -1 "$out.times")
   if ! grep -q '^sent [0-9]* received [0-9]*$' "$out"; then
     log "$scen rate=$rate: inforeq_load error: $(head -3 "$out")"; echo "ERROR" >"$out.status"; return 2
