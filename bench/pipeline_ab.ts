@@ -8,6 +8,11 @@
  *
  *   deno run --allow-read --allow-write --allow-env --allow-sys bench/pipeline_ab.ts OTHER [ROUNDS] [--web-ui]
  *
+ * With `--allocations` it measures heap allocation instead of time: V8's sampling heap profiler
+ * (through `node:inspector`, counting objects the garbage collector has already freed) over the
+ * same workload prints the bytes allocated per message by each checkout and this checkout's
+ * functions that allocate the most (the bytes of the objects they create themselves).
+ *
  * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit).
  * @module
  */
@@ -189,6 +194,10 @@ async function round(s: Awaited<ReturnType<typeof side>>, passes: number): Promi
 
 await round(ours, 3); // warm up both
 await round(theirs, 3);
+if (Deno.args.includes("--allocations")) {
+  await allocations();
+  Deno.exit(0);
+}
 const a: number[] = [], b: number[] = [], ratios: number[] = [];
 for (let r = 0; r < rounds; r++) {
   // Adjacent rounds, in alternating order, share whatever else the machine is doing.
@@ -216,3 +225,70 @@ console.log(
 await ours.engine.handler.close();
 await theirs.engine.handler.close();
 Deno.removeSync(dir, { recursive: true });
+
+/** A node of a sampling heap profile (Chrome DevTools protocol). */
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** `--allocations`: sampled bytes per message of both checkouts, and this one's top allocators. */
+async function allocations(): Promise<void> {
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (e: unknown, r: unknown) => e ? reject(e) : resolve(r))
+    );
+  await post("HeapProfiler.enable");
+  const sample = async (s: Awaited<ReturnType<typeof side>>) => {
+    await post("HeapProfiler.startSampling", {
+      samplingInterval: 64,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    });
+    await round(s, rounds);
+    const { profile } = await post("HeapProfiler.stopSampling") as {
+      profile: { head: SamplingNode };
+    };
+    const bySite = new Map<string, number>();
+    let total = 0;
+    const walk = (node: SamplingNode) => {
+      const f = node.callFrame;
+      const site = `${f.functionName || "(anonymous)"} ${f.url.replace(`file://${here}`, "")}:${
+        f.lineNumber + 1
+      }`;
+      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+      total += node.selfSize;
+      node.children.forEach(walk);
+    };
+    walk(profile.head);
+    return { perMessage: total / (rounds * s.messages.length), bySite };
+  };
+  // Alternating, three times each: the median of each side (the first profile of a process
+  // reads a little differently from the later ones).
+  const mineRuns = [], baseRuns = [];
+  for (let k = 0; k < 3; k++) {
+    mineRuns.push(await sample(ours));
+    baseRuns.push(await sample(theirs));
+  }
+  const middle = <T extends { perMessage: number }>(runs: T[]) =>
+    [...runs].sort((x, y) => x.perMessage - y.perMessage)[1];
+  const mine = middle(mineRuns), base = middle(baseRuns);
+  console.log(
+    `scenario ${scenario}: this checkout allocates ${mine.perMessage.toFixed(0)} bytes per ` +
+      `message; ${other}: ${base.perMessage.toFixed(0)}; ratio ${
+        (mine.perMessage / base.perMessage).toFixed(3)
+      } (medians of 3 alternating profiles over ${rounds} rounds of ${ours.messages.length} messages)`,
+  );
+  console.log(
+    "this checkout, bytes per message by function (JavaScript lines are of the " +
+      "transpiled module):",
+  );
+  const perMessage = rounds * ours.messages.length;
+  for (const [site, bytes] of [...mine.bySite].sort((x, y) => y[1] - x[1]).slice(0, 20)) {
+    console.log(`${(bytes / perMessage).toFixed(0).padStart(7)}  ${site}`);
+  }
+}

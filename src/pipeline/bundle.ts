@@ -128,11 +128,24 @@ export class TransactionBundle {
   /** Request options of class `type` that no handler has answered yet. */
   getUnhandledOptions<T extends Option>(type: abstract new (...args: never[]) => T): T[] {
     const proto: object = type.prototype;
+    const options = this.request.options, handled = this.#handled;
     const out: T[] = [];
-    for (const o of this.request.options) {
-      if (hasPrototype(o, proto) && !this.#handled?.has(o)) out.push(o as T);
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i];
+      if (hasPrototype(o, proto) && !handled?.has(o)) out.push(o as T);
     }
     return out;
+  }
+
+  /** Whether the request has an option of class `type` that no handler has answered yet. */
+  hasUnhandledOption(type: abstract new (...args: never[]) => Option): boolean {
+    const proto: object = type.prototype;
+    const options = this.request.options, handled = this.#handled;
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i];
+      if (hasPrototype(o, proto) && !handled?.has(o)) return true;
+    }
+    return false;
   }
 
   /** The client's DUID, if the request has a Client ID. */

@@ -779,7 +779,10 @@ export class MessageHandler {
 
   #run(bundle: TransactionBundle, packet: IncomingPacket, phases: PhaseLists): HandleResult {
     const id = packet.id ?? "-";
-    for (const h of phases.analysePre) {
+    // Indexed loops over the phases (no iterator per loop and request).
+    const { analysePre, pre, handle, post, analysePost } = phases;
+    for (let i = 0; i < analysePre.length; i++) {
+      const h = analysePre[i];
       try {
         h.analysePre(bundle);
       } catch (e) {
@@ -791,7 +794,7 @@ export class MessageHandler {
       }
     }
     try {
-      for (const h of phases.pre) h.pre(bundle);
+      for (let i = 0; i < pre.length; i++) pre[i].pre(bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
       if (bundle.request instanceof ConfirmMessage && !confirmHasAddresses(bundle.request)) {
@@ -799,12 +802,13 @@ export class MessageHandler {
       }
       bundle.responses = [response];
       bundle.createOutgoingRelayMessages();
-      for (const h of phases.handle) h.handle(bundle);
-      for (const h of phases.post) h.post(bundle);
+      for (let i = 0; i < handle.length; i++) handle[i].handle(bundle);
+      for (let i = 0; i < post.length; i++) post[i].post(bundle);
     } catch (e) {
       return this.#signal(bundle, e, packet);
     }
-    for (const h of phases.analysePost) {
+    for (let i = 0; i < analysePost.length; i++) {
+      const h = analysePost[i];
       try {
         h.analysePost(bundle);
       } catch (e) {

@@ -42,7 +42,8 @@ export abstract class Message {
   validate(): void {
     checkOccurrence(this.name, messageOccurrence.get(this.type), this.options);
     checkUniqueIaids(this.options, this.name);
-    for (const option of this.options) option.validate();
+    const options = this.options;
+    for (let i = 0; i < options.length; i++) options[i].validate();
   }
 
   /** The first option of class `type`, if any. */

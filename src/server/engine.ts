@@ -286,7 +286,8 @@ export class Engine {
     replyWriter?.reset();
     // One clock read per packet: the end of one packet's handling is the start of the next's.
     let start = performance.now();
-    for (const p of packets) {
+    for (let k = 0; k < packets.length; k++) {
+      const p = packets[k];
       setPacketId(p.id);
       let parked = false;
       try {
@@ -313,7 +314,9 @@ export class Engine {
           if (this.transactions) {
             this.transactions.add(summarizeTransaction(result, p, performance.now() - start));
           }
-          for (const r of result.replies) {
+          const replies = result.replies;
+          for (let i = 0; i < replies.length; i++) {
+            const r = replies[i];
             out.push({
               listener: p.listener,
               data: r.data,

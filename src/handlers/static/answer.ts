@@ -280,8 +280,7 @@ function answerFor(bundle: TransactionBundle): IaAnswer | undefined {
  */
 export function hasIAsToAnswer(bundle: TransactionBundle): boolean {
   return answerFor(bundle) !== undefined &&
-    (bundle.getUnhandledOptions(IAPDOption).length > 0 ||
-      bundle.getUnhandledOptions(IANAOption).length > 0);
+    (bundle.hasUnhandledOption(IAPDOption) || bundle.hasUnhandledOption(IANAOption));
 }
 
 /**
