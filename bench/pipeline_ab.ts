@@ -194,37 +194,39 @@ async function round(s: Awaited<ReturnType<typeof side>>, passes: number): Promi
 
 await round(ours, 3); // warm up both
 await round(theirs, 3);
-if (Deno.args.includes("--allocations")) {
-  await allocations();
-  Deno.exit(0);
-}
-const a: number[] = [], b: number[] = [], ratios: number[] = [];
-for (let r = 0; r < rounds; r++) {
-  // Adjacent rounds, in alternating order, share whatever else the machine is doing.
-  let x: number, y: number;
-  if (r % 2 === 0) {
-    x = await round(ours, 2);
-    y = await round(theirs, 2);
-  } else {
-    y = await round(theirs, 2);
-    x = await round(ours, 2);
-  }
-  a.push(x);
-  b.push(y);
-  ratios.push(x / y);
-}
-const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
-console.log(
-  `scenario ${scenario}: this checkout${webUi ? " (<web-ui> configured)" : ""}: ${
-    median(a).toFixed(2)
-  } us/message; ` +
-    `${other}: ${median(b).toFixed(2)} us/message; ratio ${median(ratios).toFixed(3)} ` +
-    `(median of ${rounds} paired ratios, rounds of 4,000 messages in batches of ${batch}, alternating order, ` +
-    `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
-);
+if (Deno.args.includes("--allocations")) await allocations();
+else await timing();
 await ours.engine.handler.close();
 await theirs.engine.handler.close();
 Deno.removeSync(dir, { recursive: true });
+
+/** The paired timing rounds and their result line (the default mode). */
+async function timing(): Promise<void> {
+  const a: number[] = [], b: number[] = [], ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Adjacent rounds, in alternating order, share whatever else the machine is doing.
+    let x: number, y: number;
+    if (r % 2 === 0) {
+      x = await round(ours, 2);
+      y = await round(theirs, 2);
+    } else {
+      y = await round(theirs, 2);
+      x = await round(ours, 2);
+    }
+    a.push(x);
+    b.push(y);
+    ratios.push(x / y);
+  }
+  const median = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor(x.length / 2)];
+  console.log(
+    `scenario ${scenario}: this checkout${webUi ? " (<web-ui> configured)" : ""}: ${
+      median(a).toFixed(2)
+    } us/message; ` +
+      `${other}: ${median(b).toFixed(2)} us/message; ratio ${median(ratios).toFixed(3)} ` +
+      `(median of ${rounds} paired ratios, rounds of 4,000 messages in batches of ${batch}, alternating order, ` +
+      `${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores)`,
+  );
+}
 
 /** A node of a sampling heap profile (Chrome DevTools protocol). */
 interface SamplingNode {
@@ -277,6 +279,7 @@ async function allocations(): Promise<void> {
   const middle = <T extends { perMessage: number }>(runs: T[]) =>
     [...runs].sort((x, y) => x.perMessage - y.perMessage)[1];
   const mine = middle(mineRuns), base = middle(baseRuns);
+  session.disconnect();
   console.log(
     `scenario ${scenario}: this checkout allocates ${mine.perMessage.toFixed(0)} bytes per ` +
       `message; ${other}: ${base.perMessage.toFixed(0)}; ratio ${

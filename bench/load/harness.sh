@@ -235,24 +235,35 @@ srv_ticks() {
   echo "$t"
 }
 
+# hook_start SCEN REP RATE: start RUN_HOOK in the background for a measured run (not for the
+# warm-up; HOOK_PID is its PID, empty without one); hook_stop stops it once the run is over and
+# waits until it has finished (perf writes its data on SIGINT).
+HOOK_PID=""
+hook_start() {
+  HOOK_PID=""
+  [[ -n "${RUN_HOOK:-}" && "$2" != warm ]] || return 0
+  taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
+  HOOK_PID=$!; sleep 0.2
+}
+hook_stop() {
+  [[ -n "$HOOK_PID" ]] || return 0
+  pkill -INT -P "$HOOK_PID" 2>/dev/null || true; kill -INT "$HOOK_PID" 2>/dev/null || true
+  wait "$HOOK_PID" 2>/dev/null || true
+  HOOK_PID=""
+}
+
 # run_one SCEN REP RATE -> appends a row to runs.tsv, returns 0 if drops < MAX_DROP_PCT
 run_one() {
   [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
-  local hook=""
-  if [[ -n "${RUN_HOOK:-}" && "$rep" != warm ]]; then
-    taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
-    hook=$!; sleep 0.2
-  fi
+  hook_start "$@"
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       $PERFDHCP -6 -l $IF_CLI "${CLIENT_BASE[@]}" -R "$CLIENTS" -r "$rate" -p "$PERIOD" \
       -W "$EXIT_WAIT_US" "${P_ARGS[@]}" "${P_TARGET[@]}" >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
-  if [[ -n "$hook" ]]; then
-    pkill -INT -P "$hook" 2>/dev/null || true; kill -INT "$hook" 2>/dev/null || true; wait "$hook" 2>/dev/null || true
-  fi
+  hook_stop
   ct=$(tail -1 "$out.times")
   if grep -q '^ERROR' "$out"; then
     log "$scen rate=$rate: perfdhcp error: $(grep -m1 '^ERROR' "$out")"; echo "ERROR" >"$out.status"; return 2
@@ -287,20 +298,14 @@ run_one() {
 # the server's unicast address at a fixed rate) instead of perfdhcp; completed = Replies received.
 run_one_info() {
   local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/info-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
-  local hook=""
-  if [[ -n "${RUN_HOOK:-}" && "$rep" != warm ]]; then
-    taskset -c "$CLIENT_CPUS" bash -c "$RUN_HOOK" hook "$SPID" "$OUT_DIR/hook-$1-r$2-$3" &
-    hook=$!; sleep 0.2
-  fi
+  hook_start "$@"
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       deno run --unstable-net --allow-net "$HERE/inforeq_load.ts" --rate "$rate" --period "$PERIOD" \
       --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR ${INFO_ARGS:-} >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
-  if [[ -n "$hook" ]]; then
-    pkill -INT -P "$hook" 2>/dev/null || true; kill -INT "$hook" 2>/dev/null || true; wait "$hook" 2>/dev/null || true
-  fi
+  hook_stop
   ct=$(tail -1 "$out.times")
   if ! grep -q '^sent [0-9]* received [0-9]*$' "$out"; then
     log "$scen rate=$rate: inforeq_load error: $(head -3 "$out")"; echo "ERROR" >"$out.status"; return 2

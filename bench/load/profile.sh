@@ -5,8 +5,9 @@
 # symbols through --perf-basic-prof), and prints per exchange: CPU us, context switches, system
 # calls, and the top of the profile by thread, by object and by symbol.
 #
-#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, WARMUP 5 (s of unrecorded load after
-#                                         the server started), OUT_DIR, SCENARIO sarr-resv, RECORD 1
+#   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, FREQ 499 (perf record -F), WARMUP 5
+#                                         (s of unrecorded load after the server started), OUT_DIR,
+#                                         SCENARIO sarr-resv, RECORD 1
 #                                         (0: perf stat only, no perf record),
 #                                         SERVERS "kea dhcpkit:ffi dhcpkit:ffi:0 dhcpkit:deno")
 #

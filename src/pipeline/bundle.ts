@@ -128,24 +128,26 @@ export class TransactionBundle {
   /** Request options of class `type` that no handler has answered yet. */
   getUnhandledOptions<T extends Option>(type: abstract new (...args: never[]) => T): T[] {
     const proto: object = type.prototype;
-    const options = this.request.options, handled = this.#handled;
     const out: T[] = [];
-    for (let i = 0; i < options.length; i++) {
-      const o = options[i];
-      if (hasPrototype(o, proto) && !handled?.has(o)) out.push(o as T);
+    for (let i = this.#nextUnhandled(proto, 0); i >= 0; i = this.#nextUnhandled(proto, i + 1)) {
+      out.push(this.request.options[i] as T);
     }
     return out;
   }
 
   /** Whether the request has an option of class `type` that no handler has answered yet. */
   hasUnhandledOption(type: abstract new (...args: never[]) => Option): boolean {
-    const proto: object = type.prototype;
+    return this.#nextUnhandled(type.prototype, 0) >= 0;
+  }
+
+  /** Index of the first request option from `from` on with prototype `proto` not yet answered, or -1. */
+  #nextUnhandled(proto: object, from: number): number {
     const options = this.request.options, handled = this.#handled;
-    for (let i = 0; i < options.length; i++) {
+    for (let i = from; i < options.length; i++) {
       const o = options[i];
-      if (hasPrototype(o, proto) && !handled?.has(o)) return true;
+      if (hasPrototype(o, proto) && !handled?.has(o)) return i;
     }
-    return false;
+    return -1;
   }
 
   /** The client's DUID, if the request has a Client ID. */
