@@ -247,7 +247,10 @@ hook_start() {
 }
 hook_stop() {
   [[ -n "$HOOK_PID" ]] || return 0
-  pkill -INT -P "$HOOK_PID" 2>/dev/null || true; kill -INT "$HOOK_PID" 2>/dev/null || true
+  # Interrupt the hook's children and let its shell wait for them to finish writing; interrupting
+  # the shell too would end it (and this wait) while perf record is still writing its data. A
+  # hook of one command has no children: bash ran it in its own process.
+  pkill -INT -P "$HOOK_PID" 2>/dev/null || kill -INT "$HOOK_PID" 2>/dev/null || true
   wait "$HOOK_PID" 2>/dev/null || true
   HOOK_PID=""
 }

@@ -12,6 +12,8 @@ import {
   DeclineMessage,
   type Duid,
   EchoRequestOption,
+  findOption,
+  hasPrototype,
   IAAddressOption,
   IANAOption,
   IAPDOption,
@@ -21,6 +23,7 @@ import {
   InterfaceIdOption,
   LeasequeryMessage,
   messageOccurrence,
+  MsgType,
   type Option,
   optionTypes,
   RapidCommitOption,
@@ -29,9 +32,7 @@ import {
   RelayMessageOption,
   type RelayReplyMessage,
   ReleaseMessage,
-  RenewMessage,
   ReplyMessage,
-  RequestMessage,
   serializeMessage,
   ServerIdOption,
   SolicitMessage,
@@ -77,10 +78,19 @@ export class ServerIdHandler extends Handler {
   override handle(bundle: TransactionBundle): void {
     const options = bundle.response.options;
     for (let i = options.length - 1; i >= 0; i--) {
-      if (options[i] instanceof ServerIdOption) options.splice(i, 1);
+      if (hasPrototype(options[i], ServerIdOption.prototype)) options.splice(i, 1);
     }
-    options.unshift(this.#option);
+    putFirst(options, this.#option);
   }
+}
+
+/**
+ * Insert `option` at the front of `options`, moving the others up (what `unshift` does, without
+ * the call into V8's C++ runtime that `unshift` makes).
+ */
+function putFirst(options: Option[], option: Option): void {
+  for (let i = options.length; i > 0; i--) options[i] = options[i - 1];
+  options[0] = option;
 }
 
 /** Copies the client's Client ID to the front of the response. */
@@ -90,7 +100,7 @@ export class ClientIdHandler extends Handler {
     const clientId = bundle.request.getOption(ClientIdOption);
     if (!clientId) return;
     const options = bundle.response.options;
-    if (!options.some((o) => o instanceof ClientIdOption)) options.unshift(clientId);
+    if (!findOption(options, ClientIdOption)) putFirst(options, clientId);
   }
 }
 
@@ -204,14 +214,17 @@ function unansweredIA(
   noneAvailable: StatusCodeOption,
   declinable: boolean,
 ): Option[] | undefined {
-  if (request instanceof SolicitMessage || request instanceof RequestMessage) {
-    return [noneAvailable];
-  }
-  if (request instanceof RenewMessage || request instanceof RebindMessage) {
-    return hasLeases(held) ? zeroLifetimes(held) : [NO_BINDING];
-  }
-  if (request instanceof ReleaseMessage || (declinable && request instanceof DeclineMessage)) {
-    return [NO_BINDING];
+  switch (request.type) {
+    case MsgType.Solicit:
+    case MsgType.Request:
+      return [noneAvailable];
+    case MsgType.Renew:
+    case MsgType.Rebind:
+      return hasLeases(held) ? zeroLifetimes(held) : [NO_BINDING];
+    case MsgType.Release:
+      return [NO_BINDING];
+    case MsgType.Decline:
+      return declinable ? [NO_BINDING] : undefined;
   }
   return undefined;
 }

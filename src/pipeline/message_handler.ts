@@ -14,8 +14,6 @@ import {
   CLIENT_TO_SERVER_TYPES,
   ClientIdOption,
   type ClientServerMessage,
-  ConfirmMessage,
-  DeclineMessage,
   describeMessage,
   DHCPV6_CLIENT_PORT,
   DHCPV6_SERVER_PORT,
@@ -23,7 +21,6 @@ import {
   IAAddressOption,
   IANAOption,
   IATAOption,
-  InformationRequestMessage,
   InterfaceIdOption,
   LeasequeryMessage,
   LeasequeryReplyMessage,
@@ -32,19 +29,14 @@ import {
   type Option,
   ParseError,
   parseMessage,
-  RebindMessage,
   RelayForwardMessage,
   RelayMessageOption,
   type RelayReplyMessage,
   RelaySourcePortOption,
-  ReleaseMessage,
-  RenewMessage,
   ReplyMessage,
-  RequestMessage,
   serializeMessage,
   serializeMessageInto,
   ServerIdOption,
-  SolicitMessage,
   StatusCode,
   StatusCodeOption,
   toHex,
@@ -241,14 +233,22 @@ export function closeMoreResponses(more: TransactionBundle["moreResponses"]): vo
 
 function responseFor(request: ClientServerMessage): ClientServerMessage | undefined {
   const xid = request.transactionId;
-  if (request instanceof SolicitMessage) return new AdvertiseMessage(xid, []);
-  if (
-    request instanceof RequestMessage || request instanceof RenewMessage ||
-    request instanceof RebindMessage ||
-    request instanceof ReleaseMessage || request instanceof DeclineMessage ||
-    request instanceof InformationRequestMessage || request instanceof ConfirmMessage
-  ) return new ReplyMessage(xid, []);
-  if (request instanceof LeasequeryMessage) return new LeasequeryReplyMessage(xid, []);
+  // By type code, not `instanceof`: this runs for every request, and `instanceof` against an
+  // imported class takes V8's generic path.
+  switch (request.type) {
+    case MsgType.Solicit:
+      return new AdvertiseMessage(xid, []);
+    case MsgType.Request:
+    case MsgType.Renew:
+    case MsgType.Rebind:
+    case MsgType.Release:
+    case MsgType.Decline:
+    case MsgType.InformationRequest:
+    case MsgType.Confirm:
+      return new ReplyMessage(xid, []);
+    case MsgType.Leasequery:
+      return new LeasequeryReplyMessage(xid, []);
+  }
   return undefined;
 }
 
@@ -296,19 +296,22 @@ export function bundleFromPacket(
   message.validate();
   let depth = 0;
   let inner: Message = message;
-  while (inner instanceof RelayForwardMessage) {
+  // Type codes rather than `instanceof` (see responseFor).
+  while (inner.type === MsgType.RelayForward) {
     if (++depth > HOP_COUNT_LIMIT) {
       throw new ValidationError(`more than ${HOP_COUNT_LIMIT} relay layers`);
     }
-    const relayed = inner.getOption(RelayMessageOption);
+    const relayed = (inner as RelayForwardMessage).getOption(RelayMessageOption);
     if (!relayed) throw new ValidationError("relay-forward without a relay-message option");
     inner = relayed.message;
   }
-  if (!CLIENT_TO_SERVER_TYPES.has(inner.type) || inner instanceof RelayForwardMessage) {
+  if (!CLIENT_TO_SERVER_TYPES.has(inner.type) || inner.type === MsgType.RelayForward) {
     throw new ValidationError(`relayed ${inner.name} (${inner.type}) is not sent to servers`);
   }
   const wrapper = new RelayForwardMessage(
-    message instanceof RelayForwardMessage ? Math.min(255, message.hopCount + 1) : 0,
+    message.type === MsgType.RelayForward
+      ? Math.min(255, (message as RelayForwardMessage).hopCount + 1)
+      : 0,
     packet.linkAddress,
     packet.source,
     [
@@ -797,7 +800,7 @@ export class MessageHandler {
       for (let i = 0; i < pre.length; i++) pre[i].pre(bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
-      if (bundle.request instanceof ConfirmMessage && !confirmHasAddresses(bundle.request)) {
+      if (bundle.request.type === MsgType.Confirm && !confirmHasAddresses(bundle.request)) {
         throw new CannotRespond("confirm without addresses");
       }
       bundle.responses = [response];

@@ -5,6 +5,7 @@
 
 import { ParseError, ValidationError } from "./errors.ts";
 import { readBytes, readU16, readU32, toHex, Writer } from "./bytes.ts";
+import { cacheClassConstants, type ClassConstants, hasClassConstants } from "./class_constant.ts";
 
 /** A class of DUID that can be registered: its type code, its name and its parser. */
 export interface DuidType<T extends Duid = Duid> {
@@ -16,8 +17,15 @@ export interface DuidType<T extends Duid = Duid> {
   parse(buf: Uint8Array, start: number, end: number): T;
 }
 
+const DUID_CONSTANTS: ClassConstants = [["type", "duidType"]];
+
 /** Base of every DUID. */
 export abstract class Duid {
+  /** Give the class's prototype its own copy of the static `duidType` (see class_constant.ts). */
+  constructor() {
+    if (!hasClassConstants(new.target)) cacheClassConstants(new.target, DUID_CONSTANTS);
+  }
+
   /** The DUID type code, from the class's static `duidType`. */
   get type(): number {
     return (this.constructor as unknown as { duidType: number }).duidType;

@@ -6,6 +6,7 @@
 
 import { ParseError, SerializeError, ValidationError } from "./errors.ts";
 import { need, Writer } from "./bytes.ts";
+import { cacheClassConstants, type ClassConstants, hasClassConstants } from "./class_constant.ts";
 import { addressKindOfText, formatIPv6, parseIPv6 } from "./ipv6.ts";
 import { findOption, findOptions, type Option, parseOptions, writeOptions } from "./option.ts";
 import { checkOccurrence, messageOccurrence } from "./occurrence.ts";
@@ -20,10 +21,17 @@ export interface MessageType<T extends Message = Message> {
   parse(buf: Uint8Array, start: number, end: number): T;
 }
 
+const MESSAGE_CONSTANTS: ClassConstants = [["type", "messageType"], ["name", "messageName"]];
+
 /** Base of every DHCPv6 message. */
 export abstract class Message {
   /** The options of the message, in wire order. */
   abstract options: Option[];
+
+  /** Give the class's prototype its own copies of its statics (see class_constant.ts). */
+  constructor() {
+    if (!hasClassConstants(new.target)) cacheClassConstants(new.target, MESSAGE_CONSTANTS);
+  }
 
   /** The message type code, taken from the class's static `messageType`. */
   get type(): number {

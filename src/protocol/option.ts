@@ -5,6 +5,7 @@
 
 import { ParseError, ValidationError } from "./errors.ts";
 import { need, Writer } from "./bytes.ts";
+import { cacheClassConstants, type ClassConstants, hasClassConstants } from "./class_constant.ts";
 
 /** A class of option that can be registered: its code, its config name and its parser. */
 export interface OptionType<T extends Option = Option> {
@@ -18,9 +19,19 @@ export interface OptionType<T extends Option = Option> {
   readonly prototype: T;
 }
 
+const OPTION_CONSTANTS: ClassConstants = [["code", "code"]];
+
 /** Base of every DHCPv6 option (code + data). Subclasses implement {@link Option.writeData}. */
 export abstract class Option {
-  /** The option code, taken from the class's static `code`. */
+  /** Give the class's prototype its own copy of the static `code` (see class_constant.ts). */
+  constructor() {
+    if (!hasClassConstants(new.target)) cacheClassConstants(new.target, OPTION_CONSTANTS);
+  }
+
+  /**
+   * The option code, taken from the class's static `code`. Each class's first instance copies
+   * it onto the class's prototype, so this getter only answers objects not made by a constructor.
+   */
   get code(): number {
     return (this.constructor as unknown as { code: number }).code;
   }
