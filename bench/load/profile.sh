@@ -3,7 +3,8 @@
 # for PERIOD s) against Kea and dhcpkit (ffi and deno backends) with `perf stat` on the server
 # (CPU time, context switches, system calls) and `perf record -g` (for dhcpkit with JavaScript
 # symbols through --perf-basic-prof), and prints per exchange: CPU us, context switches, system
-# calls, and the top of the profile by thread, by object and by symbol.
+# calls, and the top of the profile by thread, by object and by symbol; for dhcpkit also the I/O
+# worker's samples with V8's builtins named (bench/load/name_builtins.ts).
 #
 #   sudo bash bench/load/profile.sh      (RATE 5000, PERIOD 5, FREQ 499 (perf record -F), WARMUP 5
 #                                         (s of unrecorded load after the server started), OUT_DIR,
@@ -82,5 +83,11 @@ for server in $SERVERS; do
   report "$data" dso 8
   echo "== $server: top symbols"
   report "$data" sym 25
+  if [[ $server == dhcpkit:* ]]; then
+    # V8's builtins run from the (stripped) deno binary: name them (bench/load/name_builtins.ts).
+    echo "== $server: the I/O worker's leaves, V8 builtins named"
+    perf script -i "$data" 2>/dev/null |
+      deno run -A "$here/name_builtins.ts" --comm worker-1 --top 30 || true
+  fi
 done
 echo "(raw data in $OUT_DIR)"

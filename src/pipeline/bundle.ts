@@ -11,8 +11,9 @@ import {
   type Duid,
   hasPrototype,
   type Message,
+  MsgType,
   type Option,
-  RelayForwardMessage,
+  type RelayForwardMessage,
   RelayMessage,
   RelayMessageOption,
   RelayReplyMessage,
@@ -94,9 +95,11 @@ export class TransactionBundle {
     this.#initialMarks = marks;
     const relays: RelayForwardMessage[] = [];
     let current: Message = incomingMessage;
-    while (current instanceof RelayForwardMessage) {
-      relays.push(current);
-      const inner = current.getOption(RelayMessageOption);
+    // A type code rather than `instanceof` (V8's generic path for an imported class).
+    while (current.type === MsgType.RelayForward) {
+      const relay = current as RelayForwardMessage;
+      relays.push(relay);
+      const inner = relay.getOption(RelayMessageOption);
       if (!inner) throw new TypeError("relay-forward without a relay-message option");
       current = inner.message;
     }
@@ -203,7 +206,10 @@ export class TransactionBundle {
     for (let i = 0; i < layers; i++) {
       const relay = this.outgoingRelayMessages[i];
       const options: Option[] = [];
-      for (const o of relay.options) if (!(o instanceof RelayMessageOption)) options.push(o);
+      const kept = relay.options;
+      for (let k = 0; k < kept.length; k++) {
+        if (!hasPrototype(kept[k], RelayMessageOption.prototype)) options.push(kept[k]);
+      }
       options.push(new RelayMessageOption(inner));
       inner = replyLayer(relay, options);
     }

@@ -22,19 +22,13 @@
 import { getLogger } from "@logtape/logtape";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
-  ConfirmMessage,
-  DeclineMessage,
   IAAddressOption,
   IANAOption,
   IAPDOption,
   IAPrefixOption,
   type IPv6Prefix,
+  MsgType,
   parseIPv6,
-  RebindMessage,
-  ReleaseMessage,
-  RenewMessage,
-  RequestMessage,
-  SolicitMessage,
 } from "../../protocol/mod.ts";
 import type { Assignment } from "./ids.ts";
 
@@ -264,12 +258,18 @@ function answerReleaseDecline(
 
 /** The answer function for the request's message type, if it has IAs to answer. */
 function answerFor(bundle: TransactionBundle): IaAnswer | undefined {
-  const request = bundle.request;
-  if (request instanceof SolicitMessage || request instanceof RequestMessage) return answerRequest;
-  if (request instanceof RenewMessage || request instanceof RebindMessage) return answerRenewRebind;
-  if (request instanceof ConfirmMessage) return answerConfirm;
-  if (request instanceof ReleaseMessage || request instanceof DeclineMessage) {
-    return answerReleaseDecline;
+  switch (bundle.request.type) {
+    case MsgType.Solicit:
+    case MsgType.Request:
+      return answerRequest;
+    case MsgType.Renew:
+    case MsgType.Rebind:
+      return answerRenewRebind;
+    case MsgType.Confirm:
+      return answerConfirm;
+    case MsgType.Release:
+    case MsgType.Decline:
+      return answerReleaseDecline;
   }
   return undefined;
 }

@@ -11,15 +11,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
-import {
-  ConfirmMessage,
-  DeclineMessage,
-  RebindMessage,
-  ReleaseMessage,
-  RenewMessage,
-  RequestMessage,
-  SolicitMessage,
-} from "../../protocol/mod.ts";
+import { MsgType } from "../../protocol/mod.ts";
 import { answerIAs, type StaticLifetimes } from "./answer.ts";
 import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
 import { AssignmentTable, CsvAssignmentSource, loadCsvAssignments } from "./csv/mod.ts";
@@ -57,11 +49,19 @@ export function setLookedUpAssignment(
 
 /** The request types the static handlers answer (the others need no assignment). */
 export function answersRequest(bundle: TransactionBundle): boolean {
-  const request = bundle.request;
-  return request instanceof SolicitMessage || request instanceof RequestMessage ||
-    request instanceof RenewMessage || request instanceof RebindMessage ||
-    request instanceof ConfirmMessage || request instanceof ReleaseMessage ||
-    request instanceof DeclineMessage;
+  // By type code: `instanceof` against imported classes takes V8's generic path, and this runs
+  // for every request.
+  switch (bundle.request.type) {
+    case MsgType.Solicit:
+    case MsgType.Request:
+    case MsgType.Renew:
+    case MsgType.Rebind:
+    case MsgType.Confirm:
+    case MsgType.Release:
+    case MsgType.Decline:
+      return true;
+  }
+  return false;
 }
 
 /**
