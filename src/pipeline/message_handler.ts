@@ -74,10 +74,12 @@ import type { Filter } from "./filter.ts";
 import { Handler } from "./handler.ts";
 import { EXPIRED, SharedDeadlines } from "./deadlines.ts";
 import { setLogClient } from "./log_context.ts";
+import { LogGate } from "./log_gate.ts";
 import { messageInIndex, messageOutIndex, scalarIndex, StatisticsStore } from "./statistics.ts";
 import type { StatisticsCategories } from "./categories.ts";
 
 const log = getLogger(["dhcpkit", "pipeline"]);
+const debugLog = new LogGate(log, "debug");
 
 /** The maximum number of relay layers accepted (RFC 8415 HOP_COUNT_LIMIT). */
 export const HOP_COUNT_LIMIT = 32;
@@ -822,11 +824,13 @@ export class MessageHandler {
         });
       }
     }
-    log.debug("{id}: answering {bundle} with {type}", () => ({
-      id,
-      bundle: String(bundle),
-      type: bundle.response.name,
-    }));
+    if (debugLog.on) {
+      log.debug("{id}: answering {bundle} with {type}", () => ({
+        id,
+        bundle: String(bundle),
+        type: bundle.response.name,
+      }));
+    }
     return {
       outcome: "reply",
       replies: bundle.responses.map((r) => this.#address(bundle, r, packet)),

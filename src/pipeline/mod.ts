@@ -14,3 +14,4 @@ export * from "./categories.ts";
 export * from "./message_handler.ts";
 export * from "./explain.ts";
 export * from "./deadlines.ts";
+export * from "./log_gate.ts";

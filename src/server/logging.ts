@@ -16,6 +16,7 @@
  */
 
 import { configure, type LogLevel, type LogRecord } from "@logtape/logtape";
+import { logConfigurationChanged } from "../pipeline/log_gate.ts";
 import type { LoggingConfig } from "../config/mod.ts";
 import { currentClient, currentPacketId, setPacketId } from "../pipeline/log_context.ts";
 import {
@@ -286,6 +287,7 @@ export class LogSystem {
         { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["main"] },
       ],
     });
+    logConfigurationChanged();
     await this.#reopenFiles(kept);
   }
 
@@ -429,4 +431,5 @@ export async function setupWorkerLogging(
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["forward"] },
     ],
   });
+  logConfigurationChanged();
 }

@@ -10,7 +10,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
+import { Handler, LogGate, type TransactionBundle } from "../../pipeline/mod.ts";
 import { MsgType } from "../../protocol/mod.ts";
 import { answerIAs, type StaticLifetimes } from "./answer.ts";
 import { type Assignment, candidateIds, visitCandidateIds } from "./ids.ts";
@@ -24,6 +24,7 @@ import { hasIAsToAnswer } from "./answer.ts";
 export type { StaticLifetimes } from "./answer.ts";
 
 const log = getLogger(["dhcpkit", "static"]);
+const debugLog = new LogGate(log, "debug");
 
 /** Any kind of assignment source. */
 export type AnyAssignmentSource = AssignmentSource | AsyncAssignmentSource;
@@ -158,13 +159,15 @@ export class StaticAssignmentHandler extends Handler {
       found = source.lookup(candidateIds(bundle));
     }
     if (bundle.explain) this.explainAnswer(bundle, source, found);
-    log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
-      bundle: String(bundle),
-      ids: candidateIds(bundle).join(", "),
-      found: found
-        ? `${found.address ?? "no address"}, ${found.prefix?.toString() ?? "no prefix"}`
-        : "none",
-    }));
+    if (debugLog.on) {
+      log.debug("{bundle}: static assignment for {ids}: {found}", () => ({
+        bundle: String(bundle),
+        ids: candidateIds(bundle).join(", "),
+        found: found
+          ? `${found.address ?? "no address"}, ${found.prefix?.toString() ?? "no prefix"}`
+          : "none",
+      }));
+    }
     return found;
   }
 

@@ -10,6 +10,7 @@
 
 import { Handler, type TransactionBundle } from "../../pipeline/mod.ts";
 import {
+  hasPrototype,
   IAAddressOption,
   IANAOption,
   IAPDOption,
@@ -86,9 +87,13 @@ function shortestPreferred(
   lease: typeof IAAddressOption | typeof IAPrefixOption,
 ): number | undefined {
   let shortest: number | undefined;
-  for (const o of options) {
-    if (o instanceof lease && o.validLifetime > 0) {
-      const p = o.preferredLifetime;
+  // hasPrototype, not `instanceof`: with a class that is a variable, `instanceof` takes V8's
+  // generic path (a property lookup of Symbol.hasInstance on every test).
+  const proto = lease.prototype;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i];
+    if (hasPrototype(o, proto) && (o as IAAddressOption | IAPrefixOption).validLifetime > 0) {
+      const p = (o as IAAddressOption | IAPrefixOption).preferredLifetime;
       if (shortest === undefined || p < shortest) shortest = p;
     }
   }
@@ -117,8 +122,8 @@ export abstract class TimingLimitsHandler extends Handler {
     if (!response) return;
     const options = response.options;
     for (let i = 0; i < options.length; i++) {
-      const ia = options[i];
-      if (!(ia instanceof this.iaType)) continue;
+      if (!hasPrototype(options[i], this.iaType.prototype)) continue;
+      const ia = options[i] as IANAOption | IAPDOption;
       const shortest = shortestPreferred(ia.options, this.leaseType);
       if (shortest === undefined) continue;
       const { t1, t2 } = applyTimingLimits(ia.t1, ia.t2, shortest, this.limits);

@@ -6,6 +6,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { WirePacket, WireReply } from "../wire.ts";
+import { LogGate } from "../../pipeline/log_gate.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
 const packetLog = getLogger(["dhcpkit", "packets"]);
@@ -17,8 +18,10 @@ const packetLog = getLogger(["dhcpkit", "packets"]);
  * batches (a reload runs in the event loop), so the answer holds for the whole batch.
  */
 export function packetTracing(): boolean {
-  return packetLog.isEnabledFor("trace");
+  return packetTrace.on;
 }
+
+const packetTrace = new LogGate(packetLog, "trace");
 
 /** Log (at debug-packets level) that `packet` arrived on the listener described as `listener`. */
 export function logReceived(packet: WirePacket, listener: string): void {
