@@ -28,6 +28,7 @@ import {
   RemoteIdOption,
   SubscriberIdOption,
   UuidDuid,
+  Writer,
 } from "../../protocol/mod.ts";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 
@@ -480,24 +481,44 @@ export function visitCandidateIds(
   bundle: TransactionBundle,
   visit: (id: string) => boolean,
 ): void {
+  visitCandidateKeys(bundle, (prefix, data) => visit(prefix + hexOf(data)));
+}
+
+/** Where the client's DUID is written for {@link visitCandidateKeys}. */
+const duidBytes = new Writer(64);
+
+/**
+ * {@link visitCandidateIds} in parts: each key as its text prefix and the bytes whose lower-case
+ * hex ends it (`duid:` and the DUID, `interface-id:` and the Interface-ID, ...), for sources
+ * that look keys up without building them. `data` is only valid during the call. This is the one
+ * definition of the keys and their order: visitCandidateIds joins the parts.
+ */
+export function visitCandidateKeys(
+  bundle: TransactionBundle,
+  visit: (prefix: string, data: Uint8Array) => boolean,
+): void {
   const duid = bundle.clientDuid;
-  if (duid && visit("duid:" + duid.toHex())) return;
+  if (duid) {
+    duidBytes.reset();
+    duid.write(duidBytes);
+    if (visit("duid:", duidBytes.buf.subarray(0, duidBytes.pos))) return;
+  }
   const relay = bundle.incomingRelayMessages[0];
   if (!relay) return;
   const interfaceId = relay.getOption(InterfaceIdOption);
   if (interfaceId && interfaceId.data.length > 0) {
-    if (visit("interface-id:" + hexOf(interfaceId.data))) return;
+    if (visit("interface-id:", interfaceId.data)) return;
   }
   const remoteId = relay.getOption(RemoteIdOption);
   if (remoteId && remoteId.remoteId.length > 0) {
-    if (visit(`remote-id:${remoteId.enterpriseNumber}:${hexOf(remoteId.remoteId)}`)) return;
+    if (visit(`remote-id:${remoteId.enterpriseNumber}:`, remoteId.remoteId)) return;
   }
   const subscriberId = relay.getOption(SubscriberIdOption);
   if (subscriberId && subscriberId.data.length > 0) {
-    if (visit("subscriber-id:" + hexOf(subscriberId.data))) return;
+    if (visit("subscriber-id:", subscriberId.data)) return;
   }
   const linkLayerId = relay.getOption(LinkLayerIdOption);
   if (linkLayerId && linkLayerId.linkLayerAddress.length > 0) {
-    visit(`linklayer-id:${linkLayerId.linkLayerType}:${hexOf(linkLayerId.linkLayerAddress)}`);
+    visit(`linklayer-id:${linkLayerId.linkLayerType}:`, linkLayerId.linkLayerAddress);
   }
 }

@@ -53,6 +53,13 @@ export interface AssignmentSource extends AssignmentSourceInfo {
   lookupOne?(id: string): Assignment | undefined;
 
   /**
+   * What {@link lookupOne} answers for the key `prefix` followed by the lower-case hex of `data`
+   * (see `visitCandidateKeys`), for sources that can look it up without building the string.
+   * `data` may be a view that is only valid during the call.
+   */
+  lookupHex?(prefix: string, data: Uint8Array): Assignment | undefined;
+
+  /**
    * For a {@link lookupOne} source that keeps answers: a number that changes when answers it gave
    * earlier in the same batch turn out older than the one it just gave. A caller that asked
    * several keys for one request asks them all again when it changed during the request.

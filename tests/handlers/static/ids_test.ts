@@ -2,12 +2,30 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   AssignmentFormatError,
+  candidateIds,
   canonicalAddress,
   canonicalId,
   canonicalPrefix,
   parsePrefix,
+  visitCandidateKeys,
 } from "../../../src/handlers/static/ids.ts";
-import { formatIPv6, IPv6Prefix, normalizeIPv6 } from "../../../src/protocol/mod.ts";
+import {
+  ClientIdOption,
+  formatIPv6,
+  fromHex,
+  InterfaceIdOption,
+  IPv6Prefix,
+  LinkLayerDuid,
+  LinkLayerIdOption,
+  normalizeIPv6,
+  RelayForwardMessage,
+  RelayMessageOption,
+  RemoteIdOption,
+  SolicitMessage,
+  SubscriberIdOption,
+  toHex,
+} from "../../../src/protocol/mod.ts";
+import { TransactionBundle } from "../../../src/pipeline/mod.ts";
 
 Deno.test("canonical keys of every id form", () => {
   const cases: [string, string][] = [
@@ -124,4 +142,36 @@ Deno.test("property: the fast address parser agrees with the protocol formatter"
     }),
     { numRuns: 2000 },
   );
+});
+
+Deno.test("visitCandidateKeys: the parts of candidateIds, in the same order", () => {
+  const duid = new LinkLayerDuid(1, fromHex("001122334455"));
+  const message = new RelayForwardMessage(0, "2001:db8:1::1", "fe80::1", [
+    new LinkLayerIdOption(1, fromHex("0a0b0c")),
+    new SubscriberIdOption(new TextEncoder().encode("sub-1")),
+    new RemoteIdOption(40208, fromHex("cafe")),
+    new InterfaceIdOption(new TextEncoder().encode("eth0")),
+    new RelayMessageOption(new SolicitMessage(1, [new ClientIdOption(duid)])),
+  ]);
+  const bundle = new TransactionBundle(message, true);
+  const joined: string[] = [];
+  visitCandidateKeys(bundle, (prefix, data) => {
+    joined.push(prefix + toHex(data));
+    return false;
+  });
+  assert.deepEqual(joined, candidateIds(bundle));
+  assert.deepEqual(joined, [
+    "duid:00030001001122334455",
+    "interface-id:65746830",
+    "remote-id:40208:cafe",
+    "subscriber-id:7375622d31",
+    "linklayer-id:1:0a0b0c",
+  ]);
+  // Stops at the first key the visitor takes.
+  const seen: string[] = [];
+  visitCandidateKeys(bundle, (prefix) => {
+    seen.push(prefix);
+    return prefix === "interface-id:";
+  });
+  assert.deepEqual(seen, ["duid:", "interface-id:"]);
 });

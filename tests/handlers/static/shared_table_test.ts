@@ -122,6 +122,36 @@ Deno.test("shared table: agrees with a Map for any keys (first row of a key wins
   );
 });
 
+Deno.test("shared table: getHex(prefix, bytes) answers what get(prefix + hex) does", () => {
+  const prefix = fc.constantFrom("duid:", "interface-id:", "remote-id:9:", "", "d");
+  const bytes = fc.uint8Array({ maxLength: 8 });
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(prefix, bytes), { maxLength: 100 }),
+      fc.array(fc.tuple(prefix, bytes), { maxLength: 30 }),
+      (rows, probes) => {
+        const builder = new AssignmentTableBuilder();
+        rows.forEach(([p, b], i) => builder.add(p + hex(b), i + 2, `2001:db8::${i + 1}`, ""));
+        const table = builder.build();
+        for (const [p, b] of [...rows, ...probes]) {
+          assert.equal(table.getHex(p, b)?.address, table.get(p + hex(b))?.address);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // Every row of the sample file, found from its parts; a key one digit short is not.
+  return sampleTable().then((table) => {
+    for (const [key, address] of EXPECTED) {
+      const cut = key.lastIndexOf(":") + 1;
+      const data = Uint8Array.from(key.slice(cut).match(/../g) ?? [], (h) => parseInt(h, 16));
+      assert.equal(table.getHex(key.slice(0, cut), data)?.address ?? null, address, key);
+      assert.equal(table.getHex(key.slice(0, cut - 1), data), undefined, key);
+    }
+  });
+});
+
 Deno.test("shared table: a buffer that holds no table is refused", () => {
   assert.throws(() => AssignmentTable.fromBuffer(new SharedArrayBuffer(64)), /not an assignment/);
   const good = new AssignmentTableBuilder().build().buffer;

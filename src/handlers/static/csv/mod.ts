@@ -56,6 +56,11 @@ export class CsvAssignmentSource implements AssignmentSource {
     return this.table.get(id);
   }
 
+  /** The assignment of the key `prefix` + hex of `data`, without building it (one hash probe). */
+  lookupHex(prefix: string, data: Uint8Array): Assignment | undefined {
+    return this.table.getHex(prefix, data);
+  }
+
   /** `FILE:LINE` of the row that assigns `key`. */
   locate(key: string): string | undefined {
     const line = this.table.lineOf(key);

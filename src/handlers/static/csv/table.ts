@@ -105,6 +105,57 @@ function findRow(
   }
 }
 
+/** Character codes of the lower-case hex digits. */
+const HEX_CODES = new Uint8Array([..."0123456789abcdef"].map((c) => c.charCodeAt(0)));
+const FNV_PRIME = 0x01000193;
+
+/** The row of the key `prefix` + lower-case hex of `data`, or -1 (see {@link findRow}). */
+function findHexRow(
+  slots: Int32Array<ArrayBufferLike>,
+  hashes: Uint32Array<ArrayBufferLike>,
+  keyStarts: Uint32Array<ArrayBufferLike>,
+  keys: Uint8Array<ArrayBufferLike>,
+  prefix: string,
+  data: Uint8Array,
+): number {
+  // The same FNV-1a hash as hashKey, over the characters the key would have.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), FNV_PRIME);
+  for (let i = 0; i < data.length; i++) {
+    h = Math.imul(h ^ HEX_CODES[data[i] >> 4], FNV_PRIME);
+    h = Math.imul(h ^ HEX_CODES[data[i] & 15], FNV_PRIME);
+  }
+  const hash = h >>> 0;
+  const length = prefix.length + 2 * data.length;
+  const mask = slots.length - 1;
+  for (let i = hash & mask;; i = (i + 1) & mask) {
+    const slot = slots[i];
+    if (slot === 0) return -1;
+    const row = slot - 1;
+    if (hashes[row] !== hash) continue;
+    const start = keyStarts[row];
+    if (keyStarts[row + 1] - start !== length) continue;
+    if (sameHexKey(keys, start, prefix, data)) return row;
+  }
+}
+
+/** Whether the key bytes from `start` on are `prefix` followed by the lower-case hex of `data`. */
+function sameHexKey(
+  keys: Uint8Array<ArrayBufferLike>,
+  start: number,
+  prefix: string,
+  data: Uint8Array,
+): boolean {
+  let k = start;
+  for (let i = 0; i < prefix.length; i++) if (keys[k++] !== prefix.charCodeAt(i)) return false;
+  for (let i = 0; i < data.length; i++) {
+    if (keys[k++] !== HEX_CODES[data[i] >> 4] || keys[k++] !== HEX_CODES[data[i] & 15]) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** Bytes of a table buffer of `rows` rows, `slots` slots and `keyBytes` key bytes. */
 function bufferBytes(rows: number, slots: number, keyBytes: number): number {
   return (HEADER_INTS + slots + rows * 3 + 1) * 4 + rows * ROW_BYTES + keyBytes;
@@ -152,7 +203,21 @@ export class AssignmentTable {
   /** The assignment of `key`, if any. */
   get(key: string): Assignment | undefined {
     const row = this.#find(key);
-    if (row < 0) return undefined;
+    return row < 0 ? undefined : this.#assignment(row);
+  }
+
+  /**
+   * The assignment of the key `prefix` followed by the lower-case hex of `data` (what
+   * `get(prefix + hexOf(data))` answers), without building that string: the hash and the
+   * comparison read the hex digits straight from the bytes.
+   */
+  getHex(prefix: string, data: Uint8Array): Assignment | undefined {
+    const { slots, hashes, keyStarts, keys } = this.#parts;
+    const row = findHexRow(slots, hashes, keyStarts, keys, prefix, data);
+    return row < 0 ? undefined : this.#assignment(row);
+  }
+
+  #assignment(row: number): Assignment {
     const bytes = this.#parts.rows, offset = row * ROW_BYTES;
     const flags = bytes[offset];
     // Views into the row (no copies: a new ArrayBuffer per answer costs more than the lookup);
