@@ -252,6 +252,9 @@ hook_stop() {
   # hook of one command has no children: bash ran it in its own process.
   pkill -INT -P "$HOOK_PID" 2>/dev/null || kill -INT "$HOOK_PID" 2>/dev/null || true
   wait "$HOOK_PID" 2>/dev/null || true
+  # Whatever the hook started that still writes into this run's files (perf record finishing
+  # its data after the hook's shell is gone) is waited for too, up to 60 s.
+  for _ in $(seq 300); do pgrep -f "$OUT_DIR/hook-" >/dev/null || break; sleep 0.2; done
   HOOK_PID=""
 }
 
