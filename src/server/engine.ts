@@ -35,6 +35,17 @@ import type { WirePacket, WireReply } from "./wire.ts";
 import { summarizeTransaction, TransactionBuffer, type TransactionSink } from "./transactions.ts";
 
 const log = getLogger(["dhcpkit", "server"]);
+
+/** The clock that times each request (milliseconds; only differences are used). */
+let requestClock: () => number = () => performance.now();
+
+/**
+ * Time requests with `clock` (milliseconds from any fixed origin) in this thread's engines: the
+ * ffi I/O worker passes its cheaper libc clock (`monotonicMs`).
+ */
+export function setRequestClock(clock: () => number): void {
+  requestClock = clock;
+}
 const I_HANDLING_ERRORS = scalarIndex("handling_errors");
 
 /** Reads a configuration file (or an included one) as text. */
@@ -285,7 +296,7 @@ export class Engine {
   handleBatch(packets: readonly WirePacket[], out: WireReply[], replyWriter?: Writer): void {
     replyWriter?.reset();
     // One clock read per packet: the end of one packet's handling is the start of the next's.
-    let start = performance.now();
+    let start = requestClock();
     for (let k = 0; k < packets.length; k++) {
       const p = packets[k];
       setPacketId(p.id);
@@ -312,7 +323,7 @@ export class Engine {
           this.#park(result, p, start);
         } else {
           if (this.transactions) {
-            this.transactions.add(summarizeTransaction(result, p, performance.now() - start));
+            this.transactions.add(summarizeTransaction(result, p, requestClock() - start));
           }
           const replies = result.replies;
           for (let i = 0; i < replies.length; i++) {
@@ -328,7 +339,7 @@ export class Engine {
       } catch (e) {
         this.#handlingError(p, e);
       } finally {
-        const end = performance.now();
+        const end = requestClock();
         if (!parked) this.latency.observe((end - start) / 1000);
         start = end;
         setPacketId(undefined);
@@ -350,9 +361,9 @@ export class Engine {
     this.#parked++;
     const { listener, id, source } = p;
     pending.then((result) => {
-      this.latency.observe((performance.now() - start) / 1000);
+      this.latency.observe((requestClock() - start) / 1000);
       if (this.transactions) {
-        this.transactions.add(summarizeTransaction(result, p, performance.now() - start));
+        this.transactions.add(summarizeTransaction(result, p, requestClock() - start));
       }
       const replies: WireReply[] = [];
       for (const r of result.replies) {

@@ -13,7 +13,7 @@ import {
   openUdpSocket,
   SEND_GIVE_UP_MS,
 } from "../../src/server/io/ffi_socket.ts";
-import { MH_CONTROLLEN } from "../../src/server/io/libc.ts";
+import { MH_CONTROLLEN, monotonicMs } from "../../src/server/io/libc.ts";
 import { ffiUnavailable } from "../../src/server/io/ffi_backend.ts";
 import { e2eTest, randomSuffix, run } from "../e2e/netns.ts";
 import { freeUdpPort } from "../helpers/server.ts";
@@ -200,3 +200,20 @@ e2eTest(
     }
   },
 );
+
+ffiTest("monotonicMs: reads the time performance.now() reads, and never goes back", () => {
+  const clock = monotonicMs();
+  // Each libc reading is bracketed by two performance.now() readings, so a pause of the
+  // machine between them cannot make the comparison fail.
+  const a0 = performance.now(), t0 = clock(), b0 = performance.now();
+  let last = t0;
+  while (performance.now() - b0 < 20) {
+    const t = clock();
+    assert.ok(t >= last, `${t} after ${last}`);
+    last = t;
+  }
+  const a1 = performance.now(), t1 = clock(), b1 = performance.now();
+  const elapsed = t1 - t0, slack = 0.5; // performance.now() rounds to microseconds or coarser
+  assert.ok(elapsed >= a1 - b0 - slack, `libc ${elapsed} ms, at least ${a1 - b0} ms passed`);
+  assert.ok(elapsed <= b1 - a0 + slack, `libc ${elapsed} ms, at most ${b1 - a0} ms passed`);
+});

@@ -105,7 +105,34 @@ const SYMBOLS = {
   syscall: { parameters: ["i64", "i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+const CLOCK_MONOTONIC = 1;
+
+/**
+ * A clock in milliseconds (fractional, nanosecond resolution) from an arbitrary origin:
+ * CLOCK_MONOTONIC through libc, which the vDSO answers without a system call. It reads the
+ * same time as `performance.now()` at about a third of the cost (Deno's op for it is a slow
+ * API call), for code that reads the clock per request. Only differences between its readings
+ * mean anything. Where libc cannot be used, `performance.now()` itself.
+ */
+export function monotonicMs(): () => number {
+  const timespec = new Uint8Array(16);
+  const words = new Uint32Array(timespec.buffer);
+  let lib: Libc;
+  try {
+    lib = libc();
+    if (lib.clock_gettime(CLOCK_MONOTONIC, timespec) !== 0) return () => performance.now();
+  } catch {
+    return () => performance.now();
+  }
+  const origin = words[0] + words[1] * 2 ** 32;
+  return () => {
+    lib.clock_gettime(CLOCK_MONOTONIC, timespec);
+    return (words[0] + words[1] * 2 ** 32 - origin) * 1000 + words[2] / 1e6;
+  };
+}
 
 /** The bound libc functions. */
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
