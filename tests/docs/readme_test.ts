@@ -164,9 +164,9 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.equal(rate(/^dhcpkit/), 28000, search);
   assert.match(perf, /dhcpkit answered 28,000 exchanges\/s/);
   assert.match(perf, /Kea 21,000/);
-  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A to F).
+  // The ratios the prose quotes are the "vs Kea" column of the median tables (runs A to G).
   const tables = blocks.filter((b) => b.startsWith("scenario"));
-  assert.equal(tables.length, 6, "the tables of runs A, B, C, D, E and F");
+  assert.equal(tables.length, 7, "the tables of runs A, B, C, D, E, F and G");
   const ratio = (run: number, scenario: string, server: string) => {
     const lines = tables[run].trim().split("\n").slice(1);
     const line = lines.find((l) => l.startsWith(scenario) && l.includes(server));
@@ -217,4 +217,8 @@ Deno.test("README: the performance prose quotes the tables", () => {
   );
   assert.equal(ratio(5, "4-way NA+PD static CSV", "(csv, workers 0)   "), "0.64");
   assert.match(perf, /run F's 4-way ratio \(0\.64x\)/);
+  assert.equal(ratio(6, "2-way NA+PD", "(csv, workers 0) "), "0.61");
+  assert.equal(ratio(6, "4-way NA+PD static CSV", "(csv, workers 0)   "), "0.55");
+  assert.equal(ratio(6, "4-way NA+PD static SQLite", "(sqlite, workers 0) "), "0.46");
+  assert.match(perf, /run G's ratios \(2-way 0\.61x, 4-way CSV 0\.55x, SQLite 0\.46x\)/);
 });

@@ -92,16 +92,34 @@ function findRow(
   hash: number,
 ): number {
   const mask = slots.length - 1;
-  for (let i = hash & mask;; i = (i + 1) & mask) {
-    const slot = slots[i];
-    if (slot === 0) return -1;
-    const row = slot - 1;
-    if (hashes[row] !== hash) continue;
-    const start = keyStarts[row];
-    if (keyStarts[row + 1] - start !== key.length) continue;
+  for (let i = candidate(slots, hashes, keyStarts, hash, key.length, hash & mask); i >= 0;) {
+    const row = slots[i] - 1, start = keyStarts[row];
     let k = 0;
     while (k < key.length && keys[start + k] === key.charCodeAt(k)) k++;
     if (k === key.length) return row;
+    i = candidate(slots, hashes, keyStarts, hash, key.length, (i + 1) & mask);
+  }
+  return -1;
+}
+
+/**
+ * Linear probing from slot `i` on: the first slot whose row has `hash` and a key of `length`
+ * bytes, or -1 when an empty slot ends the probe.
+ */
+function candidate(
+  slots: Int32Array<ArrayBufferLike>,
+  hashes: Uint32Array<ArrayBufferLike>,
+  keyStarts: Uint32Array<ArrayBufferLike>,
+  hash: number,
+  length: number,
+  i: number,
+): number {
+  const mask = slots.length - 1;
+  for (;; i = (i + 1) & mask) {
+    const slot = slots[i];
+    if (slot === 0) return -1;
+    const row = slot - 1;
+    if (hashes[row] === hash && keyStarts[row + 1] - keyStarts[row] === length) return i;
   }
 }
 
@@ -128,15 +146,12 @@ function findHexRow(
   const hash = h >>> 0;
   const length = prefix.length + 2 * data.length;
   const mask = slots.length - 1;
-  for (let i = hash & mask;; i = (i + 1) & mask) {
-    const slot = slots[i];
-    if (slot === 0) return -1;
-    const row = slot - 1;
-    if (hashes[row] !== hash) continue;
-    const start = keyStarts[row];
-    if (keyStarts[row + 1] - start !== length) continue;
-    if (sameHexKey(keys, start, prefix, data)) return row;
+  for (let i = candidate(slots, hashes, keyStarts, hash, length, hash & mask); i >= 0;) {
+    const row = slots[i] - 1;
+    if (sameHexKey(keys, keyStarts[row], prefix, data)) return row;
+    i = candidate(slots, hashes, keyStarts, hash, length, (i + 1) & mask);
   }
+  return -1;
 }
 
 /** Whether the key bytes from `start` on are `prefix` followed by the lower-case hex of `data`. */
