@@ -13,7 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import { Handler, LogGate, type TransactionBundle } from "../../pipeline/mod.ts";
 import { MsgType } from "../../protocol/mod.ts";
 import { answerIAs, type StaticLifetimes } from "./answer.ts";
-import { type Assignment, candidateIds, visitCandidateIds, visitCandidateKeys } from "./ids.ts";
+import { type Assignment, candidateIds, hexOf, visitCandidateKeys } from "./ids.ts";
 import { AssignmentTable, CsvAssignmentSource, loadCsvAssignments } from "./csv/mod.ts";
 import { sharedData } from "../shared_memory.ts";
 import { type AssignmentSource, type AsyncAssignmentSource, isAsyncSource } from "./source.ts";
@@ -149,18 +149,18 @@ export class StaticAssignmentHandler extends Handler {
 
   #ask(source: AssignmentSource, bundle: TransactionBundle): Assignment | undefined {
     let found: Assignment | undefined;
-    if (source.lookupHex) {
-      // Keys looked up from their bytes, never built as strings (the CSV table).
+    // Key by key, stopping at the first that has an assignment: from the key's bytes where the
+    // source can (the CSV table), else from the key's text.
+    const one = source.lookupHex
+      ? (p: string, d: Uint8Array) => source.lookupHex!(p, d)
+      : source.lookupOne
+      ? (p: string, d: Uint8Array) => source.lookupOne!(p + hexOf(d))
+      : undefined;
+    if (one) {
       const generation = source.generation;
-      visitCandidateKeys(bundle, (p, d) => (found = source.lookupHex!(p, d)) !== undefined);
+      visitCandidateKeys(bundle, (p, d) => (found = one(p, d)) !== undefined);
       if (source.generation !== generation) {
-        visitCandidateKeys(bundle, (p, d) => (found = source.lookupHex!(p, d)) !== undefined);
-      }
-    } else if (source.lookupOne) {
-      const generation = source.generation;
-      visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
-      if (source.generation !== generation) {
-        visitCandidateIds(bundle, (id) => (found = source.lookupOne!(id)) !== undefined);
+        visitCandidateKeys(bundle, (p, d) => (found = one(p, d)) !== undefined);
       }
     } else {
       found = source.lookup(candidateIds(bundle));

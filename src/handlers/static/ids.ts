@@ -466,32 +466,22 @@ export function assignmentFrom(
  */
 export function candidateIds(bundle: TransactionBundle): string[] {
   const ids: string[] = [];
-  visitCandidateIds(bundle, (id) => {
-    ids.push(id);
+  visitCandidateKeys(bundle, (prefix, data) => {
+    ids.push(prefix + hexOf(data));
     return false;
   });
   return ids;
-}
-
-/**
- * Call `visit` with each key of {@link candidateIds} in lookup order, until it returns true: the
- * keys after that one are never built.
- */
-export function visitCandidateIds(
-  bundle: TransactionBundle,
-  visit: (id: string) => boolean,
-): void {
-  visitCandidateKeys(bundle, (prefix, data) => visit(prefix + hexOf(data)));
 }
 
 /** Where the client's DUID is written for {@link visitCandidateKeys}. */
 const duidBytes = new Writer(64);
 
 /**
- * {@link visitCandidateIds} in parts: each key as its text prefix and the bytes whose lower-case
- * hex ends it (`duid:` and the DUID, `interface-id:` and the Interface-ID, ...), for sources
- * that look keys up without building them. `data` is only valid during the call. This is the one
- * definition of the keys and their order: visitCandidateIds joins the parts.
+ * Call `visit` with each key of {@link candidateIds} in lookup order, until it returns true, as
+ * its text prefix and the bytes whose lower-case hex ends it (`duid:` and the DUID,
+ * `interface-id:` and the Interface-ID, ...): sources that can look keys up without building
+ * them do so, and the keys after the one found are never made. `data` is only valid during the
+ * call. This is the one definition of the keys and their order.
  */
 export function visitCandidateKeys(
   bundle: TransactionBundle,

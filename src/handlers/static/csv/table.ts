@@ -31,10 +31,13 @@ const HEADER_INTS = 5;
 /** First header word: marks a buffer holding an assignment table of this layout. */
 const MAGIC = 0x44_4b_53_31; // "DKS1"
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** FNV-1a hash of the character codes of `key`. */
 function hashKey(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
@@ -125,7 +128,6 @@ function candidate(
 
 /** Character codes of the lower-case hex digits. */
 const HEX_CODES = new Uint8Array([..."0123456789abcdef"].map((c) => c.charCodeAt(0)));
-const FNV_PRIME = 0x01000193;
 
 /** The row of the key `prefix` + lower-case hex of `data`, or -1 (see {@link findRow}). */
 function findHexRow(
@@ -137,7 +139,7 @@ function findHexRow(
   data: Uint8Array,
 ): number {
   // The same FNV-1a hash as hashKey, over the characters the key would have.
-  let h = 0x811c9dc5;
+  let h = FNV_OFFSET;
   for (let i = 0; i < prefix.length; i++) h = Math.imul(h ^ prefix.charCodeAt(i), FNV_PRIME);
   for (let i = 0; i < data.length; i++) {
     h = Math.imul(h ^ HEX_CODES[data[i] >> 4], FNV_PRIME);
