@@ -5,11 +5,8 @@
  */
 
 import {
-  AdvertiseMessage,
   ClientIdOption,
   type ClientServerMessage,
-  ConfirmMessage,
-  DeclineMessage,
   type Duid,
   EchoRequestOption,
   findOption,
@@ -19,23 +16,18 @@ import {
   IAPDOption,
   IAPrefixOption,
   IATAOption,
-  InformationRequestMessage,
   InterfaceIdOption,
-  LeasequeryMessage,
   messageOccurrence,
   MsgType,
   type Option,
   optionTypes,
   RapidCommitOption,
-  RebindMessage,
   type RelayForwardMessage,
   RelayMessageOption,
   type RelayReplyMessage,
-  ReleaseMessage,
   ReplyMessage,
   serializeMessage,
   ServerIdOption,
-  SolicitMessage,
   StatusCode,
   StatusCodeOption,
   writeOptions,
@@ -63,10 +55,8 @@ export class ServerIdHandler extends Handler {
     const request = bundle.request;
     const serverId = request.getOption(ServerIdOption);
     if (!serverId) return;
-    if (
-      request instanceof SolicitMessage || request instanceof ConfirmMessage ||
-      request instanceof RebindMessage
-    ) {
+    const type = request.type;
+    if (type === MsgType.Solicit || type === MsgType.Confirm || type === MsgType.Rebind) {
       throw new CannotRespond(`${request.name} must not carry a Server Identifier`);
     }
     if (!serverId.duid.equals(this.duid)) {
@@ -114,8 +104,33 @@ export class InterfaceIdHandler extends CopyRelayOptionHandler {
 
 /** True when an IA option in a response carries the given failure status. */
 function iaHasStatus(option: Option, code: number): boolean {
-  const sub = (option as { options?: Option[] }).options ?? [];
-  return sub.some((o) => o instanceof StatusCodeOption && o.statusCode === code);
+  const sub = (option as { options?: Option[] }).options;
+  if (!sub) return false;
+  for (let i = 0; i < sub.length; i++) {
+    const o = sub[i];
+    if (hasPrototype(o, STATUS) && (o as StatusCodeOption).statusCode === code) return true;
+  }
+  return false;
+}
+
+// Prototypes for the class tests of the handlers below: `hasPrototype` against these answers
+// what `instanceof` does without V8's generic `Symbol.hasInstance` path (PROFILE.md, round ten).
+const IANA = IANAOption.prototype;
+const IATA = IATAOption.prototype;
+const IAPD = IAPDOption.prototype;
+const IAADDR = IAAddressOption.prototype;
+const IAPREFIX = IAPrefixOption.prototype;
+const STATUS = StatusCodeOption.prototype;
+
+/** True when `o` is an IA_NA, IA_TA or IA_PD. */
+function isIA(o: Option): boolean {
+  return hasPrototype(o, IANA) || hasPrototype(o, IATA) || hasPrototype(o, IAPD);
+}
+
+/** True when `options` hold a Status Code option. */
+function hasStatus(options: readonly Option[]): boolean {
+  for (let i = 0; i < options.length; i++) if (hasPrototype(options[i], STATUS)) return true;
+  return false;
 }
 
 /** Turns an Advertise into a Reply when the client asked for rapid commit and it is allowed. */
@@ -128,30 +143,28 @@ export class RapidCommitHandler extends Handler {
   /** Upgrade the response after every handler has answered. */
   override post(bundle: TransactionBundle): void {
     if (!bundle.allowRapidCommit) return;
-    if (
-      !(bundle.request instanceof SolicitMessage) || !(bundle.response instanceof AdvertiseMessage)
-    ) return;
-    if (!bundle.request.getOption(RapidCommitOption)) return;
+    const request = bundle.request, response = bundle.response;
+    if (request.type !== MsgType.Solicit || response.type !== MsgType.Advertise) return;
+    if (!request.getOption(RapidCommitOption)) return;
+    const options = response.options;
     if (!this.rejections) {
-      for (const option of bundle.request.options) {
-        if (
-          (option instanceof IANAOption || option instanceof IATAOption ||
-            option instanceof IAPDOption) &&
-          !bundle.handledOptions.has(option)
-        ) return;
+      const asked = request.options, handled = bundle.handledOptions;
+      for (let i = 0; i < asked.length; i++) {
+        if (isIA(asked[i]) && !handled.has(asked[i])) return;
       }
-      for (const option of bundle.response.options) {
+      for (let i = 0; i < options.length; i++) {
+        const o = options[i];
         if (
-          (option instanceof IANAOption || option instanceof IATAOption) &&
-          iaHasStatus(option, StatusCode.NoAddrsAvail)
+          (hasPrototype(o, IANA) || hasPrototype(o, IATA)) &&
+          iaHasStatus(o, StatusCode.NoAddrsAvail)
         ) return;
-        if (option instanceof IAPDOption && iaHasStatus(option, StatusCode.NoPrefixAvail)) return;
+        if (hasPrototype(o, IAPD) && iaHasStatus(o, StatusCode.NoPrefixAvail)) return;
       }
     }
-    bundle.response = new ReplyMessage(bundle.response.transactionId, [
-      new RapidCommitOption(),
-      ...bundle.response.options,
-    ]);
+    const reply: Option[] = new Array(options.length + 1);
+    reply[0] = new RapidCommitOption();
+    for (let i = 0; i < options.length; i++) reply[i + 1] = options[i];
+    bundle.response = new ReplyMessage(response.transactionId, reply);
   }
 }
 
@@ -167,13 +180,15 @@ export class RejectUnwantedUnicastHandler extends Handler {
     if (bundle.receivedOverMulticast || bundle.receivedOverTcp) return;
     if (bundle.incomingRelayMessages.length > 1) return;
     const request = bundle.request;
-    if (request instanceof LeasequeryMessage) return;
-    // RFC 8415 §16: these are never valid by unicast, whatever Server Unicast permits.
-    if (
-      request instanceof SolicitMessage || request instanceof ConfirmMessage ||
-      request instanceof RebindMessage || request instanceof InformationRequestMessage
-    ) {
-      throw new CannotRespond(`${request.name} received by unicast`);
+    switch (request.type) {
+      case MsgType.Leasequery:
+        return;
+      // RFC 8415 §16: these are never valid by unicast, whatever Server Unicast permits.
+      case MsgType.Solicit:
+      case MsgType.Confirm:
+      case MsgType.Rebind:
+      case MsgType.InformationRequest:
+        throw new CannotRespond(`${request.name} received by unicast`);
     }
     if (bundle.allowUnicast) return;
     throw new UseMulticast(`${request.name} received by unicast without permission`);
@@ -182,18 +197,24 @@ export class RejectUnwantedUnicastHandler extends Handler {
 
 function zeroLifetimes(options: readonly Option[]): Option[] {
   const out: Option[] = [];
-  for (const o of options) {
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i];
     // The request's addresses are passed on as the bytes they came as (no text is made).
-    if (o instanceof IAAddressOption) out.push(IAAddressOption.fromBytes(o.addressBytes, 0, 0));
-    else if (o instanceof IAPrefixOption) {
-      out.push(IAPrefixOption.fromBytes(0, 0, o.prefixLength, o.prefixBytes));
+    if (hasPrototype(o, IAADDR)) {
+      out.push(IAAddressOption.fromBytes((o as IAAddressOption).addressBytes, 0, 0));
+    } else if (hasPrototype(o, IAPREFIX)) {
+      const p = o as IAPrefixOption;
+      out.push(IAPrefixOption.fromBytes(0, 0, p.prefixLength, p.prefixBytes));
     }
   }
   return out;
 }
 
 function hasLeases(options: readonly Option[]): boolean {
-  return options.some((o) => o instanceof IAAddressOption || o instanceof IAPrefixOption);
+  for (let i = 0; i < options.length; i++) {
+    if (hasPrototype(options[i], IAADDR) || hasPrototype(options[i], IAPREFIX)) return true;
+  }
+  return false;
 }
 
 function status(code: number, message: string): StatusCodeOption {
@@ -229,6 +250,15 @@ function unansweredIA(
   return undefined;
 }
 
+/** True when the request has an IA_NA, IA_TA or IA_PD that no handler has answered. */
+function hasUnhandledIA(bundle: TransactionBundle): boolean {
+  const options = bundle.request.options;
+  for (let i = 0; i < options.length; i++) {
+    if (isIA(options[i]) && !bundle.isHandled(options[i])) return true;
+  }
+  return false;
+}
+
 /**
  * Answers every IA_NA, IA_TA and IA_PD no handler took, as an authoritative server must
  * (RFC 8415 §18.3, RFC 7550): no addresses/prefixes in Solicit and Request, withdrawal or NoBinding
@@ -238,6 +268,8 @@ export class UnansweredIAHandler extends Handler {
   /** Answer what is left. */
   override handle(bundle: TransactionBundle): void {
     const request = bundle.request;
+    // Most requests have every IA answered by now (or none at all): one scan tells.
+    if (!hasUnhandledIA(bundle) && request.type !== MsgType.Confirm) return;
     const response = bundle.response.options;
     const answerAll = <T extends IANAOption | IATAOption | IAPDOption>(
       type: abstract new (...args: never[]) => T,
@@ -256,13 +288,13 @@ export class UnansweredIAHandler extends Handler {
     answerAll(IATAOption, (ia, o) => new IATAOption(ia.iaid, o), NO_ADDRESSES, true);
     // Decline is about addresses only (RFC 8415 §18.2.8); an IA_PD in one is left alone.
     answerAll(IAPDOption, (ia, o) => new IAPDOption(ia.iaid, 0, 0, o), NO_PREFIXES, false);
-    if (request instanceof ConfirmMessage) {
+    if (request.type === MsgType.Confirm) {
       // Confirm is about addresses (RFC 8415 §18.2.3); prefixes are confirmed with Rebind.
       const unconfirmed = request.options.some((o) =>
-        (o instanceof IANAOption || o instanceof IATAOption) &&
-        !bundle.handledOptions.has(o) && hasLeases(o.options)
+        (hasPrototype(o, IANA) || hasPrototype(o, IATA)) &&
+        !bundle.handledOptions.has(o) && hasLeases((o as IANAOption | IATAOption).options)
       );
-      if (unconfirmed && !response.some((o) => o instanceof StatusCodeOption)) {
+      if (unconfirmed && !hasStatus(response)) {
         response.push(
           status(StatusCode.NotOnLink, "Those addresses are not appropriate on this link"),
         );
@@ -275,18 +307,22 @@ export class UnansweredIAHandler extends Handler {
 export class AddMissingStatusHandler extends Handler {
   /** Add the status. */
   override handle(bundle: TransactionBundle): void {
-    const options = bundle.response.options;
-    if (options.some((o) => o instanceof StatusCodeOption)) return;
-    const request = bundle.request;
-    if (request instanceof ConfirmMessage) {
-      options.push(status(StatusCode.Success, "Assignments confirmed"));
-    } else if (request instanceof ReleaseMessage) {
-      options.push(status(StatusCode.Success, "Thank you for releasing your resources"));
-    } else if (request instanceof DeclineMessage) {
-      options.push(
-        status(StatusCode.Success, "Our apologies for assigning you unusable addresses"),
-      );
+    let text: string;
+    switch (bundle.request.type) {
+      case MsgType.Confirm:
+        text = "Assignments confirmed";
+        break;
+      case MsgType.Release:
+        text = "Thank you for releasing your resources";
+        break;
+      case MsgType.Decline:
+        text = "Our apologies for assigning you unusable addresses";
+        break;
+      default:
+        return;
     }
+    const options = bundle.response.options;
+    if (!hasStatus(options)) options.push(status(StatusCode.Success, text));
   }
 }
 

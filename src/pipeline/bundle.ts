@@ -123,6 +123,11 @@ export class TransactionBundle {
     this.marks.add(mark);
   }
 
+  /** Whether a handler has marked the request option `option` answered (allocates nothing). */
+  isHandled(option: Option): boolean {
+    return this.#handled !== undefined && this.#handled.has(option);
+  }
+
   /** Record that a request option has been answered. */
   markHandled(option: Option): void {
     this.handledOptions.add(option);

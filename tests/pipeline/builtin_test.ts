@@ -261,3 +261,29 @@ Deno.test("confirm: only addresses count; a Confirm with just prefixes gets no r
   const onlyPrefixes = new ConfirmMessage(1, [clientId(), elapsed(0), iapd(1, "2001:db8:100::")]);
   assert.equal(run(p, onlyPrefixes).result.outcome, "do_not_respond");
 });
+
+Deno.test("isHandled answers what markHandled recorded, for the IAs a handler took", () => {
+  let seen: boolean[] = [];
+  class Probe extends Handler {
+    override handle(bundle: TransactionBundle): void {
+      const [first, second] = bundle.request.options.filter((o) => o instanceof IANAOption);
+      seen = [bundle.isHandled(first), bundle.isHandled(second)];
+      bundle.markHandled(first);
+      seen.push(bundle.isHandled(first), bundle.isHandled(second));
+    }
+  }
+  const reply = run(
+    pipeline([new Probe()]),
+    new RequestMessage(4, [
+      clientId(),
+      serverId(),
+      elapsed(0),
+      iana(1),
+      iana(2),
+    ]),
+  ).reply!;
+  assert.deepEqual(seen, [false, false, true, false]);
+  // The IA the probe marked is left alone; the other gets the built-in NoAddrsAvail.
+  const ias = reply.options.filter((o) => o instanceof IANAOption) as IANAOption[];
+  assert.deepEqual(ias.map((ia) => [ia.iaid, iaStatus(ia)]), [[2, StatusCode.NoAddrsAvail]]);
+});

@@ -22,6 +22,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { TransactionBundle } from "../../pipeline/mod.ts";
 import {
+  findOptions,
   IAAddressOption,
   IANAOption,
   IAPDOption,
@@ -98,10 +99,9 @@ type IaAnswer = (
   lifetimes: StaticLifetimes,
 ) => void;
 
-const addressesOf = (ia: IANAOption) =>
-  ia.options.filter((o): o is IAAddressOption => o instanceof IAAddressOption);
-const prefixesOf = (ia: IAPDOption) =>
-  ia.options.filter((o): o is IAPrefixOption => o instanceof IAPrefixOption);
+// findOptions tests prototypes: `instanceof` would take V8's generic path on every request.
+const addressesOf = (ia: IANAOption) => findOptions(ia.options, IAAddressOption);
+const prefixesOf = (ia: IAPDOption) => findOptions(ia.options, IAPrefixOption);
 
 /** The assigned address with its lifetimes, from its bytes when the source has them. */
 function addressOption(assignment: Assignment, l: StaticLifetimes): IAAddressOption {
