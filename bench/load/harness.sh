@@ -235,6 +235,24 @@ srv_ticks() {
   echo "$t"
 }
 
+# cpu_steal LIST: "steal total" ticks summed over the CPUs of the taskset LIST (e.g. "1", "0-1",
+# "0,1") from /proc/stat: the time the hypervisor ran something else while a vCPU wanted to run.
+# A run with steal on the server's core ran on a contended host, where every wake-up and exit
+# costs more (PROFILE.md, round eleven).
+cpu_steal() {
+  awk -v list="$1" '
+    BEGIN { n = split(list, parts, ","); for (i = 1; i <= n; i++) {
+      if (split(parts[i], r, "-") == 2) { for (c = r[1]; c <= r[2]; c++) want["cpu" c] = 1 } else want["cpu" parts[i]] = 1 } }
+    $1 in want { for (i = 2; i <= NF; i++) total += $i; steal += $9 }
+    END { print steal + 0, total + 0 }' /proc/stat
+}
+
+# steal_pct BEFORE AFTER: steal as a % of the ticks between two cpu_steal readings.
+steal_pct() {
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); t = y[2] - x[2]
+    printf "%.1f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
 # hook_start SCEN REP RATE: start RUN_HOOK in the background for a measured run (not for the
 # warm-up; HOOK_PID is its PID, empty without one); hook_stop stops it once the run is over and
 # waits until it has finished (perf writes its data on SIGINT).
@@ -261,14 +279,16 @@ hook_stop() {
 # run_one SCEN REP RATE -> appends a row to runs.tsv, returns 0 if drops < MAX_DROP_PCT
 run_one() {
   [[ "$KB_INFO" == 1 ]] && { run_one_info "$@"; return; }
-  local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/perf-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct s0 s1
   hook_start "$@"
+  s0=$(cpu_steal "$S_CPUS")
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       $PERFDHCP -6 -l $IF_CLI "${CLIENT_BASE[@]}" -R "$CLIENTS" -r "$rate" -p "$PERIOD" \
       -W "$EXIT_WAIT_US" "${P_ARGS[@]}" "${P_TARGET[@]}" >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  s1=$(cpu_steal "$S_CPUS")
   hook_stop
   ct=$(tail -1 "$out.times")
   if grep -q '^ERROR' "$out"; then
@@ -277,7 +297,7 @@ run_one() {
   local row
   row=$(awk -v scen="$scen" -v rep="$rep" -v rate="$rate" -v period="$PERIOD" -v two="$TWO_WAY" \
         -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" -v ct="$ct" \
-        -v maxd="$MAX_DROP_PCT" -v srv="$SERVER_NAME" '
+        -v maxd="$MAX_DROP_PCT" -v srv="$SERVER_NAME" -v steal="$(steal_pct "$s0" "$s1")" '
     function secs(s,  a) { split(s, a, /[ms]/); return a[1]*60 + a[2] }
     /Statistics for: SOLICIT-ADVERTISE/ {sec="SA"} /Statistics for: REQUEST-REPLY/ {sec="RR"}
     /^sent packets:/ {sent[sec]=$3} /^received packets:/ {rcvd[sec]=$3}
@@ -289,9 +309,9 @@ run_one() {
       wall = t1 - t0; scpu = (c1 - c0) / tck
       split(ct, cc, " "); ccpu = secs(cc[1]) + secs(cc[2])
       pass = (s >= 0.95 * rate * period && drops < maxd) ? "PASS" : "FAIL"
-      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s/%s/%s\t%s/%s/%s\n", srv, scen, rep, rate, s, done,
+      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s/%s/%s\t%s/%s/%s\t%s\n", srv, scen, rep, rate, s, done,
         drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall,
-        dly["SA"], dly["RR"], pass, mind["SA"]+0, dly["SA"]+0, maxd2["SA"]+0, mind["RR"]+0, dly["RR"]+0, maxd2["RR"]+0
+        dly["SA"], dly["RR"], pass, mind["SA"]+0, dly["SA"]+0, maxd2["SA"]+0, mind["RR"]+0, dly["RR"]+0, maxd2["RR"]+0, steal
     }' "$out")
   echo "$row" >>"$OUT_DIR/runs.tsv"
   log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s done=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/x clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
@@ -303,14 +323,16 @@ run_one() {
 # run_one_info SCEN REP RATE: like run_one, with inforeq_load.ts (relayed Information-requests to
 # the server's unicast address at a fixed rate) instead of perfdhcp; completed = Replies received.
 run_one_info() {
-  local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/info-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct
+  local scen=$1 rep=$2 rate=$3 out="$OUT_DIR/info-$1-r$2-$3.out" t0 t1 c0 c1 m0 m1 ct s0 s1
   hook_start "$@"
+  s0=$(cpu_steal "$S_CPUS")
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       deno run --unstable-net --allow-net "$HERE/inforeq_load.ts" --rate "$rate" --period "$PERIOD" \
       --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR ${INFO_ARGS:-} >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
+  s1=$(cpu_steal "$S_CPUS")
   hook_stop
   ct=$(tail -1 "$out.times")
   if ! grep -q '^sent [0-9]* received [0-9]*$' "$out"; then
@@ -319,7 +341,7 @@ run_one_info() {
   local row
   row=$(awk -v scen="$scen" -v rep="$rep" -v rate="$rate" -v period="$PERIOD" \
         -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v tck="$CLK_TCK" -v ct="$ct" \
-        -v maxd="$MAX_DROP_PCT" -v srv="$SERVER_NAME" '
+        -v maxd="$MAX_DROP_PCT" -v srv="$SERVER_NAME" -v steal="$(steal_pct "$s0" "$s1")" '
     function secs(s,  a) { split(s, a, /[ms]/); return a[1]*60 + a[2] }
     /^sent [0-9]+ received [0-9]+$/ { s = $2; done = $4 }
     END {
@@ -327,8 +349,8 @@ run_one_info() {
       wall = t1 - t0; scpu = (c1 - c0) / tck
       split(ct, cc, " "); ccpu = secs(cc[1]) + secs(cc[2])
       pass = (s >= 0.95 * rate * period && drops < maxd) ? "PASS" : "FAIL"
-      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s\t%s\n", srv, scen, rep, rate, s, done,
-        drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall, 0, 0, pass, "-", "-"
+      printf "%s\t%s\t%s\t%d\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.1f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\n", srv, scen, rep, rate, s, done,
+        drops, done / period, 100 * scpu / wall, (done > 0 ? 1e6 * scpu / done : 0), 100 * ccpu / wall, 0, 0, pass, "-", "-", steal
     }' "$out")
   echo "$row" >>"$OUT_DIR/runs.tsv"
   log "$(echo "$row" | awk -F'\t' '{printf "%s rep%s rate=%s sent=%s replies=%s drops=%s%% ach=%s/s srvcpu=%s%% %sus/req clicpu=%s%% %s", $2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$14}')$(
@@ -402,7 +424,7 @@ summary() {  # SCEN -> one SUMMARY line from best.tsv
 
 bench() {
   mkdir -p "$OUT_DIR"
-  printf 'server\tscenario\trep\trate\tsent\tcompleted\tdrops_pct\tachieved\tsrv_cpu_pct\tsrv_us_per_exch\tcli_cpu_pct\tsa_avg_ms\trr_avg_ms\tresult\tsa_min/avg/max_ms\trr_min/avg/max_ms\n' >"$OUT_DIR/runs.tsv"
+  printf 'server\tscenario\trep\trate\tsent\tcompleted\tdrops_pct\tachieved\tsrv_cpu_pct\tsrv_us_per_exch\tcli_cpu_pct\tsa_avg_ms\trr_avg_ms\tresult\tsa_min/avg/max_ms\trr_min/avg/max_ms\tsteal_pct\n' >"$OUT_DIR/runs.tsv"
   : >"$OUT_DIR/latency.txt"
   : >"$OUT_DIR/best.tsv"
   ns_setup
@@ -438,7 +460,7 @@ bench() {
     [[ -z "$RATES" ]] && summary "$scen"
   done
   if [[ -n "$RATES" ]]; then
-    awk -F'\t' -v bad="$INVALID_DROP_PCT" 'NR>1 && $3 != "lat" {printf "RUN server=%s scenario=%s rep=%s rate=%s completed/s=%s drops=%s%% srv_cpu=%s%% srv_us_per_exch=%s cli_cpu=%s%% %s%s\n",$1,$2,$3,$4,$8,$7,$9,$10,$11,$14,($7 + 0 > bad ? " (invalid: drops)" : "")}' "$OUT_DIR/runs.tsv"
+    awk -F'\t' -v bad="$INVALID_DROP_PCT" 'NR>1 && $3 != "lat" {printf "RUN server=%s scenario=%s rep=%s rate=%s completed/s=%s drops=%s%% srv_cpu=%s%% srv_us_per_exch=%s cli_cpu=%s%% steal=%s%% %s%s\n",$1,$2,$3,$4,$8,$7,$9,$10,$11,$17,$14,($7 + 0 > bad ? " (invalid: drops)" : "")}' "$OUT_DIR/runs.tsv"
     cat "$OUT_DIR/latency.txt"
   fi
   ns_cleanup

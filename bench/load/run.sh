@@ -17,6 +17,10 @@
 # perfdhcp's min/avg/max (Solicit-Advertise) and the capture's avg and p99 over every
 # request/answer pair.
 #
+# Each run also records the CPU steal on the server's core (the share of the run the hypervisor
+# gave that vCPU's time to something else, from /proc/stat): a contended host makes every wake-up
+# and system call dearer, for Kea as for dhcpkit, so a run with steal is read with care.
+#
 # A run or median with more than INVALID_DROP_PCT (5) % drops, or compared with a Kea run that
 # dropped that much, is marked "(invalid: drops)": a server that cannot keep up spends its CPU on
 # what it drops too, so its CPU per exchange says nothing.
@@ -146,9 +150,9 @@ while IFS='|' read -r label scenario server rates; do
     fi
     target=$results
     [[ $line == *" rep=warm "* ]] && target=$warmups
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$(field rate "$line")" "$name" \
       "$(field completed/s "$line")" "$(field drops "$line" | tr -d %)" "$(field srv_cpu "$line")" \
-      "$(field srv_us_per_exch "$line")" "$scenario" >>"$target"
+      "$(field srv_us_per_exch "$line")" "$scenario" "$(field steal "$line")" >>"$target"
   done
 done <<<"$CASES"
 
@@ -164,7 +168,7 @@ done <<<"$MAX_CASES"
 echo
 echo "dhcpkit vs Kea $(kea-dhcp6 -v 2>/dev/null | head -1), perfdhcp at fixed rates, $(nproc) cores, $(date -u +%F)"
 awk -F'\t' -v bad="$INVALID_DROP_PCT" '
-  BEGIN { printf "%-34s %6s  %-34s %8s %7s %8s %8s %7s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea" }
+  BEGIN { printf "%-34s %6s  %-34s %8s %7s %8s %8s %7s %6s\n", "scenario", "rate", "server", "done/s", "drops", "srv CPU", "us/exch", "vs Kea", "steal" }
   # Kea rows: by label (kea-pg for the PostgreSQL cases) and by scenario (kea for the others).
   { row[NR] = $0; if ($3 ~ /^kea/) { bylabel[$1 "|" $2] = $7; dlabel[$1 "|" $2] = $5
       if ($3 == "kea") { kea[$8 "|" $2] = $7; dkea[$8 "|" $2] = $5 } } }
@@ -173,8 +177,11 @@ awk -F'\t' -v bad="$INVALID_DROP_PCT" '
       base = l in bylabel ? bylabel[l] : kea[k]; bdrops = l in bylabel ? dlabel[l] : dkea[k]
       ratio = (f[3] !~ /^kea/ && base > 0) ? sprintf("%.2f", f[7] / base) : "-"
       invalid = (f[5] + 0 > bad || (ratio != "-" && bdrops + 0 > bad)) ? " (invalid: drops)" : ""
-      printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s%s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio, invalid } }' "$results"
-echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; (invalid: drops) = this run or Kea's dropped over ${INVALID_DROP_PCT}%, so its CPU per exchange is not comparable; raw data in $OUT_DIR)"
+      printf "%-34s %6s  %-34s %8s %6s%% %7s%% %8s %7s %5s%%%s\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], ratio, f[9] == "" ? "-" : f[9], invalid } }' "$results"
+echo "(vs Kea = dhcpkit CPU per exchange / Kea CPU per exchange in the same perfdhcp scenario, against kea-pg in the PostgreSQL rows, whose CPU includes the PostgreSQL server's; (invalid: drops) = this run or Kea's dropped over ${INVALID_DROP_PCT}%, so its CPU per exchange is not comparable; steal = time the hypervisor gave the server's core to something else during the run, a sign of a contended host; raw data in $OUT_DIR)"
+awk -F'\t' '$9 != "" { v[++n] = $9 + 0 }
+  END { if (!n) exit; for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    printf "Steal on the server'"'"'s core over the %d measured runs: median %.1f%%, max %.1f%%.\n", n, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), v[n] }' "$results"
 echo
 echo "Median of $REPS runs per case (drops and us/exch = server CPU per exchange; vs Kea = median / Kea's median"
 echo "in the same scenario; delay in ms from one more run with a capture: perfdhcp Solicit-Advertise"
