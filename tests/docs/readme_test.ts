@@ -222,3 +222,79 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.equal(ratio(6, "4-way NA+PD static SQLite", "(sqlite, workers 0) "), "0.46");
   assert.match(perf, /run G's ratios \(2-way 0\.61x, 4-way CSV 0\.55x, SQLite 0\.46x\)/);
 });
+
+/** The median of three or more figures. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+Deno.test("README: the tables of three bench:load invocations are the medians of their runs", () => {
+  const perf = section("Performance");
+  const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1])
+    .filter((b) => b.startsWith("case"));
+  assert.equal(blocks.length, 3, "the tables of runs H, I (after) and J (before)");
+  const ratios = blocks.map((block) => {
+    // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
+    const rows = block.trim().split("\n").slice(1).map((line) => {
+      const figures = line.slice(63).trim().split(/\s+/);
+      return {
+        scenario: line.slice(0, 32).trim(),
+        server: line.slice(33, 63).trim(),
+        runs: figures.slice(0, 3).map(Number),
+        median: Number(figures[3]),
+        ratio: figures[4],
+      };
+    });
+    const kea = (scenario: string) =>
+      rows.find((r) => r.server === "kea" && r.scenario === scenario) ??
+        rows.find((r) => r.server === "kea" && r.scenario === "4-way NA+PD static CSV");
+    const byCase = new Map<string, string>();
+    for (const row of rows) {
+      assert.equal(row.runs.length, 3, row.scenario);
+      assert.ok(row.runs.every((n) => n > 0), `${row.scenario} ${row.server}`);
+      assert.equal(row.median.toFixed(1), median(row.runs).toFixed(1), row.scenario);
+      if (row.server === "kea") {
+        assert.equal(row.ratio, "-");
+        continue;
+      }
+      const base = kea(row.scenario);
+      assert.ok(base, row.scenario);
+      assert.equal(
+        row.ratio,
+        (row.median / base.median).toFixed(2),
+        `${row.scenario} ${row.server}`,
+      );
+      byCase.set(`${row.scenario}|${row.server}`, row.ratio);
+    }
+    return byCase;
+  });
+  const [h, after, before] = ratios;
+  const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
+  const sqlite = "dhcpkit (sqlite, workers 0)";
+  // The prose after the tables quotes their ratios.
+  const prose = perf.slice(perf.indexOf("Runs H, I and J"));
+  const quoted: [Map<string, string>, string, RegExp][] = [
+    [after, `4-way NA+PD static CSV|${csv}`, /4-way CSV (\d\.\d\d)x, SQLite/],
+    [after, `4-way NA+PD static SQLite|${sqlite}`, /SQLite (\d\.\d\d)x, relayed 4-way/],
+    [after, `4-way relayed to unicast|${csv}`, /relayed 4-way (\d\.\d\d)x/],
+    [after, `2-way NA+PD|${csv}`, /2-way (\d\.\d\d)x after/],
+    [before, `2-way NA+PD|${csv}`, /\((\d\.\d\d)x\s+before, where Kea's median/],
+    [after, `4-way NA+PD static CSV|${deno}`, /`deno` backend is at (\d\.\d\d)x/],
+    [before, `4-way NA+PD static CSV|${deno}`, /backend is at \d\.\d\dx \((\d\.\d\d)x before\)/],
+    [after, `information-request (relayed)|${csv}`, /Information-requests stay at (\d\.\d\d)x/],
+    [before, `information-request (relayed)|${csv}`, /stay at \d\.\d\dx \((\d\.\d\d)x before\)/],
+    [h, `2-way NA+PD|${csv}`, /runs H\) the same code was at (\d\.\d\d)x 2-way/],
+    [h, `4-way NA+PD static CSV|${csv}`, /2-way, (\d\.\d\d)x 4-way CSV/],
+    [h, `4-way NA+PD static SQLite|${sqlite}`, /4-way CSV, (\d\.\d\d)x SQLite/],
+    [h, `4-way relayed to unicast|${csv}`, /SQLite, (\d\.\d\d)x\s+relayed/],
+    [h, `information-request (relayed)|${csv}`, /relayed, (\d\.\d\d)x for Information-requests/],
+    [h, `4-way NA+PD static CSV|${deno}`, /and (\d\.\d\d)x for the `deno` backend: dhcpkit/],
+  ];
+  for (const [table, key, pattern] of quoted) {
+    const match = prose.match(pattern);
+    assert.ok(match, String(pattern));
+    assert.equal(match[1], table.get(key), key);
+  }
+});
