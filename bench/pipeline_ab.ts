@@ -22,11 +22,20 @@ import { DNS_OPTIONS_CONFIG } from "./tools/closed_loop.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 if (args.length < 1) {
-  console.error("usage: pipeline_ab.ts OTHER_CHECKOUT [ROUNDS] [--web-ui]");
+  console.error(
+    "usage: pipeline_ab.ts OTHER_CHECKOUT [ROUNDS] [--scenario=NAME] [--batch=N] [--web-ui]",
+  );
   Deno.exit(2);
 }
 const other = resolve(args[0]);
 const rounds = Number(args[1] ?? 41);
+if (!Number.isInteger(rounds) || rounds < 1 || args.length > 2) {
+  console.error(
+    `pipeline_ab.ts: ROUNDS must be a whole number of rounds, not ${args.slice(1).join(" ")} ` +
+      "(options take their value after '=', e.g. --scenario=inforeq)",
+  );
+  Deno.exit(2);
+}
 const webUi = Deno.args.includes("--web-ui");
 const scenario = Deno.args.find((a) => a.startsWith("--scenario="))?.slice(11) ?? "plain";
 if (!["plain", "hints", "relayed", "inforeq", "sqlite"].includes(scenario)) {

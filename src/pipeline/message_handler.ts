@@ -799,7 +799,8 @@ export class MessageHandler {
       }
     }
     try {
-      for (let i = 0; i < pre.length; i++) pre[i].pre(bundle);
+      const calls = phases.calls();
+      for (let i = 0; i < pre.length; i++) calls.pre[i].call(pre[i], bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
       if (bundle.request.type === MsgType.Confirm && !confirmHasAddresses(bundle.request)) {
@@ -807,8 +808,8 @@ export class MessageHandler {
       }
       bundle.responses = [response];
       bundle.createOutgoingRelayMessages();
-      for (let i = 0; i < handle.length; i++) handle[i].handle(bundle);
-      for (let i = 0; i < post.length; i++) post[i].post(bundle);
+      for (let i = 0; i < handle.length; i++) calls.handle[i].call(handle[i], bundle);
+      for (let i = 0; i < post.length; i++) calls.post[i].call(post[i], bundle);
     } catch (e) {
       return this.#signal(bundle, e, packet);
     }
@@ -920,6 +921,7 @@ class PhaseLists {
   readonly handle: Handler[] = [];
   readonly post: Handler[] = [];
   readonly analysePost: Handler[] = [];
+  #calls?: PhaseCalls;
 
   constructor(handlers: readonly Handler[]) {
     const base = Handler.prototype;
@@ -932,6 +934,27 @@ class PhaseLists {
       if (h.analysePost !== base.analysePost) this.analysePost.push(h);
     }
   }
+
+  /**
+   * The pre, handle and post methods of the lists' handlers, read once when first asked (after
+   * the lists are complete): calling them through these arrays spares a property lookup by name
+   * on many handler classes (a megamorphic load) per handler and request.
+   */
+  calls(): PhaseCalls {
+    return this.#calls ??= {
+      pre: this.pre.map((h) => h.pre),
+      handle: this.handle.map((h) => h.handle),
+      post: this.post.map((h) => h.post),
+    };
+  }
+}
+
+/** A phase's methods, in the order of its handlers. */
+type PhaseMethod = (this: Handler, bundle: TransactionBundle) => void;
+interface PhaseCalls {
+  pre: PhaseMethod[];
+  handle: PhaseMethod[];
+  post: PhaseMethod[];
 }
 
 const NO_KEYS: readonly string[] = [];
