@@ -720,11 +720,9 @@ export class MessageHandler {
             : undefined,
         )
       );
-    traced.analysePre.push(...wrap(phases.analysePre, "analysePre"));
-    traced.pre.push(...wrap(phases.pre, "pre"));
-    traced.handle.push(...wrap(phases.handle, "handle"));
-    traced.post.push(...wrap(phases.post, "post"));
-    traced.analysePost.push(...wrap(phases.analysePost, "analysePost"));
+    for (const phase of ["analysePre", "pre", "handle", "post", "analysePost"] as const) {
+      for (const h of wrap(phases[phase], phase)) traced.add(phase, h);
+    }
     if (phases.analysePost.length > 0) {
       trace.dryRun.push(
         `analyse-post not run: ${
@@ -799,8 +797,8 @@ export class MessageHandler {
       }
     }
     try {
-      const calls = phases.calls();
-      for (let i = 0; i < pre.length; i++) calls.pre[i].call(pre[i], bundle);
+      const { preCalls, handleCalls, postCalls } = phases;
+      for (let i = 0; i < pre.length; i++) preCalls[i].call(pre[i], bundle);
       const response = responseFor(bundle.request);
       if (!response) throw new CannotRespond(`do not know how to answer ${bundle.request.name}`);
       if (bundle.request.type === MsgType.Confirm && !confirmHasAddresses(bundle.request)) {
@@ -808,8 +806,8 @@ export class MessageHandler {
       }
       bundle.responses = [response];
       bundle.createOutgoingRelayMessages();
-      for (let i = 0; i < handle.length; i++) calls.handle[i].call(handle[i], bundle);
-      for (let i = 0; i < post.length; i++) calls.post[i].call(post[i], bundle);
+      for (let i = 0; i < handle.length; i++) handleCalls[i].call(handle[i], bundle);
+      for (let i = 0; i < post.length; i++) postCalls[i].call(post[i], bundle);
     } catch (e) {
       return this.#signal(bundle, e, packet);
     }
@@ -921,41 +919,38 @@ class PhaseLists {
   readonly handle: Handler[] = [];
   readonly post: Handler[] = [];
   readonly analysePost: Handler[] = [];
-  #calls?: PhaseCalls;
+  /**
+   * The methods of `pre`, `handle` and `post`'s handlers, in the same order, read when they are
+   * listed: calling them through these spares a load by name, at a call site that sees many
+   * handler classes (megamorphic), per handler and request.
+   */
+  readonly preCalls: PhaseMethod[] = [];
+  readonly handleCalls: PhaseMethod[] = [];
+  readonly postCalls: PhaseMethod[] = [];
 
   constructor(handlers: readonly Handler[]) {
     const base = Handler.prototype;
     for (const h of handlers) {
       if (h.lookup) this.lookup.push(h);
       if (h.analysePre !== base.analysePre) this.analysePre.push(h);
-      if (h.pre !== base.pre) this.pre.push(h);
-      if (h.handle !== base.handle) this.handle.push(h);
-      if (h.post !== base.post) this.post.push(h);
+      if (h.pre !== base.pre) this.add("pre", h);
+      if (h.handle !== base.handle) this.add("handle", h);
+      if (h.post !== base.post) this.add("post", h);
       if (h.analysePost !== base.analysePost) this.analysePost.push(h);
     }
   }
 
-  /**
-   * The pre, handle and post methods of the lists' handlers, read once when first asked (after
-   * the lists are complete): calling them through these arrays spares a property lookup by name
-   * on many handler classes (a megamorphic load) per handler and request.
-   */
-  calls(): PhaseCalls {
-    return this.#calls ??= {
-      pre: this.pre.map((h) => h.pre),
-      handle: this.handle.map((h) => h.handle),
-      post: this.post.map((h) => h.post),
-    };
+  /** Append `h` to the list of `phase` (and its method to that phase's calls). */
+  add(phase: Exclude<keyof typeof PHASE_NAMES, "lookup">, h: Handler): void {
+    this[phase].push(h);
+    if (phase === "pre") this.preCalls.push(h.pre);
+    else if (phase === "handle") this.handleCalls.push(h.handle);
+    else if (phase === "post") this.postCalls.push(h.post);
   }
 }
 
-/** A phase's methods, in the order of its handlers. */
+/** A phase's method, called with its handler as `this`. */
 type PhaseMethod = (this: Handler, bundle: TransactionBundle) => void;
-interface PhaseCalls {
-  pre: PhaseMethod[];
-  handle: PhaseMethod[];
-  post: PhaseMethod[];
-}
 
 const NO_KEYS: readonly string[] = [];
 const I_INCOMING = scalarIndex("incoming_packets");

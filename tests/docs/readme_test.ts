@@ -223,12 +223,8 @@ Deno.test("README: the performance prose quotes the tables", () => {
   assert.match(perf, /run G's ratios \(2-way 0\.61x, 4-way CSV 0\.55x, SQLite 0\.46x\)/);
 });
 
-/** The median of three or more figures. */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+/** The median of an odd number of figures. */
+const median = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
 
 Deno.test("README: the tables of three bench:load invocations are the medians of their runs", () => {
   const perf = section("Performance");
