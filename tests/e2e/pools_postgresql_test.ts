@@ -3,7 +3,7 @@
  * `dkp...`; a cluster of the test's own, reached over its unix socket): each server has a link
  * with perfdhcp on it, and both perfdhcp runs use the same 300 client DUIDs at the same time
  * (overlapping clients, a pool of 256 addresses and 256 prefixes). SQL then finds no address or
- * prefix bound twice, and both servers wrote leases.
+ * prefix bound twice, no client holding two of one pool, and both servers wrote leases.
  * @module
  */
 
@@ -67,6 +67,15 @@ Deno.test({
           await sql(
             "SELECT count(*) FROM (SELECT type, resource FROM pool_leases " +
               "GROUP BY type, resource HAVING count(DISTINCT duid) > 1 OR count(*) > 1) d",
+          ),
+          "0",
+        );
+        // No client's IA holds two slots of one pool: a client both servers commit at once
+        // gets one (before, the pools ran short by the second slots).
+        assert.equal(
+          await sql(
+            "SELECT count(*) FROM (SELECT pool, duid, iaid FROM pool_leases " +
+              "WHERE state = 'assigned' GROUP BY pool, duid, iaid HAVING count(*) > 1) d",
           ),
           "0",
         );

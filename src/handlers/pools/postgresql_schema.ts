@@ -9,6 +9,10 @@
  *   returns one row per result; `dhcpkit_ipv6_text(numeric)` formats an address exactly as the
  *   server does (RFC 5952, as `formatIPv6`), so the function can insert the handed-out resource
  *   of a slot it chose itself.
+ * - version 3: `dhcpkit_pool_apply` first takes a transaction's advisory lock per client (type,
+ *   DUID, IAID) of its commits, in sorted order: before, two servers committing one new client
+ *   at once (each naming the slot it had offered) could each bind a slot to it, and the second
+ *   slot stayed taken until it expired.
  *
  * What `dhcpkit_pool_apply` does per operation is what the store did before in separate
  * statements (see `LeaseOp`): the client's own slot (extended), else the named slots, else a
@@ -16,8 +20,10 @@
  * longest-expired slot (an `UPDATE` whose condition is checked again after a concurrent writer
  * committed). A lost race (nothing inserted or updated) starts the operation over with fresh
  * reads, at most 32 times; the unique constraints, not a lock in any process, keep a slot from
- * being bound twice. Each statement of the function reads what other servers committed before it
- * (READ COMMITTED), and the whole call is one transaction: committed when the answer comes back.
+ * being bound twice; the call's advisory locks on its commits' clients (version 3) keep one
+ * client's IA from being bound two slots by two servers at once. Each statement of the function
+ * reads what other servers committed before it (READ COMMITTED), and the whole call is one
+ * transaction: committed when the answer comes back.
  * A lock wait longer than `lock_timeout` (500 ms, set on the function) fails the call, which the
  * store then runs again request by request.
  * @module
@@ -112,6 +118,15 @@ DECLARE
   fresh BIGINT;
   old BIGINT;
 BEGIN
+  -- One client's commits in two calls (two servers hearing one Rebind, say) take turns: each
+  -- call first locks its commits' clients, one lock per type, DUID and IAID, in one order for
+  -- every call (so two calls never wait for each other in a cycle). The later call then reads
+  -- the slot the earlier one bound instead of binding a second slot to the same IA.
+  FOR x IN SELECT DISTINCT hashtextextended('dhcpkit pool ' || u.t || ' ' || u.d || ' ' || u.ia, 0)
+      FROM json_to_recordset(p_ops) AS u(k TEXT, t TEXT, d TEXT, ia BIGINT)
+      WHERE u.k = 'commit' ORDER BY 1 LOOP
+    PERFORM pg_advisory_xact_lock(x);
+  END LOOP;
   FOR o IN SELECT * FROM json_to_recordset(p_ops) AS u(n INT, nw BIGINT, k TEXT, pl TEXT,
       t TEXT, d TEXT, ia BIGINT, nm TEXT, yl BOOLEAN, st BIGINT, fs BIGINT, sz BIGINT,
       bs NUMERIC, sp NUMERIC, sx TEXT, v BIGINT, pf BIGINT, h BIGINT) LOOP
@@ -257,5 +272,9 @@ export const POOLS_SCHEMA: SchemaSpec = {
     version: 2,
     description: "lease operations of many requests in one statement",
     statements: [IPV6_TEXT, APPLY],
+  }, {
+    version: 3,
+    description: "one client's commits in concurrent calls take turns",
+    statements: [APPLY],
   }],
 };

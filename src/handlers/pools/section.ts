@@ -319,7 +319,9 @@ export const leaseStorePostgresqlSection = defineSection<LeaseStorePostgresqlVal
     "database named by the section, so that several servers share the pools: configure the " +
     "same pools and the same database on each. An address or prefix is never bound to two " +
     "clients: the table's unique constraints refuse the second, and the server that lost the " +
-    "race takes the next free one. A request's leases are committed before its reply is sent; " +
+    "race takes the next free one; a client two servers commit at the same moment (a Rebind " +
+    "both hear, say) gets one, as the second server waits for the first. A request's leases " +
+    "are committed before its reply is sent; " +
     "the requests a worker handles together share one call of a function in the database (one " +
     "round trip and one commit). The server creates (or upgrades) its table `pool_leases` and " +
     "the functions `dhcpkit_pool_apply` and `dhcpkit_ipv6_text` at start-up, so its user needs " +

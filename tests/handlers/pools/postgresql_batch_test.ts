@@ -10,6 +10,8 @@
  * - the slot a store remembers for a client is extended only while the database says it is
  *   still the client's;
  * - a database at schema version 1 (before the function) is upgraded, its leases kept;
+ * - one new client committed by two servers at once (each naming another slot): the second call
+ *   waits for the first and binds the same slot, never a second one;
  * - two address pools in scope (the second waits for the first's results, a pool that stepped
  *   aside decides after them): a renewing client keeps its lease of the second pool.
  */
@@ -19,6 +21,7 @@ import fc from "fast-check";
 import postgres from "postgres";
 import { Pool } from "../../../src/handlers/pools/pool.ts";
 import { PostgresLeaseStore } from "../../../src/handlers/pools/postgresql.ts";
+import { APPLY_SQL, applyParams } from "../../../src/handlers/pools/postgresql_batch.ts";
 import { POOLS_SCHEMA } from "../../../src/handlers/pools/postgresql_schema.ts";
 import { resourceText } from "../../../src/handlers/pools/sqlite.ts";
 import type { LeaseOp, LeaseOpResult } from "../../../src/handlers/pools/store.ts";
@@ -206,6 +209,47 @@ postgresTest("PostgreSQL lease store: one call per batch", async (pg, t) => {
         await admin.end({ timeout: 2 });
       }
     });
+
+    await t.step("one new client committed by two servers at once: one slot", async () => {
+      const duid = "0d0001";
+      const named = (index: number): LeaseOp => ({ ...commit(na, duid), named: [index] });
+      const other = postgres({
+        path: `${pg.socketDir}/.s.PGSQL.5432`,
+        user: "postgres",
+        database: "batch",
+        onnotice: () => {},
+      });
+      const release = Promise.withResolvers<void>();
+      let holding: Promise<unknown> = Promise.resolve();
+      try {
+        const called = Promise.withResolvers<number>();
+        // The other server's call, not yet committed, binds slot 5000 to the client.
+        holding = other.begin(async (tx) => {
+          const [param] = applyParams([{ ops: [named(5000)], now: NOW }]);
+          const [row] = await tx.unsafe(APPLY_SQL, [param]);
+          called.resolve(Number(row.o_idx));
+          await release.promise;
+        });
+        assert.equal(await called.promise, 5000);
+        // This server's call for the same client, naming slot 6000, waits for the other's; it
+        // gives up after the function's lock_timeout rather than bind a second slot.
+        const waited = await store.apply([named(6000)], NOW).then(
+          (r) => `bound slot ${r[0].index}`,
+          (e) => String(e),
+        );
+        assert.match(waited, /lock/);
+        release.resolve();
+        await holding;
+        const [after] = await store.apply([named(6000)], NOW + 1);
+        assert.equal(after.index, 5000);
+        const rows = await store.list({ duid });
+        assert.deepEqual(rows.map((l) => [l.index, l.state]), [[5000, "assigned"]]);
+      } finally {
+        release.resolve();
+        await holding.catch(() => {});
+        await other.end({ timeout: 2 });
+      }
+    });
   } finally {
     await store.close();
   }
@@ -226,7 +270,7 @@ postgresTest(
       try {
         assert.equal(
           await pg.sql("SELECT version FROM dhcpkit_schema WHERE component = 'pools'", "old"),
-          "2",
+          "3",
         );
         const [renewed] = await store.apply([commit(na, "c0ffee")], NOW + 10);
         assert.equal(renewed.index, 77);
