@@ -36,6 +36,7 @@ import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
 import { SharedDeadlines } from "../../pipeline/mod.ts";
+import { SocketTurn } from "../event_loop_turn.ts";
 
 /** epoll_wait(2) timeout: the longest the loop goes without looking at its stop flag. */
 const POLL_MS = 50;
@@ -204,9 +205,9 @@ const SETTLE_TURNS = 32;
 const PARKED_WAIT_MS = 2;
 
 /**
- * Let this worker's event loop run a full turn (messages from the main thread, due timers, finished
- * asynchronous work of the handlers) and come back. Done only when idle, when a message is pending,
- * while a reload is being built, and every {@link YIELD_MS}. The turn is an `epoll_wait` with no
+ * Let this worker's event loop run a full turn (due timers, finished asynchronous work of the
+ * handlers) and come back. Done only when idle, while a reload is being built, and every
+ * {@link YIELD_MS}; a pending message takes {@link messageTurns} instead. The turn is an `epoll_wait` with no
  * timeout run on another thread: it comes back as soon as the event loop has run, where a
  * `setTimeout(0)` sleeps 1–5 ms on Deno (its timers have millisecond resolution) with nothing
  * received meanwhile, which was the 99th percentile of the reply delay under load. What the call
@@ -215,6 +216,22 @@ const PARKED_WAIT_MS = 2;
 async function eventLoopTurn(poller: Poller | undefined): Promise<void> {
   if (poller) await poller.waitAsync(0);
   else await new Promise<void>((resolve) => setTimeout(resolve, 0));
+}
+
+/** The most socket turns {@link messageTurns} takes for one pending message. */
+const MESSAGE_TURNS = 8;
+
+/**
+ * Turns of the event loop that deliver a message the main thread posted (until the pending count
+ * drops, at most {@link MESSAGE_TURNS}). {@link eventLoopTurn} does not: Deno delivers a worker's
+ * messages only after dozens of turns that end with a thread hand-off (measured, Deno 2.9: an idle
+ * worker answered a flush after 0.5–1 s, ten or twenty of its polls), where a turn that waits
+ * for a socket of the event loop's own delivers it in the first (see `SocketTurn`).
+ */
+async function messageTurns(ctl: Int32Array, turns: SocketTurn): Promise<void> {
+  for (let k = 0; k < MESSAGE_TURNS && Atomics.load(ctl, CTL_PENDING) !== 0; k++) {
+    await turns.next();
+  }
 }
 
 let io: IoLoop | undefined;
@@ -271,6 +288,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   let lastYield = lastStats;
   /** io-batch-delay: whether to wait before the next receive. */
   const gather = new GatherRule();
+  const turns = new SocketTurn();
   while (Atomics.load(ctl, CTL_STOP) === 0) {
     let rc = 0;
     // Requests parked on work that settles in microtasks (a lease store committing the batch
@@ -317,17 +335,18 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
       lastYield = now; // the event loop ran during the wait
       continue;
     }
-    if (
-      rc <= 0 || runtime.building > 0 || now - lastYield >= YIELD_MS ||
-      Atomics.load(ctl, CTL_PENDING) !== 0
-    ) {
+    if (Atomics.load(ctl, CTL_PENDING) !== 0) {
       // The pending count goes down when a message has actually arrived.
+      await messageTurns(ctl, turns);
+      lastYield = clock();
+    } else if (rc <= 0 || runtime.building > 0 || now - lastYield >= YIELD_MS) {
       await eventLoopTurn(poller);
       lastYield = clock();
     } else {
       await null; // let microtasks (the log forwarder) run
     }
   }
+  turns.close();
   if (poller && Atomics.exchange(ctl, CTL_EPFD, 0) !== 0) poller.close();
   // The sockets belong to the main thread, which closes them once every worker has stopped; late
   // replies still go out through them meanwhile.
