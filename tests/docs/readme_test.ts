@@ -230,7 +230,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const perf = section("Performance");
   const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1])
     .filter((b) => b.startsWith("case"));
-  assert.equal(blocks.length, 4, "the tables of runs H, I (after), J (before) and K");
+  assert.equal(blocks.length, 5, "the tables of runs H, I (after), J (before), K and L");
   const ratios = blocks.map((block) => {
     // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
     const rows = block.trim().split("\n").slice(1).map((line) => {
@@ -266,26 +266,28 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     }
     return byCase;
   });
-  const [h, after, before, k] = ratios;
+  const [h, after, before, k, l] = ratios;
   const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
   const sqlite = "dhcpkit (sqlite, workers 0)";
   // The prose after the tables quotes their ratios.
   const prose = perf.slice(perf.indexOf("Runs H, I and J")).replace(/\s+/g, " ");
   // Runs K's bullet quotes six ratios in one sentence; kRuns(i) captures the i-th.
-  const kSentence = [
-    "Runs K, after every change of this round: 2-way ",
+  const sentence = (opening: string) => [
+    opening,
     "x, 4-way CSV ",
     "x, SQLite ",
     "x, relayed 4-way ",
     "x, the `deno` backend ",
     "x and relayed Information-requests ",
   ];
-  const kRuns = (i: number) =>
+  const runsRatio = (opening: string, after: string) => (i: number) =>
     new RegExp(
-      kSentence.map((part, j) =>
+      sentence(opening).map((part, j) =>
         part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + (j === i ? "(\\d\\.\\d\\d)" : "\\d\\.\\d\\d")
-      ).join("") + "x\\. Both",
+      ).join("") + after,
     );
+  const kRuns = runsRatio("Runs K, after every change of this round: 2-way ", "x\\. Both");
+  const lRuns = runsRatio("Runs L: 2-way ", "x\\. As in");
   const quoted: [Map<string, string>, string, RegExp][] = [
     [after, `4-way NA+PD static CSV|${csv}`, /4-way CSV (\d\.\d\d)x, SQLite/],
     [after, `4-way NA+PD static SQLite|${sqlite}`, /SQLite (\d\.\d\d)x, relayed 4-way/],
@@ -310,6 +312,14 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
       `4-way NA+PD static CSV|${deno}`,
       `information-request (relayed)|${csv}`,
     ].map((key, i): [Map<string, string>, string, RegExp] => [k, key, kRuns(i)]),
+    ...[
+      `2-way NA+PD|${csv}`,
+      `4-way NA+PD static CSV|${csv}`,
+      `4-way NA+PD static SQLite|${sqlite}`,
+      `4-way relayed to unicast|${csv}`,
+      `4-way NA+PD static CSV|${deno}`,
+      `information-request (relayed)|${csv}`,
+    ].map((key, i): [Map<string, string>, string, RegExp] => [l, key, lRuns(i)]),
   ];
   for (const [table, key, pattern] of quoted) {
     const match = prose.match(pattern);
