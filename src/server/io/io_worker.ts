@@ -207,11 +207,11 @@ const PARKED_WAIT_MS = 2;
 /**
  * Let this worker's event loop run a full turn (due timers, finished asynchronous work of the
  * handlers) and come back. Done only when idle, while a reload is being built, and every
- * {@link YIELD_MS}; a pending message takes {@link messageTurns} instead. The turn is an `epoll_wait` with no
- * timeout run on another thread: it comes back as soon as the event loop has run, where a
- * `setTimeout(0)` sleeps 1–5 ms on Deno (its timers have millisecond resolution) with nothing
- * received meanwhile, which was the 99th percentile of the reply delay under load. What the call
- * finds readable is ignored: epoll is level-triggered, so the next wait reports it again.
+ * {@link YIELD_MS}; a pending message takes {@link messageTurns} instead. The turn is an
+ * `epoll_wait` with no timeout run on another thread: it comes back as soon as the event loop has
+ * run, where a `setTimeout(0)` sleeps 1–5 ms on Deno (its timers have millisecond resolution) with
+ * nothing received meanwhile, which was the 99th percentile of the reply delay under load. What
+ * the call finds readable is ignored: epoll is level-triggered, so the next wait reports it again.
  */
 async function eventLoopTurn(poller: Poller | undefined): Promise<void> {
   if (poller) await poller.waitAsync(0);
