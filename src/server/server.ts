@@ -283,8 +283,8 @@ export class Server {
       host: w.address.includes(":") ? `[${w.address}]` : w.address,
       port: this.#webUi.addr.port,
     });
-    this.#rateTimer ??= setInterval(() => this.#sampleRates(), RATE_SAMPLE_MS);
-    this.#sampleRates();
+    this.#rateTimer ??= setInterval(() => void this.#sampleRates(), RATE_SAMPLE_MS);
+    void this.#sampleRates();
   }
 
   async #stopWebUi(): Promise<void> {
@@ -294,7 +294,9 @@ export class Server {
     this.#webUi = undefined;
   }
 
-  #sampleRates(): void {
+  /** Sample the global counters for the chart, after the workers posted what they counted. */
+  async #sampleRates(): Promise<void> {
+    await this.#io?.flushStats();
     const global = this.stats.sets.get("global");
     if (global) this.#rates.sample(Date.now(), global[I_INCOMING], global[I_OUTGOING]);
   }

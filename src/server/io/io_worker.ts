@@ -42,8 +42,13 @@ import { SocketTurn } from "../event_loop_turn.ts";
 const POLL_MS = 50;
 /** The longest the loop goes without yielding to the event loop, even under constant load. */
 const YIELD_MS = 50;
-/** How often statistics go to the main thread. */
-const STATS_INTERVAL_MS = 100;
+/**
+ * How often statistics go to the main thread unasked. Every reader (`stats`, `stats-json`,
+ * `/metrics`, the looking glass) asks for them first, so this only bounds what a crashed worker
+ * takes with it. Each post wakes the main thread: at 100 ms that cost about 1 us per exchange at
+ * 5,000/s (bench/load/PROFILE.md, round thirteen).
+ */
+const STATS_INTERVAL_MS = 1000;
 /** An I/O error is not retried for this long (the error is reported each time). */
 const ERROR_PAUSE_MS = 100;
 /** A listener with its reply socket and pre-parsed reply source. */
