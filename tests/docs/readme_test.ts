@@ -230,7 +230,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const perf = section("Performance");
   const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1])
     .filter((b) => b.startsWith("case"));
-  assert.equal(blocks.length, 5, "the tables of runs H, I (after), J (before), K and L");
+  assert.equal(blocks.length, 6, "the tables of runs H, I (after), J (before), K, L and M");
   const ratios = blocks.map((block) => {
     // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
     const rows = block.trim().split("\n").slice(1).map((line) => {
@@ -266,7 +266,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     }
     return byCase;
   });
-  const [h, after, before, k, l] = ratios;
+  const [h, after, before, k, l, m] = ratios;
   const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
   const sqlite = "dhcpkit (sqlite, workers 0)";
   // The prose after the tables quotes their ratios.
@@ -299,6 +299,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     sixCases.map((key, i): [Map<string, string>, string, RegExp] => [table, key, pattern(i)]);
   const kRuns = runsRatio("Runs K, after every change of this round: 2-way ", "x\\. Both");
   const lRuns = runsRatio("Runs L: 2-way ", "x\\. As in");
+  const mRuns = runsRatio("Runs M: 2-way ", "x\\. On this");
   const quoted: [Map<string, string>, string, RegExp][] = [
     [after, `4-way NA+PD static CSV|${csv}`, /4-way CSV (\d\.\d\d)x, SQLite/],
     [after, `4-way NA+PD static SQLite|${sqlite}`, /SQLite (\d\.\d\d)x, relayed 4-way/],
@@ -317,6 +318,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     [h, `4-way NA+PD static CSV|${deno}`, /and (\d\.\d\d)x for the `deno` backend: dhcpkit/],
     ...quotedSix(k, kRuns),
     ...quotedSix(l, lRuns),
+    ...quotedSix(m, mRuns),
   ];
   for (const [table, key, pattern] of quoted) {
     const match = prose.match(pattern);
