@@ -296,7 +296,11 @@ export class Server {
 
   /** Sample the global counters for the chart, after the workers posted what they counted. */
   async #sampleRates(): Promise<void> {
-    await this.#io?.flushStats();
+    try {
+      await this.#io?.flushStats();
+    } catch {
+      // a worker that cannot flush (stopping, replaced) leaves what it posted last: sample that
+    }
     const global = this.stats.sets.get("global");
     if (global) this.#rates.sample(Date.now(), global[I_INCOMING], global[I_OUTGOING]);
   }
