@@ -14,6 +14,12 @@
  *
  * OTHER is the root of the other checkout (e.g. a `git archive` of the base commit); OTHER set to
  * this checkout is the self-vs-self control.
+ *
+ * Both servers run on the last core and this process (the load generator) on the first, with
+ * `taskset`, as bench:load pins its server and perfdhcp: unpinned, where the scheduler put each
+ * server's threads (beside the generator or not) stayed for the whole run and made two servers of
+ * the same code differ by up to 10 % (self-controls of 0.90-0.96). `--no-pin` leaves placement to
+ * the scheduler (and is what happens without `taskset` or with one core).
  * @module
  */
 
@@ -36,6 +42,7 @@ const { values, positionals } = parseArgs({
     type: { type: "string", default: "solicit" },
     rate: { type: "string", default: "0" },
     "batch-delay": { type: "string" },
+    "no-pin": { type: "boolean", default: false },
   },
 });
 if (positionals.length !== 1) {
@@ -50,6 +57,22 @@ const RATE = Number(values.rate);
 const TICKS = 100; // USER_HZ on Linux
 
 const dir = Deno.makeTempDirSync({ prefix: "dhcpkit-cpu-ab-" });
+
+/** The servers' core (`taskset -c`), or undefined when they are not pinned. */
+const serverCpus = pinCores();
+
+function pinCores(): string | undefined {
+  const cores = navigator.hardwareConcurrency;
+  if (values["no-pin"] || cores < 2) return undefined;
+  try {
+    const own = new Deno.Command("taskset", { args: ["-a", "-cp", "0", String(Deno.pid)] })
+      .outputSync();
+    if (!own.success) return undefined;
+  } catch {
+    return undefined; // no taskset
+  }
+  return String(cores - 1);
+}
 
 function config(port: number, name: string): string {
   return `user root
@@ -77,7 +100,7 @@ async function start(root: string, name: string): Promise<Server> {
   const port = freeUdpPort();
   const conf = `${dir}/${name}.conf`;
   Deno.writeTextFileSync(conf, config(port, name));
-  const process = spawnServe(root, conf);
+  const process = spawnServe(root, conf, serverCpus);
   const server = { name, port, process };
   for (let i = 0; i < 100; i++) {
     if ((await drive(server, 0.1, 1)).replies > 0) return server;
@@ -135,7 +158,9 @@ try {
       } us CPU/reply; ${other} ` +
       `${median(b).toFixed(1)} us; ratio ${median(ratios).toFixed(3)} (median of ${ROUNDS} ` +
       `paired rounds of ${SECONDS} s, ${new Date().toISOString().slice(0, 10)}, ` +
-      `${navigator.hardwareConcurrency} cores)`,
+      `${navigator.hardwareConcurrency} cores, ${
+        serverCpus === undefined ? "not pinned" : `servers on core ${serverCpus}`
+      })`,
   );
 } finally {
   for (const s of [ours, theirs]) {

@@ -6,10 +6,14 @@
 
 import { SERVER_PERMISSIONS } from "../../tests/helpers/server.ts";
 
-/** Start `ROOT/cli/main.ts serve CONF`. */
-export function spawnServe(root: string, conf: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVER_PERMISSIONS, `${root}/cli/main.ts`, "serve", conf],
+/**
+ * Start `ROOT/cli/main.ts serve CONF`; with `cpus` (a `taskset -c` list) every thread of the
+ * server runs on those cores only (`taskset` execs the server, so the child's pid is the server's).
+ */
+export function spawnServe(root: string, conf: string, cpus?: string): Deno.ChildProcess {
+  const serve = ["run", ...SERVER_PERMISSIONS, `${root}/cli/main.ts`, "serve", conf];
+  return new Deno.Command(cpus === undefined ? Deno.execPath() : "taskset", {
+    args: cpus === undefined ? serve : ["-c", cpus, Deno.execPath(), ...serve],
     stdout: "null",
     stderr: "null",
   }).spawn();

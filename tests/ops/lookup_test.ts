@@ -73,6 +73,30 @@ async function statsWhen(server: RunningServer, check: (g: Global) => boolean, w
   return last;
 }
 
+/**
+ * Wait until `clients` hold `n` answers; when they do not in time, the error says how many came
+ * and what the server counted (received, sent, lookups failed, timed out or refused), so that a
+ * failure tells a lost datagram from a request the server did not answer.
+ */
+async function answers(server: RunningServer, clients: Clients, n: number, timeoutMs = 10_000) {
+  try {
+    await waitFor(() => clients.answers.size >= n, timeoutMs, `${n} answers`);
+  } catch (e) {
+    const g = await globalStats(server).catch(() => ({} as Global));
+    const counted = [
+      "incoming_packets",
+      "outgoing_packets",
+      "lookup_failures",
+      "lookup_timeouts",
+      "lookup_overflows",
+      "handling_errors",
+    ].map((k) => `${k} ${g[k] ?? "?"}`).join(", ");
+    throw new Error(
+      `${(e as Error).message}: ${clients.answers.size} came; the server counted ${counted}`,
+    );
+  }
+}
+
 /** Start a server on `text` in a new folder; `body` runs with it and a client set. */
 async function withServer(
   text: (port: number) => string,
@@ -106,7 +130,7 @@ for (const { io, workers } of SETUPS) {
       (port) => config(port, { io, workers, lookup: "delay 0.05" }),
       async (server, clients) => {
         await clients.sendClients(1, 300);
-        await waitFor(() => clients.answers.size >= 300, 10_000, "300 answers");
+        await answers(server, clients, 300);
         assert.deepEqual(clients.wrong(1, 300), []);
         const g = await statsWhen(server, (g) => g.outgoing_packets >= 300, "300 counted");
         assert.equal(g.incoming_packets, 300);
