@@ -47,20 +47,23 @@ class Clients extends LookupClients<string[]> {
    * which Deno's datagram sockets cannot enlarge. Returns how many requests were sent again.
    */
   async answered(first: number, count: number, timeoutMs: number, retryMs = 2000) {
-    const deadline = Date.now() + timeoutMs;
     let resent = 0;
     let retryAt = Date.now() + retryMs;
-    while (true) {
-      const missing = this.missing(first, first + count - 1);
-      if (missing.length === 0) return resent;
-      if (Date.now() >= deadline) throw new Error(`timed out waiting for ${count} answers`);
-      if (Date.now() >= retryAt) {
-        await this.send(missing);
-        resent += missing.length;
-        retryAt = Date.now() + retryMs;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(
+      async () => {
+        const missing = this.missing(first, first + count - 1);
+        if (missing.length === 0) return true;
+        if (Date.now() >= retryAt) {
+          await this.send(missing);
+          resent += missing.length;
+          retryAt = Date.now() + retryMs;
+        }
+        return false;
+      },
+      timeoutMs,
+      `${count} answers`,
+    );
+    return resent;
   }
 
   /** Clients of `first`..`first + count - 1` whose answer is missing or wrong. */
