@@ -45,6 +45,10 @@
 #   RUN_HOOK     a command run in the background during every fixed-rate run, as
 #                `bash -c "$RUN_HOOK" hook SERVER_PID OUTPUT_PREFIX`, and sent SIGINT when perfdhcp is
 #                done (e.g. perf stat / perf record on the server; see bench/load/profile.sh)
+#   SERVER_UDP_SEGMENTATION=off  `ethtool -K IF_SRV tx-udp-segmentation`: off (the default) splits a
+#                server's segmented send (dhcpkit's io-udp-gso) in software before it leaves, as a network
+#                card without UDP segmentation offload does, so captures see each datagram; on leaves
+#                veth's default (the receiving socket splits them, and a capture sees one datagram)
 #   NS_SRV NS_CLI IF_SRV IF_CLI  names of the namespaces and veth ends (default dklsrv dklcli dklv0 dklv1)
 #   OUT_DIR (raw logs; default: a new temporary folder)   PCAP_DIR (default: this script's dir)
 set -euo pipefail
@@ -58,6 +62,8 @@ MODE=${1:-bench}
 : "${REPS:=3}" "${PERIOD:=5}" "${CLIENTS:=10000}" "${MAX_DROP_PCT:=1}" "${INVALID_DROP_PCT:=5}"
 : "${START_RATE:=4000}" "${MAX_RATE:=64000}" "${RES_PCT:=5}" "${RATES:=}" "${RATE_STEP:=100}"
 : "${SERVER_CPUS:=1}" "${CLIENT_CPUS:=0}" "${MT_SERVER_CPUS:=$SERVER_CPUS}" "${MT_THREADS:=2}"
+: "${SERVER_UDP_SEGMENTATION:=off}"
+command -v ethtool >/dev/null || { echo "harness.sh: ethtool is missing (apt-get install ethtool)" >&2; exit 2; }
 : "${EXIT_WAIT_US:=300000}"   # perfdhcp -W: wait for in-flight replies after the test period
 : "${READY_WAIT:=0.3}"        # s to wait after the server listens on 547, before the first run
 : "${WARMUP:=0}"              # s of unmeasured load before the measured runs (fixed-rate mode)
@@ -99,6 +105,7 @@ ns_setup() {
   ip netns exec $NS_CLI sysctl -qw net.ipv6.conf.$IF_CLI.accept_dad=0
   ip netns exec $NS_SRV ip link set $IF_SRV up
   ip netns exec $NS_CLI ip link set $IF_CLI up
+  ip netns exec $NS_SRV ethtool -K $IF_SRV tx-udp-segmentation "$SERVER_UDP_SEGMENTATION"
   ip netns exec $NS_SRV ip -6 addr add $SRV_ADDR/64 dev $IF_SRV nodad
   ip netns exec $NS_CLI ip -6 addr add $CLI_ADDR/64 dev $IF_CLI nodad
   # wait for the link-local addresses (Kea binds fe80::%IF_SRV)

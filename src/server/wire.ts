@@ -78,6 +78,8 @@ export interface EngineInit {
 export interface WorkerSettings {
   /** `io-batch-delay`, in seconds (ffi I/O workers). */
   batchDelay: number;
+  /** `io-udp-gso` (ffi I/O workers); absent means yes. */
+  udpGso?: boolean;
   /**
    * `deno` backend request workers: a counter (one `Int32Array` cell) the worker bumps and
    * notifies after posting replies, so the main thread's `io-batch-delay` wait ends when there

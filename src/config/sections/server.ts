@@ -43,6 +43,8 @@ export interface ServerValues {
   ioBackend: "auto" | "deno" | "ffi";
   /** ffi backend: how long an I/O thread waits after a batch before receiving again, seconds. */
   ioBatchDelay: number;
+  /** ffi backend: whether replies to one destination may leave as one segmented send (UDP GSO). */
+  ioUdpGso: boolean;
   /** How long a request waits for a handler's asynchronous lookup, in seconds. */
   lookupTimeout: number;
   /** Requests that may wait for lookups at the same time, per worker. */
@@ -201,6 +203,24 @@ export const serverSection = defineSection<ServerValues>({
         "reply delay under 2 ms on a busy virtual machine, where 0.001 saves about a tenth " +
         "of the CPU per request but exceeded it (bench/load/PROFILE.md, round seven).",
       example: "0.001",
+    },
+    {
+      name: "io-udp-gso",
+      type: boolean,
+      default: true,
+      description: "With the `ffi` backend, replies that leave together for the same address " +
+        "and port with the same length (the answers to one relay, say) are handed to the " +
+        "kernel as one UDP segmentation offload (GSO) send, which the kernel or the network " +
+        "card splits into the same datagrams that separate sends would have made, at a " +
+        "fraction of the work per datagram. Only replies of at most 1,232 bytes are combined, " +
+        "so no segment needs more than the minimum IPv6 MTU. Where the kernel refuses it " +
+        "(no checksum offload on the route, IPsec) that socket's replies are sent one by one " +
+        "from then on and the log says so once; kernels older than 4.18 never get one. As " +
+        "with TCP " +
+        "segmentation offload, a packet capture on the server's own machine may show such a " +
+        "send as one large datagram although the wire carries the separate ones; `no` sends " +
+        "every reply on its own.",
+      example: "no",
     },
     {
       name: "lookup-timeout",

@@ -196,7 +196,10 @@ export class FfiBackend implements IoBackend {
       logs: events.logs,
     });
     this.#supervisor = supervisor;
-    await supervisor.start(init.engine, { batchDelay: config.ioBatchDelay });
+    await supervisor.start(init.engine, {
+      batchDelay: config.ioBatchDelay,
+      udpGso: config.ioUdpGso,
+    });
     this.#threads = threads;
     this.#started = true;
   }
@@ -206,7 +209,10 @@ export class FfiBackend implements IoBackend {
   }
 
   async reload(init: BackendInit): Promise<void> {
-    await this.#supervisor!.reload(init.engine, { batchDelay: init.config.ioBatchDelay });
+    await this.#supervisor!.reload(init.engine, {
+      batchDelay: init.config.ioBatchDelay,
+      udpGso: init.config.ioUdpGso,
+    });
     this.#config = init.config;
   }
 

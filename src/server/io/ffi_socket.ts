@@ -51,12 +51,17 @@ import {
   PKTINFO_SPACE,
   POLLFD_SIZE,
   POLLOUT,
+  SEGMENT_LEN,
+  SEGMENT_REFUSALS,
+  SEGMENT_SPACE,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCKADDR_IN6_SIZE,
   SOL_SOCKET,
+  SOL_UDP,
+  UDP_SEGMENT,
   writeSockaddr,
 } from "./libc.ts";
 
@@ -153,6 +158,27 @@ export const SEND_GIVE_UP_MS = 1000;
 const SEND_POLL_MS = 50;
 
 /**
+ * The longest datagram sent as a segment of a segmented send: IPv6's minimum MTU (1280) less the
+ * IPv6 and UDP headers, so that no segment needs a route with a larger MTU.
+ */
+export const MAX_SEGMENT = 1280 - 40 - 8;
+/** Most payload bytes in one segmented send (a UDP datagram's 65,507 with room to spare). */
+const MAX_SEGMENTED_BYTES = 60000;
+/** Most segments in one segmented send (the kernel's UDP_MAX_SEGMENTS is 64 or more). */
+const MAX_SEGMENTS = 64;
+/** Control buffer per segmented send: pktinfo, then UDP_SEGMENT. */
+const SEGMENTED_CONTROL_STRIDE = PKTINFO_SPACE + SEGMENT_SPACE;
+const TWO_32 = 4294967296;
+
+/** Whether the kernel knows UDP segmentation offload (Linux 4.18): `getsockopt(UDP_SEGMENT)`. */
+function segmentationKnown(lib: Libc, fd: number): boolean {
+  const value = new Uint8Array(8);
+  const length = new Uint8Array(8);
+  new DataView(length.buffer).setUint32(0, 4, true);
+  return lib.getsockopt(fd, SOL_UDP, UDP_SEGMENT, value, length) === 0;
+}
+
+/**
  * Batched I/O on a socket made by {@link openUdpSocket}: `recvBatch` fills receive slots
  * `0..n-1`; fill send slots with {@link setSend} and call {@link sendBatch}.
  */
@@ -197,9 +223,45 @@ export class FfiUdpSocket {
   readonly #pollfd = new Uint8Array(POLLFD_SIZE);
   /** Receive headers (from slot 0) whose in/out fields must be re-armed before the next receive. */
   #recvDirty: number;
+  /**
+   * Whether {@link sendBatch} may hand datagrams that share a destination, a source and a length
+   * to the kernel as one segmented send (UDP_SEGMENT, "UDP GSO"), which the kernel splits into
+   * the same datagrams as separate sends would have made, for much less work per datagram. Used
+   * only where the kernel knows it ({@link segmentationKnown}) and has not refused it.
+   */
+  segmentation = true;
+  /** Whether this kernel knows UDP_SEGMENT at all. */
+  readonly segmentationKnown: boolean;
+  /**
+   * The errno with which the kernel refused a segmented send on this socket (see
+   * `SEGMENT_REFUSALS`); from then on it sends every datagram on its own. 0 while none was refused.
+   */
+  segmentationRefused = 0;
+  /** Datagrams sent as segments of segmented sends (cumulative; also counted in {@link sent}). */
+  segmented = 0;
+  readonly #base: number;
+  readonly #offOutHdr: number;
+  readonly #offOutIov: number;
+  readonly #offOutCtl: number;
+  readonly #outHdrs: Uint8Array;
+  /** Per send entry of the last grouped batch: where its slots start in {@link #members}. */
+  readonly #entryFirst: Int32Array;
+  /** Slots of the grouped batch, entry by entry. */
+  readonly #members: Int32Array;
+  /** Grouping scratch: each slot's group, each group's first slot and size. */
+  readonly #groupOf: Int32Array;
+  readonly #leader: Int32Array;
+  readonly #groupSize: Int32Array;
 
-  /** Wrap descriptor `fd` (not taking ownership: see {@link closeFd}). */
-  constructor(fd: number, batch = 64, slotSize = 65536) {
+  /** The longest datagram sent as a segment ({@link MAX_SEGMENT} unless told otherwise). */
+  readonly maxSegment: number;
+
+  /**
+   * Wrap descriptor `fd` (not taking ownership: see {@link closeFd}), with `batch` slots of
+   * `slotSize` bytes; datagrams longer than `maxSegment` are never sent as segments.
+   */
+  constructor(fd: number, batch = 64, slotSize = 65536, maxSegment = MAX_SEGMENT) {
+    this.maxSegment = maxSegment;
     this.#lib = libc();
     this.fd = fd;
     this.batch = batch;
@@ -221,11 +283,15 @@ export class FfiUdpSocket {
     this.#offSendCtl = take(batch * CONTROL_STRIDE);
     this.#offRecvData = take(batch * slotSize);
     this.#offSendData = take(batch * slotSize);
+    this.#offOutHdr = take(batch * MMSGHDR_SIZE);
+    this.#offOutIov = take(batch * IOVEC_SIZE);
+    this.#offOutCtl = take(batch * SEGMENTED_CONTROL_STRIDE);
     this.arena = new ArrayBuffer(off);
     this.u8 = new Uint8Array(this.arena);
     this.#u32 = new Uint32Array(this.arena);
     const dv = new DataView(this.arena);
     const base = Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.u8));
+    this.#base = Number(base);
     const ptr = (o: number) => BigInt(base) + BigInt(o);
     for (let i = 0; i < batch; i++) {
       // Receive side: mmsghdr[i] -> name[i], iov[i] -> data slot i, control[i].
@@ -254,6 +320,13 @@ export class FfiUdpSocket {
     }
     this.#recvHdrs = new Uint8Array(this.arena, this.#offRecvHdr, batch * MMSGHDR_SIZE);
     this.#sendHdrs = new Uint8Array(this.arena, this.#offSendHdr, batch * MMSGHDR_SIZE);
+    this.#outHdrs = new Uint8Array(this.arena, this.#offOutHdr, batch * MMSGHDR_SIZE);
+    this.#entryFirst = new Int32Array(batch + 1);
+    this.#members = new Int32Array(batch);
+    this.#groupOf = new Int32Array(batch);
+    this.#leader = new Int32Array(batch);
+    this.#groupSize = new Int32Array(batch);
+    this.segmentationKnown = segmentationKnown(this.#lib, fd);
   }
 
   /**
@@ -394,25 +467,36 @@ export class FfiUdpSocket {
   }
 
   /**
-   * sendmmsg(2) slots 0..count-1 without blocking. When the send buffer is full it waits for
-   * room (poll(2), {@link SEND_POLL_MS} at a time, looking at {@link stopping} in between) for at
-   * most {@link SEND_GIVE_UP_MS} per batch, then gives the rest up (each counted with EAGAIN). A message
-   * that fails is skipped (counted in {@link sendErrors}, its errno in {@link lastSendError}) and
-   * the rest are sent. Returns how many failed; their slots are in {@link failed}.
+   * sendmmsg(2) slots 0..count-1 without blocking. Slots with the same destination, source and
+   * length go out as one segmented send where {@link segmentation} allows it (see there). When
+   * the send buffer is full it waits for room (poll(2), {@link SEND_POLL_MS} at a time, looking at
+   * {@link stopping} in between) for at most {@link SEND_GIVE_UP_MS} per batch, then gives the
+   * rest up (each counted with EAGAIN). A message that fails is skipped (counted in
+   * {@link sendErrors}, its errno in {@link lastSendError}) and the rest are sent; a segmented
+   * send that the kernel refuses as such is sent again datagram by datagram. Returns how many
+   * datagrams failed; their slots are in {@link failed}.
    */
   sendBatch(count: number): number {
     if (!(count >= 0 && count <= this.batch && Number.isInteger(count))) {
       throw new RangeError(`batch of ${count} out of range 0-${this.batch}`);
     }
-    let done = 0;
-    let waitedSince = 0;
     const failed = this.failed;
     failed.length = 0;
-    while (done < count) {
+    let entries = count > 1 && this.segmentation && this.segmentationKnown &&
+        this.segmentationRefused === 0
+      ? this.#group(count)
+      : 0;
+    const grouped = entries > 0;
+    if (!grouped) entries = count;
+    const hdrs = grouped ? this.#outHdrs : this.#sendHdrs;
+    const first = this.#entryFirst;
+    let done = 0;
+    let waitedSince = 0;
+    while (done < entries) {
       const n = this.#lib.sendmmsg(
         this.fd,
-        done === 0 ? this.#sendHdrs : this.#sendHdrs.subarray(done * MMSGHDR_SIZE),
-        count - done,
+        done === 0 ? hdrs : hdrs.subarray(done * MMSGHDR_SIZE),
+        entries - done,
         MSG_DONTWAIT,
       );
       if (n < 0) {
@@ -426,22 +510,184 @@ export class FfiUdpSocket {
             continue;
           }
           // Full for too long (or stopping): the rest of the batch is given up.
-          this.sendErrors += count - done;
           this.lastSendError = e;
-          for (; done < count; done++) failed.push(done);
+          for (; done < entries; done++) this.#fail(done, grouped);
           break;
         }
+        if (grouped && first[done + 1] - first[done] > 1 && SEGMENT_REFUSALS.has(e)) {
+          // Refused as a segmented send: this one and the rest go datagram by datagram.
+          this.segmentationRefused = e;
+          entries = this.#ungroup(done, entries);
+          continue;
+        }
         // The first message failed (e.g. EADDRNOTAVAIL, ENETUNREACH): skip it.
-        this.sendErrors++;
         this.lastSendError = e;
-        failed.push(done);
+        this.#fail(done, grouped);
         done++;
         continue;
       }
+      if (grouped) {
+        for (let e = done; e < done + n; e++) {
+          const k = first[e + 1] - first[e];
+          this.sent += k;
+          if (k > 1) this.segmented += k;
+        }
+      } else {
+        this.sent += n;
+      }
       done += n;
-      this.sent += n;
     }
     return failed.length;
+  }
+
+  /** Count entry `e`'s datagrams as failed. */
+  #fail(e: number, grouped: boolean): void {
+    if (!grouped) {
+      this.sendErrors++;
+      this.failed.push(e);
+      return;
+    }
+    const members = this.#members;
+    for (let p = this.#entryFirst[e], end = this.#entryFirst[e + 1]; p < end; p++) {
+      this.sendErrors++;
+      this.failed.push(members[p]);
+    }
+  }
+
+  /** Whether send slots `a` and `b` have the same destination and the same source. */
+  #sameRoute(a: number, b: number): boolean {
+    const u32 = this.#u32;
+    let x = (this.#offSendName + a * NAME_STRIDE) >> 2;
+    let y = (this.#offSendName + b * NAME_STRIDE) >> 2;
+    for (let w = 0; w < SOCKADDR_IN6_SIZE >> 2; w++) if (u32[x + w] !== u32[y + w]) return false;
+    const ca = u32[(this.#offSendHdr + a * MMSGHDR_SIZE + MH_CONTROLLEN) >> 2];
+    if (ca !== u32[(this.#offSendHdr + b * MMSGHDR_SIZE + MH_CONTROLLEN) >> 2]) return false;
+    if (ca === 0) return true;
+    x = (this.#offSendCtl + a * CONTROL_STRIDE + CMSG_HDR) >> 2;
+    y = (this.#offSendCtl + b * CONTROL_STRIDE + CMSG_HDR) >> 2;
+    for (let w = 0; w < 5; w++) if (u32[x + w] !== u32[y + w]) return false;
+    return true;
+  }
+
+  /** Length of the datagram in send slot `i`. */
+  #sendLength(i: number): number {
+    return this.#u32[(this.#offSendIov + i * IOVEC_SIZE + 8) >> 2];
+  }
+
+  /**
+   * Group slots 0..count-1 by destination, source and length into the send entries of
+   * {@link #outHdrs}: one segmented send per group of two or more, the slot's own header for the
+   * rest. Returns the number of entries, or 0 when no two slots can share a send.
+   */
+  #group(count: number): number {
+    const groupOf = this.#groupOf, leader = this.#leader, size = this.#groupSize;
+    let groups = 0;
+    let shared = false;
+    for (let i = 0; i < count; i++) {
+      const length = this.#sendLength(i);
+      let g = -1;
+      if (length > 0 && length <= this.maxSegment) {
+        for (let j = 0; j < groups; j++) {
+          const l = leader[j];
+          if (
+            this.#sendLength(l) === length && size[j] < MAX_SEGMENTS &&
+            (size[j] + 1) * length <= MAX_SEGMENTED_BYTES && this.#sameRoute(l, i)
+          ) {
+            g = j;
+            break;
+          }
+        }
+      }
+      if (g < 0) {
+        g = groups++;
+        leader[g] = i;
+        size[g] = 0;
+      } else {
+        shared = true;
+      }
+      groupOf[i] = g;
+      size[g]++;
+    }
+    if (!shared) return 0;
+    const first = this.#entryFirst, members = this.#members;
+    let at = 0;
+    for (let g = 0; g < groups; g++) {
+      first[g] = at;
+      at += size[g];
+      size[g] = first[g]; // from here on: where the group's next slot goes
+    }
+    first[groups] = at;
+    for (let i = 0; i < count; i++) members[size[groupOf[i]]++] = i;
+    for (let g = 0; g < groups; g++) this.#writeEntry(g);
+    return groups;
+  }
+
+  /** Write send entry `e` of {@link #outHdrs} from its slots (see {@link #group}). */
+  #writeEntry(e: number): void {
+    const u32 = this.#u32;
+    const from = this.#entryFirst[e], k = this.#entryFirst[e + 1] - from;
+    const lead = this.#members[from];
+    const out = (this.#offOutHdr + e * MMSGHDR_SIZE) >> 2;
+    const own = (this.#offSendHdr + lead * MMSGHDR_SIZE) >> 2;
+    if (k === 1) {
+      u32.copyWithin(out, own, own + (MMSGHDR_SIZE >> 2));
+      return;
+    }
+    // Name and its length as the first slot's; a gather list of the slots' payloads.
+    u32.copyWithin(out, own, own + 4);
+    const iov = this.#offOutIov + from * IOVEC_SIZE;
+    this.#pointer(out + (MH_IOV >> 2), iov);
+    u32[out + (MH_IOVLEN >> 2)] = k;
+    u32[out + (MH_IOVLEN >> 2) + 1] = 0;
+    for (let p = 0; p < k; p++) {
+      const slotIov = (this.#offSendIov + this.#members[from + p] * IOVEC_SIZE) >> 2;
+      u32.copyWithin((iov >> 2) + p * 4, slotIov, slotIov + 4);
+    }
+    // Control: the first slot's pktinfo, if any, then the segment size.
+    const ctl = this.#offOutCtl + e * SEGMENTED_CONTROL_STRIDE;
+    let c = ctl;
+    if (u32[own + (MH_CONTROLLEN >> 2)] !== 0) {
+      const slotCtl = (this.#offSendCtl + lead * CONTROL_STRIDE) >> 2;
+      u32.copyWithin(ctl >> 2, slotCtl, slotCtl + (PKTINFO_SPACE >> 2));
+      c += PKTINFO_SPACE;
+    }
+    const cw = c >> 2;
+    u32[cw] = SEGMENT_LEN;
+    u32[cw + 1] = 0;
+    u32[cw + 2] = SOL_UDP;
+    u32[cw + 3] = UDP_SEGMENT;
+    u32[cw + 4] = this.#sendLength(lead); // a u16, little-endian; the rest is padding
+    u32[cw + 5] = 0;
+    this.#pointer(out + (MH_CONTROL >> 2), ctl);
+    u32[out + (MH_CONTROLLEN >> 2)] = c + SEGMENT_SPACE - ctl;
+    u32[out + (MH_CONTROLLEN >> 2) + 1] = 0;
+    u32[out + (MH_FLAGS >> 2)] = 0;
+  }
+
+  /**
+   * Rewrite send entries `from..entries-1` as one entry per datagram (after a refused segmented
+   * send). Returns the new number of entries.
+   */
+  #ungroup(from: number, entries: number): number {
+    const first = this.#entryFirst, members = this.#members, u32 = this.#u32;
+    const start = first[from], end = first[entries];
+    for (let p = start; p < end; p++) {
+      const e = from + p - start;
+      first[e] = p;
+      const out = (this.#offOutHdr + e * MMSGHDR_SIZE) >> 2;
+      const own = (this.#offSendHdr + members[p] * MMSGHDR_SIZE) >> 2;
+      u32.copyWithin(out, own, own + (MMSGHDR_SIZE >> 2));
+    }
+    const count = from + end - start;
+    first[count] = end;
+    return count;
+  }
+
+  /** Write the address of arena offset `offset` as a 64-bit pointer at u32 index `word`. */
+  #pointer(word: number, offset: number): void {
+    const p = this.#base + offset;
+    this.#u32[word] = p % TWO_32;
+    this.#u32[word + 1] = Math.floor(p / TWO_32);
   }
 
   /** Wait up to `ms` for room in the send buffer. */

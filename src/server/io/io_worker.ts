@@ -31,7 +31,13 @@ import {
 import { monotonicMs, OsError, parseIPv6 } from "./libc.ts";
 import { setRequestClock } from "../engine.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
-import { cannotSend, logReceived, logSending, packetTracing } from "./packet_log.ts";
+import {
+  cannotSend,
+  logReceived,
+  logSending,
+  packetTracing,
+  segmentationRefused,
+} from "./packet_log.ts";
 import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
@@ -89,6 +95,10 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
+  /** `io-udp-gso`: whether replies to one destination may leave as one segmented send. */
+  udpGso = true;
+  /** Sockets whose refusal of segmented sends has been logged. */
+  readonly #refusalLogged = new Set<FfiUdpSocket>();
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -127,6 +137,7 @@ class IoLoop {
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
+    this.udpGso = runtime.settings.udpGso !== false;
     const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
@@ -163,12 +174,19 @@ class IoLoop {
     let current: Listener | undefined;
     const flush = () => {
       if (!current || slotReply.length === 0) return;
-      if (current.reply.sendBatch(slotReply.length) > 0) {
-        for (const slot of current.reply.failed) {
+      const socket = current.reply;
+      socket.segmentation = this.udpGso;
+      if (socket.sendBatch(slotReply.length) > 0) {
+        for (const slot of socket.failed) {
           const r = replies[slotReply[slot]];
-          const error = new OsError("sendmmsg", current.reply.lastSendError).message;
+          const error = new OsError("sendmmsg", socket.lastSendError).message;
           cannotSend(r, current.description, error);
         }
+      }
+      if (socket.segmentationRefused !== 0 && !this.#refusalLogged.has(socket)) {
+        this.#refusalLogged.add(socket);
+        const error = new OsError("sendmmsg", socket.segmentationRefused).message;
+        segmentationRefused(current.description, error);
       }
       slotReply.length = 0;
     };

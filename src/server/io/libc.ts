@@ -39,6 +39,12 @@ export const EPOLL_CTL_ADD = 1;
 export const EPOLL_CLOEXEC = 0o2000000;
 export const EINTR = 4;
 export const EAGAIN = 11;
+/**
+ * errnos with which the kernel refuses a segmented (UDP_SEGMENT) send for what it is rather than
+ * where it goes: EIO (no checksum offload on the route, or IPsec), EINVAL (a segment larger than
+ * the route's MTU, too many segments), EMSGSIZE, ENOPROTOOPT and EOPNOTSUPP.
+ */
+export const SEGMENT_REFUSALS: ReadonlySet<number> = new Set([5, 22, 90, 92, 95]);
 /** poll(2): the descriptor can be written to. */
 export const POLLOUT = 0x004;
 /** sizeof(struct pollfd) { i32 fd; i16 events; i16 revents; }. */
@@ -74,6 +80,12 @@ export const PKTINFO_SPACE = CMSG_HDR + 24;
 export const PKTINFO_LEN = CMSG_HDR + IN6_PKTINFO_SIZE;
 /** Control buffer per message: room for pktinfo plus a spare cmsg. */
 export const CONTROL_STRIDE = 64;
+/** `SOL_UDP` (= IPPROTO_UDP) and its `UDP_SEGMENT` option: UDP segmentation offload (GSO). */
+export const SOL_UDP = 17, UDP_SEGMENT = 103;
+/** CMSG_SPACE(sizeof(u16)): the UDP_SEGMENT cmsg carrying the segment size. */
+export const SEGMENT_SPACE = CMSG_HDR + 8;
+/** CMSG_LEN(sizeof(u16)). */
+export const SEGMENT_LEN = CMSG_HDR + 2;
 /**
  * sizeof(struct epoll_event) { u32 events; u64 data; }: packed (12) on x86_64, naturally aligned
  * (16, data at 8) elsewhere.

@@ -54,3 +54,15 @@ export function cannotSend(reply: WireReply, listener: string, error: string): v
     error,
   });
 }
+
+/**
+ * Log (once per socket, by the caller) that the kernel refused a segmented send (`io-udp-gso`)
+ * on `listener`'s socket, which from then on sends every reply on its own.
+ */
+export function segmentationRefused(listener: string, error: string): void {
+  log.warning(
+    "The kernel refused a segmented send via {listener} ({error}): its replies now leave one " +
+      "by one (io-udp-gso)",
+    { listener, error },
+  );
+}
