@@ -124,7 +124,7 @@ ffiTest(
 );
 
 ffiTest(
-  "ffi socket: a full batch of 64 replies to one relay leaves in one send and arrives whole",
+  "ffi socket: a full batch of 64 replies to one relay leaves in two sends and arrives whole",
   async () => {
     const port = freeUdpPort();
     const relay = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
@@ -132,13 +132,14 @@ ffiTest(
     try {
       const s = new FfiUdpSocket(fd);
       for (let i = 0; i < s.batch; i++) {
-        assert.ok(s.setSend(i, payload(i + 1, 900), LOOPBACK, port, 0, LOOPBACK, 0));
+        assert.ok(s.setSend(i, payload(i + 1, 1000), LOOPBACK, port, 0, LOOPBACK, 0));
       }
       assert.equal(s.sendBatch(s.batch), 0);
-      // 64 of 900 bytes exceed one send's 60,000: two segmented sends, every datagram in one.
+      // 64 of 1,000 bytes exceed one send's 60,000: 60 in one segmented send, 4 in another.
       assert.equal(s.segmented, 64);
+      assert.equal(s.segmentedSends, 2);
       const got = await receive(relay, 64);
-      assert.deepEqual(got, Array.from({ length: 64 }, (_, i) => [i + 1, 900]));
+      assert.deepEqual(got, Array.from({ length: 64 }, (_, i) => [i + 1, 1000]));
     } finally {
       closeFd(fd);
       try {
@@ -174,7 +175,54 @@ ffiTest(
       for (let i = 0; i < 2; i++) s.setSend(i, payload(i + 5, 100), LOOPBACK, port, 0, LOOPBACK, 0);
       assert.equal(s.sendBatch(2), 0);
       assert.equal(s.segmented, 0);
+      assert.equal(s.segmentedSends, 0);
       assert.deepEqual(await receive(receiver, 2), [[5, 100], [6, 100]]);
+    } finally {
+      closeFd(fd);
+      try {
+        receiver.close();
+      } catch { /* closed by receive's deadline */ }
+    }
+  },
+);
+
+ffiTest(
+  "ffi socket: a group that fails for its destination fails alone, and segmentation stays on",
+  async () => {
+    // Port 0 is refused with EINVAL, one of the errnos that can also mean a refused segmented
+    // send: the group goes again datagram by datagram, fails the same, and only its own slots
+    // are reported. The interface of the pktinfo (0 or loopback's 1) makes two more groups.
+    const port = freeUdpPort();
+    const receiver = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
+    const fd = openUdpSocket({ address: "::1", port: 0 });
+    try {
+      const s = new FfiUdpSocket(fd, 8, 2048);
+      // [tag, port, pktinfo interface]
+      const plan: Array<[number, number, number]> = [
+        [1, port, 0],
+        [2, 0, 0],
+        [3, port, 1],
+        [4, 0, 0],
+        [5, port, 0],
+        [6, port, 1],
+      ];
+      const fill = (rows: Array<[number, number, number]>) =>
+        rows.forEach(([tag, to, ifindex], slot) =>
+          assert.ok(s.setSend(slot, payload(tag, 80), LOOPBACK, to, 0, LOOPBACK, ifindex))
+        );
+      fill(plan);
+      assert.equal(s.sendBatch(plan.length), 2);
+      assert.deepEqual([...s.failed].sort(), [1, 3], "the slots sent to port 0");
+      assert.equal(s.lastSendError, 22, "EINVAL");
+      assert.equal(s.segmentationRefused, 0, "not taken for a refused segmentation");
+      assert.deepEqual(await receive(receiver, 4), [[1, 80], [3, 80], [5, 80], [6, 80]]);
+      // The next batch, without port 0, is grouped again: 1+5 and 3+6 in two segmented sends.
+      const good = plan.filter(([, to]) => to !== 0);
+      fill(good);
+      const before = s.segmentedSends;
+      assert.equal(s.sendBatch(good.length), 0);
+      assert.equal(s.segmentedSends - before, 2);
+      assert.deepEqual(await receive(receiver, 4), [[1, 80], [3, 80], [5, 80], [6, 80]]);
     } finally {
       closeFd(fd);
       try {

@@ -193,6 +193,8 @@ e2eTest(
           failed: number;
           ms: number;
           errno: number;
+          segmented: number;
+          refused: number;
         }[];
       };
       // Each batch returns after about SEND_GIVE_UP_MS with most datagrams given up (EAGAIN);
@@ -204,11 +206,14 @@ e2eTest(
       }
       // With segmented sends (io-udp-gso) one send takes up to 50 of them at once: the rest of
       // each batch is given up in the same bounded time.
-      for (const batch of await send(0, "gso")) {
+      const segmented = await send(0, "gso");
+      for (const batch of segmented) {
         assert.ok(batch.failed > 0, JSON.stringify(batch));
         assert.equal(batch.errno, 11);
         assert.ok(batch.ms < SEND_GIVE_UP_MS + 1000, JSON.stringify(batch));
       }
+      const last = segmented.at(-1)!;
+      assert.ok(last.segmented > 0 && last.refused === 0, "segmented sends were used");
       // Once the owner is stopping, a full buffer is not waited for at all.
       const stopping = await send(1);
       assert.ok(stopping.slice(1).every((b) => b.ms < 200), JSON.stringify(stopping));

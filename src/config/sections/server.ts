@@ -215,8 +215,10 @@ export const serverSection = defineSection<ServerValues>({
         "fraction of the work per datagram. Only replies of at most 1,232 bytes are combined, " +
         "so no segment needs more than the minimum IPv6 MTU. Where the kernel refuses it " +
         "(no checksum offload on the route, IPsec) that socket's replies are sent one by one " +
-        "from then on and the log says so once; kernels older than 4.18 never get one. As " +
-        "with TCP " +
+        "from then on and the log says so once; kernels older than 4.18, or where a check at " +
+        "start-up finds that two segments do not arrive as two datagrams, never get one. " +
+        "Replies to one address may leave in another order than they were made, which DHCPv6 " +
+        "does not depend on. As with TCP " +
         "segmentation offload, a packet capture on the server's own machine may show such a " +
         "send as one large datagram although the wire carries the separate ones; `no` sends " +
         "every reply on its own.",

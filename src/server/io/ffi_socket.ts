@@ -50,6 +50,7 @@ import {
   PKTINFO_LEN,
   PKTINFO_SPACE,
   POLLFD_SIZE,
+  POLLIN,
   POLLOUT,
   SEGMENT_LEN,
   SEGMENT_REFUSALS,
@@ -178,6 +179,52 @@ function segmentationKnown(lib: Libc, fd: number): boolean {
   return lib.getsockopt(fd, SOL_UDP, UDP_SEGMENT, value, length) === 0;
 }
 
+/** The result of {@link segmentationWorks} in this thread (undefined: not tried yet). */
+let segmentationChecked: boolean | undefined;
+
+/**
+ * Whether a segmented send really arrives as separate datagrams here: once per thread, two
+ * segments are sent over `::1` to a socket of the probe's own and must arrive as two datagrams.
+ * Knowing the socket option is not proof: a kernel (or a sandbox emulating one) that ignored the
+ * control message would send every group as one long datagram, which no error would reveal.
+ */
+function segmentationWorks(lib: Libc): boolean {
+  if (segmentationChecked !== undefined) return segmentationChecked;
+  segmentationChecked = true; // the probe's own sender may segment
+  let receiver = -1, sender = -1;
+  try {
+    receiver = openUdpSocket({ address: "::1", port: 0 });
+    sender = openUdpSocket({ address: "::1", port: 0 });
+    const name = new Uint8Array(32);
+    const nameLength = new Uint8Array(8);
+    new DataView(nameLength.buffer).setUint32(0, SOCKADDR_IN6_SIZE, true);
+    check("getsockname", lib.getsockname(receiver, name, nameLength));
+    const port = (name[2] << 8) | name[3];
+    const out = new FfiUdpSocket(sender, 2, 64);
+    const loopback = parseIPv6("::1").bytes;
+    out.setSend(0, new Uint8Array(8).fill(1), loopback, port, 0);
+    out.setSend(1, new Uint8Array(8).fill(2), loopback, port, 0);
+    if (out.sendBatch(2) !== 0 || out.segmented !== 2) return segmentationChecked = false;
+    const into = new FfiUdpSocket(receiver, 4, 64);
+    let got = 0;
+    for (let tries = 0; tries < 20 && got < 2; tries++) {
+      const n = into.recvBatch();
+      for (let i = 0; i < n; i++) {
+        const data = into.recvData(i);
+        if (data.length !== 8 || data[0] !== got + 1) return segmentationChecked = false;
+        got++;
+      }
+      if (got < 2) into.waitReadable(5);
+    }
+    return segmentationChecked = got === 2;
+  } catch {
+    return segmentationChecked = false;
+  } finally {
+    if (sender >= 0) lib.close(sender);
+    if (receiver >= 0) lib.close(receiver);
+  }
+}
+
 /**
  * Batched I/O on a socket made by {@link openUdpSocket}: `recvBatch` fills receive slots
  * `0..n-1`; fill send slots with {@link setSend} and call {@link sendBatch}.
@@ -230,7 +277,10 @@ export class FfiUdpSocket {
    * only where the kernel knows it ({@link segmentationKnown}) and has not refused it.
    */
   segmentation = true;
-  /** Whether this kernel knows UDP_SEGMENT at all. */
+  /**
+   * Whether this kernel knows UDP_SEGMENT and a probe's two segments arrived as two datagrams
+   * (see {@link segmentationWorks}).
+   */
   readonly segmentationKnown: boolean;
   /**
    * The errno with which the kernel refused a segmented send on this socket (see
@@ -239,6 +289,8 @@ export class FfiUdpSocket {
   segmentationRefused = 0;
   /** Datagrams sent as segments of segmented sends (cumulative; also counted in {@link sent}). */
   segmented = 0;
+  /** Segmented sends (cumulative): each carried {@link segmented} datagrams between them. */
+  segmentedSends = 0;
   readonly #base: number;
   readonly #offOutHdr: number;
   readonly #offOutIov: number;
@@ -326,7 +378,7 @@ export class FfiUdpSocket {
     this.#groupOf = new Int32Array(batch);
     this.#leader = new Int32Array(batch);
     this.#groupSize = new Int32Array(batch);
-    this.segmentationKnown = segmentationKnown(this.#lib, fd);
+    this.segmentationKnown = segmentationKnown(this.#lib, fd) && segmentationWorks(this.#lib);
   }
 
   /**
@@ -492,6 +544,9 @@ export class FfiUdpSocket {
     const first = this.#entryFirst;
     let done = 0;
     let waitedSince = 0;
+    // A refused segmented send whose datagrams now go one by one: its errno, and the entry of
+    // its first datagram. Only if that one then leaves was it the segmentation that was refused.
+    let suspect = 0, suspectAt = -1;
     while (done < entries) {
       const n = this.#lib.sendmmsg(
         this.fd,
@@ -515,11 +570,15 @@ export class FfiUdpSocket {
           break;
         }
         if (grouped && first[done + 1] - first[done] > 1 && SEGMENT_REFUSALS.has(e)) {
-          // Refused as a segmented send: this one and the rest go datagram by datagram.
-          this.segmentationRefused = e;
+          // Refused, perhaps as a segmented send: this one and the rest go datagram by datagram.
           entries = this.#ungroup(done, entries);
+          suspect = e;
+          suspectAt = done;
           continue;
         }
+        // The datagram alone fails too (a destination port 0, an unusable source): the
+        // destination's fault, not the segmentation's.
+        if (done === suspectAt) suspect = 0;
         // The first message failed (e.g. EADDRNOTAVAIL, ENETUNREACH): skip it.
         this.lastSendError = e;
         this.#fail(done, grouped);
@@ -530,7 +589,15 @@ export class FfiUdpSocket {
         for (let e = done; e < done + n; e++) {
           const k = first[e + 1] - first[e];
           this.sent += k;
-          if (k > 1) this.segmented += k;
+          if (k > 1) {
+            this.segmented += k;
+            this.segmentedSends++;
+          }
+        }
+        if (suspect !== 0 && suspectAt < done + n) {
+          // The group's first datagram left on its own: the kernel refused the segmentation.
+          this.segmentationRefused = suspect;
+          suspect = 0;
         }
       } else {
         this.sent += n;
@@ -688,6 +755,15 @@ export class FfiUdpSocket {
     const p = this.#base + offset;
     this.#u32[word] = p % TWO_32;
     this.#u32[word + 1] = Math.floor(p / TWO_32);
+  }
+
+  /** Wait up to `ms` for a datagram to receive. */
+  waitReadable(ms: number): void {
+    const p = this.#pollfd;
+    new DataView(p.buffer).setInt32(0, this.fd, true);
+    p[4] = POLLIN;
+    p[5] = p[6] = p[7] = 0;
+    this.#lib.poll(p, 1n, Math.max(0, Math.ceil(ms)));
   }
 
   /** Wait up to `ms` for room in the send buffer. */

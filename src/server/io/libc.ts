@@ -45,6 +45,8 @@ export const EAGAIN = 11;
  * the route's MTU, too many segments), EMSGSIZE, ENOPROTOOPT and EOPNOTSUPP.
  */
 export const SEGMENT_REFUSALS: ReadonlySet<number> = new Set([5, 22, 90, 92, 95]);
+/** poll(2): the descriptor has data to read. */
+export const POLLIN = 0x001;
 /** poll(2): the descriptor can be written to. */
 export const POLLOUT = 0x004;
 /** sizeof(struct pollfd) { i32 fd; i16 events; i16 revents; }. */
@@ -103,6 +105,7 @@ const SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },

@@ -24,5 +24,12 @@ for (let round = 0; round < 3; round++) {
   const t = performance.now();
   const failed = socket.sendBatch(socket.batch);
   const ms = Math.round(performance.now() - t);
-  console.log(JSON.stringify({ round, failed, ms, errno: socket.lastSendError }));
+  console.log(JSON.stringify({
+    round,
+    failed,
+    ms,
+    errno: socket.lastSendError,
+    segmented: socket.segmented,
+    refused: socket.segmentationRefused,
+  }));
 }
