@@ -55,81 +55,92 @@ async function receive(conn: Deno.DatagramConn, count: number): Promise<Array<[n
   return got.sort((a, b) => a[0] - b[0]);
 }
 
+/**
+ * Run `fn` with a plain receiving socket on `[::1]:port` and the descriptor of a socket on `::1`
+ * for an {@link FfiUdpSocket}; both are closed afterwards.
+ */
+async function withReceiver(
+  fn: (fd: number, receiver: Deno.DatagramConn, port: number) => Promise<void>,
+): Promise<void> {
+  const port = freeUdpPort();
+  const receiver = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
+  const fd = openUdpSocket({ address: "::1", port: 0 });
+  try {
+    await fn(fd, receiver, port);
+  } finally {
+    closeFd(fd);
+    try {
+      receiver.close();
+    } catch { /* closed by receive's deadline */ }
+  }
+}
+
 ffiTest(
   "ffi socket: replies to one destination with one length leave as one segmented send",
-  async () => {
-    const portA = freeUdpPort();
-    const portB = freeUdpPort();
-    const a = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: portA });
-    const b = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: portB });
-    const fd = openUdpSocket({ address: "::1", port: 0 });
-    try {
-      const s = new FfiUdpSocket(fd, 16, 2048);
-      assert.equal(s.segmentationKnown, true, "Linux 4.18 or later knows UDP_SEGMENT");
-      // [tag, length, port, with a source (pktinfo)]
-      const plan: Array<[number, number, number, boolean]> = [
-        [1, 100, portA, true],
-        [2, 100, portA, true],
-        [3, 60, portA, true], // another length: a group of its own
-        [4, 100, portB, true], // another port
-        [5, 100, portA, true],
-        [6, 60, portA, true],
-        [7, 100, portA, false], // no pktinfo: another source
-        [8, MAX_SEGMENT + 1, portA, true], // too long to be a segment
-        [9, MAX_SEGMENT + 1, portA, true],
-        [10, 100, portA, true],
-      ];
-      plan.forEach(([tag, length, port, sourced], slot) => {
-        const ok = sourced
-          ? s.setSend(slot, payload(tag, length), LOOPBACK, port, 0, LOOPBACK, 0)
-          : s.setSend(slot, payload(tag, length), LOOPBACK, port, 0);
-        assert.ok(ok);
-      });
-      assert.equal(s.sendBatch(plan.length), 0, "nothing failed");
-      assert.equal(s.sent, 10);
-      // Groups: 1,2,5,10 (100 to A with a source) and 3,6 (60 to A): six segments.
-      assert.equal(s.segmented, 6);
-      const gotA = await receive(a, 9);
-      const gotB = await receive(b, 1);
-      assert.deepEqual(gotA, [
-        [1, 100],
-        [2, 100],
-        [3, 60],
-        [5, 100],
-        [6, 60],
-        [7, 100],
-        [8, MAX_SEGMENT + 1],
-        [9, MAX_SEGMENT + 1],
-        [10, 100],
-      ]);
-      assert.deepEqual(gotB, [[4, 100]]);
+  () =>
+    withReceiver(async (fd, a, portA) => {
+      const portB = freeUdpPort();
+      const b = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: portB });
+      try {
+        const s = new FfiUdpSocket(fd, 16, 2048);
+        assert.equal(s.segmentationKnown, true, "Linux 4.18 or later knows UDP_SEGMENT");
+        // [tag, length, port, with a source (pktinfo)]
+        const plan: Array<[number, number, number, boolean]> = [
+          [1, 100, portA, true],
+          [2, 100, portA, true],
+          [3, 60, portA, true], // another length: a group of its own
+          [4, 100, portB, true], // another port
+          [5, 100, portA, true],
+          [6, 60, portA, true],
+          [7, 100, portA, false], // no pktinfo: another source
+          [8, MAX_SEGMENT + 1, portA, true], // too long to be a segment
+          [9, MAX_SEGMENT + 1, portA, true],
+          [10, 100, portA, true],
+        ];
+        plan.forEach(([tag, length, port, sourced], slot) => {
+          const ok = sourced
+            ? s.setSend(slot, payload(tag, length), LOOPBACK, port, 0, LOOPBACK, 0)
+            : s.setSend(slot, payload(tag, length), LOOPBACK, port, 0);
+          assert.ok(ok);
+        });
+        assert.equal(s.sendBatch(plan.length), 0, "nothing failed");
+        assert.equal(s.sent, 10);
+        // Groups: 1,2,5,10 (100 to A with a source) and 3,6 (60 to A): six segments.
+        assert.equal(s.segmented, 6);
+        const gotA = await receive(a, 9);
+        const gotB = await receive(b, 1);
+        assert.deepEqual(gotA, [
+          [1, 100],
+          [2, 100],
+          [3, 60],
+          [5, 100],
+          [6, 60],
+          [7, 100],
+          [8, MAX_SEGMENT + 1],
+          [9, MAX_SEGMENT + 1],
+          [10, 100],
+        ]);
+        assert.deepEqual(gotB, [[4, 100]]);
 
-      // Off: the same batch leaves datagram by datagram, and arrives the same.
-      s.segmentation = false;
-      assert.equal(s.sendBatch(plan.length), 0);
-      assert.equal(s.sent, 20);
-      assert.equal(s.segmented, 6, "no further segmented send");
-      assert.equal((await receive(a, 9)).length, 9);
-      assert.equal((await receive(b, 1)).length, 1);
-    } finally {
-      closeFd(fd);
-      try {
-        a.close();
-      } catch { /* closed by receive's deadline */ }
-      try {
-        b.close();
-      } catch { /* closed by receive's deadline */ }
-    }
-  },
+        // Off: the same batch leaves datagram by datagram, and arrives the same.
+        s.segmentation = false;
+        assert.equal(s.sendBatch(plan.length), 0);
+        assert.equal(s.sent, 20);
+        assert.equal(s.segmented, 6, "no further segmented send");
+        assert.equal((await receive(a, 9)).length, 9);
+        assert.equal((await receive(b, 1)).length, 1);
+      } finally {
+        try {
+          b.close();
+        } catch { /* closed by receive's deadline */ }
+      }
+    }),
 );
 
 ffiTest(
   "ffi socket: a full batch of 64 replies to one relay leaves in two sends and arrives whole",
-  async () => {
-    const port = freeUdpPort();
-    const relay = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
-    const fd = openUdpSocket({ address: "::1", port: 0 });
-    try {
+  () =>
+    withReceiver(async (fd, relay, port) => {
       const s = new FfiUdpSocket(fd);
       for (let i = 0; i < s.batch; i++) {
         assert.ok(s.setSend(i, payload(i + 1, 1000), LOOPBACK, port, 0, LOOPBACK, 0));
@@ -140,24 +151,15 @@ ffiTest(
       assert.equal(s.segmentedSends, 2);
       const got = await receive(relay, 64);
       assert.deepEqual(got, Array.from({ length: 64 }, (_, i) => [i + 1, 1000]));
-    } finally {
-      closeFd(fd);
-      try {
-        relay.close();
-      } catch { /* closed by receive's deadline */ }
-    }
-  },
+    }),
 );
 
 ffiTest(
   "ffi socket: a segmented send the kernel refuses goes again datagram by datagram",
-  async () => {
-    // A socket whose MTU is IPv6's minimum cannot send 1,300-byte segments (EMSGSIZE or EINVAL), while each
-    // datagram alone is fragmented and delivered: the batch must arrive whole all the same.
-    const port = freeUdpPort();
-    const receiver = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
-    const fd = openUdpSocket({ address: "::1", port: 0 });
-    try {
+  () =>
+    withReceiver(async (fd, receiver, port) => {
+      // A socket whose MTU is IPv6's minimum cannot send 1,300-byte segments (EMSGSIZE or EINVAL), while each
+      // datagram alone is fragmented and delivered: the batch must arrive whole all the same.
       const mtu = new Uint8Array(4);
       new DataView(mtu.buffer).setInt32(0, 1280, true);
       assert.equal(libc().setsockopt(fd, IPPROTO_IPV6, IPV6_MTU, mtu, 4), 0, "IPV6_MTU 1280");
@@ -177,25 +179,16 @@ ffiTest(
       assert.equal(s.segmented, 0);
       assert.equal(s.segmentedSends, 0);
       assert.deepEqual(await receive(receiver, 2), [[5, 100], [6, 100]]);
-    } finally {
-      closeFd(fd);
-      try {
-        receiver.close();
-      } catch { /* closed by receive's deadline */ }
-    }
-  },
+    }),
 );
 
 ffiTest(
   "ffi socket: a group that fails for its destination fails alone, and segmentation stays on",
-  async () => {
-    // Port 0 is refused with EINVAL, one of the errnos that can also mean a refused segmented
-    // send: the group goes again datagram by datagram, fails the same, and only its own slots
-    // are reported. The interface of the pktinfo (0 or loopback's 1) makes two more groups.
-    const port = freeUdpPort();
-    const receiver = Deno.listenDatagram({ transport: "udp", hostname: "::1", port });
-    const fd = openUdpSocket({ address: "::1", port: 0 });
-    try {
+  () =>
+    withReceiver(async (fd, receiver, port) => {
+      // Port 0 is refused with EINVAL, one of the errnos that can also mean a refused segmented
+      // send: the group goes again datagram by datagram, fails the same, and only its own slots
+      // are reported. The interface of the pktinfo (0 or loopback's 1) makes two more groups.
       const s = new FfiUdpSocket(fd, 8, 2048);
       // [tag, port, pktinfo interface]
       const plan: Array<[number, number, number]> = [
@@ -223,13 +216,7 @@ ffiTest(
       assert.equal(s.sendBatch(good.length), 0);
       assert.equal(s.segmentedSends - before, 2);
       assert.deepEqual(await receive(receiver, 4), [[1, 80], [3, 80], [5, 80], [6, 80]]);
-    } finally {
-      closeFd(fd);
-      try {
-        receiver.close();
-      } catch { /* closed by receive's deadline */ }
-    }
-  },
+    }),
 );
 
 for (const gso of [true, false]) {
