@@ -13,7 +13,6 @@ import {
   openUdpSocket,
 } from "../../src/server/io/ffi_socket.ts";
 import { IPPROTO_IPV6, libc, SEGMENT_REFUSALS } from "../../src/server/io/libc.ts";
-import { ffiUnavailable } from "../../src/server/io/ffi_backend.ts";
 import {
   freeUdpPort,
   INFORMATION_CONFIG,
@@ -21,16 +20,10 @@ import {
   serverIdConfig,
 } from "../helpers/server.ts";
 import { e2eTest, startCapture, withTopology } from "../e2e/netns.ts";
+import { ffiSocketTest, LOOPBACK } from "./ffi/socket_helpers.ts";
 
-const unavailable = ffiUnavailable();
-const LOOPBACK = new Uint8Array(16);
-LOOPBACK[15] = 1;
 /** setsockopt(IPPROTO_IPV6, IPV6_MTU): the largest packet this socket sends unfragmented. */
 const IPV6_MTU = 24;
-
-function ffiTest(name: string, fn: () => void | Promise<void>) {
-  Deno.test({ name, ignore: unavailable !== undefined, fn });
-}
 
 /** A payload of `length` bytes that says which datagram it is (`tag`) in every byte. */
 function payload(tag: number, length: number): Uint8Array {
@@ -69,13 +62,18 @@ async function withReceiver(
     await fn(fd, receiver, port);
   } finally {
     closeFd(fd);
-    try {
-      receiver.close();
-    } catch { /* closed by receive's deadline */ }
+    closeQuietly(receiver);
   }
 }
 
-ffiTest(
+/** Close `conn` unless {@link receive}'s deadline already did. */
+function closeQuietly(conn: Deno.DatagramConn): void {
+  try {
+    conn.close();
+  } catch { /* closed already */ }
+}
+
+ffiSocketTest(
   "ffi socket: replies to one destination with one length leave as one segmented send",
   () =>
     withReceiver(async (fd, a, portA) => {
@@ -83,7 +81,7 @@ ffiTest(
       const b = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: portB });
       try {
         const s = new FfiUdpSocket(fd, 16, 2048);
-        assert.equal(s.segmentationKnown, true, "Linux 4.18 or later knows UDP_SEGMENT");
+        assert.equal(s.canSegment, true, "Linux 4.18 or later sends segments as datagrams");
         // [tag, length, port, with a source (pktinfo)]
         const plan: Array<[number, number, number, boolean]> = [
           [1, 100, portA, true],
@@ -123,21 +121,18 @@ ffiTest(
         assert.deepEqual(gotB, [[4, 100]]);
 
         // Off: the same batch leaves datagram by datagram, and arrives the same.
-        s.segmentation = false;
-        assert.equal(s.sendBatch(plan.length), 0);
+        assert.equal(s.sendBatch(plan.length, false), 0);
         assert.equal(s.sent, 20);
         assert.equal(s.segmented, 6, "no further segmented send");
         assert.equal((await receive(a, 9)).length, 9);
         assert.equal((await receive(b, 1)).length, 1);
       } finally {
-        try {
-          b.close();
-        } catch { /* closed by receive's deadline */ }
+        closeQuietly(b);
       }
     }),
 );
 
-ffiTest(
+ffiSocketTest(
   "ffi socket: a full batch of 64 replies to one relay leaves in two sends and arrives whole",
   () =>
     withReceiver(async (fd, relay, port) => {
@@ -154,7 +149,7 @@ ffiTest(
     }),
 );
 
-ffiTest(
+ffiSocketTest(
   "ffi socket: a segmented send the kernel refuses goes again datagram by datagram",
   () =>
     withReceiver(async (fd, receiver, port) => {
@@ -182,7 +177,7 @@ ffiTest(
     }),
 );
 
-ffiTest(
+ffiSocketTest(
   "ffi socket: a group that fails for its destination fails alone, and segmentation stays on",
   () =>
     withReceiver(async (fd, receiver, port) => {

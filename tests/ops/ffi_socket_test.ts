@@ -14,41 +14,36 @@ import {
   SEND_GIVE_UP_MS,
 } from "../../src/server/io/ffi_socket.ts";
 import { MH_CONTROLLEN, monotonicMs } from "../../src/server/io/libc.ts";
-import { ffiUnavailable } from "../../src/server/io/ffi_backend.ts";
 import { e2eTest, randomSuffix, run } from "../e2e/netns.ts";
 import { freeUdpPort } from "../helpers/server.ts";
+import { ffiSocketTest, LOOPBACK, unavailable } from "./ffi/socket_helpers.ts";
 
-const unavailable = ffiUnavailable();
-const LOOPBACK = new Uint8Array(16);
-LOOPBACK[15] = 1;
-
-function ffiTest(name: string, fn: () => void | Promise<void>) {
-  Deno.test({ name, ignore: unavailable !== undefined, fn });
-}
-
-ffiTest("ffi socket: setSend and sendBatch refuse slots and addresses outside the layout", () => {
-  const fd = openUdpSocket({ address: "::1", port: 0 });
-  try {
-    const s = new FfiUdpSocket(fd, 4, 512);
-    const data = new Uint8Array(10);
-    for (const bad of [-1, 4, 1.5, NaN, 1e9]) {
-      assert.throws(() => s.setSend(bad, data, LOOPBACK, 547, 0), RangeError, `slot ${bad}`);
+ffiSocketTest(
+  "ffi socket: setSend and sendBatch refuse slots and addresses outside the layout",
+  () => {
+    const fd = openUdpSocket({ address: "::1", port: 0 });
+    try {
+      const s = new FfiUdpSocket(fd, 4, 512);
+      const data = new Uint8Array(10);
+      for (const bad of [-1, 4, 1.5, NaN, 1e9]) {
+        assert.throws(() => s.setSend(bad, data, LOOPBACK, 547, 0), RangeError, `slot ${bad}`);
+      }
+      assert.throws(() => s.setSend(0, data, new Uint8Array(17), 547, 0), RangeError);
+      assert.throws(() => s.setSend(0, data, LOOPBACK, 547, 0, new Uint8Array(32)), RangeError);
+      assert.throws(() => s.sendBatch(5), RangeError);
+      assert.throws(() => s.sendBatch(-1), RangeError);
+      assert.throws(() => s.recvPktinfoOffset(4), RangeError);
+      assert.throws(() => s.recvData(-1), RangeError);
+      // The last slot and a too-long payload behave as documented.
+      assert.equal(s.setSend(3, data, LOOPBACK, 9, 0), true);
+      assert.equal(s.setSend(3, new Uint8Array(513), LOOPBACK, 9, 0), false);
+    } finally {
+      closeFd(fd);
     }
-    assert.throws(() => s.setSend(0, data, new Uint8Array(17), 547, 0), RangeError);
-    assert.throws(() => s.setSend(0, data, LOOPBACK, 547, 0, new Uint8Array(32)), RangeError);
-    assert.throws(() => s.sendBatch(5), RangeError);
-    assert.throws(() => s.sendBatch(-1), RangeError);
-    assert.throws(() => s.recvPktinfoOffset(4), RangeError);
-    assert.throws(() => s.recvData(-1), RangeError);
-    // The last slot and a too-long payload behave as documented.
-    assert.equal(s.setSend(3, data, LOOPBACK, 9, 0), true);
-    assert.equal(s.setSend(3, new Uint8Array(513), LOOPBACK, 9, 0), false);
-  } finally {
-    closeFd(fd);
-  }
-});
+  },
+);
 
-ffiTest("ffi socket: pktinfo is read only when cmsg_len says it is all there", async () => {
+ffiSocketTest("ffi socket: pktinfo is read only when cmsg_len says it is all there", async () => {
   const port = freeUdpPort();
   const fd = openUdpSocket({ address: "::1", port });
   const sender = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
@@ -90,44 +85,51 @@ ffiTest("ffi socket: pktinfo is read only when cmsg_len says it is all there", a
   }
 });
 
-ffiTest("ffi socket: batches of different sizes each read their datagrams whole", async () => {
-  // recvBatch re-arms only the headers the previous receive filled: a batch after a smaller
-  // one must still see every datagram's payload, source port and pktinfo.
-  const port = freeUdpPort();
-  const fd = openUdpSocket({ address: "::1", port });
-  const senders = [0, 1, 2, 3].map(() =>
-    Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 })
-  );
-  try {
-    const s = new FfiUdpSocket(fd, 4, 512);
-    let tag = 0;
-    for (const size of [3, 1, 4, 2, 4]) {
-      const sent: Array<{ tag: number; port: number }> = [];
-      for (let k = 0; k < size; k++) {
-        const sender = senders[k];
-        await sender.send(new Uint8Array([++tag, k]), { transport: "udp", hostname: "::1", port });
-        sent.push({ tag, port: (sender.addr as Deno.NetAddr).port });
+ffiSocketTest(
+  "ffi socket: batches of different sizes each read their datagrams whole",
+  async () => {
+    // recvBatch re-arms only the headers the previous receive filled: a batch after a smaller
+    // one must still see every datagram's payload, source port and pktinfo.
+    const port = freeUdpPort();
+    const fd = openUdpSocket({ address: "::1", port });
+    const senders = [0, 1, 2, 3].map(() =>
+      Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 })
+    );
+    try {
+      const s = new FfiUdpSocket(fd, 4, 512);
+      let tag = 0;
+      for (const size of [3, 1, 4, 2, 4]) {
+        const sent: Array<{ tag: number; port: number }> = [];
+        for (let k = 0; k < size; k++) {
+          const sender = senders[k];
+          await sender.send(new Uint8Array([++tag, k]), {
+            transport: "udp",
+            hostname: "::1",
+            port,
+          });
+          sent.push({ tag, port: (sender.addr as Deno.NetAddr).port });
+        }
+        // Over loopback a datagram is queued by the time its send completes: one receive takes all.
+        let n = 0;
+        for (let i = 0; i < 100 && n === 0; i++) {
+          n = s.recvBatch();
+          if (n === 0) await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.equal(n, size, `a batch of ${size}`);
+        for (let i = 0; i < size; i++) {
+          assert.deepEqual([...s.recvData(i)], [sent[i].tag, i], `payload ${i} of ${size}`);
+          assert.equal(s.recvSourcePort(i), sent[i].port, `source port ${i} of ${size}`);
+          const at = s.recvPktinfoOffset(i);
+          assert.ok(at > 0, `pktinfo ${i} of ${size}`);
+          assert.deepEqual(s.u8.slice(at, at + 16), LOOPBACK);
+        }
       }
-      // Over loopback a datagram is queued by the time its send completes: one receive takes all.
-      let n = 0;
-      for (let i = 0; i < 100 && n === 0; i++) {
-        n = s.recvBatch();
-        if (n === 0) await new Promise((r) => setTimeout(r, 10));
-      }
-      assert.equal(n, size, `a batch of ${size}`);
-      for (let i = 0; i < size; i++) {
-        assert.deepEqual([...s.recvData(i)], [sent[i].tag, i], `payload ${i} of ${size}`);
-        assert.equal(s.recvSourcePort(i), sent[i].port, `source port ${i} of ${size}`);
-        const at = s.recvPktinfoOffset(i);
-        assert.ok(at > 0, `pktinfo ${i} of ${size}`);
-        assert.deepEqual(s.u8.slice(at, at + 16), LOOPBACK);
-      }
+    } finally {
+      for (const sender of senders) sender.close();
+      closeFd(fd);
     }
-  } finally {
-    for (const sender of senders) sender.close();
-    closeFd(fd);
-  }
-});
+  },
+);
 
 e2eTest(
   "ffi socket: a full send buffer makes sendBatch give up in bounded time, at once when stopping",
@@ -171,18 +173,9 @@ e2eTest(
       ]);
       const script = new URL("./ffi/send_blocked.ts", import.meta.url).pathname;
       const send = async (stopAfterMs: number, mode = "single") => {
+        const argv = [script, String(stopAfterMs), mode];
         const out = await new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            ns,
-            Deno.execPath(),
-            "run",
-            "-A",
-            script,
-            String(stopAfterMs),
-            mode,
-          ],
+          args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", ...argv],
           stdout: "piped",
           stderr: "piped",
           signal: AbortSignal.timeout(30_000),
@@ -223,7 +216,7 @@ e2eTest(
   },
 );
 
-ffiTest("monotonicMs: reads the time performance.now() reads, and never goes back", () => {
+ffiSocketTest("monotonicMs: reads the time performance.now() reads, and never goes back", () => {
   const clock = monotonicMs();
   // Each libc reading is bracketed by two performance.now() readings, so a pause of the
   // machine between them cannot make the comparison fail.

@@ -195,6 +195,7 @@ function segmentationWorks(lib: Libc): boolean {
   try {
     receiver = openUdpSocket({ address: "::1", port: 0 });
     sender = openUdpSocket({ address: "::1", port: 0 });
+    if (!segmentationKnown(lib, sender)) return segmentationChecked = false;
     const name = new Uint8Array(32);
     const nameLength = new Uint8Array(8);
     new DataView(nameLength.buffer).setUint32(0, SOCKADDR_IN6_SIZE, true);
@@ -271,17 +272,10 @@ export class FfiUdpSocket {
   /** Receive headers (from slot 0) whose in/out fields must be re-armed before the next receive. */
   #recvDirty: number;
   /**
-   * Whether {@link sendBatch} may hand datagrams that share a destination, a source and a length
-   * to the kernel as one segmented send (UDP_SEGMENT, "UDP GSO"), which the kernel splits into
-   * the same datagrams as separate sends would have made, for much less work per datagram. Used
-   * only where the kernel knows it ({@link segmentationKnown}) and has not refused it.
-   */
-  segmentation = true;
-  /**
    * Whether this kernel knows UDP_SEGMENT and a probe's two segments arrived as two datagrams
    * (see {@link segmentationWorks}).
    */
-  readonly segmentationKnown: boolean;
+  readonly canSegment: boolean;
   /**
    * The errno with which the kernel refused a segmented send on this socket (see
    * `SEGMENT_REFUSALS`); from then on it sends every datagram on its own. 0 while none was refused.
@@ -378,7 +372,7 @@ export class FfiUdpSocket {
     this.#groupOf = new Int32Array(batch);
     this.#leader = new Int32Array(batch);
     this.#groupSize = new Int32Array(batch);
-    this.segmentationKnown = segmentationKnown(this.#lib, fd) && segmentationWorks(this.#lib);
+    this.canSegment = segmentationWorks(this.#lib);
   }
 
   /**
@@ -519,8 +513,11 @@ export class FfiUdpSocket {
   }
 
   /**
-   * sendmmsg(2) slots 0..count-1 without blocking. Slots with the same destination, source and
-   * length go out as one segmented send where {@link segmentation} allows it (see there). When
+   * sendmmsg(2) slots 0..count-1 without blocking. With `segment`, slots with the same
+   * destination, source and length go out as one segmented send (UDP_SEGMENT, "UDP GSO": the
+   * kernel or the card splits it into the same datagrams that separate sends would have made, for
+   * much less work per datagram) where this socket {@link canSegment} and has not had one refused
+   * ({@link segmentationRefused}). When
    * the send buffer is full it waits for room (poll(2), {@link SEND_POLL_MS} at a time, looking at
    * {@link stopping} in between) for at most {@link SEND_GIVE_UP_MS} per batch, then gives the
    * rest up (each counted with EAGAIN). A message that fails is skipped (counted in
@@ -528,14 +525,13 @@ export class FfiUdpSocket {
    * send that the kernel refuses as such is sent again datagram by datagram. Returns how many
    * datagrams failed; their slots are in {@link failed}.
    */
-  sendBatch(count: number): number {
+  sendBatch(count: number, segment = true): number {
     if (!(count >= 0 && count <= this.batch && Number.isInteger(count))) {
       throw new RangeError(`batch of ${count} out of range 0-${this.batch}`);
     }
     const failed = this.failed;
     failed.length = 0;
-    let entries = count > 1 && this.segmentation && this.segmentationKnown &&
-        this.segmentationRefused === 0
+    let entries = count > 1 && segment && this.canSegment && this.segmentationRefused === 0
       ? this.#group(count)
       : 0;
     const grouped = entries > 0;
@@ -561,7 +557,7 @@ export class FfiUdpSocket {
           const now = performance.now();
           waitedSince ||= now;
           if (!this.stopping() && now - waitedSince < SEND_GIVE_UP_MS) {
-            this.#waitWritable(Math.min(SEND_POLL_MS, SEND_GIVE_UP_MS - (now - waitedSince)));
+            this.#poll(POLLOUT, Math.min(SEND_POLL_MS, SEND_GIVE_UP_MS - (now - waitedSince)));
             continue;
           }
           // Full for too long (or stopping): the rest of the batch is given up.
@@ -759,18 +755,14 @@ export class FfiUdpSocket {
 
   /** Wait up to `ms` for a datagram to receive. */
   waitReadable(ms: number): void {
-    const p = this.#pollfd;
-    new DataView(p.buffer).setInt32(0, this.fd, true);
-    p[4] = POLLIN;
-    p[5] = p[6] = p[7] = 0;
-    this.#lib.poll(p, 1n, Math.max(0, Math.ceil(ms)));
+    this.#poll(POLLIN, ms);
   }
 
-  /** Wait up to `ms` for room in the send buffer. */
-  #waitWritable(ms: number): void {
+  /** poll(2) this socket for `events` (POLLIN, POLLOUT) for up to `ms` (rounded up). */
+  #poll(events: number, ms: number): void {
     const p = this.#pollfd;
     new DataView(p.buffer).setInt32(0, this.fd, true);
-    p[4] = POLLOUT;
+    p[4] = events;
     p[5] = p[6] = p[7] = 0;
     this.#lib.poll(p, 1n, Math.max(1, Math.ceil(ms)));
   }

@@ -97,8 +97,6 @@ class IoLoop {
   roundPackets = 0;
   /** `io-udp-gso`: whether replies to one destination may leave as one segmented send. */
   udpGso = true;
-  /** Sockets whose refusal of segmented sends has been logged. */
-  readonly #refusalLogged = new Set<FfiUdpSocket>();
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -175,16 +173,16 @@ class IoLoop {
     const flush = () => {
       if (!current || slotReply.length === 0) return;
       const socket = current.reply;
-      socket.segmentation = this.udpGso;
-      if (socket.sendBatch(slotReply.length) > 0) {
+      const refusedBefore = socket.segmentationRefused;
+      if (socket.sendBatch(slotReply.length, this.udpGso) > 0) {
         for (const slot of socket.failed) {
           const r = replies[slotReply[slot]];
           const error = new OsError("sendmmsg", socket.lastSendError).message;
           cannotSend(r, current.description, error);
         }
       }
-      if (socket.segmentationRefused !== 0 && !this.#refusalLogged.has(socket)) {
-        this.#refusalLogged.add(socket);
+      // A socket's segmented sends are refused at most once: it never tries again.
+      if (refusedBefore === 0 && socket.segmentationRefused !== 0) {
         const error = new OsError("sendmmsg", socket.segmentationRefused).message;
         segmentationRefused(current.description, error);
       }

@@ -14,7 +14,7 @@ const fd = openUdpSocket({ address: "::", port: 0 });
 libc().setsockopt(fd, SOL_SOCKET, SO_SNDBUF, new Uint8Array(new Int32Array([4096]).buffer), 4);
 const socket = new FfiUdpSocket(fd, 64, 2048);
 const stopAfter = Number(Deno.args[0] ?? "0");
-socket.segmentation = Deno.args[1] !== "single";
+const segment = Deno.args[1] !== "single";
 const started = performance.now();
 if (stopAfter > 0) socket.stopping = () => performance.now() - started > stopAfter;
 const destination = new Uint8Array([0x20, 1, 0xd, 0xb8, 0, 0xdd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
@@ -22,7 +22,7 @@ const data = new Uint8Array(1200);
 for (let round = 0; round < 3; round++) {
   for (let i = 0; i < socket.batch; i++) socket.setSend(i, data, destination, 547, 0);
   const t = performance.now();
-  const failed = socket.sendBatch(socket.batch);
+  const failed = socket.sendBatch(socket.batch, segment);
   const ms = Math.round(performance.now() - t);
   console.log(JSON.stringify({
     round,
