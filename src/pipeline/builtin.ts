@@ -42,6 +42,9 @@ const log = getLogger(["dhcpkit", "pipeline"]);
 
 /** Puts our Server ID in every response and drops requests meant for another server. */
 export class ServerIdHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   readonly #option: ServerIdOption;
 
   /** Create the handler for the server's DUID. */
@@ -85,6 +88,9 @@ function putFirst(options: Option[], option: Option): void {
 
 /** Copies the client's Client ID to the front of the response. */
 export class ClientIdHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Copy the Client ID. */
   override handle(bundle: TransactionBundle): void {
     const clientId = bundle.request.getOption(ClientIdOption);
@@ -135,6 +141,9 @@ function hasStatus(options: readonly Option[]): boolean {
 
 /** Turns an Advertise into a Reply when the client asked for rapid commit and it is allowed. */
 export class RapidCommitHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** With `rejections`, rapid commit also happens when some IA is refused. */
   constructor(readonly rejections = false) {
     super();
@@ -175,6 +184,9 @@ export class RapidCommitHandler extends Handler {
  * are exempt.
  */
 export class RejectUnwantedUnicastHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Check the transport of the request. */
   override pre(bundle: TransactionBundle): void {
     if (bundle.receivedOverMulticast || bundle.receivedOverTcp) return;
@@ -265,6 +277,9 @@ function hasUnhandledIA(bundle: TransactionBundle): boolean {
  * in Renew and Rebind, NoBinding in Release and Decline, NotOnLink for Confirm.
  */
 export class UnansweredIAHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Answer what is left. */
   override handle(bundle: TransactionBundle): void {
     const request = bundle.request;
@@ -305,6 +320,9 @@ export class UnansweredIAHandler extends Handler {
 
 /** Adds a Success status to replies to Confirm, Release and Decline when no handler set one. */
 export class AddMissingStatusHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Add the status. */
   override handle(bundle: TransactionBundle): void {
     let text: string;
@@ -365,6 +383,9 @@ const OPTION_HEADER = 4;
  * is left out: a relay cannot make the server build an unsendable reply.
  */
 export class RelayEchoRequestHandler extends RelayHandler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static override readonly informationRequestsAlike = true;
+
   /** Echo the requested options of every relay layer, innermost first (sizes add up outwards). */
   override handle(bundle: TransactionBundle): void {
     const incoming = bundle.incomingRelayMessages;

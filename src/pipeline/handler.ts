@@ -52,8 +52,52 @@ export abstract class Handler {
   close(): void | Promise<void> {}
 }
 
+/**
+ * The methods through which a handler acts on a request: the phases, and the per-layer and
+ * per-client hooks the built-in base classes call from them.
+ */
+const ACTING_METHODS = [
+  "lookup",
+  "analysePre",
+  "pre",
+  "handle",
+  "post",
+  "analysePost",
+  "handleRelay",
+  "getAssignment",
+] as const;
+
+/**
+ * Whether `handler` answers every Information-request alike, so that the pipeline may reuse one
+ * client's answer for the next (see reply_templates.ts). A class declares it with an own static
+ * `informationRequestsAlike = true`, promising that for an Information-request without IA options
+ * its methods depend only on the request's bytes other than the transaction id, the client's DUID
+ * and the client's address (the innermost relay's peer address), on the packet's listener and on
+ * the configuration, never on the clock or on state, and have no side effects. The declaration is
+ * not inherited: every class that defines or overrides one of the acting methods must make it
+ * itself, so a subclass that answers per client turns the reuse off.
+ */
+export function treatsInformationRequestsAlike(handler: Handler): boolean {
+  for (const name of ACTING_METHODS) {
+    if (Object.hasOwn(handler, name)) return false; // a method set on the instance itself
+    let proto = Object.getPrototypeOf(handler);
+    while (proto !== null && !Object.hasOwn(proto, name)) proto = Object.getPrototypeOf(proto);
+    if (proto === null || proto === Handler.prototype) continue;
+    const owner = proto.constructor as { informationRequestsAlike?: boolean };
+    if (
+      !Object.hasOwn(owner, "informationRequestsAlike") || owner.informationRequestsAlike !== true
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /** A handler that works on each pair of incoming relay-forward and outgoing relay-reply. */
 export abstract class RelayHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Calls {@link RelayHandler.handleRelay} for every relay layer. */
   override handle(bundle: TransactionBundle): void {
     const incoming = bundle.incomingRelayMessages;
@@ -92,6 +136,9 @@ export function shouldSend(bundle: TransactionBundle, code: number, alwaysSend: 
  * given, an existing option is merged with ours instead (inner scopes first, duplicates removed).
  */
 export class SimpleOptionHandler<T extends Option> extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Create the handler for `option`. */
   constructor(
     readonly option: T,
@@ -115,6 +162,9 @@ export class SimpleOptionHandler<T extends Option> extends Handler {
 
 /** Replaces any option of the same code in the response with a fixed option. */
 export class OverwriteOptionHandler<T extends Option> extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Create the handler for `option`. */
   constructor(readonly option: T, readonly alwaysSend = false) {
     super();
@@ -139,6 +189,9 @@ export class OverwriteOptionHandler<T extends Option> extends Handler {
 
 /** Copies every option of a code from the request to the response. */
 export class CopyOptionHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Create the handler for option `code`. */
   constructor(readonly code: number, readonly alwaysSend = false) {
     super();
@@ -156,6 +209,9 @@ export class CopyOptionHandler extends Handler {
 
 /** Copies every option of a code from each relay-forward to its relay-reply. */
 export class CopyRelayOptionHandler extends RelayHandler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static override readonly informationRequestsAlike = true;
+
   /** Create the handler for relay option `code`. */
   constructor(readonly code: number) {
     super();

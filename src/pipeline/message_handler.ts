@@ -71,7 +71,8 @@ import {
   traceFilters,
 } from "./explain.ts";
 import type { Filter } from "./filter.ts";
-import { Handler } from "./handler.ts";
+import { Handler, treatsInformationRequestsAlike } from "./handler.ts";
+import { ReplyTemplates, type TemplateProbe } from "./reply_templates.ts";
 import { EXPIRED, SharedDeadlines } from "./deadlines.ts";
 import { setLogClient } from "./log_context.ts";
 import { LogGate } from "./log_gate.ts";
@@ -395,6 +396,11 @@ export class MessageHandler {
   readonly #fixedPhases?: PhaseLists;
   /** The configuration-derived parts (fixed once the pipeline is built). */
   readonly options: PipelineOptions;
+  /**
+   * Reused answers to Information-requests (see reply_templates.ts): only without filters, and
+   * when every handler answers those requests alike.
+   */
+  readonly #templates?: ReplyTemplates<AnswerMeta>;
 
   /** Build the pipeline. */
   constructor(options: PipelineOptions) {
@@ -416,7 +422,18 @@ export class MessageHandler {
       new RelayEchoRequestHandler(),
       new AddMissingStatusHandler(),
     ];
-    if (options.filters.length === 0) this.#fixedPhases = new PhaseLists(this.#collect(undefined));
+    if (options.filters.length === 0) {
+      const handlers = this.#collect(undefined);
+      this.#fixedPhases = new PhaseLists(handlers);
+      if (handlers.every(treatsInformationRequestsAlike)) {
+        this.#templates = new ReplyTemplates(sameAnswerMeta);
+      }
+    }
+  }
+
+  /** Whether this pipeline may reuse answers to Information-requests (see reply_templates.ts). */
+  get reusesAnswers(): boolean {
+    return this.#templates !== undefined && !this.#templates.off;
   }
 
   /** Every configured handler (filters' handlers included), for initialisation and closing. */
@@ -457,15 +474,28 @@ export class MessageHandler {
    * Handle one received packet, counting into `stats`. The result comes at once when no handler
    * that applies has a lookup to wait for (or every lookup returned undefined); otherwise as a
    * promise (which never rejects), bounded by `lookups`. A request that waits never uses
-   * `packet.replyWriter` nor keeps `packet.data`: its replies get bytes of their own.
+   * `packet.replyWriter` nor keeps `packet.data`: its replies get bytes of their own. With
+   * `reuse` false the answer is made the full way even where a reused one would do, so that the
+   * result always has its bundle (the web UI's transaction summaries need it).
    */
   handle(
     packet: IncomingPacket,
     stats: StatisticsStore,
     lookups: LookupControl = UNBOUNDED_LOOKUPS,
+    reuse = true,
   ): HandleResult | Promise<HandleResult> {
+    const templates = this.#templates;
+    let probe: TemplateProbe<AnswerMeta> | undefined;
+    if (templates !== undefined && reuse && !debugLog.on) {
+      probe = templates.probe(packet);
+      if (probe?.usable) {
+        const reused = this.#reuse(templates, probe, packet, stats);
+        if (reused) return reused;
+      }
+    }
     const categories = this.options.categories;
     let keys = categories ? categories.packetKeys(packet) : NO_KEYS;
+    const known = keys.length;
     stats.add(keys, I_INCOMING);
     let bundle: TransactionBundle;
     try {
@@ -483,7 +513,6 @@ export class MessageHandler {
       throw e;
     }
     if (categories) {
-      const known = keys.length;
       keys = categories.bundleKeys(bundle, keys);
       // The subnets and relays of the request are known only now: it counts as received there
       // too, so every set counts its requests the way the global set does.
@@ -496,7 +525,70 @@ export class MessageHandler {
       const waiting = this.#lookups(bundle, packet, keys, stats, phases, lookups);
       if (waiting) return waiting;
     }
-    return this.#finish(bundle, packet, keys, stats, phases);
+    const result = this.#finish(bundle, packet, keys, stats, phases);
+    if (probe !== undefined) this.#learn(templates!, probe, packet, bundle, result, known);
+    return result;
+  }
+
+  /** Answer `packet` from its template, counted as the full way counts a reply. */
+  #reuse(
+    templates: ReplyTemplates<AnswerMeta>,
+    probe: TemplateProbe<AnswerMeta>,
+    packet: IncomingPacket,
+    stats: StatisticsStore,
+  ): HandleResult | undefined {
+    const data = templates.fill(probe, packet, packet.replyWriter);
+    if (!data) return undefined;
+    const meta = probe.template!.meta;
+    stats.add(meta.packetKeys, I_INCOMING);
+    if (meta.subnetRelayKeys.length > 0) stats.addOnly(meta.subnetRelayKeys, I_INCOMING);
+    if (meta.inIndex !== undefined) stats.add(meta.keys, meta.inIndex);
+    if (meta.outIndex !== undefined) stats.add(meta.keys, meta.outIndex);
+    stats.add(meta.keys, I_OUTGOING);
+    return {
+      outcome: "reply",
+      replies: [{
+        data,
+        destination: packet.source,
+        port: meta.port < 0 ? packet.sourcePort : meta.port,
+        interfaceName: meta.interfaceName,
+        messageType: meta.messageType,
+      }],
+      keys: meta.keys,
+    };
+  }
+
+  /** Show the templates the full answer to a probed request (see `ReplyTemplates.learn`). */
+  #learn(
+    templates: ReplyTemplates<AnswerMeta>,
+    probe: TemplateProbe<AnswerMeta>,
+    packet: IncomingPacket,
+    bundle: TransactionBundle,
+    result: HandleResult,
+    known: number,
+  ): void {
+    if (result.outcome !== "reply" || result.replies.length !== 1 || bundle.moreResponses) return;
+    const reply = result.replies[0];
+    if (reply.destination !== packet.source) return;
+    const keys = result.keys ?? NO_KEYS;
+    const meta: AnswerMeta = {
+      packetKeys: keys.slice(0, known),
+      subnetRelayKeys: keys.slice(known),
+      keys,
+      port: relayPortOf(bundle, packet) !== undefined ? -1 : reply.port,
+      interfaceName: reply.interfaceName,
+      messageType: reply.messageType,
+      inIndex: messageInIndex(bundle.request.type),
+      outIndex: messageOutIndex(reply.messageType),
+    };
+    if (templates.learn(probe, packet, reply.data, meta) === "mismatch") {
+      log.warning(
+        "{id}: the answer to {bundle} differs from the one reused for other clients, although " +
+          "every handler declared that it answers Information-requests alike: answers are no " +
+          "longer reused until the configuration is reloaded",
+        { id: packet.id ?? "-", bundle: String(bundle) },
+      );
+    }
   }
 
   /**
@@ -953,6 +1045,34 @@ class PhaseLists {
 type PhaseMethod = (this: Handler, bundle: TransactionBundle) => void;
 
 const NO_KEYS: readonly string[] = [];
+
+/** What a reused answer needs besides its bytes (see `MessageHandler.#reuse`). */
+interface AnswerMeta {
+  /** The statistics keys known from the packet (its interface). */
+  readonly packetKeys: readonly string[];
+  /** The keys the request's subnets and relays add. */
+  readonly subnetRelayKeys: readonly string[];
+  /** Every statistics key of the request (both of the above). */
+  readonly keys: readonly string[];
+  /** The destination port, or -1 for the sender's own (a relay's Relay Source Port option). */
+  readonly port: number;
+  readonly interfaceName: string;
+  readonly messageType: number;
+  readonly inIndex: number | undefined;
+  readonly outIndex: number | undefined;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameAnswerMeta(a: AnswerMeta, b: AnswerMeta): boolean {
+  return sameStrings(a.packetKeys, b.packetKeys) && sameStrings(a.keys, b.keys) &&
+    a.port === b.port && a.interfaceName === b.interfaceName &&
+    a.messageType === b.messageType && a.inIndex === b.inIndex && a.outIndex === b.outIndex;
+}
 const I_INCOMING = scalarIndex("incoming_packets");
 const I_OUTGOING = scalarIndex("outgoing_packets");
 const I_UNPARSABLE = scalarIndex("unparsable_packets");

@@ -15,3 +15,4 @@ export * from "./message_handler.ts";
 export * from "./explain.ts";
 export * from "./deadlines.ts";
 export * from "./log_gate.ts";
+export * from "./reply_templates.ts";

@@ -317,6 +317,8 @@ export class Engine {
           },
           this.stats,
           this.#lookups,
+          // The web UI's summaries need every request's bundle: no reused answers then.
+          this.transactions === undefined,
         );
         if (result instanceof Promise) {
           parked = true;

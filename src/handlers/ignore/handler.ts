@@ -8,6 +8,9 @@ import { CannotRespond, Handler, type TransactionBundle } from "../../pipeline/m
 
 /** Stops processing (no reply, counted as `do_not_respond`) for matching request types. */
 export class IgnoreRequestHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   readonly #types: ReadonlySet<number> | undefined;
 
   /** Create the handler; an empty list ignores every request. */

@@ -321,6 +321,9 @@ export class AsyncLeasequeryHandler extends LeasequeryHandler {
  * NotAllowed.
  */
 export class BulkLeasequerySetupHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Enforce the transport rules. */
   override pre(bundle: TransactionBundle): void {
     const request = bundle.request;
@@ -346,6 +349,9 @@ export class BulkLeasequerySetupHandler extends Handler {
 
 /** Built-in cleanup handler: an LQ_QUERY no handler answered gets UnknownQueryType. */
 export class UnansweredLeasequeryHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Runs after every configured handler's handle(). */
   override handle(bundle: TransactionBundle): void {
     if (!(bundle.request instanceof LeasequeryMessage)) return;

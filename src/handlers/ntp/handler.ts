@@ -38,6 +38,9 @@ export interface NtpSources {
 
 /** Adds one NTP Server option (56) per configured time source, merged across scopes. */
 export class NtpServersOptionHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** The options this handler adds, one per time source, in order. */
   readonly options: readonly NTPServersOption[];
   readonly #keys: readonly string[];

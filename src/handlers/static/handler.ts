@@ -70,6 +70,9 @@ export function answersRequest(bundle: TransactionBundle): boolean {
  * The source is opened in {@link StaticAssignmentHandler.workerInit}, once per worker.
  */
 export class StaticAssignmentHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   #source?: AnyAssignmentSource;
 
   /**

@@ -102,6 +102,9 @@ function shortestPreferred(
 
 /** Common part of the IA_NA and IA_PD timing limit handlers. */
 export abstract class TimingLimitsHandler extends Handler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** The normalised limits. */
   readonly limits: Readonly<Required<TimingLimits>>;
 

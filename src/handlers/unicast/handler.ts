@@ -9,6 +9,9 @@ import { ServerUnicastOption } from "../../protocol/mod.ts";
 
 /** Allows unicast and adds the Server Unicast option (12). */
 export class ServerUnicastOptionHandler extends SimpleOptionHandler<ServerUnicastOption> {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static override readonly informationRequestsAlike = true;
+
   /** Create the handler for the server's unicast address (canonical IPv6 text). */
   constructor(address: string) {
     super(new ServerUnicastOption(address), true);

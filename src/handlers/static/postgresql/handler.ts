@@ -20,6 +20,9 @@ import { type FetchedKey, isAsyncSource } from "../source.ts";
 
 /** A static assignment handler whose source is asked asynchronously (PostgreSQL). */
 export class AsyncStaticAssignmentHandler extends StaticAssignmentHandler {
+  /** Answers every Information-request alike (see `treatsInformationRequestsAlike`). */
+  static override readonly informationRequestsAlike = true;
+
   /** Create the handler; `open` is called in each worker and must give an asynchronous source. */
   constructor(lifetimes: StaticLifetimes, open: SourceOpener) {
     super(lifetimes, open);
