@@ -5,6 +5,7 @@
 
 import type { TransactionBundle } from "./bundle.ts";
 import type { Handler } from "./handler.ts";
+import { declaresAlike } from "./alike.ts";
 
 /** A node of the filter tree. Subclasses implement {@link Filter.match}. */
 export abstract class Filter {
@@ -41,4 +42,17 @@ export abstract class Filter {
     out.push(...this.handlers);
     return out;
   }
+}
+
+/**
+ * Whether `filter` and every filter nested in it decide alike for every Information-request: the
+ * classes that define `match` (and `collect`, when overridden) declare a static
+ * `informationRequestsAlike = true`, promising that for an Information-request the decision depends
+ * only on the request's bytes other than the transaction id, the client's DUID and the client's
+ * address, on the listener and its marks and on the configuration (see
+ * `treatsInformationRequestsAlike` for handlers).
+ */
+export function filterTreatsInformationRequestsAlike(filter: Filter): boolean {
+  return declaresAlike(filter, ["match", "collect"], Filter.prototype) &&
+    filter.filters.every(filterTreatsInformationRequestsAlike);
 }

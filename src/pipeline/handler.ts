@@ -12,6 +12,7 @@ import {
   type RelayReplyMessage,
 } from "../protocol/mod.ts";
 import type { TransactionBundle } from "./bundle.ts";
+import { declaresAlike } from "./alike.ts";
 
 /**
  * A handler takes part in answering requests. Each phase is called for every handler that applies
@@ -78,19 +79,7 @@ const ACTING_METHODS = [
  * itself, so a subclass that answers per client turns the reuse off.
  */
 export function treatsInformationRequestsAlike(handler: Handler): boolean {
-  for (const name of ACTING_METHODS) {
-    if (Object.hasOwn(handler, name)) return false; // a method set on the instance itself
-    let proto = Object.getPrototypeOf(handler);
-    while (proto !== null && !Object.hasOwn(proto, name)) proto = Object.getPrototypeOf(proto);
-    if (proto === null || proto === Handler.prototype) continue;
-    const owner = proto.constructor as { informationRequestsAlike?: boolean };
-    if (
-      !Object.hasOwn(owner, "informationRequestsAlike") || owner.informationRequestsAlike !== true
-    ) {
-      return false;
-    }
-  }
-  return true;
+  return declaresAlike(handler, ACTING_METHODS, Handler.prototype);
 }
 
 /** A handler that works on each pair of incoming relay-forward and outgoing relay-reply. */

@@ -70,7 +70,7 @@ import {
   TracedHandler,
   traceFilters,
 } from "./explain.ts";
-import type { Filter } from "./filter.ts";
+import { type Filter, filterTreatsInformationRequestsAlike } from "./filter.ts";
 import { Handler, treatsInformationRequestsAlike } from "./handler.ts";
 import { ReplyTemplates, type TemplateProbe } from "./reply_templates.ts";
 import { EXPIRED, SharedDeadlines } from "./deadlines.ts";
@@ -397,8 +397,8 @@ export class MessageHandler {
   /** The configuration-derived parts (fixed once the pipeline is built). */
   readonly options: PipelineOptions;
   /**
-   * Reused answers to Information-requests (see reply_templates.ts): only without filters, and
-   * when every handler answers those requests alike.
+   * Reused answers to Information-requests (see reply_templates.ts): only when every filter and
+   * every handler treats those requests alike.
    */
   readonly #templates?: ReplyTemplates<AnswerMeta>;
 
@@ -422,12 +422,12 @@ export class MessageHandler {
       new RelayEchoRequestHandler(),
       new AddMissingStatusHandler(),
     ];
-    if (options.filters.length === 0) {
-      const handlers = this.#collect(undefined);
-      this.#fixedPhases = new PhaseLists(handlers);
-      if (handlers.every(treatsInformationRequestsAlike)) {
-        this.#templates = new ReplyTemplates(sameAnswerMeta);
-      }
+    if (options.filters.length === 0) this.#fixedPhases = new PhaseLists(this.#collect(undefined));
+    if (
+      options.filters.every(filterTreatsInformationRequestsAlike) &&
+      this.allHandlers().every(treatsInformationRequestsAlike)
+    ) {
+      this.#templates = new ReplyTemplates(sameAnswerMeta);
     }
   }
 

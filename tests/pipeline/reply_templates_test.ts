@@ -11,6 +11,7 @@ import {
   type Message,
   type Option,
   OptionRequestOption,
+  parseIPv6,
   RelayForwardMessage,
   RelayMessageOption,
   RelaySourcePortOption,
@@ -21,7 +22,10 @@ import {
   UnknownOption,
   Writer,
 } from "../../src/protocol/mod.ts";
+import { SubnetFilter } from "../../src/handlers/filters/handler.ts";
 import {
+  Filter,
+  filterTreatsInformationRequestsAlike,
   Handler,
   type HandleResult,
   type IncomingPacket,
@@ -33,7 +37,14 @@ import {
   type TransactionBundle,
   treatsInformationRequestsAlike,
 } from "../../src/pipeline/mod.ts";
-import { OTHER_DUID, packet, pipelineFromConfig, SERVER_DUID, settled } from "./helpers.ts";
+import {
+  OTHER_DUID,
+  packet,
+  pipeline,
+  pipelineFromConfig,
+  SERVER_DUID,
+  settled,
+} from "./helpers.ts";
 
 /** Options handlers, unicast rules, timing limits, an ignored Solicit: all alike. */
 const CONFIG = `
@@ -62,10 +73,30 @@ const CONFIG = `
 </ignore-request>
 `;
 
+/** Scopes by subnet, mark and elapsed time, each with handlers of its own. */
+const FILTERED = `${CONFIG}
+<subnet 2001:db8:1::/48>
+    <recursive-name-servers>
+        address 2001:db8:1::53
+    </recursive-name-servers>
+    <marked-with relayed>
+        <domain-search-list>
+            domain-name relayed.example
+        </domain-search-list>
+    </marked-with>
+</subnet>
+<elapsed-time>
+    more-than 1s
+    <preference>
+        level 7
+    </preference>
+</elapsed-time>
+`;
+
 const CATEGORIES = () =>
   new StatisticsCategories(["eth0"], ["2001:db8:1::/48"], ["2001:db8:ff::1", "2001:db8:1::2"]);
 
-function pair(config = CONFIG): [MessageHandler, MessageHandler] {
+function pair(config: string): [MessageHandler, MessageHandler] {
   return [
     pipelineFromConfig(config, { categories: CATEGORIES() }),
     pipelineFromConfig(config, { categories: CATEGORIES() }),
@@ -158,18 +189,32 @@ Deno.test("alike: declared by the class that defines the methods, not inherited"
   assert.equal(treatsInformationRequestsAlike(patched), false);
 });
 
-Deno.test("pipelines: reuse only without filters and with every handler alike", () => {
+Deno.test("pipelines: reuse only with every filter and every handler alike", () => {
   assert.equal(pipelineFromConfig(CONFIG).reusesAnswers, true);
-  const filtered = `<subnet 2001:db8::/32>\n${CONFIG}</subnet>\n`;
-  assert.equal(pipelineFromConfig(filtered).reusesAnswers, false);
-  assert.equal(
-    pipelineFromConfig(`${CONFIG}<rate-limit>\n    key duid\n</rate-limit>\n`).reusesAnswers,
-    false,
-  );
+  assert.equal(pipelineFromConfig(FILTERED).reusesAnswers, true);
+  // Rate limiting counts every client's requests: never alike.
+  const limited = `<subnet 2001:db8::/32>\n<rate-limit>\n    key duid\n</rate-limit>\n</subnet>\n`;
+  assert.equal(pipelineFromConfig(CONFIG + limited).reusesAnswers, false);
+  // A filter of an extension's that has not declared itself alike.
+  class ByDuid extends Filter {
+    match(bundle: TransactionBundle): boolean {
+      return bundle.clientDuid?.toHex().endsWith("1") ?? false;
+    }
+    describe(): string {
+      return "by-duid";
+    }
+  }
+  const custom = new ByDuid();
+  assert.equal(filterTreatsInformationRequestsAlike(custom), false);
+  assert.equal(pipeline([], [custom]).reusesAnswers, false);
+  const nested = new SubnetFilter({ bytes: parseIPv6("2001:db8::"), length: 32 });
+  assert.equal(filterTreatsInformationRequestsAlike(nested), true);
+  nested.filters.push(custom);
+  assert.equal(filterTreatsInformationRequestsAlike(nested), false);
 });
 
 Deno.test("a second client confirms the template, the third is answered from it", () => {
-  const [reusing, full] = pair();
+  const [reusing, full] = pair(CONFIG);
   const statsA = new StatisticsStore(), statsB = new StatisticsStore();
   const writer = new Writer(64);
   const bundles: boolean[] = [];
@@ -187,7 +232,7 @@ Deno.test("a second client confirms the template, the third is answered from it"
 });
 
 Deno.test("a reused key whose own Client ID does not parse is dropped as the full way drops it", () => {
-  const [reusing, full] = pair();
+  const [reusing, full] = pair(CONFIG);
   const statsA = new StatisticsStore(), statsB = new StatisticsStore();
   // DUID-UUID (type 4) must be 16 bytes: these 10 bytes are not a DUID.
   const bad = new UnknownOption(1, new Uint8Array([0, 4, 0, 1, 2, 0, 0, 0, 0, 9]));
@@ -210,7 +255,7 @@ Deno.test("a handler that declared itself alike wrongly turns the reuse off", ()
       bundle.response.options.push(new UnknownOption(65001, new TextEncoder().encode(duid)));
     }
   }
-  const [reusing, full] = pair();
+  const [reusing, full] = pair(CONFIG);
   // A pipeline whose handlers include the liar (added like an extension's handler).
   const lying = pipelineFromConfig(CONFIG, { handlers: [new EchoDuid()] });
   const unreused = pipelineFromConfig(CONFIG, { handlers: [new EchoDuid()] });
@@ -233,6 +278,8 @@ interface Case {
   sourcePort: number;
   interfaceName: string;
   multicast: boolean;
+  linkAddress: string;
+  marks: string[];
 }
 
 const peers = ["fe80::1", "fe80::2", "fe80::a:b", "ff02::1", "2001:db8:1::99"];
@@ -262,11 +309,15 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
     },
   ),
   oro: mostly<number[]>([23, 24], [], [23, 24, 31, 56, 82], [31]),
-  elapsed: mostly(0, 100),
+  elapsed: mostly(0, 100, 250),
   serverId: mostly("none", "ours", "other"),
   ia: mostly(false, true),
   solicit: mostly(false, true),
-  layers: mostly(1, 0, 2),
+  layers: fc.oneof(
+    { arbitrary: fc.constant(1), weight: 3 },
+    { arbitrary: fc.constant(0), weight: 2 },
+    { arbitrary: fc.constant(2), weight: 1 },
+  ),
   peer: fc.oneof(fc.constantFrom(...peers), fc.constant("random")),
   peerBytes: fc.uint8Array({ minLength: 16, maxLength: 16 }),
   interfaceId: mostly<string | undefined>("port-1", undefined, "port-2"),
@@ -274,9 +325,12 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   echo: mostly(false, true),
   sourcePortOption: mostly(true, false),
   relay: mostly(relays[0], relays[1]),
+  relayLink: mostly("2001:db8:1::2", "2001:db8:7::2"),
   sourcePort: fc.constantFrom(547, 40000),
   interfaceName: mostly("eth0", "eth1"),
   multicast: mostly(false, true),
+  linkAddress: fc.constantFrom("2001:db8:1::1", "2001:db8:1::1", "2001:db8:9::1"),
+  marks: mostly(["unmarked"], ["relayed"], ["relayed", "other"]),
 }).map((c) => {
   const options: Option[] = [];
   if (typeof c.client === "number") options.push(duidOption(c.client));
@@ -302,7 +356,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
     if (c.sourcePortOption && k === c.layers - 1) relayOptions.push(new RelaySourcePortOption(0));
     relayOptions.push(new RelayMessageOption(message));
     const peer = k > 0 ? "2001:db8:1::7" : c.peer === "random" ? c.peerBytes : c.peer;
-    message = new RelayForwardMessage(k, k > 0 ? "::" : "2001:db8:1::2", peer, relayOptions);
+    message = new RelayForwardMessage(k, k > 0 ? "::" : c.relayLink, peer, relayOptions);
   }
   return {
     message,
@@ -310,29 +364,35 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
     sourcePort: c.layers > 0 ? c.sourcePort : 546,
     interfaceName: c.interfaceName,
     multicast: c.multicast,
+    linkAddress: c.linkAddress,
+    marks: c.marks,
   };
 });
 
-Deno.test("property: answers with reuse equal the answers made the full way, counted alike", () => {
-  let reused = 0;
-  fc.assert(
-    fc.property(fc.array(caseArb, { minLength: 20, maxLength: 80 }), (cases) => {
-      const [reusing, full] = pair();
-      const statsA = new StatisticsStore(), statsB = new StatisticsStore();
-      const writer = new Writer(256);
-      for (const c of cases) {
-        writer.reset();
-        const p: IncomingPacket = { ...packet(c.message, c), replyWriter: writer };
-        const a = settled(reusing.handle(p, statsA));
-        const b = settled(full.handle({ ...p, replyWriter: undefined }, statsB, undefined, false));
-        assert.deepEqual(seen(a), seen(b));
-        if (a.outcome === "reply" && !a.bundle) reused++;
-      }
-      assert.deepEqual(statsA.drain(), statsB.drain());
-      assert.equal(reusing.reusesAnswers, true, "no template may ever disagree");
-    }),
-    { numRuns: 300 },
-  );
-  // The property is only worth something if answers were actually reused.
-  assert.ok(reused > 100, `only ${reused} answers were reused`);
-});
+for (const [name, config] of [["options", CONFIG], ["filters", FILTERED]]) {
+  Deno.test(`property (${name}): answers with reuse equal the answers made the full way, counted alike`, () => {
+    let reused = 0;
+    fc.assert(
+      fc.property(fc.array(caseArb, { minLength: 20, maxLength: 80 }), (cases) => {
+        const [reusing, full] = pair(config);
+        const statsA = new StatisticsStore(), statsB = new StatisticsStore();
+        const writer = new Writer(256);
+        for (const c of cases) {
+          writer.reset();
+          const p: IncomingPacket = { ...packet(c.message, c), replyWriter: writer };
+          const a = settled(reusing.handle(p, statsA));
+          const b = settled(
+            full.handle({ ...p, replyWriter: undefined }, statsB, undefined, false),
+          );
+          assert.deepEqual(seen(a), seen(b));
+          if (a.outcome === "reply" && !a.bundle) reused++;
+        }
+        assert.deepEqual(statsA.drain(), statsB.drain());
+        assert.equal(reusing.reusesAnswers, true, "no template may ever disagree");
+      }),
+      { numRuns: 300 },
+    );
+    // The property is only worth something if answers were actually reused.
+    assert.ok(reused > 100, `only ${reused} answers were reused`);
+  });
+}

@@ -61,6 +61,9 @@ function inPrefix(p: PreparedPrefix, address: Uint8Array): boolean {
 
 /** Matches requests whose link address lies in one prefix. */
 export class SubnetFilter extends Filter {
+  /** Decides alike for every Information-request (see `filterTreatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   readonly #prefix: PreparedPrefix;
 
   /** Create the filter for `prefix`. */
@@ -90,6 +93,9 @@ export class SubnetFilter extends Filter {
  * of them.
  */
 export class SubnetGroupFilter extends Filter {
+  /** Decides alike for every Information-request (see `filterTreatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   readonly #prefixes: readonly PreparedPrefix[];
 
   /** Create the filter for `prefixes`; `outside` matches link addresses in none of them. */
@@ -119,6 +125,9 @@ export class SubnetGroupFilter extends Filter {
 
 /** Matches requests that carry a mark. */
 export class MarkedWithFilter extends Filter {
+  /** Decides alike for every Information-request (see `filterTreatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   /** Create the filter for `mark`. */
   constructor(readonly mark: string) {
     super();
@@ -145,6 +154,9 @@ export class MarkedWithFilter extends Filter {
  * and/or less than `lessThan` seconds. Requests without the option never match.
  */
 export class ElapsedTimeFilter extends Filter {
+  /** Decides alike for every Information-request (see `filterTreatsInformationRequestsAlike`). */
+  static readonly informationRequestsAlike = true;
+
   readonly #above: number;
   readonly #below: number;
 
