@@ -9,6 +9,7 @@
 #     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
 #   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
 #   DHCPKIT_UDP_GSO: `io-udp-gso` yes|no (default: the server's default)
+#   DHCPKIT_REUSE_ANSWERS: `reuse-answers` yes|no (default: the server's default)
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 #   KB_INFO=1 (from harness.sh): also DNS servers + domain search list, for Information-requests
 #   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
@@ -80,6 +81,7 @@ workers ${DHCPKIT_WORKERS:-0}
 io-backend $io
 ${DHCPKIT_BATCH_DELAY:+io-batch-delay $DHCPKIT_BATCH_DELAY}
 ${DHCPKIT_UDP_GSO:+io-udp-gso $DHCPKIT_UDP_GSO}
+${DHCPKIT_REUSE_ANSWERS:+reuse-answers $DHCPKIT_REUSE_ANSWERS}
 pid-file $wd/dhcpkit.pid
 control-socket $wd/dhcpkit.sock
 <duid-ll server-id>

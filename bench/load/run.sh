@@ -48,7 +48,8 @@ PG_RATE=${PG_RATE:-1000}
 PGL_RATE=${PGL_RATE:-500}
 OUT_DIR=${OUT_DIR:-$(mktemp -d -t dhcpkit-load-XXXXXX)}
 mkdir -p "$OUT_DIR"
-# case = label|harness scenario|server (kea, kea-pg or dhcpkit:BACKEND:WORKERS[:IO[:DELAY[:GSO]]])
+# case = label|harness scenario|server (kea, kea-pg or
+# dhcpkit:BACKEND:WORKERS[:IO[:DELAY[:GSO[:REUSE]]]])
 # [|rates: instead of RATES for this case]. kea-pg is Kea with its PostgreSQL host backend,
 # dhcpkit:postgresql static-postgresql: both read the same reservations from a PostgreSQL cluster
 # this script starts (bench/load/postgres.sh), whose CPU (postmaster and backends) is counted as
@@ -57,7 +58,7 @@ mkdir -p "$OUT_DIR"
 # servers answer without drops. IO is the
 # `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
 # the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay`, GSO
-# `io-udp-gso` (yes or no).
+# `io-udp-gso` and REUSE `reuse-answers` (yes or no).
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea
 2-way NA+PD|sa2-resv|dhcpkit:csv:0
@@ -114,13 +115,15 @@ fi
 # prints its RUN/SUMMARY lines
 run_case() {
   local label=$1 scenario=$2 server=$3 rates=$4 no=$5 name cmd ready tree backend workers io delay gso
+  local reuse
   local extra=""
   name=$server
   if [[ $server == dhcpkit:* ]]; then
-    IFS=: read -r _ backend workers io delay gso <<<"$server"
-    name="dhcpkit ($backend, workers $workers${io:+, $io}${delay:+, delay $delay}${gso:+, gso $gso})"
+    IFS=: read -r _ backend workers io delay gso reuse <<<"$server"
+    name="dhcpkit ($backend, workers $workers${io:+, $io}${delay:+, delay $delay}${gso:+, gso $gso}"
+    name="$name${reuse:+, reuse $reuse})"
     export DHCPKIT_BACKEND=$backend DHCPKIT_WORKERS=$workers DHCPKIT_IO=${io:-auto}
-    export DHCPKIT_BATCH_DELAY=$delay DHCPKIT_UDP_GSO=$gso
+    export DHCPKIT_BATCH_DELAY=$delay DHCPKIT_UDP_GSO=$gso DHCPKIT_REUSE_ANSWERS=$reuse
     cmd="$here/dhcpkit_server.sh" ready=4 tree=1
     [ "$backend" = postgresql ] || [ "$backend" = pools-postgresql ] && extra=$PG_POSTMASTER
   elif [ "$server" = kea-pg ]; then

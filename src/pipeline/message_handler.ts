@@ -153,6 +153,11 @@ export interface PipelineOptions {
   allowRapidCommit?: boolean;
   /** `rapid-commit-rejections`. */
   rapidCommitRejections?: boolean;
+  /**
+   * `reuse-answers`: whether answers to Information-requests may be reused for other clients
+   * where every filter and handler allows it (default true; see reply_templates.ts).
+   */
+  reuseAnswers?: boolean;
   /** Extra handlers run right after the built-in setup handlers (extension setup). */
   setupHandlers?: Handler[];
   /** Extra handlers run before the built-in cleanup handlers (extension cleanup). */
@@ -424,6 +429,7 @@ export class MessageHandler {
     ];
     if (options.filters.length === 0) this.#fixedPhases = new PhaseLists(this.#collect(undefined));
     if (
+      options.reuseAnswers !== false &&
       options.filters.every(filterTreatsInformationRequestsAlike) &&
       this.allHandlers().every(treatsInformationRequestsAlike)
     ) {

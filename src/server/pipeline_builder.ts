@@ -32,6 +32,7 @@ export function buildMessageHandler(config: ServerConfig, serverDuid: Duid): Mes
     handlers: tree.handlers,
     allowRapidCommit: config.allowRapidCommit,
     rapidCommitRejections: config.rapidCommitRejections,
+    reuseAnswers: config.reuseAnswers,
     categories: categoriesOf(config),
     setupHandlers: extensions.flatMap((e) => e.setupHandlers?.(ctx) ?? []),
     cleanupHandlers: extensions.flatMap((e) => e.cleanupHandlers?.(ctx) ?? []),

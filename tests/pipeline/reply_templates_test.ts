@@ -192,6 +192,8 @@ Deno.test("alike: declared by the class that defines the methods, not inherited"
 Deno.test("pipelines: reuse only with every filter and every handler alike", () => {
   assert.equal(pipelineFromConfig(CONFIG).reusesAnswers, true);
   assert.equal(pipelineFromConfig(FILTERED).reusesAnswers, true);
+  // `reuse-answers no`
+  assert.equal(pipelineFromConfig(CONFIG, { reuseAnswers: false }).reusesAnswers, false);
   // Rate limiting counts every client's requests: never alike.
   const limited = `<subnet 2001:db8::/32>\n<rate-limit>\n    key duid\n</rate-limit>\n</subnet>\n`;
   assert.equal(pipelineFromConfig(CONFIG + limited).reusesAnswers, false);

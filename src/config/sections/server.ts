@@ -53,6 +53,8 @@ export interface ServerValues {
   allowRapidCommit: boolean;
   /** Whether rapid commit is also used for responses that refuse the request. */
   rapidCommitRejections: boolean;
+  /** Whether answers to Information-requests may be reused for other clients. */
+  reuseAnswers: boolean;
   /** Length of the window in which unexpected errors are counted, in seconds. */
   exceptionWindow: number;
   /** More unexpected errors than this within the window restart a worker (or stop the server). */
@@ -262,6 +264,23 @@ export const serverSection = defineSection<ServerValues>({
       description: "Also use rapid commit when the answer refuses some of the requested " +
         "addresses or prefixes. When off, such Solicits get a normal Advertise.",
       example: "yes",
+    },
+    {
+      name: "reuse-answers",
+      type: boolean,
+      default: true,
+      description: "Answer an Information-request by copying the answer another client got " +
+        "for the same question (the same options, through the same relays, on the same " +
+        "listener) and writing in this client's transaction id, DUID and address, instead of " +
+        "running the handlers again. Only where every filter and handler of the configuration " +
+        "declares that it answers such requests alike, as the built-in ones that do so " +
+        "declare; with any other in the configuration (rate limiting, RADIUS, pools, most " +
+        "extensions) every answer is made the full way. A reused answer is the same, byte for byte, and counted the same in the " +
+        "statistics; the server checks this on a second client before it reuses an answer and " +
+        "again now and then, and stops reusing (with a warning) if it ever differs. Requests " +
+        "are answered the full way anyway while debug logging is on or the web UI records " +
+        "transactions. `no` runs the handlers for every request.",
+      example: "no",
     },
     {
       name: "exception-window",
