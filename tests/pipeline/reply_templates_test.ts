@@ -37,6 +37,9 @@ import {
   type TransactionBundle,
   treatsInformationRequestsAlike,
 } from "../../src/pipeline/mod.ts";
+import { Engine } from "../../src/server/engine.ts";
+import { TransactionBuffer } from "../../src/server/transactions.ts";
+import type { WirePacket, WireReply } from "../../src/server/wire.ts";
 import {
   OTHER_DUID,
   packet,
@@ -114,6 +117,8 @@ function relayedInfo(i: number, options: Option[] = [duidOption(i)]): Message {
 }
 
 const fromRelay = { source: "2001:db8:1::2", sourcePort: 547, multicast: false };
+/** A listener's marks: the same array with every packet, as the server passes them. */
+const MARKS = ["unmarked"];
 
 /** What a caller sees of a result, with the bytes copied (they may be a writer's views). */
 function seen(r: HandleResult) {
@@ -398,3 +403,34 @@ for (const [name, config] of [["options", CONFIG], ["filters", FILTERED]]) {
     assert.ok(reused > 100, `only ${reused} answers were reused`);
   });
 }
+
+Deno.test("engine: no reused answers while the web UI records transactions", () => {
+  const wire = (i: number): WirePacket => ({
+    id: `#${i}`,
+    listener: 0,
+    data: serializeMessage(relayedInfo(3000 + i)).slice(),
+    source: fromRelay.source,
+    sourcePort: fromRelay.sourcePort,
+    interfaceName: "eth0",
+    linkAddress: "2001:db8:1::1",
+    multicast: false,
+    marks: MARKS,
+  });
+  const packets = Array.from({ length: 8 }, (_, i) => wire(i));
+  const plain = new Engine(pipelineFromConfig(CONFIG));
+  const recording = new Engine(pipelineFromConfig(CONFIG));
+  const buffer = new TransactionBuffer();
+  recording.transactions = buffer;
+  const [a, b]: WireReply[][] = [[], []];
+  plain.handleBatch(packets, a);
+  recording.handleBatch(packets, b);
+  assert.deepEqual(b.map((r) => [...r.data]), a.map((r) => [...r.data]));
+  const records = buffer.drain();
+  assert.equal(records.length, 8);
+  for (const r of records) {
+    assert.equal(r.request, "information-request");
+    assert.match(r.client, /^00030001020000000b/);
+  }
+  // Without the web UI the same batch was answered from a template after two clients.
+  assert.equal(plain.handler.reusesAnswers, true);
+});
