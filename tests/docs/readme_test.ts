@@ -230,7 +230,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const perf = section("Performance");
   const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1])
     .filter((b) => b.startsWith("case"));
-  assert.equal(blocks.length, 7, "the tables of runs H, I (after), J (before), K, L, M and N");
+  assert.equal(blocks.length, 8, "the tables of runs H, I (after), J (before), K, L, M, N and O");
   const ratios = blocks.map((block) => {
     // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
     const rows = block.trim().split("\n").slice(1).map((line) => {
@@ -266,7 +266,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     }
     return byCase;
   });
-  const [h, after, before, k, l, m, n] = ratios;
+  const [h, after, before, k, l, m, n, o] = ratios;
   const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
   const sqlite = "dhcpkit (sqlite, workers 0)";
   // The prose after the tables quotes their ratios.
@@ -301,6 +301,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const lRuns = runsRatio("Runs L: 2-way ", "x\\. As in");
   const mRuns = runsRatio("Runs M: 2-way ", "x\\. On this");
   const nRuns = runsRatio("Runs N: 2-way ", "x\\. With");
+  const oRuns = runsRatio("Runs O: 2-way ", "x\\. With");
   const quoted: [Map<string, string>, string, RegExp][] = [
     [after, `4-way NA+PD static CSV|${csv}`, /4-way CSV (\d\.\d\d)x, SQLite/],
     [after, `4-way NA+PD static SQLite|${sqlite}`, /SQLite (\d\.\d\d)x, relayed 4-way/],
@@ -321,7 +322,13 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     ...quotedSix(l, lRuns),
     ...quotedSix(m, mRuns),
     ...quotedSix(n, nRuns),
+    ...quotedSix(o, oRuns),
     [n, "information-request (relayed)|dhcpkit (csv, gso no)", /20\.4 and 24\.0; (\d\.\d\d)x\)/],
+    [
+      o,
+      "information-request (relayed)|dhcpkit (csv, reuse no)",
+      /answers made the full way: (\d\.\d\d)x\)/,
+    ],
   ];
   for (const [table, key, pattern] of quoted) {
     const match = prose.match(pattern);

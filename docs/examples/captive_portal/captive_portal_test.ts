@@ -87,4 +87,7 @@ Deno.test("clients asking for option 103 get it", () => {
     "https://portal.example.net/api",
   );
   assert.equal(ask([23]).getOption(CaptivePortalOption), undefined);
+  // The handler only passes its option to SimpleOptionHandler, which declares that it answers
+  // every Information-request alike: the server may reuse such answers (extension-guide.md).
+  assert.equal(pipeline.reusesAnswers, true);
 });
