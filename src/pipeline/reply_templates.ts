@@ -60,53 +60,59 @@ export interface RequestShape {
   readonly kept: readonly number[];
 }
 
-/** Walk one message's options in `data[start, end)`; false when they do not fit exactly. */
-function walkOptions(
-  data: Uint8Array,
-  start: number,
-  end: number,
-  seen: (code: number, value: number, valueEnd: number) => boolean,
-): boolean {
+// What the last scan and unwrap found (module state: neither calls out or is re-entered).
+let hitStart = -1, hitEnd = -1, hits = 0;
+let layerAt = -1, layerCount = 0, innerStart = 0, innerEnd = 0;
+
+/**
+ * Scan one message's options in `data[start, end)` for option `code`: how often it occurs
+ * (`hits`) and where its first value lies (`hitStart`, `hitEnd`). False when the options do not
+ * fit exactly, or with `noIAs` when one is an IA_NA, IA_TA or IA_PD (what handlers do with those
+ * depends on the client).
+ */
+function scan(data: Uint8Array, start: number, end: number, code: number, noIAs: boolean): boolean {
+  hitStart = -1;
+  hitEnd = -1;
+  hits = 0;
   let p = start;
   while (p < end) {
     if (end - p < 4) return false;
-    const code = (data[p] << 8) | data[p + 1];
+    const c = (data[p] << 8) | data[p + 1];
     const value = p + 4;
     const valueEnd = value + ((data[p + 2] << 8) | data[p + 3]);
-    if (valueEnd > end || !seen(code, value, valueEnd)) return false;
+    if (valueEnd > end) return false;
+    if (c === code) {
+      if (hits++ === 0) {
+        hitStart = value;
+        hitEnd = valueEnd;
+      }
+    } else if (noIAs && (c === 3 || c === 4 || c === 25)) return false;
     p = valueEnd;
   }
   return true;
 }
 
 /**
- * The layers of `data` down to its innermost message, whose type must be `innerType`: the offset
- * of the innermost relay layer (-1 without relays), the number of layers and the innermost
- * message's range; undefined when the bytes are not such a message (the full way then decides).
+ * Follow the layers of `data` down to its innermost message, whose type must be `innerType`: sets
+ * the offset of the innermost relay layer (`layerAt`, -1 without relays), the number of layers
+ * (`layerCount`) and the innermost message's range (`innerStart`, `innerEnd`). False when the
+ * bytes are not such a message (the full way then decides).
  */
-function unwrap(
-  data: Uint8Array,
-  relayType: number,
-  innerType: number,
-): { layer: number; layers: number; start: number; end: number } | undefined {
-  let start = 0, end = data.length, layer = -1, layers = 0;
+function unwrap(data: Uint8Array, relayType: number, innerType: number): boolean {
+  let start = 0, end = data.length;
+  layerAt = -1;
+  layerCount = 0;
   while (end - start >= 1 && data[start] === relayType) {
-    if (end - start < RELAY_HEADER || ++layers > MAX_LAYERS) return undefined;
-    layer = start;
-    let inner = -1, innerEnd = -1;
-    const fits = walkOptions(data, start + RELAY_HEADER, end, (code, value, valueEnd) => {
-      if (code !== OPTION_RELAY_MSG) return true;
-      if (inner >= 0) return false; // two relay messages: left to the full way
-      inner = value;
-      innerEnd = valueEnd;
-      return true;
-    });
-    if (!fits || inner < 0) return undefined;
-    start = inner;
-    end = innerEnd;
+    if (end - start < RELAY_HEADER || ++layerCount > MAX_LAYERS) return false;
+    layerAt = start;
+    // Exactly one relay message per layer; two are left to the full way.
+    if (!scan(data, start + RELAY_HEADER, end, OPTION_RELAY_MSG, false) || hits !== 1) return false;
+    start = hitStart;
+    end = hitEnd;
   }
-  if (end - start < 4 || data[start] !== innerType) return undefined;
-  return { layer, layers, start, end };
+  innerStart = start;
+  innerEnd = end;
+  return end - start >= 4 && data[start] === innerType;
 }
 
 /**
@@ -114,32 +120,27 @@ function unwrap(
  * layers; undefined otherwise (and for bytes that do not parse: the full way drops those).
  */
 export function informationRequestShape(data: Uint8Array): RequestShape | undefined {
-  const m = unwrap(data, RELAY_FORW, INFORMATION_REQUEST);
-  if (!m) return undefined;
-  let cidStart = -1, cidEnd = -1;
-  const fits = walkOptions(data, m.start + 4, m.end, (code, value, valueEnd) => {
-    // IA_NA, IA_TA, IA_PD: what handlers do with them depends on the client.
-    if (code === 3 || code === 4 || code === 25) return false;
-    if (code !== OPTION_CLIENT_ID) return true;
-    if (cidStart >= 0) return false;
-    cidStart = value;
-    cidEnd = valueEnd;
-    return true;
-  });
-  if (!fits) return undefined;
-  const peer = m.layer < 0 ? -1 : m.layer + PEER_OFFSET;
-  // The masked ranges in order: peer address, transaction id, Client ID (each after the last).
+  if (!unwrap(data, RELAY_FORW, INFORMATION_REQUEST)) return undefined;
+  const inner = innerStart;
+  if (!scan(data, inner + 4, innerEnd, OPTION_CLIENT_ID, true) || hits > 1) return undefined;
+  const cidStart = hitStart, cidEnd = hitEnd;
+  const peer = layerAt < 0 ? -1 : layerAt + PEER_OFFSET;
+  // The ranges outside the masked values, which come in this order: peer address, transaction
+  // id, Client ID.
   const kept: number[] = [];
   let from = 0;
-  const mask = (start: number, end: number) => {
-    kept.push(from, start);
-    from = end;
-  };
-  if (peer >= 0) mask(peer, peer + 16);
-  mask(m.start + 1, m.start + 4);
-  if (cidStart >= 0) mask(cidStart, cidEnd);
+  if (peer >= 0) {
+    kept.push(0, peer);
+    from = peer + 16;
+  }
+  kept.push(from, inner + 1);
+  from = inner + 4;
+  if (cidStart >= 0) {
+    kept.push(from, cidStart);
+    from = cidEnd;
+  }
   kept.push(from, data.length);
-  return { inner: m.start, cidStart, cidEnd, peer, relays: m.layers, kept };
+  return { inner, cidStart, cidEnd, peer, relays: layerCount, kept };
 }
 
 /** FNV-1a over the kept bytes of `data`. */
@@ -167,25 +168,21 @@ function replyShape(
   request: Uint8Array,
   shape: RequestShape,
 ): ReplyShape | undefined {
-  const m = unwrap(reply, RELAY_REPL, REPLY);
-  if (!m || m.layers !== shape.relays) return undefined;
-  if (!same(reply, m.start + 1, request, shape.inner + 1, 3)) return undefined;
-  if (shape.peer >= 0 && !same(reply, m.layer + PEER_OFFSET, request, shape.peer, 16)) {
-    return undefined;
-  }
-  let cid = -1, clientIds = 0;
+  if (!unwrap(reply, RELAY_REPL, REPLY) || layerCount !== shape.relays) return undefined;
+  const inner = innerStart, peer = layerAt < 0 ? -1 : layerAt + PEER_OFFSET;
+  if (!same(reply, inner + 1, request, shape.inner + 1, 3)) return undefined;
+  if (shape.peer >= 0 && !same(reply, peer, request, shape.peer, 16)) return undefined;
+  if (!scan(reply, inner + 4, innerEnd, OPTION_CLIENT_ID, false)) return undefined;
   const cidLength = shape.cidEnd - shape.cidStart;
-  const fits = walkOptions(reply, m.start + 4, m.end, (code, value, valueEnd) => {
-    if (code !== OPTION_CLIENT_ID) return true;
-    clientIds++;
-    if (shape.cidStart >= 0 && valueEnd - value === cidLength) cid = value;
-    return true;
-  });
-  if (!fits || clientIds !== (shape.cidStart >= 0 ? 1 : 0)) return undefined;
-  if (shape.cidStart >= 0 && (cid < 0 || !same(reply, cid, request, shape.cidStart, cidLength))) {
+  if (shape.cidStart < 0) {
+    if (hits !== 0) return undefined;
+  } else if (
+    hits !== 1 || hitEnd - hitStart !== cidLength ||
+    !same(reply, hitStart, request, shape.cidStart, cidLength)
+  ) {
     return undefined;
   }
-  return { xid: m.start + 1, cid, peer: shape.peer >= 0 ? m.layer + PEER_OFFSET : -1 };
+  return { xid: inner + 1, cid: shape.cidStart < 0 ? -1 : hitStart, peer };
 }
 
 function same(a: Uint8Array, at: number, b: Uint8Array, bt: number, n: number): boolean {
@@ -404,7 +401,16 @@ function instantiate(
   out[base + at.xid] = data[x];
   out[base + at.xid + 1] = data[x + 1];
   out[base + at.xid + 2] = data[x + 2];
-  if (at.peer >= 0) out.set(data.subarray(shape.peer, shape.peer + 16), base + at.peer);
-  if (at.cid >= 0) out.set(data.subarray(shape.cidStart, shape.cidEnd), base + at.cid);
+  // Byte loops: these are short, and a subarray per copy would cost more than the copy.
+  if (at.peer >= 0) {
+    for (let i = 0, to = base + at.peer, from = shape.peer; i < 16; i++) {
+      out[to + i] = data[from + i];
+    }
+  }
+  if (at.cid >= 0) {
+    for (let i = 0, to = base + at.cid, n = shape.cidEnd - shape.cidStart; i < n; i++) {
+      out[to + i] = data[shape.cidStart + i];
+    }
+  }
   return writer ? out.subarray(base, base + n) : out;
 }
