@@ -573,11 +573,13 @@ export class MessageHandler {
     result: HandleResult,
     known: number,
   ): void {
-    if (result.outcome !== "reply" || result.replies.length !== 1 || bundle.moreResponses) return;
-    const reply = result.replies[0];
-    if (reply.destination !== packet.source) return;
+    // Anything but one reply to the sender, for a key that has a template, turns reuse off.
+    const reply = result.outcome === "reply" && result.replies.length === 1 &&
+        !bundle.moreResponses && result.replies[0].destination === packet.source
+      ? result.replies[0]
+      : undefined;
     const keys = result.keys ?? NO_KEYS;
-    const meta: AnswerMeta = {
+    const meta: AnswerMeta | undefined = reply && {
       packetKeys: keys.slice(0, known),
       subnetRelayKeys: keys.slice(known),
       keys,
@@ -587,7 +589,7 @@ export class MessageHandler {
       inIndex: messageInIndex(bundle.request.type),
       outIndex: messageOutIndex(reply.messageType),
     };
-    if (templates.learn(probe, packet, reply.data, meta) === "mismatch") {
+    if (templates.learn(probe, packet, reply?.data, meta) === "mismatch") {
       log.warning(
         "{id}: the answer to {bundle} differs from the one reused for other clients, although " +
           "every handler declared that it answers Information-requests alike: answers are no " +

@@ -10,10 +10,11 @@
  * handlers, no encoding. A client's stateless configuration (DNS servers, search list, NTP) is
  * what most ISP traffic without addresses asks for, from many clients behind a few relays.
  *
- * A template is used only once a second client's answer, made the full way, came out exactly as
- * the template made for it would have (bytes, destination, port and statistics); a mismatch turns
- * the reuse off for the pipeline's lifetime (a handler that declared itself alike wrongly). The
- * same comparison is made again for one reuse in {@link RECHECK_EVERY}.
+ * A template is used only once another client's answer (another DUID and transaction id), made
+ * the full way, came out exactly as the template made for it would have (bytes, destination,
+ * port and statistics); a mismatch, or no reply where the template replies, turns the reuse off
+ * for the pipeline's lifetime (a handler that declared itself alike wrongly). The same
+ * comparison is made again for one reuse in {@link RECHECK_EVERY}.
  * @module
  */
 
@@ -24,7 +25,7 @@ import type { IncomingPacket } from "./message_handler.ts";
 /** The most templates one pipeline keeps (all are dropped when it is full). */
 export const TEMPLATE_LIMIT = 1024;
 /** One reuse in this many is made the full way instead and compared with the template. */
-export const RECHECK_EVERY = 1024;
+export const RECHECK_EVERY = 256;
 /**
  * After this many requests in a row found no template to use, only one request in
  * {@link SPARSE_EVERY} is looked at (relays that add a per-client option make every key new).
@@ -329,14 +330,27 @@ export class ReplyTemplates<M> {
   }
 
   /**
-   * Told the full answer to a probed request, with the pipeline's `meta` for it: the first answer
-   * of a key becomes its template; the next one from another client confirms it, or turns the
-   * reuse off ("mismatch") when the template would have answered differently.
+   * Told the full answer to a probed request, with the pipeline's `meta` for it (`reply`
+   * undefined: the full way did not answer with one reply to the sender, for another reason than
+   * the request's own values failing their checks): the first answer of a key becomes its
+   * template; the next one from another client confirms it, or turns the reuse off ("mismatch")
+   * when the template would have answered differently.
    */
-  learn(probe: TemplateProbe<M>, packet: IncomingPacket, reply: Uint8Array, meta: M): LearnResult {
+  learn(
+    probe: TemplateProbe<M>,
+    packet: IncomingPacket,
+    reply: Uint8Array | undefined,
+    meta: M | undefined,
+  ): LearnResult {
     if (this.off) return "ignored";
     const t = probe.template;
     const data = packet.data, shape = probe.shape;
+    if (!reply || !meta) {
+      // A request of a key that has a template must be answered as the template answers.
+      if (!t) return "ignored";
+      this.#mismatch();
+      return "mismatch";
+    }
     if (!t) {
       const at = replyShape(reply, data, shape);
       if (!at) return "ignored";
@@ -352,28 +366,35 @@ export class ReplyTemplates<M> {
       });
       return "learned";
     }
-    // The same client values as the template's own answer prove nothing: wait for another.
-    if (!t.confirmed && sameClientValues(t, data, shape)) return "ignored";
+    // The same client (its DUID) or the same transaction proves nothing: wait for another.
+    if (!t.confirmed && sameClient(t, data, shape)) return "ignored";
     const expected = instantiate(t, data, shape);
     if (
       expected.length !== reply.length || !same(expected, 0, reply, 0, reply.length) ||
       !this.#sameMeta(t.meta, meta)
     ) {
-      this.off = true;
-      this.#templates.clear();
+      this.#mismatch();
       return "mismatch";
     }
     if (t.confirmed) return "matched";
     t.confirmed = true;
     return "confirmed";
   }
+
+  #mismatch(): void {
+    this.off = true;
+    this.#templates.clear();
+  }
 }
 
-/** True when `data` has the same transaction id, Client ID and peer address as `t`'s request. */
-function sameClientValues(t: Template<unknown>, data: Uint8Array, shape: RequestShape): boolean {
-  if (!same(data, shape.inner + 1, t.request, shape.inner + 1, 3)) return false;
-  if (shape.peer >= 0 && !same(data, shape.peer, t.request, shape.peer, 16)) return false;
-  return shape.cidStart < 0 ||
+/**
+ * True when `data` repeats the transaction id or the Client ID of `t`'s request: the same client
+ * asking again, whose answer cannot show that the DUID does not matter. (The peer address may
+ * repeat: clients behind one relay port can share it.)
+ */
+function sameClient(t: Template<unknown>, data: Uint8Array, shape: RequestShape): boolean {
+  if (same(data, shape.inner + 1, t.request, shape.inner + 1, 3)) return true;
+  return shape.cidStart >= 0 &&
     same(data, shape.cidStart, t.request, shape.cidStart, shape.cidEnd - shape.cidStart);
 }
 

@@ -276,8 +276,9 @@ export const serverSection = defineSection<ServerValues>({
         "declares that it answers such requests alike, as the built-in ones that do so " +
         "declare; with any other in the configuration (rate limiting, RADIUS, pools, most " +
         "extensions) every answer is made the full way. A reused answer is the same, byte for byte, and counted the same in the " +
-        "statistics; the server checks this on a second client before it reuses an answer and " +
-        "again now and then, and stops reusing (with a warning) if it ever differs. Requests " +
+        "statistics; the server checks this on another client before it reuses an answer and " +
+        "again now and then, and stops reusing (with a warning) if a check finds a difference. " +
+        "Requests " +
         "are answered the full way anyway while debug logging is on or the web UI records " +
         "transactions. `no` runs the handlers for every request.",
       example: "no",
