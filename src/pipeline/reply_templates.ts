@@ -18,7 +18,7 @@
  * @module
  */
 
-import { ClientIdOption } from "../protocol/mod.ts";
+import { ClientIdOption, MsgType, RelayMessageOption } from "../protocol/mod.ts";
 import type { Writer } from "../protocol/mod.ts";
 import type { IncomingPacket } from "./message_handler.ts";
 
@@ -36,12 +36,9 @@ export const SPARSE_EVERY = 64;
 
 /** Relay layers followed at most; deeper requests take the full way. */
 const MAX_LAYERS = 8;
-const RELAY_FORW = 12;
-const RELAY_REPL = 13;
-const INFORMATION_REQUEST = 11;
-const REPLY = 7;
-const OPTION_CLIENT_ID = 1;
-const OPTION_RELAY_MSG = 9;
+const OPTION_CLIENT_ID = ClientIdOption.code;
+const OPTION_RELAY_MSG = RelayMessageOption.code;
+/** Relay-forward and relay-reply header: type, hop count, link and peer address. */
 const RELAY_HEADER = 34;
 const PEER_OFFSET = 18;
 
@@ -121,7 +118,7 @@ function unwrap(data: Uint8Array, relayType: number, innerType: number): boolean
  * layers; undefined otherwise (and for bytes that do not parse: the full way drops those).
  */
 export function informationRequestShape(data: Uint8Array): RequestShape | undefined {
-  if (!unwrap(data, RELAY_FORW, INFORMATION_REQUEST)) return undefined;
+  if (!unwrap(data, MsgType.RelayForward, MsgType.InformationRequest)) return undefined;
   const inner = innerStart;
   if (!scan(data, inner + 4, innerEnd, OPTION_CLIENT_ID, true) || hits > 1) return undefined;
   const cidStart = hitStart, cidEnd = hitEnd;
@@ -169,7 +166,9 @@ function replyShape(
   request: Uint8Array,
   shape: RequestShape,
 ): ReplyShape | undefined {
-  if (!unwrap(reply, RELAY_REPL, REPLY) || layerCount !== shape.relays) return undefined;
+  if (!unwrap(reply, MsgType.RelayReply, MsgType.Reply) || layerCount !== shape.relays) {
+    return undefined;
+  }
   const inner = innerStart, peer = layerAt < 0 ? -1 : layerAt + PEER_OFFSET;
   if (!same(reply, inner + 1, request, shape.inner + 1, 3)) return undefined;
   if (shape.peer >= 0 && !same(reply, peer, request, shape.peer, 16)) return undefined;
