@@ -270,11 +270,6 @@ export class ReplyTemplates<M> {
     this.#sameMeta = sameMeta;
   }
 
-  /** Templates kept (for tests). */
-  get size(): number {
-    return this.#templates.size;
-  }
-
   /**
    * Look `packet` up: undefined when it cannot have a template (not an Information-request, the
    * reuse is off, or a sparse turn skips it).
