@@ -72,7 +72,7 @@ import {
 } from "./explain.ts";
 import { type Filter, filterTreatsInformationRequestsAlike } from "./filter.ts";
 import { Handler, treatsInformationRequestsAlike } from "./handler.ts";
-import { ReplyTemplates, type TemplateProbe } from "./reply_templates.ts";
+import { ReplyTemplates, sameStrings, type TemplateProbe } from "./reply_templates.ts";
 import { EXPIRED, SharedDeadlines } from "./deadlines.ts";
 import { setLogClient } from "./log_context.ts";
 import { LogGate } from "./log_gate.ts";
@@ -575,7 +575,7 @@ export class MessageHandler {
   ): void {
     // Anything but one reply to the sender, for a key that has a template, turns reuse off.
     const reply = result.outcome === "reply" && result.replies.length === 1 &&
-        !bundle.moreResponses && result.replies[0].destination === packet.source
+        result.replies[0].destination === packet.source
       ? result.replies[0]
       : undefined;
     const keys = result.keys ?? NO_KEYS;
@@ -1068,12 +1068,6 @@ interface AnswerMeta {
   readonly messageType: number;
   readonly inIndex: number | undefined;
   readonly outIndex: number | undefined;
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function sameAnswerMeta(a: AnswerMeta, b: AnswerMeta): boolean {

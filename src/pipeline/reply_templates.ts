@@ -225,12 +225,12 @@ function listenerKey(packet: IncomingPacket, relayed: boolean): ListenerKey {
 
 function sameListener(t: ListenerKey, packet: IncomingPacket, relayed: boolean): boolean {
   return t.interfaceName === packet.interfaceName && t.linkAddress === packet.linkAddress &&
-    t.multicast === packet.receivedOverMulticast && sameMarks(t.marks, packet.marks) &&
+    t.multicast === packet.receivedOverMulticast && sameStrings(t.marks, packet.marks) &&
     t.source === (relayed ? packet.source : "");
 }
 
-/** The same marks (a listener passes the same array with every packet). */
-function sameMarks(a: readonly string[], b: readonly string[]): boolean {
+/** The same strings in the same order (a listener passes the same marks with every packet). */
+export function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -95,14 +95,20 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
-  /** `io-udp-gso`: whether replies to one destination may leave as one segmented send. */
-  udpGso = true;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
 
-  /** `stopping` tells whether the worker's stop flag is set (sends then wait for no room). */
-  constructor(init: InitMessage, readonly poller: Poller, stopping: () => boolean = () => false) {
+  /**
+   * `runtime` holds the engine and the settings in force; `stopping` tells whether the worker's
+   * stop flag is set (sends then wait for no room).
+   */
+  constructor(
+    init: InitMessage,
+    readonly poller: Poller,
+    readonly runtime: WorkerRuntime,
+    stopping: () => boolean = () => false,
+  ) {
     this.#counter = init.workerId;
     this.#step = Math.max(1, init.workers);
     const sockets = new Map<number, FfiUdpSocket>();
@@ -130,12 +136,12 @@ class IoLoop {
   }
 
   /** Receive what `p` has queued, handle it and send the replies. */
-  drain(p: Polled, runtime: WorkerRuntime): void {
+  drain(p: Polled): void {
+    const runtime = this.runtime;
     const { socket, listener } = p;
     const n = socket.recvBatch();
     if (n === 0) return;
     this.roundPackets += n;
-    this.udpGso = runtime.settings.udpGso !== false;
     const tracing = packetTracing();
     const packets: WirePacket[] = [];
     for (let i = 0; i < n; i++) {
@@ -174,7 +180,8 @@ class IoLoop {
       if (!current || slotReply.length === 0) return;
       const socket = current.reply;
       const refusedBefore = socket.segmentationRefused;
-      if (socket.sendBatch(slotReply.length, this.udpGso) > 0) {
+      const segment = this.runtime.settings.udpGso !== false; // `io-udp-gso`
+      if (socket.sendBatch(slotReply.length, segment) > 0) {
         for (const slot of socket.failed) {
           const r = replies[slotReply[slot]];
           const error = new OsError("sendmmsg", socket.lastSendError).message;
@@ -298,7 +305,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   try {
     poller = new Poller();
     Atomics.store(ctl, CTL_EPFD, poller.fd); // closed by the main thread if it must terminate us
-    io = new IoLoop(init, poller, () => Atomics.load(ctl, CTL_STOP) !== 0);
+    io = new IoLoop(init, poller, runtime, () => Atomics.load(ctl, CTL_STOP) !== 0);
   } catch (e) {
     runtime.post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }
@@ -323,7 +330,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         // wait for the lookups in the event loop; only when they take long, watch the sockets
         // from another thread while the event loop runs.
         rc = poller.wait(0);
-        for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
+        for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]]);
         rc = 0;
         if (!(await waitForSettled(PARKED_WAIT_MS)) && runtime.parked > 0) {
           rc = await poller.waitAsync(POLL_MS);
@@ -340,7 +347,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         }
         rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
-      for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]], runtime);
+      for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]]);
       gather.received(io.roundPackets);
       io.roundPackets = 0;
     } catch (e) {
