@@ -10,12 +10,10 @@ import assert from "node:assert/strict";
 import {
   CannotRespond,
   Handler,
-  type HandleResult,
   type IncomingPacket,
   type MessageHandler,
   MISSES_BEFORE_SPARSE,
   RECHECK_EVERY,
-  StatisticsCategories,
   StatisticsStore,
   TEMPLATE_LIMIT,
   type TransactionBundle,
@@ -25,7 +23,7 @@ import {
   ElapsedTimeOption,
   InformationRequestMessage,
   InterfaceIdOption,
-  LinkLayerDuid,
+  type LinkLayerDuid,
   type Message,
   type Option,
   OptionRequestOption,
@@ -35,9 +33,9 @@ import {
   RemoteIdOption,
   serializeMessage,
   UnknownOption,
-  Writer,
 } from "../../src/protocol/mod.ts";
 import { packet, pipelineFromConfig, settled } from "./helpers.ts";
+import { CATEGORIES, compare, duidOption, fromRelay } from "./reply_template_helpers.ts";
 
 const CONFIG = `
 <recursive-name-servers>
@@ -53,18 +51,12 @@ const CONFIG = `
 </subnet>
 `;
 
-const CATEGORIES = () =>
-  new StatisticsCategories(["eth0"], ["2001:db8:1::/48"], ["2001:db8:ff::1", "2001:db8:1::2"]);
-
 function pair(handlers: Handler[] = []): [MessageHandler, MessageHandler] {
   return [
     pipelineFromConfig(CONFIG, { categories: CATEGORIES(), handlers: [...handlers] }),
     pipelineFromConfig(CONFIG, { categories: CATEGORIES(), handlers: [...handlers] }),
   ];
 }
-
-const mac = (i: number) => new Uint8Array([2, 0, 0, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
-const duidOption = (i: number) => new ClientIdOption(new LinkLayerDuid(1, mac(i)));
 
 function info(xid: number, options: Option[]): InformationRequestMessage {
   return new InformationRequestMessage(xid & 0xffffff, [
@@ -87,36 +79,6 @@ function relayedInfo(
     ...relayOptions,
     new RelayMessageOption(info(xid, cid)),
   ]);
-}
-
-const fromRelay = { source: "2001:db8:1::2", sourcePort: 547, multicast: false };
-
-/** What a caller sees of a result, with the bytes copied (they may be a writer's views). */
-function seen(r: HandleResult) {
-  return {
-    outcome: r.outcome,
-    keys: r.keys ? [...r.keys] : undefined,
-    replies: r.replies.map((o) => ({ ...o, data: [...o.data] })),
-  };
-}
-
-/** Feed `packets` to both pipelines; every result and the statistics must be equal. */
-function compare(
-  [reusing, full]: [MessageHandler, MessageHandler],
-  packets: IncomingPacket[],
-): { reused: number } {
-  const statsA = new StatisticsStore(), statsB = new StatisticsStore();
-  const writer = new Writer(64);
-  let reused = 0;
-  packets.forEach((p, i) => {
-    writer.reset();
-    const a = settled(reusing.handle({ ...p, replyWriter: writer }, statsA));
-    const b = settled(full.handle({ ...p, replyWriter: undefined }, statsB, undefined, false));
-    assert.deepEqual(seen(a), seen(b), `request ${i}`);
-    if (a.outcome === "reply" && !a.bundle) reused++;
-  });
-  assert.deepEqual(statsA.drain(), statsB.drain(), "statistics");
-  return { reused };
 }
 
 /** Wrongly declared alike: puts the client's DUID (hex) into an option of the reply. */

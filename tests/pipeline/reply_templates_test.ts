@@ -7,7 +7,6 @@ import {
   IANAOption,
   InformationRequestMessage,
   InterfaceIdOption,
-  LinkLayerDuid,
   type Message,
   type Option,
   OptionRequestOption,
@@ -27,12 +26,10 @@ import {
   Filter,
   filterTreatsInformationRequestsAlike,
   Handler,
-  type HandleResult,
   type IncomingPacket,
   informationRequestShape,
   type MessageHandler,
   SimpleOptionHandler,
-  StatisticsCategories,
   StatisticsStore,
   type TransactionBundle,
   treatsInformationRequestsAlike,
@@ -48,6 +45,7 @@ import {
   SERVER_DUID,
   settled,
 } from "./helpers.ts";
+import { CATEGORIES, duidOption, fromRelay, mac, seen } from "./reply_template_helpers.ts";
 
 /** Options handlers, unicast rules, timing limits, an ignored Solicit: all alike. */
 const CONFIG = `
@@ -96,18 +94,12 @@ const FILTERED = `${CONFIG}
 </elapsed-time>
 `;
 
-const CATEGORIES = () =>
-  new StatisticsCategories(["eth0"], ["2001:db8:1::/48"], ["2001:db8:ff::1", "2001:db8:1::2"]);
-
 function pair(config: string): [MessageHandler, MessageHandler] {
   return [
     pipelineFromConfig(config, { categories: CATEGORIES() }),
     pipelineFromConfig(config, { categories: CATEGORIES() }),
   ];
 }
-
-const mac = (i: number) => new Uint8Array([2, 0, 0, (i >> 16) & 255, (i >> 8) & 255, i & 255]);
-const duidOption = (i: number) => new ClientIdOption(new LinkLayerDuid(1, mac(i)));
 
 function relayedInfo(i: number, options: Option[] = [duidOption(i)]): Message {
   return new RelayForwardMessage(0, "2001:db8:1::2", "fe80::1", [
@@ -116,18 +108,8 @@ function relayedInfo(i: number, options: Option[] = [duidOption(i)]): Message {
   ]);
 }
 
-const fromRelay = { source: "2001:db8:1::2", sourcePort: 547, multicast: false };
 /** A listener's marks: the same array with every packet, as the server passes them. */
 const MARKS = ["unmarked"];
-
-/** What a caller sees of a result, with the bytes copied (they may be a writer's views). */
-function seen(r: HandleResult) {
-  return {
-    outcome: r.outcome,
-    keys: r.keys ? [...r.keys] : undefined,
-    replies: r.replies.map((o) => ({ ...o, data: [...o.data] })),
-  };
-}
 
 Deno.test("shape: where the transaction id, Client ID and peer address sit", () => {
   const direct = serializeMessage(new InformationRequestMessage(0x123456, [duidOption(1)])).slice();
