@@ -10,6 +10,8 @@
 #   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
 #   DHCPKIT_UDP_GSO: `io-udp-gso` yes|no (default: the server's default)
 #   DHCPKIT_REUSE_ANSWERS: `reuse-answers` yes|no (default: the server's default)
+#   DHCPKIT_LOG_FILE: log at info level to this file (default: the server's default logging), e.g.
+#     to see `io-batch-delay auto` change its wait
 #   DHCPKIT_DENO_FLAGS: extra deno flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile
 #   KB_INFO=1 (from harness.sh): also DNS servers + domain search list, for Information-requests
 #   DHCPKIT_EXTRA_ROWS: add this many more (unused) assignment rows, e.g. 990000 for a 1M-row file
@@ -82,6 +84,11 @@ io-backend $io
 ${DHCPKIT_BATCH_DELAY:+io-batch-delay $DHCPKIT_BATCH_DELAY}
 ${DHCPKIT_UDP_GSO:+io-udp-gso $DHCPKIT_UDP_GSO}
 ${DHCPKIT_REUSE_ANSWERS:+reuse-answers $DHCPKIT_REUSE_ANSWERS}
+${DHCPKIT_LOG_FILE:+<logging>
+    <file $DHCPKIT_LOG_FILE>
+        level info
+    </file>
+</logging>}
 pid-file $wd/dhcpkit.pid
 control-socket $wd/dhcpkit.sock
 <duid-ll server-id>

@@ -76,8 +76,10 @@ export interface EngineInit {
 
 /** Settings of a worker that a reload may change besides its engine. */
 export interface WorkerSettings {
-  /** `io-batch-delay`, in seconds (ffi I/O workers). */
+  /** `io-batch-delay`, in seconds (ffi I/O workers); with {@link batchDelayAuto}, the most. */
   batchDelay: number;
+  /** `io-batch-delay auto` (ffi I/O workers): the reply delays measured choose the wait. */
+  batchDelayAuto?: boolean;
   /** `io-udp-gso` (ffi I/O workers); absent means yes. */
   udpGso?: boolean;
   /**

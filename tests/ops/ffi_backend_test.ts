@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
-import { loadConfigText } from "../../src/config/mod.ts";
+import { batchDelaySeconds, loadConfigText } from "../../src/config/mod.ts";
 import { FfiBackend, ffiUnavailable, ioWorkerCount } from "../../src/server/io/ffi_backend.ts";
 import { chooseIoBackend } from "../../src/server/io/backend.ts";
 import { planListeners } from "../../src/server/listener_plan.ts";
@@ -261,7 +261,15 @@ Deno.test("io-backend: auto by default, ffi with any number of workers", () => {
   }
   const defaults = loadConfigText(base, "t.conf", { hostChecks: false }).config;
   assert.equal(defaults?.ioBackend, "auto");
-  assert.equal(defaults?.ioBatchDelay, 0.0005);
+  assert.equal(defaults?.ioBatchDelay, "auto");
+  assert.equal(batchDelaySeconds("auto", "ffi"), 0.001, "auto: the guard's maximum");
+  assert.equal(batchDelaySeconds("auto", "deno"), 0.0005, "auto: the deno backend's fixed wait");
+  assert.equal(batchDelaySeconds(0.02, "deno"), 0.02);
+  const auto = loadConfigText(`io-batch-delay AUTO\n${base}`, "t.conf", { hostChecks: false });
+  assert.equal(auto.config?.ioBatchDelay, "auto");
+  const word = loadConfigText(`io-batch-delay soon\n${base}`, "t.conf", { hostChecks: false });
+  assert.equal(word.errors[0].line, 1);
+  assert.match(word.errors[0].message, /`soon` is not a number of seconds/);
   const noDelay = loadConfigText(`io-batch-delay 0\n${base}`, "t.conf", { hostChecks: false });
   assert.equal(noDelay.config?.ioBatchDelay, 0);
   const tooLong = loadConfigText(`io-batch-delay 0.5\n${base}`, "t.conf", { hostChecks: false });

@@ -13,7 +13,7 @@ import {
   openUdpSocket,
   SEND_GIVE_UP_MS,
 } from "../../src/server/io/ffi_socket.ts";
-import { MH_CONTROLLEN, monotonicMs } from "../../src/server/io/libc.ts";
+import { MH_CONTROLLEN, monotonicMs, realtimeMs } from "../../src/server/io/libc.ts";
 import { e2eTest, randomSuffix, run } from "../e2e/netns.ts";
 import { freeUdpPort } from "../helpers/server.ts";
 import { ffiSocketTest, LOOPBACK, unavailable } from "./ffi/socket_helpers.ts";
@@ -84,6 +84,49 @@ ffiSocketTest("ffi socket: pktinfo is read only when cmsg_len says it is all the
     closeFd(fd);
   }
 });
+
+ffiSocketTest(
+  "ffi socket: receive timestamps are the time of day the kernel took the datagram",
+  async () => {
+    const port = freeUdpPort();
+    const fd = openUdpSocket({ address: "::1", port });
+    const sender = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
+    const now = realtimeMs();
+    const receive = async (s: FfiUdpSocket, count: number) => {
+      let n = 0;
+      for (let i = 0; i < 100 && n < count; i++) {
+        n = s.recvBatch();
+        if (n < count) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(n, count);
+    };
+    try {
+      const s = new FfiUdpSocket(fd, 4, 512);
+      await sender.send(new Uint8Array([1]), { transport: "udp", hostname: "::1", port });
+      await new Promise((r) => setTimeout(r, 20));
+      await receive(s, 1);
+      assert.ok(Number.isNaN(s.recvTimestampMs(0)), "none unless asked for");
+      s.enableReceiveTimestamps();
+      const before = now();
+      await sender.send(new Uint8Array([2]), { transport: "udp", hostname: "::1", port });
+      await new Promise((r) => setTimeout(r, 30));
+      await sender.send(new Uint8Array([3]), { transport: "udp", hostname: "::1", port });
+      await new Promise((r) => setTimeout(r, 20));
+      const after = now();
+      await receive(s, 2);
+      const first = s.recvTimestampMs(0), second = s.recvTimestampMs(1);
+      assert.ok(first >= before - 1 && first <= after + 1, `${first} in [${before}, ${after}]`);
+      assert.ok(second - first >= 25, `sent 30 ms apart: ${second - first} ms`);
+      assert.ok(Math.abs(Date.now() - first) < 5_000, "a time of day, not a monotonic clock");
+      // Both control messages are found, whatever their order.
+      assert.equal(s.recvMulticast(1, true), false, "the pktinfo is still read");
+      assert.deepEqual([...s.recvData(1)], [3]);
+    } finally {
+      sender.close();
+      closeFd(fd);
+    }
+  },
+);
 
 ffiSocketTest(
   "ffi socket: batches of different sizes each read their datagrams whole",

@@ -41,8 +41,11 @@ export interface ServerValues {
   workers: number;
   /** How UDP is received and sent: `deno` (Deno.listenDatagram) or `ffi` (libc, Linux). */
   ioBackend: "auto" | "deno" | "ffi";
-  /** ffi backend: how long an I/O thread waits after a batch before receiving again, seconds. */
-  ioBatchDelay: number;
+  /**
+   * How long an I/O thread waits after a batch before receiving again, in seconds, or `auto`
+   * (see {@link batchDelaySeconds}).
+   */
+  ioBatchDelay: number | "auto";
   /** ffi backend: whether replies to one destination may leave as one segmented send (UDP GSO). */
   ioUdpGso: boolean;
   /** How long a request waits for a handler's asynchronous lookup, in seconds. */
@@ -64,6 +67,34 @@ export interface ServerValues {
   /** Extension modules imported before the configuration is validated, in file order. */
   extensions: string[];
 }
+
+/**
+ * With `io-batch-delay auto`, the `ffi` backend's I/O threads wait at most this long, in seconds,
+ * and less while the reply delays they measure show that the wait makes requests late.
+ */
+export const AUTO_BATCH_DELAY_FFI = 0.001;
+
+/**
+ * With `io-batch-delay auto`, the `deno` backend (which cannot see when the kernel received a
+ * datagram) waits this long, in seconds.
+ */
+export const AUTO_BATCH_DELAY_DENO = 0.0005;
+
+/**
+ * The `io-batch-delay` of `backend` in seconds: the fixed delay, or for `auto` the most the
+ * `ffi` backend's guard may wait or the `deno` backend's fixed delay.
+ */
+export function batchDelaySeconds(value: number | "auto", backend: "ffi" | "deno"): number {
+  if (value !== "auto") return value;
+  return backend === "ffi" ? AUTO_BATCH_DELAY_FFI : AUTO_BATCH_DELAY_DENO;
+}
+
+/** `auto` or a number of seconds. */
+const secondsOrAuto = dataType<number | "auto">(
+  "seconds or auto",
+  (t, ctx) => t.toLowerCase() === "auto" ? "auto" : seconds.parse(t, ctx),
+  "`auto` or a number of seconds, fractions allowed",
+);
 
 /** A module to import: a path (relative to the file it is written in) or a URL-like specifier. */
 const moduleSpecifier = dataType(
@@ -190,8 +221,8 @@ export const serverSection = defineSection<ServerValues>({
     },
     {
       name: "io-batch-delay",
-      type: seconds,
-      default: 0.0005,
+      type: secondsOrAuto,
+      default: "auto",
       description: "When requests arrive one by one, an I/O thread (with the `deno` " +
         "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
         "long (in seconds, at most 0.1) before it receives again, so that the requests " +
@@ -201,10 +232,17 @@ export const serverSection = defineSection<ServerValues>({
         "A request that finds the thread idle is answered at once, and requests that already " +
         "arrive in groups are not held back. With the `ffi` backend, requests that wait for a " +
         "lookup (a database) belong to the round they arrived in: the wait comes after they " +
-        "are answered. 0 turns the wait off. The default keeps the 99th percentile of the " +
-        "reply delay under 2 ms on a busy virtual machine, where 0.001 saves about a tenth " +
-        "of the CPU per request but exceeded it (bench/load/PROFILE.md, round seven).",
-      example: "0.001",
+        "are answered. 0 turns the wait off. `auto` (the default): with the `ffi` backend " +
+        "each I/O thread starts at 0.001 and measures every request's delay from the " +
+        "kernel's receive to the reply's send; when more than 0.8 % of the requests take over " +
+        "1.9 ms and the wait made more than 0.2 % late (without it they would have been in " +
+        "time), it drops the wait to 0.0005, and it lengthens it again by steps while a " +
+        "longer wait would not make them late, so the 99th percentile stays under 2 ms on a " +
+        "host whose hiccups come and go " +
+        "and the CPU per request stays low on a quiet one. With the `deno` backend, which " +
+        "cannot see when the kernel received a request, `auto` is 0.0005 " +
+        "(bench/load/PROFILE.md, rounds seven and sixteen).",
+      example: "0.0005",
     },
     {
       name: "io-udp-gso",
@@ -341,7 +379,7 @@ export const serverSection = defineSection<ServerValues>({
         section.keyLines["worker-heartbeat-timeout"],
       );
     }
-    if (section.values.ioBatchDelay > 0.1) {
+    if (section.values.ioBatchDelay !== "auto" && section.values.ioBatchDelay > 0.1) {
       check.error(
         `io-batch-delay ${section.values.ioBatchDelay} is longer than 0.1 seconds`,
         section.keyLines["io-batch-delay"],

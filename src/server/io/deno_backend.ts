@@ -9,7 +9,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ServerConfig } from "../../config/mod.ts";
+import { batchDelaySeconds, type ServerConfig } from "../../config/mod.ts";
 import { Engine } from "../engine.ts";
 import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
 import {
@@ -289,7 +289,7 @@ export class DenoBackend implements IoBackend {
     void this.#delay.after(packets.length, started);
   };
   readonly #delay = new BatchDelay({
-    seconds: () => this.#config?.ioBatchDelay ?? 0,
+    seconds: () => this.#config ? batchDelaySeconds(this.#config.ioBatchDelay, "deno") : 0,
     received: () => packetCounter,
     allowed: () => (this.#engine?.parked ?? 0) === 0,
     // With workers, the wait ends early once a worker has replies for the main thread to send.
@@ -579,7 +579,7 @@ class RequestPool {
 
   #settings(init: BackendInit): WorkerSettings {
     return {
-      batchDelay: init.config.ioBatchDelay,
+      batchDelay: batchDelaySeconds(init.config.ioBatchDelay, "deno"),
       replied: this.replied.buffer as SharedArrayBuffer,
     };
   }

@@ -9,11 +9,11 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { ServerConfig } from "../../config/mod.ts";
+import { batchDelaySeconds, type ServerConfig } from "../../config/mod.ts";
 import type { ExplainTrace, IncomingPacket } from "../../pipeline/mod.ts";
 import { ListenerError, type ListenerPlan, portInUse, samePlans } from "../listener_plan.ts";
 import { stopTimeoutMs, Supervisor } from "../supervisor.ts";
-import { CTL_EPFD, type IoListener } from "../wire.ts";
+import { CTL_EPFD, type IoListener, type WorkerSettings } from "../wire.ts";
 import type { BackendInit, IoBackend, IoEvents } from "./backend.ts";
 import {
   closeFd,
@@ -60,6 +60,15 @@ export function ffiUnavailable(): string | undefined {
  */
 export function ioWorkerCount(workers: number, cpus = navigator.hardwareConcurrency || 1): number {
   return Math.max(1, Math.min(workers, cpus));
+}
+
+/** What the I/O workers of `config` are told besides their engine. */
+function ffiSettings(config: ServerConfig): WorkerSettings {
+  return {
+    batchDelay: batchDelaySeconds(config.ioBatchDelay, "ffi"),
+    batchDelayAuto: config.ioBatchDelay === "auto",
+    udpGso: config.ioUdpGso,
+  };
 }
 
 /** The `ffi` backend (see the module documentation). */
@@ -196,10 +205,7 @@ export class FfiBackend implements IoBackend {
       logs: events.logs,
     });
     this.#supervisor = supervisor;
-    await supervisor.start(init.engine, {
-      batchDelay: config.ioBatchDelay,
-      udpGso: config.ioUdpGso,
-    });
+    await supervisor.start(init.engine, ffiSettings(config));
     this.#threads = threads;
     this.#started = true;
   }
@@ -209,10 +215,7 @@ export class FfiBackend implements IoBackend {
   }
 
   async reload(init: BackendInit): Promise<void> {
-    await this.#supervisor!.reload(init.engine, {
-      batchDelay: init.config.ioBatchDelay,
-      udpGso: init.config.ioUdpGso,
-    });
+    await this.#supervisor!.reload(init.engine, ffiSettings(init.config));
     this.#config = init.config;
   }
 

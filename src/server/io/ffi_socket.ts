@@ -52,16 +52,19 @@ import {
   POLLFD_SIZE,
   POLLIN,
   POLLOUT,
+  SCM_TIMESTAMPNS,
   SEGMENT_LEN,
   SEGMENT_REFUSALS,
   SEGMENT_SPACE,
   SO_RCVBUF,
   SO_RCVBUFFORCE,
+  SO_TIMESTAMPNS,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCKADDR_IN6_SIZE,
   SOL_SOCKET,
   SOL_UDP,
+  TIMESTAMP_LEN,
   UDP_SEGMENT,
   writeSockaddr,
 } from "./libc.ts";
@@ -441,6 +444,14 @@ export class FfiUdpSocket {
    * interface index at +16), or -1 when absent. Walks the cmsg chain.
    */
   recvPktinfoOffset(i: number): number {
+    return this.#cmsgData(i, IPPROTO_IPV6, IPV6_PKTINFO, PKTINFO_LEN);
+  }
+
+  /**
+   * Where the data of datagram `i`'s control message `level`/`type` starts in {@link u8}, or -1
+   * when it has none or its cmsg is shorter than `minLen` (CMSG_LEN of the data wanted).
+   */
+  #cmsgData(i: number, level: number, type: number, minLen: number): number {
     this.#slot(i);
     const base = this.#offRecvCtl + i * CONTROL_STRIDE;
     const u32 = this.#u32;
@@ -452,13 +463,33 @@ export class FfiUdpSocket {
     while (o + CMSG_HDR <= end) {
       const len = u32[o >> 2];
       if (u32[(o >> 2) + 1] !== 0 || len < CMSG_HDR || o + len > end) break;
-      if (u32[(o + 8) >> 2] === IPPROTO_IPV6 && u32[(o + 12) >> 2] === IPV6_PKTINFO) {
-        // The in6_pktinfo must lie wholly inside this cmsg.
-        return len >= PKTINFO_LEN ? o + CMSG_HDR : -1;
+      if (u32[(o + 8) >> 2] === level && u32[(o + 12) >> 2] === type) {
+        // The data must lie wholly inside this cmsg.
+        return len >= minLen ? o + CMSG_HDR : -1;
       }
       o += (len + 7) & ~7;
     }
     return -1;
+  }
+
+  /**
+   * Ask the kernel to stamp every datagram this socket receives with the time of day it arrived
+   * (`SO_TIMESTAMPNS`), read with {@link recvTimestampMs}. Throws {@link OsError}.
+   */
+  enableReceiveTimestamps(): void {
+    setInt(this.#lib, this.fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+  }
+
+  /**
+   * When the kernel received datagram `i`, in ms since 1970 (CLOCK_REALTIME, as `realtimeMs` in
+   * libc.ts reads it), or NaN without a timestamp (see {@link enableReceiveTimestamps}).
+   */
+  recvTimestampMs(i: number): number {
+    const o = this.#cmsgData(i, SOL_SOCKET, SCM_TIMESTAMPNS, TIMESTAMP_LEN);
+    if (o < 0) return Number.NaN;
+    const u32 = this.#u32;
+    // struct timespec: tv_sec (64 bits), tv_nsec (64 bits); cmsg data is 8-aligned in the arena.
+    return (u32[o >> 2] + u32[(o >> 2) + 1] * 2 ** 32) * 1000 + u32[(o + 8) >> 2] / 1e6;
   }
 
   /** Whether datagram `i` was sent to a multicast address; `fallback` when pktinfo is missing. */

@@ -28,16 +28,20 @@ import {
   type WirePacket,
   type WireReply,
 } from "../wire.ts";
-import { monotonicMs, OsError, parseIPv6 } from "./libc.ts";
+import { monotonicMs, OsError, parseIPv6, realtimeMs } from "./libc.ts";
 import { setRequestClock } from "../engine.ts";
 import { FfiUdpSocket } from "./ffi_socket.ts";
 import {
+  batchDelayChanged,
   cannotSend,
   logReceived,
   logSending,
   packetTracing,
+  receiveTimestampsRefused,
   segmentationRefused,
 } from "./packet_log.ts";
+import { DelayGuard } from "./delay_guard.ts";
+import { AUTO_BATCH_DELAY_DENO } from "../../config/mod.ts";
 import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
@@ -55,6 +59,8 @@ const YIELD_MS = 50;
  * 5,000/s (bench/load/PROFILE.md, round thirteen).
  */
 const STATS_INTERVAL_MS = 1000;
+/** `io-batch-delay auto` logs a change of its wait at most this often, in ms. */
+const DELAY_LOG_MS = 60_000;
 /** An I/O error is not retried for this long (the error is reported each time). */
 const ERROR_PAUSE_MS = 100;
 /** A listener with its reply socket and pre-parsed reply source. */
@@ -95,6 +101,18 @@ class IoLoop {
   readonly #sources = new SourceText();
   /** Datagrams received in the current round (one epoll wake-up). */
   roundPackets = 0;
+  /** `io-batch-delay auto`: chooses the wait from the reply delays measured (see delayMs). */
+  guard?: DelayGuard;
+  /** The kernel refused receive timestamps: `auto` waits a fixed delay. */
+  #noTimestamps = false;
+  #realtime?: () => number;
+  /** The wait before this round (realtime ms; NaN: none) and the delay it asked for. */
+  #waitStart = Number.NaN;
+  #waitEnd = Number.NaN;
+  #waitAsked = 0;
+  /** When a change of the guard's wait was last logged (realtime ms), and changes since. */
+  #delayLogged = -Infinity;
+  #delayUnlogged = 0;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
   #counter: number;
   readonly #step: number;
@@ -169,6 +187,85 @@ class IoLoop {
       runtime.post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
     }
     if (replies.length) this.send(replies);
+    if (this.guard) this.#observe(socket, n, this.guard);
+  }
+
+  /**
+   * Tell the guard how long each of the `n` datagrams just answered took from the kernel's
+   * receive to now, and how much of that the wait before this round added.
+   */
+  #observe(socket: FfiUdpSocket, n: number, guard: DelayGuard): void {
+    const now = this.#realtime!();
+    const start = this.#waitStart, end = this.#waitEnd, asked = this.#waitAsked;
+    const before = guard.delayMs;
+    for (let i = 0; i < n; i++) {
+      const at = socket.recvTimestampMs(i);
+      if (at !== at) continue; // no timestamp
+      let waited = 0;
+      if (end === end) {
+        // From the wait's start or the arrival, whichever is later, to its end; what the wait
+        // overslept (a stall of the host) would have held the request back anyway.
+        waited = end - (at > start ? at : start);
+        if (waited < 0) waited = 0;
+        else if (waited > asked) waited = asked;
+      }
+      guard.observe(now - at, waited, now);
+    }
+    if (guard.delayMs !== before) {
+      // At most one line a minute: a host with frequent hiccups changes the wait often.
+      if (now - this.#delayLogged >= DELAY_LOG_MS) {
+        batchDelayChanged(before, guard.delayMs, this.#delayUnlogged);
+        this.#delayLogged = now;
+        this.#delayUnlogged = 0;
+      } else this.#delayUnlogged++;
+    }
+  }
+
+  /**
+   * The `io-batch-delay` to wait now, in ms: the configured one, or with `auto` the guard's
+   * (started on first use: it turns on receive timestamps on the sockets).
+   */
+  delayMs(): number {
+    const settings = this.runtime.settings;
+    const max = settings.batchDelay * 1000;
+    if (!settings.batchDelayAuto) {
+      this.guard = undefined;
+      return max;
+    }
+    if (this.#noTimestamps) return Math.min(max, AUTO_BATCH_DELAY_DENO * 1000);
+    if (!this.guard) {
+      try {
+        for (const p of this.polled) p.socket.enableReceiveTimestamps();
+      } catch (e) {
+        this.#noTimestamps = true;
+        const fixed = Math.min(max, AUTO_BATCH_DELAY_DENO * 1000);
+        receiveTimestampsRefused((e as Error).message, fixed);
+        return fixed;
+      }
+      this.#realtime ??= realtimeMs();
+      this.guard = new DelayGuard(max);
+    }
+    this.guard.maxMs = max;
+    return this.guard.delayMs;
+  }
+
+  /** Wait `ms` (io-batch-delay) for requests to gather, noting when for the guard. */
+  gatherWait(ctl: Int32Array, ms: number): void {
+    const clock = this.guard ? this.#realtime : undefined;
+    if (clock) this.#waitStart = clock();
+    Atomics.wait(ctl, CTL_STOP, 0, ms);
+    if (clock) {
+      this.#waitEnd = clock();
+      this.#waitAsked = ms;
+    }
+  }
+
+  /** End a round: how many datagrams it received (the count and the wait start over). */
+  endRound(): number {
+    const n = this.roundPackets;
+    this.roundPackets = 0;
+    this.#waitEnd = Number.NaN;
+    return n;
   }
 
   /** Send `replies` in batches per listener. */
@@ -336,20 +433,19 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
           rc = await poller.waitAsync(POLL_MS);
         }
       } else {
-        const delayMs = runtime.settings.batchDelay * 1000;
+        const delayMs = io.delayMs();
         if (gather.shouldWait(delayMs)) {
           // io-batch-delay: requests arriving one by one are gathered before the next receive
           // (for requests that waited for lookups, after they were answered). What the batch
           // left to microtasks (a static SQLite source ends its read transaction there) is
           // done before the wait, not after it.
           await null;
-          Atomics.wait(ctl, CTL_STOP, 0, delayMs);
+          io.gatherWait(ctl, delayMs);
         }
         rc = poller.wait(runtime.building > 0 ? 1 : POLL_MS);
       }
       for (let k = 0; k < rc; k++) io.drain(io.polled[poller.ready[k]]);
-      gather.received(io.roundPackets);
-      io.roundPackets = 0;
+      gather.received(io.endRound());
     } catch (e) {
       runtime.post({ kind: "exception", message: `I/O loop: ${describeError(e)}` });
       await new Promise((r) => setTimeout(r, ERROR_PAUSE_MS));

@@ -25,6 +25,8 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;
+/** Receive timestamps (`SO_TIMESTAMPNS_OLD`): a `SCM_TIMESTAMPNS` cmsg with a `timespec`. */
+export const SO_TIMESTAMPNS = 35, SCM_TIMESTAMPNS = 35;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_JOIN_GROUP = 20; // a.k.a. IPV6_ADD_MEMBERSHIP
@@ -80,8 +82,10 @@ const IN6_PKTINFO_SIZE = 20;
 export const PKTINFO_SPACE = CMSG_HDR + 24;
 /** CMSG_LEN(sizeof(in6_pktinfo)) = 36. */
 export const PKTINFO_LEN = CMSG_HDR + IN6_PKTINFO_SIZE;
-/** Control buffer per message: room for pktinfo plus a spare cmsg. */
-export const CONTROL_STRIDE = 64;
+/** CMSG_LEN(sizeof(struct timespec)): a receive timestamp. */
+export const TIMESTAMP_LEN = CMSG_HDR + 16;
+/** Control buffer per message: room for pktinfo and a receive timestamp plus a spare 8 bytes. */
+export const CONTROL_STRIDE = 80;
 /** `SOL_UDP` (= IPPROTO_UDP) and its `UDP_SEGMENT` option: UDP segmentation offload (GSO). */
 export const SOL_UDP = 17, UDP_SEGMENT = 103;
 /** CMSG_SPACE(sizeof(u16)): the UDP_SEGMENT cmsg carrying the segment size. */
@@ -146,6 +150,29 @@ export function monotonicMs(): () => number {
   return () => {
     lib.clock_gettime(CLOCK_MONOTONIC, timespec);
     return (words[0] + words[1] * 2 ** 32 - origin) * 1000 + words[2] / 1e6;
+  };
+}
+
+const CLOCK_REALTIME = 0;
+
+/**
+ * The time of day in milliseconds since 1970 (fractional; a double holds it to a quarter of a
+ * microsecond): CLOCK_REALTIME through libc (the vDSO), the clock the kernel stamps received
+ * datagrams with (`SO_TIMESTAMPNS`). Where libc cannot be used, `Date.now()`.
+ */
+export function realtimeMs(): () => number {
+  const timespec = new Uint8Array(16);
+  const words = new Uint32Array(timespec.buffer);
+  let lib: Libc;
+  try {
+    lib = libc();
+    if (lib.clock_gettime(CLOCK_REALTIME, timespec) !== 0) return () => Date.now();
+  } catch {
+    return () => Date.now();
+  }
+  return () => {
+    lib.clock_gettime(CLOCK_REALTIME, timespec);
+    return (words[0] + words[1] * 2 ** 32) * 1000 + words[2] / 1e6;
   };
 }
 

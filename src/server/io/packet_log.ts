@@ -66,3 +66,32 @@ export function segmentationRefused(listener: string, error: string): void {
     { listener, error },
   );
 }
+
+/**
+ * Log that `io-batch-delay auto` changed an I/O thread's wait from `fromMs` to `toMs`, after
+ * `unlogged` changes that were not logged (the caller logs at most one a minute).
+ */
+export function batchDelayChanged(fromMs: number, toMs: number, unlogged: number): void {
+  log.info(
+    "io-batch-delay auto: an I/O thread now waits {to} ms (was {from} ms{more}): " +
+      (toMs < fromMs
+        ? "requests were late because of the wait"
+        : "a longer wait keeps the requests in time"),
+    {
+      from: Number(fromMs.toFixed(4)),
+      to: Number(toMs.toFixed(4)),
+      more: unlogged > 0 ? `; ${unlogged} changes since the last such line` : "",
+    },
+  );
+}
+
+/**
+ * Log (once per I/O thread) that `io-batch-delay auto` cannot measure reply delays because the
+ * kernel refused receive timestamps, so the thread waits a fixed `fixedMs`.
+ */
+export function receiveTimestampsRefused(error: string, fixedMs: number): void {
+  log.warning(
+    "io-batch-delay auto: receive timestamps refused ({error}); waiting a fixed {fixed} ms",
+    { error, fixed: fixedMs },
+  );
+}

@@ -1,0 +1,165 @@
+/**
+ * `io-batch-delay auto` for the `ffi` backend: the delay the I/O loop waits before its next
+ * receive, adjusted to what the requests' own reply delays show (see {@link DelayGuard}).
+ * @module
+ */
+
+/**
+ * The reply delay, from the kernel's receive to our send, over which a request counts as late:
+ * the promise is a 99th percentile of 2 ms at the client, and the server does not see the last
+ * tens of microseconds (its own send and the wire).
+ */
+export const LATENCY_BUDGET_MS = 1.9;
+
+/**
+ * Requests answered in this long after the first one are not judged: V8 is still compiling the
+ * request path, and the slow answers of a server's first seconds say nothing about the host.
+ */
+export const WARMUP_MS = 5000;
+
+/** Requests per judgement of the delay (a window): a second at 5,000 requests a second. */
+export const WINDOW_REQUESTS = 5000;
+
+/** A window also ends after this long, when it holds at least {@link WINDOW_MIN_REQUESTS}. */
+export const WINDOW_MS = 2000;
+
+/** Fewer requests than this in {@link WINDOW_MS} are not judged (too few to tell a tail). */
+export const WINDOW_MIN_REQUESTS = 100;
+
+/**
+ * More than this share of a window's requests late: the 99th percentile is near the budget. The
+ * delay is halved if the wait is part of the reason (see {@link WAIT_SHARE}).
+ */
+export const LATE_SHARE = 0.008;
+
+/** The wait is part of the reason when it made more than this share of the requests late. */
+export const WAIT_SHARE = 0.002;
+
+/**
+ * The delay grows when one step more of waiting would leave the window far from halving: the late
+ * requests plus those a step longer wait would have made late at most this share, or the wait's
+ * own late ones plus those at most a quarter of it, in {@link CLEAN_WINDOWS} windows in a row.
+ */
+export const CLEAN_SHARE = LATE_SHARE / 2;
+
+/** Clean windows in a row before the delay grows by one {@link STEP_SHARE} of its maximum. */
+export const CLEAN_WINDOWS = 3;
+
+/** The delay grows in steps of this share of its maximum. */
+export const STEP_SHARE = 1 / 8;
+
+/**
+ * The delay is never halved below this share of its maximum: with `auto`, 0.5 ms, the fixed
+ * default before the guard, whose 99th percentile stayed under 2 ms on hosts with hiccups
+ * (bench/load/PROFILE.md, round seven). Shorter waits cost more CPU per request than they save
+ * in delay: where even that is too long, a host's stalls set the tail, not the wait.
+ */
+export const FLOOR_SHARE = 1 / 2;
+
+/**
+ * Chooses the `io-batch-delay` of one I/O loop from the reply delays it measures, so that the 99th
+ * percentile stays under {@link LATENCY_BUDGET_MS} where the wait can help it, with the longest
+ * wait (the least CPU per request) that does. Each request's delay is the time from the kernel's
+ * receive timestamp to the send of its reply. Of a request received after a wait, the part the
+ * wait added is known too (from the wait's start or the request's arrival, whichever is later, to
+ * the wait's end, at most the delay asked for), so the guard tells the requests that are late
+ * because of the wait (without it they would have been in time) from those that a stall of the
+ * host, a burst or a slow lookup made late anyway, which no wait can help.
+ *
+ * Per window of {@link WINDOW_REQUESTS} requests: when more than {@link LATE_SHARE} were late and
+ * more than {@link WAIT_SHARE} because of the wait, the delay is halved, down to
+ * {@link FLOOR_SHARE} of its maximum; after {@link CLEAN_WINDOWS} windows in a row in which one step more of waiting
+ * would have left the window far from that (see {@link CLEAN_SHARE}), it grows by one step, up
+ * to the maximum. Halving at once and growing slowly keeps the tail short on a
+ * host whose hiccups come and go, and the CPU per request low on a quiet one.
+ */
+export class DelayGuard {
+  #max: number;
+  #delay: number;
+  #requests = 0;
+  #late = 0;
+  #lateForWait = 0;
+  #atRisk = 0;
+  #clean = 0;
+  #windowStart = Number.NaN;
+  #firstSeen = Number.NaN;
+  /** How often the delay was halved (for tests and the log). */
+  lowered = 0;
+  /** How often it grew by a step. */
+  raised = 0;
+
+  /** Start at `maxMs` (the most the delay may be). */
+  constructor(maxMs: number) {
+    this.#max = Math.max(0, maxMs);
+    this.#delay = this.#max;
+  }
+
+  /** The delay to wait now, in ms. */
+  get delayMs(): number {
+    return this.#delay;
+  }
+
+  /** The most the delay may be, in ms; a smaller maximum (a reload) takes effect at once. */
+  get maxMs(): number {
+    return this.#max;
+  }
+
+  set maxMs(ms: number) {
+    ms = Math.max(0, ms);
+    if (ms === this.#max) return;
+    this.#max = ms;
+    this.#delay = Math.min(ms, Math.max(ms * FLOOR_SHARE, this.#delay));
+  }
+
+  /**
+   * One request answered `replyMs` after the kernel received it, of which the wait before its
+   * receive added `waitedMs` (0 when it was received without a wait). `now` is any clock in ms,
+   * used only to end windows at low rates.
+   */
+  observe(replyMs: number, waitedMs: number, now: number): void {
+    if (!(replyMs >= 0) || replyMs > 60_000) return; // the clock stepped: not a measurement
+    if (this.#firstSeen !== this.#firstSeen) this.#firstSeen = now;
+    if (now - this.#firstSeen < WARMUP_MS) return;
+    if (replyMs > LATENCY_BUDGET_MS) {
+      this.#late++;
+      if (replyMs - waitedMs <= LATENCY_BUDGET_MS) this.#lateForWait++;
+    } else if (waitedMs > 0 && replyMs + this.#max * STEP_SHARE > LATENCY_BUDGET_MS) {
+      // One step more of waiting would have added at most a step to a request that waited.
+      this.#atRisk++;
+    }
+    if (this.#requests++ === 0) this.#windowStart = now;
+    if (
+      this.#requests >= WINDOW_REQUESTS ||
+      (now - this.#windowStart >= WINDOW_MS && this.#requests >= WINDOW_MIN_REQUESTS)
+    ) this.#judge();
+  }
+
+  #judge(): void {
+    const n = this.#requests;
+    if (this.#late > n * LATE_SHARE && this.#lateForWait > n * WAIT_SHARE) {
+      const floor = this.#max * FLOOR_SHARE;
+      if (this.#delay > floor) {
+        this.#delay = Math.max(floor, this.#delay / 2);
+        this.lowered++;
+      }
+      this.#clean = 0;
+    } else if (
+      this.#delay < this.#max &&
+      (this.#late + this.#atRisk <= n * CLEAN_SHARE ||
+        this.#lateForWait + this.#atRisk <= n * CLEAN_SHARE / 4)
+    ) {
+      if (++this.#clean >= CLEAN_WINDOWS) {
+        this.#clean = 0;
+        const step = this.#max * STEP_SHARE;
+        this.#delay = Math.min(this.#max, this.#delay + step);
+        this.raised++;
+      }
+    } else {
+      this.#clean = 0;
+    }
+    this.#requests = 0;
+    this.#late = 0;
+    this.#lateForWait = 0;
+    this.#atRisk = 0;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * `io-batch-delay auto` ({@link DelayGuard}): the wait is halved when requests are late because
+ * of it, not when something else made them late, and grows back slowly while a longer wait
+ * would keep them in time.
+ */
+
+import assert from "node:assert/strict";
+import {
+  CLEAN_SHARE,
+  CLEAN_WINDOWS,
+  DelayGuard,
+  LATE_SHARE,
+  LATENCY_BUDGET_MS,
+  WAIT_SHARE,
+  WARMUP_MS,
+  WINDOW_MIN_REQUESTS,
+  WINDOW_MS,
+  WINDOW_REQUESTS,
+} from "../../src/server/io/delay_guard.ts";
+
+/** A guard with at most `maxMs` whose warm-up is over at {@link WARMUP_MS} (it saw a request at 0). */
+function warmGuard(maxMs = 1): DelayGuard {
+  const g = new DelayGuard(maxMs);
+  g.observe(0.3, 0, 0);
+  return g;
+}
+
+/**
+ * Feed one window of requests: `late` of them answered after `lateReplyMs` (by default 0.2 ms
+ * over the budget) of which the wait added `waitedMs` (0.5), then `anyway` that a stall made
+ * late (1.5 ms over the budget, 0.5 of it the wait's); the rest in time.
+ */
+function window(
+  guard: DelayGuard,
+  opts: { late?: number; waitedMs?: number; lateReplyMs?: number; anyway?: number } = {},
+  now = WARMUP_MS,
+): void {
+  const late = opts.late ?? 0, anyway = opts.anyway ?? 0;
+  for (let i = 0; i < WINDOW_REQUESTS; i++) {
+    if (i < late) {
+      guard.observe(opts.lateReplyMs ?? LATENCY_BUDGET_MS + 0.2, opts.waitedMs ?? 0.5, now);
+    } else if (i < late + anyway) guard.observe(LATENCY_BUDGET_MS + 1.5, 0.5, now);
+    else guard.observe(0.3, 0.2, now);
+  }
+}
+
+const overLimit = Math.floor(WINDOW_REQUESTS * LATE_SHARE) + 1;
+
+Deno.test("delay guard: starts at its maximum and stays there while requests are in time", () => {
+  const g = warmGuard(1);
+  assert.equal(g.delayMs, 1);
+  for (let w = 0; w < 20; w++) window(g);
+  assert.equal(g.delayMs, 1);
+  assert.equal(g.lowered, 0);
+});
+
+Deno.test("delay guard: halves the wait when more than its share are late because of it", () => {
+  const g = warmGuard(1);
+  window(g, { late: overLimit - 1 });
+  assert.equal(g.delayMs, 1, "at the limit: no change");
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 0.5);
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 0.5, "never below half of the maximum");
+  assert.equal(g.lowered, 1);
+  const h = warmGuard(2);
+  window(h, { late: overLimit });
+  window(h, { late: overLimit });
+  window(h, { late: overLimit });
+  assert.equal(h.delayMs, 1);
+  assert.equal(h.lowered, 1);
+});
+
+Deno.test("delay guard: requests a stall made late (late even without the wait) change nothing", () => {
+  const g = warmGuard(1);
+  // Replies 1.5 ms over the budget, of which the wait added 0.5 ms: over it anyway.
+  for (let w = 0; w < 10; w++) window(g, { anyway: overLimit * 3 });
+  assert.equal(g.delayMs, 1);
+  // Late requests that did not wait at all are not the wait's doing either.
+  for (let w = 0; w < 10; w++) {
+    window(g, { late: overLimit * 3, lateReplyMs: LATENCY_BUDGET_MS + 0.3, waitedMs: 0 });
+  }
+  assert.equal(g.delayMs, 1);
+  // Many late, but the wait's share of them too small to matter: no change; one more: halved.
+  const forWait = Math.floor(WINDOW_REQUESTS * WAIT_SHARE);
+  window(g, { late: forWait, anyway: overLimit });
+  assert.equal(g.delayMs, 1);
+  assert.equal(g.lowered, 0);
+  window(g, { late: forWait + 1, anyway: overLimit });
+  assert.equal(g.delayMs, 0.5);
+});
+
+Deno.test("delay guard: grows back by steps after clean windows, up to the maximum", () => {
+  const g = warmGuard(1);
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 0.5);
+  for (let w = 1; w < CLEAN_WINDOWS; w++) window(g);
+  assert.equal(g.delayMs, 0.5, "not before CLEAN_WINDOWS clean windows");
+  window(g);
+  assert.equal(g.delayMs, 0.625);
+  for (let w = 0; w < CLEAN_WINDOWS * 10; w++) window(g);
+  assert.equal(g.delayMs, 1, "never past the maximum");
+  assert.equal(g.raised, 4);
+});
+
+Deno.test("delay guard: does not grow while a longer wait would make requests late", () => {
+  const g = warmGuard(1);
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 0.5);
+  // In time, but within one step (1/8 ms) of the budget after waiting: a longer wait would not be.
+  const close = LATENCY_BUDGET_MS - 0.05;
+  const atRisk = Math.floor(WINDOW_REQUESTS * CLEAN_SHARE) + 1;
+  for (let w = 0; w < CLEAN_WINDOWS * 3; w++) {
+    window(g, { late: atRisk, lateReplyMs: close, waitedMs: 0.4 });
+  }
+  assert.equal(g.delayMs, 0.5);
+  // A window with requests at risk in between starts the count of clean ones again.
+  for (let w = 0; w < CLEAN_WINDOWS - 1; w++) window(g);
+  window(g, { late: atRisk, lateReplyMs: close, waitedMs: 0.4 });
+  for (let w = 0; w < CLEAN_WINDOWS - 1; w++) window(g);
+  assert.equal(g.delayMs, 0.5);
+  window(g);
+  assert.equal(g.delayMs, 0.625);
+});
+
+Deno.test("delay guard: a window also ends by time, but not with too few requests", () => {
+  const g = warmGuard(1);
+  // Too few requests in a long time: not judged, however late.
+  for (let i = 0; i < WINDOW_MIN_REQUESTS - 1; i++) {
+    g.observe(LATENCY_BUDGET_MS + 0.3, 0.9, WARMUP_MS + i * 100);
+  }
+  g.observe(LATENCY_BUDGET_MS + 0.3, 0.9, WARMUP_MS + WINDOW_MS * 10);
+  assert.equal(g.delayMs, 0.5, "the 100th request ends the window: all late, halved");
+  const h = warmGuard(1);
+  for (let i = 0; i < WINDOW_MIN_REQUESTS - 1; i++) {
+    h.observe(LATENCY_BUDGET_MS + 0.3, 0.9, WARMUP_MS);
+  }
+  assert.equal(h.delayMs, 1, "fewer than the minimum: nothing judged yet");
+});
+
+Deno.test("delay guard: a smaller maximum (a reload) applies at once; clock steps are ignored", () => {
+  const g = warmGuard(1);
+  g.maxMs = 0.5;
+  assert.equal(g.delayMs, 0.5);
+  g.maxMs = 2;
+  assert.equal(g.delayMs, 1, "a larger maximum: up to its floor at once, then by steps");
+  assert.equal(g.maxMs, 2);
+  for (let i = 0; i < WINDOW_REQUESTS * 3; i++) {
+    g.observe(-5, 0, 0);
+    g.observe(Number.NaN, 0, 0);
+    g.observe(120_000, 0, 0);
+  }
+  assert.equal(g.delayMs, 1);
+  assert.equal(g.lowered + g.raised, 0, "no window was filled by them");
+});
+
+Deno.test("delay guard: grows while a stall makes requests late, if the wait makes none", () => {
+  const g = warmGuard(1);
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 0.5);
+  // Late requests the wait did not cause, far more than the clean share: the wait grows anyway.
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(g, { anyway: overLimit * 2 });
+  assert.equal(g.delayMs, 0.625);
+  // But not while the wait makes a few late as well (more than a quarter of the clean share).
+  const few = Math.floor((WINDOW_REQUESTS * CLEAN_SHARE) / 4) + 1;
+  for (let w = 0; w < CLEAN_WINDOWS * 2; w++) window(g, { late: few, anyway: overLimit * 2 });
+  assert.equal(g.delayMs, 0.625);
+});
+
+Deno.test("delay guard: the first seconds after the first request are not judged", () => {
+  const g = new DelayGuard(1);
+  // V8 compiling the request path: everything late for WARMUP_MS, then in time.
+  window(g, { late: WINDOW_REQUESTS }, 0);
+  window(g, { late: WINDOW_REQUESTS }, WARMUP_MS - 1);
+  assert.equal(g.delayMs, 1);
+  window(g, { late: overLimit }, WARMUP_MS);
+  assert.equal(g.delayMs, 0.5, "judged from then on");
+});
