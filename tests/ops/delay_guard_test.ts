@@ -11,7 +11,9 @@ import {
   DelayGuard,
   LATE_SHARE,
   LATENCY_BUDGET_MS,
+  OVERSLEEP_MS,
   WAIT_SHARE,
+  waitAdded,
   WARMUP_MS,
   WINDOW_MIN_REQUESTS,
   WINDOW_MS,
@@ -129,6 +131,7 @@ Deno.test("delay guard: a window also ends by time, but not with too few request
   for (let i = 0; i < WINDOW_MIN_REQUESTS - 1; i++) {
     g.observe(LATENCY_BUDGET_MS + 0.3, 0.9, WARMUP_MS + i * 100);
   }
+  assert.equal(g.delayMs, 1, "WINDOW_MS passed, but fewer than the minimum requests");
   g.observe(LATENCY_BUDGET_MS + 0.3, 0.9, WARMUP_MS + WINDOW_MS * 10);
   assert.equal(g.delayMs, 0.5, "the 100th request ends the window: all late, halved");
   const h = warmGuard(1);
@@ -146,9 +149,9 @@ Deno.test("delay guard: a smaller maximum (a reload) applies at once; clock step
   assert.equal(g.delayMs, 1, "a larger maximum: up to its floor at once, then by steps");
   assert.equal(g.maxMs, 2);
   for (let i = 0; i < WINDOW_REQUESTS * 3; i++) {
-    g.observe(-5, 0, 0);
-    g.observe(Number.NaN, 0, 0);
-    g.observe(120_000, 0, 0);
+    g.observe(-5, 0, WARMUP_MS);
+    g.observe(Number.NaN, 0, WARMUP_MS);
+    g.observe(120_000, 0, WARMUP_MS);
   }
   assert.equal(g.delayMs, 1);
   assert.equal(g.lowered + g.raised, 0, "no window was filled by them");
@@ -175,4 +178,42 @@ Deno.test("delay guard: the first seconds after the first request are not judged
   assert.equal(g.delayMs, 1);
   window(g, { late: overLimit }, WARMUP_MS);
   assert.equal(g.delayMs, 0.5, "judged from then on");
+});
+
+Deno.test("delay guard: steps are an eighth of the maximum; requests that did not wait risk nothing", () => {
+  const g = warmGuard(2);
+  window(g, { late: overLimit });
+  assert.equal(g.delayMs, 1);
+  // In time but close to the budget without having waited: a longer wait would not touch them.
+  const close = LATENCY_BUDGET_MS - 0.05;
+  const many = Math.floor(WINDOW_REQUESTS * CLEAN_SHARE) * 2;
+  for (let w = 0; w < CLEAN_WINDOWS; w++) {
+    window(g, { late: many, lateReplyMs: close, waitedMs: 0 });
+  }
+  assert.equal(g.delayMs, 1.25);
+});
+
+Deno.test("delay guard: at a low rate one late request is not a share", () => {
+  const g = warmGuard(1);
+  for (let i = 0; i < WINDOW_MIN_REQUESTS; i++) {
+    g.observe(i === 0 ? LATENCY_BUDGET_MS + 0.3 : 0.3, i === 0 ? 0.9 : 0, WARMUP_MS + i * 30);
+  }
+  assert.equal(g.delayMs, 1, "one of 100 late");
+  for (let i = 0; i < WINDOW_MIN_REQUESTS; i++) {
+    g.observe(i < 2 ? LATENCY_BUDGET_MS + 0.3 : 0.3, i < 2 ? 0.9 : 0, WARMUP_MS + 3000 + i * 30);
+  }
+  assert.equal(g.delayMs, 0.5, "two of 100 late");
+});
+
+Deno.test("waitAdded: from the wait's start or the arrival, to its end, at most the delay asked", () => {
+  // Arrived before the wait began (during the previous round): the whole wait.
+  assert.equal(waitAdded(100, 101, 102, 1), 1);
+  // Arrived during the wait: from the arrival.
+  assert.equal(waitAdded(101.75, 101, 102, 1), 0.25);
+  // Arrived after the wait ended, or no wait at all.
+  assert.equal(waitAdded(102.5, 101, 102, 1), 0);
+  assert.equal(waitAdded(100, Number.NaN, Number.NaN, 1), 0);
+  // A wait that overran by a stall: only the asked delay and the timer's own lateness count.
+  assert.equal(waitAdded(101, 101, 104, 1), 1 + OVERSLEEP_MS);
+  assert.ok(Math.abs(waitAdded(101, 101, 102.05, 1) - 1.05) < 1e-9, "a timer's own lateness");
 });

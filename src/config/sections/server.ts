@@ -237,7 +237,7 @@ export const serverSection = defineSection<ServerValues>({
         "kernel's receive to the reply's send; when more than 0.8 % of the requests take over " +
         "1.9 ms and the wait made more than 0.2 % late (without it they would have been in " +
         "time), it drops the wait to 0.0005, and it lengthens it again by steps while a " +
-        "longer wait would not make them late, so the 99th percentile stays under 2 ms on a " +
+        "longer wait would not make them late (a server's first 5 seconds are not judged), so the 99th percentile stays under 2 ms on a " +
         "host whose hiccups come and go " +
         "and the CPU per request stays low on a quiet one. With the `deno` backend, which " +
         "cannot see when the kernel received a request, `auto` is 0.0005 " +

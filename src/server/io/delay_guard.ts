@@ -17,6 +17,32 @@ export const LATENCY_BUDGET_MS = 1.9;
  */
 export const WARMUP_MS = 5000;
 
+/**
+ * What a wait may overrun the delay asked for and still count as the wait's: the timer's own
+ * lateness (wake-up and timer slack, about 50-90 us on our VMs). A longer overrun is a stall of
+ * the host, which would have held the request back without the wait too.
+ */
+export const OVERSLEEP_MS = 0.1;
+
+/**
+ * How much of a request's reply delay the wait before its receive added, in ms: from the wait's
+ * start or the request's arrival, whichever is later, to the wait's end, at most the delay asked
+ * for plus {@link OVERSLEEP_MS}; 0 without a wait (`waitEnd` NaN). All in one clock (the kernel's
+ * receive timestamps: the time of day).
+ */
+export function waitAdded(
+  arrival: number,
+  waitStart: number,
+  waitEnd: number,
+  asked: number,
+): number {
+  if (waitEnd !== waitEnd) return 0;
+  const waited = waitEnd - (arrival > waitStart ? arrival : waitStart);
+  if (!(waited > 0)) return 0;
+  const most = asked + OVERSLEEP_MS;
+  return waited > most ? most : waited;
+}
+
 /** Requests per judgement of the delay (a window): a second at 5,000 requests a second. */
 export const WINDOW_REQUESTS = 5000;
 
@@ -83,6 +109,7 @@ export class DelayGuard {
   #clean = 0;
   #windowStart = Number.NaN;
   #firstSeen = Number.NaN;
+  #warm = false;
   /** How often the delay was halved (for tests and the log). */
   lowered = 0;
   /** How often it grew by a step. */
@@ -113,13 +140,16 @@ export class DelayGuard {
 
   /**
    * One request answered `replyMs` after the kernel received it, of which the wait before its
-   * receive added `waitedMs` (0 when it was received without a wait). `now` is any clock in ms,
-   * used only to end windows at low rates.
+   * receive added `waitedMs` (0 when it was received without a wait; see {@link waitAdded}).
+   * `now` is a monotonic clock in ms, for the warm-up and to end windows at low rates.
    */
   observe(replyMs: number, waitedMs: number, now: number): void {
     if (!(replyMs >= 0) || replyMs > 60_000) return; // the clock stepped: not a measurement
-    if (this.#firstSeen !== this.#firstSeen) this.#firstSeen = now;
-    if (now - this.#firstSeen < WARMUP_MS) return;
+    if (!this.#warm) {
+      if (this.#firstSeen !== this.#firstSeen) this.#firstSeen = now;
+      if (now - this.#firstSeen < WARMUP_MS) return;
+      this.#warm = true;
+    }
     if (replyMs > LATENCY_BUDGET_MS) {
       this.#late++;
       if (replyMs - waitedMs <= LATENCY_BUDGET_MS) this.#lateForWait++;
@@ -136,7 +166,10 @@ export class DelayGuard {
 
   #judge(): void {
     const n = this.#requests;
-    if (this.#late > n * LATE_SHARE && this.#lateForWait > n * WAIT_SHARE) {
+    // At least two late requests either way: at a low rate one would be a share on its own.
+    if (
+      this.#late > Math.max(1, n * LATE_SHARE) && this.#lateForWait > Math.max(1, n * WAIT_SHARE)
+    ) {
       const floor = this.#max * FLOOR_SHARE;
       if (this.#delay > floor) {
         this.#delay = Math.max(floor, this.#delay / 2);

@@ -40,7 +40,7 @@ import {
   receiveTimestampsRefused,
   segmentationRefused,
 } from "./packet_log.ts";
-import { DelayGuard } from "./delay_guard.ts";
+import { DelayGuard, waitAdded } from "./delay_guard.ts";
 import { AUTO_BATCH_DELAY_DENO } from "../../config/mod.ts";
 import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
@@ -106,6 +106,7 @@ class IoLoop {
   /** The kernel refused receive timestamps: `auto` waits a fixed delay. */
   #noTimestamps = false;
   #realtime?: () => number;
+  #monotonic?: () => number;
   /** The wait before this round (realtime ms; NaN: none) and the delay it asked for. */
   #waitStart = Number.NaN;
   #waitEnd = Number.NaN;
@@ -181,13 +182,15 @@ class IoLoop {
       packets.push(packet);
     }
     const replies: WireReply[] = [];
+    const parked = runtime.parked;
     try {
       runtime.engine?.handleBatch(packets, replies, this.replyWriter);
     } catch (e) {
       runtime.post({ kind: "exception", message: `handling a batch: ${describeError(e)}` });
     }
     if (replies.length) this.send(replies);
-    if (this.guard) this.#observe(socket, n, this.guard);
+    // A batch with requests parked on lookups is left out: their replies leave later.
+    if (this.guard && runtime.parked === parked) this.#observe(socket, n, this.guard);
   }
 
   /**
@@ -196,26 +199,19 @@ class IoLoop {
    */
   #observe(socket: FfiUdpSocket, n: number, guard: DelayGuard): void {
     const now = this.#realtime!();
+    const mono = this.#monotonic!();
     const start = this.#waitStart, end = this.#waitEnd, asked = this.#waitAsked;
     const before = guard.delayMs;
     for (let i = 0; i < n; i++) {
       const at = socket.recvTimestampMs(i);
       if (at !== at) continue; // no timestamp
-      let waited = 0;
-      if (end === end) {
-        // From the wait's start or the arrival, whichever is later, to its end; what the wait
-        // overslept (a stall of the host) would have held the request back anyway.
-        waited = end - (at > start ? at : start);
-        if (waited < 0) waited = 0;
-        else if (waited > asked) waited = asked;
-      }
-      guard.observe(now - at, waited, now);
+      guard.observe(now - at, waitAdded(at, start, end, asked), mono);
     }
     if (guard.delayMs !== before) {
       // At most one line a minute: a host with frequent hiccups changes the wait often.
-      if (now - this.#delayLogged >= DELAY_LOG_MS) {
+      if (mono - this.#delayLogged >= DELAY_LOG_MS) {
         batchDelayChanged(before, guard.delayMs, this.#delayUnlogged);
-        this.#delayLogged = now;
+        this.#delayLogged = mono;
         this.#delayUnlogged = 0;
       } else this.#delayUnlogged++;
     }
@@ -243,6 +239,7 @@ class IoLoop {
         return fixed;
       }
       this.#realtime ??= realtimeMs();
+      this.#monotonic ??= monotonicMs();
       this.guard = new DelayGuard(max);
     }
     this.guard.maxMs = max;
