@@ -222,7 +222,7 @@ export const serverSection = defineSection<ServerValues>({
     {
       name: "io-batch-delay",
       type: secondsOrAuto,
-      default: "auto",
+      default: 0.0005,
       description: "When requests arrive one by one, an I/O thread (with the `deno` " +
         "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
         "long (in seconds, at most 0.1) before it receives again, so that the requests " +
@@ -232,16 +232,17 @@ export const serverSection = defineSection<ServerValues>({
         "A request that finds the thread idle is answered at once, and requests that already " +
         "arrive in groups are not held back. With the `ffi` backend, requests that wait for a " +
         "lookup (a database) belong to the round they arrived in: the wait comes after they " +
-        "are answered. 0 turns the wait off. `auto` (the default): with the `ffi` backend " +
-        "each I/O thread starts at 0.001 and measures every request's delay from the " +
-        "kernel's receive to the reply's send; when more than 0.8 % of the requests take over " +
-        "1.9 ms and the wait made more than 0.2 % late (without it they would have been in " +
-        "time), it drops the wait to 0.0005, and it lengthens it again by steps while a " +
-        "longer wait would not make them late (a server's first 5 seconds are not judged), so the 99th percentile stays under 2 ms on a " +
-        "host whose hiccups come and go " +
-        "and the CPU per request stays low on a quiet one. With the `deno` backend, which " +
-        "cannot see when the kernel received a request, `auto` is 0.0005 " +
-        "(bench/load/PROFILE.md, rounds seven and sixteen).",
+        "are answered. 0 turns the wait off. The default keeps the 99th percentile of the " +
+        "reply delay under 2 ms on a busy virtual machine (bench/load/PROFILE.md, round " +
+        "seven). `auto`: with the `ffi` backend each I/O thread starts at 0.001 and measures " +
+        "every request's delay from the kernel's receive to the reply's send; when more than " +
+        "0.8 % of the requests take over 1.9 ms and the wait made more than 0.2 % late " +
+        "(without it they would have been in time), it drops the wait to 0.0005, and it " +
+        "lengthens it again by steps while a longer wait would not make them late (a " +
+        "server's first 5 seconds are not judged). That saves CPU where clients send one by " +
+        "one at an even pace, but costs some where a relay's requests come in bursts " +
+        "(round sixteen). With the `deno` backend, which cannot see when the kernel received " +
+        "a request, `auto` is 0.0005.",
       example: "0.0005",
     },
     {
