@@ -7,7 +7,7 @@
 #     pools-postgresql serve Kea's dynamic pools from an SQLite / PostgreSQL lease store)
 #   DHCPKIT_IO auto|deno|ffi (default auto): the UDP I/O backend (`io-backend`). The server runs
 #     with --allow-ffi, as systemd/dhcpkit.service does, so auto means ffi on Linux.
-#   DHCPKIT_BATCH_DELAY: `io-batch-delay` in seconds (default: the server's default)
+#   DHCPKIT_BATCH_DELAY: `io-batch-delay`, seconds or auto (default: the server's default)
 #   DHCPKIT_UDP_GSO: `io-udp-gso` yes|no (default: the server's default)
 #   DHCPKIT_REUSE_ANSWERS: `reuse-answers` yes|no (default: the server's default)
 #   DHCPKIT_LOG_FILE: log at info level to this file (default: the server's default logging), e.g.

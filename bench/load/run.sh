@@ -57,7 +57,7 @@ mkdir -p "$OUT_DIR"
 # (drops on both sides: invalid), so the PostgreSQL cases also run at PG_RATE (1000/s), which both
 # servers answer without drops. IO is the
 # `io-backend`: empty means the default (auto, i.e. ffi here: the server runs with --allow-ffi as
-# the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay`, GSO
+# the shipped executable does); deno is the portable backend. DELAY sets `io-batch-delay` (or auto), GSO
 # `io-udp-gso` and REUSE `reuse-answers` (yes or no).
 CASES=${CASES:-"
 2-way NA+PD|sa2-resv|kea

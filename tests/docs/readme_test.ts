@@ -230,7 +230,11 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const perf = section("Performance");
   const blocks = [...perf.matchAll(/```\n([\s\S]*?)```/g)].map((m) => m[1])
     .filter((b) => b.startsWith("case"));
-  assert.equal(blocks.length, 8, "the tables of runs H, I (after), J (before), K, L, M, N and O");
+  assert.equal(
+    blocks.length,
+    9,
+    "the tables of runs H, I (after), J (before), K, L, M, N, O and P",
+  );
   const ratios = blocks.map((block) => {
     // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
     const rows = block.trim().split("\n").slice(1).map((line) => {
@@ -266,7 +270,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     }
     return byCase;
   });
-  const [h, after, before, k, l, m, n, o] = ratios;
+  const [h, after, before, k, l, m, n, o, p] = ratios;
   const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
   const sqlite = "dhcpkit (sqlite, workers 0)";
   // The prose after the tables quotes their ratios.
@@ -302,6 +306,17 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   const mRuns = runsRatio("Runs M: 2-way ", "x\\. On this");
   const nRuns = runsRatio("Runs N: 2-way ", "x\\. With");
   const oRuns = runsRatio("Runs O: 2-way ", "x\\. With");
+  // Runs P ran with `io-batch-delay auto`, so their rows are named by it.
+  const pRuns = runsRatio("Runs P, with `io-batch-delay auto`: 2-way ", "x\\. With");
+  const auto = "dhcpkit (csv, delay auto)";
+  const pCases = [
+    `2-way NA+PD|${auto}`,
+    `4-way NA+PD static CSV|${auto}`,
+    "4-way NA+PD static SQLite|dhcpkit (sqlite, delay auto)",
+    `4-way relayed to unicast|${auto}`,
+    "4-way NA+PD static CSV|dhcpkit (csv, deno)",
+    `information-request (relayed)|${auto}`,
+  ];
   const quoted: [Map<string, string>, string, RegExp][] = [
     [after, `4-way NA+PD static CSV|${csv}`, /4-way CSV (\d\.\d\d)x, SQLite/],
     [after, `4-way NA+PD static SQLite|${sqlite}`, /SQLite (\d\.\d\d)x, relayed 4-way/],
@@ -323,6 +338,10 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     ...quotedSix(m, mRuns),
     ...quotedSix(n, nRuns),
     ...quotedSix(o, oRuns),
+    ...pCases.map((key, i): [Map<string, string>, string, RegExp] => [p, key, pRuns(i)]),
+    [p, "2-way NA+PD|dhcpkit (csv, delay 0.0005)", /2-way was at (\d\.\d\d)x and 4-way CSV/],
+    [p, "4-way NA+PD static CSV|dhcpkit (csv, delay 0.0005)", /4-way CSV at (\d\.\d\d)x; with a/],
+    [p, "2-way NA+PD|dhcpkit (csv, delay 0.001)", /fixed 1 ms, 2-way at (\d\.\d\d)x/],
     [n, "information-request (relayed)|dhcpkit (csv, gso no)", /20\.4 and 24\.0; (\d\.\d\d)x\)/],
     [
       o,

@@ -474,7 +474,9 @@ export class FfiUdpSocket {
 
   /**
    * Ask the kernel to stamp every datagram this socket receives with the time of day it arrived
-   * (`SO_TIMESTAMPNS`), read with {@link recvTimestampMs}. Throws {@link OsError}.
+   * (`SO_TIMESTAMPNS`), read with {@link recvTimestampMs}. The kernel starts stamping arrivals a
+   * moment later (it defers that to a work item); until then a datagram is stamped when it is
+   * read. Throws {@link OsError}.
    */
   enableReceiveTimestamps(): void {
     setInt(this.#lib, this.fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);

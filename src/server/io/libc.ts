@@ -128,6 +128,29 @@ const SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const CLOCK_MONOTONIC = 1;
+const CLOCK_REALTIME = 0;
+
+/**
+ * A reader of clock `id` in milliseconds through libc's `clock_gettime` (the vDSO answers it
+ * without a system call), less `origin`'s whole seconds when `origin` is set; `fallback` where
+ * libc cannot be used.
+ */
+function libcClockMs(id: number, fallback: () => number, origin: boolean): () => number {
+  const timespec = new Uint8Array(16);
+  const words = new Uint32Array(timespec.buffer);
+  let lib: Libc;
+  try {
+    lib = libc();
+    if (lib.clock_gettime(id, timespec) !== 0) return fallback;
+  } catch {
+    return fallback;
+  }
+  const start = origin ? words[0] + words[1] * 2 ** 32 : 0;
+  return () => {
+    lib.clock_gettime(id, timespec);
+    return (words[0] + words[1] * 2 ** 32 - start) * 1000 + words[2] / 1e6;
+  };
+}
 
 /**
  * A clock in milliseconds (fractional, nanosecond resolution) from an arbitrary origin:
@@ -137,23 +160,8 @@ const CLOCK_MONOTONIC = 1;
  * mean anything. Where libc cannot be used, `performance.now()` itself.
  */
 export function monotonicMs(): () => number {
-  const timespec = new Uint8Array(16);
-  const words = new Uint32Array(timespec.buffer);
-  let lib: Libc;
-  try {
-    lib = libc();
-    if (lib.clock_gettime(CLOCK_MONOTONIC, timespec) !== 0) return () => performance.now();
-  } catch {
-    return () => performance.now();
-  }
-  const origin = words[0] + words[1] * 2 ** 32;
-  return () => {
-    lib.clock_gettime(CLOCK_MONOTONIC, timespec);
-    return (words[0] + words[1] * 2 ** 32 - origin) * 1000 + words[2] / 1e6;
-  };
+  return libcClockMs(CLOCK_MONOTONIC, () => performance.now(), true);
 }
-
-const CLOCK_REALTIME = 0;
 
 /**
  * The time of day in milliseconds since 1970 (fractional; a double holds it to a quarter of a
@@ -161,19 +169,7 @@ const CLOCK_REALTIME = 0;
  * datagrams with (`SO_TIMESTAMPNS`). Where libc cannot be used, `Date.now()`.
  */
 export function realtimeMs(): () => number {
-  const timespec = new Uint8Array(16);
-  const words = new Uint32Array(timespec.buffer);
-  let lib: Libc;
-  try {
-    lib = libc();
-    if (lib.clock_gettime(CLOCK_REALTIME, timespec) !== 0) return () => Date.now();
-  } catch {
-    return () => Date.now();
-  }
-  return () => {
-    lib.clock_gettime(CLOCK_REALTIME, timespec);
-    return (words[0] + words[1] * 2 ** 32) * 1000 + words[2] / 1e6;
-  };
+  return libcClockMs(CLOCK_REALTIME, () => Date.now(), false);
 }
 
 /** The bound libc functions. */
