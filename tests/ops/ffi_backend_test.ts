@@ -415,6 +415,56 @@ ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", a
   }
 });
 
+ffiTest(
+  "ffi backend: io-batch-delay auto measures and answers; reloads to a fixed wait and back",
+  async () => {
+    const dir = makeWorkDir();
+    const port = freeUdpPort();
+    const conf = join(dir, "server.conf");
+    writeConfig(conf, "io-batch-delay auto\n" + config("ffi", port, "2001:db8::53", 0));
+    const server = await startServer(dir, ["-vv"]);
+    const client = new RelayClient(port);
+    const reloads = () => server.stderr().split("Configuration reloaded").length - 1;
+    /** Requests one by one (each waits for its answer) for `ms`: the guard's warm-up and windows. */
+    const oneByOne = async (ms: number) => {
+      let asked = 0, answered = 0;
+      for (const end = Date.now() + ms; Date.now() < end; asked++) {
+        await client.send(informationRequest());
+        if (await client.receive(3000)) answered++;
+      }
+      return [asked, answered];
+    };
+    try {
+      await waitFor(() => /Ready to handle requests/.test(server.stderr()), 5000, "ready");
+      // Past the guard's 5 s warm-up, so whole windows of reply delays are judged.
+      const [asked, answered] = await oneByOne(7000);
+      assert.ok(asked > 100, `${asked} requests`);
+      assert.equal(answered, asked, "every request answered");
+      writeConfig(conf, "io-batch-delay 0.0005\n" + config("ffi", port, "2001:db8::99", 0));
+      await ctl(server.socket, "reload");
+      await waitFor(() => reloads() === 1, 10_000, "the reload to a fixed wait");
+      const fixed = await askMany(client, 50);
+      assert.ok(fixed.length === 50 && fixed.every((d) => d.join() === "2001:db8::99"));
+      writeConfig(conf, "io-batch-delay auto\n" + config("ffi", port, "2001:db8::77", 0));
+      await ctl(server.socket, "reload");
+      await waitFor(() => reloads() === 2, 10_000, "the reload back to auto");
+      const again = await askMany(client, 50);
+      assert.ok(again.length === 50 && again.every((d) => d.join() === "2001:db8::77"));
+      // The kernel gave timestamps and nothing in the guard's path threw.
+      assert.doesNotMatch(
+        server.stderr(),
+        /receive timestamps refused|I\/O loop:|handling a batch/,
+      );
+      assert.equal((await ctl(server.socket, "shutdown")).stdout, "Shutting down\n");
+      assert.equal((await server.status).code, 0, server.stderr());
+    } finally {
+      client.close();
+      await server.kill();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
 for (const workers of [0, 2]) {
   e2eTest(
     `ffi backend: dhclient -6 -S gets its information through listen-interface (multicast), ` +

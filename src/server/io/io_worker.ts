@@ -40,8 +40,7 @@ import {
   receiveTimestampsRefused,
   segmentationRefused,
 } from "./packet_log.ts";
-import { DelayGuard, waitAdded } from "./delay_guard.ts";
-import { AUTO_BATCH_DELAY_DENO } from "../../config/mod.ts";
+import { DelayGuard, FLOOR_SHARE, waitAdded } from "./delay_guard.ts";
 import { Poller } from "./poller.ts";
 import { GatherRule } from "./gather_rule.ts";
 import { SourceText } from "./source_text.ts";
@@ -103,15 +102,14 @@ class IoLoop {
   roundPackets = 0;
   /** `io-batch-delay auto`: chooses the wait from the reply delays measured (see delayMs). */
   guard?: DelayGuard;
-  /** The kernel refused receive timestamps: `auto` waits a fixed delay. */
+  /** The kernel refused receive timestamps: `auto` waits the guard's floor, fixed. */
   #noTimestamps = false;
   #realtime?: () => number;
-  #monotonic?: () => number;
   /** The wait before this round (realtime ms; NaN: none) and the delay it asked for. */
   #waitStart = Number.NaN;
   #waitEnd = Number.NaN;
   #waitAsked = 0;
-  /** When a change of the guard's wait was last logged (realtime ms), and changes since. */
+  /** When a change of the guard's wait was last logged ({@link clock}), and changes since. */
   #delayLogged = -Infinity;
   #delayUnlogged = 0;
   /** Packet ids: this worker numbers `first, first + step, ...` so ids are unique across them. */
@@ -119,13 +117,14 @@ class IoLoop {
   readonly #step: number;
 
   /**
-   * `runtime` holds the engine and the settings in force; `stopping` tells whether the worker's
-   * stop flag is set (sends then wait for no room).
+   * `runtime` holds the engine and the settings in force; `clock` is the loop's monotonic clock
+   * in ms; `stopping` tells whether the worker's stop flag is set (sends then wait for no room).
    */
   constructor(
     init: InitMessage,
     readonly poller: Poller,
     readonly runtime: WorkerRuntime,
+    readonly clock: () => number,
     stopping: () => boolean = () => false,
   ) {
     this.#counter = init.workerId;
@@ -182,7 +181,8 @@ class IoLoop {
       packets.push(packet);
     }
     const replies: WireReply[] = [];
-    const parked = runtime.parked;
+    const guard = this.guard;
+    const parked = guard ? runtime.parked : 0;
     try {
       runtime.engine?.handleBatch(packets, replies, this.replyWriter);
     } catch (e) {
@@ -190,7 +190,7 @@ class IoLoop {
     }
     if (replies.length) this.send(replies);
     // A batch with requests parked on lookups is left out: their replies leave later.
-    if (this.guard && runtime.parked === parked) this.#observe(socket, n, this.guard);
+    if (guard && runtime.parked === parked) this.#observe(socket, n, guard);
   }
 
   /**
@@ -199,7 +199,7 @@ class IoLoop {
    */
   #observe(socket: FfiUdpSocket, n: number, guard: DelayGuard): void {
     const now = this.#realtime!();
-    const mono = this.#monotonic!();
+    const mono = this.clock();
     const start = this.#waitStart, end = this.#waitEnd, asked = this.#waitAsked;
     const before = guard.delayMs;
     for (let i = 0; i < n; i++) {
@@ -228,18 +228,16 @@ class IoLoop {
       this.guard = undefined;
       return max;
     }
-    if (this.#noTimestamps) return Math.min(max, AUTO_BATCH_DELAY_DENO * 1000);
+    if (this.#noTimestamps) return max * FLOOR_SHARE;
     if (!this.guard) {
       try {
         for (const p of this.polled) p.socket.enableReceiveTimestamps();
       } catch (e) {
         this.#noTimestamps = true;
-        const fixed = Math.min(max, AUTO_BATCH_DELAY_DENO * 1000);
-        receiveTimestampsRefused((e as Error).message, fixed);
-        return fixed;
+        receiveTimestampsRefused((e as Error).message, max * FLOOR_SHARE);
+        return max * FLOOR_SHARE;
       }
       this.#realtime ??= realtimeMs();
-      this.#monotonic ??= monotonicMs();
       this.guard = new DelayGuard(max);
     }
     this.guard.maxMs = max;
@@ -395,17 +393,18 @@ async function waitForSettled(ms: number): Promise<boolean> {
 /** The I/O loop; returns (after answering what waits for lookups) when the stop flag is set. */
 async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
   const ctl = runtime.control;
+  // One libc clock for the loop, its delay guard and the engine's request timing: cheaper than
+  // performance.now().
+  const clock = monotonicMs();
+  setRequestClock(clock);
   let poller: Poller | undefined;
   try {
     poller = new Poller();
     Atomics.store(ctl, CTL_EPFD, poller.fd); // closed by the main thread if it must terminate us
-    io = new IoLoop(init, poller, runtime, () => Atomics.load(ctl, CTL_STOP) !== 0);
+    io = new IoLoop(init, poller, runtime, clock, () => Atomics.load(ctl, CTL_STOP) !== 0);
   } catch (e) {
     runtime.post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }
-  // One libc clock for the loop and the engine's request timing: cheaper than performance.now().
-  const clock = monotonicMs();
-  setRequestClock(clock);
   let lastStats = clock();
   let lastYield = lastStats;
   /** io-batch-delay: whether to wait before the next receive. */
