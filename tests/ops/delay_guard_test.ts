@@ -6,12 +6,15 @@
 
 import assert from "node:assert/strict";
 import {
+  BURSTY_SHARE,
   CLEAN_SHARE,
   CLEAN_WINDOWS,
   DelayGuard,
   LATE_SHARE,
   LATENCY_BUDGET_MS,
+  MIN_WAITS,
   OVERSLEEP_MS,
+  STEADY_SHARE,
   WAIT_SHARE,
   waitAdded,
   WARMUP_MS,
@@ -34,11 +37,24 @@ function warmGuard(maxMs = 1): DelayGuard {
  */
 function window(
   guard: DelayGuard,
-  opts: { late?: number; waitedMs?: number; lateReplyMs?: number; anyway?: number } = {},
+  opts: {
+    late?: number;
+    waitedMs?: number;
+    lateReplyMs?: number;
+    anyway?: number;
+    /** Waits that gathered requests: how many, and the share whose requests filled them. */
+    waits?: number;
+    filled?: number;
+  } = {},
   now = WARMUP_MS,
 ): void {
   const late = opts.late ?? 0, anyway = opts.anyway ?? 0;
+  const waits = opts.waits ?? 0;
   for (let i = 0; i < WINDOW_REQUESTS; i++) {
+    // After the first request (which may end the warm-up), before the last (which judges).
+    if (i === 1) {
+      for (let k = 0; k < waits; k++) guard.waitFilled(k < waits * (opts.filled ?? 1));
+    }
     if (i < late) {
       guard.observe(opts.lateReplyMs ?? LATENCY_BUDGET_MS + 0.2, opts.waitedMs ?? 0.5, now);
     } else if (i < late + anyway) guard.observe(LATENCY_BUDGET_MS + 1.5, 0.5, now);
@@ -103,6 +119,53 @@ Deno.test("delay guard: grows back by steps after clean windows, up to the maxim
   for (let w = 0; w < CLEAN_WINDOWS * 10; w++) window(g);
   assert.equal(g.delayMs, 1, "never past the maximum");
   assert.equal(g.raised, 4);
+  assert.equal(g.chain, false, "no chained wait without a steady stream");
+});
+
+/** A window in which every wait that gathered requests was filled to its end: a steady stream. */
+const steady = { waits: 100 };
+
+Deno.test("delay guard: chains its waits at the maximum after clean windows; unchains first", () => {
+  const g = warmGuard(1);
+  assert.equal(g.chain, false, "a fresh guard waits only after a round of one or two");
+  for (let w = 1; w < CLEAN_WINDOWS; w++) window(g, steady);
+  assert.equal(g.chain, false, "not before CLEAN_WINDOWS clean windows");
+  window(g, steady);
+  assert.equal(g.chain, true);
+  assert.equal(g.delayMs, 1);
+  // Late because of the wait: the chained wait goes first, the delay stays.
+  window(g, { late: overLimit, ...steady });
+  assert.equal(g.chain, false);
+  assert.equal(g.delayMs, 1);
+  assert.equal(g.lowered, 1);
+  // Still late: now the delay is halved, and the chain does not come back below the maximum.
+  window(g, { late: overLimit, ...steady });
+  assert.equal(g.delayMs, 0.5);
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(g);
+  assert.equal(g.delayMs, 0.625);
+  assert.equal(g.chain, false);
+  // A new maximum (a reload) unchains at once.
+  const h = warmGuard(1);
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(h, steady);
+  assert.equal(h.chain, true);
+  h.maxMs = 0.5;
+  assert.equal(h.chain, false);
+});
+
+Deno.test("delay guard: no chained wait while requests that did not wait are near the budget", () => {
+  const g = warmGuard(1);
+  // Answered without a wait, 1.2 ms after arrival: a whole 1 ms wait more would make them late.
+  const near = Math.floor(WINDOW_REQUESTS * CLEAN_SHARE) + 1;
+  for (let w = 0; w < CLEAN_WINDOWS * 3; w++) {
+    window(g, { late: near, lateReplyMs: LATENCY_BUDGET_MS - 0.7, waitedMs: 0, ...steady });
+  }
+  assert.equal(g.chain, false);
+  assert.equal(g.raised, 0);
+  // Within the clean share: chained after CLEAN_WINDOWS.
+  for (let w = 0; w < CLEAN_WINDOWS; w++) {
+    window(g, { late: near - 1, lateReplyMs: LATENCY_BUDGET_MS - 0.7, waitedMs: 0, ...steady });
+  }
+  assert.equal(g.chain, true);
 });
 
 Deno.test("delay guard: does not grow while a longer wait would make requests late", () => {
@@ -123,6 +186,47 @@ Deno.test("delay guard: does not grow while a longer wait would make requests la
   assert.equal(g.delayMs, 0.5);
   window(g);
   assert.equal(g.delayMs, 0.625);
+});
+
+Deno.test("delay guard: a steady stream goes straight to the maximum, then chains", () => {
+  const g = new DelayGuard(1, 0.5);
+  g.observe(0.3, 0, 0);
+  assert.equal(g.delayMs, 0.5, "started at its floor");
+  // Too few waits that gathered requests say nothing: a step at a time.
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(g, { waits: MIN_WAITS - 1 });
+  assert.equal(g.delayMs, 0.625);
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(g, steady);
+  assert.equal(g.delayMs, 1);
+  for (let w = 0; w < CLEAN_WINDOWS; w++) {
+    window(g, { waits: 100, filled: STEADY_SHARE });
+  }
+  assert.equal(g.chain, true, "at the steady share");
+  assert.equal(g.raised, 3);
+  // Between the two shares: no change either way.
+  for (let w = 0; w < CLEAN_WINDOWS * 2; w++) window(g, { waits: 100, filled: 0.6 });
+  assert.equal(g.chain, true);
+  assert.equal(g.lowered, 0);
+});
+
+Deno.test("delay guard: bursts further apart than the wait send it back to its floor", () => {
+  const g = warmGuard(1);
+  for (let w = 0; w < CLEAN_WINDOWS; w++) window(g, steady);
+  assert.equal(g.chain, true);
+  // The waits' requests came near their start (bursts): one window is enough.
+  window(g, { waits: 100, filled: BURSTY_SHARE - 0.01 });
+  assert.equal(g.chain, false);
+  assert.equal(g.delayMs, 0.5);
+  assert.equal(g.lowered, 1);
+  // It stays there while the bursts go on, though no request is late.
+  for (let w = 0; w < CLEAN_WINDOWS * 3; w++) window(g, { waits: 100, filled: 0.1 });
+  assert.equal(g.delayMs, 0.5);
+  assert.equal(g.lowered, 1, "at the floor: nothing more to lower");
+  // Waits before the warm-up's end are not counted.
+  const h = new DelayGuard(1);
+  for (let i = 0; i < 1000; i++) h.waitFilled(false);
+  h.observe(0.3, 0, 0);
+  window(h, {}, WARMUP_MS);
+  assert.equal(h.delayMs, 1);
 });
 
 Deno.test("delay guard: a window also ends by time, but not with too few requests", () => {

@@ -261,7 +261,7 @@ Deno.test("io-backend: auto by default, ffi with any number of workers", () => {
   }
   const defaults = loadConfigText(base, "t.conf", { hostChecks: false }).config;
   assert.equal(defaults?.ioBackend, "auto");
-  assert.equal(defaults?.ioBatchDelay, 0.0005);
+  assert.equal(defaults?.ioBatchDelay, "auto");
   assert.equal(batchDelaySeconds("auto", "ffi"), 0.001, "auto: the guard's maximum");
   assert.equal(batchDelaySeconds("auto", "deno"), 0.0005, "auto: the deno backend's fixed wait");
   assert.equal(batchDelaySeconds(0.02, "deno"), 0.02);

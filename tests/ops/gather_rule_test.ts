@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { GatherRule } from "../../src/server/io/gather_rule.ts";
 
 /** Feed `cycles` (datagrams received in each) and record whether the loop waits after each. */
-function decisions(cycles: number[], delayMs = 1): boolean[] {
+function decisions(cycles: number[], delayMs = 1, chain = false): boolean[] {
   const rule = new GatherRule();
   return cycles.map((packets) => {
     rule.received(packets);
-    return rule.shouldWait(delayMs);
+    return rule.shouldWait(delayMs, chain);
   });
 }
 
@@ -30,4 +30,9 @@ Deno.test("gather rule: the rounds of one cycle add up", () => {
 
 Deno.test("gather rule: io-batch-delay 0 never waits", () => {
   assert.deepEqual(decisions([1, 1, 2], 0), [false, false, false]);
+});
+
+Deno.test("gather rule: chained, the loop waits after every cycle that received requests", () => {
+  assert.deepEqual(decisions([1, 5, 2, 0, 1], 1, true), [true, true, true, false, true]);
+  assert.deepEqual(decisions([1, 5], 0, true), [false, false], "io-batch-delay 0 never waits");
 });

@@ -70,7 +70,8 @@ export interface ServerValues {
 
 /**
  * With `io-batch-delay auto`, the `ffi` backend's I/O threads wait at most this long, in seconds,
- * and less while the reply delays they measure show that the wait makes requests late.
+ * and at least half of it: longer while the reply delays they measure show that a longer wait
+ * keeps requests in time and gathers more.
  */
 export const AUTO_BATCH_DELAY_FFI = 0.001;
 
@@ -222,7 +223,7 @@ export const serverSection = defineSection<ServerValues>({
     {
       name: "io-batch-delay",
       type: secondsOrAuto,
-      default: 0.0005,
+      default: "auto",
       description: "When requests arrive one by one, an I/O thread (with the `deno` " +
         "backend and `workers 0`: the main thread) that has answered one (or two) waits this " +
         "long (in seconds, at most 0.1) before it receives again, so that the requests " +
@@ -232,17 +233,20 @@ export const serverSection = defineSection<ServerValues>({
         "A request that finds the thread idle is answered at once, and requests that already " +
         "arrive in groups are not held back. With the `ffi` backend, requests that wait for a " +
         "lookup (a database) belong to the round they arrived in: the wait comes after they " +
-        "are answered. 0 turns the wait off. The default keeps the 99th percentile of the " +
-        "reply delay under 2 ms on a busy virtual machine (bench/load/PROFILE.md, round " +
-        "seven). `auto`: with the `ffi` backend each I/O thread starts at 0.001 and measures " +
-        "every request's delay from the kernel's receive to the reply's send; when more than " +
-        "0.8 % of the requests take over 1.9 ms and the wait made more than 0.2 % late " +
-        "(without it they would have been in time), it drops the wait to 0.0005, and it " +
-        "lengthens it again by steps while a longer wait would not make them late (a " +
-        "server's first 5 seconds are not judged). That saves CPU where clients send one by " +
-        "one at an even pace, but costs some where a relay's requests come in bursts " +
-        "(round sixteen). With the `deno` backend, which cannot see when the kernel received " +
-        "a request, `auto` is 0.0005.",
+        "are answered. 0 turns the wait off. `auto` (the default): with the `ffi` backend each " +
+        "I/O thread starts at 0.0005 (which kept the 99th percentile of the reply delay under " +
+        "2 ms on a busy virtual machine, bench/load/PROFILE.md, round seven) and measures every " +
+        "request's delay from the kernel's receive to the reply's send. While hardly any " +
+        "request is late (over 1.9 ms) it lengthens the wait, up to 0.001; when requests come " +
+        "as a steady stream (the requests a wait gathers keep arriving until its end) it goes " +
+        "to 0.001 at once and then waits before every receive, so the stream costs one " +
+        "wake-up per millisecond. When more than 0.8 % of the requests take over 1.9 ms and " +
+        "the wait made more than 0.2 % late (without it they would have been in time), it " +
+        "first stops waiting before every receive, then halves the wait, never below 0.0005; " +
+        "when requests come in bursts (they arrive just after a wait began) it goes back to " +
+        "0.0005, since a longer wait would only hold the bursts back. A server's first second " +
+        "is not judged (round seventeen). With the `deno` backend, which cannot see when the " +
+        "kernel received a request, `auto` is 0.0005.",
       example: "0.0005",
     },
     {

@@ -13,9 +13,10 @@ export const LATENCY_BUDGET_MS = 1.9;
 
 /**
  * Requests answered in this long after the first one are not judged: V8 is still compiling the
- * request path, and the slow answers of a server's first seconds say nothing about the host.
+ * request path, and the slow answers of a server's first second say nothing about the host. (The
+ * I/O loop starts its guard at the floor, so what V8 makes late later on can only hold it there.)
  */
-export const WARMUP_MS = 5000;
+export const WARMUP_MS = 1000;
 
 /**
  * What a wait may overrun the delay asked for and still count as the wait's: the timer's own
@@ -68,8 +69,11 @@ export const WAIT_SHARE = 0.002;
  */
 export const CLEAN_SHARE = LATE_SHARE / 2;
 
-/** Clean windows in a row before the delay grows by one {@link STEP_SHARE} of its maximum. */
-export const CLEAN_WINDOWS = 3;
+/**
+ * Clean windows in a row before the delay grows by one {@link STEP_SHARE} of its maximum (or, for
+ * a steady stream, to the maximum, then to the chained wait).
+ */
+export const CLEAN_WINDOWS = 2;
 
 /** The delay grows in steps of this share of its maximum. */
 export const STEP_SHARE = 1 / 8;
@@ -81,6 +85,23 @@ export const STEP_SHARE = 1 / 8;
  * in delay: where even that is too long, a host's stalls set the tail, not the wait.
  */
 export const FLOOR_SHARE = 1 / 2;
+
+/** Waits that gathered requests (see {@link DelayGuard.waitFilled}) a window needs to say how they come. */
+export const MIN_WAITS = 20;
+
+/**
+ * Requests come as a steady stream when in at least this share of the waits that gathered
+ * requests, the last one arrived in the wait's second half: a longer wait, and then the chained
+ * wait, gather more per wake-up.
+ */
+export const STEADY_SHARE = 0.75;
+
+/**
+ * Requests come in bursts when in fewer than this share of those waits a request arrived in the
+ * second half: a longer wait gathers nothing more and holds the bursts back, so the delay goes
+ * back to its floor.
+ */
+export const BURSTY_SHARE = 0.5;
 
 /**
  * Chooses the `io-batch-delay` of one I/O loop from the reply delays it measures, so that the 99th
@@ -98,6 +119,12 @@ export const FLOOR_SHARE = 1 / 2;
  * would have left the window far from that (see {@link CLEAN_SHARE}), it grows by one step, up
  * to the maximum. Halving at once and growing slowly keeps the tail short on a
  * host whose hiccups come and go, and the CPU per request low on a quiet one.
+ *
+ * At the maximum there is one step more: the chained wait ({@link DelayGuard.chain}), in which
+ * the loop waits before every receive, so that a steady stream costs one wake-up per delay. It is
+ * taken after {@link CLEAN_WINDOWS} windows in which at most {@link CLEAN_SHARE} of the requests
+ * were late or were answered without a wait so slowly that the whole delay more would have made
+ * them late, and it is the first step given up when the wait makes requests late.
  */
 export class DelayGuard {
   #max: number;
@@ -106,6 +133,10 @@ export class DelayGuard {
   #late = 0;
   #lateForWait = 0;
   #atRisk = 0;
+  #chainRisk = 0;
+  #chain = false;
+  #waits = 0;
+  #filled = 0;
   #clean = 0;
   #windowStart = Number.NaN;
   #firstSeen = Number.NaN;
@@ -115,10 +146,10 @@ export class DelayGuard {
   /** How often it grew by a step. */
   raised = 0;
 
-  /** Start at `maxMs` (the most the delay may be). */
-  constructor(maxMs: number) {
+  /** The most the delay may be is `maxMs`; start at `startMs` (by default the most). */
+  constructor(maxMs: number, startMs = maxMs) {
     this.#max = Math.max(0, maxMs);
-    this.#delay = this.#max;
+    this.#delay = Math.min(this.#max, Math.max(this.#max * FLOOR_SHARE, startMs));
   }
 
   /** The delay to wait now, in ms. */
@@ -126,7 +157,19 @@ export class DelayGuard {
     return this.#delay;
   }
 
-  /** The most the delay may be, in ms; a smaller maximum (a reload) takes effect at once. */
+  /**
+   * Whether the loop waits the delay before every receive (also after a wait that gathered
+   * requests), not only after a round of one or two: one wake-up per delay while requests keep
+   * coming. The guard's last step up, taken only at the maximum delay (see {@link DelayGuard}).
+   */
+  get chain(): boolean {
+    return this.#chain;
+  }
+
+  /**
+   * The most the delay may be, in ms; a smaller maximum (a reload) takes effect at once, and a
+   * new one ends the chained wait until clean windows at it chain again.
+   */
   get maxMs(): number {
     return this.#max;
   }
@@ -136,6 +179,19 @@ export class DelayGuard {
     if (ms === this.#max) return;
     this.#max = ms;
     this.#delay = Math.min(ms, Math.max(ms * FLOOR_SHARE, this.#delay));
+    this.#chain = false; // judged again at the new maximum
+  }
+
+  /**
+   * A wait gathered requests, and the last of them arrived in its second half (`filled`) or
+   * before. Windows with enough of these tell a steady stream, which fills every wait (a longer
+   * one gathers more), from bursts, which arrive just after a wait began (a longer one only holds
+   * them back): see {@link STEADY_SHARE}, {@link BURSTY_SHARE}.
+   */
+  waitFilled(filled: boolean): void {
+    if (!this.#warm) return;
+    this.#waits++;
+    if (filled) this.#filled++;
   }
 
   /**
@@ -156,6 +212,9 @@ export class DelayGuard {
     } else if (waitedMs > 0 && replyMs + this.#max * STEP_SHARE > LATENCY_BUDGET_MS) {
       // One step more of waiting would have added at most a step to a request that waited.
       this.#atRisk++;
+    } else if (waitedMs === 0 && replyMs + this.#max > LATENCY_BUDGET_MS) {
+      // Received without a wait: a chained wait would have added up to the whole delay.
+      this.#chainRisk++;
     }
     if (this.#requests++ === 0) this.#windowStart = now;
     if (
@@ -166,25 +225,47 @@ export class DelayGuard {
 
   #judge(): void {
     const n = this.#requests;
+    const floor = this.#max * FLOOR_SHARE;
+    const share = this.#waits >= MIN_WAITS ? this.#filled / this.#waits : NaN;
+    const steady = share >= STEADY_SHARE, bursty = share < BURSTY_SHARE; // false for NaN
     // At least two late requests either way: at a low rate one would be a share on its own.
     if (
       this.#late > Math.max(1, n * LATE_SHARE) && this.#lateForWait > Math.max(1, n * WAIT_SHARE)
     ) {
-      const floor = this.#max * FLOOR_SHARE;
-      if (this.#delay > floor) {
+      if (this.#chain) {
+        this.#chain = false;
+        this.lowered++;
+      } else if (this.#delay > floor) {
         this.#delay = Math.max(floor, this.#delay / 2);
         this.lowered++;
       }
       this.#clean = 0;
+    } else if (bursty && (this.#chain || this.#delay > floor)) {
+      // Waiting longer gathers nothing more here: back to the least wait.
+      this.#chain = false;
+      this.#delay = floor;
+      this.lowered++;
+      this.#clean = 0;
     } else if (
-      this.#delay < this.#max &&
+      !bursty && this.#delay < this.#max &&
       (this.#late + this.#atRisk <= n * CLEAN_SHARE ||
         this.#lateForWait + this.#atRisk <= n * CLEAN_SHARE / 4)
     ) {
       if (++this.#clean >= CLEAN_WINDOWS) {
         this.#clean = 0;
+        // A steady stream goes straight to the maximum; otherwise a step at a time.
         const step = this.#max * STEP_SHARE;
-        this.#delay = Math.min(this.#max, this.#delay + step);
+        this.#delay = steady ? this.#max : Math.min(this.#max, this.#delay + step);
+        this.raised++;
+      }
+    } else if (
+      !this.#chain && steady && this.#delay === this.#max && this.#max > 0 &&
+      (this.#late + this.#chainRisk <= n * CLEAN_SHARE ||
+        this.#lateForWait + this.#chainRisk <= n * CLEAN_SHARE / 4)
+    ) {
+      if (++this.#clean >= CLEAN_WINDOWS) {
+        this.#clean = 0;
+        this.#chain = true;
         this.raised++;
       }
     } else {
@@ -194,5 +275,8 @@ export class DelayGuard {
     this.#late = 0;
     this.#lateForWait = 0;
     this.#atRisk = 0;
+    this.#chainRisk = 0;
+    this.#waits = 0;
+    this.#filled = 0;
   }
 }

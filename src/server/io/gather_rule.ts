@@ -27,9 +27,12 @@ export class GatherRule {
     this.#packets += packets;
   }
 
-  /** Whether to wait now (with a delay of `delayMs`); starts the next cycle. */
-  shouldWait(delayMs: number): boolean {
-    const wait = delayMs > 0 && this.#packets > 0 && this.#packets <= COALESCE_BELOW;
+  /**
+   * Whether to wait now (with a delay of `delayMs`); starts the next cycle. With `chain`, after
+   * any cycle that received requests (see `DelayGuard.chain`).
+   */
+  shouldWait(delayMs: number, chain = false): boolean {
+    const wait = delayMs > 0 && this.#packets > 0 && (chain || this.#packets <= COALESCE_BELOW);
     this.#packets = 0;
     return wait;
   }

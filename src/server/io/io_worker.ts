@@ -201,16 +201,22 @@ class IoLoop {
     const now = this.#realtime!();
     const mono = this.clock();
     const start = this.#waitStart, end = this.#waitEnd, asked = this.#waitAsked;
-    const before = guard.delayMs;
+    const before = guard.delayMs, chained = guard.chain;
+    if (end === end && n > 0) {
+      // Requests a wait gathered: did they still come in its second half (a stream), or only
+      // near its start (a burst, which a longer wait would not add to)?
+      const last = socket.recvTimestampMs(n - 1);
+      if (last === last) guard.waitFilled(last >= start + asked / 2);
+    }
     for (let i = 0; i < n; i++) {
       const at = socket.recvTimestampMs(i);
       if (at !== at) continue; // no timestamp
       guard.observe(now - at, waitAdded(at, start, end, asked), mono);
     }
-    if (guard.delayMs !== before) {
+    if (guard.delayMs !== before || guard.chain !== chained) {
       // At most one line a minute: a host with frequent hiccups changes the wait often.
       if (mono - this.#delayLogged >= DELAY_LOG_MS) {
-        batchDelayChanged(before, guard.delayMs, this.#delayUnlogged);
+        batchDelayChanged(before, guard.delayMs, this.#delayUnlogged, guard.chain, chained);
         this.#delayLogged = mono;
         this.#delayUnlogged = 0;
       } else this.#delayUnlogged++;
@@ -238,7 +244,7 @@ class IoLoop {
         return max * FLOOR_SHARE;
       }
       this.#realtime ??= realtimeMs();
-      this.guard = new DelayGuard(max);
+      this.guard = new DelayGuard(max, max * FLOOR_SHARE);
     }
     this.guard.maxMs = max;
     return this.guard.delayMs;
@@ -430,7 +436,7 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
         }
       } else {
         const delayMs = io.delayMs();
-        if (gather.shouldWait(delayMs)) {
+        if (gather.shouldWait(delayMs, io.guard?.chain)) {
           // io-batch-delay: requests arriving one by one are gathered before the next receive
           // (for requests that waited for lookups, after they were answered). What the batch
           // left to microtasks (a static SQLite source ends its read transaction there) is

@@ -68,18 +68,32 @@ export function segmentationRefused(listener: string, error: string): void {
 }
 
 /**
- * Log that `io-batch-delay auto` changed an I/O thread's wait from `fromMs` to `toMs`, after
- * `unlogged` changes that were not logged (the caller logs at most one a minute).
+ * Log that `io-batch-delay auto` changed an I/O thread's wait from `fromMs` to `toMs`, or
+ * whether it waits before every receive (`chained`, before: `wasChained`), after `unlogged`
+ * changes that were not logged (the caller logs at most one a minute).
  */
-export function batchDelayChanged(fromMs: number, toMs: number, unlogged: number): void {
+export function batchDelayChanged(
+  fromMs: number,
+  toMs: number,
+  unlogged: number,
+  chained = false,
+  wasChained = false,
+): void {
+  const slower = toMs < fromMs || (toMs === fromMs && wasChained && !chained);
   log.info(
-    "io-batch-delay auto: an I/O thread now waits {to} ms (was {from} ms{more}): " +
-      (toMs < fromMs
+    "io-batch-delay auto: an I/O thread now waits {to} ms {when} (was {from} ms{was}{more}): " +
+      (slower
         ? "requests were late because of the wait"
         : "a longer wait keeps the requests in time"),
     {
       from: Number(fromMs.toFixed(4)),
       to: Number(toMs.toFixed(4)),
+      when: chained ? "before every receive" : "after a lone request",
+      was: wasChained === chained
+        ? ""
+        : wasChained
+        ? " before every receive"
+        : " after a lone request",
       more: unlogged > 0 ? `; ${unlogged} changes since the last such line` : "",
     },
   );
