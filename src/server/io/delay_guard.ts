@@ -115,16 +115,19 @@ export const BURSTY_SHARE = 0.5;
  *
  * Per window of {@link WINDOW_REQUESTS} requests: when more than {@link LATE_SHARE} were late and
  * more than {@link WAIT_SHARE} because of the wait, the delay is halved, down to
- * {@link FLOOR_SHARE} of its maximum; after {@link CLEAN_WINDOWS} windows in a row in which one step more of waiting
- * would have left the window far from that (see {@link CLEAN_SHARE}), it grows by one step, up
- * to the maximum. Halving at once and growing slowly keeps the tail short on a
- * host whose hiccups come and go, and the CPU per request low on a quiet one.
+ * {@link FLOOR_SHARE} of its maximum; after {@link CLEAN_WINDOWS} windows in a row in which one
+ * step more of waiting would have left the window far from that (see {@link CLEAN_SHARE}), it
+ * grows by one step, up to the maximum. Halving at once and growing slowly keeps the tail short
+ * on a host whose hiccups come and go, and the CPU per request low on a quiet one.
  *
- * At the maximum there is one step more: the chained wait ({@link DelayGuard.chain}), in which
- * the loop waits before every receive, so that a steady stream costs one wake-up per delay. It is
- * taken after {@link CLEAN_WINDOWS} windows in which at most {@link CLEAN_SHARE} of the requests
- * were late or were answered without a wait so slowly that the whole delay more would have made
- * them late, and it is the first step given up when the wait makes requests late.
+ * How the requests come decides how far the wait goes (see {@link DelayGuard.waitFilled}): a
+ * steady stream, which keeps arriving until each wait's end, goes straight to the maximum, and
+ * from there to the chained wait ({@link DelayGuard.chain}), in which the loop waits before every
+ * receive, so that the stream costs one wake-up per delay. The chained wait is taken after
+ * {@link CLEAN_WINDOWS} windows in which at most {@link CLEAN_SHARE} of the requests were late or
+ * were answered without a wait so slowly that the whole delay more would have made them late, and
+ * it is the first step given up when the wait makes requests late. Bursts, which arrive just after
+ * a wait began, send the delay back to its floor at once: a longer wait gathers no more of them.
  */
 export class DelayGuard {
   #max: number;
