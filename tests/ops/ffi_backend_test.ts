@@ -15,6 +15,7 @@ import { chooseIoBackend } from "../../src/server/io/backend.ts";
 import { planListeners } from "../../src/server/listener_plan.ts";
 import { hostInterfaces } from "../../src/server/interfaces.ts";
 import { LatencyHistogram } from "../../src/server/metrics.ts";
+import { WARMUP_MS, WINDOW_MS } from "../../src/server/io/delay_guard.ts";
 import { StatisticsStore } from "../../src/pipeline/mod.ts";
 import { LinkLayerDuid } from "../../src/protocol/mod.ts";
 import type { InformationRequestMessage } from "../../src/protocol/mod.ts";
@@ -360,15 +361,26 @@ async function askMany(client: RelayClient, count: number): Promise<string[][]> 
   return answers;
 }
 
-ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", async () => {
+/**
+ * A server started on `configText` (written to its own folder, where a test may rewrite it and
+ * reload), with a relay client on its port and a count of the reloads its log reports.
+ */
+async function reloadableServer(configText: (port: number) => string) {
   const dir = makeWorkDir();
   const port = freeUdpPort();
   const conf = join(dir, "server.conf");
-  // A long io-batch-delay: requests that arrive one by one are held back at most that long.
-  writeConfig(conf, "io-batch-delay 0.02\n" + config("ffi", port, "2001:db8::53", 2));
+  writeConfig(conf, configText(port));
   const server = await startServer(dir, ["-vv"]);
   const client = new RelayClient(port);
   const reloads = () => server.stderr().split("Configuration reloaded").length - 1;
+  return { dir, port, conf, server, client, reloads };
+}
+
+ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", async () => {
+  // A long io-batch-delay: requests that arrive one by one are held back at most that long.
+  const { dir, port, conf, server, client, reloads } = await reloadableServer((port) =>
+    "io-batch-delay 0.02\n" + config("ffi", port, "2001:db8::53", 2)
+  );
   try {
     // As many as the machine has CPUs, up to 2 (test machines have 2).
     const threads = ioWorkerCount(2);
@@ -418,13 +430,9 @@ ffiTest("ffi backend: two I/O workers share the sockets; reloads switch both", a
 ffiTest(
   "ffi backend: io-batch-delay auto measures and answers; reloads to a fixed wait and back",
   async () => {
-    const dir = makeWorkDir();
-    const port = freeUdpPort();
-    const conf = join(dir, "server.conf");
-    writeConfig(conf, "io-batch-delay auto\n" + config("ffi", port, "2001:db8::53", 0));
-    const server = await startServer(dir, ["-vv"]);
-    const client = new RelayClient(port);
-    const reloads = () => server.stderr().split("Configuration reloaded").length - 1;
+    const { dir, port, conf, server, client, reloads } = await reloadableServer((port) =>
+      "io-batch-delay auto\n" + config("ffi", port, "2001:db8::53", 0)
+    );
     /** Requests one by one (each waits for its answer) for `ms`: the guard's warm-up and windows. */
     const oneByOne = async (ms: number) => {
       let asked = 0, answered = 0;
@@ -436,8 +444,8 @@ ffiTest(
     };
     try {
       await waitFor(() => /Ready to handle requests/.test(server.stderr()), 5000, "ready");
-      // Past the guard's 5 s warm-up, so whole windows of reply delays are judged.
-      const [asked, answered] = await oneByOne(7000);
+      // Past the guard's warm-up and a whole window's time, so reply delays are judged.
+      const [asked, answered] = await oneByOne(WARMUP_MS + WINDOW_MS + 1000);
       assert.ok(asked > 100, `${asked} requests`);
       assert.equal(answered, asked, "every request answered");
       writeConfig(conf, "io-batch-delay 0.0005\n" + config("ffi", port, "2001:db8::99", 0));

@@ -144,9 +144,9 @@ export class DelayGuard {
   #windowStart = Number.NaN;
   #firstSeen = Number.NaN;
   #warm = false;
-  /** How often the delay was halved (for tests and the log). */
+  /** How often the wait was shortened: unchained, halved or sent back to its floor (for tests). */
   lowered = 0;
-  /** How often it grew by a step. */
+  /** How often it grew: by a step, to the maximum, or to the chained wait (for tests). */
   raised = 0;
 
   /** The most the delay may be is `maxMs`; start at `startMs` (by default the most). */
@@ -226,6 +226,16 @@ export class DelayGuard {
     ) this.#judge();
   }
 
+  /**
+   * Whether the window leaves room for more waiting, given `risk` requests that it would make
+   * late: the late ones plus those at most {@link CLEAN_SHARE}, or the wait's own late ones plus
+   * those at most a quarter of it (late requests a stall made are not the wait's to fix).
+   */
+  #inTime(risk: number): boolean {
+    const n = this.#requests;
+    return this.#late + risk <= n * CLEAN_SHARE || this.#lateForWait + risk <= n * CLEAN_SHARE / 4;
+  }
+
   #judge(): void {
     const n = this.#requests;
     const floor = this.#max * FLOOR_SHARE;
@@ -243,17 +253,15 @@ export class DelayGuard {
         this.lowered++;
       }
       this.#clean = 0;
-    } else if (bursty && (this.#chain || this.#delay > floor)) {
-      // Waiting longer gathers nothing more here: back to the least wait.
-      this.#chain = false;
-      this.#delay = floor;
-      this.lowered++;
+    } else if (bursty) {
+      // Waiting longer gathers nothing more here: back to the least wait, and no growing.
+      if (this.#chain || this.#delay > floor) {
+        this.#chain = false;
+        this.#delay = floor;
+        this.lowered++;
+      }
       this.#clean = 0;
-    } else if (
-      !bursty && this.#delay < this.#max &&
-      (this.#late + this.#atRisk <= n * CLEAN_SHARE ||
-        this.#lateForWait + this.#atRisk <= n * CLEAN_SHARE / 4)
-    ) {
+    } else if (this.#delay < this.#max && this.#inTime(this.#atRisk)) {
       if (++this.#clean >= CLEAN_WINDOWS) {
         this.#clean = 0;
         // A steady stream goes straight to the maximum; otherwise a step at a time.
@@ -263,8 +271,7 @@ export class DelayGuard {
       }
     } else if (
       !this.#chain && steady && this.#delay === this.#max && this.#max > 0 &&
-      (this.#late + this.#chainRisk <= n * CLEAN_SHARE ||
-        this.#lateForWait + this.#chainRisk <= n * CLEAN_SHARE / 4)
+      this.#inTime(this.#chainRisk)
     ) {
       if (++this.#clean >= CLEAN_WINDOWS) {
         this.#clean = 0;

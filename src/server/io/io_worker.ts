@@ -202,17 +202,15 @@ class IoLoop {
     const mono = this.clock();
     const start = this.#waitStart, end = this.#waitEnd, asked = this.#waitAsked;
     const before = guard.delayMs, chained = guard.chain;
-    if (end === end && n > 0) {
-      // Requests a wait gathered: did they still come in its second half (a stream), or only
-      // near its start (a burst, which a longer wait would not add to)?
-      const last = socket.recvTimestampMs(n - 1);
-      if (last === last) guard.waitFilled(last >= start + asked / 2);
-    }
+    let last = Number.NaN;
     for (let i = 0; i < n; i++) {
-      const at = socket.recvTimestampMs(i);
+      const at = last = socket.recvTimestampMs(i);
       if (at !== at) continue; // no timestamp
       guard.observe(now - at, waitAdded(at, start, end, asked), mono);
     }
+    // Requests a wait gathered: did they still come in its second half (a stream), or only near
+    // its start (a burst, which a longer wait would not add to)?
+    if (end === end && last === last) guard.waitFilled(last >= start + asked / 2);
     if (guard.delayMs !== before || guard.chain !== chained) {
       // At most one line a minute: a host with frequent hiccups changes the wait often.
       if (mono - this.#delayLogged >= DELAY_LOG_MS) {

@@ -76,24 +76,21 @@ export function batchDelayChanged(
   fromMs: number,
   toMs: number,
   unlogged: number,
-  chained = false,
-  wasChained = false,
+  chained: boolean,
+  wasChained: boolean,
 ): void {
-  const slower = toMs < fromMs || (toMs === fromMs && wasChained && !chained);
+  const when = (c: boolean) => c ? "before every receive" : "after a lone request";
+  const shorter = toMs < fromMs || (toMs === fromMs && wasChained);
   log.info(
-    "io-batch-delay auto: an I/O thread now waits {to} ms {when} (was {from} ms{was}{more}): " +
-      (slower
-        ? "requests were late because of the wait"
+    "io-batch-delay auto: an I/O thread now waits {to} ms {when} (was {from} ms {before}{more}): " +
+      (shorter
+        ? "requests were late because of the wait, or came in bursts"
         : "a longer wait keeps the requests in time"),
     {
       from: Number(fromMs.toFixed(4)),
       to: Number(toMs.toFixed(4)),
-      when: chained ? "before every receive" : "after a lone request",
-      was: wasChained === chained
-        ? ""
-        : wasChained
-        ? " before every receive"
-        : " after a lone request",
+      when: when(chained),
+      before: when(wasChained),
       more: unlogged > 0 ? `; ${unlogged} changes since the last such line` : "",
     },
   );
