@@ -120,7 +120,8 @@ ns_setup() {
 # ---------------------------------------------------------------- scenarios
 # sets: P_ARGS (extra perfdhcp args), P_TARGET, TWO_WAY, KB_PERSIST, KB_MT, KB_RAPID, KB_RESV, KB_INFO, S_CPUS
 scenario() {
-  P_ARGS=() P_TARGET=() TWO_WAY=0 KB_PERSIST=0 KB_MT=0 KB_RAPID=0 KB_RESV=0 KB_INFO=0 S_CPUS=$SERVER_CPUS
+  P_ARGS=() P_TARGET=() TWO_WAY=0 KB_PERSIST=0 KB_MT=0 KB_RAPID=0 KB_RESV=0 KB_INFO=0 INFO_PACE=even
+  S_CPUS=$SERVER_CPUS
   case "$1" in
     sa2)          P_ARGS=(-i); TWO_WAY=1 ;;                         # Solicit-Advertise only
     sarr)         ;;                                                # 4-way, IA_NA, memfile persist=false
@@ -134,6 +135,7 @@ scenario() {
     sarr-mt)      KB_MT=1; S_CPUS=$MT_SERVER_CPUS ;;                # 4-way, Kea multi-threading
     rapid)        P_ARGS=(-i -c); TWO_WAY=1; KB_RAPID=1 ;;          # Solicit(+rapid commit)-Reply
     info)         TWO_WAY=1; KB_INFO=1 ;;   # relayed Information-request/Reply, from inforeq_load.ts
+    info-burst)   TWO_WAY=1; KB_INFO=1; INFO_PACE=ticks ;;  # the same in bursts (~10 every 2 ms)
     *) echo "unknown scenario $1" >&2; return 1 ;;
   esac
 }
@@ -336,7 +338,7 @@ run_one_info() {
   c0=$(srv_ticks "$SPID"); m0=$(proc_ticks "$SPID"); t0=$(date +%s.%N)
   ( taskset -c "$CLIENT_CPUS" ip netns exec $NS_CLI timeout -s INT -k 5 $((PERIOD + 15)) \
       deno run --unstable-net --allow-net "$HERE/inforeq_load.ts" --rate "$rate" --period "$PERIOD" \
-      --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR ${INFO_ARGS:-} >"$out" 2>&1 || true
+      --wait $((EXIT_WAIT_US / 1000)) --server $SRV_ADDR --link $CLI_ADDR --pace $INFO_PACE ${INFO_ARGS:-} >"$out" 2>&1 || true
     times >"$out.times" )
   t1=$(date +%s.%N); c1=$(srv_ticks "$SPID"); m1=$(proc_ticks "$SPID")
   s1=$(cpu_steal "$S_CPUS")
@@ -426,7 +428,7 @@ summary() {  # SCEN -> one SUMMARY line from best.tsv
     function mx(x,k, i,m){m=x[1]; for(i=2;i<=k;i++) if(x[i]>m) m=x[i]; return m}
     END { if (!n) { printf "SUMMARY server=%s scenario=%s result=NONE\n", srv, scen; exit }
       printf "SUMMARY server=%s scenario=%s unit=%s max_rate_min/med/max=%d/%d/%d achieved_med=%.0f drops_med=%.2f%% srv_cpu_med=%.0f%% srv_us_per_exch_med=%.1f cli_cpu_med=%.0f%% reps=%d\n",
-        srv, scen, scen == "info" ? "req/s" : two ? "2way/s" : "4way/s", mn(r,n), med(r,n), mx(r,n), med(a,n), med(d,n), med(c,n), med(u,n), med(cc,n), n }' "$OUT_DIR/best.tsv"
+        srv, scen, scen ~ /^info/ ? "req/s" : two ? "2way/s" : "4way/s", mn(r,n), med(r,n), mx(r,n), med(a,n), med(d,n), med(c,n), med(u,n), med(cc,n), n }' "$OUT_DIR/best.tsv"
 }
 
 bench() {

@@ -11,6 +11,12 @@
  * Relay-reply comes back to it; --port 547 binds 547 and leaves the option out. After the period
  * it waits --wait ms for late replies and prints `sent N received M` (M = Relay-replies holding a
  * Reply with DNS servers and a domain search list; others are counted on stderr).
+ *
+ * `--pace even` (default) sends each request at its own time, 1/rate apart, as perfdhcp does and
+ * as a relay forwards the requests of many clients: a worker thread sleeps to each due time
+ * (`Atomics.wait`, microsecond precision) and wakes the sender. `--pace ticks` sends what is due
+ * at each tick of a `setTimeout(1)` loop, which Deno runs about every 2 ms: bursts of about ten
+ * requests at 5,000/s (the only pacing before 2026-12-07; bench/load/PROFILE.md round eighteen).
  * @module
  */
 
@@ -42,6 +48,11 @@ const server = arg("server", "2001:db8:1::1");
 const link = arg("link", "2001:db8:1::2");
 const bindAddr = arg("bind", link);
 const port = Number(arg("port", "0"));
+const pace = arg("pace", "even");
+if (pace !== "even" && pace !== "ticks") {
+  console.error(`--pace must be even or ticks, not ${pace}`);
+  Deno.exit(2);
+}
 
 const sock = Deno.listenDatagram({ transport: "udp", hostname: bindAddr, port });
 const dest: Deno.NetAddr = { transport: "udp", hostname: server, port: 547 };
@@ -86,15 +97,60 @@ const receiving = (async () => {
 })();
 
 const total = Math.round(rate * period);
-const start = performance.now();
-while (sent < total) {
-  const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-  while (sent < due) {
-    await sock.send(request(sent), dest);
-    sent++;
+
+/** Send what is due at each tick of a `setTimeout(1)` loop (bursts). */
+async function sendOnTicks(): Promise<void> {
+  const start = performance.now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
+    while (sent < due) {
+      await sock.send(request(sent), dest);
+      sent++;
+    }
+    if (sent < total) await new Promise((r) => setTimeout(r, 1));
   }
-  if (sent < total) await new Promise((r) => setTimeout(r, 1));
 }
+
+/**
+ * The ticker: a worker that sleeps to the due time of each request and posts how many are due.
+ * Plain JavaScript from a blob, so the generator needs no read permission for it.
+ */
+const TICKER = `onmessage = (e) => {
+  const { rate, total } = e.data;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const start = performance.now();
+  for (let i = 1; i <= total; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) Atomics.wait(sleeper, 0, 0, wait);
+    postMessage(i);
+  }
+};`;
+
+/** Send each request at its due time, woken by the ticker (its messages say how many are due). */
+async function sendEvenly(): Promise<void> {
+  const url = URL.createObjectURL(new Blob([TICKER], { type: "text/javascript" }));
+  const ticker = new Worker(url, { type: "module" });
+  let due = 0;
+  let wake: (() => void) | undefined;
+  ticker.onmessage = (e: MessageEvent<number>) => {
+    due = e.data;
+    wake?.();
+  };
+  ticker.postMessage({ rate, total });
+  while (sent < total) {
+    if (sent >= due) await new Promise<void>((r) => wake = r);
+    wake = undefined;
+    while (sent < due) {
+      await sock.send(request(sent), dest);
+      sent++;
+    }
+  }
+  ticker.terminate();
+  URL.revokeObjectURL(url);
+}
+
+if (pace === "even") await sendEvenly();
+else await sendOnTicks();
 await new Promise((r) => setTimeout(r, waitMs));
 sock.close();
 await receiving;

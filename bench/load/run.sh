@@ -9,7 +9,8 @@
 # a host reservation in Kea and the same assignment in dhcpkit's static CSV / SQLite, so both
 # servers do the same work. Prints one table with the ratio dhcpkit/Kea of CPU per exchange.
 # The "info" scenario (relayed Information-requests) uses bench/load/inforeq_load.ts instead of
-# perfdhcp, which cannot send them; its unit is one request (IR/Reply pair).
+# perfdhcp, which cannot send them; its unit is one request (IR/Reply pair). It sends them evenly,
+# like perfdhcp; "info-burst" sends the same requests in bursts of about ten every 2 ms.
 #
 # Every case runs REPS (3) times; the first table lists every run, the second the median CPU per
 # exchange of each case and the ratio of the medians, dhcpkit / Kea, next to the per-exchange
@@ -220,7 +221,7 @@ if [ -s "$warmups" ]; then
   echo "dhcpkit this includes V8 compiling the request path), median of the $REPS fresh servers per case:"
   medians /dev/null "$warmups"
 fi
-if cut -f8 "$results" | grep -qx info; then
+if cut -f8 "$results" | grep -q '^info'; then
   echo "(information-request rows: open-loop relayed Information-requests from bench/load/inforeq_load.ts, not perfdhcp; done/s and us/exch count requests, i.e. IR/Reply pairs)"
 fi
 if [ -s "$maxima" ]; then
