@@ -33,6 +33,7 @@ import type { MetricsValues } from "../config/sections/metrics.ts";
 import { VERSION } from "../version.ts";
 import { withRootSync } from "./privileges.ts";
 import type { StatisticsEntries } from "./stats_output.ts";
+import type { WorkerBatchDelay } from "./batch_delays.ts";
 
 const log = getLogger(["dhcpkit", "metrics"]);
 
@@ -102,6 +103,10 @@ export interface MetricsSources {
   queueDrops: number;
   /** Workers replaced because they died, hung or failed too often (absent: not shown). */
   workerRestarts?: number;
+  /** The `io-batch-delay` of each `ffi` I/O worker, by worker number (none: not shown). */
+  batchDelays?: ReadonlyArray<readonly [number, WorkerBatchDelay]>;
+  /** How often `io-batch-delay auto` lengthened and shortened a wait. */
+  batchDelayChanges?: { raised: number; lowered: number };
   /** Log lines dropped per log output. */
   logDrops: ReadonlyArray<readonly [string, number]>;
   /** Static assignments loaded per source (file path): CSV rows, SQLite table rows. */
@@ -270,6 +275,35 @@ function requestFamilies(out: Exposition, sets: readonly ScopedSet[]): void {
   }
 }
 
+/** The families of the I/O workers' `io-batch-delay`. */
+function batchDelayFamilies(out: Exposition, sources: MetricsSources): void {
+  const workers = sources.batchDelays ?? [];
+  out.family(
+    "dhcpkit_io_batch_delay_seconds",
+    "gauge",
+    "The io-batch-delay each ffi I/O worker waits now (with auto: the one it chose)",
+  );
+  for (const [worker, d] of workers) {
+    out.sample("dhcpkit_io_batch_delay_seconds", [["worker", String(worker)]], d.seconds);
+  }
+  out.family(
+    "dhcpkit_io_batch_delay_chained",
+    "gauge",
+    "1 while the I/O worker waits before every receive (io-batch-delay auto, a steady stream)",
+  );
+  for (const [worker, d] of workers) {
+    out.sample("dhcpkit_io_batch_delay_chained", [["worker", String(worker)]], d.chained ? 1 : 0);
+  }
+  const changes = sources.batchDelayChanges ?? { raised: 0, lowered: 0 };
+  out.family(
+    "dhcpkit_io_batch_delay_changes",
+    "counter",
+    "Changes io-batch-delay auto made to a wait: raised (longer, or chained) or lowered",
+  );
+  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "raised"]], changes.raised);
+  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "lowered"]], changes.lowered);
+}
+
 /** When the process started (Unix seconds). */
 function processStartTime(): number {
   return Math.round(performance.timeOrigin) / 1000;
@@ -307,6 +341,8 @@ export function formatMetrics(sources: MetricsSources, openMetrics = false): str
     );
     out.sample("dhcpkit_worker_restarts_total", [], sources.workerRestarts);
   }
+
+  if (sources.batchDelays?.length) batchDelayFamilies(out, sources);
 
   out.family(
     "dhcpkit_log_lines_dropped",

@@ -19,6 +19,7 @@ import { extensionStatistics, StatisticsStore } from "../pipeline/mod.ts";
 import { type Duid, toHex } from "../protocol/mod.ts";
 import { VERSION } from "../version.ts";
 import { type CommandOutcome, errorLines } from "./control_socket.ts";
+import { BatchDelays } from "./batch_delays.ts";
 import { Endpoints } from "./endpoints.ts";
 import { Failures } from "./failures.ts";
 import {
@@ -46,6 +47,7 @@ import { serverDuidOf } from "./server_duid.ts";
 import {
   formatStatsJson,
   formatStatsText,
+  type ServerCounters,
   type StatisticsEntries,
   statisticsEntries,
 } from "./stats_output.ts";
@@ -154,6 +156,13 @@ export class Server {
     queueFull: (id) => this.#failures.queueFull(id),
     transactions: (records) => this.#ring.addAll(records),
   };
+  /** The I/O workers' `io-batch-delay`, per backend (see {@link Server.batchDelays}). */
+  readonly #batchDelays = new BatchDelays();
+
+  /** What `io` reports to: {@link #events}, with its workers' waits kept apart. */
+  #eventsOf(io: IoBackend): IoEvents {
+    return { ...this.#events, batchDelay: (report) => this.#batchDelays.report(io, report) };
+  }
 
   /** Create a server (nothing happens until {@link Server.start}). */
   constructor(readonly options: ServerOptions) {
@@ -227,7 +236,7 @@ export class Server {
     } else {
       log.warning("Not running as root: not changing user");
     }
-    await step(async () => io.start(await this.#init(config), this.#events));
+    await step(async () => io.start(await this.#init(config), this.#eventsOf(io)));
     await step(() => this.#tcp.start(config, duid, io.engine ? () => io.engine : undefined));
     rollback.move(); // started: nothing to undo
     this.#io = io;
@@ -365,6 +374,8 @@ export class Server {
       latency: this.latency,
       queueDrops: this.#failures.queueDrops,
       workerRestarts: this.#failures.workerRestarts,
+      batchDelays: this.#batchDelays.of(this.#io),
+      batchDelayChanges: this.#batchDelays,
       logDrops: logSystem.drops(),
       staticAssignments: this.#io?.staticAssignments() ?? [],
       extensions: extensionStatistics,
@@ -372,20 +383,25 @@ export class Server {
     };
   }
 
+  /** The counters of the server process: worker restarts, and the I/O workers' waits. */
+  #serverCounters(): ServerCounters {
+    return {
+      workerRestarts: this.#failures.workerRestarts,
+      batchDelays: this.#batchDelays.of(this.#io),
+      batchDelayChanges: this.#batchDelays,
+    };
+  }
+
   /** The `stats` text. */
   async statsText(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsText(this.stats, this.#entries, extensionStatistics, {
-      workerRestarts: this.#failures.workerRestarts,
-    });
+    return formatStatsText(this.stats, this.#entries, extensionStatistics, this.#serverCounters());
   }
 
   /** The `stats-json` line. */
   async statsJson(): Promise<string> {
     await this.#io?.flushStats();
-    return formatStatsJson(this.stats, this.#entries, extensionStatistics, {
-      workerRestarts: this.#failures.workerRestarts,
-    });
+    return formatStatsJson(this.stats, this.#entries, extensionStatistics, this.#serverCounters());
   }
 
   /**
@@ -511,7 +527,7 @@ export class Server {
         );
         withRootSync(() => fresh.open(plans, current));
         rollback.defer(() => fresh.stop());
-        await fresh.start(await this.#init(config), this.#events);
+        await fresh.start(await this.#init(config), this.#eventsOf(fresh));
       }
     } catch (e) {
       log.fatal("Not reloading: {error}", { error: (e as Error).message });

@@ -163,6 +163,23 @@ export type ToWorker =
   /** Stop: answer what waits for lookups, close the engines, answer `stopped`. */
   | { kind: "stop" };
 
+/**
+ * Where an `ffi` I/O worker's `io-batch-delay` stands (see `DelayGuard`): sent with its statistics
+ * when the wait or the chaining changed since its last report.
+ */
+export interface BatchDelayReport {
+  /** The worker (its `workerId`). */
+  worker: number;
+  /** The wait in force, in seconds: the configured one, or the one `auto` chose. */
+  seconds: number;
+  /** Whether the worker waits before every receive (`auto`, for a steady stream). */
+  chained: boolean;
+  /** How often `auto` lengthened its wait (or began chaining) since the last report. */
+  raised: number;
+  /** How often `auto` shortened its wait (or stopped chaining) since the last report. */
+  lowered: number;
+}
+
 /** Statistics and latency deltas (see StatisticsStore.drain and LatencyHistogram.drain). */
 export interface StatsDelta {
   stats: Array<[string, number[]]>;
@@ -172,6 +189,8 @@ export interface StatsDelta {
   extensions?: ExtensionStatisticsDelta;
   /** Summaries of the requests handled, when `<web-ui>` records them (see transactions.ts). */
   transactions?: TransactionRecord[];
+  /** The worker's `io-batch-delay`, when it changed (`ffi` backend). */
+  batchDelay?: BatchDelayReport;
 }
 
 /** Worker → main thread. */

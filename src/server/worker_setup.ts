@@ -15,6 +15,7 @@ import { Engine, loadServerConfigAsync, snapshotReader } from "./engine.ts";
 import { setupWorkerLogging } from "./logging.ts";
 import { TransactionBuffer, type TransactionRecord } from "./transactions.ts";
 import {
+  type BatchDelayReport,
   CTL_BEAT,
   CTL_PENDING,
   CTL_SIZE,
@@ -63,6 +64,8 @@ export class WorkerRuntime {
   engine?: Engine;
   /** Settings in force (they change with a committed reload). */
   settings: WorkerSettings = { batchDelay: 0 };
+  /** What the I/O loop reports with the statistics: its `io-batch-delay`, when it changed. */
+  batchDelayReport?: () => BatchDelayReport | undefined;
   /** The control block shared with the main thread (see wire.ts). */
   control: Int32Array<ArrayBufferLike> = new Int32Array(CTL_SIZE);
   /** Reloads whose engine is being built. */
@@ -97,6 +100,8 @@ export class WorkerRuntime {
       // Extensions count per thread, not per engine.
       const extensions = extensionStatistics.drain();
       if (extensions.length) this.post({ kind: "stats", stats: [], extensions });
+      const batchDelay = this.batchDelayReport?.();
+      if (batchDelay) this.post({ kind: "stats", stats: [], batchDelay });
     } catch (error) {
       this.post({ kind: "exception", message: `collecting statistics: ${describeError(error)}` });
     }

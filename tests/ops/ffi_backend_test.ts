@@ -131,6 +131,14 @@ ffiTest(
   async () => {
     const ffi = await exercise("ffi");
     const deno = await exercise("deno");
+    // Only the ffi backend's I/O workers report their io-batch-delay (auto: its floor at first).
+    const server = ffi.server as Record<string, unknown>;
+    assert.deepEqual(server.io_batch_delay, {
+      workers: { 1: { seconds: 0.0005, chained: false } },
+      raised: 0,
+      lowered: 0,
+    });
+    delete server.io_batch_delay;
     assert.deepEqual(ffi, deno);
     const global = ffi.global as Record<string, unknown>;
     assert.equal(global.incoming_packets, 4);
@@ -349,6 +357,12 @@ Deno.test({
   },
 });
 
+/** One I/O worker's wait in the `server.io_batch_delay` object of `stats-json`. */
+interface WorkerWait {
+  seconds: number;
+  chained: boolean;
+}
+
 /** Ask `count` Information-requests at once; the DNS servers of every answer. */
 async function askMany(client: RelayClient, count: number): Promise<string[][]> {
   for (let i = 0; i < count; i++) await client.send(informationRequest());
@@ -442,22 +456,40 @@ ffiTest(
       }
       return [asked, answered];
     };
+    /** The one I/O worker's wait as `stats-json` reports it, once `ok` holds for it. */
+    const reported = async (ok: (d: WorkerWait) => boolean, what: string) => {
+      type Waits = { workers: Record<string, WorkerWait>; raised: number; lowered: number };
+      for (const end = Date.now() + 5000;; await new Promise((r) => setTimeout(r, 50))) {
+        const last = ((await stats(server)).server as Record<string, unknown>).io_batch_delay as
+          | Waits
+          | undefined;
+        const workers = Object.values(last?.workers ?? {});
+        if (last && workers.length === 1 && ok(workers[0])) return last;
+        if (Date.now() > end) assert.fail(`${what}: stats-json has ${JSON.stringify(last)}`);
+      }
+    };
     try {
       await waitFor(() => /Ready to handle requests/.test(server.stderr()), 5000, "ready");
       // Past the guard's warm-up and a whole window's time, so reply delays are judged.
       const [asked, answered] = await oneByOne(WARMUP_MS + WINDOW_MS + 1000);
       assert.ok(asked > 100, `${asked} requests`);
       assert.equal(answered, asked, "every request answered");
+      // Requests one by one never fill a wait, so auto stays between its floor and its maximum.
+      const auto = await reported((d) => d.seconds >= 0.0005 && d.seconds <= 0.001, "auto's wait");
+      assert.ok(auto.raised >= 0 && auto.lowered >= 0);
       writeConfig(conf, "io-batch-delay 0.0005\n" + config("ffi", port, "2001:db8::99", 0));
       await ctl(server.socket, "reload");
       await waitFor(() => reloads() === 1, 10_000, "the reload to a fixed wait");
       const fixed = await askMany(client, 50);
       assert.ok(fixed.length === 50 && fixed.every((d) => d.join() === "2001:db8::99"));
+      await reported((d) => d.seconds === 0.0005 && !d.chained, "the fixed 0.5 ms");
       writeConfig(conf, "io-batch-delay auto\n" + config("ffi", port, "2001:db8::77", 0));
       await ctl(server.socket, "reload");
       await waitFor(() => reloads() === 2, 10_000, "the reload back to auto");
       const again = await askMany(client, 50);
       assert.ok(again.length === 50 && again.every((d) => d.join() === "2001:db8::77"));
+      // A fresh guard starts at its floor.
+      await reported((d) => d.seconds === 0.0005 && !d.chained, "auto's floor after the reload");
       // The kernel gave timestamps and nothing in the guard's path threw.
       assert.doesNotMatch(
         server.stderr(),

@@ -242,6 +242,8 @@ function fullExposition(): Map<string, Family> {
     latency: new LatencyHistogram(),
     queueDrops: 0,
     workerRestarts: 0,
+    batchDelays: [[1, { seconds: 0.0005, chained: false }]],
+    batchDelayChanges: { raised: 0, lowered: 0 },
     logDrops: [["console", 0]],
     staticAssignments: [["/etc/dhcpkit/assignments.csv", 1]],
     lastReload: { successful: true, time: 1 },

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendControlCommand } from "../../cli/ctl.ts";
 import { MESSAGES_IN, MESSAGES_OUT } from "../../src/pipeline/mod.ts";
+import { chooseIoBackend } from "../../src/server/io/backend.ts";
+import { ioWorkerCount } from "../../src/server/io/ffi_backend.ts";
 import { type Family, parseExposition, select, sum } from "./exposition.ts";
 import {
   baseConfig,
@@ -209,6 +211,18 @@ async function countKnownRequests(io: "deno" | "auto", workers: number): Promise
     assert.equal(lines.length, 1, "stats-json is one line");
     assert.match(lines[0], /^\{"global": \{"incoming_packets": 7, "outgoing_packets": 4, /);
     const stats: Record<string, Record<string, unknown>> = JSON.parse(lines[0]);
+    // The ffi backend's I/O workers report their io-batch-delay (auto, the default: between its
+    // floor and its maximum), one per I/O thread; the deno backend's workers report none.
+    const waits = stats.server.io_batch_delay as
+      | { workers: Record<string, { seconds: number; chained: boolean }> }
+      | undefined;
+    delete stats.server.io_batch_delay;
+    if (chooseIoBackend(io) === "deno") assert.equal(waits, undefined);
+    else {
+      const threads = Object.values(waits?.workers ?? {});
+      assert.equal(threads.length, ioWorkerCount(workers), JSON.stringify(waits));
+      assert.ok(threads.every((w) => w.seconds >= 0.0005 && w.seconds <= 0.001));
+    }
 
     const viaDb8 = counters(
       4,

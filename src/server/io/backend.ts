@@ -17,7 +17,7 @@ import type { Engine } from "../engine.ts";
 import type { ListenerPlan } from "../listener_plan.ts";
 import type { LogLine } from "../log_outputs.ts";
 import type { LatencyHistogram } from "../metrics.ts";
-import type { EngineInit } from "../wire.ts";
+import type { BatchDelayReport, EngineInit } from "../wire.ts";
 import type { TransactionSink } from "../transactions.ts";
 import type { TransactionRecord } from "../transactions.ts";
 import { DenoBackend } from "./deno_backend.ts";
@@ -49,6 +49,8 @@ export interface IoEvents {
   extensions(delta: ExtensionStatisticsDelta): void;
   /** Summaries of requests handled in workers (`<web-ui>` configured). */
   transactions?(records: TransactionRecord[]): void;
+  /** An I/O worker's `io-batch-delay` changed (`ffi` backend). */
+  batchDelay?(report: BatchDelayReport): void;
   /** An error nothing caught in the main thread (counted towards `max-exceptions`). */
   failure(message: string): void;
   /** An error of a worker (logged; the supervisor replaces a worker with too many). */

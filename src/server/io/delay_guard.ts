@@ -144,9 +144,9 @@ export class DelayGuard {
   #windowStart = Number.NaN;
   #firstSeen = Number.NaN;
   #warm = false;
-  /** How often the wait was shortened: unchained, halved or sent back to its floor (for tests). */
+  /** How often the wait was shortened: unchained, halved or sent back to its floor. */
   lowered = 0;
-  /** How often it grew: by a step, to the maximum, or to the chained wait (for tests). */
+  /** How often it grew: by a step, to the maximum, or to the chained wait. */
   raised = 0;
 
   /** The most the delay may be is `maxMs`; start at `startMs` (by default the most). */

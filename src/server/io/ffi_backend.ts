@@ -198,6 +198,7 @@ export class FfiBackend implements IoBackend {
         if (delta.latency) events.latency(delta.latency);
         if (delta.extensions?.length) events.extensions(delta.extensions);
         if (delta.transactions) events.transactions?.(delta.transactions);
+        if (delta.batchDelay) events.batchDelay?.(delta.batchDelay);
       },
       failure: events.workerError,
       restarted: events.workerRestarted,

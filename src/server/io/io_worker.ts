@@ -20,6 +20,7 @@
 import { isLinkScoped, Writer } from "../../protocol/mod.ts";
 import { describeError, type InitMessage, runWorker, type WorkerRuntime } from "../worker_setup.ts";
 import {
+  type BatchDelayReport,
   CTL_EPFD,
   CTL_PENDING,
   CTL_STOP,
@@ -109,6 +110,12 @@ class IoLoop {
   #waitStart = Number.NaN;
   #waitEnd = Number.NaN;
   #waitAsked = 0;
+  /** The wait {@link delayMs} last chose, in ms (NaN: none yet). */
+  #delayInForce = Number.NaN;
+  /** What {@link batchDelayReport} last said: the wait, the chaining, and the guard's counts. */
+  #reported = { ms: Number.NaN, chained: false, guard: undefined as DelayGuard | undefined };
+  #reportedRaised = 0;
+  #reportedLowered = 0;
   /** When a change of the guard's wait was last logged ({@link clock}), and changes since. */
   #delayLogged = -Infinity;
   #delayUnlogged = 0;
@@ -226,6 +233,10 @@ class IoLoop {
    * (started on first use: it turns on receive timestamps on the sockets).
    */
   delayMs(): number {
+    return this.#delayInForce = this.#chooseDelay();
+  }
+
+  #chooseDelay(): number {
     const settings = this.runtime.settings;
     const max = settings.batchDelay * 1000;
     if (!settings.batchDelayAuto) {
@@ -246,6 +257,32 @@ class IoLoop {
     }
     this.guard.maxMs = max;
     return this.guard.delayMs;
+  }
+
+  /**
+   * This worker's `io-batch-delay` for the main thread's statistics, when it changed since the
+   * last report (the first report: once the loop chose a wait).
+   */
+  batchDelayReport(worker: number): BatchDelayReport | undefined {
+    const ms = this.#delayInForce;
+    if (ms !== ms) return undefined;
+    const guard = this.guard, last = this.#reported;
+    if (guard !== last.guard) {
+      // A fresh guard (auto again after a reload) counts from zero.
+      last.guard = guard;
+      this.#reportedRaised = this.#reportedLowered = 0;
+    }
+    const chained = guard?.chain ?? false;
+    const raised = (guard?.raised ?? 0) - this.#reportedRaised;
+    const lowered = (guard?.lowered ?? 0) - this.#reportedLowered;
+    if (ms === last.ms && chained === last.chained && raised === 0 && lowered === 0) {
+      return undefined;
+    }
+    last.ms = ms;
+    last.chained = chained;
+    this.#reportedRaised += raised;
+    this.#reportedLowered += lowered;
+    return { worker, seconds: ms / 1000, chained, raised, lowered };
   }
 
   /** Wait `ms` (io-batch-delay) for requests to gather, noting when for the guard. */
@@ -406,6 +443,8 @@ async function run(runtime: WorkerRuntime, init: InitMessage): Promise<void> {
     poller = new Poller();
     Atomics.store(ctl, CTL_EPFD, poller.fd); // closed by the main thread if it must terminate us
     io = new IoLoop(init, poller, runtime, clock, () => Atomics.load(ctl, CTL_STOP) !== 0);
+    const loop = io;
+    runtime.batchDelayReport = () => loop.batchDelayReport(init.workerId);
   } catch (e) {
     runtime.post({ kind: "exception", message: `setting up the I/O loop: ${describeError(e)}` });
   }
