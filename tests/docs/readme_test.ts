@@ -232,8 +232,8 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     .filter((b) => b.startsWith("case"));
   assert.equal(
     blocks.length,
-    10,
-    "the tables of runs H, I (after), J (before), K, L, M, N, O, P and Q",
+    11,
+    "the tables of runs H, I (after), J (before), K, L, M, N, O, P, Q and R",
   );
   const ratios = blocks.map((block) => {
     // Fixed columns: case (32), server (30), then run 1-3, median, vs Kea [, p99 per run].
@@ -270,7 +270,7 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     }
     return byCase;
   });
-  const [h, after, before, k, l, m, n, o, p, q] = ratios;
+  const [h, after, before, k, l, m, n, o, p, q, r] = ratios;
   const csv = "dhcpkit (csv, workers 0)", deno = "dhcpkit (csv, workers 0, deno)";
   const sqlite = "dhcpkit (sqlite, workers 0)";
   // The prose after the tables quotes their ratios.
@@ -312,6 +312,8 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
   // Runs Q: `auto` is the default, so the default rows are named as before runs P.
   const qRuns = runsRatio("Runs Q, with `io-batch-delay auto` the default: 2-way ", "x\\. With");
   const fixed = "dhcpkit (csv, delay 0.0005)";
+  // Runs R: the Information-requests evenly paced; their bursts are a case of their own.
+  const rRuns = runsRatio("Runs R: 2-way ", "x\\. With");
   const pCases = [
     `2-way NA+PD|${auto}`,
     `4-way NA+PD static CSV|${auto}`,
@@ -349,6 +351,8 @@ Deno.test("README: the tables of three bench:load invocations are the medians of
     [q, `2-way NA+PD|${fixed}`, /a fixed 0\.5 ms, 2-way was at (\d\.\d\d)x,/],
     [q, `4-way NA+PD static CSV|${fixed}`, /, 4-way CSV at (\d\.\d\d)x and the/],
     [q, `information-request (relayed)|${fixed}`, /the Information-request at (\d\.\d\d)x in/],
+    ...quotedSix(r, rRuns),
+    [r, `information-request (bursts)|${csv}`, /In bursts dhcpkit is at (\d\.\d\d)x/],
     [n, "information-request (relayed)|dhcpkit (csv, gso no)", /20\.4 and 24\.0; (\d\.\d\d)x\)/],
     [
       o,
