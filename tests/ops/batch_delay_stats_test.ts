@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { StatisticsStore } from "../../src/pipeline/mod.ts";
 import { BatchDelays } from "../../src/server/batch_delays.ts";
-import { formatMetrics, LatencyHistogram } from "../../src/server/metrics.ts";
+import { formatMetrics } from "../../src/server/metrics.ts";
 import { formatStatsJson, formatStatsText } from "../../src/server/stats_output.ts";
-import { parseExposition, select } from "./exposition.ts";
+import { parseExposition, quietMetricsSources, select } from "./exposition.ts";
 
 const ENTRIES = { interfaces: [], subnets: [], relays: [] };
 
@@ -76,15 +76,7 @@ Deno.test("ctl stats and stats-json: each I/O worker's wait in the server block"
 
 Deno.test("/metrics: the wait and the chaining per I/O worker, auto's changes by direction", () => {
   const { delays, backend } = twoWorkers();
-  const base = {
-    stats: new StatisticsStore(),
-    entries: ENTRIES,
-    latency: new LatencyHistogram(),
-    queueDrops: 0,
-    logDrops: [],
-    staticAssignments: [],
-    lastReload: { successful: true, time: 1 },
-  };
+  const base = quietMetricsSources();
   for (const openMetrics of [false, true]) {
     const families = parseExposition(formatMetrics(
       { ...base, batchDelays: delays.of(backend), batchDelayChanges: delays },

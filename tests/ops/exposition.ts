@@ -1,9 +1,12 @@
 /**
  * A small parser of the Prometheus text exposition format (0.0.4) and of OpenMetrics text, strict
  * enough to catch what a scraper would refuse: samples outside a declared family, duplicate
- * series, malformed labels or values.
+ * series, malformed labels or values. Also the quiet metrics sources the formatting tests start from.
  * @module
  */
+
+import { StatisticsStore } from "../../src/pipeline/mod.ts";
+import { LatencyHistogram, type MetricsSources } from "../../src/server/metrics.ts";
 
 /** One sample: its name, labels and value. */
 export interface Sample {
@@ -127,4 +130,17 @@ export function sum(
   match: Record<string, string> = {},
 ): number {
   return select(families, family, match).reduce((n, s) => n + s.value, 0);
+}
+
+/** Metrics sources with nothing counted, no category entries and no reload failure. */
+export function quietMetricsSources(): MetricsSources {
+  return {
+    stats: new StatisticsStore(),
+    entries: { interfaces: [], subnets: [], relays: [] },
+    latency: new LatencyHistogram(),
+    queueDrops: 0,
+    logDrops: [],
+    staticAssignments: [],
+    lastReload: { successful: true, time: 0 },
+  };
 }

@@ -10,8 +10,9 @@ import {
   type StatisticFamily,
   StatisticsStore,
 } from "../../src/pipeline/mod.ts";
-import { formatMetrics, LatencyHistogram } from "../../src/server/metrics.ts";
+import { formatMetrics } from "../../src/server/metrics.ts";
 import { formatStatsJson, formatStatsText } from "../../src/server/stats_output.ts";
+import { quietMetricsSources } from "./exposition.ts";
 
 const EXCHANGES: StatisticFamily = {
   name: "demo_exchanges",
@@ -79,15 +80,7 @@ Deno.test("stats-json: an extensions object, only when extensions counted", () =
 });
 
 Deno.test("/metrics: extension families with HELP and TYPE, histograms cumulative", () => {
-  const sources = {
-    stats: new StatisticsStore(),
-    entries: ENTRIES,
-    latency: new LatencyHistogram(),
-    queueDrops: 0,
-    logDrops: [],
-    staticAssignments: [],
-    lastReload: { successful: true, time: 0 },
-  };
+  const sources = quietMetricsSources();
   const text = formatMetrics({ ...sources, extensions: store() });
   const lines = text.split("\n");
   const from = lines.indexOf("# HELP dhcpkit_demo_exchanges_total Exchanges by server and result");

@@ -20,7 +20,7 @@ import {
   startServer,
   writeConfig,
 } from "./helpers.ts";
-import { type Family, parseExposition, select, sum } from "./exposition.ts";
+import { type Family, parseExposition, quietMetricsSources, select, sum } from "./exposition.ts";
 
 async function scrape(port: number): Promise<Map<string, Family>> {
   const response = await fetch(`http://[::1]:${port}/metrics`);
@@ -158,15 +158,7 @@ Deno.test("metrics: build, process, static assignments, last reload (workers 2, 
 
 Deno.test("metrics endpoint: /healthz and /ready follow the server's state", async () => {
   let state: "starting" | "serving" | "stopping" = "starting";
-  const sources: MetricsSources = {
-    stats: new StatisticsStore(),
-    entries: { interfaces: [], subnets: [], relays: [] },
-    latency: new LatencyHistogram(),
-    queueDrops: 0,
-    logDrops: [],
-    staticAssignments: [],
-    lastReload: { successful: true, time: 0 },
-  };
+  const sources = quietMetricsSources();
   const server = MetricsServer.start("::1", 0, () => sources, () => ({
     live: state !== "stopping",
     ready: state === "serving",
