@@ -98,15 +98,19 @@ const receiving = (async () => {
 
 const total = Math.round(rate * period);
 
+/** Send the requests up to number `due`. */
+async function sendUpTo(due: number): Promise<void> {
+  while (sent < due) {
+    await sock.send(request(sent), dest);
+    sent++;
+  }
+}
+
 /** Send what is due at each tick of a `setTimeout(1)` loop (bursts). */
 async function sendOnTicks(): Promise<void> {
   const start = performance.now();
   while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-    while (sent < due) {
-      await sock.send(request(sent), dest);
-      sent++;
-    }
+    await sendUpTo(Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate)));
     if (sent < total) await new Promise((r) => setTimeout(r, 1));
   }
 }
@@ -140,10 +144,7 @@ async function sendEvenly(): Promise<void> {
   while (sent < total) {
     if (sent >= due) await new Promise<void>((r) => wake = r);
     wake = undefined;
-    while (sent < due) {
-      await sock.send(request(sent), dest);
-      sent++;
-    }
+    await sendUpTo(due);
   }
   ticker.terminate();
   URL.revokeObjectURL(url);

@@ -15,26 +15,38 @@ export interface WorkerBatchDelay {
   chained: boolean;
 }
 
+/** What the statistics show: the waits of the backend in use, and `auto`'s changes. */
+export interface BatchDelaySnapshot {
+  /** Each worker's wait, by worker number (none: no worker reported one). */
+  workers: Array<[number, WorkerBatchDelay]>;
+  /** How often `auto` lengthened a wait or began chaining, since the server started. */
+  raised: number;
+  /** How often `auto` shortened a wait or stopped chaining, since the server started. */
+  lowered: number;
+}
+
 /** The reports of the I/O workers, kept per backend so a replaced backend's workers drop out. */
 export class BatchDelays {
   readonly #bySource = new WeakMap<object, Map<number, WorkerBatchDelay>>();
-  /** How often `auto` lengthened a wait or began chaining, since the server started. */
-  raised = 0;
-  /** How often `auto` shortened a wait or stopped chaining, since the server started. */
-  lowered = 0;
+  #raised = 0;
+  #lowered = 0;
 
   /** Take a report of a worker of `source` (its I/O backend). */
   report(source: object, r: BatchDelayReport): void {
     let workers = this.#bySource.get(source);
     if (!workers) this.#bySource.set(source, workers = new Map());
     workers.set(r.worker, { seconds: r.seconds, chained: r.chained });
-    this.raised += r.raised;
-    this.lowered += r.lowered;
+    this.#raised += r.raised;
+    this.#lowered += r.lowered;
   }
 
-  /** The waits of the workers of `source`, by worker number (none: it reported nothing). */
-  of(source: object | undefined): Array<[number, WorkerBatchDelay]> {
+  /** The waits of the workers of `source` (the backend in use), and the changes so far. */
+  snapshot(source: object | undefined): BatchDelaySnapshot {
     const workers = source && this.#bySource.get(source);
-    return workers ? [...workers].sort((a, b) => a[0] - b[0]) : [];
+    return {
+      workers: workers ? [...workers].sort((a, b) => a[0] - b[0]) : [],
+      raised: this.#raised,
+      lowered: this.#lowered,
+    };
   }
 }

@@ -33,7 +33,7 @@ import type { MetricsValues } from "../config/sections/metrics.ts";
 import { VERSION } from "../version.ts";
 import { withRootSync } from "./privileges.ts";
 import type { StatisticsEntries } from "./stats_output.ts";
-import type { WorkerBatchDelay } from "./batch_delays.ts";
+import type { BatchDelaySnapshot } from "./batch_delays.ts";
 
 const log = getLogger(["dhcpkit", "metrics"]);
 
@@ -103,10 +103,8 @@ export interface MetricsSources {
   queueDrops: number;
   /** Workers replaced because they died, hung or failed too often (absent: not shown). */
   workerRestarts?: number;
-  /** The `io-batch-delay` of each `ffi` I/O worker, by worker number (none: not shown). */
-  batchDelays?: ReadonlyArray<readonly [number, WorkerBatchDelay]>;
-  /** How often `io-batch-delay auto` lengthened and shortened a wait. */
-  batchDelayChanges?: { raised: number; lowered: number };
+  /** The `io-batch-delay` of each `ffi` I/O worker (shown when a worker reported one). */
+  batchDelay?: BatchDelaySnapshot;
   /** Log lines dropped per log output. */
   logDrops: ReadonlyArray<readonly [string, number]>;
   /** Static assignments loaded per source (file path): CSV rows, SQLite table rows. */
@@ -276,8 +274,8 @@ function requestFamilies(out: Exposition, sets: readonly ScopedSet[]): void {
 }
 
 /** The families of the I/O workers' `io-batch-delay`. */
-function batchDelayFamilies(out: Exposition, sources: MetricsSources): void {
-  const workers = sources.batchDelays ?? [];
+function batchDelayFamilies(out: Exposition, delays: BatchDelaySnapshot): void {
+  const workers = delays.workers;
   out.family(
     "dhcpkit_io_batch_delay_seconds",
     "gauge",
@@ -294,14 +292,13 @@ function batchDelayFamilies(out: Exposition, sources: MetricsSources): void {
   for (const [worker, d] of workers) {
     out.sample("dhcpkit_io_batch_delay_chained", [["worker", String(worker)]], d.chained ? 1 : 0);
   }
-  const changes = sources.batchDelayChanges ?? { raised: 0, lowered: 0 };
   out.family(
     "dhcpkit_io_batch_delay_changes",
     "counter",
     "Changes io-batch-delay auto made to a wait: raised (longer, or chained) or lowered",
   );
-  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "raised"]], changes.raised);
-  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "lowered"]], changes.lowered);
+  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "raised"]], delays.raised);
+  out.sample("dhcpkit_io_batch_delay_changes_total", [["direction", "lowered"]], delays.lowered);
 }
 
 /** When the process started (Unix seconds). */
@@ -342,7 +339,7 @@ export function formatMetrics(sources: MetricsSources, openMetrics = false): str
     out.sample("dhcpkit_worker_restarts_total", [], sources.workerRestarts);
   }
 
-  if (sources.batchDelays?.length) batchDelayFamilies(out, sources);
+  if (sources.batchDelay?.workers.length) batchDelayFamilies(out, sources.batchDelay);
 
   out.family(
     "dhcpkit_log_lines_dropped",

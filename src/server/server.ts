@@ -156,7 +156,7 @@ export class Server {
     queueFull: (id) => this.#failures.queueFull(id),
     transactions: (records) => this.#ring.addAll(records),
   };
-  /** The I/O workers' `io-batch-delay`, per backend (see {@link Server.batchDelays}). */
+  /** The I/O workers' `io-batch-delay`, per backend (see {@link BatchDelays}). */
   readonly #batchDelays = new BatchDelays();
 
   /** What `io` reports to: {@link #events}, with its workers' waits kept apart. */
@@ -374,8 +374,7 @@ export class Server {
       latency: this.latency,
       queueDrops: this.#failures.queueDrops,
       workerRestarts: this.#failures.workerRestarts,
-      batchDelays: this.#batchDelays.of(this.#io),
-      batchDelayChanges: this.#batchDelays,
+      batchDelay: this.#batchDelays.snapshot(this.#io),
       logDrops: logSystem.drops(),
       staticAssignments: this.#io?.staticAssignments() ?? [],
       extensions: extensionStatistics,
@@ -387,8 +386,7 @@ export class Server {
   #serverCounters(): ServerCounters {
     return {
       workerRestarts: this.#failures.workerRestarts,
-      batchDelays: this.#batchDelays.of(this.#io),
-      batchDelayChanges: this.#batchDelays,
+      batchDelay: this.#batchDelays.snapshot(this.#io),
     };
   }
 

@@ -16,7 +16,7 @@ import {
 } from "../pipeline/statistics.ts";
 import type { ExtensionStatistics } from "../pipeline/extension_statistics.ts";
 import { extensionStatsJson, extensionStatsText } from "./extension_stats_output.ts";
-import type { WorkerBatchDelay } from "./batch_delays.ts";
+import type { BatchDelaySnapshot } from "./batch_delays.ts";
 
 /** The configured statistics entries, in output order (sorted as the original sorts them). */
 export interface StatisticsEntries {
@@ -52,40 +52,35 @@ export function statisticsEntries(config: ServerConfig): StatisticsEntries {
 export interface ServerCounters {
   /** Workers replaced because they died, hung or failed too often. */
   workerRestarts: number;
-  /** The `io-batch-delay` of each `ffi` I/O worker, by worker number (none: not shown). */
-  batchDelays?: ReadonlyArray<readonly [number, WorkerBatchDelay]>;
-  /** How often `io-batch-delay auto` lengthened and shortened a wait. */
-  batchDelayChanges?: { raised: number; lowered: number };
+  /** The `io-batch-delay` of each `ffi` I/O worker (shown when a worker reported one). */
+  batchDelay?: BatchDelaySnapshot;
 }
 
 /** A wait in ms as the `stats` text shows it. */
 const waitText = (seconds: number) => `${Number((seconds * 1000).toFixed(3))} ms`;
 
 /** The `stats` lines of the I/O workers' waits (none when no worker reported one). */
-function batchDelayLines(server: ServerCounters): string[] {
-  if (!server.batchDelays?.length) return [];
-  const lines = server.batchDelays.map(([worker, d]) =>
-    `- I/O worker ${worker} batch delay: ${waitText(d.seconds)}` +
-    (d.chained ? ", before every receive" : "")
-  );
-  const changes = server.batchDelayChanges;
-  if (changes) {
-    lines.push(
-      `- Batch delay raised: ${changes.raised}`,
-      `- Batch delay lowered: ${changes.lowered}`,
-    );
-  }
-  return lines;
+function batchDelayLines(delays: BatchDelaySnapshot | undefined): string[] {
+  if (!delays?.workers.length) return [];
+  return [
+    ...delays.workers.map(([worker, d]) =>
+      `- I/O worker ${worker} batch delay: ${waitText(d.seconds)}` +
+      (d.chained ? ", before every receive" : "")
+    ),
+    `- Batch delay raised: ${delays.raised}`,
+    `- Batch delay lowered: ${delays.lowered}`,
+  ];
 }
 
 /** The `io_batch_delay` object of `stats-json` (undefined when no worker reported a wait). */
-function batchDelayJson(server: ServerCounters): Record<string, unknown> | undefined {
-  if (!server.batchDelays?.length) return undefined;
+function batchDelayJson(
+  delays: BatchDelaySnapshot | undefined,
+): Record<string, unknown> | undefined {
+  if (!delays?.workers.length) return undefined;
   const workers = Object.fromEntries(
-    server.batchDelays.map(([worker, d]) => [worker, { seconds: d.seconds, chained: d.chained }]),
+    delays.workers.map(([worker, d]) => [worker, { seconds: d.seconds, chained: d.chained }]),
   );
-  const changes = server.batchDelayChanges ?? { raised: 0, lowered: 0 };
-  return { workers, raised: changes.raised, lowered: changes.lowered };
+  return { workers, raised: delays.raised, lowered: delays.lowered };
 }
 
 /** Text labels of the counters, in counter order. */
@@ -186,7 +181,7 @@ export function formatStatsText(
   if (extensions) lines.push(...extensionStatsText(extensions));
   if (server) {
     lines.push("", "Server", `- Worker restarts: ${server.workerRestarts}`);
-    lines.push(...batchDelayLines(server));
+    lines.push(...batchDelayLines(server.batchDelay));
   }
   return lines.join("\n");
 }
@@ -228,7 +223,7 @@ export function exportStatistics(
   if (shown) out.extensions = shown;
   if (server) {
     out.server = { worker_restarts: server.workerRestarts };
-    const batchDelay = batchDelayJson(server);
+    const batchDelay = batchDelayJson(server.batchDelay);
     if (batchDelay) out.server.io_batch_delay = batchDelay;
   }
   return out;

@@ -25,24 +25,26 @@ function twoWorkers(): { delays: BatchDelays; backend: object } {
 Deno.test("batch delays: the last report per worker of the backend in use, changes summed", () => {
   const { delays, backend } = twoWorkers();
   delays.report(backend, { worker: 1, seconds: 0.001, chained: false, raised: 1, lowered: 0 });
-  assert.deepEqual(delays.of(backend), [
-    [1, { seconds: 0.001, chained: false }],
-    [2, { seconds: 0.001, chained: true }],
-  ]);
-  assert.equal(delays.raised, 4);
-  assert.equal(delays.lowered, 1);
+  assert.deepEqual(delays.snapshot(backend), {
+    workers: [[1, { seconds: 0.001, chained: false }], [2, { seconds: 0.001, chained: true }]],
+    raised: 4,
+    lowered: 1,
+  });
   // A backend that replaced this one shows only its own workers; the changes keep counting.
   const next = {};
   delays.report(next, { worker: 1, seconds: 0.0005, chained: false, raised: 0, lowered: 0 });
-  assert.deepEqual(delays.of(next), [[1, { seconds: 0.0005, chained: false }]]);
-  assert.deepEqual(delays.of(undefined), []);
-  assert.deepEqual(delays.of({}), []);
-  assert.equal(delays.raised, 4);
+  assert.deepEqual(delays.snapshot(next), {
+    workers: [[1, { seconds: 0.0005, chained: false }]],
+    raised: 4,
+    lowered: 1,
+  });
+  assert.deepEqual(delays.snapshot(undefined).workers, []);
+  assert.deepEqual(delays.snapshot({}).workers, []);
 });
 
 Deno.test("ctl stats and stats-json: each I/O worker's wait in the server block", () => {
   const { delays, backend } = twoWorkers();
-  const server = { workerRestarts: 0, batchDelays: delays.of(backend), batchDelayChanges: delays };
+  const server = { workerRestarts: 0, batchDelay: delays.snapshot(backend) };
   const text = formatStatsText(new StatisticsStore(), ENTRIES, undefined, server);
   assert.ok(
     text.endsWith(
@@ -62,7 +64,7 @@ Deno.test("ctl stats and stats-json: each I/O worker's wait in the server block"
     },
   });
   // The deno backend's workers report nothing: no lines, no object.
-  const none = { workerRestarts: 0, batchDelays: [], batchDelayChanges: delays };
+  const none = { workerRestarts: 0, batchDelay: delays.snapshot({}) };
   assert.ok(
     formatStatsText(new StatisticsStore(), ENTRIES, undefined, none).endsWith(
       "Server\n- Worker restarts: 0",
@@ -79,7 +81,7 @@ Deno.test("/metrics: the wait and the chaining per I/O worker, auto's changes by
   const base = quietMetricsSources();
   for (const openMetrics of [false, true]) {
     const families = parseExposition(formatMetrics(
-      { ...base, batchDelays: delays.of(backend), batchDelayChanges: delays },
+      { ...base, batchDelay: delays.snapshot(backend) },
       openMetrics,
     ));
     const byWorker = (name: string) =>

@@ -113,9 +113,13 @@ class IoLoop {
   /** The wait {@link delayMs} last chose, in ms (NaN: none yet). */
   #delayInForce = Number.NaN;
   /** What {@link batchDelayReport} last said: the wait, the chaining, and the guard's counts. */
-  #reported = { ms: Number.NaN, chained: false, guard: undefined as DelayGuard | undefined };
-  #reportedRaised = 0;
-  #reportedLowered = 0;
+  #reported = {
+    ms: Number.NaN,
+    chained: false,
+    guard: undefined as DelayGuard | undefined,
+    raised: 0,
+    lowered: 0,
+  };
   /** When a change of the guard's wait was last logged ({@link clock}), and changes since. */
   #delayLogged = -Infinity;
   #delayUnlogged = 0;
@@ -270,18 +274,18 @@ class IoLoop {
     if (guard !== last.guard) {
       // A fresh guard (auto again after a reload) counts from zero.
       last.guard = guard;
-      this.#reportedRaised = this.#reportedLowered = 0;
+      last.raised = last.lowered = 0;
     }
     const chained = guard?.chain ?? false;
-    const raised = (guard?.raised ?? 0) - this.#reportedRaised;
-    const lowered = (guard?.lowered ?? 0) - this.#reportedLowered;
+    const raised = (guard?.raised ?? 0) - last.raised;
+    const lowered = (guard?.lowered ?? 0) - last.lowered;
     if (ms === last.ms && chained === last.chained && raised === 0 && lowered === 0) {
       return undefined;
     }
     last.ms = ms;
     last.chained = chained;
-    this.#reportedRaised += raised;
-    this.#reportedLowered += lowered;
+    last.raised += raised;
+    last.lowered += lowered;
     return { worker, seconds: ms / 1000, chained, raised, lowered };
   }
 
